@@ -1,0 +1,52 @@
+package catalog
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Severity says whether a Diagnostic stops a run.
+type Severity int
+
+const (
+	// SeverityError makes a catalog unusable.
+	SeverityError Severity = iota
+	// SeverityWarning is printed but does not stop a run unless --strict is given.
+	SeverityWarning
+)
+
+// Diagnostic is one finding about a catalog file, located by line and column
+// (both 1-based; 0 when the finding is about the file as a whole).
+type Diagnostic struct {
+	Severity Severity
+	File     string
+	Line     int
+	Col      int
+	Message  string
+}
+
+// String formats d as "file:line:col: error: message".
+func (d Diagnostic) String() string {
+	kind := "error"
+	if d.Severity == SeverityWarning {
+		kind = "warning"
+	}
+	switch {
+	case d.Line > 0:
+		return fmt.Sprintf("%s:%d:%d: %s: %s", d.File, d.Line, d.Col, kind, d.Message)
+	default:
+		return fmt.Sprintf("%s: %s: %s", d.File, kind, d.Message)
+	}
+}
+
+// Errors is every error found in one catalog file; Load returns it so that a
+// person sees all problems at once, not only the first.
+type Errors []Diagnostic
+
+func (e Errors) Error() string {
+	lines := make([]string, len(e))
+	for i, d := range e {
+		lines[i] = d.String()
+	}
+	return strings.Join(lines, "\n")
+}

@@ -1,0 +1,202 @@
+// Package state owns what personactl knows about the world besides the
+// catalog: the live personas (read from mana-auth's admin API by the adminapi
+// adapter) and the recorded state, what personactl last applied (kept by the
+// file and postgres backends, with their locks and the apply journal).
+//
+// This package holds only the types and the small interfaces the adapters
+// satisfy; it never performs I/O itself.
+package state
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/mana/personactl/catalog"
+)
+
+// LivePersona is a persona as mana-auth reports it: the list entry merged with
+// the detail (only the detail carries the prompt and the module mix).
+type LivePersona struct {
+	UserID string
+	// Values are the persona's fields as stored by mana-auth (email lowercased).
+	Values       catalog.Persona
+	CreatedAt    time.Time
+	LastActiveAt *time.Time
+	// Actions7d counts the runner's actions of the last seven days.
+	Actions7d int
+	// Actions is how many actions the detail showed (at most 20, of any age),
+	// and Feedback how many feedback ratings: what a delete would destroy.
+	Actions  int
+	Feedback int
+}
+
+// AddressOwner says who holds an email address in mana-auth.
+type AddressOwner int
+
+const (
+	// AddressFree: no user has the address.
+	AddressFree AddressOwner = iota
+	// AddressPersona: the address belongs to a persona.
+	AddressPersona
+	// AddressTaken: the address belongs to a user who is not a persona (a
+	// person, or an account that has signed in and so cannot be told apart).
+	AddressTaken
+)
+
+func (o AddressOwner) String() string {
+	switch o {
+	case AddressFree:
+		return "free"
+	case AddressPersona:
+		return "persona"
+	default:
+		return "taken"
+	}
+}
+
+// Live reads the live side. The admin API client satisfies it.
+type Live interface {
+	// Personas returns every live persona with its full values, sorted by email.
+	Personas(ctx context.Context) ([]LivePersona, error)
+	// AddressOwner tells whether email belongs to nobody, a persona or another user.
+	AddressOwner(ctx context.Context, email string) (AddressOwner, error)
+}
+
+// RecordedPersona is what personactl last applied for one persona.
+type RecordedPersona struct {
+	Email     string          `json:"email"`
+	UserID    string          `json:"user_id"`
+	Values    catalog.Persona `json:"values"`
+	AppliedAt time.Time       `json:"applied_at"`
+}
+
+// FormatVersion is the version of the recorded state's JSON layout.
+const FormatVersion = 1
+
+// State is the recorded state of one workspace. The zero value is the state
+// before the first apply: no lineage, serial 0, no personas.
+type State struct {
+	Version int `json:"version"`
+	// Lineage identifies one history of states; it is set once, when the
+	// first state is written, and never changes after.
+	Lineage string `json:"lineage"`
+	// Serial grows by one with every write.
+	Serial   int64             `json:"serial"`
+	Personas []RecordedPersona `json:"personas"`
+}
+
+// Find returns the recorded persona with email, if any.
+func (s *State) Find(email string) (RecordedPersona, bool) {
+	i := sort.Search(len(s.Personas), func(i int) bool { return s.Personas[i].Email >= email })
+	if i < len(s.Personas) && s.Personas[i].Email == email {
+		return s.Personas[i], true
+	}
+	return RecordedPersona{}, false
+}
+
+// Sort orders the personas by email, the order every backend stores.
+func (s *State) Sort() {
+	sort.Slice(s.Personas, func(i, j int) bool { return s.Personas[i].Email < s.Personas[j].Email })
+}
+
+// LockInfo describes who holds a state lock, so that a refused run can name them.
+type LockInfo struct {
+	ID        string    `json:"id"`
+	Operation string    `json:"operation"`
+	Who       string    `json:"who"`
+	Host      string    `json:"host"`
+	PID       int       `json:"pid"`
+	Created   time.Time `json:"created"`
+}
+
+// LockedError is returned when another run holds the lock.
+type LockedError struct {
+	Holder LockInfo
+	// Where names the state (a path, or a workspace in a database).
+	Where string
+}
+
+func (e *LockedError) Error() string {
+	h := e.Holder
+	return fmt.Sprintf("state %s is locked by %s@%s (pid %d) since %s, running %q (lock ID %s); wait for it to finish, retry with --lock-timeout=DURATION, or if that run is gone run `personactl state force-unlock %s`",
+		e.Where, h.Who, h.Host, h.PID, h.Created.UTC().Format(time.RFC3339), h.Operation, h.ID, h.ID)
+}
+
+// StaleSerialError is returned when a write was based on a serial that someone
+// else has since moved on.
+type StaleSerialError struct {
+	Read, Found int64
+}
+
+func (e *StaleSerialError) Error() string {
+	return fmt.Sprintf("recorded state changed while this run held it: read serial %d, found %d; another run wrote the state; run the command again", e.Read, e.Found)
+}
+
+// Journal step outcomes.
+const (
+	StepDone   = "done"
+	StepFailed = "failed"
+)
+
+// JournalEntry is the record of one apply: opened before the first write,
+// a step appended as each finishes, closed after the state is written. An
+// entry still open when a run starts means an earlier apply was interrupted.
+type JournalEntry struct {
+	ID        string    `json:"id"`
+	Operation string    `json:"operation"`
+	Started   time.Time `json:"started"`
+	// Plan is the plan being applied, as its JSON rendering (no secrets).
+	Plan []byte `json:"plan,omitempty"`
+	// Before holds each affected persona's live values before the apply
+	// (absent for personas that did not exist).
+	Before []LivePersona `json:"before"`
+	Steps  []JournalStep `json:"steps"`
+	// Closed is zero while the entry is open.
+	Closed time.Time `json:"closed,omitempty"`
+}
+
+// JournalStep is one finished step of an apply.
+type JournalStep struct {
+	Email    string    `json:"email"`
+	Action   string    `json:"action"`
+	UserID   string    `json:"user_id,omitempty"`
+	Outcome  string    `json:"outcome"`
+	Error    string    `json:"error,omitempty"`
+	Finished time.Time `json:"finished"`
+}
+
+// Backend stores the recorded state of one workspace, its lock and its journal.
+type Backend interface {
+	// Describe names the backend for messages ("personactl.state.json", "postgres workspace default").
+	Describe() string
+	// Lock takes the state lock for operation, waiting up to timeout (0: fail
+	// at once with *LockedError). The returned Lock must be released.
+	Lock(ctx context.Context, operation string, timeout time.Duration) (Lock, error)
+	// Read returns the recorded state; the zero State when none was written yet.
+	Read(ctx context.Context) (*State, error)
+	// OpenJournals returns the journal entries left open by interrupted runs.
+	OpenJournals(ctx context.Context) ([]JournalEntry, error)
+	// ForceUnlock removes a lock whose holder is gone, if its ID matches.
+	ForceUnlock(ctx context.Context, id string) error
+	Close() error
+}
+
+// Lock is a held state lock; writes go through it.
+type Lock interface {
+	Info() LockInfo
+	// Write stores s as the next state: s.Serial must be the serial that was
+	// read, and the backend stores s with Serial+1 (setting s.Serial), or
+	// fails with *StaleSerialError if the stored serial is no longer the one read.
+	// A new lineage is assigned when s has none.
+	Write(ctx context.Context, s *State) error
+	// OpenJournal stores e as an open entry.
+	OpenJournal(ctx context.Context, e JournalEntry) error
+	// RecordStep appends one finished step to the open entry id.
+	RecordStep(ctx context.Context, id string, step JournalStep) error
+	// CloseJournal marks entry id finished.
+	CloseJournal(ctx context.Context, id string) error
+	// Release frees the lock.
+	Release() error
+}
