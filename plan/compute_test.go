@@ -1,0 +1,209 @@
+package plan
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mana/personactl/catalog"
+)
+
+func persona(email, prompt string) catalog.Persona {
+	name := strings.TrimPrefix(strings.Split(email, "@")[0], "persona.")
+	return catalog.Persona{
+		Name:         strings.ToUpper(name[:1]) + name[1:],
+		Email:        email,
+		Archetype:    "adhd-student",
+		SystemPrompt: prompt,
+		ModuleMix:    map[string]float64{"todo": 0.5, "journal": 0.5},
+		TickCadence:  "daily",
+	}
+}
+
+func with(p catalog.Persona, edit func(*catalog.Persona)) catalog.Persona {
+	p.ModuleMix = copyMix(p.ModuleMix)
+	edit(&p)
+	return p
+}
+
+func copyMix(m map[string]float64) map[string]float64 {
+	out := make(map[string]float64, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+func live(id string, p catalog.Persona) Live {
+	last := time.Date(2026, 11, 20, 9, 30, 0, 0, time.UTC)
+	return Live{UserID: id, Values: p, CreatedAt: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), LastActiveAt: &last, Actions7d: 3, Actions: 7, Feedback: 2}
+}
+
+func rec(id string, p catalog.Persona) Recorded { return Recorded{Email: p.Email, UserID: id, Values: p} }
+
+const prompt = "Du bist Anna, 28, Studentin der Sozialen Arbeit mit ADHS."
+
+var (
+	anna       = persona("persona.anna@mana.test", prompt)
+	annaEdited = with(anna, func(p *catalog.Persona) { p.Archetype = "night-owl" })
+	annaHand   = with(anna, func(p *catalog.Persona) { p.TickCadence = "hourly" })
+)
+
+// TestThreeWayTable checks every row of the 3-way table in cli.md.
+func TestThreeWayTable(t *testing.T) {
+	tests := []struct {
+		name      string
+		desired   []catalog.Persona
+		recorded  []Recorded
+		live      []Live
+		opts      Options
+		action    Action
+		drift     DriftKind
+		record    bool
+		warnings  int
+		errors    int
+		driftHint []catalog.Field
+	}{
+		{"catalog only: create", []catalog.Persona{anna}, nil, nil, Options{}, Create, "", false, 0, 0, nil},
+		{"catalog and recorded, not live: create, deleted outside", []catalog.Persona{anna}, []Recorded{rec("u1", anna)}, nil, Options{}, Create, DeletedOutside, false, 0, 0, nil},
+		{"live equals catalog, not recorded: no-op recorded at next apply", []catalog.Persona{anna}, nil, []Live{live("u1", anna)}, Options{}, NoOp, "", true, 0, 0, nil},
+		{"live equals catalog and recorded: no-op", []catalog.Persona{anna}, []Recorded{rec("u1", anna)}, []Live{live("u1", anna)}, Options{}, NoOp, "", false, 0, 0, nil},
+		{"live equals catalog, recorded differs: no-op, changed outside", []catalog.Persona{anna}, []Recorded{rec("u1", annaHand)}, []Live{live("u1", anna)}, Options{}, NoOp, ChangedOutside, true, 0, 0, []catalog.Field{catalog.FieldTickCadence}},
+		{"live differs, not recorded: update", []catalog.Persona{annaEdited}, nil, []Live{live("u1", anna)}, Options{}, Update, "", false, 0, 0, nil},
+		{"live differs, recorded equals live: update", []catalog.Persona{annaEdited}, []Recorded{rec("u1", anna)}, []Live{live("u1", anna)}, Options{}, Update, "", false, 0, 0, nil},
+		{"live differs from both: update, changed outside", []catalog.Persona{annaEdited}, []Recorded{rec("u1", anna)}, []Live{live("u1", annaHand)}, Options{}, Update, ChangedOutside, false, 0, 0, []catalog.Field{catalog.FieldTickCadence}},
+		{"recorded and live, not in catalog: delete", nil, []Recorded{rec("u1", anna)}, []Live{live("u1", anna)}, Options{}, Delete, "", false, 0, 0, nil},
+		{"recorded only: forget, deleted outside", nil, []Recorded{rec("u1", anna)}, nil, Options{}, Forget, DeletedOutside, false, 0, 0, nil},
+		{"live only: unmanaged, nothing", nil, nil, []Live{live("u1", anna)}, Options{}, NoOp, Unmanaged, false, 0, 0, nil},
+		{"live only with --prune: delete", nil, nil, []Live{live("u1", anna)}, Options{Prune: true}, Delete, Unmanaged, false, 0, 0, nil},
+		{"name differs alone: unchanged with a warning", []catalog.Persona{with(anna, func(p *catalog.Persona) { p.Name = "Anna Maria" })}, []Recorded{rec("u1", anna)}, []Live{live("u1", anna)}, Options{}, NoOp, "", false, 1, 0, nil},
+		{"name and archetype differ: update with a warning", []catalog.Persona{with(annaEdited, func(p *catalog.Persona) { p.Name = "Anna Maria" })}, []Recorded{rec("u1", anna)}, []Live{live("u1", anna)}, Options{}, Update, "", false, 1, 0, nil},
+		{"name differs with --replace: replace", []catalog.Persona{with(anna, func(p *catalog.Persona) { p.Name = "Anna Maria" })}, []Recorded{rec("u1", anna)}, []Live{live("u1", anna)}, Options{Replace: []string{anna.Email}}, Replace, "", false, 0, 0, nil},
+		{"--replace of an address not in the catalog: error", nil, nil, nil, Options{Replace: []string{anna.Email}}, 0, "", false, 0, 1, nil},
+		{"--destroy of a managed persona: delete", []catalog.Persona{anna}, []Recorded{rec("u1", anna)}, []Live{live("u1", anna)}, Options{Destroy: true}, Delete, "", false, 0, 0, nil},
+		{"--refresh-only: live changed, state records it", []catalog.Persona{annaEdited}, []Recorded{rec("u1", anna)}, []Live{live("u1", annaHand)}, Options{RefreshOnly: true}, NoOp, ChangedOutside, true, 0, 0, []catalog.Field{catalog.FieldTickCadence}},
+		{"moduleMix key order never matters", []catalog.Persona{with(anna, func(p *catalog.Persona) { p.ModuleMix = map[string]float64{"journal": 0.5, "todo": 0.5} })}, []Recorded{rec("u1", anna)}, []Live{live("u1", anna)}, Options{}, NoOp, "", false, 0, 0, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := Compute(Input{Desired: tt.desired, Recorded: tt.recorded, Live: tt.live}, tt.opts)
+			if len(p.Warnings) != tt.warnings || len(p.Errors) != tt.errors {
+				t.Fatalf("warnings %q errors %q, want %d and %d", p.Warnings, p.Errors, tt.warnings, tt.errors)
+			}
+			if tt.action == 0 {
+				return
+			}
+			if len(p.Changes) != 1 {
+				t.Fatalf("got %d changes, want 1", len(p.Changes))
+			}
+			c := p.Changes[0]
+			if c.Action != tt.action {
+				t.Errorf("action = %s, want %s", c.Action, tt.action)
+			}
+			var kind DriftKind
+			if c.Drift != nil {
+				kind = c.Drift.Kind
+			}
+			if kind != tt.drift {
+				t.Errorf("drift = %q, want %q", kind, tt.drift)
+			}
+			if c.Record != tt.record {
+				t.Errorf("record = %v, want %v", c.Record, tt.record)
+			}
+			if tt.driftHint != nil {
+				var got []catalog.Field
+				for _, f := range c.Drift.Fields {
+					got = append(got, f.Field)
+				}
+				if len(got) != len(tt.driftHint) || got[0] != tt.driftHint[0] {
+					t.Errorf("drift fields = %v, want %v", got, tt.driftHint)
+				}
+			}
+		})
+	}
+}
+
+func TestCreateOverAPersonsAddressBlocksThePlan(t *testing.T) {
+	p := Compute(Input{Desired: []catalog.Persona{anna}, NotPersonas: []string{anna.Email}}, Options{})
+	if len(p.Errors) != 1 || !strings.Contains(p.Errors[0], "not a persona") {
+		t.Fatalf("errors = %q, want one naming the address as a non-persona's", p.Errors)
+	}
+}
+
+func TestDestroyMarksPersonasNotInCatalog(t *testing.T) {
+	extra := persona("persona.extra@mana.test", prompt)
+	p := Compute(Input{
+		Desired:  []catalog.Persona{anna},
+		Recorded: []Recorded{rec("u1", anna), rec("u9", persona("persona.gone@mana.test", prompt))},
+		Live:     []Live{live("u1", anna), live("u2", extra)},
+	}, Options{Destroy: true})
+	want := map[string]struct {
+		action       Action
+		notInCatalog bool
+	}{
+		anna.Email:                {Delete, false},
+		extra.Email:               {Delete, true},
+		"persona.gone@mana.test": {Forget, false},
+	}
+	if len(p.Changes) != len(want) {
+		t.Fatalf("got %d changes, want %d", len(p.Changes), len(want))
+	}
+	for _, c := range p.Changes {
+		w := want[c.Email]
+		if c.Action != w.action || c.NotInCatalog != w.notInCatalog {
+			t.Errorf("%s: %s notInCatalog=%v, want %s %v", c.Email, c.Action, c.NotInCatalog, w.action, w.notInCatalog)
+		}
+		if c.Action == Delete && c.History == nil {
+			t.Errorf("%s: delete without the history it destroys", c.Email)
+		}
+	}
+}
+
+func TestChangesAreOrderedByEmail(t *testing.T) {
+	var desired []catalog.Persona
+	for _, n := range []string{"zoe", "anna", "mia", "ben"} {
+		desired = append(desired, persona("persona."+n+"@mana.test", prompt))
+	}
+	p := Compute(Input{Desired: desired}, Options{})
+	for i := 1; i < len(p.Changes); i++ {
+		if p.Changes[i-1].Email >= p.Changes[i].Email {
+			t.Fatalf("changes out of order: %s before %s", p.Changes[i-1].Email, p.Changes[i].Email)
+		}
+	}
+}
+
+func TestSavedPlanGoesStale(t *testing.T) {
+	in := Input{Desired: []catalog.Persona{annaEdited}, Recorded: []Recorded{rec("u1", anna)}, Live: []Live{live("u1", anna)}, Lineage: "L", Serial: 3}
+	p := Compute(in, Options{})
+	if why := p.Stale(in); len(why) != 0 {
+		t.Fatalf("a fresh plan is stale: %q", why)
+	}
+	moved := in
+	moved.Serial = 4
+	if why := p.Stale(moved); len(why) != 1 || !strings.Contains(why[0], "serial") {
+		t.Errorf("serial moved: stale reasons %q", why)
+	}
+	edited := in
+	edited.Live = []Live{live("u1", annaHand)}
+	if why := p.Stale(edited); len(why) != 1 || !strings.Contains(why[0], "changed live") {
+		t.Errorf("live edited: stale reasons %q", why)
+	}
+	first := Compute(Input{Desired: []catalog.Persona{anna}}, Options{})
+	appeared := Input{Desired: []catalog.Persona{anna}, Live: []Live{live("u7", anna)}}
+	if why := first.Stale(appeared); len(why) != 1 || !strings.Contains(why[0], "created live") {
+		t.Errorf("a plan made before any state: stale reasons %q", why)
+	}
+}
+
+func TestRecordedKeepsTheLiveName(t *testing.T) {
+	renamed := with(annaEdited, func(p *catalog.Persona) { p.Name = "Anna Maria" })
+	p := Compute(Input{Desired: []catalog.Persona{renamed}, Live: []Live{live("u1", anna)}}, Options{})
+	got, ok := p.Changes[0].Recorded()
+	if !ok || got.Name != "Anna" || got.Archetype != "night-owl" {
+		t.Errorf("recorded after update = %+v, want the live name and the new archetype", got)
+	}
+	p = Compute(Input{Desired: []catalog.Persona{renamed}, Live: []Live{live("u1", anna)}}, Options{Replace: []string{anna.Email}})
+	if got, _ := p.Changes[0].Recorded(); got.Name != "Anna Maria" {
+		t.Errorf("recorded after replace has name %q, want the catalog's", got.Name)
+	}
+}

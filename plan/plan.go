@@ -1,0 +1,308 @@
+// Package plan owns the 3-way diff at the heart of personactl: from the
+// desired catalog, the recorded state and the live personas it computes what
+// apply would do, and it renders that plan as text, JSON or Markdown.
+//
+// It never performs I/O, reads no clock and uses no randomness: a plan is a
+// pure function of its Input and Options, ordered by email, so the same
+// snapshots always give the same plan, byte for byte.
+package plan
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/mana/personactl/catalog"
+)
+
+// Action is what apply does to one persona. Like Terraform's, it is data:
+// the rune is the sign the text rendering shows.
+type Action rune
+
+// The actions a plan can hold.
+const (
+	NoOp    Action = 0
+	Create  Action = '+'
+	Update  Action = '~'
+	Delete  Action = '-'
+	Replace Action = '±' // delete, then create
+	Forget  Action = '/' // drop from the recorded state only
+)
+
+// String is the action's name as the JSON rendering and plan files spell it.
+func (a Action) String() string {
+	switch a {
+	case Create:
+		return "create"
+	case Update:
+		return "update"
+	case Delete:
+		return "delete"
+	case Replace:
+		return "replace"
+	case Forget:
+		return "forget"
+	default:
+		return "no-op"
+	}
+}
+
+// Sign is the marker the text rendering puts before a persona's block.
+func (a Action) Sign() string {
+	switch a {
+	case Replace:
+		return "-/+"
+	case NoOp:
+		return " "
+	default:
+		return string(a)
+	}
+}
+
+// IsReplace reports whether the action deletes and re-creates the persona.
+func (a Action) IsReplace() bool { return a == Replace }
+
+// Writes reports whether the action sends a request to the admin API.
+func (a Action) Writes() bool { return a == Create || a == Update || a == Delete || a == Replace }
+
+// ParseAction is the inverse of Action.String.
+func ParseAction(s string) (Action, bool) {
+	for _, a := range []Action{NoOp, Create, Update, Delete, Replace, Forget} {
+		if a.String() == s {
+			return a, true
+		}
+	}
+	return 0, false
+}
+
+// MarshalText spells the action by name, for plan files and JSON.
+func (a Action) MarshalText() ([]byte, error) { return []byte(a.String()), nil }
+
+// UnmarshalText reads an action spelled by name.
+func (a *Action) UnmarshalText(b []byte) error {
+	v, ok := ParseAction(string(b))
+	if !ok {
+		return fmt.Errorf("unknown action %q", b)
+	}
+	*a = v
+	return nil
+}
+
+// DriftKind says how the live side moved away from the recorded state.
+type DriftKind string
+
+// The drift notes of the 3-way table.
+const (
+	// ChangedOutside: live differs from what personactl last applied.
+	ChangedOutside DriftKind = "changed_outside"
+	// DeletedOutside: personactl applied the persona, and it is gone.
+	DeletedOutside DriftKind = "deleted_outside"
+	// Unmanaged: a live persona that is not in the catalog and was never applied.
+	Unmanaged DriftKind = "unmanaged"
+)
+
+// Describe is the drift note as a person reads it.
+func (k DriftKind) Describe() string {
+	switch k {
+	case ChangedOutside:
+		return "changed outside personactl"
+	case DeletedOutside:
+		return "deleted outside personactl"
+	case Unmanaged:
+		return "unmanaged (not in the catalog, never applied by personactl)"
+	}
+	return string(k)
+}
+
+// Recorded is one persona as the recorded state has it.
+type Recorded struct {
+	Email  string
+	UserID string
+	Values catalog.Persona
+}
+
+// Live is one persona as mana-auth reports it.
+type Live struct {
+	UserID       string
+	Values       catalog.Persona
+	CreatedAt    time.Time
+	LastActiveAt *time.Time
+	Actions7d    int
+	// Actions and Feedback count the history the detail showed.
+	Actions  int
+	Feedback int
+}
+
+// Input is the three snapshots a plan is computed from.
+type Input struct {
+	Desired  []catalog.Persona
+	Recorded []Recorded
+	Live     []Live
+	// NotPersonas are addresses mana-auth knows as users who are not personas.
+	// A create for one of them is an error that blocks the plan.
+	NotPersonas []string
+	// Workspace, Lineage and Serial identify the recorded state the plan was
+	// computed against, so that a saved plan can tell when it went stale.
+	Workspace string
+	Lineage   string
+	Serial    int64
+}
+
+// Options are the user's choices that shape a plan.
+type Options struct {
+	// Destroy plans the deletion of every live persona.
+	Destroy bool `json:"destroy,omitempty"`
+	// RefreshOnly shows drift only and plans no writes to mana-auth.
+	RefreshOnly bool `json:"refresh_only,omitempty"`
+	// Prune deletes live personas that are neither in the catalog nor recorded.
+	Prune bool `json:"prune,omitempty"`
+	// Replace names personas to delete and re-create (the only way to apply a name).
+	Replace []string `json:"replace,omitempty"`
+}
+
+// FieldChange is one field's value before and after.
+type FieldChange struct {
+	Field  catalog.Field `json:"name"`
+	Before any           `json:"before"`
+	After  any           `json:"after"`
+	// NotApplied says why the change is shown but will not be made.
+	NotApplied string `json:"not_applied,omitempty"`
+}
+
+// Drift is how the live persona moved away from the recorded state.
+type Drift struct {
+	Kind DriftKind `json:"kind"`
+	// Fields are recorded -> live for ChangedOutside.
+	Fields []FieldChange `json:"fields,omitempty"`
+}
+
+// History is what deleting a persona destroys.
+type History struct {
+	Actions7d    int        `json:"actions_7d"`
+	Actions      int        `json:"recent_actions"`
+	Feedback     int        `json:"feedback"`
+	LastActiveAt *time.Time `json:"last_active_at"`
+}
+
+// Change is the plan for one persona.
+type Change struct {
+	Email  string `json:"email"`
+	Action Action `json:"action"`
+	// UserID is the live persona's id, or the recorded one when it is gone.
+	UserID string `json:"user_id,omitempty"`
+	// Before is the live persona (nil when there is none); After is the
+	// desired one (nil for delete and forget).
+	Before *catalog.Persona `json:"before,omitempty"`
+	After  *catalog.Persona `json:"after,omitempty"`
+	// Fields are the differences between Before and After.
+	Fields []FieldChange `json:"fields,omitempty"`
+	Drift  *Drift        `json:"drift,omitempty"`
+	// History is set for deletes and replaces: what they destroy.
+	History *History `json:"history,omitempty"`
+	// NotInCatalog marks a destroy's deletes of personas the catalog does not have.
+	NotInCatalog bool     `json:"not_in_catalog,omitempty"`
+	Reasons      []string `json:"reasons,omitempty"`
+	// Record says apply records this persona in the state although nothing is
+	// written to mana-auth (a no-op that the state does not have yet).
+	Record bool `json:"record,omitempty"`
+}
+
+// Summary counts a plan's changes, the same numbers every rendering shows.
+type Summary struct {
+	Create    int `json:"create"`
+	Update    int `json:"update"`
+	Replace   int `json:"replace"`
+	Delete    int `json:"delete"`
+	Forget    int `json:"forget"`
+	Unchanged int `json:"unchanged"`
+	Drifted   int `json:"drifted"`
+	Unmanaged int `json:"unmanaged"`
+}
+
+// Plan is a computed plan: data that renderers read, a plan file stores and
+// apply executes.
+type Plan struct {
+	Options   Options `json:"options"`
+	Workspace string  `json:"workspace"`
+	Lineage   string  `json:"lineage"`
+	Serial    int64   `json:"serial"`
+	// Changes holds one entry per email of catalog ∪ recorded ∪ live, by email.
+	Changes []Change `json:"changes"`
+	// Warnings do not stop an apply; Errors do.
+	Warnings []string `json:"warnings,omitempty"`
+	Errors   []string `json:"errors,omitempty"`
+	// Live holds a fingerprint of every live persona the plan saw, by email,
+	// so that a saved plan can tell when live moved on.
+	Live map[string]string `json:"live"`
+}
+
+// Summary counts the plan's changes.
+func (p *Plan) Summary() Summary {
+	var s Summary
+	for _, c := range p.Changes {
+		switch c.Action {
+		case Create:
+			s.Create++
+		case Update:
+			s.Update++
+		case Replace:
+			s.Replace++
+		case Delete:
+			s.Delete++
+		case Forget:
+			s.Forget++
+		default:
+			s.Unchanged++
+		}
+		if c.Drift != nil {
+			if c.Drift.Kind == Unmanaged {
+				s.Unmanaged++
+			} else {
+				s.Drifted++
+			}
+		}
+	}
+	return s
+}
+
+// HasChanges reports whether applying the plan would change anything:
+// a request to mana-auth, or a persona dropped from the state.
+func (p *Plan) HasChanges() bool {
+	for _, c := range p.Changes {
+		if c.Action != NoOp {
+			return true
+		}
+	}
+	return false
+}
+
+// HasDrift reports whether live moved away from the recorded state, or holds
+// personas personactl never applied.
+func (p *Plan) HasDrift() bool {
+	for _, c := range p.Changes {
+		if c.Drift != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// NeedsStateWrite reports whether apply has to write the recorded state:
+// something changes, or a persona that already matches is not recorded yet.
+func (p *Plan) NeedsStateWrite() bool {
+	for _, c := range p.Changes {
+		if c.Action != NoOp || c.Record {
+			return true
+		}
+	}
+	return false
+}
+
+// Find returns the change for email.
+func (p *Plan) Find(email string) (*Change, bool) {
+	for i := range p.Changes {
+		if p.Changes[i].Email == email {
+			return &p.Changes[i], true
+		}
+	}
+	return nil, false
+}

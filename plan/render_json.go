@@ -1,0 +1,120 @@
+package plan
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+
+	"github.com/mana/personactl/catalog"
+)
+
+// JSONFormatVersion is the version of the --format=json document. Fields may
+// be added within a version; none is renamed or removed.
+const JSONFormatVersion = "1"
+
+// jsonPlan is the documented, stable --format=json document (see README).
+type jsonPlan struct {
+	FormatVersion string       `json:"format_version"`
+	Workspace     string       `json:"workspace"`
+	Options       Options      `json:"options"`
+	Changes       []jsonChange `json:"changes"`
+	Warnings      []string     `json:"warnings"`
+	Errors        []string     `json:"errors"`
+	Summary       Summary      `json:"summary"`
+}
+
+type jsonChange struct {
+	Email        string        `json:"email"`
+	Action       string        `json:"action"`
+	UserID       *string       `json:"user_id"`
+	Drift        *Drift        `json:"drift"`
+	Fields       []FieldChange `json:"fields"`
+	Reasons      []string      `json:"reasons"`
+	NotInCatalog bool          `json:"not_in_catalog"`
+	History      *History      `json:"history"`
+}
+
+// RenderJSON writes the plan as one JSON document: every change, drift note or
+// warning-bearing persona, and the summary. It holds no secret.
+func RenderJSON(w io.Writer, p *Plan) error {
+	doc := jsonPlan{
+		FormatVersion: JSONFormatVersion,
+		Workspace:     p.Workspace,
+		Options:       p.Options,
+		Changes:       []jsonChange{},
+		Warnings:      nonNil(p.Warnings),
+		Errors:        nonNil(p.Errors),
+		Summary:       p.Summary(),
+	}
+	for _, c := range p.Changes {
+		if c.Action == NoOp && c.Drift == nil && len(c.Fields) == 0 {
+			continue
+		}
+		jc := jsonChange{
+			Email:        c.Email,
+			Action:       c.Action.String(),
+			Drift:        c.Drift,
+			Fields:       c.Fields,
+			Reasons:      nonNil(c.Reasons),
+			NotInCatalog: c.NotInCatalog,
+			History:      c.History,
+		}
+		if jc.Fields == nil {
+			jc.Fields = []FieldChange{}
+		}
+		if c.UserID != "" {
+			id := c.UserID
+			jc.UserID = &id
+		}
+		doc.Changes = append(doc.Changes, jc)
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(doc)
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// UnmarshalJSON restores a field's values with the Go types the renderers
+// expect (a module mix as map[string]float64, not map[string]any).
+func (f *FieldChange) UnmarshalJSON(b []byte) error {
+	var raw struct {
+		Field      catalog.Field   `json:"name"`
+		Before     json.RawMessage `json:"before"`
+		After      json.RawMessage `json:"after"`
+		NotApplied string          `json:"not_applied"`
+	}
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	f.Field, f.NotApplied = raw.Field, raw.NotApplied
+	var err error
+	if f.Before, err = decodeFieldValue(raw.Field, raw.Before); err != nil {
+		return err
+	}
+	f.After, err = decodeFieldValue(raw.Field, raw.After)
+	return err
+}
+
+func decodeFieldValue(field catalog.Field, raw json.RawMessage) (any, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil
+	}
+	if field == catalog.FieldModuleMix {
+		var m map[string]float64
+		if err := json.Unmarshal(raw, &m); err != nil {
+			return nil, fmt.Errorf("field %s: %w", field, err)
+		}
+		return m, nil
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return nil, fmt.Errorf("field %s: %w", field, err)
+	}
+	return s, nil
+}

@@ -1,0 +1,216 @@
+package plan
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/mana/personactl/catalog"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+// scenario is one situation a reviewer reads a plan in.
+type scenario struct {
+	name string
+	in   Input
+	opts Options
+}
+
+func longPrompt() (string, string) {
+	words := strings.Fields("Du bist Lena, 38, Co-Founder im selben Unternehmen wie Marcus. Du teilst dir mit Marcus einen Team-Space für Projekt-Notizen und gemeinsame Termine. Privater Stil: ruhig, reflektierend, mehr Journal als Marcus.")
+	var b strings.Builder
+	for i := 0; b.Len() < 5000; i++ {
+		b.WriteString(words[i%len(words)])
+		b.WriteByte(' ')
+	}
+	before := strings.TrimSpace(b.String())[:5000]
+	mid := strings.Index(before[2500:], "ruhig") + 2500
+	after := before[:mid] + "gelassen" + before[mid+len("ruhig"):]
+	return before, after
+}
+
+func scenarios() []scenario {
+	ben := persona("persona.ben@mana.test", "Du bist Ben, 24, Mitbewohner von Anna, ebenfalls ADHS.")
+	benEdited := with(ben, func(p *catalog.Persona) {
+		p.SystemPrompt = "Du bist Ben, 25, Mitbewohner von Anna und Lena, ebenfalls ADHS."
+		p.ModuleMix = map[string]float64{"todo": 0.4, "calendar": 0.3, "journal": 0.3}
+		p.TickCadence = "weekdays"
+	})
+	zoe := persona("persönlich.zoë@mana.test", "Du bist Zoë — 🌱 Gärtnerin, schreibt „poetisch“ und mit Emojis 🌼.")
+	zoeEdited := with(zoe, func(p *catalog.Persona) { p.SystemPrompt = "Du bist Zoë — 🌻 Gärtnerin, schreibt „poetisch“ und mit Emojis 🌼." })
+	lenaBefore, lenaAfter := longPrompt()
+	lena := persona("persona.lena@mana.test", lenaBefore)
+	lenaEdited := with(lena, func(p *catalog.Persona) { p.SystemPrompt = lenaAfter })
+	extra := persona("persona.extra@mana.test", "Du bist nicht im Katalog, aber live.")
+	gone := persona("persona.gone@mana.test", "Du wurdest von Hand gelöscht.")
+	renamed := with(anna, func(p *catalog.Persona) { p.Name = "Anna Maria" })
+	return []scenario{
+		{"create", Input{Desired: []catalog.Persona{anna, ben}, Workspace: "default"}, Options{}},
+		{"no-changes", Input{Desired: []catalog.Persona{anna}, Recorded: []Recorded{rec("u1", anna)}, Live: []Live{live("u1", anna)}, Workspace: "default", Lineage: "L", Serial: 2}, Options{}},
+		{"update", Input{Desired: []catalog.Persona{benEdited}, Recorded: []Recorded{rec("u2", ben)}, Live: []Live{live("u2", ben)}, Workspace: "default", Lineage: "L", Serial: 2}, Options{}},
+		{"drift", Input{
+			Desired:  []catalog.Persona{annaEdited, anna2(), gone},
+			Recorded: []Recorded{rec("u1", anna), rec("u3", anna2()), rec("u4", gone)},
+			Live:     []Live{live("u1", annaHand), live("u3", with(anna2(), func(p *catalog.Persona) { p.Archetype = "changed-by-hand" })), live("u5", extra)},
+			Workspace: "staging", Lineage: "L", Serial: 5,
+		}, Options{}},
+		{"delete-forget-prune", Input{
+			Recorded: []Recorded{rec("u1", anna), rec("u4", gone)},
+			Live:     []Live{live("u1", anna), live("u5", extra)},
+			Workspace: "default", Lineage: "L", Serial: 5,
+		}, Options{Prune: true}},
+		{"rename-warning", Input{Desired: []catalog.Persona{renamed}, Recorded: []Recorded{rec("u1", anna)}, Live: []Live{live("u1", anna)}, Workspace: "default", Lineage: "L", Serial: 1}, Options{}},
+		{"replace", Input{Desired: []catalog.Persona{renamed}, Recorded: []Recorded{rec("u1", anna)}, Live: []Live{live("u1", anna)}, Workspace: "default", Lineage: "L", Serial: 1}, Options{Replace: []string{anna.Email}}},
+		{"destroy", Input{Desired: []catalog.Persona{anna}, Recorded: []Recorded{rec("u1", anna), rec("u4", gone)}, Live: []Live{live("u1", anna), live("u5", extra)}, Workspace: "default", Lineage: "L", Serial: 7}, Options{Destroy: true}},
+		{"refresh-only", Input{
+			Desired:  []catalog.Persona{annaEdited},
+			Recorded: []Recorded{rec("u1", anna), rec("u4", gone)},
+			Live:     []Live{live("u1", annaHand), live("u5", extra)},
+			Workspace: "default", Lineage: "L", Serial: 3,
+		}, Options{RefreshOnly: true}},
+		{"unicode-prompt", Input{Desired: []catalog.Persona{zoeEdited}, Recorded: []Recorded{rec("u6", zoe)}, Live: []Live{live("u6", zoe)}, Workspace: "default", Lineage: "L", Serial: 1}, Options{}},
+		{"long-prompt-one-word", Input{Desired: []catalog.Persona{lenaEdited}, Recorded: []Recorded{rec("u7", lena)}, Live: []Live{live("u7", lena)}, Workspace: "default", Lineage: "L", Serial: 1}, Options{}},
+		{"address-taken", Input{Desired: []catalog.Persona{anna}, NotPersonas: []string{anna.Email}, Workspace: "default"}, Options{}},
+	}
+}
+
+func anna2() catalog.Persona {
+	return persona("persona.mia@mana.test", "Du bist Mia, 31, Pflegerin im Nachtdienst.")
+}
+
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name+".golden")
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v; run go test ./plan -update to create it", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the golden file (run go test ./plan -update if the change is intended)\n--- got\n%s\n--- want\n%s", path, got, want)
+	}
+}
+
+func TestRenderingsMatchGoldenFiles(t *testing.T) {
+	for _, sc := range scenarios() {
+		t.Run(sc.name, func(t *testing.T) {
+			p := Compute(sc.in, sc.opts)
+			var text, color, js, md bytes.Buffer
+			if err := RenderText(&text, p, TextOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			if err := RenderText(&color, p, TextOptions{Color: true}); err != nil {
+				t.Fatal(err)
+			}
+			if err := RenderJSON(&js, p); err != nil {
+				t.Fatal(err)
+			}
+			if err := RenderMarkdown(&md, p, MarkdownOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			golden(t, sc.name+".txt", text.Bytes())
+			golden(t, sc.name+".color.txt", color.Bytes())
+			golden(t, sc.name+".json", js.Bytes())
+			golden(t, sc.name+".md", md.Bytes())
+			if bytes.Contains(text.Bytes(), []byte("\x1b[")) {
+				t.Error("text without colour holds ANSI escapes")
+			}
+			if !json.Valid(js.Bytes()) {
+				t.Error("JSON rendering is not valid JSON")
+			}
+		})
+	}
+}
+
+func TestLongPromptIsNeverPrintedWhole(t *testing.T) {
+	before, after := longPrompt()
+	lena := persona("persona.lena@mana.test", before)
+	p := Compute(Input{Desired: []catalog.Persona{with(lena, func(p *catalog.Persona) { p.SystemPrompt = after })}, Live: []Live{live("u7", lena)}}, Options{})
+	var text bytes.Buffer
+	if err := RenderText(&text, p, TextOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	out := text.String()
+	if !strings.Contains(out, "[-ruhig-]{+gelassen+}") {
+		t.Errorf("the one changed word is not shown as a word diff:\n%s", out)
+	}
+	if len(out) > 1000 {
+		t.Errorf("a one-word change in a 5,000-character prompt renders as %d characters", len(out))
+	}
+}
+
+func TestMarkdownStaysUnderTheCommentLimit(t *testing.T) {
+	var desired []catalog.Persona
+	var lives []Live
+	var recorded []Recorded
+	for i := 0; i < 3000; i++ {
+		email := "persona.p" + itoa(i) + "@mana.test"
+		before := persona(email, strings.Repeat("Ein langer Prompt mit vielen Wörtern. ", 40))
+		after := with(before, func(p *catalog.Persona) { p.SystemPrompt += " Neu." })
+		desired = append(desired, after)
+		lives = append(lives, live("u"+itoa(i), before))
+		recorded = append(recorded, rec("u"+itoa(i), before))
+	}
+	for i := 0; i < 200; i++ {
+		email := "persona.old" + itoa(i) + "@mana.test"
+		old := persona(email, "Du wirst gelöscht, weil du nicht mehr im Katalog stehst.")
+		lives = append(lives, live("o"+itoa(i), old))
+		recorded = append(recorded, rec("o"+itoa(i), old))
+	}
+	p := Compute(Input{Desired: desired, Recorded: recorded, Live: lives, Workspace: "default"}, Options{})
+	var md bytes.Buffer
+	if err := RenderMarkdown(&md, p, MarkdownOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	out := md.String()
+	if n := len([]rune(out)); n > CommentLimit {
+		t.Fatalf("comment has %d characters, over GitHub's %d", n, CommentLimit)
+	}
+	if !strings.Contains(out, SummaryLine(p)) {
+		t.Error("the summary line was cut")
+	}
+	for i := 0; i < 200; i++ {
+		if !strings.Contains(out, "`persona.old"+itoa(i)+"@mana.test`") {
+			t.Fatalf("deletion of persona.old%d@mana.test is missing from the comment", i)
+		}
+	}
+	if !strings.Contains(out, "comment size limit") {
+		t.Error("the cut is not explained")
+	}
+	if !strings.HasPrefix(out, MarkerPrefix+" workspace=default sha256="+p.Hash()) {
+		t.Error("the comment does not start with the bot marker")
+	}
+}
+
+func TestSavedPlanRoundTripsThroughJSON(t *testing.T) {
+	for _, sc := range scenarios() {
+		p := Compute(sc.in, sc.opts)
+		b, err := json.Marshal(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var back Plan
+		if err := json.Unmarshal(b, &back); err != nil {
+			t.Fatalf("%s: %v", sc.name, err)
+		}
+		var a1, a2 bytes.Buffer
+		_ = RenderText(&a1, p, TextOptions{})
+		_ = RenderText(&a2, &back, TextOptions{})
+		if a1.String() != a2.String() {
+			t.Errorf("%s: a plan read back renders differently:\n%s\n---\n%s", sc.name, a1.String(), a2.String())
+		}
+		if back.Hash() != p.Hash() {
+			t.Errorf("%s: hash changed in a round trip", sc.name)
+		}
+	}
+}

@@ -1,0 +1,327 @@
+package plan
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/mana/personactl/catalog"
+)
+
+// TextOptions shape the text rendering.
+type TextOptions struct {
+	// Color adds ANSI colours; callers set it only for a terminal without NO_COLOR.
+	Color bool
+}
+
+const (
+	ansiReset  = "\x1b[0m"
+	ansiBold   = "\x1b[1m"
+	ansiRed    = "\x1b[31m"
+	ansiGreen  = "\x1b[32m"
+	ansiYellow = "\x1b[33m"
+	ansiCyan   = "\x1b[36m"
+)
+
+type textWriter struct {
+	b     strings.Builder
+	color bool
+}
+
+func (t *textWriter) paint(code, s string) string {
+	if !t.color || s == "" {
+		return s
+	}
+	return code + s + ansiReset
+}
+
+func (t *textWriter) line(format string, a ...any) {
+	fmt.Fprintf(&t.b, format, a...)
+	t.b.WriteByte('\n')
+}
+
+// RenderText writes the plan the way Terraform prints one: drift first, then
+// one block per persona in email order, warnings, errors and the summary line.
+func RenderText(w io.Writer, p *Plan, opts TextOptions) error {
+	t := &textWriter{color: opts.Color}
+	t.drift(p)
+	if !p.Options.RefreshOnly {
+		t.changes(p)
+	}
+	t.notes("Warning", ansiYellow, p.Warnings)
+	t.notes("Error", ansiRed, p.Errors)
+	t.line("%s", t.paint(ansiBold, SummaryLine(p)))
+	_, err := io.WriteString(w, t.b.String())
+	return err
+}
+
+// SummaryLine is the plan's last line: "Plan: N to create, N to update, N to
+// delete." (with replace and forget when there are any) or "No changes.".
+func SummaryLine(p *Plan) string {
+	s := p.Summary()
+	if p.Options.RefreshOnly {
+		if !p.HasDrift() {
+			return "No changes. Live personas match the recorded state."
+		}
+		counts := map[DriftKind]int{}
+		for _, c := range p.Changes {
+			if c.Drift != nil {
+				counts[c.Drift.Kind]++
+			}
+		}
+		return fmt.Sprintf("Drift: %d changed outside personactl, %d deleted outside personactl, %d unmanaged.", counts[ChangedOutside], counts[DeletedOutside], counts[Unmanaged])
+	}
+	if !p.HasChanges() {
+		return "No changes."
+	}
+	parts := []string{fmt.Sprintf("%d to create", s.Create), fmt.Sprintf("%d to update", s.Update)}
+	if s.Replace > 0 {
+		parts = append(parts, fmt.Sprintf("%d to replace", s.Replace))
+	}
+	parts = append(parts, fmt.Sprintf("%d to delete", s.Delete))
+	if s.Forget > 0 {
+		parts = append(parts, fmt.Sprintf("%d to forget", s.Forget))
+	}
+	return "Plan: " + strings.Join(parts, ", ") + "."
+}
+
+func (t *textWriter) drift(p *Plan) {
+	var drifted []Change
+	for _, c := range p.Changes {
+		if c.Drift != nil {
+			drifted = append(drifted, c)
+		}
+	}
+	if len(drifted) == 0 {
+		return
+	}
+	t.line("%s", t.paint(ansiBold, "Personas have changed outside personactl since the last apply:"))
+	t.line("")
+	for _, c := range drifted {
+		note := c.Drift.Kind.Describe()
+		if len(c.Drift.Fields) > 0 {
+			note += " (recorded -> live)"
+		}
+		t.line("  # %s %s", c.Email, note)
+		for _, f := range c.Drift.Fields {
+			t.field("      ", ansiYellow, "~", f, maxFieldWidth(c.Drift.Fields))
+		}
+	}
+	t.line("")
+}
+
+func (t *textWriter) changes(p *Plan) {
+	var acting []Change
+	for _, c := range p.Changes {
+		if c.Action != NoOp || hasNotApplied(c) {
+			acting = append(acting, c)
+		}
+	}
+	if len(acting) == 0 {
+		return
+	}
+	t.line("personactl will perform the following actions:")
+	t.line("")
+	for _, c := range acting {
+		t.change(c)
+		t.line("")
+	}
+}
+
+func hasNotApplied(c Change) bool {
+	for _, f := range c.Fields {
+		if f.NotApplied != "" {
+			return true
+		}
+	}
+	return false
+}
+
+var actionColor = map[Action]string{Create: ansiGreen, Update: ansiYellow, Delete: ansiRed, Replace: ansiRed, Forget: ansiCyan, NoOp: ""}
+
+func headline(c Change) string {
+	switch c.Action {
+	case Create:
+		return "will be created"
+	case Update:
+		return "will be updated in place"
+	case Delete:
+		if c.NotInCatalog {
+			return "will be deleted (not in the catalog)"
+		}
+		return "will be deleted"
+	case Replace:
+		return "must be replaced (deleted, then created again)"
+	case Forget:
+		return "will be forgotten (removed from the recorded state only)"
+	}
+	switch {
+	case hasNotApplied(c):
+		return "will not change (its name cannot be applied)"
+	case c.Drift != nil && c.Drift.Kind == Unmanaged:
+		return "is not managed by personactl (--prune deletes it)"
+	}
+	return "will not change"
+}
+
+func (t *textWriter) change(c Change) {
+	color := actionColor[c.Action]
+	t.line("  # %s %s", t.paint(ansiBold, c.Email), headline(c))
+	for _, r := range c.Reasons {
+		t.line("  # (%s)", r)
+	}
+	if c.History != nil {
+		t.line("  # destroys %s", c.History.Describe())
+	}
+	sign := fmt.Sprintf("%3s", c.Action.Sign())
+	t.line("%s persona %q {", t.paint(color, sign), c.Email)
+	width := maxFieldWidth(c.Fields)
+	if c.UserID != "" {
+		width = max(width, len("user_id"))
+		t.line("        %-*s = %q", width, "user_id", c.UserID)
+	}
+	for _, f := range c.Fields {
+		switch {
+		case f.NotApplied != "":
+			t.field("      ", ansiYellow, "!", f, width)
+		case c.Action == Create:
+			t.field("      ", ansiGreen, "+", f, width)
+		default:
+			t.field("      ", ansiYellow, "~", f, width)
+		}
+	}
+	t.line("    }")
+}
+
+func maxFieldWidth(fields []FieldChange) int {
+	w := 0
+	for _, f := range fields {
+		w = max(w, len(f.Field))
+	}
+	return w
+}
+
+// field renders one field change: strings as old -> new (prompts as a word
+// diff), module mixes key by key.
+func (t *textWriter) field(indent, color, sign string, f FieldChange, width int) {
+	lead := indent + t.paint(color, sign) + " " + fmt.Sprintf("%-*s", width, f.Field)
+	suffix := ""
+	if f.NotApplied != "" {
+		suffix = "  # not applied: " + f.NotApplied
+	}
+	if f.Field == catalog.FieldModuleMix {
+		before, _ := f.Before.(map[string]float64)
+		after, _ := f.After.(map[string]float64)
+		t.line("%s = {%s", lead, suffix)
+		t.mix(indent+"    ", before, after, f.Before == nil)
+		t.line("%s  }", indent)
+		return
+	}
+	before, _ := f.Before.(string)
+	after, _ := f.After.(string)
+	switch {
+	case f.Before == nil:
+		t.line("%s = %s%s", lead, strconv.Quote(after), suffix)
+	case f.Field == catalog.FieldSystemPrompt:
+		t.line("%s = %s%s", lead, t.inlineDiff(before, after), suffix)
+	default:
+		t.line("%s = %s -> %s%s", lead, strconv.Quote(before), strconv.Quote(after), suffix)
+	}
+}
+
+func (t *textWriter) mix(indent string, before, after map[string]float64, creating bool) {
+	keys := catalog.MixKeys(before, after)
+	width := 0
+	for _, k := range keys {
+		width = max(width, len(k))
+	}
+	for _, k := range keys {
+		b, inBefore := before[k]
+		a, inAfter := after[k]
+		switch {
+		case creating || !inBefore:
+			t.line("%s%s %-*s = %s", indent, t.paint(ansiGreen, "+"), width, k, formatWeight(a))
+		case !inAfter:
+			t.line("%s%s %-*s = %s", indent, t.paint(ansiRed, "-"), width, k, formatWeight(b))
+		case catalog.MixEqual(map[string]float64{k: a}, map[string]float64{k: b}):
+			t.line("%s  %-*s = %s", indent, width, k, formatWeight(a))
+		default:
+			t.line("%s%s %-*s = %s -> %s", indent, t.paint(ansiYellow, "~"), width, k, formatWeight(b), formatWeight(a))
+		}
+	}
+}
+
+func formatWeight(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+
+// contextChars is how much unchanged text an inline diff keeps on each side of
+// a change; the rest is elided so a long prompt is never printed whole.
+const contextChars = 40
+
+// inlineDiff renders a word diff on one line: [-removed-]{+added+}, readable
+// without colour, with long unchanged stretches shortened to "…".
+func (t *textWriter) inlineDiff(before, after string) string {
+	segs := WordDiff(before, after)
+	var b strings.Builder
+	b.WriteByte('"')
+	for i, s := range segs {
+		text := escape(s.Text)
+		switch s.Op {
+		case Removed:
+			b.WriteString(t.paint(ansiRed, "[-"+text+"-]"))
+		case Added:
+			b.WriteString(t.paint(ansiGreen, "{+"+text+"+}"))
+		default:
+			b.WriteString(elide(text, i > 0, i < len(segs)-1))
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
+}
+
+// escape makes a piece of a string safe for one quoted line.
+func escape(s string) string {
+	q := strconv.Quote(s)
+	return q[1 : len(q)-1]
+}
+
+// elide shortens unchanged text, keeping contextChars next to each change.
+func elide(s string, changeBefore, changeAfter bool) string {
+	r := []rune(s)
+	keepHead, keepTail := 0, 0
+	if changeBefore {
+		keepHead = contextChars
+	}
+	if changeAfter {
+		keepTail = contextChars
+	}
+	if len(r) <= keepHead+keepTail+1 {
+		return s
+	}
+	head := string(r[:keepHead])
+	tail := string(r[len(r)-keepTail:])
+	if keepHead > 0 {
+		if i := strings.LastIndexByte(head, ' '); i > 0 {
+			head = head[:i+1]
+		}
+	}
+	if keepTail > 0 {
+		if i := strings.IndexByte(tail, ' '); i >= 0 && i < len(tail)-1 {
+			tail = tail[i:]
+		}
+	}
+	return head + "…" + tail
+}
+
+func (t *textWriter) notes(kind, color string, notes []string) {
+	if len(notes) == 0 {
+		return
+	}
+	sorted := append([]string(nil), notes...)
+	sort.Strings(sorted)
+	for _, n := range sorted {
+		t.line("%s %s", t.paint(color, kind+":"), n)
+	}
+	t.line("")
+}
