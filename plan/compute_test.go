@@ -39,7 +39,9 @@ func live(id string, p catalog.Persona) Live {
 	return Live{UserID: id, Values: p, CreatedAt: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), LastActiveAt: &last, Actions7d: 3, Actions: 7, Feedback: 2}
 }
 
-func rec(id string, p catalog.Persona) Recorded { return Recorded{Email: p.Email, UserID: id, Values: p} }
+func rec(id string, p catalog.Persona) Recorded {
+	return Recorded{Email: p.Email, UserID: id, Values: p}
+}
 
 const prompt = "Du bist Anna, 28, Studentin der Sozialen Arbeit mit ADHS."
 
@@ -141,8 +143,8 @@ func TestDestroyMarksPersonasNotInCatalog(t *testing.T) {
 		action       Action
 		notInCatalog bool
 	}{
-		anna.Email:                {Delete, false},
-		extra.Email:               {Delete, true},
+		anna.Email:               {Delete, false},
+		extra.Email:              {Delete, true},
 		"persona.gone@mana.test": {Forget, false},
 	}
 	if len(p.Changes) != len(want) {

@@ -42,7 +42,9 @@ func scenarios() []scenario {
 		p.TickCadence = "weekdays"
 	})
 	zoe := persona("persönlich.zoë@mana.test", "Du bist Zoë — 🌱 Gärtnerin, schreibt „poetisch“ und mit Emojis 🌼.")
-	zoeEdited := with(zoe, func(p *catalog.Persona) { p.SystemPrompt = "Du bist Zoë — 🌻 Gärtnerin, schreibt „poetisch“ und mit Emojis 🌼." })
+	zoeEdited := with(zoe, func(p *catalog.Persona) {
+		p.SystemPrompt = "Du bist Zoë — 🌻 Gärtnerin, schreibt „poetisch“ und mit Emojis 🌼."
+	})
 	lenaBefore, lenaAfter := longPrompt()
 	lena := persona("persona.lena@mana.test", lenaBefore)
 	lenaEdited := with(lena, func(p *catalog.Persona) { p.SystemPrompt = lenaAfter })
@@ -54,23 +56,23 @@ func scenarios() []scenario {
 		{"no-changes", Input{Desired: []catalog.Persona{anna}, Recorded: []Recorded{rec("u1", anna)}, Live: []Live{live("u1", anna)}, Workspace: "default", Lineage: "L", Serial: 2}, Options{}},
 		{"update", Input{Desired: []catalog.Persona{benEdited}, Recorded: []Recorded{rec("u2", ben)}, Live: []Live{live("u2", ben)}, Workspace: "default", Lineage: "L", Serial: 2}, Options{}},
 		{"drift", Input{
-			Desired:  []catalog.Persona{annaEdited, anna2(), gone},
-			Recorded: []Recorded{rec("u1", anna), rec("u3", anna2()), rec("u4", gone)},
-			Live:     []Live{live("u1", annaHand), live("u3", with(anna2(), func(p *catalog.Persona) { p.Archetype = "changed-by-hand" })), live("u5", extra)},
+			Desired:   []catalog.Persona{annaEdited, anna2(), gone},
+			Recorded:  []Recorded{rec("u1", anna), rec("u3", anna2()), rec("u4", gone)},
+			Live:      []Live{live("u1", annaHand), live("u3", with(anna2(), func(p *catalog.Persona) { p.Archetype = "changed-by-hand" })), live("u5", extra)},
 			Workspace: "staging", Lineage: "L", Serial: 5,
 		}, Options{}},
 		{"delete-forget-prune", Input{
-			Recorded: []Recorded{rec("u1", anna), rec("u4", gone)},
-			Live:     []Live{live("u1", anna), live("u5", extra)},
+			Recorded:  []Recorded{rec("u1", anna), rec("u4", gone)},
+			Live:      []Live{live("u1", anna), live("u5", extra)},
 			Workspace: "default", Lineage: "L", Serial: 5,
 		}, Options{Prune: true}},
 		{"rename-warning", Input{Desired: []catalog.Persona{renamed}, Recorded: []Recorded{rec("u1", anna)}, Live: []Live{live("u1", anna)}, Workspace: "default", Lineage: "L", Serial: 1}, Options{}},
 		{"replace", Input{Desired: []catalog.Persona{renamed}, Recorded: []Recorded{rec("u1", anna)}, Live: []Live{live("u1", anna)}, Workspace: "default", Lineage: "L", Serial: 1}, Options{Replace: []string{anna.Email}}},
 		{"destroy", Input{Desired: []catalog.Persona{anna}, Recorded: []Recorded{rec("u1", anna), rec("u4", gone)}, Live: []Live{live("u1", anna), live("u5", extra)}, Workspace: "default", Lineage: "L", Serial: 7}, Options{Destroy: true}},
 		{"refresh-only", Input{
-			Desired:  []catalog.Persona{annaEdited},
-			Recorded: []Recorded{rec("u1", anna), rec("u4", gone)},
-			Live:     []Live{live("u1", annaHand), live("u5", extra)},
+			Desired:   []catalog.Persona{annaEdited},
+			Recorded:  []Recorded{rec("u1", anna), rec("u4", gone)},
+			Live:      []Live{live("u1", annaHand), live("u5", extra)},
 			Workspace: "default", Lineage: "L", Serial: 3,
 		}, Options{RefreshOnly: true}},
 		{"unicode-prompt", Input{Desired: []catalog.Persona{zoeEdited}, Recorded: []Recorded{rec("u6", zoe)}, Live: []Live{live("u6", zoe)}, Workspace: "default", Lineage: "L", Serial: 1}, Options{}},
