@@ -1,0 +1,146 @@
+package adminapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/mana/personactl/state"
+)
+
+// searchPageSize is how many users one search page asks for.
+const searchPageSize = 100
+
+// AddressOwner tells whether email belongs to nobody, to a persona, or to
+// another user, so that a create never turns a person into a persona.
+//
+// It searches mana-auth's users for the address. Because of a bug in that
+// search (admin-api.md), a page holding anyone who has ever signed in
+// answers 500; such an address is reported as AddressTaken (or
+// AddressPersona if the persona list has it), never as free. On error the
+// owner returned is AddressTaken too.
+func (c *Client) AddressOwner(ctx context.Context, email string) (state.AddressOwner, error) {
+	return c.addressOwner(ctx, email, nil)
+}
+
+// AddressOwnerAmong is AddressOwner for a caller that has just read the
+// live personas: live is taken as the complete set of personas, which saves
+// the requests AddressOwner makes to tell a persona from another user.
+func (c *Client) AddressOwnerAmong(ctx context.Context, email string, live []state.LivePersona) (state.AddressOwner, error) {
+	if live == nil {
+		live = []state.LivePersona{}
+	}
+	return c.addressOwner(ctx, email, live)
+}
+
+func (c *Client) addressOwner(ctx context.Context, email string, live []state.LivePersona) (state.AddressOwner, error) {
+	if email == "" {
+		return state.AddressTaken, errors.New("address owner: empty email")
+	}
+	userID, found, signedIn, err := c.searchUser(ctx, email)
+	switch {
+	case err != nil:
+		return state.AddressTaken, err
+	case signedIn:
+		return c.personaByEmail(ctx, email, live)
+	case !found:
+		return state.AddressFree, nil
+	case live != nil:
+		for _, p := range live {
+			if p.UserID == userID {
+				return state.AddressPersona, nil
+			}
+		}
+		return state.AddressTaken, nil
+	}
+	// The search has no kind: ask the detail.
+	return c.personaByID(ctx, userID)
+}
+
+// searchUser looks for the user whose address is email (letter case aside).
+// signedIn reports the search's 500, which means someone matching it has
+// signed in.
+func (c *Client) searchUser(ctx context.Context, email string) (userID string, found, signedIn bool, err error) {
+	for page := 1; ; page++ {
+		var answer struct {
+			Users []struct {
+				ID    string `json:"id"`
+				Email string `json:"email"`
+			} `json:"users"`
+			Total int `json:"total"`
+		}
+		path := pathUsers + "?search=" + url.QueryEscape(email) + "&limit=" + strconv.Itoa(searchPageSize)
+		if page > 1 {
+			path += "&page=" + strconv.Itoa(page)
+		}
+		r := request{method: http.MethodGet, path: path, auth: true}
+		r.read = func(body io.Reader) error {
+			if err := json.NewDecoder(body).Decode(&answer); err != nil {
+				return decodeError(r, "", err)
+			}
+			return nil
+		}
+		r.onStatus = func(status int) bool {
+			if status == http.StatusInternalServerError {
+				signedIn = true
+				return true
+			}
+			return false
+		}
+		if _, err := c.do(ctx, r); err != nil || signedIn {
+			return "", false, signedIn, err
+		}
+		for _, u := range answer.Users {
+			if strings.EqualFold(u.Email, email) {
+				return u.ID, true, false, nil
+			}
+		}
+		if len(answer.Users) == 0 || page*searchPageSize >= answer.Total {
+			return "", false, false, nil
+		}
+	}
+}
+
+// personaByEmail decides, for an address the search could not show, between
+// a persona (the runner signs in as personas) and any other account.
+func (c *Client) personaByEmail(ctx context.Context, email string, live []state.LivePersona) (state.AddressOwner, error) {
+	isPersona := func(p string) bool { return strings.EqualFold(p, email) }
+	if live != nil {
+		for _, p := range live {
+			if isPersona(p.Values.Email) {
+				return state.AddressPersona, nil
+			}
+		}
+		return state.AddressTaken, nil
+	}
+	userID := ""
+	_, err := c.list(ctx, func(p wirePersona) bool {
+		if isPersona(p.Email) {
+			userID = p.UserID
+			return false
+		}
+		return true
+	})
+	if err != nil || userID == "" {
+		return state.AddressTaken, err
+	}
+	return c.personaByID(ctx, userID)
+}
+
+// personaByID tells a persona from another user by the detail, which
+// answers only for personas (the list also shows persona rows whose user has
+// been made a person again).
+func (c *Client) personaByID(ctx context.Context, userID string) (state.AddressOwner, error) {
+	if _, err := c.detail(ctx, userID); err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return state.AddressTaken, nil
+		}
+		return state.AddressTaken, err
+	}
+	return state.AddressPersona, nil
+}

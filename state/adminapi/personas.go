@@ -1,0 +1,285 @@
+package adminapi
+
+import (
+	"context"
+	"errors"
+	"io"
+	"math"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"sync"
+
+	"github.com/hashicorp/go-multierror"
+
+	"github.com/mana/personactl/catalog"
+	"github.com/mana/personactl/state"
+)
+
+// Personas reads every live persona: the list, then each persona's detail
+// (the only place its prompt and module mix are), with at most Parallelism
+// requests in flight. A persona deleted between the two reads is left out.
+// The result is sorted by email. On failure it stops sending new requests
+// and reports every error it met.
+func (c *Client) Personas(ctx context.Context) ([]state.LivePersona, error) {
+	list, err := c.list(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		results = make([]state.LivePersona, len(list))
+		found   = make([]bool, len(list))
+		mu      sync.Mutex
+		errs    = make(map[int]error)
+		wg      sync.WaitGroup
+		sem     = make(chan struct{}, c.parallelism)
+	)
+	stopped := func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(errs) > 0
+	}
+launch:
+	for i := range list {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			break launch
+		}
+		if stopped() {
+			<-sem
+			break launch
+		}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			d, err := c.detail(ctx, list[i].UserID)
+			switch {
+			case err == nil:
+				results[i] = merge(list[i], d)
+				found[i] = true
+			case errors.Is(err, ErrNotFound):
+				// Deleted since the list was read: not live any more.
+			case ctx.Err() != nil && errors.Is(err, context.Canceled):
+				// Stopped because another request failed; that one is reported.
+			default:
+				mu.Lock()
+				errs[i] = err
+				mu.Unlock()
+				cancel()
+			}
+		})
+	}
+	wg.Wait()
+	if len(errs) > 0 {
+		return nil, combine(errs)
+	}
+	if err := ctx.Err(); err != nil {
+		// Only the caller's context can have ended without an error recorded.
+		return nil, err
+	}
+
+	out := results[:0]
+	for i, ok := range found {
+		if ok {
+			out = append(out, results[i])
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Values.Email < out[j].Values.Email })
+	return out, nil
+}
+
+// combine reports errors in list order, each distinct message once.
+func combine(errs map[int]error) error {
+	idx := make([]int, 0, len(errs))
+	for i := range errs {
+		idx = append(idx, i)
+	}
+	sort.Ints(idx)
+	var all *multierror.Error
+	seen := make(map[string]bool)
+	for _, i := range idx {
+		if msg := errs[i].Error(); !seen[msg] {
+			seen[msg] = true
+			all = multierror.Append(all, errs[i])
+		}
+	}
+	return all.ErrorOrNil()
+}
+
+// Detail reads one persona by user id; an unknown id (or a user who is not a
+// persona) is an error matching ErrNotFound. Actions7d is not part of the
+// detail and stays 0.
+func (c *Client) Detail(ctx context.Context, userID string) (state.LivePersona, error) {
+	d, err := c.detail(ctx, userID)
+	if err != nil {
+		return state.LivePersona{}, err
+	}
+	return merge(wirePersona{UserID: userID}, d), nil
+}
+
+// detailAnswer is what personactl keeps of a detail answer: the persona and
+// how many actions and ratings it has, never the actions themselves.
+type detailAnswer struct {
+	persona  wirePersona
+	actions  int
+	feedback int
+}
+
+func (c *Client) detail(ctx context.Context, userID string) (detailAnswer, error) {
+	if userID == "" {
+		return detailAnswer{}, errors.New("persona detail: empty user id")
+	}
+	var d detailAnswer
+	r := request{method: http.MethodGet, path: pathPersonas + "/" + url.PathEscape(userID), auth: true}
+	r.read = func(body io.Reader) error {
+		d = detailAnswer{}
+		return readDetail(r, body, &d)
+	}
+	_, err := c.do(ctx, r)
+	return d, err
+}
+
+// readDetail decodes {"persona":{…},"recentActions":[…],"feedbackByModule":[…]}
+// from a stream, counting the actions instead of keeping them.
+func readDetail(r request, body io.Reader, d *detailAnswer) error {
+	w := newObjectWalker(body)
+	hasPersona := false
+	err := w.walk(func(key string) (bool, error) {
+		switch key {
+		case "persona":
+			hasPersona = true
+			if err := w.dec.Decode(&d.persona); err != nil {
+				return true, decodeError(r, "persona", err)
+			}
+		case "recentActions":
+			err := w.array(func(i int) error {
+				var action struct{} // an object; its fields are not needed
+				if err := w.dec.Decode(&action); err != nil {
+					return decodeError(r, "recentActions["+strconv.Itoa(i)+"]", err)
+				}
+				d.actions++
+				return nil
+			})
+			if err != nil {
+				return true, asDecodeError(r, "recentActions", err)
+			}
+		case "feedbackByModule":
+			err := w.array(func(i int) error {
+				// avgRating is in fact the module's number of ratings.
+				var fb struct {
+					AvgRating float64 `json:"avgRating"`
+				}
+				if err := w.dec.Decode(&fb); err != nil {
+					return decodeError(r, "feedbackByModule["+strconv.Itoa(i)+"]", err)
+				}
+				d.feedback += int(math.Round(fb.AvgRating))
+				return nil
+			})
+			if err != nil {
+				return true, asDecodeError(r, "feedbackByModule", err)
+			}
+		default:
+			return false, nil
+		}
+		return true, nil
+	})
+	if err != nil {
+		return asDecodeError(r, "", err)
+	}
+	if !hasPersona {
+		return decodeError(r, "persona", errors.New("missing"))
+	}
+	return nil
+}
+
+// asDecodeError keeps an error that already says where it happened and
+// explains any other.
+func asDecodeError(r request, field string, err error) error {
+	var de *DecodeError
+	if errors.As(err, &de) {
+		return err
+	}
+	return decodeError(r, field, err)
+}
+
+// list reads the persona list from a stream, entry by entry. When visit is
+// set, entries are handed to it instead of being kept; it returns false to
+// stop reading.
+func (c *Client) list(ctx context.Context, visit func(wirePersona) bool) ([]wirePersona, error) {
+	var out []wirePersona
+	r := request{method: http.MethodGet, path: pathPersonas, auth: true}
+	r.read = func(body io.Reader) error {
+		out = out[:0]
+		w := newObjectWalker(body)
+		hasList, stop := false, false
+		err := w.walk(func(key string) (bool, error) {
+			if key != "personas" || stop {
+				return false, nil
+			}
+			hasList = true
+			err := w.array(func(i int) error {
+				if stop {
+					return w.skip()
+				}
+				var p wirePersona
+				if err := w.dec.Decode(&p); err != nil {
+					return decodeError(r, "personas["+strconv.Itoa(i)+"]", err)
+				}
+				if visit != nil {
+					stop = !visit(p)
+					return nil
+				}
+				out = append(out, p)
+				return nil
+			})
+			if err != nil {
+				return true, asDecodeError(r, "personas", err)
+			}
+			return true, nil
+		})
+		if err != nil {
+			return asDecodeError(r, "", err)
+		}
+		if !hasList {
+			return decodeError(r, "personas", errors.New("missing"))
+		}
+		return nil
+	}
+	_, err := c.do(ctx, r)
+	return out, err
+}
+
+// merge joins a list entry with its detail: the detail's values (read
+// later, so fresher), the list's count of the last seven days' actions.
+func merge(entry wirePersona, d detailAnswer) state.LivePersona {
+	p := d.persona
+	mix := map[string]float64(p.ModuleMix)
+	created := p.CreatedAt
+	if !created.valid {
+		created = entry.CreatedAt
+	}
+	email := p.Email
+	if email == "" {
+		email = entry.Email
+	}
+	return state.LivePersona{
+		UserID: entry.UserID,
+		Values: catalog.Persona{
+			Name:         p.Name,
+			Email:        email,
+			Archetype:    p.Archetype,
+			SystemPrompt: p.SystemPrompt,
+			ModuleMix:    mix,
+			TickCadence:  p.TickCadence,
+		},
+		CreatedAt:    created.t,
+		LastActiveAt: p.LastActiveAt.ptr(),
+		Actions7d:    entry.Actions7d,
+		Actions:      d.actions,
+		Feedback:     d.feedback,
+	}
+}

@@ -1,0 +1,115 @@
+package adminapi
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+)
+
+// TokenClaims are the claims of a mana-auth JWT, read without verifying the
+// signature: good for explaining a refusal, never for trusting anything.
+type TokenClaims struct {
+	Subject   string
+	Email     string
+	Role      string
+	SessionID string
+	Tier      string
+	Issuer    string
+	// Audience joins the aud claim's values with commas.
+	Audience  string
+	IssuedAt  time.Time
+	ExpiresAt time.Time
+}
+
+// Claims decodes the middle segment of a JWT (base64url JSON). It reports
+// false for anything that is not three dot-separated segments whose middle
+// is a JSON object. A claim of an unexpected type is left empty.
+func Claims(token string) (TokenClaims, bool) {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 || parts[1] == "" {
+		return TokenClaims{}, false
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
+	if err != nil {
+		return TokenClaims{}, false
+	}
+	var m map[string]any
+	if json.Unmarshal(payload, &m) != nil || m == nil {
+		return TokenClaims{}, false
+	}
+	str := func(k string) string { s, _ := m[k].(string); return s }
+	tc := TokenClaims{
+		Subject:   str("sub"),
+		Email:     str("email"),
+		Role:      str("role"),
+		SessionID: str("sid"),
+		Tier:      str("tier"),
+		Issuer:    str("iss"),
+		IssuedAt:  unixClaim(m["iat"]),
+		ExpiresAt: unixClaim(m["exp"]),
+	}
+	switch aud := m["aud"].(type) {
+	case string:
+		tc.Audience = aud
+	case []any:
+		var parts []string
+		for _, a := range aud {
+			if s, ok := a.(string); ok {
+				parts = append(parts, s)
+			}
+		}
+		tc.Audience = strings.Join(parts, ",")
+	}
+	return tc, true
+}
+
+func unixClaim(v any) time.Time {
+	f, ok := v.(float64)
+	if !ok || math.IsNaN(f) || math.IsInf(f, 0) || f <= 0 || f > 1e12 {
+		return time.Time{}
+	}
+	sec, frac := math.Modf(f)
+	return time.Unix(int64(sec), int64(frac*1e9)).UTC()
+}
+
+// tokenError is a problem with the token found before anything was sent.
+type tokenError struct {
+	msg  string
+	kind error
+}
+
+func (e *tokenError) Error() string        { return e.msg }
+func (e *tokenError) Is(target error) bool { return target == e.kind }
+
+// checkToken refuses to send a request that is bound to be refused for a
+// missing or expired token, and says what to do instead.
+func (c *Client) checkToken() error {
+	if c.token == "" {
+		return &tokenError{kind: ErrNoToken, msg: "no admin token: set MANA_ADMIN_JWT (or --jwt) to an admin token for mana-auth"}
+	}
+	if !c.hasClaims || c.claims.ExpiresAt.IsZero() {
+		return nil // not a JWT we can read: the server decides
+	}
+	now := c.now()
+	if !c.claims.ExpiresAt.After(now) {
+		return &tokenError{kind: ErrTokenExpired, msg: fmt.Sprintf("MANA_ADMIN_JWT expired at %s (%s ago); mint a new admin token and set MANA_ADMIN_JWT (or --jwt) to it",
+			c.claims.ExpiresAt.UTC().Format(time.RFC3339), humanDuration(now.Sub(c.claims.ExpiresAt)))}
+	}
+	return nil
+}
+
+// humanDuration renders d the way a person says it: "3 days 4h", "2h5m", "40s".
+func humanDuration(d time.Duration) string {
+	switch {
+	case d >= 48*time.Hour:
+		days := d / (24 * time.Hour)
+		return fmt.Sprintf("%d days %dh", days, (d-days*24*time.Hour)/time.Hour)
+	case d >= time.Hour:
+		return strings.TrimSuffix(d.Round(time.Minute).String(), "0s")
+	default:
+		return d.Round(time.Second).String()
+	}
+}
