@@ -336,8 +336,10 @@ func joinField(prefix, field string) string {
 // jsonKind turns UnmarshalTypeError.Value ("string", "number 1.5") into words.
 func jsonKind(v string) string {
 	switch {
-	case v == "string", v == "object", v == "array":
-		return "a " + v
+	case v == "string":
+		return "a string"
+	case v == "object", v == "array":
+		return "an " + v
 	case strings.HasPrefix(v, "number"):
 		if rest := strings.TrimSpace(strings.TrimPrefix(v, "number")); rest != "" {
 			return "the number " + rest

@@ -1,0 +1,68 @@
+package adminapi_test
+
+import (
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mana/personactl/state/adminapi"
+)
+
+// secrets holds every token the tests hand to a client; errText fails a test
+// whose error text contains one of them.
+var secrets sync.Map
+
+func secret(tok string) string {
+	if len(tok) >= 8 { // shorter strings are in ordinary words too
+		secrets.Store(tok, true)
+	}
+	return tok
+}
+
+// errText returns err's text after checking that no token leaked into it,
+// in any of the forms an error is usually printed.
+func errText(t *testing.T, err error) string {
+	t.Helper()
+	if err == nil {
+		t.Fatal("want an error, got nil")
+	}
+	text := err.Error()
+	secrets.Range(func(k, _ any) bool {
+		tok := k.(string)
+		for _, form := range []string{text, strings.ReplaceAll(text, "\n", "")} {
+			if strings.Contains(form, tok) {
+				t.Errorf("an error shows the token: %s", text)
+				return false
+			}
+		}
+		return true
+	})
+	return text
+}
+
+// wantIn checks that text says each of the phrases.
+func wantIn(t *testing.T, text string, phrases ...string) {
+	t.Helper()
+	for _, p := range phrases {
+		if !strings.Contains(text, p) {
+			t.Errorf("error %q\n  does not say %q", text, p)
+		}
+	}
+}
+
+// newClient builds a client with quick retries, so that tests of retries
+// take milliseconds.
+func newClient(t *testing.T, opts adminapi.Options) *adminapi.Client {
+	t.Helper()
+	secret(opts.Token)
+	if opts.Backoff == 0 {
+		opts.Backoff = time.Millisecond
+	}
+	c, err := adminapi.New(opts)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
