@@ -1,0 +1,31 @@
+package manaauthdev
+
+import (
+	"crypto/subtle"
+	"net/http"
+	"strings"
+)
+
+// requireAdmin is the admin middleware: it answers 401 or 403 and returns
+// false unless the request carries the admin token.
+func (s *Server) requireAdmin(w http.ResponseWriter, r *http.Request) bool {
+	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok || strings.TrimSpace(token) == "" {
+		s.writeJSON(w, r, http.StatusUnauthorized, middlewareError{StatusCode: 401, Message: "Missing or invalid Authorization header"})
+		return false
+	}
+	switch {
+	case sameToken(token, s.adminToken):
+		return true
+	case sameToken(token, s.userToken):
+		s.writeJSON(w, r, http.StatusForbidden, routeError{Error: "Forbidden", Message: "Admin access required"})
+		return false
+	default:
+		s.writeJSON(w, r, http.StatusUnauthorized, middlewareError{StatusCode: 401, Message: "Invalid or expired token"})
+		return false
+	}
+}
+
+func sameToken(got, want string) bool {
+	return want != "" && subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
+}

@@ -1,0 +1,176 @@
+// Package devtest starts mana-auth-dev for a test: a real HTTP server on
+// 127.0.0.1 with random admin and user tokens, stopped when the test ends.
+//
+//	inst := devtest.Start(t)                         // in memory
+//
+// Tests then talk to inst.URL over HTTP with inst.AdminToken (an admin) or
+// inst.UserToken (a valid token without the admin role), and reach behind
+// the API's back through inst.Store.
+package devtest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mana/personactl/manaauthdev"
+)
+
+// Instance is a running mana-auth-dev.
+type Instance struct {
+	URL        string // e.g. http://127.0.0.1:43567, no trailing slash
+	AdminToken string // JWT-shaped; claims sub=AdminID, role=admin
+	UserToken  string // JWT-shaped; claims sub=UserID, role=user
+	AdminID    string // the sub claim of AdminToken (no such user is stored)
+	UserID     string // the sub claim of UserToken (no such user is stored)
+	Server     *manaauthdev.Server
+	Store      manaauthdev.Store
+}
+
+type config struct {
+	now func() time.Time
+	log io.Writer
+}
+
+// Option changes how Start builds the instance.
+type Option func(*config)
+
+// WithNow gives the server a clock (timestamps, the 7-day window of actions7d).
+func WithNow(now func() time.Time) Option { return func(c *config) { c.now = now } }
+
+// WithLog writes the server's request log to w.
+func WithLog(w io.Writer) Option { return func(c *config) { c.log = w } }
+
+// Token returns a JWT-shaped token carrying claims, the way mana-auth's
+// tokens look (EdDSA header, base64url parts). mana-auth-dev accepts only
+// its instance's AdminToken and UserToken; any other token, e.g. one with
+// an exp in the past, is answered 401 "Invalid or expired token".
+func Token(claims map[string]any) string { return manaauthdev.SignToken(claims) }
+
+// Start runs mana-auth-dev on 127.0.0.1 on a free port until the test ends.
+func Start(t testing.TB, opts ...Option) *Instance {
+	t.Helper()
+	var cfg config
+	for _, o := range opts {
+		o(&cfg)
+	}
+	var store manaauthdev.Store = manaauthdev.NewMemoryStore()
+	now := time.Now()
+	inst := &Instance{AdminID: manaauthdev.NewID(), UserID: manaauthdev.NewID(), Store: store}
+	inst.AdminToken = Token(manaauthdev.TokenClaims(inst.AdminID, "admin@mana-auth-dev.test", manaauthdev.RoleAdmin, now, 12*time.Hour))
+	inst.UserToken = Token(manaauthdev.TokenClaims(inst.UserID, "user@mana-auth-dev.test", manaauthdev.RoleUser, now, 12*time.Hour))
+	inst.Server = manaauthdev.New(manaauthdev.Options{
+		AdminToken: inst.AdminToken,
+		UserToken:  inst.UserToken,
+		Store:      store,
+		Now:        cfg.now,
+		Log:        cfg.log,
+	})
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("mana-auth-dev: listening on 127.0.0.1: %v", err)
+	}
+	hs := &http.Server{Handler: inst.Server, ReadHeaderTimeout: 10 * time.Second}
+	done := make(chan error, 1)
+	go func() { done <- hs.Serve(ln) }()
+	inst.URL = "http://" + ln.Addr().String()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := hs.Shutdown(ctx); err != nil {
+			hs.Close()
+		}
+		if err := <-done; err != nil && !errors.Is(err, http.ErrServerClosed) {
+			t.Errorf("mana-auth-dev stopped with: %v", err)
+		}
+	})
+	return inst
+}
+
+// Expired returns a token like AdminToken whose exp lies in the past.
+func (i *Instance) Expired() string {
+	now := time.Now()
+	claims := manaauthdev.TokenClaims(i.AdminID, "admin@mana-auth-dev.test", manaauthdev.RoleAdmin, now.Add(-time.Hour), 58*time.Minute)
+	return Token(claims)
+}
+
+// SignUpHuman signs a person up through Better Auth's route, as the web app
+// does, and returns the user id the server answered. The address is stored
+// lowercased and unverified. For an address that exists the id is made up
+// and nothing is created, as in the real service.
+func (i *Instance) SignUpHuman(t testing.TB, email, password, name string) string {
+	t.Helper()
+	var out struct {
+		User struct {
+			ID string `json:"id"`
+		} `json:"user"`
+	}
+	i.post(t, manaauthdev.PathSignUp, map[string]string{"email": email, "password": password, "name": name}, &out)
+	return out.User.ID
+}
+
+// VerifyEmail marks the user with that address verified, as the mailed link
+// would (there is no mail locally).
+func (i *Instance) VerifyEmail(t testing.TB, email string) {
+	t.Helper()
+	ctx := context.Background()
+	u, err := i.Store.UserByEmail(ctx, strings.ToLower(email))
+	if err != nil {
+		t.Fatalf("verifying %s: %v", email, err)
+	}
+	if err := i.Store.MarkVerified(ctx, u.ID); err != nil {
+		t.Fatalf("verifying %s: %v", email, err)
+	}
+}
+
+// SignIn signs in with email and password and fails the test unless the
+// server answers 200 (which records a session).
+func (i *Instance) SignIn(t testing.TB, email, password string) {
+	t.Helper()
+	i.post(t, manaauthdev.PathSignIn, map[string]string{"email": email, "password": password}, nil)
+}
+
+// SignedInHuman creates a person who has signed in: signs up, verifies and
+// signs in, and returns the user id. Such a user makes the users search
+// answer 500 (the real service's bug).
+func (i *Instance) SignedInHuman(t testing.TB, email, name string) string {
+	t.Helper()
+	password := "pw-" + manaauthdev.NewID()
+	id := i.SignUpHuman(t, email, password, name)
+	i.VerifyEmail(t, email)
+	i.SignIn(t, email, password)
+	return id
+}
+
+func (i *Instance) post(t testing.TB, path string, body any, out any) {
+	t.Helper()
+	b, err := json.Marshal(body)
+	if err != nil {
+		t.Fatalf("POST %s: %v", path, err)
+	}
+	resp, err := http.Post(i.URL+path, "application/json", bytes.NewReader(b))
+	if err != nil {
+		t.Fatalf("POST %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("POST %s: reading the answer: %v", path, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("POST %s: %s: %s", path, resp.Status, raw)
+	}
+	if out != nil {
+		if err := json.Unmarshal(raw, out); err != nil {
+			t.Fatalf("POST %s: decoding %s: %v", path, raw, err)
+		}
+	}
+}

@@ -1,0 +1,182 @@
+package manaauthdev
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+	"unicode/utf16"
+)
+
+// The real service is TypeScript: its checks follow JavaScript's truthiness
+// and string length, and what it stores went through JSON.parse and
+// JSON.stringify. These helpers reproduce exactly that much of JavaScript.
+
+// truthy reports whether JavaScript would treat the decoded JSON value as true.
+func truthy(v any) bool {
+	switch x := v.(type) {
+	case nil:
+		return false
+	case bool:
+		return x
+	case string:
+		return x != ""
+	case json.Number:
+		f, err := strconv.ParseFloat(string(x), 64)
+		if err != nil && !errors.Is(err, strconv.ErrRange) {
+			return true
+		}
+		return f != 0 && !math.IsNaN(f)
+	default: // objects and arrays
+		return true
+	}
+}
+
+// jsLength is value.length in JavaScript: UTF-16 code units for a string,
+// elements for an array, and ok=false (undefined) for anything else.
+func jsLength(v any) (n int, ok bool) {
+	switch x := v.(type) {
+	case string:
+		return utf16Len(x), true
+	case []any:
+		return len(x), true
+	}
+	return 0, false
+}
+
+func utf16Len(s string) int {
+	n := 0
+	for _, r := range s {
+		n += utf16.RuneLen(r)
+	}
+	return n
+}
+
+// jsNumber formats a JSON number the way JSON.stringify(JSON.parse(n)) does.
+func jsNumber(n json.Number) string {
+	f, err := strconv.ParseFloat(string(n), 64)
+	if err != nil && !errors.Is(err, strconv.ErrRange) {
+		return "null"
+	}
+	switch {
+	case math.IsInf(f, 0) || math.IsNaN(f):
+		return "null"
+	case f == 0:
+		return "0"
+	}
+	abs := math.Abs(f)
+	if abs >= 1e21 || abs < 1e-6 {
+		s := strconv.FormatFloat(f, 'e', -1, 64) // 1.5e-07
+		mant, exp, _ := strings.Cut(s, "e")
+		sign := exp[:1]
+		digits := strings.TrimLeft(exp[1:], "0")
+		return mant + "e" + sign + digits
+	}
+	return strconv.FormatFloat(f, 'f', -1, 64)
+}
+
+// errJSONBNull is what PostgreSQL says about a NUL character in jsonb.
+var errJSONBNull = errors.New(`unsupported Unicode escape sequence: \u0000 cannot be converted to text`)
+
+// jsonbText returns the JSON text PostgreSQL's jsonb gives back for raw:
+// object keys sorted shorter first, then bytewise, duplicate keys resolved
+// last-wins, insignificant whitespace dropped. With jsNumbers the numbers
+// are first rewritten as JavaScript would print them.
+func jsonbText(raw []byte, jsNumbers bool) (json.RawMessage, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, fmt.Errorf("invalid input syntax for type json: %w", err)
+	}
+	if _, err := dec.Token(); err == nil {
+		return nil, errors.New("invalid input syntax for type json: trailing data")
+	}
+	var buf bytes.Buffer
+	if err := writeJSONB(&buf, v, jsNumbers); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// jsonbFromValue is jsonbText for an already decoded value.
+func jsonbFromValue(v any) (json.RawMessage, error) {
+	var buf bytes.Buffer
+	if err := writeJSONB(&buf, v, true); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+func writeJSONB(buf *bytes.Buffer, v any, jsNumbers bool) error {
+	switch x := v.(type) {
+	case nil:
+		buf.WriteString("null")
+	case bool:
+		buf.WriteString(strconv.FormatBool(x))
+	case json.Number:
+		if jsNumbers {
+			buf.WriteString(jsNumber(x))
+		} else {
+			buf.WriteString(x.String())
+		}
+	case string:
+		return writeJSONString(buf, x)
+	case []any:
+		buf.WriteByte('[')
+		for i, e := range x {
+			if i > 0 {
+				buf.WriteByte(',')
+			}
+			if err := writeJSONB(buf, e, jsNumbers); err != nil {
+				return err
+			}
+		}
+		buf.WriteByte(']')
+	case map[string]any:
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		sort.Slice(keys, func(i, j int) bool {
+			if len(keys[i]) != len(keys[j]) {
+				return len(keys[i]) < len(keys[j])
+			}
+			return keys[i] < keys[j]
+		})
+		buf.WriteByte('{')
+		for i, k := range keys {
+			if i > 0 {
+				buf.WriteByte(',')
+			}
+			if err := writeJSONString(buf, k); err != nil {
+				return err
+			}
+			buf.WriteByte(':')
+			if err := writeJSONB(buf, x[k], jsNumbers); err != nil {
+				return err
+			}
+		}
+		buf.WriteByte('}')
+	default:
+		return fmt.Errorf("unexpected JSON value %T", v)
+	}
+	return nil
+}
+
+func writeJSONString(buf *bytes.Buffer, s string) error {
+	if strings.ContainsRune(s, 0) {
+		return errJSONBNull
+	}
+	enc := json.NewEncoder(buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(s); err != nil {
+		return err
+	}
+	buf.Truncate(buf.Len() - 1) // Encode's newline
+	return nil
+}

@@ -1,0 +1,580 @@
+package manaauthdev
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// MemoryStore is a Store in memory, safe for concurrent use. It keeps the
+// constraints of the real tables (unique email, foreign keys with their
+// cascades, enums, no NUL in text, jsonb key order) so that it fails where
+// PostgreSQL would.
+type MemoryStore struct {
+	mu       sync.Mutex
+	seq      int64 // insertion order, to break created_at ties
+	users    map[string]*memUser
+	byEmail  map[string]string // email → user id
+	personas map[string]*memPersona
+	actions  map[string]Action
+	feedback map[string]Feedback
+	sessions map[string]Session
+}
+
+type memUser struct {
+	User
+	passwordHash string // the credential account; "" when it has none
+	hasAccount   bool
+}
+
+type memPersona struct {
+	PersonaRow
+	lastActiveAt *time.Time
+	seq          int64
+}
+
+// NewMemoryStore returns an empty MemoryStore.
+func NewMemoryStore() *MemoryStore {
+	return &MemoryStore{
+		users:    map[string]*memUser{},
+		byEmail:  map[string]string{},
+		personas: map[string]*memPersona{},
+		actions:  map[string]Action{},
+		feedback: map[string]Feedback{},
+		sessions: map[string]Session{},
+	}
+}
+
+var _ Store = (*MemoryStore)(nil)
+
+// checkText refuses what a PostgreSQL text column refuses.
+func checkText(values ...string) error {
+	for _, v := range values {
+		if strings.ContainsRune(v, 0) {
+			return errors.New(`invalid byte sequence for encoding "UTF8": 0x00`)
+		}
+		if !utf8.ValidString(v) {
+			return errors.New(`invalid byte sequence for encoding "UTF8"`)
+		}
+	}
+	return nil
+}
+
+func validEnum(value string, allowed ...string) error {
+	if slices.Contains(allowed, value) {
+		return nil
+	}
+	return fmt.Errorf("invalid input value for enum: %q", value)
+}
+
+func (m *MemoryStore) UserByEmail(_ context.Context, email string) (User, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	id, ok := m.byEmail[email]
+	if !ok {
+		return User{}, ErrNotFound
+	}
+	return m.users[id].User, nil
+}
+
+func (m *MemoryStore) UserByID(_ context.Context, id string) (User, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	u, ok := m.users[id]
+	if !ok {
+		return User{}, ErrNotFound
+	}
+	return u.User, nil
+}
+
+func (m *MemoryStore) CreateUser(_ context.Context, u User, passwordHash string) error {
+	if err := checkText(u.ID, u.Name, u.Email); err != nil {
+		return err
+	}
+	if err := validEnum(u.Role, RoleUser, RoleAdmin, RoleService); err != nil {
+		return err
+	}
+	if err := validEnum(u.AccessTier, TierGuest, TierPublic, TierBeta, TierAlpha, TierFounder); err != nil {
+		return err
+	}
+	if err := validEnum(u.Kind, KindHuman, KindPersona, KindSystem); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.users[u.ID]; ok {
+		return fmt.Errorf("duplicate key value violates unique constraint users_pkey: %s", u.ID)
+	}
+	if _, ok := m.byEmail[u.Email]; ok {
+		return ErrEmailTaken
+	}
+	m.users[u.ID] = &memUser{User: u, passwordHash: passwordHash, hasAccount: true}
+	m.byEmail[u.Email] = u.ID
+	return nil
+}
+
+func (m *MemoryStore) PasswordHash(_ context.Context, userID string) (string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	u, ok := m.users[userID]
+	if !ok || !u.hasAccount {
+		return "", ErrNotFound
+	}
+	return u.passwordHash, nil
+}
+
+func (m *MemoryStore) StampPersona(_ context.Context, userID string, at time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if u, ok := m.users[userID]; ok {
+		u.Kind = KindPersona
+		u.AccessTier = TierFounder
+		u.EmailVerified = true
+		u.UpdatedAt = at
+	}
+	return nil
+}
+
+func (m *MemoryStore) UpsertPersona(_ context.Context, p PersonaRow) error {
+	if err := checkText(p.Archetype, p.SystemPrompt, p.TickCadence); err != nil {
+		return err
+	}
+	mix, err := jsonbText(p.ModuleMix, false)
+	if err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.users[p.UserID]; !ok {
+		return fmt.Errorf("personas_user_id_fkey: user %q: %w", p.UserID, ErrNoSuchUser)
+	}
+	if old, ok := m.personas[p.UserID]; ok {
+		old.Archetype = p.Archetype
+		old.SystemPrompt = p.SystemPrompt
+		old.ModuleMix = mix
+		old.TickCadence = p.TickCadence
+		return nil
+	}
+	m.seq++
+	p.ModuleMix = mix
+	m.personas[p.UserID] = &memPersona{PersonaRow: p, seq: m.seq}
+	return nil
+}
+
+// newestFirst orders personas by created_at descending; the insertion
+// order breaks ties so that the order is stable.
+func newestFirst(a, b *memPersona) int {
+	if c := b.CreatedAt.Compare(a.CreatedAt); c != 0 {
+		return c
+	}
+	return int(b.seq - a.seq)
+}
+
+func (m *MemoryStore) ListPersonas(_ context.Context, actionsSince time.Time) ([]PersonaListing, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	rows := make([]*memPersona, 0, len(m.personas))
+	for _, p := range m.personas {
+		rows = append(rows, p)
+	}
+	slices.SortFunc(rows, newestFirst)
+	out := make([]PersonaListing, 0, len(rows))
+	for _, p := range rows {
+		u := m.users[p.UserID]
+		n := 0
+		for _, a := range m.actions {
+			if a.PersonaID == p.UserID && a.CreatedAt.After(actionsSince) {
+				n++
+			}
+		}
+		out = append(out, PersonaListing{
+			UserID: p.UserID, Email: u.Email, Name: u.Name, Archetype: p.Archetype,
+			TickCadence: p.TickCadence, LastActiveAt: copyTime(p.lastActiveAt),
+			CreatedAt: p.CreatedAt, Actions7d: n,
+		})
+	}
+	return out, nil
+}
+
+func (m *MemoryStore) Persona(_ context.Context, userID string) (Persona, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	p, ok := m.personas[userID]
+	if !ok {
+		return Persona{}, ErrNotFound
+	}
+	u := m.users[userID]
+	return Persona{
+		UserID: p.UserID, Email: u.Email, Name: u.Name, Archetype: p.Archetype,
+		SystemPrompt: p.SystemPrompt, ModuleMix: slices.Clone(p.ModuleMix),
+		TickCadence: p.TickCadence, LastActiveAt: copyTime(p.lastActiveAt), CreatedAt: p.CreatedAt,
+	}, nil
+}
+
+func (m *MemoryStore) RecentActions(_ context.Context, personaID string, limit int) ([]Action, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []Action
+	for _, a := range m.actions {
+		if a.PersonaID == personaID {
+			out = append(out, a)
+		}
+	}
+	slices.SortFunc(out, func(a, b Action) int {
+		if c := b.CreatedAt.Compare(a.CreatedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	if len(out) > limit {
+		out = out[:limit]
+	}
+	return out, nil
+}
+
+func (m *MemoryStore) FeedbackCounts(_ context.Context, personaID string) ([]ModuleCount, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	counts := map[string]int{}
+	for _, f := range m.feedback {
+		if f.PersonaID == personaID {
+			counts[f.Module]++
+		}
+	}
+	out := make([]ModuleCount, 0, len(counts))
+	for mod, n := range counts {
+		out = append(out, ModuleCount{Module: mod, Count: n})
+	}
+	slices.SortFunc(out, func(a, b ModuleCount) int { return strings.Compare(a.Module, b.Module) })
+	return out, nil
+}
+
+func (m *MemoryStore) DeleteUser(_ context.Context, id string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	u, ok := m.users[id]
+	if !ok {
+		return ErrNotFound
+	}
+	delete(m.byEmail, u.Email)
+	delete(m.users, id)
+	delete(m.personas, id)
+	for k, a := range m.actions {
+		if a.PersonaID == id {
+			delete(m.actions, k)
+		}
+	}
+	for k, f := range m.feedback {
+		if f.PersonaID == id {
+			delete(m.feedback, k)
+		}
+	}
+	for k, s := range m.sessions {
+		if s.UserID == id {
+			delete(m.sessions, k)
+		}
+	}
+	return nil
+}
+
+// lastSession is the latest session activity of a user; callers hold m.mu.
+func (m *MemoryStore) lastSession(userID string) *time.Time {
+	var last *time.Time
+	for _, s := range m.sessions {
+		if s.UserID == userID && (last == nil || s.CreatedAt.After(*last)) {
+			t := s.CreatedAt
+			last = &t
+		}
+	}
+	return last
+}
+
+func (m *MemoryStore) SearchUsers(_ context.Context, q UserQuery) ([]UserListing, int, error) {
+	var pattern []likeToken
+	if q.Search != "" {
+		var err error
+		if pattern, err = parseLike("%" + q.Search + "%"); err != nil {
+			return nil, 0, err
+		}
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var match []*memUser
+	for _, u := range m.users {
+		if q.Search == "" || ilike(u.Email, pattern) || ilike(u.Name, pattern) {
+			match = append(match, u)
+		}
+	}
+	slices.SortFunc(match, func(a, b *memUser) int {
+		if c := b.CreatedAt.Compare(a.CreatedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	total := len(match)
+	lo := min(max(q.Offset, 0), total)
+	hi := total
+	if q.Limit >= 0 {
+		hi = min(lo+q.Limit, total)
+	}
+	out := make([]UserListing, 0, hi-lo)
+	for _, u := range match[lo:hi] {
+		out = append(out, UserListing{
+			ID: u.ID, Email: u.Email, Name: u.Name, Role: u.Role, AccessTier: u.AccessTier,
+			CreatedAt: u.CreatedAt, LastActiveAt: m.lastSession(u.ID),
+		})
+	}
+	return out, total, nil
+}
+
+func (m *MemoryStore) UsersByTier(_ context.Context, tier string) ([]UserListing, error) {
+	if err := validEnum(tier, TierGuest, TierPublic, TierBeta, TierAlpha, TierFounder); err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var match []*memUser
+	for _, u := range m.users {
+		if u.AccessTier == tier {
+			match = append(match, u)
+		}
+	}
+	// No ORDER BY in the real query: PostgreSQL returns rows in the order
+	// they were last written, which is what updated_at gives here.
+	slices.SortFunc(match, func(a, b *memUser) int {
+		if c := a.UpdatedAt.Compare(b.UpdatedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	out := make([]UserListing, 0, len(match))
+	for _, u := range match {
+		out = append(out, UserListing{ID: u.ID, Email: u.Email, Name: u.Name, Role: u.Role, AccessTier: u.AccessTier, CreatedAt: u.CreatedAt})
+	}
+	return out, nil
+}
+
+func (m *MemoryStore) CreateSession(_ context.Context, s Session) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.users[s.UserID]; !ok {
+		return fmt.Errorf("sessions_user_id_fkey: user %q: %w", s.UserID, ErrNoSuchUser)
+	}
+	m.sessions[s.ID] = s
+	return nil
+}
+
+func (m *MemoryStore) AddAction(_ context.Context, a Action) error {
+	if err := checkText(a.ID, a.TickID, a.ToolName); err != nil {
+		return err
+	}
+	if err := validEnum(a.Result, "ok", "error"); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.personas[a.PersonaID]; !ok {
+		return fmt.Errorf("persona_actions_persona_id_fkey: persona %q: %w", a.PersonaID, ErrNoSuchUser)
+	}
+	if _, ok := m.actions[a.ID]; ok {
+		return fmt.Errorf("duplicate key value violates unique constraint persona_actions_pkey: %s", a.ID)
+	}
+	m.actions[a.ID] = a
+	return nil
+}
+
+func (m *MemoryStore) AddFeedback(_ context.Context, f Feedback) error {
+	if err := checkText(f.ID, f.TickID, f.Module); err != nil {
+		return err
+	}
+	if f.Rating < 1 || f.Rating > 5 {
+		return fmt.Errorf("new row for relation persona_feedback violates check constraint: rating %d", f.Rating)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.personas[f.PersonaID]; !ok {
+		return fmt.Errorf("persona_feedback_persona_id_fkey: persona %q: %w", f.PersonaID, ErrNoSuchUser)
+	}
+	if _, ok := m.feedback[f.ID]; ok {
+		return fmt.Errorf("duplicate key value violates unique constraint persona_feedback_pkey: %s", f.ID)
+	}
+	m.feedback[f.ID] = f
+	return nil
+}
+
+func (m *MemoryStore) SetLastActiveAt(_ context.Context, personaID string, at *time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	p, ok := m.personas[personaID]
+	if !ok {
+		return ErrNotFound
+	}
+	p.lastActiveAt = copyTime(at)
+	return nil
+}
+
+func (m *MemoryStore) EditPersona(_ context.Context, userID string, e PersonaEdit) error {
+	var mix []byte
+	if e.ModuleMix != nil {
+		var err error
+		if mix, err = jsonbText(e.ModuleMix, false); err != nil {
+			return err
+		}
+	}
+	for _, s := range []*string{e.Name, e.Archetype, e.SystemPrompt, e.TickCadence} {
+		if s != nil {
+			if err := checkText(*s); err != nil {
+				return err
+			}
+		}
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	p, ok := m.personas[userID]
+	if !ok {
+		return ErrNotFound
+	}
+	if e.Name != nil {
+		m.users[userID].Name = *e.Name
+	}
+	if e.Archetype != nil {
+		p.Archetype = *e.Archetype
+	}
+	if e.SystemPrompt != nil {
+		p.SystemPrompt = *e.SystemPrompt
+	}
+	if mix != nil {
+		p.ModuleMix = mix
+	}
+	if e.TickCadence != nil {
+		p.TickCadence = *e.TickCadence
+	}
+	return nil
+}
+
+func (m *MemoryStore) SetUserKind(_ context.Context, userID, kind string) error {
+	if err := validEnum(kind, KindHuman, KindPersona, KindSystem); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	u, ok := m.users[userID]
+	if !ok {
+		return ErrNotFound
+	}
+	u.Kind = kind
+	return nil
+}
+
+func (m *MemoryStore) MarkVerified(_ context.Context, userID string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	u, ok := m.users[userID]
+	if !ok {
+		return ErrNotFound
+	}
+	u.EmailVerified = true
+	return nil
+}
+
+func (m *MemoryStore) RowCounts(_ context.Context, userID string) (RowCounts, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var c RowCounts
+	if u, ok := m.users[userID]; ok {
+		c.Users = 1
+		if u.hasAccount {
+			c.Accounts = 1
+		}
+	}
+	if _, ok := m.personas[userID]; ok {
+		c.Personas = 1
+	}
+	for _, s := range m.sessions {
+		if s.UserID == userID {
+			c.Sessions++
+		}
+	}
+	for _, a := range m.actions {
+		if a.PersonaID == userID {
+			c.Actions++
+		}
+	}
+	for _, f := range m.feedback {
+		if f.PersonaID == userID {
+			c.Feedback++
+		}
+	}
+	return c, nil
+}
+
+func copyTime(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	c := *t
+	return &c
+}
+
+// likeToken is one element of an SQL LIKE pattern.
+type likeToken struct {
+	kind byte // 'c' one literal character, '_' any one character, '%' any run
+	r    rune
+}
+
+// parseLike reads an SQL LIKE pattern with PostgreSQL's default escape
+// character, the backslash.
+func parseLike(pattern string) ([]likeToken, error) {
+	var out []likeToken
+	rs := []rune(pattern)
+	for i := 0; i < len(rs); i++ {
+		switch rs[i] {
+		case '\\':
+			if i+1 == len(rs) {
+				return nil, errors.New("LIKE pattern must not end with escape character")
+			}
+			i++
+			out = append(out, likeToken{kind: 'c', r: rs[i]})
+		case '%':
+			out = append(out, likeToken{kind: '%'})
+		case '_':
+			out = append(out, likeToken{kind: '_'})
+		default:
+			out = append(out, likeToken{kind: 'c', r: rs[i]})
+		}
+	}
+	return out, nil
+}
+
+// ilike matches s against a parsed LIKE pattern, ignoring case.
+func ilike(s string, p []likeToken) bool {
+	rs := []rune(strings.ToLower(s))
+	si, pi := 0, 0
+	star, mark := -1, 0
+	for si < len(rs) {
+		switch {
+		case pi < len(p) && (p[pi].kind == '_' || (p[pi].kind == 'c' && unicode.ToLower(p[pi].r) == rs[si])):
+			si++
+			pi++
+		case pi < len(p) && p[pi].kind == '%':
+			star, mark = pi, si
+			pi++
+		case star >= 0:
+			pi = star + 1
+			mark++
+			si = mark
+		default:
+			return false
+		}
+	}
+	for pi < len(p) && p[pi].kind == '%' {
+		pi++
+	}
+	return pi == len(p)
+}

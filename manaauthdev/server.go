@@ -1,0 +1,352 @@
+package manaauthdev
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Paths the stand-in serves.
+const (
+	PathHealth   = "/health"
+	PathSignUp   = "/api/auth/sign-up/email"
+	PathSignIn   = "/api/auth/sign-in/email"
+	PathAdmin    = "/api/v1/admin"
+	PathPersonas = "/api/v1/admin/personas"
+	PathPersona  = "/api/v1/admin/personas/{id}" // a pattern, for request counts
+	PathUsers    = "/api/v1/admin/users"
+	// PathOtherAdmin and PathOther are the request-count patterns of paths
+	// the service does not serve, under /api/v1/admin and elsewhere.
+	PathOtherAdmin  = "/api/v1/admin/(other)"
+	PathOther       = "(other)"
+	timestampLayout = "2006-01-02T15:04:05.000Z"
+)
+
+// Options configure a Server. AdminToken and UserToken are compared with the
+// whole bearer token of a request; an empty one never matches.
+type Options struct {
+	AdminToken string           // the token of an admin (role claim "admin")
+	UserToken  string           // a valid token whose role claim is not admin
+	Store      Store            // nil: a new MemoryStore
+	Now        func() time.Time // nil: time.Now
+	Log        io.Writer        // one line per request; nil: no log
+}
+
+// Server is mana-auth-dev: an http.Handler answering like mana-auth's persona
+// admin API and the parts of Better Auth that tests need.
+type Server struct {
+	adminToken string
+	userToken  string
+	store      Store
+	now        func() time.Time
+	faults     *Faults
+
+	logMu sync.Mutex
+	log   io.Writer
+}
+
+// New returns a Server for opts.
+func New(opts Options) *Server {
+	s := &Server{
+		adminToken: opts.AdminToken,
+		userToken:  opts.UserToken,
+		store:      opts.Store,
+		now:        opts.Now,
+		log:        opts.Log,
+		faults:     newFaults(),
+	}
+	if s.store == nil {
+		s.store = NewMemoryStore()
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	return s
+}
+
+// Store returns the server's store (for tests' back doors).
+func (s *Server) Store() Store { return s.store }
+
+// Faults returns the fault injection switches of the server.
+func (s *Server) Faults() *Faults { return s.faults }
+
+// ServeHTTP answers one request.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	path := r.URL.EscapedPath()
+	pattern := routePattern(path)
+	s.faults.count(r.Method, pattern)
+	sw := &statusWriter{ResponseWriter: w}
+	note := ""
+	defer func() { s.logRequest(r, sw.status, time.Since(start), note) }()
+
+	if isAdminPath(path) {
+		fault := s.faults.draw()
+		if err := s.faults.wait(r.Context()); err != nil {
+			note = "client gone during injected latency"
+			return
+		}
+		switch {
+		case fault.reset:
+			note = "fault: connection reset"
+			sw.status = 0
+			resetConnection(sw)
+			return
+		case fault.errorStatus != 0:
+			note = "fault: error status"
+			s.writeJSON(sw, r, fault.errorStatus, middlewareError{StatusCode: fault.errorStatus, Message: http.StatusText(fault.errorStatus)})
+			return
+		case fault.lost:
+			note = "fault: answer lost"
+			buf := &bufferedWriter{header: http.Header{}}
+			s.route(buf, r)
+			note += fmt.Sprintf(" (handler answered %d)", buf.status)
+			sw.Header().Set("Content-Type", "text/plain; charset=UTF-8")
+			sw.WriteHeader(http.StatusBadGateway)
+			if r.Method != http.MethodHead {
+				io.WriteString(sw, "502 Bad Gateway")
+			}
+			return
+		}
+	}
+	s.route(sw, r)
+}
+
+func isAdminPath(path string) bool {
+	return path == PathAdmin || strings.HasPrefix(path, PathAdmin+"/")
+}
+
+// routePattern names the route a path belongs to, for request counts.
+func routePattern(path string) string {
+	switch path {
+	case PathHealth, PathSignUp, PathSignIn, PathPersonas, PathUsers:
+		return path
+	}
+	if id, ok := strings.CutPrefix(path, PathPersonas+"/"); ok && id != "" && !strings.Contains(id, "/") {
+		return PathPersona
+	}
+	if isAdminPath(path) {
+		return PathOtherAdmin
+	}
+	return PathOther
+}
+
+// route dispatches like the real service's Hono app: the admin middleware
+// runs for everything under /api/v1/admin before any route matches.
+func (s *Server) route(w http.ResponseWriter, r *http.Request) {
+	path := r.URL.EscapedPath()
+	get := r.Method == http.MethodGet || r.Method == http.MethodHead
+	switch {
+	case path == PathHealth:
+		if get {
+			s.health(w, r)
+			return
+		}
+	case path == PathSignUp:
+		if r.Method == http.MethodPost {
+			s.signUpRoute(w, r)
+			return
+		}
+	case path == PathSignIn:
+		if r.Method == http.MethodPost {
+			s.signInRoute(w, r)
+			return
+		}
+	case isAdminPath(path):
+		if !s.requireAdmin(w, r) {
+			return
+		}
+		if s.adminRoute(w, r, path) {
+			return
+		}
+	}
+	s.notFound(w, r)
+}
+
+func (s *Server) adminRoute(w http.ResponseWriter, r *http.Request, path string) bool {
+	get := r.Method == http.MethodGet || r.Method == http.MethodHead
+	switch {
+	case path == PathPersonas:
+		switch {
+		case get:
+			s.listPersonas(w, r)
+		case r.Method == http.MethodPost:
+			s.upsertPersona(w, r)
+		default:
+			return false
+		}
+		return true
+	case path == PathUsers:
+		if !get {
+			return false
+		}
+		s.searchUsers(w, r)
+		return true
+	case routePattern(path) == PathPersona:
+		raw := strings.TrimPrefix(path, PathPersonas+"/")
+		id, err := url.PathUnescape(raw)
+		if err != nil {
+			id = raw // Hono keeps a parameter it cannot decode as it is
+		}
+		switch {
+		case get:
+			s.personaDetail(w, r, id)
+		case r.Method == http.MethodDelete:
+			s.deletePersona(w, r, id)
+		default:
+			return false
+		}
+		return true
+	}
+	return false
+}
+
+// notFound is Hono's default 404, preceded by its trimTrailingSlash
+// middleware: a GET or HEAD that found nothing and ends in a slash is
+// redirected to the path without it.
+func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
+	path := r.URL.EscapedPath()
+	if (r.Method == http.MethodGet || r.Method == http.MethodHead) && path != "/" && strings.HasSuffix(path, "/") {
+		scheme := "http"
+		if r.TLS != nil {
+			scheme = "https"
+		}
+		loc := scheme + "://" + r.Host + strings.TrimSuffix(path, "/")
+		if r.URL.RawQuery != "" {
+			loc += "?" + r.URL.RawQuery
+		}
+		w.Header().Set("Location", loc)
+		w.Header().Set("Content-Type", "text/plain; charset=UTF-8")
+		w.WriteHeader(http.StatusMovedPermanently)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=UTF-8")
+	w.WriteHeader(http.StatusNotFound)
+	if r.Method != http.MethodHead {
+		io.WriteString(w, "404 Not Found")
+	}
+}
+
+// The three error envelopes of the service.
+type (
+	// middlewareError: the auth middleware and unhandled errors.
+	middlewareError struct {
+		StatusCode int    `json:"statusCode"`
+		Message    string `json:"message"`
+	}
+	// routeError: the admin routes ({error[,message|details|hint]}).
+	routeError struct {
+		Error   string   `json:"error"`
+		Message string   `json:"message,omitempty"`
+		Details []string `json:"details,omitempty"`
+		Hint    string   `json:"hint,omitempty"`
+	}
+	// betterAuthError: Better Auth's own routes.
+	betterAuthError struct {
+		Message string `json:"message"`
+		Code    string `json:"code"`
+	}
+)
+
+// internalError is the service's catch-all answer; the cause goes to the log.
+func (s *Server) internalError(w http.ResponseWriter, r *http.Request, cause error) {
+	s.logf("%s %s: internal error: %v", r.Method, r.URL.EscapedPath(), cause)
+	s.writeJSON(w, r, http.StatusInternalServerError, middlewareError{StatusCode: 500, Message: "Internal server error"})
+}
+
+// writeJSON writes v as the service does (no HTML escaping, no newline).
+func (s *Server) writeJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		s.logf("encoding the answer to %s %s: %v", r.Method, r.URL.EscapedPath(), err)
+		status, buf = http.StatusInternalServerError, *bytes.NewBufferString(`{"statusCode":500,"message":"Internal server error"}` + "\n")
+	}
+	body := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	if r.Method != http.MethodHead {
+		w.Write(body)
+	}
+}
+
+func timestamp(t time.Time) string { return t.UTC().Format(timestampLayout) }
+
+func nullableTimestamp(t *time.Time) *string {
+	if t == nil {
+		return nil
+	}
+	s := timestamp(*t)
+	return &s
+}
+
+func (s *Server) logRequest(r *http.Request, status int, d time.Duration, note string) {
+	if s.log == nil {
+		return
+	}
+	line := fmt.Sprintf("%s %s %s %d %s", timestamp(time.Now()), r.Method, r.URL.RequestURI(), status, d.Round(time.Microsecond))
+	if note != "" {
+		line += " " + note
+	}
+	s.logMu.Lock()
+	defer s.logMu.Unlock()
+	fmt.Fprintln(s.log, line)
+}
+
+func (s *Server) logf(format string, args ...any) {
+	if s.log == nil {
+		return
+	}
+	s.logMu.Lock()
+	defer s.logMu.Unlock()
+	fmt.Fprintf(s.log, format+"\n", args...)
+}
+
+// statusWriter remembers the status written, for the log.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// bufferedWriter collects an answer that is then thrown away (a lost answer).
+type bufferedWriter struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (b *bufferedWriter) Header() http.Header { return b.header }
+func (b *bufferedWriter) Write(p []byte) (int, error) {
+	if b.status == 0 {
+		b.status = http.StatusOK
+	}
+	return b.body.Write(p)
+}
+func (b *bufferedWriter) WriteHeader(code int) {
+	if b.status == 0 {
+		b.status = code
+	}
+}
