@@ -1,0 +1,194 @@
+package statetest
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/mana/personactl/state"
+)
+
+// roleEnv tells a re-executed test binary which helper role to play.
+const roleEnv = "PERSONACTL_STATETEST_ROLE"
+
+// The helper roles a child process can play.
+const (
+	// roleHold takes the lock and keeps it until killed.
+	roleHold = "hold"
+	// roleWriteLoop takes the lock and writes state after state until killed.
+	roleWriteLoop = "write-loop"
+)
+
+// HoldOperation is the operation a holding child names in its lock.
+const HoldOperation = "statetest hold"
+
+// HelperProcess plays a helper role when this process is a child that the
+// suite started, and never returns then; otherwise it returns at once.
+// Call it first in the backend's TestMain; reopen opens the store the
+// parent named in the environment (Store.Env).
+func HelperProcess(reopen func(ctx context.Context) (state.Backend, error)) {
+	role := os.Getenv(roleEnv)
+	if role == "" {
+		return
+	}
+	// The parent holds the child's standard input open; when the parent
+	// goes away, so does the child, lock and all.
+	go func() {
+		io.Copy(io.Discard, os.Stdin)
+		os.Exit(3)
+	}()
+	if err := playRole(role, reopen); err != nil {
+		fmt.Fprintf(os.Stderr, "statetest child (%s): %v\n", role, err)
+		os.Exit(1)
+	}
+	os.Exit(0)
+}
+
+func playRole(role string, reopen func(ctx context.Context) (state.Backend, error)) error {
+	ctx := context.Background()
+	b, err := reopen(ctx)
+	if err != nil {
+		return err
+	}
+	switch role {
+	case roleHold:
+		l, err := b.Lock(ctx, HoldOperation, 10*time.Second)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("locked %d %s\n", os.Getpid(), l.Info().ID)
+		for { // until killed, or until stdin closes
+			time.Sleep(time.Hour)
+		}
+	case roleWriteLoop:
+		l, err := b.Lock(ctx, "statetest write-loop", 10*time.Second)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("locked %d %s\n", os.Getpid(), l.Info().ID)
+		for {
+			s, err := b.Read(ctx)
+			if err != nil {
+				return err
+			}
+			s.Personas = crashPersonas(s.Serial + 1)
+			if err := l.Write(ctx, s); err != nil {
+				return err
+			}
+			fmt.Printf("wrote %d\n", s.Serial)
+		}
+	default:
+		return fmt.Errorf("unknown role %q", role)
+	}
+}
+
+// Child is a re-executed test binary playing a helper role.
+type Child struct {
+	PID int
+	// LockID is the ID of the lock the child took.
+	LockID string
+
+	cmd    *exec.Cmd
+	stdin  io.WriteCloser
+	lines  chan string
+	stderr *syncBuffer
+	once   sync.Once
+}
+
+// StartChild starts a child process playing role on store and waits until
+// it holds the lock.
+func StartChild(t *testing.T, store Store, role string) *Child {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(append(os.Environ(), store.Env()...), roleEnv+"="+role)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &Child{cmd: cmd, stdin: stdin, lines: make(chan string, 1<<16), stderr: &syncBuffer{}}
+	cmd.Stderr = c.stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start child %s: %v", os.Args[0], err)
+	}
+	c.PID = cmd.Process.Pid
+	t.Cleanup(func() { c.Kill(t) })
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			c.lines <- sc.Text()
+		}
+		close(c.lines)
+	}()
+	f := c.Expect(t, "locked", 20*time.Second)
+	if len(f) != 2 || f[0] != strconv.Itoa(c.PID) {
+		t.Fatalf("child said locked %v, want its pid %d and a lock ID", f, c.PID)
+	}
+	c.LockID = f[1]
+	return c
+}
+
+// Expect waits for the child's next output line starting with word and
+// returns the words after it.
+func (c *Child) Expect(t *testing.T, word string, timeout time.Duration) []string {
+	t.Helper()
+	deadline := time.After(timeout)
+	for {
+		select {
+		case line, ok := <-c.lines:
+			if !ok {
+				t.Fatalf("child %d ended before saying %q (does the backend's TestMain call statetest.HelperProcess?); its stderr: %s", c.PID, word, c.stderr.String())
+			}
+			f := strings.Fields(line)
+			if len(f) > 0 && f[0] == word {
+				return f[1:]
+			}
+		case <-deadline:
+			t.Fatalf("child %d did not say %q within %s; its stderr: %s", c.PID, word, timeout, c.stderr.String())
+		}
+	}
+}
+
+// Lines returns the channel of the child's output lines, closed when it exits.
+func (c *Child) Lines() <-chan string { return c.lines }
+
+// Kill ends the child with SIGKILL, as a crash or an OOM kill would, and
+// waits for it to be gone. Killing twice is harmless.
+func (c *Child) Kill(t *testing.T) {
+	c.once.Do(func() {
+		c.cmd.Process.Signal(syscall.SIGKILL)
+		c.cmd.Wait()
+		c.stdin.Close()
+	})
+}
+
+// syncBuffer is a bytes.Buffer safe for the writer goroutine exec starts.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}

@@ -1,0 +1,645 @@
+// Package statetest is the conformance suite every recorded-state backend
+// runs: the promises of state.Backend and state.Lock (serials, lineage,
+// locks, the journal, no secrets at rest), checked the same way for each,
+// including with real child processes that hold a lock or die mid-write.
+//
+// It owns only tests and their helpers; production code must never import it.
+package statetest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mana/personactl/catalog"
+	"github.com/mana/personactl/state"
+)
+
+// Store is one empty place to keep a recorded state: a fresh directory for
+// the file backend, a fresh workspace for the database.
+type Store interface {
+	// Open returns a new handle on the store, independent of earlier ones,
+	// as a second process would have. The caller closes it (Open may also
+	// register a cleanup).
+	Open(t *testing.T) state.Backend
+	// Raw returns every byte the backend keeps for the store (state, backup,
+	// lock, journal), for the check that nothing secret is stored.
+	Raw(t *testing.T) []byte
+	// Env is what a child process needs in its environment for the reopen
+	// function given to HelperProcess to open the same store.
+	Env() []string
+}
+
+// Run runs the suite against the backend whose empty stores newStore makes.
+func Run(t *testing.T, newStore func(t *testing.T) Store) {
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, s Store)
+	}{
+		{"ReadEmpty", testReadEmpty},
+		{"RoundTrip", testRoundTrip},
+		{"SerialGrowsLineageKept", testSerialGrowsLineageKept},
+		{"StaleSerialRefused", testStaleSerialRefused},
+		{"LockContention", testLockContention},
+		{"LockWaitsForRelease", testLockWaitsForRelease},
+		{"LockTimeoutRunsOut", testLockTimeoutRunsOut},
+		{"LockWaitCancelled", testLockWaitCancelled},
+		{"ReleasedLockRefusesWrites", testReleasedLockRefusesWrites},
+		{"Journal", testJournal},
+		{"JournalLeftOpen", testJournalLeftOpen},
+		{"JournalParallelSteps", testJournalParallelSteps},
+		{"NoSecretsStored", testNoSecretsStored},
+		{"LockHeldByAnotherProcess", testLockHeldByAnotherProcess},
+		{"ForceUnlockAfterHolderDied", testForceUnlockAfterHolderDied},
+		{"KilledWhileWriting", testKilledWhileWriting},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newStore(t)) })
+	}
+}
+
+var uuidV4 = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
+
+// at is a fixed instant, in UTC and to the microsecond, which every backend
+// keeps exactly.
+var at = time.Date(2025, 3, 14, 9, 26, 53, 589793000, time.UTC)
+
+// samplePersonas returns recorded personas in deliberately unsorted order.
+func samplePersonas() []state.RecordedPersona {
+	return []state.RecordedPersona{
+		{Email: "zoe@personas.mana.test", UserID: "u-zoe", AppliedAt: at, Values: catalog.Persona{
+			Name: "Zoe", Email: "zoe@personas.mana.test", Archetype: "night-owl",
+			SystemPrompt: "You are Zoe. You write \"quotes\", ünïcode and\nnew lines.",
+			ModuleMix:    map[string]float64{"journal": 0.5, "habits": 0.25, "calendar": 0.25}, TickCadence: "hourly"}},
+		{Email: "anna@personas.mana.test", UserID: "u-anna", AppliedAt: at.Add(time.Second), Values: catalog.Persona{
+			Name: "Anna", Email: "anna@personas.mana.test", Archetype: "planner",
+			SystemPrompt: "You are Anna.", ModuleMix: map[string]float64{"calendar": 1}, TickCadence: "daily"}},
+	}
+}
+
+// crashPersonas are the personas the write-loop child stores for serial n:
+// every one of them names n, so a state mixing two writes would show.
+func crashPersonas(n int64) []state.RecordedPersona {
+	var out []state.RecordedPersona
+	for i := range 5 {
+		email := fmt.Sprintf("crash-%d@personas.mana.test", i)
+		out = append(out, state.RecordedPersona{Email: email, UserID: fmt.Sprintf("u-%d", i), AppliedAt: at,
+			Values: catalog.Persona{Name: fmt.Sprintf("Crash %d", i), Email: email, Archetype: fmt.Sprintf("serial-%d", n),
+				SystemPrompt: strings.Repeat(fmt.Sprintf("serial %d. ", n), 400), ModuleMix: map[string]float64{"journal": 1}, TickCadence: "daily"}})
+	}
+	return out
+}
+
+func lock(t *testing.T, b state.Backend, op string) state.Lock {
+	t.Helper()
+	l, err := b.Lock(context.Background(), op, 0)
+	if err != nil {
+		t.Fatalf("Lock(%q): %v", op, err)
+	}
+	t.Cleanup(func() { l.Release() })
+	return l
+}
+
+func read(t *testing.T, b state.Backend) *state.State {
+	t.Helper()
+	s, err := b.Read(context.Background())
+	if err != nil {
+		t.Fatalf("Read: %v", err)
+	}
+	return s
+}
+
+func write(t *testing.T, l state.Lock, s *state.State) {
+	t.Helper()
+	if err := l.Write(context.Background(), s); err != nil {
+		t.Fatalf("Write at serial %d: %v", s.Serial, err)
+	}
+}
+
+// canonical renders v as JSON, treating empty and nil slices alike, so that
+// two values compare equal exactly when a reader could not tell them apart.
+func canonical(t *testing.T, v any) string {
+	t.Helper()
+	data, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.ReplaceAll(string(data), ":null", ":[]")
+}
+
+func sameState(t *testing.T, what string, got, want *state.State) {
+	t.Helper()
+	if g, w := canonical(t, got), canonical(t, want); g != w {
+		t.Errorf("%s:\n got %s\nwant %s", what, g, w)
+	}
+}
+
+func testReadEmpty(t *testing.T, s Store) {
+	b := s.Open(t)
+	if b.Describe() == "" {
+		t.Error("Describe is empty; messages could not name the state")
+	}
+	got := read(t, b)
+	if canonical(t, got) != canonical(t, &state.State{}) {
+		t.Errorf("empty store read as %+v, want the zero State", got)
+	}
+	open, err := b.OpenJournals(context.Background())
+	if err != nil || len(open) != 0 {
+		t.Errorf("OpenJournals on an empty store = %v, %v; want none", open, err)
+	}
+}
+
+func testRoundTrip(t *testing.T, s Store) {
+	b := s.Open(t)
+	l := lock(t, b, "apply")
+	in := &state.State{Personas: samplePersonas()}
+	write(t, l, in)
+	if in.Serial != 1 || in.Version != state.FormatVersion || !uuidV4.MatchString(in.Lineage) {
+		t.Errorf("after the first write: serial %d, version %d, lineage %q; want 1, %d and a random UUID", in.Serial, in.Version, in.Lineage, state.FormatVersion)
+	}
+	l.Release()
+	want := &state.State{Version: state.FormatVersion, Lineage: in.Lineage, Serial: 1, Personas: samplePersonas()}
+	want.Sort()
+	sameState(t, "read back by the writer", read(t, b), want)
+	sameState(t, "read back by another handle", read(t, s.Open(t)), want)
+	got := read(t, b)
+	if p, ok := got.Find("zoe@personas.mana.test"); !ok || p.Values.ModuleMix["habits"] != 0.25 || !p.AppliedAt.Equal(at) {
+		t.Errorf("Find(zoe) = %+v, %v", p, ok)
+	}
+}
+
+func testSerialGrowsLineageKept(t *testing.T, s Store) {
+	b := s.Open(t)
+	l := lock(t, b, "apply")
+	write(t, l, &state.State{Personas: samplePersonas()})
+	lineage := read(t, b).Lineage
+	for want := int64(2); want <= 4; want++ {
+		cur := read(t, b)
+		cur.Personas = samplePersonas()[:1+want%2]
+		write(t, l, cur)
+		got := read(t, b)
+		if got.Serial != want || got.Lineage != lineage || len(got.Personas) != int(1+want%2) {
+			t.Fatalf("write %d: serial %d, lineage %q, %d personas; want serial %d, lineage %q kept", want, got.Serial, got.Lineage, len(got.Personas), want, lineage)
+		}
+	}
+	// A state built from scratch at the right serial takes the stored lineage.
+	fresh := &state.State{Serial: 4, Personas: samplePersonas()}
+	write(t, l, fresh)
+	if fresh.Lineage != lineage || fresh.Serial != 5 {
+		t.Errorf("write without a lineage: got lineage %q serial %d, want %q and 5", fresh.Lineage, fresh.Serial, lineage)
+	}
+	// A state from another history is refused and changes nothing.
+	other := &state.State{Serial: 5, Lineage: "0b6a3c4e-1111-4222-8333-444455556666"}
+	err := l.Write(context.Background(), other)
+	var stale *state.StaleSerialError
+	if err == nil || errors.As(err, &stale) || !strings.Contains(err.Error(), lineage) {
+		t.Errorf("write with another lineage: %v; want an error naming the stored lineage %s", err, lineage)
+	}
+	if got := read(t, b); got.Serial != 5 || got.Lineage != lineage {
+		t.Errorf("after the refused write: serial %d lineage %q", got.Serial, got.Lineage)
+	}
+}
+
+func testStaleSerialRefused(t *testing.T, s Store) {
+	a, b := s.Open(t), s.Open(t)
+	ctx := context.Background()
+	expectStale := func(err error, readSerial, found int64) {
+		t.Helper()
+		var stale *state.StaleSerialError
+		if !errors.As(err, &stale) || stale.Read != readSerial || stale.Found != found {
+			t.Fatalf("second writer: %v; want *state.StaleSerialError{Read: %d, Found: %d}", err, readSerial, found)
+		}
+	}
+	for _, n := range []int64{0, 1} {
+		// Both runs read serial n (a plan is read without the lock), then
+		// apply one after the other.
+		ra, rb := read(t, a), read(t, b)
+		if ra.Serial != n || rb.Serial != n {
+			t.Fatalf("both read serials %d and %d, want %d", ra.Serial, rb.Serial, n)
+		}
+		ra.Personas = samplePersonas()[:1]
+		rb.Personas = samplePersonas()
+		la := lock(t, a, "apply")
+		write(t, la, ra)
+		la.Release()
+		lb := lock(t, b, "apply")
+		expectStale(lb.Write(ctx, rb), n, n+1)
+		lb.Release()
+		got := read(t, b)
+		if got.Serial != n+1 || len(got.Personas) != 1 {
+			t.Fatalf("after the refused write: serial %d with %d personas; want the first writer's state (serial %d, 1 persona)", got.Serial, len(got.Personas), n+1)
+		}
+	}
+}
+
+// expectLocked checks that err is a *state.LockedError naming holder.
+func expectLocked(t *testing.T, err error, holder state.LockInfo) *state.LockedError {
+	t.Helper()
+	var le *state.LockedError
+	if !errors.As(err, &le) {
+		t.Fatalf("Lock while held: %v; want *state.LockedError", err)
+	}
+	h := le.Holder
+	if h.ID != holder.ID || h.Operation != holder.Operation || h.PID != holder.PID || h.Who == "" || h.Host == "" {
+		t.Errorf("LockedError names %+v; want the holder %+v", h, holder)
+	}
+	if !holder.Created.IsZero() && !h.Created.Equal(holder.Created) {
+		t.Errorf("LockedError says locked since %s, the holder took it at %s", h.Created, holder.Created)
+	}
+	if le.Where == "" || !strings.Contains(le.Error(), h.ID) || !strings.Contains(le.Error(), "force-unlock") {
+		t.Errorf("LockedError message %q does not name the state and the lock ID", le.Error())
+	}
+	return le
+}
+
+func testLockContention(t *testing.T, s Store) {
+	a, b := s.Open(t), s.Open(t)
+	before := time.Now()
+	la := lock(t, a, "apply")
+	info := la.Info()
+	if !uuidV4.MatchString(info.ID) || info.Operation != "apply" || info.Created.Before(before.Add(-time.Second)) || info.Created.After(time.Now().Add(time.Second)) {
+		t.Errorf("lock info %+v", info)
+	}
+	for _, h := range []state.Backend{b, a} {
+		start := time.Now()
+		_, err := h.Lock(context.Background(), "plan", 0)
+		if d := time.Since(start); d > time.Second {
+			t.Errorf("Lock with no timeout took %s; it should fail at once", d)
+		}
+		expectLocked(t, err, info)
+	}
+}
+
+func testLockWaitsForRelease(t *testing.T, s Store) {
+	a, b := s.Open(t), s.Open(t)
+	la := lock(t, a, "apply")
+	const hold = 300 * time.Millisecond
+	time.AfterFunc(hold, func() { la.Release() })
+	start := time.Now()
+	lb, err := b.Lock(context.Background(), "destroy", 10*time.Second)
+	d := time.Since(start)
+	if err != nil {
+		t.Fatalf("Lock with a 10s timeout while the holder releases after %s: %v", hold, err)
+	}
+	defer lb.Release()
+	if d < hold-50*time.Millisecond || d > 5*time.Second {
+		t.Errorf("Lock took %s; want about %s", d, hold)
+	}
+	if lb.Info().Operation != "destroy" {
+		t.Errorf("new lock info %+v", lb.Info())
+	}
+	t.Logf("waited %s for a lock released after %s", d.Round(time.Millisecond), hold)
+}
+
+func testLockTimeoutRunsOut(t *testing.T, s Store) {
+	a, b := s.Open(t), s.Open(t)
+	la := lock(t, a, "apply")
+	const timeout = 400 * time.Millisecond
+	start := time.Now()
+	_, err := b.Lock(context.Background(), "apply", timeout)
+	d := time.Since(start)
+	expectLocked(t, err, la.Info())
+	if d < timeout || d > timeout+3*time.Second {
+		t.Errorf("Lock with a %s timeout failed after %s", timeout, d)
+	}
+}
+
+func testLockWaitCancelled(t *testing.T, s Store) {
+	a, b := s.Open(t), s.Open(t)
+	lock(t, a, "apply")
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(150*time.Millisecond, cancel)
+	start := time.Now()
+	_, err := b.Lock(ctx, "apply", time.Minute)
+	if !errors.Is(err, context.Canceled) || time.Since(start) > 5*time.Second {
+		t.Errorf("Lock cancelled while waiting: %v after %s; want context.Canceled at once", err, time.Since(start))
+	}
+}
+
+func testReleasedLockRefusesWrites(t *testing.T, s Store) {
+	b := s.Open(t)
+	ctx := context.Background()
+	l := lock(t, b, "apply")
+	write(t, l, &state.State{Personas: samplePersonas()})
+	if err := l.Release(); err != nil {
+		t.Fatalf("Release: %v", err)
+	}
+	if err := l.Release(); err != nil {
+		t.Errorf("second Release: %v; want it harmless", err)
+	}
+	cur := read(t, b)
+	if err := l.Write(ctx, cur); err == nil {
+		t.Error("Write through a released lock succeeded")
+	}
+	if err := l.OpenJournal(ctx, state.JournalEntry{ID: "after-release", Operation: "apply", Started: at}); err == nil {
+		t.Error("OpenJournal through a released lock succeeded")
+	}
+	l2 := lock(t, b, "apply")
+	write(t, l2, cur)
+	if cur.Serial != 2 {
+		t.Errorf("serial after relocking: %d", cur.Serial)
+	}
+}
+
+func sampleEntry(id string) state.JournalEntry {
+	last := at.Add(-time.Hour)
+	return state.JournalEntry{
+		ID: id, Operation: "apply", Started: at,
+		Plan: []byte(`{"format_version":"1","changes":[{"email":"zoe@personas.mana.test","action":"update"}]}`),
+		Before: []state.LivePersona{{UserID: "u-zoe", Values: samplePersonas()[0].Values,
+			CreatedAt: at.Add(-72 * time.Hour), LastActiveAt: &last, Actions7d: 12, Actions: 20, Feedback: 3}},
+	}
+}
+
+func sampleStep(email, outcome string) state.JournalStep {
+	st := state.JournalStep{Email: email, Action: "update", UserID: "u-1", Outcome: outcome, Finished: at.Add(2 * time.Second)}
+	if outcome == state.StepFailed {
+		st.Error = "PUT /api/admin/personas/u-1: 503 Service Unavailable"
+	}
+	return st
+}
+
+func openJournals(t *testing.T, b state.Backend) []state.JournalEntry {
+	t.Helper()
+	open, err := b.OpenJournals(context.Background())
+	if err != nil {
+		t.Fatalf("OpenJournals: %v", err)
+	}
+	return open
+}
+
+func sameEntries(t *testing.T, what string, got, want []state.JournalEntry) {
+	t.Helper()
+	if g, w := canonical(t, got), canonical(t, want); g != w {
+		t.Errorf("%s:\n got %s\nwant %s", what, g, w)
+	}
+}
+
+func testJournal(t *testing.T, s Store) {
+	b := s.Open(t)
+	ctx := context.Background()
+	l := lock(t, b, "apply")
+	e := sampleEntry("journal-1")
+	if err := l.OpenJournal(ctx, e); err != nil {
+		t.Fatalf("OpenJournal: %v", err)
+	}
+	sameEntries(t, "just opened", openJournals(t, b), []state.JournalEntry{e})
+	steps := []state.JournalStep{sampleStep("zoe@personas.mana.test", state.StepDone), sampleStep("anna@personas.mana.test", state.StepFailed)}
+	for _, st := range steps {
+		if err := l.RecordStep(ctx, e.ID, st); err != nil {
+			t.Fatalf("RecordStep: %v", err)
+		}
+	}
+	e.Steps = steps
+	sameEntries(t, "after two steps", openJournals(t, b), []state.JournalEntry{e})
+	if err := l.OpenJournal(ctx, e); err == nil {
+		t.Error("a second entry with the same ID was accepted")
+	}
+	if err := l.CloseJournal(ctx, e.ID); err != nil {
+		t.Fatalf("CloseJournal: %v", err)
+	}
+	if open := openJournals(t, b); len(open) != 0 {
+		t.Errorf("closed entry still open: %+v", open)
+	}
+	if err := l.RecordStep(ctx, e.ID, steps[0]); err == nil {
+		t.Error("RecordStep on a closed entry succeeded")
+	}
+	if err := l.CloseJournal(ctx, "no-such-entry"); err == nil {
+		t.Error("CloseJournal of an unknown entry succeeded")
+	}
+	if err := l.RecordStep(ctx, "no-such-entry", steps[0]); err == nil {
+		t.Error("RecordStep on an unknown entry succeeded")
+	}
+	// Many applies later, only open entries are reported.
+	for i := range 15 {
+		id := fmt.Sprintf("journal-many-%d", i)
+		if err := l.OpenJournal(ctx, sampleEntry(id)); err != nil {
+			t.Fatal(err)
+		}
+		if err := l.CloseJournal(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if open := openJournals(t, b); len(open) != 0 {
+		t.Errorf("after 15 closed applies, open entries: %+v", open)
+	}
+}
+
+func testJournalLeftOpen(t *testing.T, s Store) {
+	b := s.Open(t)
+	ctx := context.Background()
+	l := lock(t, b, "apply")
+	e := sampleEntry("interrupted-1")
+	if err := l.OpenJournal(ctx, e); err != nil {
+		t.Fatal(err)
+	}
+	st := sampleStep("zoe@personas.mana.test", state.StepDone)
+	if err := l.RecordStep(ctx, e.ID, st); err != nil {
+		t.Fatal(err)
+	}
+	l.Release() // the run ends without closing its entry
+	e.Steps = []state.JournalStep{st}
+
+	next := s.Open(t)
+	sameEntries(t, "the next run sees the interrupted entry", openJournals(t, next), []state.JournalEntry{e})
+	ln := lock(t, next, "apply")
+	if err := ln.CloseJournal(ctx, e.ID); err != nil {
+		t.Fatalf("the next run closes the interrupted entry: %v", err)
+	}
+	if open := openJournals(t, b); len(open) != 0 {
+		t.Errorf("after closing: %+v", open)
+	}
+}
+
+func testJournalParallelSteps(t *testing.T, s Store) {
+	b := s.Open(t)
+	ctx := context.Background()
+	l := lock(t, b, "apply")
+	e := sampleEntry("parallel-1")
+	if err := l.OpenJournal(ctx, e); err != nil {
+		t.Fatal(err)
+	}
+	const n = 20
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		wg.Go(func() {
+			errs <- l.RecordStep(ctx, e.ID, sampleStep(fmt.Sprintf("p%02d@personas.mana.test", i), state.StepDone))
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatalf("RecordStep from parallel steps: %v", err)
+		}
+	}
+	open := openJournals(t, b)
+	if len(open) != 1 || len(open[0].Steps) != n {
+		t.Fatalf("after %d parallel steps the entry holds %d; a step was lost", n, len(open[0].Steps))
+	}
+	seen := map[string]bool{}
+	for _, st := range open[0].Steps {
+		seen[st.Email] = true
+	}
+	if len(seen) != n {
+		t.Errorf("steps recorded: %d distinct of %d", len(seen), n)
+	}
+}
+
+func testNoSecretsStored(t *testing.T, s Store) {
+	// Plant the secrets a run has at hand, then store everything a run
+	// stores. None of it is passed to the backend, so none may appear.
+	jwt := "eyJhbGciOiJIUzI1NiJ9.eyJyb2xlIjoiYWRtaW4ifQ.planted-admin-signature"
+	seed := "planted-seed-secret-4f1c"
+	t.Setenv("MANA_ADMIN_JWT", jwt)
+	t.Setenv("PERSONA_SEED_SECRET", seed)
+	secret, err := catalog.NewSecret(seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	personas := samplePersonas()
+	forbidden := []string{jwt, seed, "eyJ"}
+	for _, p := range personas {
+		forbidden = append(forbidden, secret.Password(p.Email))
+	}
+
+	ctx := context.Background()
+	b := s.Open(t)
+	l := lock(t, b, "apply")
+	e := sampleEntry("scan-1")
+	if err := l.OpenJournal(ctx, e); err != nil {
+		t.Fatal(err)
+	}
+	for _, outcome := range []string{state.StepDone, state.StepFailed} {
+		if err := l.RecordStep(ctx, e.ID, sampleStep(personas[0].Email, outcome)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 2 { // two writes, so that a backup exists too
+		cur := read(t, b)
+		cur.Personas = personas
+		write(t, l, cur)
+	}
+	if err := l.OpenJournal(ctx, sampleEntry("scan-2")); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.CloseJournal(ctx, "scan-2"); err != nil {
+		t.Fatal(err)
+	}
+
+	raw := s.Raw(t) // with the lock still held and an entry still open
+	// The scan must be looking at the stored bytes: what was given is there.
+	for _, given := range []string{"You are Zoe", "format_version", "503 Service Unavailable", "u-anna", "night-owl", l.Info().ID} {
+		if !bytes.Contains(raw, []byte(given)) {
+			t.Fatalf("stored bytes lack %q, which was stored; Raw does not return what the backend keeps", given)
+		}
+	}
+	for _, f := range forbidden {
+		if bytes.Contains(raw, []byte(f)) {
+			t.Errorf("stored bytes contain a secret that was never given to the backend: %.12s…", f)
+		}
+	}
+	lower := bytes.ToLower(raw)
+	for _, word := range []string{"password", "jwt", "token", "secret", "bearer", "authorization"} {
+		if i := bytes.Index(lower, []byte(word)); i >= 0 {
+			t.Errorf("stored bytes contain %q, though nothing given to the backend did: …%s…", word, raw[max(0, i-60):min(len(raw), i+30)])
+		}
+	}
+}
+
+func testLockHeldByAnotherProcess(t *testing.T, s Store) {
+	child := StartChild(t, s, roleHold)
+	b := s.Open(t)
+	_, err := b.Lock(context.Background(), "apply", 0)
+	le := expectLocked(t, err, state.LockInfo{ID: child.LockID, Operation: HoldOperation, PID: child.PID})
+	t.Logf("while a child holds the lock: %v", le)
+	_, err = b.Lock(context.Background(), "apply", 300*time.Millisecond)
+	expectLocked(t, err, le.Holder)
+
+	child.Kill(t)
+	start := time.Now()
+	l, err := b.Lock(context.Background(), "apply", 15*time.Second)
+	if err != nil {
+		t.Fatalf("Lock after the holder was killed: %v", err)
+	}
+	defer l.Release()
+	t.Logf("lock free %s after SIGKILL of its holder", time.Since(start).Round(time.Millisecond))
+	write(t, l, read(t, b))
+}
+
+func testForceUnlockAfterHolderDied(t *testing.T, s Store) {
+	ctx := context.Background()
+	b := s.Open(t)
+	if err := b.ForceUnlock(ctx, "no-lock"); err == nil {
+		t.Error("ForceUnlock of an unlocked state succeeded")
+	}
+	child := StartChild(t, s, roleHold)
+	child.Kill(t)
+	err := b.ForceUnlock(ctx, "0b6a3c4e-1111-4222-8333-444455556666")
+	if err == nil || !strings.Contains(err.Error(), "0b6a3c4e-1111-4222-8333-444455556666") {
+		t.Errorf("ForceUnlock with the wrong ID: %v; want a refusal naming the ID given", err)
+	}
+	if err := b.ForceUnlock(ctx, child.LockID); err != nil {
+		t.Fatalf("ForceUnlock(%s) after its holder died: %v", child.LockID, err)
+	}
+	if err := b.ForceUnlock(ctx, child.LockID); err == nil {
+		t.Error("a second ForceUnlock of the same lock succeeded; want 'not locked'")
+	}
+	l := lock(t, b, "apply")
+	l.Release()
+}
+
+func testKilledWhileWriting(t *testing.T, s Store) {
+	b := s.Open(t)
+	l := lock(t, b, "apply")
+	first := &state.State{Personas: crashPersonas(1)}
+	write(t, l, first)
+	l.Release()
+	for round, after := range []int{1, 4, 9} {
+		child := StartChild(t, s, roleWriteLoop)
+		var last int64
+		for range after {
+			f := child.Expect(t, "wrote", 20*time.Second)
+			fmt.Sscan(f[0], &last)
+		}
+		// Let it run into the middle of another write, then kill it.
+		time.Sleep(time.Duration(round) * 3 * time.Millisecond)
+		child.Kill(t)
+		for line := range child.Lines() {
+			if f := strings.Fields(line); len(f) == 2 && f[0] == "wrote" {
+				fmt.Sscan(f[1], &last)
+			}
+		}
+		got, err := s.Open(t).Read(context.Background())
+		if err != nil {
+			t.Fatalf("round %d: state unreadable after its writer was killed: %v", round, err)
+		}
+		if got.Serial < last || got.Serial > last+1 || got.Lineage != first.Lineage {
+			t.Fatalf("round %d: state at serial %d lineage %s; the writer last reported serial %d of lineage %s", round, got.Serial, got.Lineage, last, first.Lineage)
+		}
+		want := fmt.Sprintf("serial-%d", got.Serial)
+		for _, p := range got.Personas {
+			if p.Values.Archetype != want {
+				t.Fatalf("round %d: state at serial %d holds a persona written for %s: half-written", round, got.Serial, p.Values.Archetype)
+			}
+		}
+		if len(got.Personas) != 5 {
+			t.Fatalf("round %d: %d personas, want 5", round, len(got.Personas))
+		}
+		l, err := b.Lock(context.Background(), "apply", 15*time.Second)
+		if err != nil {
+			t.Fatalf("round %d: Lock after the writer was killed: %v", round, err)
+		}
+		write(t, l, got)
+		l.Release()
+		t.Logf("round %d: killed after serial %d; state at %d, readable and whole", round, last, got.Serial)
+	}
+}
