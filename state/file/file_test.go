@@ -1,0 +1,329 @@
+package file_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mana/personactl/catalog"
+	"github.com/mana/personactl/state"
+	"github.com/mana/personactl/state/file"
+	"github.com/mana/personactl/state/statetest"
+)
+
+// pathEnv names the state file a child process opens.
+const pathEnv = "PERSONACTL_STATETEST_FILE"
+
+func TestMain(m *testing.M) {
+	statetest.HelperProcess(func(context.Context) (state.Backend, error) {
+		return file.New(os.Getenv(pathEnv))
+	})
+	os.Exit(m.Run())
+}
+
+// store is a state file in a fresh directory.
+type store struct{ path string }
+
+func newStore(t *testing.T) statetest.Store {
+	return &store{path: filepath.Join(t.TempDir(), "personactl.state.json")}
+}
+
+func (s *store) Open(t *testing.T) state.Backend {
+	b, err := file.New(s.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// Raw concatenates every file in the state's directory: the state, its
+// backup, the lock file, the journal and any leftovers.
+func (s *store) Raw(t *testing.T) []byte {
+	entries, err := os.ReadDir(filepath.Dir(s.path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var raw []byte
+	for _, e := range entries {
+		data, err := os.ReadFile(filepath.Join(filepath.Dir(s.path), e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw = append(raw, data...)
+	}
+	return raw
+}
+
+func (s *store) Env() []string { return []string{pathEnv + "=" + s.path} }
+
+func TestConformance(t *testing.T) { statetest.Run(t, newStore) }
+
+func open(t *testing.T, path string) *file.Backend {
+	t.Helper()
+	b, err := file.New(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func persona(email string) state.RecordedPersona {
+	return state.RecordedPersona{Email: email, UserID: "u-" + email, AppliedAt: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC),
+		Values: catalog.Persona{Name: "N", Email: email, Archetype: "a", SystemPrompt: "p", ModuleMix: map[string]float64{"journal": 1}, TickCadence: "daily"}}
+}
+
+// writeStates writes n states, each with one more persona than the last.
+func writeStates(t *testing.T, b *file.Backend, n int) {
+	t.Helper()
+	ctx := context.Background()
+	l, err := b.Lock(ctx, "apply", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Release()
+	for range n {
+		s, err := b.Read(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Personas = append(s.Personas, persona("p"+string(rune('a'+len(s.Personas)))+"@personas.mana.test"))
+		if err := l.Write(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func keys(t *testing.T, data []byte) []string {
+	t.Helper()
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(data, &m); err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// TestLayout checks what a user finds on disk: the documented keys and
+// nothing else, mode 0600 everywhere, the previous version as the backup.
+func TestLayout(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "personactl.state.json")
+	b := open(t, path)
+	writeStates(t, b, 2)
+	ctx := context.Background()
+	l, err := b.Lock(ctx, "apply", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.OpenJournal(ctx, state.JournalEntry{ID: "j1", Operation: "apply", Started: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{path, path + ".backup", path + ".journal", path + ".lock"} {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s has mode %v, want 0600", filepath.Base(p), fi.Mode().Perm())
+		}
+	}
+	lockData, _ := os.ReadFile(path + ".lock")
+	var info state.LockInfo
+	if err := json.Unmarshal(lockData, &info); err != nil || info != l.Info() {
+		t.Errorf("lock file holds %s, want the holder's LockInfo %+v", lockData, l.Info())
+	}
+	l.Release()
+	if _, err := os.Stat(path + ".lock"); !os.IsNotExist(err) {
+		t.Errorf("lock file still there after Release: %v", err)
+	}
+
+	data, _ := os.ReadFile(path)
+	if got := strings.Join(keys(t, data), ","); got != "lineage,personas,serial,version" {
+		t.Errorf("state keys: %s", got)
+	}
+	var s struct {
+		Serial   int64
+		Personas []json.RawMessage
+	}
+	json.Unmarshal(data, &s)
+	if got := strings.Join(keys(t, s.Personas[0]), ","); got != "applied_at,email,user_id,values" {
+		t.Errorf("persona keys: %s", got)
+	}
+	backup, _ := os.ReadFile(path + ".backup")
+	var prev state.State
+	if err := json.Unmarshal(backup, &prev); err != nil || prev.Serial != s.Serial-1 || len(prev.Personas) != 1 {
+		t.Errorf("backup holds serial %d with %d personas (%v); want the previous state, serial %d", prev.Serial, len(prev.Personas), err, s.Serial-1)
+	}
+	if !strings.HasSuffix(string(data), "}\n") || !strings.Contains(string(data), "\n  \"serial\": 2,\n") {
+		t.Errorf("state file is not indented JSON ending in a newline:\n%s", data)
+	}
+}
+
+// TestLeftoverTempFile is a crash between writing the temporary file and
+// renaming it: the state stays the previous one, the backup is there, and
+// the next write clears the leftover.
+func TestLeftoverTempFile(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "personactl.state.json")
+	b := open(t, path)
+	writeStates(t, b, 2)
+	leftover := path + ".tmp-123456"
+	if err := os.WriteFile(leftover, []byte(`{"version": 1, "lineage": "x", "serial": 3, "personas": [{"em`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s, err := b.Read(context.Background())
+	if err != nil || s.Serial != 2 || len(s.Personas) != 2 {
+		t.Fatalf("state after a crash mid-write: %+v, %v; want serial 2", s, err)
+	}
+	if _, err := os.Stat(path + ".backup"); err != nil {
+		t.Errorf("backup missing: %v", err)
+	}
+	writeStates(t, b, 1)
+	if _, err := os.Stat(leftover); !os.IsNotExist(err) {
+		t.Errorf("leftover temporary file survived the next write: %v", err)
+	}
+	if s, _ := b.Read(context.Background()); s.Serial != 3 {
+		t.Errorf("serial after the next write: %d", s.Serial)
+	}
+}
+
+func TestReadRefusesWhatItCannotRead(t *testing.T) {
+	tests := []struct {
+		name, content string
+		want          []string
+	}{
+		{"malformed", "{\n  \"version\": 1,\n  \"serial\": 2,,\n}", []string{"not valid JSON", "line 3", ".backup"}},
+		{"truncated", `{"version": 1, "lineage": "l", "serial": 2, "personas": [`, []string{"not valid JSON", ".backup"}},
+		{"empty", "", []string{"not valid JSON"}},
+		{"newer", `{"version": 2, "lineage": "l", "serial": 7, "personas": [], "workspaces": {}}`, []string{"newer personactl", "format version 2", "upgrade personactl"}},
+		{"not personactl", `{"name": "something else"}`, []string{"no format version", "--state=PATH"}},
+		{"wrong types", `{"version": 1, "lineage": "l", "serial": "two"}`, []string{"layout", "line 1"}},
+		{"no lineage", `{"version": 1, "serial": 2, "personas": []}`, []string{"no lineage"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "personactl.state.json")
+			os.WriteFile(path, []byte(tc.content), 0o600)
+			b := open(t, path)
+			_, err := b.Read(context.Background())
+			if err == nil {
+				t.Fatal("Read succeeded")
+			}
+			for _, w := range append(tc.want, path) {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not say %q", err, w)
+				}
+			}
+			// A write refuses too, rather than overwrite what it could not read.
+			l, lerr := b.Lock(context.Background(), "apply", 0)
+			if lerr != nil {
+				t.Fatal(lerr)
+			}
+			defer l.Release()
+			if err := l.Write(context.Background(), &state.State{}); err == nil {
+				t.Error("Write over an unreadable state succeeded")
+			}
+			if data, _ := os.ReadFile(path); string(data) != tc.content {
+				t.Error("the unreadable state was changed")
+			}
+		})
+	}
+}
+
+func TestNewRefusesBadPaths(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct{ path, want string }{
+		{"", "--state=PATH"},
+		{dir, "is a directory"},
+		{filepath.Join(dir, "missing", "personactl.state.json"), "does not exist; create it"},
+	} {
+		if _, err := file.New(tc.path); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("New(%q): %v; want an error saying %q", tc.path, err, tc.want)
+		}
+	}
+}
+
+// TestStaleLockFileTakenOver: a lock file nobody holds a flock on (its
+// holder died) does not stop the next run.
+func TestStaleLockFileTakenOver(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "personactl.state.json")
+	stale := `{"id":"dead-lock","operation":"apply","who":"ghost","host":"gone","pid":999999,"created":"2020-01-01T00:00:00Z"}`
+	os.WriteFile(path+".lock", []byte(stale), 0o600)
+	b := open(t, path)
+	l, err := b.Lock(context.Background(), "apply", 0)
+	if err != nil {
+		t.Fatalf("Lock over a stale lock file: %v", err)
+	}
+	defer l.Release()
+	if data, _ := os.ReadFile(path + ".lock"); !strings.Contains(string(data), l.Info().ID) {
+		t.Errorf("lock file after takeover: %s", data)
+	}
+}
+
+// TestForceUnlockRefusesLiveHolder: a live process keeps its flock; force
+// unlock explains that instead of pretending to take it away.
+func TestForceUnlockRefusesLiveHolder(t *testing.T) {
+	st := newStore(t)
+	child := statetest.StartChild(t, st, "hold")
+	b := st.Open(t)
+	err := b.ForceUnlock(context.Background(), child.LockID)
+	if err == nil {
+		t.Fatal("ForceUnlock of a live holder succeeded")
+	}
+	for _, w := range []string{"still running", fmt.Sprintf("kill %d", child.PID)} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error %q does not say %q", err, w)
+		}
+	}
+	var le *state.LockedError
+	if _, err := b.Lock(context.Background(), "apply", 0); !errors.As(err, &le) || le.Holder.PID != child.PID {
+		t.Errorf("after the refused force-unlock, Lock: %v; want the child still holding", err)
+	}
+	if err := b.ForceUnlock(context.Background(), "other-id"); err == nil || !strings.Contains(err.Error(), "does not match") {
+		t.Errorf("ForceUnlock with a wrong ID: %v", err)
+	}
+}
+
+// TestJournalPruned: closed entries do not pile up; open ones always stay.
+func TestJournalPruned(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "personactl.state.json")
+	b := open(t, path)
+	ctx := context.Background()
+	l, err := b.Lock(ctx, "apply", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Release()
+	if err := l.OpenJournal(ctx, state.JournalEntry{ID: "kept-open", Operation: "apply", Started: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 30 {
+		id := "closed-" + string(rune('A'+i))
+		if err := l.OpenJournal(ctx, state.JournalEntry{ID: id, Operation: "apply", Started: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
+		if err := l.CloseJournal(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	data, _ := os.ReadFile(path + ".journal")
+	var j struct{ Entries []state.JournalEntry }
+	json.Unmarshal(data, &j)
+	if len(j.Entries) != 11 || j.Entries[0].ID != "kept-open" || j.Entries[10].ID != "closed-"+string(rune('A'+29)) {
+		var ids []string
+		for _, e := range j.Entries {
+			ids = append(ids, e.ID)
+		}
+		t.Errorf("journal keeps %v; want the open entry and the last 10 closed", ids)
+	}
+}
