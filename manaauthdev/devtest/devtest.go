@@ -2,6 +2,7 @@
 // 127.0.0.1 with random admin and user tokens, stopped when the test ends.
 //
 //	inst := devtest.Start(t)                         // in memory
+//	inst := devtest.Start(t, devtest.WithPostgres()) // in a fresh database
 //
 // Tests then talk to inst.URL over HTTP with inst.AdminToken (an admin) or
 // inst.UserToken (a valid token without the admin role), and reach behind
@@ -35,8 +36,9 @@ type Instance struct {
 }
 
 type config struct {
-	now func() time.Time
-	log io.Writer
+	postgres bool
+	now      func() time.Time
+	log      io.Writer
 }
 
 // Option changes how Start builds the instance.
@@ -62,6 +64,9 @@ func Start(t testing.TB, opts ...Option) *Instance {
 		o(&cfg)
 	}
 	var store manaauthdev.Store = manaauthdev.NewMemoryStore()
+	if cfg.postgres {
+		store = startPostgres(t)
+	}
 	now := time.Now()
 	inst := &Instance{AdminID: manaauthdev.NewID(), UserID: manaauthdev.NewID(), Store: store}
 	inst.AdminToken = Token(manaauthdev.TokenClaims(inst.AdminID, "admin@mana-auth-dev.test", manaauthdev.RoleAdmin, now, 12*time.Hour))

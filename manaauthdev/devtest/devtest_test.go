@@ -79,7 +79,17 @@ func TestTokensCarryDecodableClaims(t *testing.T) {
 }
 
 func TestSignedInHumanMakesTheUsersSearchFail(t *testing.T) {
-	inst := devtest.Start(t)
+	for name, opts := range stores {
+		t.Run(name, func(t *testing.T) { signedInHumanMakesTheUsersSearchFail(t, devtest.Start(t, opts...)) })
+	}
+}
+
+var stores = map[string][]devtest.Option{
+	"memory":   nil,
+	"postgres": {devtest.WithPostgres()},
+}
+
+func signedInHumanMakesTheUsersSearchFail(t *testing.T, inst *devtest.Instance) {
 	inst.SignUpHuman(t, "quiet@example.test", "password-1", "Quiet")
 	status, body := get(t, inst.URL+"/api/v1/admin/users?search=quiet@example.test", inst.AdminToken)
 	if status != 200 || !strings.Contains(body, `"total":1`) {
