@@ -1,0 +1,129 @@
+// Command mana-auth-dev serves a local stand-in of mana-auth's persona admin
+// API (see package manaauthdev) on a loopback address. The first line it
+// prints on stdout is the address it listens on.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/alecthomas/kong"
+
+	"github.com/mana/personactl/manaauthdev"
+)
+
+type cli struct {
+	Listen     string `default:"127.0.0.1:3001" help:"Loopback address to listen on; port 0 picks a free port."`
+	AdminToken string `name:"admin-token" placeholder:"TOKEN" help:"Bearer token of the admin. Generated and printed when empty."`
+	UserToken  string `name:"user-token" placeholder:"TOKEN" help:"Bearer token of a valid non-admin user (answered 403). Generated and printed when empty."`
+	DB         string `name:"db" placeholder:"postgres://…" help:"Keep the data in this PostgreSQL database (auth schema, created if missing). In memory when empty."`
+	Quiet      bool   `help:"Do not log requests on stderr."`
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintf(os.Stderr, "mana-auth-dev: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+// run serves until ctx ends (SIGINT or SIGTERM), then shuts down cleanly.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var c cli
+	parser, err := kong.New(&c,
+		kong.Name("mana-auth-dev"),
+		kong.Description("A local stand-in of mana-auth's persona admin API, quirks included."),
+		kong.Writers(stdout, stderr),
+	)
+	if err != nil {
+		return err
+	}
+	if _, err := parser.Parse(args); err != nil {
+		return fmt.Errorf("%w (see --help)", err)
+	}
+	if err := checkLoopback(c.Listen); err != nil {
+		return err
+	}
+
+	var store manaauthdev.Store = manaauthdev.NewMemoryStore()
+	if c.DB != "" {
+		openCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		pg, err := manaauthdev.OpenPostgres(openCtx, c.DB)
+		cancel()
+		if err != nil {
+			return fmt.Errorf("%w; check --db", err)
+		}
+		defer pg.Close()
+		store = pg
+	}
+
+	now := time.Now()
+	var generated []string
+	if c.AdminToken == "" {
+		c.AdminToken = manaauthdev.SignToken(manaauthdev.TokenClaims(manaauthdev.NewID(), "admin@mana-auth-dev.test", manaauthdev.RoleAdmin, now, 30*24*time.Hour))
+		generated = append(generated, "MANA_ADMIN_JWT="+c.AdminToken)
+	}
+	if c.UserToken == "" {
+		c.UserToken = manaauthdev.SignToken(manaauthdev.TokenClaims(manaauthdev.NewID(), "user@mana-auth-dev.test", manaauthdev.RoleUser, now, 30*24*time.Hour))
+		generated = append(generated, "MANA_USER_JWT="+c.UserToken)
+	}
+	var logw io.Writer = stderr
+	if c.Quiet {
+		logw = nil
+	}
+	srv := manaauthdev.New(manaauthdev.Options{AdminToken: c.AdminToken, UserToken: c.UserToken, Store: store, Log: logw})
+
+	ln, err := net.Listen("tcp", c.Listen)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w; pick another --listen", c.Listen, err)
+	}
+	fmt.Fprintf(stdout, "http://%s\n", ln.Addr())
+	for _, line := range generated {
+		fmt.Fprintln(stdout, line)
+	}
+
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	served := make(chan error, 1)
+	go func() { served <- hs.Serve(ln) }()
+	select {
+	case err := <-served:
+		return fmt.Errorf("serving: %w", err)
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(shutdownCtx); err != nil {
+		hs.Close()
+		return fmt.Errorf("shutting down: %w", err)
+	}
+	if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// checkLoopback refuses addresses other machines could reach: the stand-in
+// has fixed tokens and no real authentication.
+func checkLoopback(addr string) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("--listen %q: %w; use HOST:PORT such as 127.0.0.1:3001", addr, err)
+	}
+	if host == "localhost" {
+		return nil
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+		return nil
+	}
+	return fmt.Errorf("--listen %q is not a loopback address; mana-auth-dev only listens on 127.0.0.1, ::1 or localhost", addr)
+}
