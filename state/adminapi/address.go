@@ -24,6 +24,10 @@ const searchPageSize = 100
 // answers 500; such an address is reported as AddressTaken (or
 // AddressPersona if the persona list has it), never as free. On error the
 // owner returned is AddressTaken too.
+//
+// The admin API shows no user kind, so a persona row whose user has been
+// made a person again in the database still reads as a persona here; only
+// a reader of users.kind can tell.
 func (c *Client) AddressOwner(ctx context.Context, email string) (state.AddressOwner, error) {
 	return c.addressOwner(ctx, email, nil)
 }
@@ -58,8 +62,15 @@ func (c *Client) addressOwner(ctx context.Context, email string, live []state.Li
 		}
 		return state.AddressTaken, nil
 	}
-	// The search has no kind: ask the detail.
-	return c.personaByID(ctx, userID)
+	// The search shows no kind; the detail answers only for a user with a
+	// persona row.
+	if _, err := c.detail(ctx, userID); err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return state.AddressTaken, nil
+		}
+		return state.AddressTaken, err
+	}
+	return state.AddressPersona, nil
 }
 
 // searchUser looks for the user whose address is email (letter case aside).
@@ -118,29 +129,16 @@ func (c *Client) personaByEmail(ctx context.Context, email string, live []state.
 		}
 		return state.AddressTaken, nil
 	}
-	userID := ""
+	owner := state.AddressTaken
 	_, err := c.list(ctx, func(p wirePersona) bool {
 		if isPersona(p.Email) {
-			userID = p.UserID
+			owner = state.AddressPersona
 			return false
 		}
 		return true
 	})
-	if err != nil || userID == "" {
+	if err != nil {
 		return state.AddressTaken, err
 	}
-	return c.personaByID(ctx, userID)
-}
-
-// personaByID tells a persona from another user by the detail, which
-// answers only for personas (the list also shows persona rows whose user has
-// been made a person again).
-func (c *Client) personaByID(ctx context.Context, userID string) (state.AddressOwner, error) {
-	if _, err := c.detail(ctx, userID); err != nil {
-		if errors.Is(err, ErrNotFound) {
-			return state.AddressTaken, nil
-		}
-		return state.AddressTaken, err
-	}
-	return state.AddressPersona, nil
+	return owner, nil
 }
