@@ -47,6 +47,7 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 		{"RoundTrip", testRoundTrip},
 		{"SerialGrowsLineageKept", testSerialGrowsLineageKept},
 		{"StaleSerialRefused", testStaleSerialRefused},
+		{"DuplicatePersonaRefused", testDuplicatePersonaRefused},
 		{"LockContention", testLockContention},
 		{"LockWaitsForRelease", testLockWaitsForRelease},
 		{"LockTimeoutRunsOut", testLockTimeoutRunsOut},
@@ -236,6 +237,23 @@ func testStaleSerialRefused(t *testing.T, s Store) {
 		if got.Serial != n+1 || len(got.Personas) != 1 {
 			t.Fatalf("after the refused write: serial %d with %d personas; want the first writer's state (serial %d, 1 persona)", got.Serial, len(got.Personas), n+1)
 		}
+	}
+}
+
+func testDuplicatePersonaRefused(t *testing.T, s Store) {
+	b := s.Open(t)
+	l := lock(t, b, "apply")
+	write(t, l, &state.State{Personas: samplePersonas()})
+	twice := &state.State{Serial: 1, Personas: append(samplePersonas(), samplePersonas()[1])}
+	if err := l.Write(context.Background(), twice); err == nil || !strings.Contains(err.Error(), "anna@personas.mana.test") {
+		t.Errorf("write with a persona listed twice: %v; want a refusal naming it", err)
+	}
+	noEmail := &state.State{Serial: 1, Personas: []state.RecordedPersona{{UserID: "u-x"}}}
+	if err := l.Write(context.Background(), noEmail); err == nil {
+		t.Error("write with a persona without email succeeded")
+	}
+	if got := read(t, b); got.Serial != 1 || len(got.Personas) != 2 {
+		t.Errorf("after refused writes: serial %d with %d personas; want the state unchanged", got.Serial, len(got.Personas))
 	}
 }
 
