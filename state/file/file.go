@@ -23,7 +23,11 @@ import (
 
 // Backend is the recorded state kept in one local JSON file.
 type Backend struct {
-	path string
+	// path is the file as the user named it, for messages; real is where it
+	// is written: the target when path is a symbolic link, so that writes
+	// replace the target rather than the link, and two links to one state
+	// share one lock.
+	path, real string
 }
 
 // New returns the backend for the state file at path. The file need not
@@ -45,25 +49,26 @@ func New(path string) (*Backend, error) {
 	case !fi.IsDir():
 		return nil, fmt.Errorf("state %s: %s is not a directory; pass --state=PATH", path, dir)
 	}
-	return &Backend{path: path}, nil
+	real := path
+	if target, err := filepath.EvalSymlinks(path); err == nil {
+		real = target
+	}
+	return &Backend{path: path, real: real}, nil
 }
 
 // Describe names the state file for messages.
 func (b *Backend) Describe() string { return b.path }
 
-// Path is the state file's path; the backup, lock and journal files sit beside it.
-func (b *Backend) Path() string { return b.path }
-
-func (b *Backend) backupPath() string  { return b.path + ".backup" }
-func (b *Backend) lockPath() string    { return b.path + ".lock" }
-func (b *Backend) journalPath() string { return b.path + ".journal" }
+func (b *Backend) backupPath() string  { return b.real + ".backup" }
+func (b *Backend) lockPath() string    { return b.real + ".lock" }
+func (b *Backend) journalPath() string { return b.real + ".journal" }
 
 // Read returns the recorded state, or the zero State when the file does not exist.
 func (b *Backend) Read(ctx context.Context) (*state.State, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("read state %s: %w", b.path, err)
 	}
-	data, err := os.ReadFile(b.path)
+	data, err := os.ReadFile(b.real)
 	if errors.Is(err, fs.ErrNotExist) {
 		return &state.State{}, nil
 	}
@@ -121,11 +126,21 @@ func describeJSONError(data []byte, err error) string {
 	return fmt.Sprintf("line %d: %v", line, err)
 }
 
-// encodeState renders s the way it is stored: indented, personas sorted, a final newline.
+// encodeState renders s the way it is stored: indented, personas sorted, a
+// final newline. It refuses a persona without an email or one listed twice:
+// Find could not tell them apart.
 func encodeState(s *state.State) ([]byte, error) {
 	out := *s
 	out.Personas = append([]state.RecordedPersona{}, s.Personas...)
 	out.Sort()
+	for i, p := range out.Personas {
+		if p.Email == "" {
+			return nil, fmt.Errorf("a persona (user ID %q) has no email", p.UserID)
+		}
+		if i > 0 && out.Personas[i-1].Email == p.Email {
+			return nil, fmt.Errorf("persona %s appears twice", p.Email)
+		}
+	}
 	data, err := json.MarshalIndent(&out, "", "  ")
 	if err != nil {
 		return nil, err

@@ -327,3 +327,29 @@ func TestJournalPruned(t *testing.T) {
 		t.Errorf("journal keeps %v; want the open entry and the last 10 closed", ids)
 	}
 }
+
+// TestSymlinkedState: a state file reached through a symbolic link is
+// replaced where it lives; the link stays a link.
+func TestSymlinkedState(t *testing.T) {
+	real := filepath.Join(t.TempDir(), "shared.state.json")
+	link := filepath.Join(t.TempDir(), "personactl.state.json")
+	b := open(t, real)
+	writeStates(t, b, 1)
+	if err := os.Symlink(real, link); err != nil {
+		t.Fatal(err)
+	}
+	viaLink := open(t, link)
+	writeStates(t, viaLink, 1)
+	if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Fatalf("the link was replaced by a file: %v", err)
+	}
+	if s, err := b.Read(context.Background()); err != nil || s.Serial != 2 {
+		t.Errorf("target after a write through the link: %+v, %v; want serial 2", s, err)
+	}
+	if _, err := os.Stat(real + ".backup"); err != nil {
+		t.Errorf("backup not beside the target: %v", err)
+	}
+	if viaLink.Describe() != link {
+		t.Errorf("Describe() = %q, want the path as given, %q", viaLink.Describe(), link)
+	}
+}

@@ -37,11 +37,15 @@ type diskEntry struct {
 	Plan      string              `json:"plan,omitempty"`
 	Before    []state.LivePersona `json:"before"`
 	Steps     []state.JournalStep `json:"steps"`
-	Closed    time.Time           `json:"closed"`
+	Closed    time.Time           `json:"closed,omitzero"`
 }
 
 func toDisk(e state.JournalEntry) diskEntry {
-	return diskEntry{ID: e.ID, Operation: e.Operation, Started: e.Started, Plan: string(e.Plan), Before: e.Before, Steps: e.Steps, Closed: e.Closed}
+	before := e.Before
+	if before == nil {
+		before = []state.LivePersona{}
+	}
+	return diskEntry{ID: e.ID, Operation: e.Operation, Started: e.Started, Plan: string(e.Plan), Before: before, Steps: e.Steps, Closed: e.Closed}
 }
 
 func (d diskEntry) entry() state.JournalEntry {

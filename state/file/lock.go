@@ -8,7 +8,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"os/user"
 	"sync"
 	"syscall"
 	"time"
@@ -190,30 +189,6 @@ func (b *Backend) ForceUnlock(ctx context.Context, id string) error {
 	return nil
 }
 
-// newLockInfo describes this process as a lock holder.
-func newLockInfo(operation string) state.LockInfo {
-	who := os.Getenv("USER")
-	if who == "" {
-		if u, err := user.Current(); err == nil {
-			who = u.Username
-		} else {
-			who = fmt.Sprintf("uid %d", os.Getuid())
-		}
-	}
-	host, err := os.Hostname()
-	if err != nil {
-		host = "unknown"
-	}
-	return state.LockInfo{
-		ID:        newUUID(),
-		Operation: operation,
-		Who:       who,
-		Host:      host,
-		PID:       os.Getpid(),
-		Created:   time.Now().UTC().Truncate(time.Microsecond),
-	}
-}
-
 // lock is a held flock on the lock file; the state and the journal are
 // written only through it. Its methods may be called from several
 // goroutines (an apply records steps in parallel).
@@ -265,7 +240,7 @@ func (l *lock) Release() error {
 func (l *lock) Write(ctx context.Context, s *state.State) error {
 	return l.held(ctx, "write state", func() error {
 		b := l.b
-		old, err := os.ReadFile(b.path)
+		old, err := os.ReadFile(b.real)
 		var cur *state.State
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
@@ -292,9 +267,9 @@ func (l *lock) Write(ctx context.Context, s *state.State) error {
 		next := &state.State{Version: state.FormatVersion, Lineage: lineage, Serial: cur.Serial + 1, Personas: s.Personas}
 		data, err := encodeState(next)
 		if err != nil {
-			return fmt.Errorf("write state %s: encode: %w", b.path, err)
+			return fmt.Errorf("write state %s: %w; nothing was written", b.path, err)
 		}
-		if err := removeLeftovers(b.path); err != nil {
+		if err := removeLeftovers(b.real); err != nil {
 			return fmt.Errorf("write state %s: %w", b.path, err)
 		}
 		if old != nil {
@@ -302,7 +277,7 @@ func (l *lock) Write(ctx context.Context, s *state.State) error {
 				return fmt.Errorf("write state %s: keep the previous version: %w; nothing was written", b.path, err)
 			}
 		}
-		if err := writeAtomic(b.path, data); err != nil {
+		if err := writeAtomic(b.real, data); err != nil {
 			return fmt.Errorf("write state: %w; the previous state is unchanged", err)
 		}
 		s.Version, s.Lineage, s.Serial = next.Version, next.Lineage, next.Serial
