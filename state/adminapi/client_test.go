@@ -180,6 +180,8 @@ func (h *hookTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	return resp, err
 }
 
+func (h *hookTransport) CloseIdleConnections() { closeIdle(h.base) }
+
 func TestPersonaDeletedBetweenListAndDetailIsLeftOut(t *testing.T) {
 	inst := start(t)
 	c := adminClient(t, inst, adminapi.Options{})
@@ -561,6 +563,16 @@ func (g *inFlightTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	return resp, nil
 }
 
+// CloseIdleConnections passes on the client's Close, so that no idle
+// connection keeps the stand-in's shutdown waiting.
+func (g *inFlightTransport) CloseIdleConnections() { closeIdle(g.base) }
+
+func closeIdle(rt http.RoundTripper) {
+	if c, ok := rt.(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
+}
+
 func (g *inFlightTransport) done() {
 	g.mu.Lock()
 	g.now--
@@ -611,5 +623,46 @@ func TestHealth(t *testing.T) {
 	c := adminClient(t, inst, adminapi.Options{})
 	if err := c.Health(context.Background()); err != nil {
 		t.Fatal(errText(t, err))
+	}
+}
+
+func TestPersonasStopsAtTheFirstFailureAndReportsEveryOne(t *testing.T) {
+	inst := start(t)
+	const n = 40
+	createPersonas(t, adminClient(t, inst, adminapi.Options{}), n)
+	f := inst.Server.Faults()
+	f.ResetCounts()
+	defer f.Reset()
+	// The list is answered; from then on the service fails.
+	c := adminClient(t, inst, adminapi.Options{Parallelism: 3, HTTPClient: &http.Client{Transport: &hookTransport{
+		base: http.DefaultTransport,
+		after: func(r *http.Request, _ *http.Response) {
+			if r.URL.Path == manaauthdev.PathPersonas {
+				f.SetErrorRate(1, http.StatusInternalServerError)
+			}
+		},
+	}}})
+	got, err := c.Personas(context.Background())
+	text := errText(t, err)
+	if got != nil {
+		t.Errorf("a failed read returned %d personas", len(got))
+	}
+	wantIn(t, text, "GET /api/v1/admin/personas/", "mana-auth answered 500 (Internal Server Error)")
+	sent := f.Requests("GET", manaauthdev.PathPersona)
+	if sent > 6 {
+		t.Errorf("%d detail requests after the first failure, want the read to stop (at most a few in flight)", sent)
+	}
+	// Every request that failed on its own is reported, not only the
+	// first; those cut short by the stop are not failures of their own.
+	var all interface{ WrappedErrors() []error }
+	if !errors.As(err, &all) || len(all.WrappedErrors()) < 1 || len(all.WrappedErrors()) > sent {
+		t.Errorf("%d requests failed, the error reports %v", sent, err)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	f.Reset()
+	if _, err := c.Personas(ctx); !errors.Is(err, context.Canceled) {
+		t.Errorf("with a canceled context: %v, want context.Canceled", err)
 	}
 }

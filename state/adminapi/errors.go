@@ -136,9 +136,13 @@ func (c *Client) apiError(r request, try int, resp *http.Response) *APIError {
 		e.kind = ErrNotPersona
 		e.advice = "this user is not a persona, and personactl never deletes other users"
 	case s == http.StatusBadRequest:
-		e.advice = "mana-auth refused the request body"
+		// Bodies are checked against these rules before sending, so the
+		// service's rules and personactl's have come apart.
+		e.advice = "mana-auth refused a body that passed personactl's check of its rules; this mana-auth may check more than admin-api.md describes"
+	case s == http.StatusInternalServerError && r.method == http.MethodPost && r.path == pathPersonas && strings.HasPrefix(e.Message, "Sign-up failed"):
+		e.advice = "Better Auth refused to sign the new persona up; its message says why"
 	case s == http.StatusInternalServerError && r.method == http.MethodPost && r.path == pathPersonas:
-		e.advice = "mana-auth failed; it answers this way when the address already exists in other letter case (addresses must be lowercase) or when the body is JSON null; its log has the cause"
+		e.advice = "mana-auth failed; it answers this way when the address already exists in other letter case (addresses must be lowercase); its log has the cause"
 	case s == http.StatusInternalServerError:
 		e.advice = "mana-auth failed; its log has the cause"
 	case e.transient():

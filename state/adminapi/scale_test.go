@@ -1,0 +1,181 @@
+package adminapi_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"runtime"
+	"runtime/debug"
+	"runtime/metrics"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mana/personactl/manaauthdev"
+	"github.com/mana/personactl/manaauthdev/devtest"
+	"github.com/mana/personactl/state/adminapi"
+)
+
+// seedPersonas stores n personas straight into the stand-in's store (going
+// through the API would spend the time on password hashing), the first
+// busy of them with 20 actions and some ratings, so that their detail
+// answers are as large as mana-auth's get.
+func seedPersonas(t testing.TB, inst *devtest.Instance, n, busy int) {
+	t.Helper()
+	ctx := context.Background()
+	prompt := strings.Repeat("Du bist eine Persona, die Mana jeden Tag nutzt. ", 8) // ~400 characters, like the catalog's
+	created := time.Now().UTC().Add(-time.Hour)
+	for i := range n {
+		id := manaauthdev.NewID()
+		email := fmt.Sprintf("persona.%05d@mana.test", i)
+		must(t, inst.Store.CreateUser(ctx, manaauthdev.User{
+			ID: id, Name: fmt.Sprintf("Persona %d", i), Email: email, EmailVerified: true,
+			Role: manaauthdev.RoleUser, AccessTier: manaauthdev.TierFounder, Kind: manaauthdev.KindPersona,
+			CreatedAt: created, UpdatedAt: created,
+		}, ""))
+		mix, _ := json.Marshal(map[string]float64{"todo": 0.3, "journal": 0.3, "notes": 0.2, "mood": 0.2})
+		must(t, inst.Store.UpsertPersona(ctx, manaauthdev.PersonaRow{
+			UserID: id, Archetype: "adhd-student", SystemPrompt: fmt.Sprintf("%s (%d)", prompt, i),
+			ModuleMix: mix, TickCadence: "daily", CreatedAt: created.Add(time.Duration(i) * time.Millisecond),
+		}))
+		if i < busy {
+			hash := "sha256:" + strings.Repeat("ab", 32)
+			for a := range 20 {
+				must(t, inst.Store.AddAction(ctx, manaauthdev.Action{
+					ID: fmt.Sprintf("act-%d-%d", i, a), PersonaID: id, TickID: "tick-" + id, ToolName: "journal.write",
+					InputHash: &hash, Result: "ok", CreatedAt: created.Add(time.Duration(a) * time.Minute),
+				}))
+			}
+			must(t, inst.Store.AddFeedback(ctx, manaauthdev.Feedback{ID: "fb-" + id, PersonaID: id, TickID: "t", Module: "todo", Rating: 3, CreatedAt: created}))
+		}
+	}
+}
+
+// heapSampler records the peak of the live heap objects while a read runs.
+type heapSampler struct {
+	stop chan struct{}
+	done sync.WaitGroup
+	peak uint64
+}
+
+const heapMetric = "/memory/classes/heap/objects:bytes"
+
+func heapNow() uint64 {
+	s := []metrics.Sample{{Name: heapMetric}}
+	metrics.Read(s)
+	return s[0].Value.Uint64()
+}
+
+func startHeapSampler() *heapSampler {
+	h := &heapSampler{stop: make(chan struct{}), peak: heapNow()}
+	h.done.Go(func() {
+		tick := time.NewTicker(time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-h.stop:
+				return
+			case <-tick.C:
+				h.peak = max(h.peak, heapNow())
+			}
+		}
+	})
+	return h
+}
+
+func (h *heapSampler) Stop() uint64 {
+	close(h.stop)
+	h.done.Wait()
+	return max(h.peak, heapNow())
+}
+
+const mib = 1 << 20
+
+// TestTenThousandPersonasWithBoundedMemory reads 10,000 personas (10,001
+// requests) and checks the in-flight bound and the memory the read takes.
+// The heap is measured for the whole process, the in-process stand-in
+// included, with the collector made eager so that the peak is close to
+// what is live.
+func TestTenThousandPersonasWithBoundedMemory(t *testing.T) {
+	const n, parallelism = 10_000, 10
+	inst := start(t)
+	seedPersonas(t, inst, n, 50)
+	gauge := &inFlightTransport{base: http.DefaultTransport.(*http.Transport).Clone()}
+	c := adminClient(t, inst, adminapi.Options{Parallelism: parallelism, HTTPClient: &http.Client{Transport: gauge}})
+	defer debug.SetGCPercent(debug.SetGCPercent(25))
+
+	runtime.GC()
+	base := heapNow()
+	sampler := startHeapSampler()
+	began := time.Now()
+	got, err := c.Personas(context.Background())
+	took := time.Since(began)
+	peak := sampler.Stop()
+	if err != nil {
+		t.Fatal(errText(t, err))
+	}
+	runtime.GC()
+	retained := heapNow() - base
+	runtime.KeepAlive(got)
+
+	if len(got) != n {
+		t.Fatalf("%d personas, want %d", len(got), n)
+	}
+	for i := 1; i < len(got); i++ {
+		if got[i-1].Values.Email >= got[i].Values.Email {
+			t.Fatalf("not sorted at %d: %s, %s", i, got[i-1].Values.Email, got[i].Values.Email)
+		}
+	}
+	if got[0].Actions != 20 || got[0].Feedback != 1 || got[n-1].Actions != 0 {
+		t.Errorf("counts: first %d actions %d feedback, last %d actions; want 20, 1, 0", got[0].Actions, got[0].Feedback, got[n-1].Actions)
+	}
+	if p := gauge.peak(); p > parallelism || p < 2 {
+		t.Errorf("%d requests in flight at the peak, want between 2 and %d", p, parallelism)
+	}
+	f := inst.Server.Faults()
+	if d := f.Requests("GET", manaauthdev.PathPersona); d != n {
+		t.Errorf("%d detail requests, want %d", d, n)
+	}
+	t.Logf("read %d personas in %v (%.0f/s); heap: peak %.1f MiB above the %.1f MiB before the read, %.1f MiB retained (%d bytes a persona, the result itself); %d in flight at most",
+		n, took.Round(time.Millisecond), float64(n)/took.Seconds(), float64(peak-base)/mib, float64(base)/mib,
+		float64(retained)/mib, retained/n, gauge.peak())
+	// The result holds each persona's prompt and mix (about 1 KiB here);
+	// anything much more means answers are being kept.
+	if perPersona := retained / n; perPersona > 3<<10 {
+		t.Errorf("the result keeps %d bytes a persona", perPersona)
+	}
+	if peak-base > 96*mib {
+		t.Errorf("the read took the heap %.1f MiB above where it was", float64(peak-base)/mib)
+	}
+}
+
+// BenchmarkPersonas10k reads 10,000 personas from the stand-in over
+// loopback HTTP with the default parallelism; it reports the peak heap
+// above the heap before the reads (the stand-in's share included).
+func BenchmarkPersonas10k(b *testing.B) {
+	const n = 10_000
+	inst := devtest.Start(b)
+	seedPersonas(b, inst, n, 50)
+	c, err := adminapi.New(adminapi.Options{BaseURL: inst.URL, Token: inst.AdminToken})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	runtime.GC()
+	base := heapNow()
+	sampler := startHeapSampler()
+	for b.Loop() {
+		got, err := c.Personas(context.Background())
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(got) != n {
+			b.Fatalf("%d personas, want %d", len(got), n)
+		}
+	}
+	peak := sampler.Stop()
+	b.ReportMetric(float64(peak-base)/mib, "peak-heap-MiB")
+	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "personas/s")
+}
