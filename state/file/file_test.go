@@ -188,9 +188,13 @@ func TestLeftoverTempFile(t *testing.T) {
 	if _, err := os.Stat(path + ".backup"); err != nil {
 		t.Errorf("backup missing: %v", err)
 	}
+	journalLeftover := path + ".journal.tmp-654321"
+	os.WriteFile(journalLeftover, []byte(`{"version": 1, "entr`), 0o600)
 	writeStates(t, b, 1)
-	if _, err := os.Stat(leftover); !os.IsNotExist(err) {
-		t.Errorf("leftover temporary file survived the next write: %v", err)
+	for _, p := range []string{leftover, journalLeftover} {
+		if _, err := os.Stat(p); !os.IsNotExist(err) {
+			t.Errorf("leftover temporary file %s survived the next write: %v", filepath.Base(p), err)
+		}
 	}
 	if s, _ := b.Read(context.Background()); s.Serial != 3 {
 		t.Errorf("serial after the next write: %d", s.Serial)
@@ -274,7 +278,7 @@ func TestStaleLockFileTakenOver(t *testing.T) {
 // unlock explains that instead of pretending to take it away.
 func TestForceUnlockRefusesLiveHolder(t *testing.T) {
 	st := newStore(t)
-	child := statetest.StartChild(t, st, "hold")
+	child := statetest.StartChild(t, st, statetest.RoleHold)
 	b := st.Open(t)
 	err := b.ForceUnlock(context.Background(), child.LockID)
 	if err == nil {

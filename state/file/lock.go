@@ -269,8 +269,10 @@ func (l *lock) Write(ctx context.Context, s *state.State) error {
 		if err != nil {
 			return fmt.Errorf("write state %s: %w; nothing was written", b.path, err)
 		}
-		if err := removeLeftovers(b.real); err != nil {
-			return fmt.Errorf("write state %s: %w", b.path, err)
+		for _, p := range []string{b.real, b.backupPath(), b.journalPath()} {
+			if err := removeLeftovers(p); err != nil {
+				return fmt.Errorf("write state %s: %w", b.path, err)
+			}
 		}
 		if old != nil {
 			if err := writeAtomic(b.backupPath(), old); err != nil {

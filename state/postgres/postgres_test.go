@@ -276,7 +276,7 @@ func TestForceUnlockLiveHolder(t *testing.T) {
 // its connection) is ended by force-unlock, from another process.
 func TestForceUnlockHungProcess(t *testing.T) {
 	st := newStore(t)
-	child := statetest.StartChild(t, st, "hold")
+	child := statetest.StartChild(t, st, statetest.RoleHold)
 	b := st.Open(t)
 	var le *state.LockedError
 	if _, err := b.Lock(context.Background(), "apply", 0); !errors.As(err, &le) || le.Holder.PID != child.PID {

@@ -23,8 +23,8 @@ const roleEnv = "PERSONACTL_STATETEST_ROLE"
 
 // The helper roles a child process can play.
 const (
-	// roleHold takes the lock and keeps it until killed.
-	roleHold = "hold"
+	// RoleHold takes the lock and keeps it until killed.
+	RoleHold = "hold"
 	// roleWriteLoop takes the lock and writes state after state until killed.
 	roleWriteLoop = "write-loop"
 )
@@ -61,7 +61,7 @@ func playRole(role string, reopen func(ctx context.Context) (state.Backend, erro
 		return err
 	}
 	switch role {
-	case roleHold:
+	case RoleHold:
 		l, err := b.Lock(ctx, HoldOperation, 10*time.Second)
 		if err != nil {
 			return err

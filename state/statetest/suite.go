@@ -574,7 +574,7 @@ func testNoSecretsStored(t *testing.T, s Store) {
 }
 
 func testLockHeldByAnotherProcess(t *testing.T, s Store) {
-	child := StartChild(t, s, roleHold)
+	child := StartChild(t, s, RoleHold)
 	b := s.Open(t)
 	_, err := b.Lock(context.Background(), "apply", 0)
 	le := expectLocked(t, err, state.LockInfo{ID: child.LockID, Operation: HoldOperation, PID: child.PID})
@@ -599,7 +599,7 @@ func testForceUnlockAfterHolderDied(t *testing.T, s Store) {
 	if err := b.ForceUnlock(ctx, "no-lock"); err == nil {
 		t.Error("ForceUnlock of an unlocked state succeeded")
 	}
-	child := StartChild(t, s, roleHold)
+	child := StartChild(t, s, RoleHold)
 	child.Kill(t)
 	err := b.ForceUnlock(ctx, "0b6a3c4e-1111-4222-8333-444455556666")
 	if err == nil || !strings.Contains(err.Error(), "0b6a3c4e-1111-4222-8333-444455556666") {
