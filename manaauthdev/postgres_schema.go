@@ -1,5 +1,9 @@
 package manaauthdev
 
+// SchemaSQL returns the statements that create, if missing, the auth
+// schema's tables the stand-in uses (OpenPostgres runs them).
+func SchemaSQL() string { return schemaSQL }
+
 // schemaSQL creates, if missing, the tables of mana-auth's auth schema that
 // the stand-in uses, with the same enums, keys and on-delete cascades, so
 // that the database refuses and cascades what the real one does. Columns

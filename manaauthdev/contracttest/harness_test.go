@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -34,7 +35,13 @@ type env struct {
 type target struct {
 	name  string
 	start func(t *testing.T) *env
+	// shared: one server for every test (MANA_AUTH_URL), which therefore
+	// run one at a time; local servers are per test and run in parallel.
+	shared bool
 }
+
+// sharedServer serialises the tests against MANA_AUTH_URL.
+var sharedServer sync.Mutex
 
 func localTarget(name string, opts ...devtest.Option) target {
 	return target{name: name, start: func(t *testing.T) *env {
@@ -64,15 +71,25 @@ func targets(t *testing.T) []target {
 	if admin == "" || user == "" {
 		t.Fatalf("MANA_AUTH_URL is set: set MANA_ADMIN_JWT (an admin token) and MANA_USER_JWT (a non-admin token) too")
 	}
-	return append(out, target{name: "external", start: func(t *testing.T) *env {
+	return append(out, target{name: "external", shared: true, start: func(t *testing.T) *env {
 		return &env{url: strings.TrimSuffix(base, "/"), admin: admin, user: user}
 	}})
 }
 
-// forEachTarget runs check against every target, each in a new server.
+// forEachTarget runs check against every target, each in a new server
+// except the shared one. The calling test runs in parallel with others.
 func forEachTarget(t *testing.T, check func(t *testing.T, e *env)) {
+	t.Parallel()
 	for _, tg := range targets(t) {
-		t.Run(tg.name, func(t *testing.T) { check(t, tg.start(t)) })
+		t.Run(tg.name, func(t *testing.T) {
+			if tg.shared {
+				sharedServer.Lock()
+				defer sharedServer.Unlock()
+			} else {
+				t.Parallel()
+			}
+			check(t, tg.start(t))
+		})
 	}
 }
 
@@ -244,7 +261,7 @@ func (e *env) deleteByEmail(t *testing.T, email string) {
 // passwordFor is the password the tests give an address (any stable
 // function of it will do: the real runner's derivation is not under test).
 func passwordFor(email string) string {
-	return "pw-" + strings.ToLower(strings.NewReplacer("@", "-at-", ".", "-").Replace(email))
+	return "pw-" + strings.NewReplacer("@", "-at-", ".", "-").Replace(email)
 }
 
 // sharedDir is ../shared next to the repository's root, or "" when absent.

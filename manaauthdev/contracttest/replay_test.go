@@ -118,8 +118,12 @@ func loadCatalog(t *testing.T) []catalogEntry {
 func TestReplayRecordedExchanges(t *testing.T) {
 	rec := loadRecording(t)
 	catalog := loadCatalog(t)
+	t.Parallel()
 	for _, tg := range targets(t) {
 		t.Run(tg.name, func(t *testing.T) {
+			if !tg.shared {
+				t.Parallel()
+			}
 			e := tg.start(t)
 			e.needsBackDoor(t) // sign-ups of fixed addresses, verification, inserted rows
 			r := &replayer{env: e, ids: map[string]string{}, catalog: catalog, runs: rec.ScriptRuns}

@@ -2,6 +2,8 @@ package devtest
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"net/url"
 	"os"
@@ -21,7 +23,10 @@ const DefaultDatabaseURL = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=
 // WithPostgres keeps the data in a fresh PostgreSQL database, created from
 // PERSONACTL_TEST_DATABASE_URL (default DefaultDatabaseURL) and dropped
 // when the test ends. When the server cannot be reached the test is
-// skipped with a message, or fails if PERSONACTL_REQUIRE_DB=1.
+// skipped with a message, or fails if PERSONACTL_REQUIRE_DB=1. The
+// database is copied from a template holding the auth schema
+// (manaauthdev_template_<hash of the schema>), which stays on the server so
+// that the next test does not build the schema again.
 func WithPostgres() Option { return func(c *config) { c.postgres = true } }
 
 // FreshDatabase creates an empty database on the test server and returns
@@ -29,11 +34,21 @@ func WithPostgres() Option { return func(c *config) { c.postgres = true } }
 // as WithPostgres does when the server cannot be reached.
 func FreshDatabase(t testing.TB) string {
 	t.Helper()
+	return freshDatabase(t, "")
+}
+
+// templateLock is the advisory lock (taken in the server's base database)
+// under which test processes create the template and copy it.
+const templateLock = 7247362
+
+// freshDatabase creates a database, as a copy of template when it is set.
+func freshDatabase(t testing.TB, template string) string {
+	t.Helper()
 	base := os.Getenv("PERSONACTL_TEST_DATABASE_URL")
 	if base == "" {
 		base = DefaultDatabaseURL
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	admin, err := pgx.Connect(ctx, base)
 	if err != nil {
@@ -43,12 +58,22 @@ func FreshDatabase(t testing.TB) string {
 		}
 		t.Skipf("%s; skipping (set PERSONACTL_TEST_DATABASE_URL to a server, or PERSONACTL_REQUIRE_DB=1 to make this a failure)", msg)
 	}
+	defer admin.Close(context.Background())
 	name := "manaauthdev_" + strings.ToLower(manaauthdev.NewID()[:16])
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		admin.Close(ctx)
+	create := "CREATE DATABASE " + name
+	if template != "" {
+		if _, err := admin.Exec(ctx, "SELECT pg_advisory_lock($1)", templateLock); err != nil {
+			t.Fatalf("locking the template database: %v", err)
+		}
+		defer admin.Exec(context.Background(), "SELECT pg_advisory_unlock($1)", templateLock)
+		if err := ensureTemplate(ctx, admin, base, template); err != nil {
+			t.Fatalf("preparing the template database %s at %s: %v", template, redact(base), err)
+		}
+		create += " TEMPLATE " + template
+	}
+	if _, err := admin.Exec(ctx, create); err != nil {
 		t.Fatalf("creating database %s at %s: %v", name, redact(base), err)
 	}
-	admin.Close(ctx)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
@@ -69,9 +94,48 @@ func FreshDatabase(t testing.TB) string {
 	return dsn
 }
 
+// ensureTemplate creates the template database holding the auth schema,
+// unless it exists. It is built under another name and renamed when
+// complete, so a template that exists is always whole. Callers hold
+// templateLock.
+func ensureTemplate(ctx context.Context, admin *pgx.Conn, base, template string) error {
+	var exists bool
+	if err := admin.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", template).Scan(&exists); err != nil {
+		return err
+	}
+	if exists {
+		return nil
+	}
+	building := template + "_building"
+	if _, err := admin.Exec(ctx, "DROP DATABASE IF EXISTS "+building+" WITH (FORCE)"); err != nil {
+		return err
+	}
+	if _, err := admin.Exec(ctx, "CREATE DATABASE "+building); err != nil {
+		return err
+	}
+	dsn, err := withDatabase(base, building)
+	if err != nil {
+		return err
+	}
+	store, err := manaauthdev.OpenPostgres(ctx, dsn)
+	if err != nil {
+		return err
+	}
+	store.Close()
+	_, err = admin.Exec(ctx, "ALTER DATABASE "+building+" RENAME TO "+template)
+	return err
+}
+
+// schemaTemplate names the template database of the current auth schema:
+// a change of the schema gives a new template.
+func schemaTemplate() string {
+	sum := sha256.Sum256([]byte(manaauthdev.SchemaSQL()))
+	return "manaauthdev_template_" + hex.EncodeToString(sum[:6])
+}
+
 func startPostgres(t testing.TB) manaauthdev.Store {
 	t.Helper()
-	dsn := FreshDatabase(t)
+	dsn := freshDatabase(t, schemaTemplate())
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	store, err := manaauthdev.OpenPostgres(ctx, dsn)
