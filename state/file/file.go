@@ -75,32 +75,33 @@ func (b *Backend) Read(ctx context.Context) (*state.State, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w; check the file's owner and mode, or pass --state=PATH", err)
 	}
-	return decodeState(b.path, data)
+	return decodeState(b.path, b.backupPath(), data)
 }
 
 // Close releases nothing: the backend holds no open files between calls.
 func (b *Backend) Close() error { return nil }
 
-// decodeState parses a state file, refusing layouts this version cannot read.
-func decodeState(path string, data []byte) (*state.State, error) {
+// decodeState parses the state file path, refusing layouts this version
+// cannot read; backup is where to point a user for the previous version.
+func decodeState(path, backup string, data []byte) (*state.State, error) {
 	var head struct {
 		Version *int `json:"version"`
 	}
 	if err := json.Unmarshal(data, &head); err != nil {
-		return nil, fmt.Errorf("state %s is not valid JSON (%s); restore the previous version from %s.backup, or repair the file by hand", path, describeJSONError(data, err), path)
+		return nil, fmt.Errorf("state %s is not valid JSON (%s); restore the previous version from %s, or repair the file by hand", path, describeJSONError(data, err), backup)
 	}
 	switch {
 	case head.Version == nil || *head.Version < 1:
-		return nil, fmt.Errorf("state %s has no format version, so personactl did not write it; restore the previous version from %s.backup, or pass --state=PATH naming a personactl state file", path, path)
+		return nil, fmt.Errorf("state %s has no format version, so personactl did not write it; restore the previous version from %s, or pass --state=PATH naming a personactl state file", path, backup)
 	case *head.Version > state.FormatVersion:
 		return nil, fmt.Errorf("state %s was written by a newer personactl (format version %d; this one reads up to %d); upgrade personactl to use it", path, *head.Version, state.FormatVersion)
 	}
 	var s state.State
 	if err := json.Unmarshal(data, &s); err != nil {
-		return nil, fmt.Errorf("state %s does not have the layout of format version %d (%s); restore the previous version from %s.backup, or repair the file by hand", path, *head.Version, describeJSONError(data, err), path)
+		return nil, fmt.Errorf("state %s does not have the layout of format version %d (%s); restore the previous version from %s, or repair the file by hand", path, *head.Version, describeJSONError(data, err), backup)
 	}
 	if s.Lineage == "" || s.Serial < 1 {
-		return nil, fmt.Errorf("state %s has no lineage or serial; restore the previous version from %s.backup, or repair the file by hand", path, path)
+		return nil, fmt.Errorf("state %s has no lineage or serial; restore the previous version from %s, or repair the file by hand", path, backup)
 	}
 	s.Sort()
 	return &s, nil

@@ -248,7 +248,7 @@ func (l *lock) Write(ctx context.Context, s *state.State) error {
 		case err != nil:
 			return fmt.Errorf("write state: %w; check the file's owner and mode", err)
 		default:
-			if cur, err = decodeState(b.path, old); err != nil {
+			if cur, err = decodeState(b.path, b.backupPath(), old); err != nil {
 				return fmt.Errorf("write state: %w", err)
 			}
 		}
