@@ -103,7 +103,7 @@ func (c *Client) searchUser(ctx context.Context, email string) (userID string, f
 			}
 			return false
 		}
-		if _, err := c.do(ctx, r); err != nil || signedIn {
+		if err := c.do(ctx, r); err != nil || signedIn {
 			return "", false, signedIn, err
 		}
 		for _, u := range answer.Users {

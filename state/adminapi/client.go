@@ -148,22 +148,22 @@ type request struct {
 	onStatus func(status int) (handled bool)
 }
 
-// do sends r, retrying transient failures, and returns how many tries it
-// took. Every non-2xx answer becomes an *APIError, every failure to get an
-// answer a *NetworkError.
-func (c *Client) do(ctx context.Context, r request) (tries int, err error) {
+// do sends r, retrying transient failures. Every non-2xx answer becomes an
+// *APIError, every failure to get an answer a *NetworkError, and both say
+// how many tries were made.
+func (c *Client) do(ctx context.Context, r request) error {
 	if r.auth {
 		if err := c.checkToken(); err != nil {
-			return 0, err
+			return err
 		}
 	}
 	for try := 1; ; try++ {
 		retry, err := c.try(ctx, r, try)
 		if err == nil || !retry || try >= c.maxAttempts {
-			return try, err
+			return err
 		}
 		if err := c.sleep(ctx, try); err != nil {
-			return try, fmt.Errorf("%s %s: %w (gave up after %s)", r.method, r.path, err, pluralTries(try))
+			return fmt.Errorf("%s %s: %w (gave up after %s)", r.method, r.path, err, pluralTries(try))
 		}
 	}
 }

@@ -139,7 +139,7 @@ func (c *Client) detail(ctx context.Context, userID string) (detailAnswer, error
 		d = detailAnswer{}
 		return readDetail(r, body, &d)
 	}
-	_, err := c.do(ctx, r)
+	err := c.do(ctx, r)
 	return d, err
 }
 
@@ -151,9 +151,12 @@ func readDetail(r request, body io.Reader, d *detailAnswer) error {
 	err := w.walk(func(key string) (bool, error) {
 		switch key {
 		case "persona":
-			hasPersona = true
-			if err := w.dec.Decode(&d.persona); err != nil {
+			var p *wirePersona
+			if err := w.dec.Decode(&p); err != nil {
 				return true, decodeError(r, "persona", err)
+			}
+			if p != nil {
+				hasPersona, d.persona = true, *p
 			}
 		case "recentActions":
 			err := w.array(func(i int) error {
@@ -229,6 +232,9 @@ func (c *Client) list(ctx context.Context, visit func(wirePersona) bool) ([]wire
 				if err := w.dec.Decode(&p); err != nil {
 					return decodeError(r, "personas["+strconv.Itoa(i)+"]", err)
 				}
+				if p.UserID == "" {
+					return decodeError(r, "personas["+strconv.Itoa(i)+"].userId", errors.New("missing"))
+				}
 				if visit != nil {
 					stop = !visit(p)
 					return nil
@@ -249,7 +255,7 @@ func (c *Client) list(ctx context.Context, visit func(wirePersona) bool) ([]wire
 		}
 		return nil
 	}
-	_, err := c.do(ctx, r)
+	err := c.do(ctx, r)
 	return out, err
 }
 

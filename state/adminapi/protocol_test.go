@@ -121,6 +121,17 @@ func TestWrongTypesNameTheEndpointAndField(t *testing.T) {
 			want:   []string{"GET /api/v1/admin/personas/u1:", "persona: missing"},
 		},
 		{
+			name:   "null persona in the detail",
+			list:   listOne,
+			detail: `{"persona":null,"recentActions":[]}`,
+			want:   []string{"persona: missing"},
+		},
+		{
+			name: "list entry without a user id",
+			list: strings.Replace(listOne, `"userId":"u1",`, ``, 1),
+			want: []string{"personas[0].userId: missing"},
+		},
+		{
 			name: "malformed JSON",
 			list: `{"personas":[{"userId":}]}`,
 			want: []string{"GET /api/v1/admin/personas:", "malformed JSON"},

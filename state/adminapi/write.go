@@ -123,7 +123,7 @@ func (c *Client) Upsert(ctx context.Context, req UpsertRequest) (userID string, 
 		userID = answer.UserID
 		return nil
 	}
-	if _, err := c.do(ctx, r); err != nil {
+	if err := c.do(ctx, r); err != nil {
 		return "", fmt.Errorf("upsert %s: %w", req.Email, err)
 	}
 	return userID, nil
@@ -147,7 +147,7 @@ func (c *Client) Delete(ctx context.Context, userID string) error {
 		}
 		return nil
 	}
-	_, err := c.do(ctx, r)
+	err := c.do(ctx, r)
 	var ae *APIError
 	if errors.As(err, &ae) && ae.Tries > 1 && errors.Is(err, ErrNotFound) {
 		return nil
@@ -167,7 +167,7 @@ func (c *Client) Health(ctx context.Context) error {
 		}
 		return nil
 	}
-	if _, err := c.do(ctx, r); err != nil {
+	if err := c.do(ctx, r); err != nil {
 		return err
 	}
 	if answer.Status != "ok" {
