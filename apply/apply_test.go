@@ -1,0 +1,247 @@
+package apply
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/mana/personactl/catalog"
+	"github.com/mana/personactl/plan"
+)
+
+// fakeLive is an in-memory admin API that can be told to fail.
+type fakeLive struct {
+	mu       sync.Mutex
+	personas map[string]fakePersona // by email
+	nextID   int
+	failFor  map[string]bool // upserts of these emails fail
+	lostFor  map[string]bool // upserts of these emails happen, but the answer is lost
+	writes   []string
+}
+
+type fakePersona struct {
+	id     string
+	values catalog.Persona
+}
+
+func newFake(live ...plan.Live) *fakeLive {
+	f := &fakeLive{personas: map[string]fakePersona{}, failFor: map[string]bool{}, lostFor: map[string]bool{}}
+	for _, l := range live {
+		f.personas[l.Values.Email] = fakePersona{l.UserID, l.Values}
+	}
+	return f
+}
+
+func (f *fakeLive) Upsert(_ context.Context, p catalog.Persona, password string) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.writes = append(f.writes, "upsert "+p.Email)
+	if len(password) < 8 {
+		return "", errors.New("password too short")
+	}
+	if f.failFor[p.Email] {
+		return "", errors.New("500 Internal server error")
+	}
+	cur, ok := f.personas[p.Email]
+	if !ok {
+		f.nextID++
+		cur = fakePersona{id: "new" + string(rune('0'+f.nextID)), values: p}
+	} else {
+		p.Name = cur.values.Name // the API never renames
+	}
+	cur.values = p
+	f.personas[p.Email] = cur
+	if f.lostFor[p.Email] {
+		return "", errors.New("502 Bad Gateway after 4 tries")
+	}
+	return cur.id, nil
+}
+
+func (f *fakeLive) Delete(_ context.Context, id string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.writes = append(f.writes, "delete "+id)
+	for e, p := range f.personas {
+		if p.id == id {
+			delete(f.personas, e)
+		}
+	}
+	return nil
+}
+
+func (f *fakeLive) FindPersona(_ context.Context, email string) (string, bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	p, ok := f.personas[email]
+	return p.id, ok, nil
+}
+
+func (f *fakeLive) snapshot() []plan.Live {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []plan.Live
+	for _, p := range f.personas {
+		out = append(out, plan.Live{UserID: p.id, Values: p.values})
+	}
+	return out
+}
+
+// memRecorder keeps the journal and state in memory.
+type memRecorder struct {
+	mu       sync.Mutex
+	opened   bool
+	steps    []Step
+	state    []plan.Recorded
+	commits  int
+	failOpen bool
+}
+
+func (m *memRecorder) Open(context.Context, Entry) error {
+	if m.failOpen {
+		return errors.New("disk full")
+	}
+	m.opened = true
+	return nil
+}
+func (m *memRecorder) Step(_ context.Context, s Step) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.steps = append(m.steps, s)
+	return nil
+}
+func (m *memRecorder) Commit(_ context.Context, r []plan.Recorded) error {
+	m.state = r
+	m.commits++
+	return nil
+}
+
+func p(email, archetype string) catalog.Persona {
+	return catalog.Persona{Name: "N", Email: email, Archetype: archetype, SystemPrompt: "a prompt of twenty characters or more", ModuleMix: map[string]float64{"todo": 1}, TickCadence: "daily"}
+}
+
+func opts() Options {
+	return Options{Parallelism: 3, Password: func(string) string { return "derived-password-123" }}
+}
+
+func TestApplyCreatesUpdatesThenDeletes(t *testing.T) {
+	old := plan.Live{UserID: "u1", Values: p("persona.old@mana.test", "a")}
+	keep := plan.Live{UserID: "u2", Values: p("persona.keep@mana.test", "a")}
+	fake := newFake(old, keep)
+	recorded := []plan.Recorded{{Email: old.Values.Email, UserID: "u1", Values: old.Values}, {Email: keep.Values.Email, UserID: "u2", Values: keep.Values}}
+	desired := []catalog.Persona{p("persona.keep@mana.test", "b"), p("persona.new@mana.test", "a")}
+	pl := plan.Compute(plan.Input{Desired: desired, Recorded: recorded, Live: fake.snapshot()}, plan.Options{})
+	rec := &memRecorder{}
+	res, err := Run(context.Background(), pl, recorded, fake, rec, opts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Created != 1 || res.Updated != 1 || res.Deleted != 1 {
+		t.Errorf("result %+v, want 1 created, 1 updated, 1 deleted", res)
+	}
+	if last := fake.writes[len(fake.writes)-1]; last != "delete u1" {
+		t.Errorf("the delete did not run last: %v", fake.writes)
+	}
+	if len(rec.state) != 2 || rec.state[0].Email != "persona.keep@mana.test" || rec.state[0].Values.Archetype != "b" || rec.state[1].UserID == "" {
+		t.Errorf("recorded state %+v", rec.state)
+	}
+	again := plan.Compute(plan.Input{Desired: desired, Recorded: rec.state, Live: fake.snapshot()}, plan.Options{})
+	if again.HasChanges() || again.HasDrift() || again.NeedsStateWrite() {
+		t.Errorf("a second plan is not empty: %+v", again.Changes)
+	}
+}
+
+func TestFailureRollsBackAndSkipsDeletes(t *testing.T) {
+	old := plan.Live{UserID: "u1", Values: p("persona.old@mana.test", "a")}
+	upd := plan.Live{UserID: "u2", Values: p("persona.upd@mana.test", "a")}
+	fake := newFake(old, upd)
+	before := fake.snapshot()
+	recorded := []plan.Recorded{{Email: old.Values.Email, UserID: "u1", Values: old.Values}}
+	desired := []catalog.Persona{p("persona.a@mana.test", "a"), p("persona.b@mana.test", "a"), p("persona.lost@mana.test", "a"), p("persona.upd@mana.test", "z"), p("persona.zfail@mana.test", "a")}
+	fake.failFor["persona.zfail@mana.test"] = true
+	fake.lostFor["persona.lost@mana.test"] = true
+	pl := plan.Compute(plan.Input{Desired: desired, Recorded: recorded, Live: before}, plan.Options{})
+	rec := &memRecorder{}
+	o := opts()
+	o.Parallelism = 10 // every create and update starts before the first failure is seen
+	res, err := Run(context.Background(), pl, recorded, fake, rec, o)
+	if err == nil || !res.RolledBack {
+		t.Fatalf("err = %v, rolled back = %v; want a failure and a rollback", err, res.RolledBack)
+	}
+	for _, want := range []string{"persona.lost@mana.test", "rolled back"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not mention %q:\n%v", want, err)
+		}
+	}
+	after := plan.Compute(plan.Input{Desired: nil, Live: fake.snapshot()}, plan.Options{Prune: true})
+	if len(fake.snapshot()) != 2 {
+		t.Errorf("live after rollback has %d personas, want the 2 it had: %+v", len(fake.snapshot()), after.Changes)
+	}
+	for _, l := range fake.snapshot() {
+		if l.Values.Archetype != "a" {
+			t.Errorf("%s not restored: archetype %q", l.Values.Email, l.Values.Archetype)
+		}
+	}
+	for _, w := range fake.writes {
+		if w == "delete u1" {
+			t.Error("a delete ran although a create failed")
+		}
+	}
+	if rec.commits != 0 {
+		t.Errorf("state written %d times after a complete rollback", rec.commits)
+	}
+}
+
+func TestNoRollbackKeepsPartialProgress(t *testing.T) {
+	fake := newFake()
+	fake.failFor["persona.b@mana.test"] = true
+	o := opts()
+	o.NoRollback = true
+	o.Parallelism = 1
+	pl := plan.Compute(plan.Input{Desired: []catalog.Persona{p("persona.a@mana.test", "a"), p("persona.b@mana.test", "a"), p("persona.c@mana.test", "a")}}, plan.Options{})
+	rec := &memRecorder{}
+	_, err := Run(context.Background(), pl, nil, fake, rec, o)
+	if err == nil {
+		t.Fatal("no error for a failed create")
+	}
+	if len(rec.state) != 1 || rec.state[0].Email != "persona.a@mana.test" {
+		t.Errorf("state after a partial apply = %+v, want persona.a only", rec.state)
+	}
+	if _, ok, _ := fake.FindPersona(context.Background(), "persona.c@mana.test"); ok {
+		t.Error("a step started after the failure")
+	}
+}
+
+func TestBodiesAreCheckedBeforeTheFirstWrite(t *testing.T) {
+	fake := newFake()
+	o := opts()
+	o.Check = func(p catalog.Persona, pw string) error {
+		if p.Email == "persona.bad@mana.test" {
+			return errors.New("archetype required")
+		}
+		return nil
+	}
+	pl := plan.Compute(plan.Input{Desired: []catalog.Persona{p("persona.a@mana.test", "a"), p("persona.bad@mana.test", "a")}}, plan.Options{})
+	rec := &memRecorder{}
+	if _, err := Run(context.Background(), pl, nil, fake, rec, o); err == nil || !strings.Contains(err.Error(), "persona.bad@mana.test: archetype required") {
+		t.Fatalf("err = %v", err)
+	}
+	if len(fake.writes) != 0 || rec.opened {
+		t.Errorf("writes %v, journal opened %v; want neither", fake.writes, rec.opened)
+	}
+}
+
+func TestNoChangesWritesNothing(t *testing.T) {
+	a := p("persona.a@mana.test", "a")
+	fake := newFake(plan.Live{UserID: "u1", Values: a})
+	recorded := []plan.Recorded{{Email: a.Email, UserID: "u1", Values: a}}
+	pl := plan.Compute(plan.Input{Desired: []catalog.Persona{a}, Recorded: recorded, Live: fake.snapshot()}, plan.Options{})
+	rec := &memRecorder{}
+	if _, err := Run(context.Background(), pl, recorded, fake, rec, opts()); err != nil {
+		t.Fatal(err)
+	}
+	if len(fake.writes) != 0 || rec.commits != 0 || rec.opened {
+		t.Errorf("a no-op apply wrote: requests %v, commits %d, journal %v", fake.writes, rec.commits, rec.opened)
+	}
+}

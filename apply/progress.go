@@ -1,0 +1,140 @@
+package apply
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"time"
+)
+
+// EventType names a progress event.
+type EventType string
+
+// The progress events of a run, in the order they come.
+const (
+	EventPlan     EventType = "plan"
+	EventStart    EventType = "step_start"
+	EventFinish   EventType = "step_finish"
+	EventRollback EventType = "rollback"
+	EventSummary  EventType = "summary"
+)
+
+// Event is one moment of a run's progress.
+type Event struct {
+	Type    EventType
+	Email   string
+	Action  string
+	UserID  string
+	Err     error
+	Elapsed time.Duration
+	// Done and Total count finished and planned write steps; Since is the
+	// time since the first step started.
+	Done, Total int
+	Since       time.Duration
+	Message     string
+}
+
+// TextProgress prints a line per started and finished step, Terraform style:
+//
+//	persona.anna@mana.test: Creating...
+//	persona.anna@mana.test: Creation complete after 0.1s [id=Nzt7raZt]
+func TextProgress(w io.Writer) func(Event) {
+	return func(e Event) {
+		switch e.Type {
+		case EventStart:
+			fmt.Fprintf(w, "%s: %s...\n", e.Email, verb(e.Action, false))
+		case EventFinish:
+			if e.Err != nil {
+				fmt.Fprintf(w, "%s: %s failed after %s: %v\n", e.Email, verb(e.Action, false), seconds(e.Elapsed), e.Err)
+				return
+			}
+			id := ""
+			if e.UserID != "" {
+				id = fmt.Sprintf(" [id=%s]", e.UserID)
+			}
+			fmt.Fprintf(w, "%s: %s complete after %s%s\n", e.Email, verb(e.Action, true), seconds(e.Elapsed), id)
+		case EventRollback:
+			switch {
+			case e.Email == "":
+				fmt.Fprintf(w, "Error: %s\n", e.Message)
+			case e.Err != nil:
+				fmt.Fprintf(w, "%s: rollback of the %s failed: %v\n", e.Email, e.Action, e.Err)
+			default:
+				fmt.Fprintf(w, "%s: %s rolled back\n", e.Email, e.Action)
+			}
+		}
+	}
+}
+
+// LiveProgress keeps one line up to date on a terminal (done/total, rate,
+// ETA) instead of a line per step; failures still get a line of their own.
+func LiveProgress(w io.Writer) func(Event) {
+	return func(e Event) {
+		switch e.Type {
+		case EventFinish:
+			if e.Err != nil {
+				fmt.Fprintf(w, "\r\x1b[K%s: %s failed: %v\n", e.Email, verb(e.Action, false), e.Err)
+			}
+			rate := 0.0
+			if e.Since > 0 {
+				rate = float64(e.Done) / e.Since.Seconds()
+			}
+			eta := "?"
+			if rate > 0 {
+				eta = seconds(time.Duration(float64(e.Total-e.Done) / rate * float64(time.Second)))
+			}
+			fmt.Fprintf(w, "\r\x1b[K%d/%d personas, %.1f/s, ETA %s", e.Done, e.Total, rate, eta)
+			if e.Done == e.Total {
+				fmt.Fprintln(w)
+			}
+		case EventRollback:
+			fmt.Fprint(w, "\r\x1b[K")
+			TextProgress(w)(e)
+		}
+	}
+}
+
+// jsonEvent is one line of --format=json apply output.
+type jsonEvent struct {
+	Type      EventType `json:"type"`
+	Email     string    `json:"email,omitempty"`
+	Action    string    `json:"action,omitempty"`
+	UserID    string    `json:"user_id,omitempty"`
+	Error     string    `json:"error,omitempty"`
+	ElapsedMS int64     `json:"elapsed_ms,omitempty"`
+	Done      int       `json:"done,omitempty"`
+	Total     int       `json:"total,omitempty"`
+	Message   string    `json:"message,omitempty"`
+}
+
+// JSONProgress writes one JSON object per line per event.
+func JSONProgress(w io.Writer) func(Event) {
+	enc := json.NewEncoder(w)
+	return func(e Event) {
+		je := jsonEvent{Type: e.Type, Email: e.Email, Action: e.Action, UserID: e.UserID, ElapsedMS: e.Elapsed.Milliseconds(), Done: e.Done, Total: e.Total, Message: e.Message}
+		if e.Err != nil {
+			je.Error = e.Err.Error()
+		}
+		_ = enc.Encode(je) // progress is best effort; the result is reported separately
+	}
+}
+
+func verb(action string, done bool) string {
+	v := map[string][2]string{
+		"create":  {"Creating", "Creation"},
+		"update":  {"Updating", "Update"},
+		"delete":  {"Deleting", "Deletion"},
+		"replace": {"Replacing", "Replacement"},
+	}[action]
+	if v[0] == "" {
+		return action
+	}
+	if done {
+		return v[1]
+	}
+	return v[0]
+}
+
+func seconds(d time.Duration) string {
+	return fmt.Sprintf("%.1fs", d.Seconds())
+}
