@@ -63,7 +63,6 @@
 //     its actions and feedback, sessions and accounts.
 //  11. The users search answers 500 for any page holding a user who has
 //     ever signed in (has a session), so a 200 never carries lastActiveAt;
-//     its search is an unescaped ILIKE ('%' and '_' are wildcards);
 //     ?tier=X alone answers an older shape {users:[…accessTier…],count}.
 //  12. Errors come in three envelopes: {statusCode,message} from the
 //     middleware and unhandled errors, {error[,message|details|hint]} from
@@ -87,7 +86,10 @@
 //
 // Where the recordings are silent the stand-in follows what the real
 // service's code does as far as its answers show, and these choices could
-// differ from it: a field of a type the route does not check (an email
+// differ from it: the users search matches with an unescaped ILIKE ('%'
+// and '_' are wildcards, a backslash escapes) and orders newest first,
+// while ?tier= lists in the order of the last write; a field of a type the
+// route does not check (an email
 // that is a number, an archetype that is an object, …) gives 500 Internal
 // server error; a moduleMix of null fails validation; the detail, like the
 // list, does not look at users.kind; a page or limit that is missing, not a

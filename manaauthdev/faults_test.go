@@ -1,0 +1,244 @@
+package manaauthdev_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mana/personactl/manaauthdev"
+	"github.com/mana/personactl/manaauthdev/devtest"
+)
+
+type answer struct {
+	status int
+	body   string
+}
+
+func call(t *testing.T, inst *devtest.Instance, method, path string, body any) (answer, error) {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		raw, _ := json.Marshal(body)
+		rd = bytes.NewReader(raw)
+	}
+	req, err := http.NewRequest(method, inst.URL+path, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+inst.AdminToken)
+	// A new connection each time: a reset must not be retried on another.
+	req.Close = true
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return answer{}, err
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	return answer{resp.StatusCode, string(raw)}, err
+}
+
+func mustCall(t *testing.T, inst *devtest.Instance, method, path string, body any) answer {
+	t.Helper()
+	a, err := call(t, inst, method, path, body)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	return a
+}
+
+func personaBody(email string) map[string]any {
+	return map[string]any{
+		"email": email, "name": "Faulty", "password": "a-long-password", "archetype": "a",
+		"systemPrompt": "p", "moduleMix": map[string]any{"todo": 1}, "tickCadence": "daily",
+	}
+}
+
+func TestErrorRateAnswersBeforeAnythingIsWritten(t *testing.T) {
+	inst := devtest.Start(t)
+	inst.Server.Faults().SetErrorRate(1, http.StatusServiceUnavailable)
+	a := mustCall(t, inst, http.MethodPost, manaauthdev.PathPersonas, personaBody("persona.e@mana.test"))
+	if a.status != 503 || a.body != `{"statusCode":503,"message":"Service Unavailable"}` {
+		t.Errorf("POST with error rate 1: %d %s", a.status, a.body)
+	}
+	if a := mustCall(t, inst, http.MethodGet, manaauthdev.PathHealth, nil); a.status != 200 {
+		t.Errorf("GET /health is outside the admin API and must not fail: %d", a.status)
+	}
+	inst.Server.Faults().Reset()
+	if a := mustCall(t, inst, http.MethodGet, manaauthdev.PathPersonas, nil); a.body != `{"personas":[]}` {
+		t.Errorf("after the failed POST: %s, want nothing written", a.body)
+	}
+}
+
+func TestLostAnswerWritesButAnswersBadGateway(t *testing.T) {
+	inst := devtest.Start(t)
+	inst.Server.Faults().SetLostAnswerRate(1)
+	a := mustCall(t, inst, http.MethodPost, manaauthdev.PathPersonas, personaBody("persona.lost@mana.test"))
+	if a.status != http.StatusBadGateway {
+		t.Errorf("POST with lost answers: %d %s, want 502", a.status, a.body)
+	}
+	inst.Server.Faults().Reset()
+	if a := mustCall(t, inst, http.MethodGet, manaauthdev.PathPersonas, nil); !strings.Contains(a.body, "persona.lost@mana.test") {
+		t.Errorf("after the lost answer: %s, want the persona written", a.body)
+	}
+}
+
+func TestResetDropsTheConnectionWithoutWriting(t *testing.T) {
+	inst := devtest.Start(t)
+	inst.Server.Faults().SetResetRate(1)
+	if a, err := call(t, inst, http.MethodPost, manaauthdev.PathPersonas, personaBody("persona.reset@mana.test")); err == nil {
+		t.Fatalf("POST with resets: answered %d %s, want a connection error", a.status, a.body)
+	}
+	inst.Server.Faults().Reset()
+	if a := mustCall(t, inst, http.MethodGet, manaauthdev.PathPersonas, nil); a.body != `{"personas":[]}` {
+		t.Errorf("after the reset: %s, want nothing written", a.body)
+	}
+}
+
+func TestLatencyDelaysAdminRequests(t *testing.T) {
+	inst := devtest.Start(t)
+	inst.Server.Faults().SetLatency(150 * time.Millisecond)
+	start := time.Now()
+	mustCall(t, inst, http.MethodGet, manaauthdev.PathPersonas, nil)
+	if d := time.Since(start); d < 150*time.Millisecond {
+		t.Errorf("GET took %v with 150ms latency", d)
+	}
+}
+
+func TestFailWritesForOneAddress(t *testing.T) {
+	inst := devtest.Start(t)
+	const internal = `{"statusCode":500,"message":"Internal server error"}`
+	id := func(a answer) string {
+		var out struct{ UserID string }
+		json.Unmarshal([]byte(a.body), &out)
+		return out.UserID
+	}
+	existing := id(mustCall(t, inst, http.MethodPost, manaauthdev.PathPersonas, personaBody("persona.doomed@mana.test")))
+	f := inst.Server.Faults()
+	f.FailWritesFor("Persona.Doomed@mana.test")
+	for _, c := range []struct {
+		method, path string
+		body         any
+	}{
+		{http.MethodPost, manaauthdev.PathPersonas, personaBody("persona.doomed@mana.test")},
+		{http.MethodDelete, manaauthdev.PathPersonas + "/" + existing, nil},
+	} {
+		if a := mustCall(t, inst, c.method, c.path, c.body); a.status != 500 || a.body != internal {
+			t.Errorf("%s %s for the failing address: %d %s", c.method, c.path, a.status, a.body)
+		}
+	}
+	if a := mustCall(t, inst, http.MethodPost, manaauthdev.PathPersonas, personaBody("persona.fine@mana.test")); a.status != 200 {
+		t.Errorf("POST of another address: %d %s", a.status, a.body)
+	}
+	if a := mustCall(t, inst, http.MethodGet, manaauthdev.PathPersonas+"/"+existing, nil); a.status != 200 {
+		t.Errorf("reading the failing address: %d, want reads to work", a.status)
+	}
+	f.Reset()
+	if a := mustCall(t, inst, http.MethodDelete, manaauthdev.PathPersonas+"/"+existing, nil); a.status != 200 {
+		t.Errorf("DELETE after Reset: %d %s", a.status, a.body)
+	}
+}
+
+func TestRequestCounts(t *testing.T) {
+	inst := devtest.Start(t)
+	f := inst.Server.Faults()
+	mustCall(t, inst, http.MethodGet, manaauthdev.PathPersonas, nil)
+	mustCall(t, inst, http.MethodGet, manaauthdev.PathPersonas, nil)
+	mustCall(t, inst, http.MethodGet, manaauthdev.PathUsers+"?search=x", nil)
+	mustCall(t, inst, http.MethodGet, manaauthdev.PathHealth, nil)
+	if n := f.WriteRequests(); n != 0 {
+		t.Errorf("WriteRequests after reads only = %d", n)
+	}
+	mustCall(t, inst, http.MethodPost, manaauthdev.PathPersonas, personaBody("persona.count@mana.test"))
+	mustCall(t, inst, http.MethodDelete, manaauthdev.PathPersonas+"/nope", nil)
+	mustCall(t, inst, http.MethodPut, manaauthdev.PathPersonas+"/nope", map[string]any{})
+	mustCall(t, inst, http.MethodPost, "/api/v1/admin/other", map[string]any{})
+	want := map[string]int{
+		"GET " + manaauthdev.PathPersonas:    2,
+		"GET " + manaauthdev.PathUsers:       1,
+		"GET " + manaauthdev.PathHealth:      1,
+		"POST " + manaauthdev.PathPersonas:   1,
+		"DELETE " + manaauthdev.PathPersona:  1,
+		"PUT " + manaauthdev.PathPersona:     1,
+		"POST " + manaauthdev.PathOtherAdmin: 1,
+	}
+	if got := f.Counts(); !reflect.DeepEqual(got, want) {
+		t.Errorf("Counts() = %v\n  want %v", got, want)
+	}
+	if n := f.Requests(http.MethodGet, manaauthdev.PathPersonas); n != 2 {
+		t.Errorf("Requests(GET, list) = %d", n)
+	}
+	if n := f.WriteRequests(); n != 4 {
+		t.Errorf("WriteRequests = %d, want 4 (POST, DELETE, PUT, POST elsewhere under /api/v1/admin)", n)
+	}
+	f.ResetCounts()
+	if n := len(f.Counts()); n != 0 {
+		t.Errorf("%d counters after ResetCounts", n)
+	}
+}
+
+func TestFaultDrawsRepeatFromTheSeed(t *testing.T) {
+	statuses := func(seed uint64) []int {
+		inst := devtest.Start(t)
+		inst.Server.Faults().Seed(seed)
+		inst.Server.Faults().SetErrorRate(0.5, http.StatusServiceUnavailable)
+		var out []int
+		for range 30 {
+			out = append(out, mustCall(t, inst, http.MethodGet, manaauthdev.PathPersonas, nil).status)
+		}
+		return out
+	}
+	a, b := statuses(7), statuses(7)
+	if !reflect.DeepEqual(a, b) {
+		t.Errorf("same seed, different faults:\n  %v\n  %v", a, b)
+	}
+	var ok, failed int
+	for _, s := range a {
+		switch s {
+		case 200:
+			ok++
+		case 503:
+			failed++
+		}
+	}
+	if ok == 0 || failed == 0 || ok+failed != len(a) {
+		t.Errorf("rate 0.5 gave %d answers of 200 and %d of 503 out of %d", ok, failed, len(a))
+	}
+	if reflect.DeepEqual(a, statuses(8)) {
+		t.Errorf("another seed drew the same faults")
+	}
+}
+
+func TestFaultsAreSafeForConcurrentUse(t *testing.T) {
+	inst := devtest.Start(t)
+	f := inst.Server.Faults()
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			for range 20 {
+				call(t, inst, http.MethodGet, manaauthdev.PathPersonas, nil)
+			}
+		}()
+		go func() {
+			defer wg.Done()
+			for j := range 20 {
+				f.SetErrorRate(float64(j%2), 503)
+				f.SetLostAnswerRate(float64((i+j)%3) / 3)
+				f.FailWritesFor("x@y.z")
+				_ = f.Counts()
+				_ = f.WriteRequests()
+			}
+		}()
+	}
+	wg.Wait()
+	if n := f.Requests(http.MethodGet, manaauthdev.PathPersonas); n != 160 {
+		t.Errorf("counted %d list requests, want 160", n)
+	}
+}

@@ -1,0 +1,150 @@
+package manaauthdev
+
+import (
+	"encoding/json"
+	"testing"
+)
+
+func TestJSNumberPrintsLikeJSONStringify(t *testing.T) {
+	cases := map[string]string{
+		"0.30":                  "0.3",
+		"1e2":                   "100",
+		"1.0":                   "1",
+		"-0":                    "0",
+		"0.1":                   "0.1",
+		"1e21":                  "1e+21",
+		"123456789012345678901": "123456789012345680000",
+		"1.5e-7":                "1.5e-7",
+		"0.000001":              "0.000001",
+		"1e400":                 "null", // Infinity
+	}
+	for in, want := range cases {
+		if got := jsNumber(json.Number(in)); got != want {
+			t.Errorf("jsNumber(%s) = %s, want %s", in, got, want)
+		}
+	}
+}
+
+func TestJSONBTextOrdersKeysLikePostgreSQL(t *testing.T) {
+	cases := []struct{ in, want string }{
+		{`{"todo": 0.3, "journal": 0.3, "notes": 0.2, "mood": 0.2}`, `{"mood":0.2,"todo":0.3,"notes":0.2,"journal":0.3}`},
+		{`{"b":1,"a":{"zz":[1,{"y":true,"x":null}],"c":"é<>"}}`, `{"a":{"c":"é<>","zz":[1,{"x":null,"y":true}]},"b":1}`},
+		{`{"a":1,"a":2}`, `{"a":2}`},
+		{`[]`, `[]`},
+	}
+	for _, c := range cases {
+		got, err := jsonbText([]byte(c.in), false)
+		if err != nil || string(got) != c.want {
+			t.Errorf("jsonbText(%s) = %s, %v; want %s", c.in, got, err, c.want)
+		}
+	}
+	for _, bad := range []string{`{"a":"\u0000"}`, `{"a":1} x`, `{`} {
+		if got, err := jsonbText([]byte(bad), false); err == nil {
+			t.Errorf("jsonbText(%s) = %s, want an error as jsonb gives", bad, got)
+		}
+	}
+}
+
+func TestTruthyAndLengthFollowJavaScript(t *testing.T) {
+	falsy := []any{nil, false, "", json.Number("0"), json.Number("-0.0")}
+	truthy_ := []any{true, "x", json.Number("1"), []any{}, map[string]any{}}
+	for _, v := range falsy {
+		if truthy(v) {
+			t.Errorf("truthy(%#v) = true", v)
+		}
+	}
+	for _, v := range truthy_ {
+		if !truthy(v) {
+			t.Errorf("truthy(%#v) = false", v)
+		}
+	}
+	for s, want := range map[string]int{"abc": 3, "ä": 1, "😀": 2, "": 0} {
+		if n, ok := jsLength(s); !ok || n != want {
+			t.Errorf("jsLength(%q) = %d, want %d", s, n, want)
+		}
+	}
+	if _, ok := jsLength(json.Number("12345678")); ok {
+		t.Errorf("a number has no length in JavaScript")
+	}
+}
+
+func TestILikeMatchesPostgreSQLPatterns(t *testing.T) {
+	cases := []struct {
+		s, pattern string
+		want       bool
+	}{
+		{"persona.anna@mana.test", "%ANNA%", true},
+		{"persona.anna@mana.test", "%persona_anna%", true},
+		{"persona.anna@mana.test", `%persona\_anna%`, false},
+		{"persona_anna@mana.test", `%persona\_anna%`, true},
+		{"abc", "a%c", true},
+		{"abc", "a_", false},
+		{"", "%%", true},
+		{"Größe", "%GRÖ%", true},
+	}
+	for _, c := range cases {
+		p, err := parseLike(c.pattern)
+		if err != nil {
+			t.Fatalf("parseLike(%q): %v", c.pattern, err)
+		}
+		if got := ilike(c.s, p); got != c.want {
+			t.Errorf("%q ILIKE %q = %v, want %v", c.s, c.pattern, got, c.want)
+		}
+	}
+	if _, err := parseLike(`%ab\`); err == nil {
+		t.Errorf("a pattern ending in the escape character must be refused, as PostgreSQL does")
+	}
+}
+
+func TestValidEmailFollowsZod(t *testing.T) {
+	cases := map[string]bool{
+		"persona.anna@mana.test":  true,
+		"Persona.Upper@mana.test": true,
+		"a+b@example.co.uk":       true,
+		"x@y.z":                   false, // a one-letter top-level domain
+		"x@y":                     false,
+		".a@b.cd":                 false,
+		"a..b@c.de":               false,
+		"a.@b.cd":                 false,
+		"@b.cd":                   false,
+		"a b@c.de":                false,
+	}
+	for in, want := range cases {
+		if got := validEmail(in); got != want {
+			t.Errorf("validEmail(%q) = %v, want %v", in, got, want)
+		}
+	}
+}
+
+func TestPasswordsAreSaltedHashes(t *testing.T) {
+	a, err := hashPassword("correct horse")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := hashPassword("correct horse")
+	if a == b {
+		t.Errorf("two hashes of one password are equal: no salt")
+	}
+	if !checkPassword(a, "correct horse") || checkPassword(a, "Correct horse") || checkPassword("garbage", "correct horse") {
+		t.Errorf("checkPassword does not tell the right password from others")
+	}
+}
+
+func TestNewIDIs32Alphanumerics(t *testing.T) {
+	seen := map[string]bool{}
+	for range 1000 {
+		id := NewID()
+		if len(id) != 32 {
+			t.Fatalf("NewID() = %q", id)
+		}
+		for _, r := range id {
+			if !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9') {
+				t.Fatalf("NewID() = %q", id)
+			}
+		}
+		if seen[id] {
+			t.Fatalf("NewID() repeated %q", id)
+		}
+		seen[id] = true
+	}
+}
