@@ -1,0 +1,137 @@
+// Command personactl makes Mana's live personas match the catalog, the way
+// terraform plan / apply make infrastructure match its configuration.
+//
+// This package only wires: it parses flags with kong, builds the catalog,
+// state and apply pieces, calls them and maps errors to exit codes.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/alecthomas/kong"
+)
+
+// Set by the linker (see the Makefile).
+var (
+	version = "dev"
+	commit  = "none"
+)
+
+// Globals are the flags every command takes; each is also read from the environment.
+type Globals struct {
+	Catalog        string        `help:"Catalog file (JSON or YAML by extension; - reads standard input)." env:"PERSONACTL_CATALOG" default:"catalog.json" placeholder:"PATH"`
+	CatalogFormat  string        `help:"Format of the catalog when the extension does not tell (json or yaml)." enum:"json,yaml," default:""`
+	Strict         bool          `help:"Treat catalog warnings as errors."`
+	Auth           string        `help:"mana-auth's base URL." env:"MANA_AUTH_URL" default:"http://localhost:3001" placeholder:"URL"`
+	JWT            string        `name:"jwt" help:"Admin JWT for mana-auth's admin API." env:"MANA_ADMIN_JWT" placeholder:"TOKEN"`
+	State          string        `help:"Recorded state: a file path, or postgres://… for the PostgreSQL backend." env:"PERSONACTL_STATE" default:"personactl.state.json" placeholder:"PATH|DSN"`
+	Workspace      string        `help:"Workspace within a PostgreSQL state." env:"PERSONACTL_WORKSPACE" default:"default"`
+	Parallelism    int           `help:"Requests in flight at most." default:"10"`
+	LockTimeout    time.Duration `help:"How long to wait for the state lock (0s: fail at once)." default:"0s"`
+	NoColor        bool          `help:"Never colour the output (NO_COLOR is honoured too)."`
+	InsecureHTTP   bool          `name:"insecure-http" help:"Allow plain http:// to a host that is not loopback."`
+	AllowDevSecret bool          `help:"Allow the public development seed secret against a server that is not on loopback."`
+}
+
+// CLI is personactl's command tree.
+type CLI struct {
+	Globals
+
+	Validate ValidateCmd `cmd:"" help:"Check the catalog offline."`
+	Plan     PlanCmd     `cmd:"" help:"Show what apply would change; changes nothing."`
+	Apply    ApplyCmd    `cmd:"" help:"Make live personas match the catalog (or apply a saved plan)."`
+	Destroy  DestroyCmd  `cmd:"" help:"Delete every live persona."`
+	Drift    DriftCmd    `cmd:"" help:"Show only what changed outside personactl (exit 2 when something did)."`
+	Show     ShowCmd     `cmd:"" help:"Render a saved plan, or without one the recorded state."`
+	State    StateCmd    `cmd:"" help:"Inspect and repair the recorded state."`
+	Schema   SchemaCmd   `cmd:"" help:"Print the catalog's JSON Schema."`
+	Version  VersionCmd  `cmd:"" help:"Print version, commit and Go version."`
+}
+
+// exitCode is an error that carries the process's exit status; with a nil
+// err nothing is printed.
+type exitCode struct {
+	code int
+	err  error
+}
+
+func (e *exitCode) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit %d", e.code)
+	}
+	return e.err.Error()
+}
+
+func (e *exitCode) Unwrap() error { return e.err }
+
+// Streams are the process's standard streams, passed to every command.
+type Streams struct {
+	In       io.Reader
+	Out, Err io.Writer
+}
+
+func main() {
+	os.Exit(run(os.Args[1:], Streams{In: os.Stdin, Out: os.Stdout, Err: os.Stderr}))
+}
+
+func run(args []string, s Streams) int {
+	var cli CLI
+	exited := -1
+	parser, err := kong.New(&cli,
+		kong.Name("personactl"),
+		kong.Description("Reconcile Mana's personas with the catalog: plan, apply, destroy."),
+		kong.UsageOnError(),
+		kong.Writers(s.Out, s.Err),
+		kong.Exit(func(code int) { exited = code; panic(exitPanic{}) }),
+		kong.Bind(s),
+	)
+	if err != nil {
+		fmt.Fprintf(s.Err, "personactl: internal error building the command line: %v\n", err)
+		return 1
+	}
+	code := func() (code int) {
+		defer func() {
+			if r := recover(); r != nil {
+				if _, ok := r.(exitPanic); !ok {
+					panic(r)
+				}
+				code = exited
+				if code != 0 {
+					code = 1 // usage errors exit 1, as Terraform's do
+				}
+			}
+		}()
+		kctx, err := parser.Parse(args)
+		if err != nil {
+			fmt.Fprintf(s.Err, "Error: %v\nRun personactl --help for usage.\n", err)
+			return 1
+		}
+		return report(s.Err, kctx.Run(&cli.Globals))
+	}()
+	return code
+}
+
+type exitPanic struct{}
+
+// report prints err (every error of a multierror on its own line) and returns
+// the exit code it stands for.
+func report(w io.Writer, err error) int {
+	if err == nil {
+		return 0
+	}
+	code := 1
+	var ec *exitCode
+	if errors.As(err, &ec) {
+		code = ec.code
+		err = ec.err
+	}
+	if err == nil {
+		return code
+	}
+	fmt.Fprintf(w, "Error: %v\n", err)
+	return code
+}

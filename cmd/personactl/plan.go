@@ -1,0 +1,119 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/mana/personactl/plan"
+)
+
+// PlanFlags are the flags plan and apply (without a plan file) share.
+type PlanFlags struct {
+	Out              string   `help:"Write the plan to FILE for a later apply." placeholder:"FILE" type:"path"`
+	DetailedExitcode bool     `help:"Exit 0 for no changes, 2 for changes (with --refresh-only: drift), 1 for errors."`
+	Destroy          bool     `help:"Plan the deletion of every live persona."`
+	RefreshOnly      bool     `help:"Show only drift: what changed outside personactl."`
+	Prune            bool     `help:"Delete live personas that are neither in the catalog nor recorded."`
+	Replace          []string `help:"Delete and re-create this persona (the only way to apply a name); repeatable." placeholder:"EMAIL"`
+	Format           string   `help:"Output format: text, json or markdown." enum:"text,json,markdown" default:"text"`
+}
+
+func (f *PlanFlags) options() plan.Options {
+	return plan.Options{Destroy: f.Destroy, RefreshOnly: f.RefreshOnly, Prune: f.Prune, Replace: f.Replace}
+}
+
+// PlanCmd shows what apply would change.
+type PlanCmd struct {
+	PlanFlags
+}
+
+// Run reads catalog, state and live, computes and renders the plan. It
+// never writes to mana-auth or the state.
+func (c *PlanCmd) Run(g *Globals, s Streams) error {
+	ctx := context.Background()
+	sess, err := open(ctx, g, s, c.Destroy)
+	if err != nil {
+		return err
+	}
+	defer sess.close()
+	if _, err := reportInterrupted(ctx, sess.backend, s.Err); err != nil {
+		return err
+	}
+	p, err := sess.plan(ctx, c.options())
+	if err != nil {
+		return err
+	}
+	if err := render(s.Out, p, c.Format, g.colour(s.Out)); err != nil {
+		return err
+	}
+	if c.Out != "" {
+		if err := writePlanFile(c.Out, p); err != nil {
+			return err
+		}
+		fmt.Fprintf(s.Err, "Saved the plan to %s; apply exactly it with: personactl apply %s\n", c.Out, c.Out)
+	}
+	if len(p.Errors) > 0 {
+		return &exitCode{1, errors.New("the plan has errors (above); nothing can be applied until they are fixed")}
+	}
+	if c.DetailedExitcode && ((c.RefreshOnly && p.HasDrift()) || (!c.RefreshOnly && p.HasChanges())) {
+		return &exitCode{code: 2}
+	}
+	return nil
+}
+
+// render writes p in the chosen format.
+func render(w io.Writer, p *plan.Plan, format string, colour bool) error {
+	switch format {
+	case "json":
+		return plan.RenderJSON(w, p)
+	case "markdown":
+		return plan.RenderMarkdown(w, p, plan.MarkdownOptions{})
+	default:
+		return plan.RenderText(w, p, plan.TextOptions{Color: colour})
+	}
+}
+
+// writePlanFile writes the plan atomically with mode 0600.
+func writePlanFile(path string, p *plan.Plan) error {
+	b, err := plan.Encode(p)
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".personactl-plan-*")
+	if err != nil {
+		return fmt.Errorf("writing plan file %s: %w; check that its directory exists and is writable", path, err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(b); err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(tmp.Name(), 0o600)
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
+	}
+	if err != nil {
+		return fmt.Errorf("writing plan file %s: %w", path, err)
+	}
+	return nil
+}
+
+func readPlanFile(path string) (*plan.Plan, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading plan file: %w", err)
+	}
+	p, err := plan.Decode(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return p, nil
+}

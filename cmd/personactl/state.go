@@ -1,0 +1,132 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/mana/personactl/state"
+)
+
+// StateCmd groups the commands that inspect and repair the recorded state.
+type StateCmd struct {
+	List        StateListCmd        `cmd:"" help:"List the recorded personas."`
+	Show        StateShowCmd        `cmd:"" help:"Show one recorded persona."`
+	Rm          StateRmCmd          `cmd:"" help:"Forget a persona: drop it from the state, leave it live."`
+	Pull        StatePullCmd        `cmd:"" help:"Print the recorded state as JSON."`
+	ForceUnlock StateForceUnlockCmd `cmd:"" name:"force-unlock" help:"Remove a lock whose holder is gone."`
+}
+
+func withBackend(g *Globals, fn func(context.Context, state.Backend) error) error {
+	ctx := context.Background()
+	b, err := g.backend(ctx)
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	return fn(ctx, b)
+}
+
+// StateListCmd lists the recorded personas.
+type StateListCmd struct{}
+
+// Run prints one line per recorded persona.
+func (c *StateListCmd) Run(g *Globals, s Streams) error {
+	return withBackend(g, func(ctx context.Context, b state.Backend) error {
+		st, err := b.Read(ctx)
+		if err != nil {
+			return err
+		}
+		return listState(s, b, st)
+	})
+}
+
+// StateShowCmd shows one recorded persona.
+type StateShowCmd struct {
+	Email string `arg:"" help:"The persona's address."`
+}
+
+// Run prints the persona's recorded values as JSON.
+func (c *StateShowCmd) Run(g *Globals, s Streams) error {
+	return withBackend(g, func(ctx context.Context, b state.Backend) error {
+		st, err := b.Read(ctx)
+		if err != nil {
+			return err
+		}
+		p, ok := st.Find(strings.ToLower(c.Email))
+		if !ok {
+			return fmt.Errorf("%s is not in the recorded state %s; personactl state list shows what is", c.Email, b.Describe())
+		}
+		return writeJSON(s, p)
+	})
+}
+
+// StateRmCmd forgets a persona.
+type StateRmCmd struct {
+	Email []string `arg:"" help:"Addresses to drop from the state."`
+}
+
+// Run drops the personas from the state under the lock; mana-auth is not touched.
+func (c *StateRmCmd) Run(g *Globals, s Streams) error {
+	return withBackend(g, func(ctx context.Context, b state.Backend) error {
+		lock, err := b.Lock(ctx, "state rm", g.LockTimeout)
+		if err != nil {
+			return err
+		}
+		defer lock.Release()
+		st, err := b.Read(ctx)
+		if err != nil {
+			return err
+		}
+		drop := map[string]bool{}
+		for _, e := range c.Email {
+			if _, ok := st.Find(e); !ok {
+				return fmt.Errorf("%s is not in the recorded state %s; nothing was removed", e, b.Describe())
+			}
+			drop[e] = true
+		}
+		kept := st.Personas[:0]
+		for _, p := range st.Personas {
+			if !drop[p.Email] {
+				kept = append(kept, p)
+			}
+		}
+		st.Personas = kept
+		if err := lock.Write(ctx, st); err != nil {
+			return err
+		}
+		fmt.Fprintf(s.Out, "Removed %d persona(s) from the state (serial %d); they stay live and show as unmanaged until the catalog or --prune says otherwise.\n", len(drop), st.Serial)
+		return nil
+	})
+}
+
+// StatePullCmd prints the state.
+type StatePullCmd struct{}
+
+// Run writes the recorded state as JSON to standard output.
+func (c *StatePullCmd) Run(g *Globals, s Streams) error {
+	return withBackend(g, func(ctx context.Context, b state.Backend) error {
+		st, err := b.Read(ctx)
+		if err != nil {
+			return err
+		}
+		return writeJSON(s, st)
+	})
+}
+
+// StateForceUnlockCmd removes a stale lock.
+type StateForceUnlockCmd struct {
+	LockID string `arg:"" name:"LOCK_ID" help:"The lock ID the refusal named."`
+}
+
+// Run removes the lock if its ID matches.
+func (c *StateForceUnlockCmd) Run(g *Globals, s Streams) error {
+	return withBackend(g, func(ctx context.Context, b state.Backend) error {
+		if err := b.ForceUnlock(ctx, c.LockID); err != nil {
+			return err
+		}
+		fmt.Fprintf(s.Out, "Lock %s on %s removed at %s.\n", c.LockID, b.Describe(), time.Now().UTC().Format(time.RFC3339))
+		return nil
+	})
+}

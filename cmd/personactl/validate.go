@@ -1,0 +1,39 @@
+package main
+
+import (
+	"fmt"
+	"runtime"
+
+	"github.com/mana/personactl/catalog"
+)
+
+// ValidateCmd checks the catalog offline.
+type ValidateCmd struct{}
+
+// Run loads the catalog and reports every problem; it never touches the network.
+func (c *ValidateCmd) Run(g *Globals, s Streams) error {
+	cat, err := g.loadCatalog(s)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(s.Out, "Catalog OK: %d personas (%s)\n", len(cat.Personas), cat.Path)
+	return nil
+}
+
+// SchemaCmd prints the catalog's JSON Schema.
+type SchemaCmd struct{}
+
+// Run writes the schema to standard output.
+func (c *SchemaCmd) Run(s Streams) error {
+	_, err := s.Out.Write(catalog.Schema())
+	return err
+}
+
+// VersionCmd prints the version.
+type VersionCmd struct{}
+
+// Run writes version, commit and Go version.
+func (c *VersionCmd) Run(s Streams) error {
+	_, err := fmt.Fprintf(s.Out, "personactl %s (commit %s, %s %s/%s)\n", version, commit, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	return err
+}
