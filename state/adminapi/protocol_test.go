@@ -411,3 +411,29 @@ func TestNoTokenSendsNothing(t *testing.T) {
 		t.Errorf("Health: %v", err)
 	}
 }
+
+func TestExpiryIsSaidTheWayAPersonWouldSayIt(t *testing.T) {
+	f := &fakeAdmin{}
+	url := serve(t, f)
+	exp := time.Date(2026, 11, 27, 6, 0, 0, 0, time.UTC)
+	tok := jwt(map[string]any{"role": "admin", "exp": exp.Unix()})
+	for ago, want := range map[time.Duration]string{
+		0:                "expired at 2026-11-27T06:00:00Z (0s ago)",
+		40 * time.Second: "(40s ago)",
+		2*time.Hour + 5*time.Minute + 10*time.Second: "(2h5m ago)",
+		76 * time.Hour: "(3 days 4h ago)",
+	} {
+		now := exp.Add(ago)
+		c := newClient(t, adminapi.Options{BaseURL: url, Token: tok, Now: func() time.Time { return now }})
+		err := c.Delete(context.Background(), "u1")
+		wantIn(t, errText(t, err), want)
+	}
+	// One second before exp the token is still sent.
+	c := newClient(t, adminapi.Options{BaseURL: url, Token: tok, Now: func() time.Time { return exp.Add(-time.Second) }})
+	if err := c.Delete(context.Background(), "u1"); errors.Is(err, adminapi.ErrTokenExpired) {
+		t.Errorf("a token one second from expiry was refused: %v", err)
+	}
+	if n := f.requests.Load(); n != 1 {
+		t.Errorf("%d requests, want only the one with a live token", n)
+	}
+}

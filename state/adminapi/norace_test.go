@@ -1,0 +1,5 @@
+//go:build !race
+
+package adminapi_test
+
+const raceEnabled = false
