@@ -24,5 +24,8 @@ fuzz:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
 
+demo: build
+	bash scripts/demo.sh
+
 clean:
 	rm -rf bin .demo
