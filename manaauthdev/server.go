@@ -265,11 +265,13 @@ func (s *Server) writeJSON(w http.ResponseWriter, r *http.Request, status int, v
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
+	body := []byte(`{"statusCode":500,"message":"Internal server error"}`)
 	if err := enc.Encode(v); err != nil {
 		s.logf("encoding the answer to %s %s: %v", r.Method, r.URL.EscapedPath(), err)
-		status, buf = http.StatusInternalServerError, *bytes.NewBufferString(`{"statusCode":500,"message":"Internal server error"}` + "\n")
+		status = http.StatusInternalServerError
+	} else {
+		body = bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 	}
-	body := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	if r.Method != http.MethodHead {

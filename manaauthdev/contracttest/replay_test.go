@@ -134,6 +134,7 @@ func TestReplayRecordedExchanges(t *testing.T) {
 				}
 				r.before(t, x)
 				r.replay(t, x)
+				r.after(t, x)
 				replayed++
 			}
 			t.Logf("replayed %d of %d recorded exchanges (token issuing is out of scope)", replayed, len(rec.Exchanges))
@@ -163,6 +164,41 @@ func (r *replayer) before(t *testing.T, x exchange) {
 		r.runScripts(t, "seed-")
 	case "list-after-cleanup":
 		r.runScripts(t, "cleanup-")
+	}
+}
+
+// after checks the database where the recording noted what it held.
+func (r *replayer) after(t *testing.T, x exchange) {
+	t.Helper()
+	ctx := context.Background()
+	switch x.ID {
+	case "signup-victim":
+		// users_row_before of post-persona-with-human-email
+		r.checkUser(t, x, "victim@example.test", "human", "public", false, "Victim Human")
+	case "post-persona-with-human-email":
+		r.checkUser(t, x, "victim@example.test", "persona", "founder", true, "Victim Human")
+	case "delete-ben":
+		// meta.db_after_delete_ben: no user row, no actions left.
+		ben := r.ids["a5Wbuzzhuy2AQpCU2FLGp5H1pq2kWDZQ"]
+		counts, err := r.env.store.RowCounts(ctx, ben)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if counts != (manaauthdev.RowCounts{}) {
+			t.Errorf("exchange %d %s: rows left for Ben: %+v, recorded none", x.Seq, x.ID, counts)
+		}
+	}
+}
+
+func (r *replayer) checkUser(t *testing.T, x exchange, email, kind, tier string, verified bool, name string) {
+	t.Helper()
+	u, err := r.env.store.UserByEmail(context.Background(), email)
+	if err != nil {
+		t.Fatalf("exchange %d %s: looking up %s: %v", x.Seq, x.ID, email, err)
+	}
+	if u.Kind != kind || u.AccessTier != tier || u.EmailVerified != verified || u.Name != name {
+		t.Errorf("exchange %d %s: user row (kind,access_tier,email_verified,name) = %s,%s,%v,%s; recorded %s,%s,%v,%s",
+			x.Seq, x.ID, u.Kind, u.AccessTier, u.EmailVerified, u.Name, kind, tier, verified, name)
 	}
 }
 

@@ -38,7 +38,7 @@ func FreshDatabase(t testing.TB) string {
 }
 
 // templateLock is the advisory lock (taken in the server's base database)
-// under which test processes create the template and copy it.
+// under which test processes look for the template and create it.
 const templateLock = 7247362
 
 // freshDatabase creates a database, as a copy of template when it is set.
@@ -62,10 +62,6 @@ func freshDatabase(t testing.TB, template string) string {
 	name := "manaauthdev_" + strings.ToLower(manaauthdev.NewID()[:16])
 	create := "CREATE DATABASE " + name
 	if template != "" {
-		if _, err := admin.Exec(ctx, "SELECT pg_advisory_lock($1)", templateLock); err != nil {
-			t.Fatalf("locking the template database: %v", err)
-		}
-		defer admin.Exec(context.Background(), "SELECT pg_advisory_unlock($1)", templateLock)
 		if err := ensureTemplate(ctx, admin, base, template); err != nil {
 			t.Fatalf("preparing the template database %s at %s: %v", template, redact(base), err)
 		}
@@ -96,9 +92,13 @@ func freshDatabase(t testing.TB, template string) string {
 
 // ensureTemplate creates the template database holding the auth schema,
 // unless it exists. It is built under another name and renamed when
-// complete, so a template that exists is always whole. Callers hold
-// templateLock.
+// complete, so a template that exists is always whole and has nobody
+// connected to it, which copying it requires.
 func ensureTemplate(ctx context.Context, admin *pgx.Conn, base, template string) error {
+	if _, err := admin.Exec(ctx, "SELECT pg_advisory_lock($1)", templateLock); err != nil {
+		return err
+	}
+	defer admin.Exec(context.Background(), "SELECT pg_advisory_unlock($1)", templateLock)
 	var exists bool
 	if err := admin.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", template).Scan(&exists); err != nil {
 		return err
