@@ -31,28 +31,20 @@ func (c *Client) Personas(ctx context.Context) ([]state.LivePersona, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var (
+		// results[i] stays zero (no UserID) for a persona that is gone.
 		results = make([]state.LivePersona, len(list))
-		found   = make([]bool, len(list))
 		mu      sync.Mutex
 		errs    = make(map[int]error)
 		wg      sync.WaitGroup
 		sem     = make(chan struct{}, c.parallelism)
 	)
-	stopped := func() bool {
-		mu.Lock()
-		defer mu.Unlock()
-		return len(errs) > 0
-	}
-launch:
 	for i := range list {
 		select {
 		case sem <- struct{}{}:
 		case <-ctx.Done():
-			break launch
 		}
-		if stopped() {
-			<-sem
-			break launch
+		if ctx.Err() != nil {
+			break // a request failed (or the caller gave up): start no more
 		}
 		wg.Go(func() {
 			defer func() { <-sem }()
@@ -60,7 +52,6 @@ launch:
 			switch {
 			case err == nil:
 				results[i] = merge(list[i], d)
-				found[i] = true
 			case errors.Is(err, ErrNotFound):
 				// Deleted since the list was read: not live any more.
 			case ctx.Err() != nil && errors.Is(err, context.Canceled):
@@ -83,9 +74,9 @@ launch:
 	}
 
 	out := results[:0]
-	for i, ok := range found {
-		if ok {
-			out = append(out, results[i])
+	for _, p := range results {
+		if p.UserID != "" {
+			out = append(out, p)
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Values.Email < out[j].Values.Email })
