@@ -120,25 +120,16 @@ func (c *Client) searchUser(ctx context.Context, email string) (userID string, f
 // personaByEmail decides, for an address the search could not show, between
 // a persona (the runner signs in as personas) and any other account.
 func (c *Client) personaByEmail(ctx context.Context, email string, live []state.LivePersona) (state.AddressOwner, error) {
-	isPersona := func(p string) bool { return strings.EqualFold(p, email) }
 	if live != nil {
 		for _, p := range live {
-			if isPersona(p.Values.Email) {
+			if strings.EqualFold(p.Values.Email, email) {
 				return state.AddressPersona, nil
 			}
 		}
 		return state.AddressTaken, nil
 	}
-	owner := state.AddressTaken
-	_, err := c.list(ctx, func(p wirePersona) bool {
-		if isPersona(p.Email) {
-			owner = state.AddressPersona
-			return false
-		}
-		return true
-	})
-	if err != nil {
+	if _, found, err := c.PersonaID(ctx, email); err != nil || !found {
 		return state.AddressTaken, err
 	}
-	return owner, nil
+	return state.AddressPersona, nil
 }

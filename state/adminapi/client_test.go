@@ -369,6 +369,17 @@ func TestUpsertAndDelete(t *testing.T) {
 	want.Name = r.Name // mana-auth never renames
 	samePersona(t, d, want, id)
 
+	f.ResetCounts()
+	if got, found, err := c.PersonaID(ctx, "Persona.Anna@mana.test"); err != nil || !found || got != id {
+		t.Errorf("PersonaID = %q, %v, %v; want %q", got, found, err, id)
+	}
+	if _, found, err := c.PersonaID(ctx, "persona.nobody@mana.test"); err != nil || found {
+		t.Errorf("PersonaID of an unknown address: found %v, %v", found, err)
+	}
+	if n := len(f.Counts()); n != 1 || f.Requests("GET", manaauthdev.PathPersonas) != 2 {
+		t.Errorf("PersonaID sent more than the list: %v", f.Counts())
+	}
+
 	if err := c.Delete(ctx, id); err != nil {
 		t.Fatal(errText(t, err))
 	}

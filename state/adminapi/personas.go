@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/hashicorp/go-multierror"
@@ -279,4 +280,21 @@ func merge(entry wirePersona, d detailAnswer) state.LivePersona {
 		Actions:      d.actions,
 		Feedback:     d.feedback,
 	}
+}
+
+// PersonaID finds the user id of the persona with email (letter case aside)
+// with the list alone, one request: enough for a rollback that must delete a
+// persona whose create answer was lost.
+func (c *Client) PersonaID(ctx context.Context, email string) (userID string, found bool, err error) {
+	_, err = c.list(ctx, func(p wirePersona) bool {
+		if strings.EqualFold(p.Email, email) {
+			userID, found = p.UserID, true
+			return false
+		}
+		return true
+	})
+	if err != nil {
+		return "", false, err
+	}
+	return userID, found, nil
 }
