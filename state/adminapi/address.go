@@ -84,6 +84,8 @@ func (c *Client) searchUser(ctx context.Context, email string) (userID string, f
 				Email string `json:"email"`
 			} `json:"users"`
 			Total int `json:"total"`
+			// Limit is the page size the server used (it may cap ours).
+			Limit int `json:"limit"`
 		}
 		path := pathUsers + "?search=" + url.QueryEscape(email) + "&limit=" + strconv.Itoa(searchPageSize)
 		if page > 1 {
@@ -111,7 +113,11 @@ func (c *Client) searchUser(ctx context.Context, email string) (userID string, f
 				return u.ID, true, false, nil
 			}
 		}
-		if len(answer.Users) == 0 || page*searchPageSize >= answer.Total {
+		size := answer.Limit
+		if size <= 0 {
+			size = searchPageSize
+		}
+		if len(answer.Users) == 0 || page*size >= answer.Total {
 			return "", false, false, nil
 		}
 	}

@@ -540,6 +540,33 @@ func TestAddressOwner(t *testing.T) {
 		})
 	}
 
+	t.Run("an address on the second page of the search", func(t *testing.T) {
+		paged := personaRequest("persona.paged@mana.test", 9)
+		if _, err := c.Upsert(ctx, paged); err != nil {
+			t.Fatal(errText(t, err))
+		}
+		// 150 newer people whose addresses contain it push it off page 1.
+		for i := range 150 {
+			must(t, inst.Store.CreateUser(ctx, manaauthdev.User{
+				ID: manaauthdev.NewID(), Name: "P", Email: fmt.Sprintf("x%d.persona.paged@mana.test", i),
+				Role: manaauthdev.RoleUser, AccessTier: manaauthdev.TierPublic, Kind: manaauthdev.KindHuman,
+				CreatedAt: time.Now().Add(time.Duration(i+1) * time.Second),
+			}, ""))
+		}
+		f := inst.Server.Faults()
+		f.ResetCounts()
+		got, err := c.AddressOwner(ctx, paged.Email)
+		if err != nil {
+			t.Fatal(errText(t, err))
+		}
+		if got != state.AddressPersona {
+			t.Errorf("AddressOwner = %v, want persona", got)
+		}
+		if n := f.Requests("GET", manaauthdev.PathUsers); n != 2 {
+			t.Errorf("%d search requests, want 2 (two pages)", n)
+		}
+	})
+
 	t.Run("a search that keeps failing is an error, and not free", func(t *testing.T) {
 		f := inst.Server.Faults()
 		f.SetErrorRate(1, http.StatusServiceUnavailable)
