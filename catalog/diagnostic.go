@@ -16,7 +16,9 @@ const (
 )
 
 // Diagnostic is one finding about a catalog file, located by line and column
-// (both 1-based; 0 when the finding is about the file as a whole).
+// (both 1-based; both 0 when the finding is about the file as a whole, and Col
+// alone 0 when only the line is known, as for YAML syntax errors). Columns
+// count characters, not bytes.
 type Diagnostic struct {
 	Severity Severity
 	File     string
@@ -32,15 +34,18 @@ func (d Diagnostic) String() string {
 		kind = "warning"
 	}
 	switch {
-	case d.Line > 0:
+	case d.Line > 0 && d.Col > 0:
 		return fmt.Sprintf("%s:%d:%d: %s: %s", d.File, d.Line, d.Col, kind, d.Message)
+	case d.Line > 0:
+		return fmt.Sprintf("%s:%d: %s: %s", d.File, d.Line, kind, d.Message)
 	default:
 		return fmt.Sprintf("%s: %s: %s", d.File, kind, d.Message)
 	}
 }
 
-// Errors is every error found in one catalog file; Load returns it so that a
-// person sees all problems at once, not only the first.
+// Errors is every error found in one catalog file, in file order, with any
+// warnings found beside them (marked SeverityWarning); Load returns it so that
+// a person sees all problems at once, not only the first.
 type Errors []Diagnostic
 
 func (e Errors) Error() string {
