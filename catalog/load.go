@@ -38,6 +38,7 @@ type Options struct {
 // by line and column; a file that cannot be read at all is an ordinary error
 // (errors.Is works on it) that says what to do.
 func Load(path string, opts Options) (*Catalog, error) {
+	// Parse checks the format too; checking first spares reading standard input in vain.
 	if _, err := formatOf(path, opts.Format); err != nil {
 		return nil, err
 	}
