@@ -203,16 +203,7 @@ func (w writer) Delete(ctx context.Context, userID string) error {
 }
 
 func (w writer) FindPersona(ctx context.Context, email string) (string, bool, error) {
-	live, err := w.c.Personas(ctx)
-	if err != nil {
-		return "", false, err
-	}
-	for _, l := range live {
-		if l.Values.Email == email {
-			return l.UserID, true, nil
-		}
-	}
-	return "", false, nil
+	return w.c.PersonaID(ctx, email)
 }
 
 // recorder adapts a held state lock to apply.Recorder.
