@@ -121,7 +121,7 @@ func Run(ctx context.Context, p *plan.Plan, current []plan.Recorded, w Writer, r
 		return nil, fmt.Errorf("opening the apply journal, nothing was applied: %w", err)
 	}
 	r.start = r.opts.Now()
-	r.emit(Event{Type: EventPlan, Total: countWrites(p)})
+	r.emit(Event{Type: EventPlan, Total: p.Writes()})
 
 	outcomes := r.runPhase(ctx, func(c plan.Change) bool { return c.Action == plan.Create || c.Action == plan.Update })
 	var errs error
@@ -238,16 +238,6 @@ func beforeImages(p *plan.Plan) []plan.Recorded {
 	return out
 }
 
-func countWrites(p *plan.Plan) int {
-	n := 0
-	for _, c := range p.Changes {
-		if c.Action.Writes() {
-			n++
-		}
-	}
-	return n
-}
-
 // runPhase runs the selected changes, at most Parallelism at once. After the
 // first failure it starts nothing new: the steps in flight finish.
 func (r *runner) runPhase(ctx context.Context, selected func(plan.Change) bool) []outcome {
@@ -323,7 +313,7 @@ func (r *runner) step(ctx context.Context, c plan.Change) outcome {
 	r.done++
 	done := r.done
 	r.mu.Unlock()
-	r.emit(Event{Type: EventFinish, Email: c.Email, Action: c.Action.String(), UserID: o.userID, Err: o.err, Elapsed: elapsed, Done: done, Total: countWrites(r.p), Since: r.opts.Now().Sub(r.start)})
+	r.emit(Event{Type: EventFinish, Email: c.Email, Action: c.Action.String(), UserID: o.userID, Err: o.err, Elapsed: elapsed, Done: done, Total: r.p.Writes(), Since: r.opts.Now().Sub(r.start)})
 	return o
 }
 

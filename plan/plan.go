@@ -286,6 +286,17 @@ func (p *Plan) HasDrift() bool {
 	return false
 }
 
+// Writes counts the changes that send a request to mana-auth.
+func (p *Plan) Writes() int {
+	n := 0
+	for _, c := range p.Changes {
+		if c.Action.Writes() {
+			n++
+		}
+	}
+	return n
+}
+
 // NeedsStateWrite reports whether apply has to write the recorded state:
 // something changes, or a persona that already matches is not recorded yet.
 func (p *Plan) NeedsStateWrite() bool {
