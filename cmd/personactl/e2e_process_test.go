@@ -1,0 +1,107 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/mana/personactl/state/file"
+)
+
+// buildPersonactl builds the command into a temporary directory, for tests
+// that need a process of their own (to kill it).
+func buildPersonactl(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds the binary; skipped with -short")
+	}
+	bin := filepath.Join(t.TempDir(), "personactl")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// TestE2EKilledApplyConverges kills an apply with SIGKILL in the middle of its
+// creates: the next plan reports the interrupted run, and the next apply
+// converges without duplicate users and closes the journal.
+func TestE2EKilledApplyConverges(t *testing.T) {
+	e := newE2E(t)
+	bin := buildPersonactl(t)
+	e.faults().SetLatency(40 * time.Millisecond)
+
+	cmd := exec.Command(bin, "apply", "--auto-approve", "--parallelism=1")
+	cmd.Env = os.Environ() // t.Setenv has set the world up
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	deadline := time.Now().Add(20 * time.Second)
+	for len(e.live()) < 3 {
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatalf("the apply created nothing in time\n%s\n%s", out.String(), errb.String())
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("the apply finished before it could be killed (%v)\n%s\n%s", err, out.String(), errb.String())
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-done
+	e.faults().SetLatency(0)
+	if tok := e.inst.AdminToken; strings.Contains(out.String()+errb.String(), tok) {
+		t.Fatal("the killed apply printed the admin JWT")
+	}
+	n := len(e.live())
+	if n == 10 {
+		t.Fatalf("the kill came too late: all 10 personas are live")
+	}
+
+	r := e.must(0, "plan")
+	if !strings.Contains(r.err, "interrupted") {
+		t.Errorf("plan does not report the killed apply\n%s", r)
+	}
+	r = e.must(0, "apply", "--auto-approve")
+	if !strings.Contains(r.err, "interrupted") {
+		t.Errorf("apply does not report the killed apply\n%s", r)
+	}
+	live := e.live()
+	if len(live) != 10 {
+		t.Errorf("%d live after recovery, want 10", len(live))
+	}
+	for _, p := range e.personas {
+		if c := e.users(p.Email); c != 1 {
+			t.Errorf("%d users with %s, want 1", c, p.Email)
+		}
+		e.inst.SignIn(t, p.Email, e.secret.Password(p.Email))
+	}
+	if st := e.recorded(); len(st.Personas) != 10 {
+		t.Errorf("%d personas recorded, want 10", len(st.Personas))
+	}
+	b, err := file.New(e.state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if open, err := b.OpenJournals(context.Background()); err != nil || len(open) != 0 {
+		t.Errorf("journal entries still open: %d (%v)", len(open), err)
+	}
+	r = e.must(0, "plan", "--detailed-exitcode")
+	if strings.Contains(r.err, "interrupted") {
+		t.Errorf("plan still reports an interrupted run\n%s", r)
+	}
+}
