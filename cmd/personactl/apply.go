@@ -125,6 +125,14 @@ func runApply(g *Globals, s Streams, operation, planFile string, autoApprove, no
 		Events: progress,
 	})
 	if runErr != nil {
+		if res != nil && res.RolledBack && rec.id != "" && !rec.committed {
+			// A complete rollback: live is as it was and the state was not
+			// written, so this run was not interrupted; without closing its
+			// entry every later run would report it as if it had been.
+			if err := lock.CloseJournal(ctx, rec.id); err != nil {
+				return fmt.Errorf("%w\nclosing this apply's journal entry %s: %v", runErr, rec.id, err)
+			}
+		}
 		return runErr
 	}
 	if err := closeInterrupted(ctx, lock, interrupted); err != nil {
@@ -212,6 +220,9 @@ type recorder struct {
 	base *state.State
 	now  func() time.Time
 	id   string
+	// committed is set once Commit was called: the state write (and the
+	// journal's closing) was attempted.
+	committed bool
 }
 
 func (r *recorder) Open(ctx context.Context, e apply.Entry) error {
@@ -236,6 +247,7 @@ func (r *recorder) Step(ctx context.Context, s apply.Step) error {
 }
 
 func (r *recorder) Commit(ctx context.Context, recorded []plan.Recorded) error {
+	r.committed = true
 	next := &state.State{Version: state.FormatVersion, Lineage: r.base.Lineage, Serial: r.base.Serial}
 	prev := make(map[string]state.RecordedPersona, len(r.base.Personas))
 	for _, p := range r.base.Personas {

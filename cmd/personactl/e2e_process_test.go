@@ -63,6 +63,10 @@ func TestE2EKilledApplyConverges(t *testing.T) {
 	}
 	<-done
 	e.faults().SetLatency(0)
+	// The server may still be handling the request the dead process sent
+	// last (hashing a new user's password is slow under -race); let it
+	// finish, so that the recovery below does not race it.
+	time.Sleep(500 * time.Millisecond)
 	if tok := e.inst.AdminToken; strings.Contains(out.String()+errb.String(), tok) {
 		t.Fatal("the killed apply printed the admin JWT")
 	}

@@ -628,6 +628,17 @@ func TestE2ERollback(t *testing.T) {
 	if got := e.recorded(); got.Serial != st.Serial || len(got.Personas) != len(st.Personas) {
 		t.Errorf("state changed: serial %d -> %d, %d -> %d personas", st.Serial, got.Serial, len(st.Personas), len(got.Personas))
 	}
+	// A rolled-back apply finished: nothing reports it as interrupted, and
+	// once the fault is gone the same catalog applies.
+	e.faults().Reset()
+	r = e.must(2, "plan", "--detailed-exitcode")
+	if strings.Contains(r.err, "interrupted") {
+		t.Errorf("the rolled-back apply is reported as interrupted\n%s", r)
+	}
+	r = e.must(0, "apply", "--auto-approve")
+	if got := lastLine(r.out); got != "Apply complete! Personas: 2 created, 2 updated, 1 deleted." {
+		t.Errorf("apply after the fault: %q\n%s", got, r)
+	}
 }
 
 func TestE2ELostAnswerRetried(t *testing.T) {
