@@ -220,3 +220,38 @@ func TestE2EPostgresLockAndStaleSerial(t *testing.T) {
 		t.Errorf("%d live, want 5", len(live))
 	}
 }
+
+// Transient failures (503s, resets, lost answers) are retried until the
+// run converges, deletes included, with no duplicate user.
+func TestE2ETransientFaults(t *testing.T) {
+	e := newE2E(t)
+	f := e.faults()
+	f.SetErrorRate(0.1, http.StatusServiceUnavailable)
+	f.SetResetRate(0.05)
+	f.SetLostAnswerRate(0.15)
+	// One request at a time: the seeded faults then fall the same way on
+	// every run.
+	r := e.must(0, "apply", "--auto-approve", "--parallelism=1")
+	if got := lastLine(r.out); got != "Apply complete! Personas: 10 created, 0 updated, 0 deleted." {
+		t.Errorf("apply's last line = %q\n%s", got, r)
+	}
+	for _, p := range e.personas {
+		if n := e.users(p.Email); n != 1 {
+			t.Errorf("%d users with %s", n, p.Email)
+		}
+	}
+	r = e.must(0, "destroy", "--auto-approve", "--parallelism=1")
+	if got := lastLine(r.out); got != "Destroy complete! Personas: 10 deleted." {
+		t.Errorf("destroy's last line = %q\n%s", got, r)
+	}
+	if f.Requests(http.MethodDelete, manaauthdev.PathPersona) <= 10 {
+		t.Errorf("no delete was retried; the faults did not bite")
+	}
+	f.Reset()
+	if live := e.live(); len(live) != 0 {
+		t.Errorf("%d live after destroy", len(live))
+	}
+	if st := e.recorded(); len(st.Personas) != 0 {
+		t.Errorf("%d recorded after destroy", len(st.Personas))
+	}
+}
