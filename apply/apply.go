@@ -43,6 +43,10 @@ type Recorder interface {
 	Step(ctx context.Context, step Step) error
 	// Commit writes the new recorded state and closes the journal entry.
 	Commit(ctx context.Context, recorded []plan.Recorded) error
+	// Close closes the journal entry without writing the state: the run
+	// rolled back completely, so nothing is left to record, and it must not
+	// be reported later as interrupted.
+	Close(ctx context.Context) error
 }
 
 // Entry is what a journal entry holds when it is opened.
@@ -140,6 +144,8 @@ func Run(ctx context.Context, p *plan.Plan, current []plan.Recorded, w Writer, r
 			} else {
 				r.res.Recorded = recorded
 			}
+		} else if err := rec.Close(ctx); err != nil {
+			errs = multierror.Append(errs, fmt.Errorf("closing the journal entry after the rollback: %w", err))
 		}
 		return r.res, errs
 	}

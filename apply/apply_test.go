@@ -95,6 +95,7 @@ type memRecorder struct {
 	steps    []Step
 	state    []plan.Recorded
 	commits  int
+	closed   bool
 	failOpen bool
 }
 
@@ -109,6 +110,10 @@ func (m *memRecorder) Step(_ context.Context, s Step) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.steps = append(m.steps, s)
+	return nil
+}
+func (m *memRecorder) Close(context.Context) error {
+	m.closed = true
 	return nil
 }
 func (m *memRecorder) Commit(_ context.Context, r []plan.Recorded) error {
@@ -190,6 +195,9 @@ func TestFailureRollsBackAndSkipsDeletes(t *testing.T) {
 	}
 	if rec.commits != 0 {
 		t.Errorf("state written %d times after a complete rollback", rec.commits)
+	}
+	if !rec.closed {
+		t.Error("the journal entry of a completely rolled back run was left open")
 	}
 }
 

@@ -110,7 +110,7 @@ func runApply(g *Globals, s Streams, operation, planFile string, autoApprove, no
 	switch {
 	case jsonOut:
 		progress = apply.JSONProgress(s.Out)
-	case isTerminal(s.Out) && countWrites(p) > 20:
+	case isTerminal(s.Out) && p.Writes() > 20:
 		progress = apply.LiveProgress(s.Out)
 	}
 	rec := &recorder{lock: lock, base: sess.recorded, now: time.Now}
@@ -125,14 +125,6 @@ func runApply(g *Globals, s Streams, operation, planFile string, autoApprove, no
 		Events: progress,
 	})
 	if runErr != nil {
-		if res != nil && res.RolledBack && rec.id != "" && !rec.committed {
-			// A complete rollback: live is as it was and the state was not
-			// written, so this run was not interrupted; without closing its
-			// entry every later run would report it as if it had been.
-			if err := lock.CloseJournal(ctx, rec.id); err != nil {
-				return fmt.Errorf("%w\nclosing this apply's journal entry %s: %v", runErr, rec.id, err)
-			}
-		}
 		return runErr
 	}
 	if err := closeInterrupted(ctx, lock, interrupted); err != nil {
@@ -151,16 +143,6 @@ func runApply(g *Globals, s Streams, operation, planFile string, autoApprove, no
 	}
 	fmt.Fprintln(s.Out, "\n"+summary)
 	return nil
-}
-
-func countWrites(p *plan.Plan) int {
-	n := 0
-	for _, c := range p.Changes {
-		if c.Action.Writes() {
-			n++
-		}
-	}
-	return n
 }
 
 // approve asks for "yes" on a terminal, and refuses off one.
@@ -220,9 +202,6 @@ type recorder struct {
 	base *state.State
 	now  func() time.Time
 	id   string
-	// committed is set once Commit was called: the state write (and the
-	// journal's closing) was attempted.
-	committed bool
 }
 
 func (r *recorder) Open(ctx context.Context, e apply.Entry) error {
@@ -247,7 +226,6 @@ func (r *recorder) Step(ctx context.Context, s apply.Step) error {
 }
 
 func (r *recorder) Commit(ctx context.Context, recorded []plan.Recorded) error {
-	r.committed = true
 	next := &state.State{Version: state.FormatVersion, Lineage: r.base.Lineage, Serial: r.base.Serial}
 	prev := make(map[string]state.RecordedPersona, len(r.base.Personas))
 	for _, p := range r.base.Personas {
@@ -264,6 +242,10 @@ func (r *recorder) Commit(ctx context.Context, recorded []plan.Recorded) error {
 	if err := r.lock.Write(ctx, next); err != nil {
 		return err
 	}
+	return r.lock.CloseJournal(ctx, r.id)
+}
+
+func (r *recorder) Close(ctx context.Context) error {
 	return r.lock.CloseJournal(ctx, r.id)
 }
 
