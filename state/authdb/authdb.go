@@ -1,0 +1,169 @@
+// Package authdb reads live personas straight from mana-auth's database (the
+// auth schema of admin-api.md) in one query, instead of the 1 + N requests
+// the admin API needs. It is the --live fast path for plans and drift checks.
+//
+// It only ever reads, inside a READ ONLY transaction: every write still goes
+// through the admin API, which owns the sign-up and stamping logic.
+package authdb
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/mana/personactl/state"
+)
+
+// recentActionsShown is how many actions the admin API's detail lists at most;
+// Actions counts the same, so both readers report the same history.
+const recentActionsShown = 20
+
+// Reader reads live personas from mana-auth's database. It satisfies
+// state.Live and is safe for concurrent use: its one connection is taken in
+// turn (pgx.Conn is not safe for concurrent use, and each query is short).
+type Reader struct {
+	mu    sync.Mutex
+	conn  *pgx.Conn
+	where string
+	now   func() time.Time
+}
+
+// Open connects to the database dsn names.
+func Open(ctx context.Context, dsn string) (*Reader, error) {
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("--live / PERSONACTL_LIVE_DSN is not a PostgreSQL connection string: %v; pass postgres://USER@HOST:PORT/DATABASE", redactedParseError(err))
+	}
+	where := fmt.Sprintf("mana-auth database %s on %s:%d", cfg.Database, cfg.Host, cfg.Port)
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("connecting to the %s: %v; check --live / PERSONACTL_LIVE_DSN, or leave it unset to read through the admin API", where, err)
+	}
+	return &Reader{conn: conn, where: where, now: time.Now}, nil
+}
+
+// redactedParseError keeps a DSN's password out of pgx's parse error, whose
+// text quotes the connection string (redacted only on a best-effort basis).
+func redactedParseError(err error) string {
+	var pe *pgconn.ParseConfigError
+	if errors.As(err, &pe) && pe.Unwrap() != nil {
+		return pe.Unwrap().Error()
+	}
+	return "malformed connection string"
+}
+
+// Close ends the connection.
+func (r *Reader) Close() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.conn.Close(context.Background())
+}
+
+const personasQuery = `
+SELECT u.id, u.email, u.name, p.archetype, p.system_prompt, p.module_mix, p.tick_cadence,
+       p.created_at, p.last_active_at,
+       (SELECT count(*) FROM auth.persona_actions a WHERE a.persona_id = p.user_id AND a.created_at > $1),
+       (SELECT count(*) FROM auth.persona_actions a WHERE a.persona_id = p.user_id),
+       (SELECT count(*) FROM auth.persona_feedback f WHERE f.persona_id = p.user_id)
+FROM auth.personas p
+JOIN auth.users u ON u.id = p.user_id
+WHERE u.kind = 'persona'
+ORDER BY u.email COLLATE "C"`
+
+// Personas returns every persona with its full values, sorted by email. Unlike
+// the admin API's list, a persona row whose user is no longer of kind
+// 'persona' is left out: it is not a persona, and its delete would be refused.
+func (r *Reader) Personas(ctx context.Context) ([]state.LivePersona, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	tx, err := r.conn.BeginTx(ctx, pgx.TxOptions{AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return nil, fmt.Errorf("reading personas from the %s: %w", r.where, err)
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck // read-only: nothing to keep
+	rows, err := tx.Query(ctx, personasQuery, r.now().Add(-7*24*time.Hour))
+	if err != nil {
+		return nil, fmt.Errorf("reading personas from the %s: %w; is this mana-auth's database with the auth schema?", r.where, err)
+	}
+	defer rows.Close()
+	var out []state.LivePersona
+	for rows.Next() {
+		var (
+			l        state.LivePersona
+			mix      []byte
+			actions  int64
+			a7d, fbs int64
+		)
+		if err := rows.Scan(&l.UserID, &l.Values.Email, &l.Values.Name, &l.Values.Archetype, &l.Values.SystemPrompt, &mix, &l.Values.TickCadence, &l.CreatedAt, &l.LastActiveAt, &a7d, &actions, &fbs); err != nil {
+			return nil, fmt.Errorf("reading personas from the %s: %w", r.where, err)
+		}
+		if l.Values.ModuleMix, err = decodeMix(mix); err != nil {
+			return nil, fmt.Errorf("persona %s in the %s: module_mix %w", l.Values.Email, r.where, err)
+		}
+		l.Actions7d, l.Actions, l.Feedback = int(a7d), int(min(actions, recentActionsShown)), int(fbs)
+		l.CreatedAt = l.CreatedAt.UTC()
+		if l.LastActiveAt != nil {
+			t := l.LastActiveAt.UTC()
+			l.LastActiveAt = &t
+		}
+		out = append(out, l)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("reading personas from the %s: %w", r.where, err)
+	}
+	return out, nil
+}
+
+// decodeMix reads a module_mix jsonb value. mana-auth accepts an array for it
+// (it only checks for an object with typeof), so an empty array is an empty mix.
+func decodeMix(b []byte) (map[string]float64, error) {
+	var v any
+	if err := json.Unmarshal(b, &v); err != nil {
+		return nil, err
+	}
+	switch m := v.(type) {
+	case map[string]any:
+		out := make(map[string]float64, len(m))
+		for k, w := range m {
+			f, ok := w.(float64)
+			if !ok || math.IsInf(f, 0) || math.IsNaN(f) {
+				return nil, fmt.Errorf("key %q holds %v, not a number", k, w)
+			}
+			out[k] = f
+		}
+		return out, nil
+	case []any:
+		if len(m) == 0 {
+			return map[string]float64{}, nil
+		}
+	}
+	return nil, fmt.Errorf("is %s, not an object of numbers", b)
+}
+
+// AddressOwner tells whether email belongs to nobody, a persona, or a user of
+// another kind, from users.kind. Addresses are stored lowercased, so the
+// comparison ignores case.
+func (r *Reader) AddressOwner(ctx context.Context, email string) (state.AddressOwner, error) {
+	var kind string
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	err := r.conn.QueryRow(ctx, `SELECT u.kind::text FROM auth.users u WHERE lower(u.email) = lower($1)`, email).Scan(&kind)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return state.AddressFree, nil
+	case err != nil:
+		return 0, fmt.Errorf("looking up %s in the %s: %w", email, r.where, err)
+	case kind == "persona":
+		return state.AddressPersona, nil
+	}
+	return state.AddressTaken, nil
+}
+
+var _ state.Live = (*Reader)(nil)

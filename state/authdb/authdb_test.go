@@ -1,0 +1,170 @@
+package authdb
+
+import (
+	"context"
+	"fmt"
+	"net/http/httptest"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mana/personactl/manaauthdev"
+	"github.com/mana/personactl/manaauthdev/devtest"
+	"github.com/mana/personactl/state"
+	"github.com/mana/personactl/state/adminapi"
+)
+
+// world is mana-auth-dev on a fresh PostgreSQL database, with the admin API
+// client and the database reader both pointed at it.
+type world struct {
+	store  *manaauthdev.PostgresStore
+	client *adminapi.Client
+	reader *Reader
+}
+
+func newWorld(t *testing.T) *world {
+	t.Helper()
+	ctx := context.Background()
+	dsn := devtest.FreshDatabase(t)
+	store, err := manaauthdev.OpenPostgres(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	admin := devtest.Token(map[string]any{"sub": "admin", "role": "admin", "exp": time.Now().Add(time.Hour).Unix()})
+	srv := httptest.NewServer(manaauthdev.New(manaauthdev.Options{AdminToken: admin, Store: store}))
+	t.Cleanup(srv.Close)
+	client, err := adminapi.New(adminapi.Options{BaseURL: srv.URL, Token: admin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { client.Close() })
+	reader, err := Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { reader.Close() })
+	return &world{store: store, client: client, reader: reader}
+}
+
+func (w *world) upsert(t *testing.T, email string, mix map[string]float64) string {
+	t.Helper()
+	id, err := w.client.Upsert(context.Background(), adminapi.UpsertRequest{
+		Email: email, Name: strings.Split(email, "@")[0], Password: "derived-password-1234",
+		Archetype: "night-owl", SystemPrompt: "Du bist eine Persona für den Test: " + email,
+		ModuleMix: mix, TickCadence: "weekdays",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+// TestReaderAgreesWithTheAdminAPI: one query gives what 1 + N requests give.
+func TestReaderAgreesWithTheAdminAPI(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	var ids []string
+	for i, name := range []string{"zoe", "anna", "mia", "ben", "Persona.upper"} {
+		ids = append(ids, w.upsert(t, strings.ToLower(name)+"@mana.test", map[string]float64{"todo": 0.25 * float64(i), "journal": 1 - 0.25*float64(i)}))
+	}
+	now := time.Now()
+	for i := 0; i < 25; i++ {
+		at := now.Add(-time.Duration(i) * 12 * time.Hour) // some inside 7 days, some older
+		if err := w.store.AddAction(ctx, manaauthdev.Action{ID: fmt.Sprintf("a%d", i), PersonaID: ids[1], TickID: "t", ToolName: "todo.create", Result: "ok", CreatedAt: at}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.store.AddFeedback(ctx, manaauthdev.Feedback{ID: "f1", PersonaID: ids[1], TickID: "t", Module: "todo", Rating: 4, CreatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	last := now.Add(-time.Hour).Truncate(time.Millisecond)
+	if err := w.store.SetLastActiveAt(ctx, ids[1], &last); err != nil {
+		t.Fatal(err)
+	}
+
+	viaAPI, err := w.client.Personas(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	viaDB, err := w.reader.Personas(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(viaDB) != 5 {
+		t.Fatalf("read %d personas from the database, want 5", len(viaDB))
+	}
+	for i := range viaDB {
+		viaDB[i].CreatedAt = viaDB[i].CreatedAt.Truncate(time.Millisecond) // the API prints milliseconds
+	}
+	if !reflect.DeepEqual(viaAPI, viaDB) {
+		t.Errorf("database reader and admin API disagree:\napi %+v\ndb  %+v", viaAPI, viaDB)
+	}
+	anna := viaDB[0]
+	if anna.Values.Email != "anna@mana.test" || anna.Actions7d != 14 || anna.Actions != 20 || anna.Feedback != 1 {
+		t.Errorf("anna = %+v, want 14 actions in 7 days, 20 recent, 1 rating", anna)
+	}
+}
+
+func TestReaderLeavesOutPersonaRowsOfOtherUsers(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	id := w.upsert(t, "persona.back@mana.test", map[string]float64{"todo": 1})
+	w.upsert(t, "persona.kept@mana.test", map[string]float64{"todo": 1})
+	if err := w.store.SetUserKind(ctx, id, "human"); err != nil {
+		t.Fatal(err)
+	}
+	live, err := w.reader.Personas(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(live) != 1 || live[0].Values.Email != "persona.kept@mana.test" {
+		t.Errorf("personas = %+v, want only persona.kept", live)
+	}
+	owner, err := w.reader.AddressOwner(ctx, "persona.back@mana.test")
+	if err != nil || owner != state.AddressTaken {
+		t.Errorf("owner of a persona row whose user is human = %v, %v; want taken", owner, err)
+	}
+}
+
+func TestAddressOwner(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	w.upsert(t, "persona.anna@mana.test", map[string]float64{"todo": 1})
+	if err := w.store.CreateUser(ctx, manaauthdev.User{ID: manaauthdev.NewID(), Name: "Person", Email: "person@example.test", Role: manaauthdev.RoleUser, AccessTier: manaauthdev.TierPublic, Kind: manaauthdev.KindHuman, CreatedAt: time.Now(), UpdatedAt: time.Now()}, "salted-hash"); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]state.AddressOwner{
+		"persona.anna@mana.test": state.AddressPersona,
+		"Persona.Anna@mana.test": state.AddressPersona,
+		"person@example.test":    state.AddressTaken,
+		"PERSON@example.test":    state.AddressTaken,
+		"nobody@mana.test":       state.AddressFree,
+	}
+	// Asked all at once, as a plan asks for every address it would create.
+	var wg sync.WaitGroup
+	for email, want := range want {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			got, err := w.reader.AddressOwner(ctx, email)
+			if err != nil || got != want {
+				t.Errorf("AddressOwner(%s) = %v, %v; want %v", email, got, err, want)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+func TestOpenErrorsSayWhatToDo(t *testing.T) {
+	_, err := Open(context.Background(), "postgres://u:hunter2@127.0.0.1:1/nodb?sslmode=disable&connect_timeout=2")
+	if err == nil || !strings.Contains(err.Error(), "PERSONACTL_LIVE_DSN") || strings.Contains(err.Error(), "hunter2") {
+		t.Errorf("err = %v; want one naming PERSONACTL_LIVE_DSN without the password", err)
+	}
+	_, err = Open(context.Background(), "postgres://u:hunter2@host:notaport/db")
+	if err == nil || strings.Contains(err.Error(), "hunter2") {
+		t.Errorf("err = %v; want a parse error without the password", err)
+	}
+}
