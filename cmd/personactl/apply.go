@@ -51,7 +51,7 @@ func runApply(g *Globals, s Streams, operation, planFile string, autoApprove, no
 	if flags.Format == "markdown" {
 		return errors.New("--format=markdown is for plan; apply prints text or json")
 	}
-	sess, err := open(ctx, g, s, flags.Destroy)
+	sess, err := open(ctx, g, s, flags.Destroy, true)
 	if err != nil {
 		return err
 	}

@@ -64,7 +64,13 @@ func loadReal(t *testing.T) []catalog.Persona {
 func newE2E(t *testing.T, opts ...devtest.Option) *e2e {
 	t.Helper()
 	personas := loadReal(t)
-	e := &e2e{t: t, inst: devtest.Start(t, opts...), dir: t.TempDir(), personas: personas}
+	return newE2EWith(t, devtest.Start(t, opts...), personas)
+}
+
+// newE2EWith builds the world around a mana-auth-dev the test started itself.
+func newE2EWith(t *testing.T, inst *devtest.Instance, personas []catalog.Persona) *e2e {
+	t.Helper()
+	e := &e2e{t: t, inst: inst, dir: t.TempDir(), personas: personas}
 	e.catalog = filepath.Join(e.dir, "catalog.json")
 	e.state = filepath.Join(e.dir, "personactl.state.json")
 	e.writeCatalog(personas)

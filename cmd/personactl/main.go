@@ -30,6 +30,7 @@ type Globals struct {
 	JWT            string        `name:"jwt" help:"Admin JWT for mana-auth's admin API." env:"MANA_ADMIN_JWT" placeholder:"TOKEN"`
 	State          string        `help:"Recorded state: a file path, or postgres://… for the PostgreSQL backend." env:"PERSONACTL_STATE" default:"personactl.state.json" placeholder:"PATH|DSN"`
 	Workspace      string        `help:"Workspace within a PostgreSQL state." env:"PERSONACTL_WORKSPACE" default:"default"`
+	Live           string        `help:"Read live personas in one query from mana-auth's database (read only) instead of the admin API; writes still go through the API." env:"PERSONACTL_LIVE_DSN" placeholder:"postgres://…"`
 	Parallelism    int           `help:"Requests in flight at most." default:"10"`
 	LockTimeout    time.Duration `help:"How long to wait for the state lock (0s: fail at once)." default:"0s"`
 	NoColor        bool          `help:"Never colour the output (NO_COLOR is honoured too)."`

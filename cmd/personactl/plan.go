@@ -35,7 +35,7 @@ type PlanCmd struct {
 // never writes to mana-auth or the state.
 func (c *PlanCmd) Run(g *Globals, s Streams) error {
 	ctx := context.Background()
-	sess, err := open(ctx, g, s, c.Destroy)
+	sess, err := open(ctx, g, s, c.Destroy, false)
 	if err != nil {
 		return err
 	}

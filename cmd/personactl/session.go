@@ -9,6 +9,7 @@ import (
 	"github.com/mana/personactl/plan"
 	"github.com/mana/personactl/state"
 	"github.com/mana/personactl/state/adminapi"
+	"github.com/mana/personactl/state/authdb"
 )
 
 // session holds the pieces a plan or apply is built from.
@@ -16,7 +17,10 @@ type session struct {
 	g       *Globals
 	catalog *catalog.Catalog
 	secret  catalog.Secret
+	// client writes (and reads, without --live); nil for a read-only run
+	// with --live and no token.
 	client  *adminapi.Client
+	live    state.Live
 	backend state.Backend
 
 	recorded *state.State
@@ -24,10 +28,11 @@ type session struct {
 }
 
 // open checks everything that can be checked before a request is sent (the
-// catalog, the URL, the seed secret, the token), then opens the state.
-// A destroy may run without a catalog file: every persona then counts as
-// not in the catalog.
-func open(ctx context.Context, g *Globals, s Streams, destroy bool) (*session, error) {
+// catalog, the URL, the seed secret, the token), then opens the state and the
+// live reader. A destroy may run without a catalog file: every persona then
+// counts as not in the catalog. writes says the run will write to mana-auth,
+// which needs the admin API even when --live reads from its database.
+func open(ctx context.Context, g *Globals, s Streams, destroy, writes bool) (*session, error) {
 	sess := &session{g: g}
 	var err error
 	sess.catalog, err = g.loadCatalog(s)
@@ -44,19 +49,37 @@ func open(ctx context.Context, g *Globals, s Streams, destroy bool) (*session, e
 	if sess.secret, err = g.secret(u); err != nil {
 		return nil, err
 	}
-	if sess.client, err = g.client(u); err != nil {
-		return nil, err
+	if g.Live == "" || writes || g.JWT != "" {
+		if sess.client, err = g.client(u); err != nil {
+			return nil, err
+		}
+		sess.live = &apiLive{c: sess.client}
+	}
+	if g.Live != "" {
+		reader, err := authdb.Open(ctx, g.Live)
+		if err != nil {
+			sess.close()
+			return nil, err
+		}
+		sess.live = reader
 	}
 	if sess.backend, err = g.backend(ctx); err != nil {
-		sess.client.Close()
+		sess.close()
 		return nil, err
 	}
 	return sess, nil
 }
 
 func (s *session) close() {
-	s.client.Close()
-	s.backend.Close()
+	if r, ok := s.live.(*authdb.Reader); ok {
+		r.Close()
+	}
+	if s.client != nil {
+		s.client.Close()
+	}
+	if s.backend != nil {
+		s.backend.Close()
+	}
 }
 
 // read takes fresh snapshots of the recorded and live sides.
@@ -66,7 +89,7 @@ func (s *session) read(ctx context.Context) error {
 		return err
 	}
 	s.recorded = st
-	s.input, _, err = snapshot(ctx, s.g, s.catalog.Personas, st, s.client)
+	s.input, err = snapshot(ctx, s.g, s.catalog.Personas, st, s.live)
 	return err
 }
 

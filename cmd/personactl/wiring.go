@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/url"
 	"os"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -108,10 +109,10 @@ func reportInterrupted(ctx context.Context, b state.Backend, w io.Writer) ([]sta
 }
 
 // snapshot reads the recorded and live sides and returns the plan's input.
-func snapshot(ctx context.Context, g *Globals, desired []catalog.Persona, st *state.State, client *adminapi.Client) (plan.Input, []state.LivePersona, error) {
-	live, err := client.Personas(ctx)
+func snapshot(ctx context.Context, g *Globals, desired []catalog.Persona, st *state.State, reader state.Live) (plan.Input, error) {
+	live, err := reader.Personas(ctx)
 	if err != nil {
-		return plan.Input{}, nil, err
+		return plan.Input{}, err
 	}
 	in := plan.Input{Desired: desired, Workspace: g.Workspace, Lineage: st.Lineage, Serial: st.Serial}
 	for _, r := range st.Personas {
@@ -120,8 +121,8 @@ func snapshot(ctx context.Context, g *Globals, desired []catalog.Persona, st *st
 	for _, l := range live {
 		in.Live = append(in.Live, toPlanLive(l))
 	}
-	in.NotPersonas, err = notPersonas(ctx, client, plan.Creates(desired, in.Live), live, g.Parallelism)
-	return in, live, err
+	in.NotPersonas, err = notPersonas(ctx, reader, plan.Creates(desired, in.Live), g.Parallelism)
+	return in, err
 }
 
 func toPlanLive(l state.LivePersona) plan.Live {
@@ -130,7 +131,7 @@ func toPlanLive(l state.LivePersona) plan.Live {
 
 // notPersonas asks mana-auth, for every address the plan would create, whether
 // a user who is not a persona holds it.
-func notPersonas(ctx context.Context, client *adminapi.Client, emails []string, live []state.LivePersona, parallelism int) ([]string, error) {
+func notPersonas(ctx context.Context, reader state.Live, emails []string, parallelism int) ([]string, error) {
 	var (
 		mu    sync.Mutex
 		taken []string
@@ -144,7 +145,7 @@ func notPersonas(ctx context.Context, client *adminapi.Client, emails []string, 
 		go func(email string) {
 			defer wg.Done()
 			defer func() { <-sem }()
-			owner, err := client.AddressOwnerAmong(ctx, email, live)
+			owner, err := reader.AddressOwner(ctx, email)
 			mu.Lock()
 			defer mu.Unlock()
 			switch {
@@ -156,5 +157,33 @@ func notPersonas(ctx context.Context, client *adminapi.Client, emails []string, 
 		}(e)
 	}
 	wg.Wait()
+	sort.Strings(taken)
 	return taken, errors.Join(errs...)
+}
+
+// apiLive reads live through the admin API. It remembers the last list it
+// read, so that telling a persona's address from a person's costs the one
+// users search and nothing more.
+type apiLive struct {
+	c    *adminapi.Client
+	mu   sync.Mutex
+	last []state.LivePersona
+}
+
+func (a *apiLive) Personas(ctx context.Context) ([]state.LivePersona, error) {
+	live, err := a.c.Personas(ctx)
+	a.mu.Lock()
+	a.last = live
+	a.mu.Unlock()
+	return live, err
+}
+
+func (a *apiLive) AddressOwner(ctx context.Context, email string) (state.AddressOwner, error) {
+	a.mu.Lock()
+	last := a.last
+	a.mu.Unlock()
+	if last == nil {
+		return a.c.AddressOwner(ctx, email)
+	}
+	return a.c.AddressOwnerAmong(ctx, email, last)
 }

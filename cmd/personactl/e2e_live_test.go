@@ -1,0 +1,68 @@
+package main
+
+import (
+	"context"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mana/personactl/manaauthdev"
+	"github.com/mana/personactl/manaauthdev/devtest"
+)
+
+// newE2EOnDatabase starts mana-auth-dev on a fresh PostgreSQL database and
+// returns the world with that database's address, for --live.
+func newE2EOnDatabase(t *testing.T) (*e2e, string) {
+	t.Helper()
+	personas := loadReal(t)
+	dsn := devtest.FreshDatabase(t)
+	store, err := manaauthdev.OpenPostgres(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	admin := devtest.Token(map[string]any{"sub": "admin", "role": "admin", "exp": time.Now().Add(time.Hour).Unix()})
+	srv := manaauthdev.New(manaauthdev.Options{AdminToken: admin, Store: store})
+	hs := httptest.NewServer(srv)
+	t.Cleanup(hs.Close)
+	return newE2EWith(t, &devtest.Instance{URL: hs.URL, AdminToken: admin, Server: srv, Store: store}, personas), dsn
+}
+
+// TestE2ELiveFromTheDatabase: --live reads mana-auth's tables in one query,
+// plans exactly as the admin API would, and needs no token to plan.
+func TestE2ELiveFromTheDatabase(t *testing.T) {
+	e, dsn := newE2EOnDatabase(t)
+	viaAPI := e.must(2, "plan", "--detailed-exitcode")
+	viaDB := e.must(2, "plan", "--detailed-exitcode", "--live="+dsn)
+	if viaAPI.out != viaDB.out {
+		t.Errorf("plans differ between the admin API and --live:\n%s\n---\n%s", viaAPI.out, viaDB.out)
+	}
+	e.must(0, "apply", "--auto-approve", "--live="+dsn)
+	if n := len(e.live()); n != 10 {
+		t.Fatalf("%d personas live after apply with --live, want 10", n)
+	}
+
+	t.Setenv("MANA_ADMIN_JWT", "")
+	e.faults().ResetCounts()
+	r := e.must(0, "plan", "--live="+dsn)
+	if lastLine(r.out) != "No changes." {
+		t.Errorf("plan --live after apply:\n%s", r)
+	}
+	if n := e.faults().Requests("GET", manaauthdev.PathPersona); n != 0 {
+		t.Errorf("plan --live sent %d detail requests, want none", n)
+	}
+
+	anna := e.live()["persona.anna@mana.test"]
+	cadence := "hourly"
+	if err := e.inst.Store.EditPersona(context.Background(), anna.UserID, manaauthdev.PersonaEdit{TickCadence: &cadence}); err != nil {
+		t.Fatal(err)
+	}
+	r = e.must(2, "drift", "--live="+dsn)
+	if !strings.Contains(r.out, "persona.anna@mana.test changed outside personactl") || !strings.Contains(r.out, `"daily" -> "hourly"`) {
+		t.Errorf("drift --live does not show the edit made in the database:\n%s", r)
+	}
+	if r := e.run("apply", "--auto-approve", "--live="+dsn); r.code != 1 || !strings.Contains(r.err, "MANA_ADMIN_JWT") {
+		t.Errorf("apply --live without a token: want exit 1 asking for MANA_ADMIN_JWT, got\n%s", r)
+	}
+}
