@@ -3,6 +3,9 @@
 // adapter) and the recorded state, what personactl last applied (kept by the
 // file and postgres backends, with their locks and the apply journal).
 //
+// The live side is read by the adminapi adapter, or with --live by the
+// authdb adapter straight from mana-auth's database.
+//
 // This package holds only the types and the small interfaces the adapters
 // satisfy; it never performs I/O itself.
 package state
