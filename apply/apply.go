@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-multierror"
@@ -41,13 +42,17 @@ type Recorder interface {
 	Open(ctx context.Context, entry Entry) error
 	// Step records one finished step.
 	Step(ctx context.Context, step Step) error
-	// Commit writes the new recorded state and closes the journal entry.
+	// Commit writes the new recorded state.
 	Commit(ctx context.Context, recorded []plan.Recorded) error
-	// Close closes the journal entry without writing the state: the run
-	// rolled back completely, so nothing is left to record, and it must not
-	// be reported later as interrupted.
+	// Close closes the journal entry: the run ended and live and state agree
+	// with what it reports. An entry left open is reported by the next run.
 	Close(ctx context.Context) error
 }
+
+// finishTimeout bounds the rollback, the state write and the journal's
+// closing once the run's context is cancelled (Ctrl-C, SIGTERM): they must
+// still happen, or live and the state would disagree without a trace.
+const finishTimeout = 2 * time.Minute
 
 // Entry is what a journal entry holds when it is opened.
 type Entry struct {
@@ -126,45 +131,45 @@ func Run(ctx context.Context, p *plan.Plan, current []plan.Recorded, w Writer, r
 	}
 	r.start = r.opts.Now()
 	r.emit(Event{Type: EventPlan, Total: p.Writes()})
+	finish, cancel := context.WithTimeout(context.WithoutCancel(ctx), finishTimeout)
+	defer cancel()
 
-	outcomes := r.runPhase(ctx, func(c plan.Change) bool { return c.Action == plan.Create || c.Action == plan.Update })
-	var errs error
-	for _, o := range outcomes {
-		if o.err != nil {
-			errs = multierror.Append(errs, fmt.Errorf("%s %s: %w", o.change.Action, o.change.Email, o.err))
-		}
-	}
+	outcomes := r.runPhase(ctx, p, func(c plan.Change) bool { return c.Action == plan.Create || c.Action == plan.Update }, true)
+	errs := failures(outcomes)
 	if errs != nil && !opts.NoRollback {
-		failedRollback := r.rollback(ctx, outcomes, &errs)
+		unrolled, complete := r.rollback(finish, outcomes, &errs)
 		r.res.RolledBack = true
-		recorded := applyOutcomes(current, p, failedRollback, false)
-		if len(failedRollback) > 0 {
-			if err := rec.Commit(ctx, recorded); err != nil {
+		if len(unrolled) > 0 {
+			recorded := applyOutcomes(current, p, unrolled, false)
+			if err := rec.Commit(finish, recorded); err != nil {
 				errs = multierror.Append(errs, fmt.Errorf("writing the state after a partial rollback: %w", err))
 			} else {
 				r.res.Recorded = recorded
 			}
-		} else if err := rec.Close(ctx); err != nil {
-			errs = multierror.Append(errs, fmt.Errorf("closing the journal entry after the rollback: %w", err))
+		}
+		if complete {
+			if err := rec.Close(finish); err != nil {
+				errs = multierror.Append(errs, fmt.Errorf("closing the journal entry after the rollback: %w", err))
+			}
 		}
 		return r.res, errs
 	}
 	if errs == nil {
-		outcomes = append(outcomes, r.runPhase(ctx, func(c plan.Change) bool { return c.Action == plan.Delete || c.Action == plan.Replace })...)
-		for _, o := range outcomes {
-			if o.err != nil && (o.change.Action == plan.Delete || o.change.Action == plan.Replace) {
-				errs = multierror.Append(errs, fmt.Errorf("%s %s: %w", o.change.Action, o.change.Email, o.err))
-			}
-		}
+		deletes := r.runPhase(ctx, p, func(c plan.Change) bool { return c.Action == plan.Delete || c.Action == plan.Replace }, false)
+		errs = failures(deletes)
+		outcomes = append(outcomes, deletes...)
 	}
 	recorded := applyOutcomes(current, p, outcomes, true)
-	if err := rec.Commit(ctx, recorded); err != nil {
+	if err := rec.Commit(finish, recorded); err != nil {
 		errs = multierror.Append(errs, fmt.Errorf("writing the recorded state: %w; the personas above were changed; run personactl apply again to record them", err))
 		return r.res, errs
 	}
+	if err := rec.Close(finish); err != nil {
+		errs = multierror.Append(errs, fmt.Errorf("closing the journal entry: %w", err))
+	}
 	r.res.Recorded = recorded
 	for _, o := range outcomes {
-		if o.err != nil {
+		if !o.done() {
 			continue
 		}
 		switch o.change.Action {
@@ -206,6 +211,20 @@ type outcome struct {
 	started bool
 }
 
+// done reports whether the change was made.
+func (o outcome) done() bool { return o.started && o.err == nil }
+
+// failures collects every failed or interrupted step.
+func failures(outcomes []outcome) error {
+	var errs error
+	for _, o := range outcomes {
+		if o.err != nil {
+			errs = multierror.Append(errs, fmt.Errorf("%s %s: %w", o.change.Action, o.change.Email, o.err))
+		}
+	}
+	return errs
+}
+
 func (r *runner) emit(e Event) {
 	if r.opts.Events == nil {
 		return
@@ -244,57 +263,50 @@ func beforeImages(p *plan.Plan) []plan.Recorded {
 	return out
 }
 
-// runPhase runs the selected changes, at most Parallelism at once. After the
-// first failure it starts nothing new: the steps in flight finish.
-func (r *runner) runPhase(ctx context.Context, selected func(plan.Change) bool) []outcome {
-	var todo []plan.Change
-	for _, c := range r.p.Changes {
+// runPhase runs the selected changes, at most Parallelism at once. With
+// stopOnFailure nothing new starts after the first failure (the steps in
+// flight finish); a cancelled context starts nothing new either, and the
+// steps it kept from starting are reported as interrupted.
+func (r *runner) runPhase(ctx context.Context, p *plan.Plan, selected func(plan.Change) bool, stopOnFailure bool) []outcome {
+	var out []outcome
+	for _, c := range p.Changes {
 		if selected(c) {
-			todo = append(todo, c)
+			out = append(out, outcome{change: c, userID: c.UserID})
 		}
 	}
-	out := make([]outcome, len(todo))
 	sem := make(chan struct{}, r.opts.Parallelism)
 	var wg sync.WaitGroup
-	var failed sync.Once
-	stop := make(chan struct{})
-	isDelete := len(todo) > 0 && (todo[0].Action == plan.Delete || todo[0].Action == plan.Replace)
-	for i, c := range todo {
+	var failed atomic.Bool
+	for i := range out {
+		acquired := false
 		select {
 		case sem <- struct{}{}:
+			acquired = true
 		case <-ctx.Done():
 		}
 		if ctx.Err() != nil {
-			break
-		}
-		if !isDelete {
-			select {
-			case <-stop:
+			if acquired {
 				<-sem
-				goto wait
-			default:
 			}
+			out[i].err = fmt.Errorf("not started: %w", context.Cause(ctx))
+			continue
+		}
+		if stopOnFailure && failed.Load() {
+			<-sem
+			continue
 		}
 		wg.Add(1)
-		go func(i int, c plan.Change) {
+		go func(o *outcome) {
 			defer wg.Done()
 			defer func() { <-sem }()
-			o := r.step(ctx, c)
-			out[i] = o
+			*o = r.step(ctx, o.change)
 			if o.err != nil {
-				failed.Do(func() { close(stop) })
+				failed.Store(true)
 			}
-		}(i, c)
+		}(&out[i])
 	}
-wait:
 	wg.Wait()
-	var ran []outcome
-	for _, o := range out {
-		if o.started {
-			ran = append(ran, o)
-		}
-	}
-	return ran
+	return out
 }
 
 func (r *runner) step(ctx context.Context, c plan.Change) outcome {
@@ -326,11 +338,15 @@ func (r *runner) step(ctx context.Context, c plan.Change) outcome {
 // rollback undoes this run's creates and updates: a created persona is
 // deleted (found by email when its id was never seen, as after a lost
 // answer), an updated one gets its before-image back. It returns the
-// outcomes it could not undo.
-func (r *runner) rollback(ctx context.Context, outcomes []outcome, errs *error) []outcome {
-	var failed []outcome
+// changes that were made and could not be undone, and whether every step
+// that started was undone.
+func (r *runner) rollback(ctx context.Context, outcomes []outcome, errs *error) (unrolled []outcome, complete bool) {
+	complete = true
 	r.emit(Event{Type: EventRollback, Message: "rolling back this apply's creates and updates"})
 	for _, o := range outcomes {
+		if !o.started {
+			continue
+		}
 		c := o.change
 		var err error
 		switch c.Action {
@@ -346,26 +362,23 @@ func (r *runner) rollback(ctx context.Context, outcomes []outcome, errs *error) 
 				err = r.w.Delete(ctx, id)
 			}
 		case plan.Update:
-			restore := *c.Before
-			err = upsertBefore(ctx, r.w, restore, r.opts.Password(c.Email))
+			_, err = r.w.Upsert(ctx, *c.Before, r.opts.Password(c.Email))
 		}
 		r.emit(Event{Type: EventRollback, Email: c.Email, Action: c.Action.String(), Err: err})
 		if err != nil {
-			*errs = multierror.Append(*errs, fmt.Errorf("rollback of %s %s failed: %w; it stays as this apply left it", c.Action, c.Email, err))
+			complete = false
+			*errs = multierror.Append(*errs, fmt.Errorf("rollback of %s %s failed: %w", c.Action, c.Email, err))
 			if o.err == nil {
-				failed = append(failed, o)
+				unrolled = append(unrolled, o)
 			}
 		}
 	}
-	if len(failed) == 0 {
+	if complete {
 		*errs = multierror.Append(*errs, errors.New("rolled back: every persona this apply created or updated is as it was; nothing was deleted"))
+	} else {
+		*errs = multierror.Append(*errs, errors.New("rollback incomplete: the personas named above may not be as they were; nothing was deleted; run personactl plan to see where live stands"))
 	}
-	return failed
-}
-
-func upsertBefore(ctx context.Context, w Writer, before catalog.Persona, password string) error {
-	_, err := w.Upsert(ctx, before, password)
-	return err
+	return unrolled, complete
 }
 
 // applyOutcomes computes the recorded state after a run: the current state
@@ -377,7 +390,7 @@ func applyOutcomes(current []plan.Recorded, p *plan.Plan, outcomes []outcome, al
 		byEmail[r.Email] = r
 	}
 	for _, o := range outcomes {
-		if o.err != nil {
+		if !o.done() {
 			continue
 		}
 		c := o.change

@@ -18,6 +18,8 @@ type fakeLive struct {
 	nextID   int
 	failFor  map[string]bool // upserts of these emails fail
 	lostFor  map[string]bool // upserts of these emails happen, but the answer is lost
+	failDel  map[string]bool // deletes of these emails fail
+	onUpsert func()          // called on every upsert, before it happens
 	writes   []string
 }
 
@@ -27,14 +29,20 @@ type fakePersona struct {
 }
 
 func newFake(live ...plan.Live) *fakeLive {
-	f := &fakeLive{personas: map[string]fakePersona{}, failFor: map[string]bool{}, lostFor: map[string]bool{}}
+	f := &fakeLive{personas: map[string]fakePersona{}, failFor: map[string]bool{}, lostFor: map[string]bool{}, failDel: map[string]bool{}}
 	for _, l := range live {
 		f.personas[l.Values.Email] = fakePersona{l.UserID, l.Values}
 	}
 	return f
 }
 
-func (f *fakeLive) Upsert(_ context.Context, p catalog.Persona, password string) (string, error) {
+func (f *fakeLive) Upsert(ctx context.Context, p catalog.Persona, password string) (string, error) {
+	if f.onUpsert != nil {
+		f.onUpsert()
+	}
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.writes = append(f.writes, "upsert "+p.Email)
@@ -59,12 +67,18 @@ func (f *fakeLive) Upsert(_ context.Context, p catalog.Persona, password string)
 	return cur.id, nil
 }
 
-func (f *fakeLive) Delete(_ context.Context, id string) error {
+func (f *fakeLive) Delete(ctx context.Context, id string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.writes = append(f.writes, "delete "+id)
 	for e, p := range f.personas {
 		if p.id == id {
+			if f.failDel[e] {
+				return errors.New("503 Service Unavailable after 4 tries")
+			}
 			delete(f.personas, e)
 		}
 	}
@@ -179,9 +193,8 @@ func TestFailureRollsBackAndSkipsDeletes(t *testing.T) {
 			t.Errorf("error does not mention %q:\n%v", want, err)
 		}
 	}
-	after := plan.Compute(plan.Input{Desired: nil, Live: fake.snapshot()}, plan.Options{Prune: true})
 	if len(fake.snapshot()) != 2 {
-		t.Errorf("live after rollback has %d personas, want the 2 it had: %+v", len(fake.snapshot()), after.Changes)
+		t.Errorf("live after rollback has %d personas, want the 2 it had: %+v", len(fake.snapshot()), fake.snapshot())
 	}
 	for _, l := range fake.snapshot() {
 		if l.Values.Archetype != "a" {
@@ -251,5 +264,72 @@ func TestNoChangesWritesNothing(t *testing.T) {
 	}
 	if len(fake.writes) != 0 || rec.commits != 0 || rec.opened {
 		t.Errorf("a no-op apply wrote: requests %v, commits %d, journal %v", fake.writes, rec.commits, rec.opened)
+	}
+}
+
+func TestIncompleteRollbackLeavesTheJournalOpen(t *testing.T) {
+	fake := newFake()
+	fake.failFor["persona.zfail@mana.test"] = true
+	fake.failDel["persona.a@mana.test"] = true
+	o := opts()
+	o.Parallelism = 1
+	pl := plan.Compute(plan.Input{Desired: []catalog.Persona{p("persona.a@mana.test", "a"), p("persona.zfail@mana.test", "a")}}, plan.Options{})
+	rec := &memRecorder{}
+	_, err := Run(context.Background(), pl, nil, fake, rec, o)
+	if err == nil || !strings.Contains(err.Error(), "rollback incomplete") || strings.Contains(err.Error(), "rolled back: every persona") {
+		t.Fatalf("err = %v; want an incomplete rollback, not a claim of success", err)
+	}
+	if rec.closed {
+		t.Error("the journal was closed although a persona this apply created is still live")
+	}
+	if len(rec.state) != 1 || rec.state[0].Email != "persona.a@mana.test" {
+		t.Errorf("state = %+v; want the persona that could not be rolled back recorded", rec.state)
+	}
+}
+
+func TestCancelledApplyStopsRollsBackAndSaysSo(t *testing.T) {
+	fake := newFake()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	calls := 0
+	fake.onUpsert = func() {
+		calls++
+		if calls == 1 {
+			defer cancel() // Ctrl-C while the first create is on its way
+		}
+	}
+	o := opts()
+	o.Parallelism = 1
+	pl := plan.Compute(plan.Input{Desired: []catalog.Persona{p("persona.a@mana.test", "a"), p("persona.b@mana.test", "a"), p("persona.c@mana.test", "a")}}, plan.Options{})
+	rec := &memRecorder{}
+	res, err := Run(ctx, pl, nil, fake, rec, o)
+	if err == nil || !strings.Contains(err.Error(), "not started") || !res.RolledBack {
+		t.Fatalf("err = %v, rolled back %v; want the interrupted steps reported and a rollback", err, res.RolledBack)
+	}
+	if n := len(fake.snapshot()); n != 0 {
+		t.Errorf("%d personas live after an interrupted apply rolled back, want 0", n)
+	}
+	if !rec.closed {
+		t.Error("the rollback ran with the cancelled context: the journal was not closed")
+	}
+}
+
+func TestReplaceDeletesThenCreates(t *testing.T) {
+	old := p("persona.a@mana.test", "a")
+	fake := newFake(plan.Live{UserID: "u1", Values: old})
+	renamed := old
+	renamed.Name = "New Name"
+	recorded := []plan.Recorded{{Email: old.Email, UserID: "u1", Values: old}}
+	pl := plan.Compute(plan.Input{Desired: []catalog.Persona{renamed}, Recorded: recorded, Live: fake.snapshot()}, plan.Options{Replace: []string{old.Email}})
+	rec := &memRecorder{}
+	res, err := Run(context.Background(), pl, recorded, fake, rec, opts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Replaced != 1 || strings.Join(fake.writes, ",") != "delete u1,upsert persona.a@mana.test" {
+		t.Errorf("replaced %d with writes %v; want delete then create", res.Replaced, fake.writes)
+	}
+	if len(rec.state) != 1 || rec.state[0].UserID == "u1" || rec.state[0].Values.Name != "New Name" {
+		t.Errorf("state after replace = %+v; want the new id and the new name", rec.state)
 	}
 }
