@@ -103,6 +103,11 @@ func drift(d *catalog.Persona, r *Recorded, l *Live) *Drift {
 		return &Drift{Kind: DeletedOutside}
 	case r != nil && l != nil:
 		fields := fieldChanges(r.Values, l.Values, catalog.Differences(r.Values, l.Values))
+		if r.UserID != l.UserID {
+			// Deleted and created again by hand: the same values, but the
+			// persona's history is gone and every recorded id is wrong.
+			fields = append([]FieldChange{{Field: FieldUserID, Before: r.UserID, After: l.UserID}}, fields...)
+		}
 		if len(fields) > 0 {
 			return &Drift{Kind: ChangedOutside, Fields: fields}
 		}
@@ -131,7 +136,7 @@ func planRefresh(c *Change, r *Recorded, l *Live) {
 	case r != nil && l == nil:
 		c.Action = Forget
 		c.Reasons = append(c.Reasons, "deleted outside personactl")
-	case r != nil && (r.UserID != l.UserID || len(catalog.Differences(r.Values, l.Values)) > 0):
+	case r != nil && !recordedMatches(r, l):
 		c.Record = true
 	}
 }
@@ -173,12 +178,17 @@ func planDesired(p *Plan, c *Change, d *catalog.Persona, r *Recorded, l *Live, r
 	if nameDiffers {
 		p.Warnings = append(p.Warnings, fmt.Sprintf("%s: name is %q live but %q in the catalog; mana-auth cannot rename a persona, so the name is not applied; pass --replace=%s to delete and re-create it (destroys %s)", d.Email, l.Values.Name, d.Name, d.Email, history(l).Describe()))
 	}
-	if len(c.Fields) > boolInt(nameDiffers) {
+	if len(c.Fields) > 1 || (len(c.Fields) == 1 && !nameDiffers) {
 		c.Action = Update
 		return
 	}
 	c.Action = NoOp
-	c.Record = r == nil || r.UserID != l.UserID || len(catalog.Differences(r.Values, l.Values)) > 0
+	c.Record = r == nil || !recordedMatches(r, l)
+}
+
+// recordedMatches reports whether the state records exactly the live persona.
+func recordedMatches(r *Recorded, l *Live) bool {
+	return r.UserID == l.UserID && len(catalog.Differences(r.Values, l.Values)) == 0
 }
 
 func planUndesired(c *Change, r *Recorded, l *Live, prune bool) {
@@ -209,13 +219,6 @@ func checkReplaceTargets(p *Plan, replace []string, desired map[string]*catalog.
 	}
 	sort.Strings(p.Errors)
 	sort.Strings(p.Warnings)
-}
-
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 func history(l *Live) *History {
@@ -301,9 +304,16 @@ func (p *Plan) Stale(in Input) []string {
 	for i := range in.Live {
 		now[in.Live[i].Values.Email] = Fingerprint(&in.Live[i])
 	}
+	taken := make(map[string]bool, len(in.NotPersonas))
+	for _, e := range in.NotPersonas {
+		taken[e] = true
+	}
 	for _, c := range p.Changes {
 		if c.Action == NoOp && !c.Record {
 			continue
+		}
+		if c.Action == Create && taken[c.Email] {
+			why = append(why, c.Email+" now belongs to a Mana user who is not a persona; creating it would turn that account into a persona")
 		}
 		if was, is := p.Live[c.Email], now[c.Email]; was != is {
 			switch {
@@ -326,20 +336,15 @@ func orNone(s string) string {
 	return s
 }
 
-// Creates returns the catalog addresses the plan would create, for the caller
-// to check with mana-auth that none belongs to a user who is not a persona.
-func Creates(desired []catalog.Persona, live []Live) []string {
-	have := make(map[string]bool, len(live))
-	for _, l := range live {
-		have[l.Values.Email] = true
-	}
+// Creates returns the addresses the plan creates: the ones to check with
+// mana-auth, before applying, for a user who is not a persona.
+func (p *Plan) Creates() []string {
 	var out []string
-	for _, d := range desired {
-		if !have[d.Email] {
-			out = append(out, d.Email)
+	for _, c := range p.Changes {
+		if c.Action == Create {
+			out = append(out, c.Email)
 		}
 	}
-	sort.Strings(out)
 	return out
 }
 

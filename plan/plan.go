@@ -58,9 +58,6 @@ func (a Action) Sign() string {
 	}
 }
 
-// IsReplace reports whether the action deletes and re-creates the persona.
-func (a Action) IsReplace() bool { return a == Replace }
-
 // Writes reports whether the action sends a request to the admin API.
 func (a Action) Writes() bool { return a == Create || a == Update || a == Delete || a == Replace }
 
@@ -159,6 +156,10 @@ type Options struct {
 	Replace []string `json:"replace,omitempty"`
 }
 
+// FieldUserID names the user id in a drift note: a persona deleted and
+// created again outside personactl has the same values but another id.
+const FieldUserID catalog.Field = "user_id"
+
 // FieldChange is one field's value before and after.
 type FieldChange struct {
 	Field  catalog.Field `json:"name"`
@@ -216,6 +217,8 @@ type Summary struct {
 	Unchanged int `json:"unchanged"`
 	Drifted   int `json:"drifted"`
 	Unmanaged int `json:"unmanaged"`
+	// Record counts unchanged personas the state does not record yet.
+	Record int `json:"record"`
 }
 
 // Plan is a computed plan: data that renderers read, a plan file stores and
@@ -252,6 +255,9 @@ func (p *Plan) Summary() Summary {
 			s.Forget++
 		default:
 			s.Unchanged++
+			if c.Record {
+				s.Record++
+			}
 		}
 		if c.Drift != nil {
 			if c.Drift.Kind == Unmanaged {
@@ -264,8 +270,9 @@ func (p *Plan) Summary() Summary {
 	return s
 }
 
-// HasChanges reports whether applying the plan would change anything:
-// a request to mana-auth, or a persona dropped from the state.
+// HasChanges reports whether applying the plan would change anything
+// besides recording personas that already match: a request to mana-auth, or
+// a persona dropped from the state.
 func (p *Plan) HasChanges() bool {
 	for _, c := range p.Changes {
 		if c.Action != NoOp {
@@ -306,14 +313,4 @@ func (p *Plan) NeedsStateWrite() bool {
 		}
 	}
 	return false
-}
-
-// Find returns the change for email.
-func (p *Plan) Find(email string) (*Change, bool) {
-	for i := range p.Changes {
-		if p.Changes[i].Email == email {
-			return &p.Changes[i], true
-		}
-	}
-	return nil, false
 }

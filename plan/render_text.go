@@ -73,7 +73,13 @@ func SummaryLine(p *Plan) string {
 		}
 		return fmt.Sprintf("Drift: %d changed outside personactl, %d deleted outside personactl, %d unmanaged.", counts[ChangedOutside], counts[DeletedOutside], counts[Unmanaged])
 	}
+	if len(p.Errors) > 0 {
+		return fmt.Sprintf("Plan blocked: %d error(s) above must be fixed first; nothing can be applied.", len(p.Errors))
+	}
 	if !p.HasChanges() {
+		if n := p.Summary().Record; n > 0 {
+			return fmt.Sprintf("No changes. %d persona(s) already match and are recorded in the state at the next apply.", n)
+		}
 		return "No changes."
 	}
 	parts := []string{fmt.Sprintf("%d to create", s.Create), fmt.Sprintf("%d to update", s.Update)}
