@@ -23,7 +23,9 @@ const passwordLength = 32
 // unusable; build one with ResolveSecret. It never prints its value.
 type Secret struct {
 	key []byte
-	// Fallback is true when the key is DevSecret because PERSONA_SEED_SECRET was unset.
+	// Fallback is true when the key is the public DevSecret: because
+	// PERSONA_SEED_SECRET was unset, or because it was set to DevSecret.
+	// Either way anyone can derive the passwords.
 	Fallback bool
 }
 
@@ -44,18 +46,27 @@ var ErrEmptySecret = errors.New("PERSONA_SEED_SECRET is set but empty: the perso
 // ErrFallbackInProduction is returned when NODE_ENV=production and no secret is set.
 var ErrFallbackInProduction = errors.New("PERSONA_SEED_SECRET is unset and NODE_ENV=production: refusing the public development fallback secret; set PERSONA_SEED_SECRET to the persona-runner's secret")
 
+// ErrDevSecretInProduction is returned when NODE_ENV=production and
+// PERSONA_SEED_SECRET is set to the public development secret itself.
+var ErrDevSecretInProduction = errors.New("PERSONA_SEED_SECRET is the public development secret and NODE_ENV=production: anyone could log in as these personas; set PERSONA_SEED_SECRET to the persona-runner's secret")
+
 // ResolveSecret picks the seed secret the way Mana's seed script did, with
 // personactl's extra refusals. lookup reads the environment (os.LookupEnv in
 // production, a map in tests).
 func ResolveSecret(lookup func(string) (string, bool)) (Secret, error) {
 	v, ok := lookup("PERSONA_SEED_SECRET")
-	if ok {
-		if v == "" {
-			return Secret{}, ErrEmptySecret
-		}
-		return Secret{key: []byte(v)}, nil
-	}
+	production := false
 	if env, _ := lookup("NODE_ENV"); env == "production" {
+		production = true
+	}
+	switch {
+	case ok && v == "":
+		return Secret{}, ErrEmptySecret
+	case ok && v == DevSecret && production:
+		return Secret{}, ErrDevSecretInProduction
+	case ok:
+		return NewSecret(v)
+	case production:
 		return Secret{}, ErrFallbackInProduction
 	}
 	return Secret{key: []byte(DevSecret), Fallback: true}, nil
@@ -76,7 +87,7 @@ func (s Secret) CheckServer(server *url.URL, allowFallback bool) error {
 	if !s.Fallback || allowFallback || IsLoopback(server) {
 		return nil
 	}
-	return fmt.Errorf("PERSONA_SEED_SECRET is unset and %s is not on loopback: refusing the public development fallback secret, which would let anyone log in as these personas; set PERSONA_SEED_SECRET to the persona-runner's secret, or pass --allow-dev-secret if this server really is for development", server.Redacted())
+	return fmt.Errorf("PERSONA_SEED_SECRET is unset or set to the public development secret, and %s is not on loopback: refusing the public development secret, which would let anyone log in as these personas; set PERSONA_SEED_SECRET to the persona-runner's secret, or pass --allow-dev-secret if this server really is for development", server.Redacted())
 }
 
 // IsLoopback reports whether a URL's host is a loopback name or address.

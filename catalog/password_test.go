@@ -63,6 +63,8 @@ func TestResolveSecret(t *testing.T) {
 		{"unset in development", map[string]string{"NODE_ENV": "development"}, nil, true},
 		{"unset in production", map[string]string{"NODE_ENV": "production"}, ErrFallbackInProduction, false},
 		{"empty", map[string]string{"PERSONA_SEED_SECRET": ""}, ErrEmptySecret, false},
+		{"set to the public secret", map[string]string{"PERSONA_SEED_SECRET": DevSecret}, nil, true},
+		{"set to the public secret in production", map[string]string{"PERSONA_SEED_SECRET": DevSecret, "NODE_ENV": "production"}, ErrDevSecretInProduction, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -83,6 +85,7 @@ func TestResolveSecret(t *testing.T) {
 
 func TestCheckServerRefusesFallbackOffLoopback(t *testing.T) {
 	fallback, _ := ResolveSecret(env(map[string]string{}))
+	explicit, _ := ResolveSecret(env(map[string]string{"PERSONA_SEED_SECRET": DevSecret}))
 	real, _ := NewSecret("s3cr3t")
 	tests := []struct {
 		url      string
@@ -98,6 +101,7 @@ func TestCheckServerRefusesFallbackOffLoopback(t *testing.T) {
 		{"https://auth.mana.how", fallback, true, false},
 		{"http://10.0.0.5:3001", fallback, false, true},
 		{"https://auth.mana.how", real, false, false},
+		{"https://auth.mana.how", explicit, false, true},
 	}
 	for _, tt := range tests {
 		u, _ := url.Parse(tt.url)
