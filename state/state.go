@@ -6,8 +6,9 @@
 // The live side is read by the adminapi adapter, or with --live by the
 // authdb adapter straight from mana-auth's database.
 //
-// This package holds only the types and the small interfaces the adapters
-// satisfy; it never performs I/O itself.
+// This package holds the types, the small interfaces the adapters satisfy,
+// and helpers written against those interfaces; it never opens a file or a
+// connection itself.
 package state
 
 import (

@@ -60,8 +60,10 @@ type Options struct {
 
 // Client talks to one mana-auth instance. It is safe for concurrent use.
 type Client struct {
-	base        *url.URL
-	baseString  string
+	base       *url.URL
+	baseString string
+	// shown is the base URL for messages: without a password in it.
+	shown       string
 	token       string
 	claims      TokenClaims
 	hasClaims   bool
@@ -91,6 +93,7 @@ func New(opts Options) (*Client, error) {
 	c := &Client{
 		base:        u,
 		baseString:  u.String(),
+		shown:       u.Redacted(),
 		token:       token,
 		parallelism: orDefault(opts.Parallelism, DefaultParallelism),
 		timeout:     orDefault(opts.Timeout, DefaultTimeout),
@@ -131,7 +134,7 @@ func (c *Client) Close() error {
 }
 
 // BaseURL returns the address of the mana-auth the Client talks to.
-func (c *Client) BaseURL() string { return c.baseString }
+func (c *Client) BaseURL() string { return c.shown }
 
 // request is one API call, tried up to maxAttempts times.
 type request struct {
@@ -225,7 +228,7 @@ func (c *Client) transportFailure(ctx context.Context, r request, try int, err e
 		// The caller gave up; that is no fault of the server's.
 		return false, fmt.Errorf("%s %s: %w", r.method, r.path, context.Cause(ctx))
 	}
-	ne := &NetworkError{Method: r.method, Path: r.path, BaseURL: c.baseString, Tries: try, Err: err}
+	ne := &NetworkError{Method: r.method, Path: r.path, BaseURL: c.shown, Tries: try, Err: err}
 	ne.describe(c.timeout, c.scrub)
 	return ne.retryable, ne
 }

@@ -128,7 +128,7 @@ func (c *Client) apiError(r request, try int, resp *http.Response) *APIError {
 	case s == http.StatusForbidden:
 		e.advice = c.adviceForbidden()
 	case s == http.StatusNotFound && !jsonBody:
-		e.advice = fmt.Sprintf("mana-auth at %s has no such route; check that MANA_AUTH_URL (or --auth) points at mana-auth", c.baseString)
+		e.advice = fmt.Sprintf("mana-auth at %s has no such route; check that MANA_AUTH_URL (or --auth) points at mana-auth", c.shown)
 	case s == http.StatusNotFound:
 		e.kind = ErrNotFound
 		e.advice = "no persona has this user id (it may have been deleted already)"

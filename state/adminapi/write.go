@@ -171,7 +171,7 @@ func (c *Client) Health(ctx context.Context) error {
 		return err
 	}
 	if answer.Status != "ok" {
-		return fmt.Errorf("mana-auth at %s reports status %q instead of \"ok\"; check its log", c.baseString, answer.Status)
+		return fmt.Errorf("mana-auth at %s reports status %q instead of \"ok\"; check its log", c.shown, answer.Status)
 	}
 	return nil
 }

@@ -1,0 +1,44 @@
+package adminapi
+
+import (
+	"context"
+	"sync"
+
+	"github.com/mana/personactl/state"
+)
+
+// Reader is the client as a state.Live. It remembers the last full read, so
+// that telling a persona's address from a person's then costs the one users
+// search and nothing more.
+type Reader struct {
+	c    *Client
+	mu   sync.Mutex
+	last []state.LivePersona
+}
+
+// Reader returns the client as a state.Live.
+func (c *Client) Reader() *Reader { return &Reader{c: c} }
+
+// Personas reads every live persona (see Client.Personas) and remembers them.
+func (r *Reader) Personas(ctx context.Context) ([]state.LivePersona, error) {
+	live, err := r.c.Personas(ctx)
+	if err == nil {
+		r.mu.Lock()
+		r.last = live
+		r.mu.Unlock()
+	}
+	return live, err
+}
+
+// AddressOwner tells who holds email, using the last read when there was one.
+func (r *Reader) AddressOwner(ctx context.Context, email string) (state.AddressOwner, error) {
+	r.mu.Lock()
+	last := r.last
+	r.mu.Unlock()
+	if last == nil {
+		return r.c.AddressOwner(ctx, email)
+	}
+	return r.c.AddressOwnerAmong(ctx, email, last)
+}
+
+var _ state.Live = (*Reader)(nil)

@@ -1,0 +1,48 @@
+package state
+
+import (
+	"context"
+	"errors"
+	"reflect"
+	"strings"
+	"sync/atomic"
+	"testing"
+)
+
+type ownersOnly struct {
+	owners   map[string]AddressOwner
+	failing  map[string]bool
+	inFlight atomic.Int32
+	peak     atomic.Int32
+}
+
+func (o *ownersOnly) Personas(context.Context) ([]LivePersona, error) { return nil, nil }
+
+func (o *ownersOnly) AddressOwner(_ context.Context, email string) (AddressOwner, error) {
+	n := o.inFlight.Add(1)
+	defer o.inFlight.Add(-1)
+	for p := o.peak.Load(); n > p && !o.peak.CompareAndSwap(p, n); p = o.peak.Load() {
+	}
+	if o.failing[email] {
+		return AddressFree, errors.New("500 after 4 tries")
+	}
+	return o.owners[email], nil
+}
+
+func TestTakenAddresses(t *testing.T) {
+	live := &ownersOnly{
+		owners:  map[string]AddressOwner{"z@mana.test": AddressTaken, "a@mana.test": AddressTaken, "p@mana.test": AddressPersona},
+		failing: map[string]bool{"e1@mana.test": true, "e2@mana.test": true},
+	}
+	emails := []string{"z@mana.test", "free@mana.test", "a@mana.test", "p@mana.test", "e1@mana.test", "e2@mana.test"}
+	taken, err := TakenAddresses(context.Background(), live, emails, 2)
+	if want := []string{"a@mana.test", "z@mana.test"}; !reflect.DeepEqual(taken, want) {
+		t.Errorf("taken = %v, want %v", taken, want)
+	}
+	if err == nil || !strings.Contains(err.Error(), "e1@mana.test") || !strings.Contains(err.Error(), "e2@mana.test") {
+		t.Errorf("err = %v; want both failed look-ups reported", err)
+	}
+	if p := live.peak.Load(); p > 2 {
+		t.Errorf("%d look-ups in flight, want at most 2", p)
+	}
+}
