@@ -56,7 +56,7 @@ func TextProgress(w io.Writer) func(Event) {
 		case EventRollback:
 			switch {
 			case e.Email == "":
-				fmt.Fprintf(w, "Error: %s\n", e.Message)
+				fmt.Fprintf(w, "A step failed: %s...\n", e.Message)
 			case e.Err != nil:
 				fmt.Fprintf(w, "%s: rollback of the %s failed: %v\n", e.Email, e.Action, e.Err)
 			default:
