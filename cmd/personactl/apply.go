@@ -23,35 +23,58 @@ import (
 
 // ApplyCmd makes live personas match the catalog.
 type ApplyCmd struct {
-	PlanFile    string `arg:"" optional:"" help:"A plan saved with plan --out; applied exactly, or refused when stale." placeholder:"PLANFILE"`
-	AutoApprove bool   `help:"Apply without asking for yes."`
-	NoRollback  bool   `help:"On a failure keep what was done instead of rolling it back."`
-	PlanFlags
+	PlanFile    string   `arg:"" optional:"" help:"A plan saved with plan --out; applied exactly, or refused when stale." placeholder:"PLANFILE"`
+	AutoApprove bool     `help:"Apply without asking for yes."`
+	NoRollback  bool     `help:"On a failure keep what was done instead of rolling it back."`
+	Destroy     bool     `help:"Delete every live persona (as destroy does)."`
+	RefreshOnly bool     `help:"Only record in the state what changed outside personactl; nothing is written to mana-auth."`
+	Prune       bool     `help:"Also delete live personas that are neither in the catalog nor recorded."`
+	Replace     []string `help:"Delete and re-create this persona (the only way to apply a name); repeatable." placeholder:"EMAIL"`
+	Format      string   `help:"Output format: text, or json (one event per line)." enum:"text,json" default:"text"`
 }
 
 // Run applies the plan.
 func (c *ApplyCmd) Run(g *Globals, s Streams) error {
-	return runApply(g, s, "apply", c.PlanFile, c.AutoApprove, c.NoRollback, c.PlanFlags)
+	opts := plan.Options{Destroy: c.Destroy, RefreshOnly: c.RefreshOnly, Prune: c.Prune, Replace: c.Replace}
+	if c.PlanFile != "" && (c.Destroy || c.RefreshOnly || c.Prune || len(c.Replace) > 0) {
+		return errors.New("--destroy, --refresh-only, --prune and --replace shape a new plan, and a saved plan already fixed them; apply the file alone, or make a new plan with those flags")
+	}
+	return runApply(g, s, "apply", c.PlanFile, c.AutoApprove, c.NoRollback, opts, c.Format)
 }
 
 // DestroyCmd deletes every live persona.
 type DestroyCmd struct {
 	AutoApprove bool   `help:"Destroy without asking for yes."`
-	Format      string `help:"Output format: text or json (one event per line)." enum:"text,json" default:"text"`
+	Format      string `help:"Output format: text, or json (one event per line)." enum:"text,json" default:"text"`
 }
 
 // Run plans and applies the deletion of every live persona.
 func (c *DestroyCmd) Run(g *Globals, s Streams) error {
-	return runApply(g, s, "destroy", "", c.AutoApprove, false, PlanFlags{Destroy: true, Format: c.Format})
+	return runApply(g, s, "destroy", "", c.AutoApprove, false, plan.Options{Destroy: true}, c.Format)
 }
 
-func runApply(g *Globals, s Streams, operation, planFile string, autoApprove, noRollback bool, flags PlanFlags) error {
+func runApply(g *Globals, s Streams, operation, planFile string, autoApprove, noRollback bool, opts plan.Options, format string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if flags.Format == "markdown" {
-		return errors.New("--format=markdown is for plan; apply prints text or json")
+	var saved *plan.Plan
+	needSecret := !opts.Destroy && !opts.RefreshOnly
+	if planFile != "" {
+		var err error
+		if saved, err = readPlanFile(planFile); err != nil {
+			return err
+		}
+		if saved.Workspace != g.Workspace {
+			return fmt.Errorf("saved plan is for workspace %q, not %q; pass --workspace=%s or make a new plan", saved.Workspace, g.Workspace, saved.Workspace)
+		}
+		sum := saved.Summary()
+		needSecret = sum.Create+sum.Update+sum.Replace > 0
 	}
-	sess, err := open(ctx, g, s, flags.Destroy, true)
+	sess, err := open(ctx, g, s, needs{
+		catalog:         saved == nil,
+		catalogOptional: opts.Destroy,
+		secret:          needSecret,
+		writes:          true,
+	})
 	if err != nil {
 		return err
 	}
@@ -66,25 +89,20 @@ func runApply(g *Globals, s Streams, operation, planFile string, autoApprove, no
 		return err
 	}
 
-	var p *plan.Plan
-	if planFile != "" {
-		if p, err = readPlanFile(planFile); err != nil {
+	p := saved
+	if p != nil {
+		why, err := sess.saved(ctx, p)
+		if err != nil {
 			return err
 		}
-		if p.Workspace != g.Workspace {
-			return fmt.Errorf("saved plan is for workspace %q, not %q; pass --workspace=%s or make a new plan", p.Workspace, g.Workspace, p.Workspace)
-		}
-		if err := sess.read(ctx); err != nil {
-			return err
-		}
-		if why := p.Stale(sess.input); len(why) > 0 {
+		if len(why) > 0 {
 			return fmt.Errorf("saved plan is stale, nothing was applied: %s; run personactl plan --out=%s again", strings.Join(why, "; "), planFile)
 		}
-	} else if p, err = sess.plan(ctx, flags.options()); err != nil {
+	} else if p, err = sess.plan(ctx, opts); err != nil {
 		return err
 	}
 
-	jsonOut := flags.Format == "json"
+	jsonOut := format == "json"
 	if jsonOut {
 		var b bytes.Buffer
 		if err := plan.RenderJSON(&b, p); err != nil {
@@ -239,10 +257,7 @@ func (r *recorder) Commit(ctx context.Context, recorded []plan.Recorded) error {
 		}
 		next.Personas = append(next.Personas, entry)
 	}
-	if err := r.lock.Write(ctx, next); err != nil {
-		return err
-	}
-	return r.lock.CloseJournal(ctx, r.id)
+	return r.lock.Write(ctx, next)
 }
 
 func (r *recorder) Close(ctx context.Context) error {

@@ -35,7 +35,7 @@ type PlanCmd struct {
 // never writes to mana-auth or the state.
 func (c *PlanCmd) Run(g *Globals, s Streams) error {
 	ctx := context.Background()
-	sess, err := open(ctx, g, s, c.Destroy, false)
+	sess, err := open(ctx, g, s, needs{catalog: true, catalogOptional: c.Destroy, secret: !c.Destroy && !c.RefreshOnly})
 	if err != nil {
 		return err
 	}
@@ -50,7 +50,7 @@ func (c *PlanCmd) Run(g *Globals, s Streams) error {
 	if err := render(s.Out, p, c.Format, g.colour(s.Out)); err != nil {
 		return err
 	}
-	if c.Out != "" {
+	if c.Out != "" && len(p.Errors) == 0 {
 		if err := writePlanFile(c.Out, p); err != nil {
 			return err
 		}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 
 	"github.com/mana/personactl/catalog"
@@ -27,33 +28,50 @@ type session struct {
 	input    plan.Input
 }
 
+// needs says what a command needs from open.
+type needs struct {
+	// catalog: false when a saved plan already holds the desired values.
+	catalog bool
+	// catalogOptional: a missing catalog file is an empty catalog (destroy).
+	catalogOptional bool
+	// secret: the run may derive passwords (creates, updates, replaces).
+	secret bool
+	// writes: the run writes through the admin API, which needs a token
+	// even when --live reads from mana-auth's database.
+	writes bool
+}
+
 // open checks everything that can be checked before a request is sent (the
 // catalog, the URL, the seed secret, the token), then opens the state and the
-// live reader. A destroy may run without a catalog file: every persona then
-// counts as not in the catalog. writes says the run will write to mana-auth,
-// which needs the admin API even when --live reads from its database.
-func open(ctx context.Context, g *Globals, s Streams, destroy, writes bool) (*session, error) {
-	sess := &session{g: g}
-	var err error
-	sess.catalog, err = g.loadCatalog(s)
-	if err != nil {
-		if !destroy || !errors.Is(err, fs.ErrNotExist) {
+// live reader.
+func open(ctx context.Context, g *Globals, s Streams, n needs) (*session, error) {
+	sess := &session{g: g, catalog: &catalog.Catalog{Path: g.Catalog}}
+	if g.Parallelism < 1 {
+		return nil, fmt.Errorf("--parallelism=%d: it must be at least 1", g.Parallelism)
+	}
+	if n.catalog {
+		c, err := g.loadCatalog(s)
+		switch {
+		case err == nil:
+			sess.catalog = c
+		case !n.catalogOptional || !errors.Is(err, fs.ErrNotExist):
 			return nil, err
 		}
-		sess.catalog = &catalog.Catalog{Path: g.Catalog}
 	}
 	u, err := g.authURL()
 	if err != nil {
 		return nil, err
 	}
-	if sess.secret, err = g.secret(u); err != nil {
-		return nil, err
+	if n.secret {
+		if sess.secret, err = g.secret(u); err != nil {
+			return nil, err
+		}
 	}
-	if g.Live == "" || writes || g.JWT != "" {
+	if g.Live == "" || n.writes || g.JWT != "" {
 		if sess.client, err = g.client(u); err != nil {
 			return nil, err
 		}
-		sess.live = &apiLive{c: sess.client}
+		sess.live = sess.client.Reader()
 	}
 	if g.Live != "" {
 		reader, err := authdb.Open(ctx, g.Live)
@@ -88,15 +106,56 @@ func (s *session) read(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	live, err := s.live.Personas(ctx)
+	if err != nil {
+		return err
+	}
 	s.recorded = st
-	s.input, err = snapshot(ctx, s.g, s.catalog.Personas, st, s.live)
+	s.input = plan.Input{Desired: s.catalog.Personas, Workspace: s.g.Workspace, Lineage: st.Lineage, Serial: st.Serial}
+	for _, r := range st.Personas {
+		s.input.Recorded = append(s.input.Recorded, plan.Recorded{Email: r.Email, UserID: r.UserID, Values: r.Values})
+	}
+	for _, l := range live {
+		s.input.Live = append(s.input.Live, toPlanLive(l))
+	}
+	return nil
+}
+
+// takenAmong records which of the addresses belong to a user who is not a
+// persona, in the input the next plan or staleness check reads.
+func (s *session) takenAmong(ctx context.Context, emails []string) error {
+	taken, err := state.TakenAddresses(ctx, s.live, emails, s.g.Parallelism)
+	s.input.NotPersonas = taken
 	return err
 }
 
-// plan reads afresh and computes the plan.
+// plan reads afresh and computes the plan. The addresses it would create are
+// checked with mana-auth; when one belongs to a person, the plan is computed
+// again with that error in it.
 func (s *session) plan(ctx context.Context, opts plan.Options) (*plan.Plan, error) {
 	if err := s.read(ctx); err != nil {
 		return nil, err
 	}
-	return plan.Compute(s.input, opts), nil
+	p := plan.Compute(s.input, opts)
+	if creates := p.Creates(); len(creates) > 0 {
+		if err := s.takenAmong(ctx, creates); err != nil {
+			return nil, err
+		}
+		if len(s.input.NotPersonas) > 0 {
+			p = plan.Compute(s.input, opts)
+		}
+	}
+	return p, nil
+}
+
+// saved reads afresh and checks a saved plan against it: the recorded state,
+// every live persona it acts on, and the owners of the addresses it creates.
+func (s *session) saved(ctx context.Context, p *plan.Plan) (stale []string, err error) {
+	if err := s.read(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.takenAmong(ctx, p.Creates()); err != nil {
+		return nil, err
+	}
+	return p.Stale(s.input), nil
 }

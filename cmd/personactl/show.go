@@ -20,7 +20,7 @@ type DriftCmd struct {
 // unapplied catalog changes. Exit 0 without drift, 2 with.
 func (c *DriftCmd) Run(g *Globals, s Streams) error {
 	ctx := context.Background()
-	sess, err := open(ctx, g, s, false, false)
+	sess, err := open(ctx, g, s, needs{catalog: true})
 	if err != nil {
 		return err
 	}

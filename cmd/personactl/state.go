@@ -81,6 +81,7 @@ func (c *StateRmCmd) Run(g *Globals, s Streams) error {
 		}
 		drop := map[string]bool{}
 		for _, e := range c.Email {
+			e = strings.ToLower(e)
 			if _, ok := st.Find(e); !ok {
 				return fmt.Errorf("%s is not in the recorded state %s; nothing was removed", e, b.Describe())
 			}

@@ -7,9 +7,7 @@ import (
 	"io"
 	"net/url"
 	"os"
-	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"golang.org/x/term"
@@ -108,82 +106,6 @@ func reportInterrupted(ctx context.Context, b state.Backend, w io.Writer) ([]sta
 	return open, nil
 }
 
-// snapshot reads the recorded and live sides and returns the plan's input.
-func snapshot(ctx context.Context, g *Globals, desired []catalog.Persona, st *state.State, reader state.Live) (plan.Input, error) {
-	live, err := reader.Personas(ctx)
-	if err != nil {
-		return plan.Input{}, err
-	}
-	in := plan.Input{Desired: desired, Workspace: g.Workspace, Lineage: st.Lineage, Serial: st.Serial}
-	for _, r := range st.Personas {
-		in.Recorded = append(in.Recorded, plan.Recorded{Email: r.Email, UserID: r.UserID, Values: r.Values})
-	}
-	for _, l := range live {
-		in.Live = append(in.Live, toPlanLive(l))
-	}
-	in.NotPersonas, err = notPersonas(ctx, reader, plan.Creates(desired, in.Live), g.Parallelism)
-	return in, err
-}
-
 func toPlanLive(l state.LivePersona) plan.Live {
 	return plan.Live{UserID: l.UserID, Values: l.Values, CreatedAt: l.CreatedAt, LastActiveAt: l.LastActiveAt, Actions7d: l.Actions7d, Actions: l.Actions, Feedback: l.Feedback}
-}
-
-// notPersonas asks mana-auth, for every address the plan would create, whether
-// a user who is not a persona holds it.
-func notPersonas(ctx context.Context, reader state.Live, emails []string, parallelism int) ([]string, error) {
-	var (
-		mu    sync.Mutex
-		taken []string
-		errs  []error
-		wg    sync.WaitGroup
-	)
-	sem := make(chan struct{}, max(1, parallelism))
-	for _, e := range emails {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func(email string) {
-			defer wg.Done()
-			defer func() { <-sem }()
-			owner, err := reader.AddressOwner(ctx, email)
-			mu.Lock()
-			defer mu.Unlock()
-			switch {
-			case err != nil:
-				errs = append(errs, fmt.Errorf("checking who holds %s: %w", email, err))
-			case owner == state.AddressTaken:
-				taken = append(taken, email)
-			}
-		}(e)
-	}
-	wg.Wait()
-	sort.Strings(taken)
-	return taken, errors.Join(errs...)
-}
-
-// apiLive reads live through the admin API. It remembers the last list it
-// read, so that telling a persona's address from a person's costs the one
-// users search and nothing more.
-type apiLive struct {
-	c    *adminapi.Client
-	mu   sync.Mutex
-	last []state.LivePersona
-}
-
-func (a *apiLive) Personas(ctx context.Context) ([]state.LivePersona, error) {
-	live, err := a.c.Personas(ctx)
-	a.mu.Lock()
-	a.last = live
-	a.mu.Unlock()
-	return live, err
-}
-
-func (a *apiLive) AddressOwner(ctx context.Context, email string) (state.AddressOwner, error) {
-	a.mu.Lock()
-	last := a.last
-	a.mu.Unlock()
-	if last == nil {
-		return a.c.AddressOwner(ctx, email)
-	}
-	return a.c.AddressOwnerAmong(ctx, email, last)
 }
