@@ -23,20 +23,17 @@ import (
 
 // ApplyCmd makes live personas match the catalog.
 type ApplyCmd struct {
-	PlanFile    string   `arg:"" optional:"" help:"A plan saved with plan --out; applied exactly, or refused when stale." placeholder:"PLANFILE"`
-	AutoApprove bool     `help:"Apply without asking for yes."`
-	NoRollback  bool     `help:"On a failure keep what was done instead of rolling it back."`
-	Destroy     bool     `help:"Delete every live persona (as destroy does)."`
-	RefreshOnly bool     `help:"Only record in the state what changed outside personactl; nothing is written to mana-auth."`
-	Prune       bool     `help:"Also delete live personas that are neither in the catalog nor recorded."`
-	Replace     []string `help:"Delete and re-create this persona (the only way to apply a name); repeatable." placeholder:"EMAIL"`
-	Format      string   `help:"Output format: text, or json (one event per line)." enum:"text,json" default:"text"`
+	PlanFile    string `arg:"" optional:"" help:"A plan saved with plan --out; applied exactly, or refused when stale." placeholder:"PLANFILE"`
+	AutoApprove bool   `help:"Apply without asking for yes."`
+	NoRollback  bool   `help:"On a failure keep what was done instead of rolling it back."`
+	Format      string `help:"Output format: text, or json (one event per line)." enum:"text,json" default:"text"`
+	ShapeFlags
 }
 
 // Run applies the plan.
 func (c *ApplyCmd) Run(g *Globals, s Streams) error {
-	opts := plan.Options{Destroy: c.Destroy, RefreshOnly: c.RefreshOnly, Prune: c.Prune, Replace: c.Replace}
-	if c.PlanFile != "" && (c.Destroy || c.RefreshOnly || c.Prune || len(c.Replace) > 0) {
+	opts := c.options()
+	if c.PlanFile != "" && c.given() {
 		return errors.New("--destroy, --refresh-only, --prune and --replace shape a new plan, and a saved plan already fixed them; apply the file alone, or make a new plan with those flags")
 	}
 	return runApply(g, s, "apply", c.PlanFile, c.AutoApprove, c.NoRollback, opts, c.Format)

@@ -11,24 +11,29 @@ import (
 	"github.com/mana/personactl/plan"
 )
 
-// PlanFlags are the flags plan and apply (without a plan file) share.
-type PlanFlags struct {
-	Out              string   `help:"Write the plan to FILE for a later apply." placeholder:"FILE" type:"path"`
-	DetailedExitcode bool     `help:"Exit 0 for no changes, 2 for changes (with --refresh-only: drift), 1 for errors."`
-	Destroy          bool     `help:"Plan the deletion of every live persona."`
-	RefreshOnly      bool     `help:"Show only drift: what changed outside personactl."`
-	Prune            bool     `help:"Delete live personas that are neither in the catalog nor recorded."`
-	Replace          []string `help:"Delete and re-create this persona (the only way to apply a name); repeatable." placeholder:"EMAIL"`
-	Format           string   `help:"Output format: text, json or markdown." enum:"text,json,markdown" default:"text"`
+// ShapeFlags shape a new plan; plan takes them, and apply without a plan file.
+type ShapeFlags struct {
+	Destroy     bool     `help:"Plan the deletion of every live persona."`
+	RefreshOnly bool     `help:"Only drift: what changed outside personactl; an apply only records it in the state."`
+	Prune       bool     `help:"Delete live personas that are neither in the catalog nor recorded."`
+	Replace     []string `help:"Delete and re-create this persona (the only way to apply a name); repeatable." placeholder:"EMAIL"`
 }
 
-func (f *PlanFlags) options() plan.Options {
+func (f *ShapeFlags) options() plan.Options {
 	return plan.Options{Destroy: f.Destroy, RefreshOnly: f.RefreshOnly, Prune: f.Prune, Replace: f.Replace}
+}
+
+// given reports whether any of the flags was given.
+func (f *ShapeFlags) given() bool {
+	return f.Destroy || f.RefreshOnly || f.Prune || len(f.Replace) > 0
 }
 
 // PlanCmd shows what apply would change.
 type PlanCmd struct {
-	PlanFlags
+	Out              string `help:"Write the plan to FILE for a later apply." placeholder:"FILE" type:"path"`
+	DetailedExitcode bool   `help:"Exit 0 for no changes, 2 for changes (with --refresh-only: drift), 1 for errors."`
+	Format           string `help:"Output format: text, json or markdown." enum:"text,json,markdown" default:"text"`
+	ShapeFlags
 }
 
 // Run reads catalog, state and live, computes and renders the plan. It
