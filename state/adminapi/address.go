@@ -79,11 +79,13 @@ func (c *Client) addressOwner(ctx context.Context, email string, live []state.Li
 func (c *Client) searchUser(ctx context.Context, email string) (userID string, found, signedIn bool, err error) {
 	for page := 1; ; page++ {
 		var answer struct {
-			Users []struct {
+			// Pointers tell a missing field from an empty one: an answer
+			// without the list must never read as "nobody has it".
+			Users *[]struct {
 				ID    string `json:"id"`
 				Email string `json:"email"`
 			} `json:"users"`
-			Total int `json:"total"`
+			Total *int `json:"total"`
 			// Limit is the page size the server used (it may cap ours).
 			Limit int `json:"limit"`
 		}
@@ -95,6 +97,12 @@ func (c *Client) searchUser(ctx context.Context, email string) (userID string, f
 		r.read = func(body io.Reader) error {
 			if err := json.NewDecoder(body).Decode(&answer); err != nil {
 				return decodeError(r, "", err)
+			}
+			switch {
+			case answer.Users == nil:
+				return decodeError(r, "users", errors.New("missing: cannot tell whether the address is taken"))
+			case answer.Total == nil:
+				return decodeError(r, "total", errors.New("missing: cannot tell whether the address is taken"))
 			}
 			return nil
 		}
@@ -108,7 +116,7 @@ func (c *Client) searchUser(ctx context.Context, email string) (userID string, f
 		if err := c.do(ctx, r); err != nil || signedIn {
 			return "", false, signedIn, err
 		}
-		for _, u := range answer.Users {
+		for _, u := range *answer.Users {
 			if strings.EqualFold(u.Email, email) {
 				return u.ID, true, false, nil
 			}
@@ -117,7 +125,7 @@ func (c *Client) searchUser(ctx context.Context, email string) (userID string, f
 		if size <= 0 {
 			size = searchPageSize
 		}
-		if len(answer.Users) == 0 || page*size >= answer.Total {
+		if len(*answer.Users) == 0 || page*size >= *answer.Total {
 			return "", false, false, nil
 		}
 	}

@@ -1,13 +1,16 @@
-package adminapi
+package adminapi_test
 
 import (
 	"context"
 	"strings"
 	"testing"
+
+	"github.com/mana/personactl/state"
+	"github.com/mana/personactl/state/adminapi"
 )
 
 func TestMessagesNeverShowAPasswordInTheURL(t *testing.T) {
-	c, err := New(Options{BaseURL: "http://user:hunter2@127.0.0.1:1", Token: "t", MaxAttempts: 1})
+	c, err := adminapi.New(adminapi.Options{BaseURL: "http://user:hunter2@127.0.0.1:1", Token: "t", MaxAttempts: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -15,5 +18,28 @@ func TestMessagesNeverShowAPasswordInTheURL(t *testing.T) {
 	_, err = c.Reader().Personas(context.Background())
 	if err == nil || strings.Contains(err.Error(), "hunter2") || strings.Contains(c.BaseURL(), "hunter2") {
 		t.Errorf("err = %v, BaseURL = %s; the URL's password must never be shown", err, c.BaseURL())
+	}
+}
+
+// TestUsersSearchOfAnotherShapeIsNeverFree: a gateway's answer, or a changed
+// API, must not let a person's address pass as free.
+func TestUsersSearchOfAnotherShapeIsNeverFree(t *testing.T) {
+	for _, body := range []string{`{}`, `{"users":null,"total":0}`, `{"error":"x"}`, `{"data":[]}`, `{"users":[]}`} {
+		f := &fakeAdmin{bodies: map[string]string{"/api/v1/admin/users": body}}
+		c, err := adminapi.New(adminapi.Options{BaseURL: serve(t, f), Token: "t", MaxAttempts: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		owner, err := c.AddressOwner(context.Background(), "person@example.test")
+		if err == nil || owner == state.AddressFree {
+			t.Errorf("users search answering %s: owner %v, err %v; want an error, never free", body, owner, err)
+		}
+		c.Close()
+	}
+	f := &fakeAdmin{bodies: map[string]string{"/api/v1/admin/users": `{"users":[],"total":0,"page":1,"limit":20}`}}
+	c, _ := adminapi.New(adminapi.Options{BaseURL: serve(t, f), Token: "t", MaxAttempts: 1})
+	defer c.Close()
+	if owner, err := c.AddressOwner(context.Background(), "nobody@mana.test"); err != nil || owner != state.AddressFree {
+		t.Errorf("a well-formed empty answer: owner %v, err %v; want free", owner, err)
 	}
 }
