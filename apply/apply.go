@@ -49,11 +49,6 @@ type Recorder interface {
 	Close(ctx context.Context) error
 }
 
-// finishTimeout bounds the rollback, the state write and the journal's
-// closing once the run's context is cancelled (Ctrl-C, SIGTERM): they must
-// still happen, or live and the state would disagree without a trace.
-const finishTimeout = 2 * time.Minute
-
 // Entry is what a journal entry holds when it is opened.
 type Entry struct {
 	Operation string
@@ -131,10 +126,13 @@ func Run(ctx context.Context, p *plan.Plan, current []plan.Recorded, w Writer, r
 	}
 	r.start = r.opts.Now()
 	r.emit(Event{Type: EventPlan, Total: p.Writes()})
-	finish, cancel := context.WithTimeout(context.WithoutCancel(ctx), finishTimeout)
-	defer cancel()
+	// Steps that started, the rollback, the state write and the journal's
+	// closing must still happen once ctx is cancelled (Ctrl-C, SIGTERM), or
+	// live and the state would disagree without a trace. Each request they
+	// send is bounded by the Writer's own timeouts.
+	finish := context.WithoutCancel(ctx)
 
-	outcomes := r.runPhase(ctx, p, func(c plan.Change) bool { return c.Action == plan.Create || c.Action == plan.Update }, true)
+	outcomes := r.runPhase(ctx, finish, p, func(c plan.Change) bool { return c.Action == plan.Create || c.Action == plan.Update }, true)
 	errs := failures(outcomes)
 	if errs != nil && !opts.NoRollback {
 		unrolled, complete := r.rollback(finish, outcomes, &errs)
@@ -155,9 +153,12 @@ func Run(ctx context.Context, p *plan.Plan, current []plan.Recorded, w Writer, r
 		return r.res, errs
 	}
 	if errs == nil {
-		deletes := r.runPhase(ctx, p, func(c plan.Change) bool { return c.Action == plan.Delete || c.Action == plan.Replace }, false)
+		deletes := r.runPhase(ctx, finish, p, func(c plan.Change) bool { return c.Action == plan.Delete || c.Action == plan.Replace }, false)
 		errs = failures(deletes)
 		outcomes = append(outcomes, deletes...)
+	}
+	if jerr := journalFailures(outcomes); jerr != nil {
+		errs = multierror.Append(errs, jerr)
 	}
 	recorded := applyOutcomes(current, p, outcomes, true)
 	if err := rec.Commit(finish, recorded); err != nil {
@@ -209,6 +210,8 @@ type outcome struct {
 	userID  string
 	err     error
 	started bool
+	// journalErr is a failure to record the step; the step itself stands.
+	journalErr error
 }
 
 // done reports whether the change was made.
@@ -220,6 +223,17 @@ func failures(outcomes []outcome) error {
 	for _, o := range outcomes {
 		if o.err != nil {
 			errs = multierror.Append(errs, fmt.Errorf("%s %s: %w", o.change.Action, o.change.Email, o.err))
+		}
+	}
+	return errs
+}
+
+// journalFailures collects the steps that happened but could not be recorded.
+func journalFailures(outcomes []outcome) error {
+	var errs error
+	for _, o := range outcomes {
+		if o.journalErr != nil {
+			errs = multierror.Append(errs, fmt.Errorf("%s %s: %w", o.change.Action, o.change.Email, o.journalErr))
 		}
 	}
 	return errs
@@ -267,7 +281,11 @@ func beforeImages(p *plan.Plan) []plan.Recorded {
 // stopOnFailure nothing new starts after the first failure (the steps in
 // flight finish); a cancelled context starts nothing new either, and the
 // steps it kept from starting are reported as interrupted.
-func (r *runner) runPhase(ctx context.Context, p *plan.Plan, selected func(plan.Change) bool, stopOnFailure bool) []outcome {
+//
+// A step that started runs to its end on finish, a context that outlives
+// ctx's cancellation: abandoning a request the server may still carry out
+// would leave its outcome unknown, and the state wrong.
+func (r *runner) runPhase(ctx, finish context.Context, p *plan.Plan, selected func(plan.Change) bool, stopOnFailure bool) []outcome {
 	var out []outcome
 	for _, c := range p.Changes {
 		if selected(c) {
@@ -299,7 +317,7 @@ func (r *runner) runPhase(ctx context.Context, p *plan.Plan, selected func(plan.
 		go func(o *outcome) {
 			defer wg.Done()
 			defer func() { <-sem }()
-			*o = r.step(ctx, o.change)
+			*o = r.step(finish, o.change)
 			if o.err != nil {
 				failed.Store(true)
 			}
@@ -324,8 +342,9 @@ func (r *runner) step(ctx context.Context, c plan.Change) outcome {
 		}
 	}
 	elapsed := r.opts.Now().Sub(begin)
-	if err := r.rec.Step(ctx, Step{Email: c.Email, Action: c.Action.String(), UserID: o.userID, Err: o.err, Elapsed: elapsed}); err != nil && o.err == nil {
-		o.err = fmt.Errorf("recording the step in the journal: %w", err)
+	if err := r.rec.Step(ctx, Step{Email: c.Email, Action: c.Action.String(), UserID: o.userID, Err: o.err, Elapsed: elapsed}); err != nil {
+		// What happened live stands either way; only the record of it failed.
+		o.journalErr = fmt.Errorf("recording the step in the journal: %w", err)
 	}
 	r.mu.Lock()
 	r.done++

@@ -20,6 +20,7 @@ type fakeLive struct {
 	lostFor  map[string]bool // upserts of these emails happen, but the answer is lost
 	failDel  map[string]bool // deletes of these emails fail
 	onUpsert func()          // called on every upsert, before it happens
+	onDelete func()          // called on every delete, before it happens
 	writes   []string
 }
 
@@ -68,6 +69,9 @@ func (f *fakeLive) Upsert(ctx context.Context, p catalog.Persona, password strin
 }
 
 func (f *fakeLive) Delete(ctx context.Context, id string) error {
+	if f.onDelete != nil {
+		f.onDelete()
+	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -113,24 +117,37 @@ type memRecorder struct {
 	failOpen bool
 }
 
-func (m *memRecorder) Open(context.Context, Entry) error {
+// The methods refuse a cancelled context, as the real backends do.
+func (m *memRecorder) Open(ctx context.Context, _ Entry) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	if m.failOpen {
 		return errors.New("disk full")
 	}
 	m.opened = true
 	return nil
 }
-func (m *memRecorder) Step(_ context.Context, s Step) error {
+func (m *memRecorder) Step(ctx context.Context, s Step) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.steps = append(m.steps, s)
 	return nil
 }
-func (m *memRecorder) Close(context.Context) error {
+func (m *memRecorder) Close(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	m.closed = true
 	return nil
 }
-func (m *memRecorder) Commit(_ context.Context, r []plan.Recorded) error {
+func (m *memRecorder) Commit(ctx context.Context, r []plan.Recorded) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	m.state = r
 	m.commits++
 	return nil
@@ -331,5 +348,42 @@ func TestReplaceDeletesThenCreates(t *testing.T) {
 	}
 	if len(rec.state) != 1 || rec.state[0].UserID == "u1" || rec.state[0].Values.Name != "New Name" {
 		t.Errorf("state after replace = %+v; want the new id and the new name", rec.state)
+	}
+}
+
+// TestCancelledDeletesAreRecordedAsTheyHappened: Ctrl-C during the deletes
+// lets the delete in flight finish, starts no other, and the state and the
+// journal say exactly which persona is gone.
+func TestCancelledDeletesAreRecordedAsTheyHappened(t *testing.T) {
+	var live []plan.Live
+	var recorded []plan.Recorded
+	for _, e := range []string{"persona.a@mana.test", "persona.b@mana.test", "persona.c@mana.test"} {
+		v := p(e, "a")
+		live = append(live, plan.Live{UserID: "id-" + e, Values: v})
+		recorded = append(recorded, plan.Recorded{Email: e, UserID: "id-" + e, Values: v})
+	}
+	fake := newFake(live...)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	fake.onDelete = cancel // Ctrl-C while the first delete is on its way
+	o := opts()
+	o.Parallelism = 1
+	pl := plan.Compute(plan.Input{Recorded: recorded, Live: fake.snapshot()}, plan.Options{Destroy: true})
+	rec := &memRecorder{}
+	res, err := Run(ctx, pl, recorded, fake, rec, o)
+	if err == nil || !strings.Contains(err.Error(), "not started") {
+		t.Fatalf("err = %v; want the deletes that never started reported", err)
+	}
+	if res.Deleted != 1 || len(fake.snapshot()) != 2 {
+		t.Errorf("deleted %d, %d live; want the one in flight finished and two left", res.Deleted, len(fake.snapshot()))
+	}
+	if len(rec.state) != 2 || rec.state[0].Email != "persona.b@mana.test" {
+		t.Errorf("state = %+v; want persona.b and persona.c still recorded, persona.a gone", rec.state)
+	}
+	if len(rec.steps) != 1 || rec.steps[0].Email != "persona.a@mana.test" || rec.steps[0].Err != nil {
+		t.Errorf("journal steps = %+v; want the finished delete of persona.a", rec.steps)
+	}
+	if !rec.closed {
+		t.Error("the journal was left open although state and live agree")
 	}
 }
