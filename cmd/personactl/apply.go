@@ -51,7 +51,7 @@ func (c *DestroyCmd) Run(g *Globals, s Streams) error {
 }
 
 func runApply(g *Globals, s Streams, operation, planFile string, autoApprove, noRollback bool, opts plan.Options, format string) error {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := interruptible(s)
 	defer stop()
 	var saved *plan.Plan
 	needSecret := !opts.Destroy && !opts.RefreshOnly
@@ -158,6 +158,31 @@ func runApply(g *Globals, s Streams, operation, planFile string, autoApprove, no
 	}
 	fmt.Fprintln(s.Out, "\n"+summary)
 	return nil
+}
+
+// interruptible returns a context cancelled by the first Ctrl-C or SIGTERM:
+// no new step starts, the steps in flight finish and the run rolls back or
+// records what it did. The signal is then let go, so a second Ctrl-C ends
+// the process at once (the next run reports it as interrupted).
+func interruptible(s Streams) (context.Context, func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() {
+		select {
+		case <-sigs:
+			signal.Stop(sigs)
+			fmt.Fprintln(s.Err, "\nInterrupted: no new step starts; the steps in flight finish, then this run rolls back or records what it did. Press Ctrl-C again to stop at once.")
+			cancel()
+		case <-done:
+		}
+	}()
+	return ctx, func() {
+		signal.Stop(sigs)
+		close(done)
+		cancel()
+	}
 }
 
 // approve asks for "yes" on a terminal, and refuses off one.

@@ -109,3 +109,59 @@ func TestE2EKilledApplyConverges(t *testing.T) {
 		t.Errorf("plan still reports an interrupted run\n%s", r)
 	}
 }
+
+// TestE2EInterruptedDestroyRecordsWhatItDid sends SIGINT to a destroy in the
+// middle of its deletes: the deletes in flight finish, no other starts, the
+// state records exactly what is gone, and the run ends cleanly with exit 1.
+func TestE2EInterruptedDestroyRecordsWhatItDid(t *testing.T) {
+	e := newE2E(t)
+	e.applyAll()
+	bin := buildPersonactl(t)
+	e.faults().SetLatency(60 * time.Millisecond)
+
+	cmd := exec.Command(bin, "destroy", "--auto-approve", "--parallelism=2")
+	cmd.Env = os.Environ()
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	deadline := time.Now().Add(20 * time.Second)
+	for len(e.live()) > 7 {
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatalf("the destroy deleted nothing in time\n%s\n%s", out.String(), errb.String())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	err := <-done
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
+		t.Fatalf("interrupted destroy: %v, want exit 1\n%s\n%s", err, out.String(), errb.String())
+	}
+	if !strings.Contains(errb.String(), "Interrupted: no new step starts") || !strings.Contains(errb.String(), "not started") {
+		t.Errorf("the interruption is not explained\n%s", errb.String())
+	}
+	e.faults().SetLatency(0)
+	live := e.live()
+	if len(live) == 0 {
+		t.Fatal("the interrupt came too late: everything was deleted")
+	}
+	st := e.recorded()
+	if len(st.Personas) != len(live) {
+		t.Errorf("%d personas recorded but %d live: the state does not say what the destroy did", len(st.Personas), len(live))
+	}
+	for _, p := range st.Personas {
+		if _, ok := live[p.Email]; !ok {
+			t.Errorf("%s is recorded but was deleted", p.Email)
+		}
+	}
+	r := e.must(0, "drift")
+	if strings.Contains(r.out, "deleted outside personactl") || strings.Contains(r.err, "interrupted") {
+		t.Errorf("after the interrupted destroy, drift blames outsiders or an interrupted run:\n%s", r)
+	}
+}
