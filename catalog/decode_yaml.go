@@ -182,6 +182,13 @@ func (c *yamlConverter) convert(n *yaml.Node, depth int, alias *position) node {
 func (c *yamlConverter) scalar(n *yaml.Node, p position) node {
 	switch n.ShortTag() {
 	case "!!str", "!!timestamp": // a date is text in JSON, so it is here too
+		if n.Style == 0 { // plain: neither quoted nor tagged
+			// yaml.v3 reads a plain number too large for a float64 (1e400) as
+			// text; the person wrote a number, so report it as one.
+			if f, err := strconv.ParseFloat(n.Value, 64); errors.Is(err, strconv.ErrRange) {
+				return node{kind: kindNumber, pos: p, text: n.Value, number: f}
+			}
+		}
 		return node{kind: kindString, pos: p, text: n.Value}
 	case "!!int", "!!float":
 		f, err := strconv.ParseFloat(n.Value, 64)

@@ -243,6 +243,8 @@ h: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g]
 			msg: "personas[0].name must be a string, found boolean true", line: 2, col: 11},
 		{name: "YAML infinite weight", file: "c.yaml", input: withYAML(6, "moduleMix: {journal: .inf}"),
 			msg: "personas[0].moduleMix.journal is .inf, not a finite number", line: 6, col: 26, schemaCannot: "JSON has no infinity"},
+		{name: "YAML weight too large for a number", file: "c.yaml", input: withYAML(6, "moduleMix: {journal: 1e400}"),
+			msg: "personas[0].moduleMix.journal is 1e400, not a finite number", line: 6, col: 26, schemaCannot: "YAML reads it as text, a JSON Schema sees a string"},
 		{name: "YAML misspelt field", file: "c.yaml", input: withYAML(7, "tick_cadence: hourly"),
 			msg: `unknown field "tick_cadence" in personas[0]; did you mean "tickCadence"?`, line: 7, col: 5},
 		{name: "YAML email with capitals", file: "c.yaml", input: withYAML(3, "email: Persona.Nora@mana.test"),
