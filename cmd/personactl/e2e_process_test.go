@@ -29,6 +29,22 @@ func buildPersonactl(t *testing.T) string {
 	return bin
 }
 
+// startPersonactl starts the built command in the environment t.Setenv set
+// up; done receives its exit.
+func startPersonactl(t *testing.T, bin string, args ...string) (cmd *exec.Cmd, out, errb *bytes.Buffer, done <-chan error) {
+	t.Helper()
+	cmd = exec.Command(bin, args...)
+	cmd.Env = os.Environ()
+	out, errb = new(bytes.Buffer), new(bytes.Buffer)
+	cmd.Stdout, cmd.Stderr = out, errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exit := make(chan error, 1)
+	go func() { exit <- cmd.Wait() }()
+	return cmd, out, errb, exit
+}
+
 // TestE2EKilledApplyConverges kills an apply with SIGKILL in the middle of its
 // creates: the next plan reports the interrupted run, and the next apply
 // converges without duplicate users and closes the journal.
@@ -37,15 +53,7 @@ func TestE2EKilledApplyConverges(t *testing.T) {
 	bin := buildPersonactl(t)
 	e.faults().SetLatency(40 * time.Millisecond)
 
-	cmd := exec.Command(bin, "apply", "--auto-approve", "--parallelism=1")
-	cmd.Env = os.Environ() // t.Setenv has set the world up
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
+	cmd, out, errb, done := startPersonactl(t, bin, "apply", "--auto-approve", "--parallelism=1")
 	deadline := time.Now().Add(20 * time.Second)
 	for len(e.live()) < 3 {
 		if time.Now().After(deadline) {
@@ -119,15 +127,7 @@ func TestE2EInterruptedDestroyRecordsWhatItDid(t *testing.T) {
 	bin := buildPersonactl(t)
 	e.faults().SetLatency(60 * time.Millisecond)
 
-	cmd := exec.Command(bin, "destroy", "--auto-approve", "--parallelism=2")
-	cmd.Env = os.Environ()
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
+	cmd, out, errb, done := startPersonactl(t, bin, "destroy", "--auto-approve", "--parallelism=2")
 	deadline := time.Now().Add(20 * time.Second)
 	for len(e.live()) > 7 {
 		if time.Now().After(deadline) {
