@@ -100,6 +100,23 @@ func (s *State) Find(email string) (RecordedPersona, bool) {
 	return RecordedPersona{}, false
 }
 
+// Next returns the state that follows s once personas were applied: the same
+// lineage and serial (the backend's Write moves the serial on), the personas
+// sorted, each stamped applied at now unless s records it unchanged, in which
+// case it keeps the time it was last applied.
+func (s *State) Next(personas []RecordedPersona, now time.Time) *State {
+	next := &State{Version: FormatVersion, Lineage: s.Lineage, Serial: s.Serial, Personas: make([]RecordedPersona, 0, len(personas))}
+	for _, p := range personas {
+		p.AppliedAt = now.UTC()
+		if old, ok := s.Find(p.Email); ok && old.UserID == p.UserID && len(catalog.Differences(old.Values, p.Values)) == 0 {
+			p.AppliedAt = old.AppliedAt
+		}
+		next.Personas = append(next.Personas, p)
+	}
+	next.Sort()
+	return next
+}
+
 // Sort orders the personas by email, the order every backend stores.
 func (s *State) Sort() {
 	sort.Slice(s.Personas, func(i, j int) bool { return s.Personas[i].Email < s.Personas[j].Email })

@@ -266,20 +266,11 @@ func (r *recorder) Step(ctx context.Context, s apply.Step) error {
 }
 
 func (r *recorder) Commit(ctx context.Context, recorded []plan.Recorded) error {
-	next := &state.State{Version: state.FormatVersion, Lineage: r.base.Lineage, Serial: r.base.Serial}
-	prev := make(map[string]state.RecordedPersona, len(r.base.Personas))
-	for _, p := range r.base.Personas {
-		prev[p.Email] = p
-	}
-	now := r.now().UTC()
+	personas := make([]state.RecordedPersona, 0, len(recorded))
 	for _, rp := range recorded {
-		entry := state.RecordedPersona{Email: rp.Email, UserID: rp.UserID, Values: rp.Values, AppliedAt: now}
-		if old, ok := prev[rp.Email]; ok && old.UserID == rp.UserID && len(catalog.Differences(old.Values, rp.Values)) == 0 {
-			entry.AppliedAt = old.AppliedAt
-		}
-		next.Personas = append(next.Personas, entry)
+		personas = append(personas, state.RecordedPersona{Email: rp.Email, UserID: rp.UserID, Values: rp.Values})
 	}
-	return r.lock.Write(ctx, next)
+	return r.lock.Write(ctx, r.base.Next(personas, r.now()))
 }
 
 func (r *recorder) Close(ctx context.Context) error {
