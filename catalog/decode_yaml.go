@@ -83,16 +83,65 @@ func yamlSyntaxError(file string, data []byte, err error) Diagnostic {
 		}
 	}
 	hint := "check the indentation and quoting on this line"
+	col := 0
 	switch {
 	case slices.Contains(yamlParserProblems, msg):
 		// No line at all means line 0, counted from 0. A problem at the end of
 		// the file can be placed one line past it.
 		line = min(line+1, bytes.Count(data, []byte("\n"))+1)
 		hint = "check the indentation and quoting of the mapping or list that starts on this line"
+		if bad, c, ok := misindented(data, line); ok {
+			hint = fmt.Sprintf("line %d is indented to a depth no line above it opens; indent it like its siblings", bad)
+			line, col = bad, c
+		}
 	case bytes.HasPrefix(lineOf(data, line), []byte("\t")):
 		hint = "YAML indents with spaces, never tabs"
 	}
-	return Diagnostic{Severity: SeverityError, File: file, Line: line, Message: "invalid YAML: " + msg + "; " + hint}
+	return Diagnostic{Severity: SeverityError, File: file, Line: line, Col: col, Message: "invalid YAML: " + msg + "; " + hint}
+}
+
+// misindented looks, from line start on, for the first line whose
+// indentation matches no level opened above it: yaml.v3 names only the line
+// where the enclosing mapping or list starts. It returns the line and the
+// column of its first character. Lines inside block scalars (| and >) and
+// comments are passed over.
+func misindented(data []byte, start int) (line, col int, ok bool) {
+	var levels []int
+	opens := false    // the line before ends with ":" and opens a deeper level
+	scalarAbove := -1 // indentation of a line opening a block scalar
+	for n, text := range strings.Split(string(data), "\n") {
+		n++
+		trimmed := strings.TrimLeft(text, " ")
+		if n < start || trimmed == "" || strings.HasPrefix(trimmed, "#") {
+			continue
+		}
+		indent := len(text) - len(trimmed)
+		if scalarAbove >= 0 {
+			if indent > scalarAbove {
+				continue
+			}
+			scalarAbove = -1
+		}
+		for len(levels) > 0 && levels[len(levels)-1] > indent {
+			levels = levels[:len(levels)-1]
+		}
+		if len(levels) > 0 && levels[len(levels)-1] < indent && !opens {
+			return n, indent + 1, true
+		}
+		if len(levels) == 0 || levels[len(levels)-1] < indent {
+			levels = append(levels, indent)
+		}
+		content := strings.TrimRight(trimmed, " ")
+		if rest, isItem := strings.CutPrefix(content, "- "); isItem {
+			levels = append(levels, indent+2) // the item's own keys
+			content = rest
+		}
+		opens = strings.HasSuffix(content, ":")
+		if strings.HasSuffix(content, "|") || strings.HasSuffix(content, ">") || strings.HasSuffix(content, "|-") || strings.HasSuffix(content, ">-") {
+			scalarAbove = indent
+		}
+	}
+	return 0, 0, false
 }
 
 // lineOf returns line n of data, counted from 1, or nil.

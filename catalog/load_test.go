@@ -224,6 +224,10 @@ func badCatalogs() []badCatalog {
 			msg: "YAML indents with spaces, never tabs", line: 2, schemaCannot: yamlSyntax},
 		{name: "YAML unclosed flow sequence", file: "c.yaml", input: withYAML(6, "moduleMix: {journal: 0.5, mood: 0.5"),
 			msg: "invalid YAML: did not find expected ',' or '}'", line: 6, schemaCannot: yamlSyntax},
+		{name: "YAML member indented off its siblings", file: "c.yaml", input: replaceLine(onePersonaYAML, 6, "", "    moduleMix:\n      journal: 0.5\n     mood: 0.5"),
+			msg: "line 8 is indented to a depth no line above it opens", line: 8, col: 6, schemaCannot: yamlSyntax},
+		{name: "YAML block scalar deeper than its key", file: "c.yaml", input: replaceLine(onePersonaYAML, 5, "", "    systemPrompt: |\n        You are Nora, 41, a night-shift nurse.\n      still the prompt\n   archetype: x"),
+			msg: "line 8 is indented to a depth no line above it opens", line: 8, col: 4, schemaCannot: yamlSyntax},
 		{name: "YAML with two documents", file: "c.yaml", input: onePersonaYAML + "---\n" + onePersonaYAML,
 			msg: "a second YAML document starts here", line: 8, col: 1, schemaCannot: "a schema describes one document"},
 		{name: "YAML alias bomb", file: "c.yaml", input: `lol: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]
