@@ -7,7 +7,8 @@
 // authdb adapter straight from mana-auth's database.
 //
 // This package holds the types, the small interfaces the adapters satisfy,
-// and helpers written against those interfaces; it never opens a file or a
+// helpers written against those interfaces, and the identity of a lock
+// holder that both backends record; it never opens a state file or a
 // connection itself.
 package state
 

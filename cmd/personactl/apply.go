@@ -4,8 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -249,7 +247,7 @@ func (r *recorder) Open(ctx context.Context, e apply.Entry) error {
 	if err := plan.RenderJSON(&b, e.Plan); err != nil {
 		return err
 	}
-	r.id = newID()
+	r.id = state.NewID()
 	entry := state.JournalEntry{ID: r.id, Operation: e.Operation, Started: r.now().UTC(), Plan: b.Bytes()}
 	for _, before := range e.Before {
 		entry.Before = append(entry.Before, state.LivePersona{UserID: before.UserID, Values: before.Values})
@@ -275,10 +273,4 @@ func (r *recorder) Commit(ctx context.Context, recorded []plan.Recorded) error {
 
 func (r *recorder) Close(ctx context.Context) error {
 	return r.lock.CloseJournal(ctx, r.id)
-}
-
-func newID() string {
-	b := make([]byte, 8)
-	_, _ = rand.Read(b) // crypto/rand never fails on Linux
-	return hex.EncodeToString(b)
 }

@@ -23,7 +23,7 @@ const pollInterval = 50 * time.Millisecond
 // holder exits, however it exits, so a lock file whose flock can be taken
 // belongs to nobody and is taken over.
 func (b *Backend) Lock(ctx context.Context, operation string, timeout time.Duration) (state.Lock, error) {
-	info := newLockInfo(operation)
+	info := state.NewLockInfo(operation)
 	deadline := time.Now().Add(timeout)
 	for {
 		if err := ctx.Err(); err != nil {
@@ -262,7 +262,7 @@ func (l *lock) Write(ctx context.Context, s *state.State) error {
 		case cur.Lineage != "" && lineage != cur.Lineage:
 			return fmt.Errorf("write state %s: it has lineage %s, the state being written has lineage %s and so belongs to another history; nothing was written; check --state and --workspace", b.path, cur.Lineage, lineage)
 		case lineage == "":
-			lineage = newUUID()
+			lineage = state.NewID()
 		}
 		next := &state.State{Version: state.FormatVersion, Lineage: lineage, Serial: cur.Serial + 1, Personas: s.Personas}
 		data, err := encodeState(next)

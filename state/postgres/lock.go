@@ -64,7 +64,7 @@ func (b *Backend) lock(ctx context.Context, conn *pgx.Conn, operation string, ti
 		case <-t.C:
 		}
 	}
-	info := newLockInfo(operation)
+	info := state.NewLockInfo(operation)
 	_, err := conn.Exec(ctx, `
 		INSERT INTO personactl.locks (workspace, id, operation, who, host, pid, created, backend_pid)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, pg_backend_pid())
@@ -277,7 +277,7 @@ func (l *lock) Write(ctx context.Context, s *state.State) error {
 		if s.Serial == 0 {
 			lineage = s.Lineage
 			if lineage == "" {
-				lineage = newUUID()
+				lineage = state.NewID()
 			}
 			tag, err := tx.Exec(ctx, `INSERT INTO personactl.states (workspace, version, lineage, serial) VALUES ($1, $2, $3, 1) ON CONFLICT (workspace) DO NOTHING`,
 				ws, state.FormatVersion, lineage)

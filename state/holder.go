@@ -1,4 +1,4 @@
-package file
+package state
 
 import (
 	"crypto/rand"
@@ -6,12 +6,11 @@ import (
 	"os"
 	"os/user"
 	"time"
-
-	"github.com/mana/personactl/state"
 )
 
-// newUUID returns a random (version 4) UUID, used for lineages and lock IDs.
-func newUUID() string {
+// NewID returns a random (version 4) UUID: a new state's lineage, a lock ID,
+// a journal entry's ID.
+func NewID() string {
 	var b [16]byte
 	rand.Read(b[:]) // never fails: crypto/rand panics rather than return an error
 	b[6] = b[6]&0x0f | 0x40
@@ -19,8 +18,11 @@ func newUUID() string {
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
 
-// newLockInfo describes this process as a lock holder.
-func newLockInfo(operation string) state.LockInfo {
+// NewLockInfo describes this process as the holder of a lock for operation,
+// so that a refused run can name it: user, host, pid, when, and a new ID.
+// Created is kept to microseconds, what PostgreSQL's timestamptz keeps, so
+// that a holder's own LockInfo equals the one others read back.
+func NewLockInfo(operation string) LockInfo {
 	who := os.Getenv("USER")
 	if who == "" {
 		if u, err := user.Current(); err == nil {
@@ -33,8 +35,8 @@ func newLockInfo(operation string) state.LockInfo {
 	if err != nil {
 		host = "unknown"
 	}
-	return state.LockInfo{
-		ID:        newUUID(),
+	return LockInfo{
+		ID:        NewID(),
 		Operation: operation,
 		Who:       who,
 		Host:      host,
