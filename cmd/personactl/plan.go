@@ -93,7 +93,7 @@ func writePlanFile(path string, p *plan.Plan) error {
 		return fmt.Errorf("writing plan file %s: %w; check that its directory exists and is writable", path, err)
 	}
 	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(b); err == nil {
+	if _, err = tmp.Write(b); err == nil {
 		err = tmp.Sync()
 	}
 	if cerr := tmp.Close(); err == nil {
