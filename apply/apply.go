@@ -21,6 +21,7 @@ import (
 
 	"github.com/mana/personactl/catalog"
 	"github.com/mana/personactl/plan"
+	"github.com/mana/personactl/state"
 )
 
 // Writer is the admin API as apply uses it. Upserts are idempotent (keyed by
@@ -43,7 +44,7 @@ type Recorder interface {
 	// Step records one finished step.
 	Step(ctx context.Context, step Step) error
 	// Commit writes the new recorded state.
-	Commit(ctx context.Context, recorded []plan.Recorded) error
+	Commit(ctx context.Context, recorded []state.RecordedPersona) error
 	// Close closes the journal entry: the run ended and live and state agree
 	// with what it reports. An entry left open is reported by the next run.
 	Close(ctx context.Context) error
@@ -54,7 +55,7 @@ type Entry struct {
 	Operation string
 	Plan      *plan.Plan
 	// Before are the live personas the plan acts on, as they were.
-	Before []plan.Recorded
+	Before []state.RecordedPersona
 }
 
 // Step is one finished step.
@@ -91,12 +92,12 @@ type Result struct {
 	// RolledBack is set when a failure undid this run's creates and updates.
 	RolledBack bool
 	// Recorded is the state written at the end (nil when nothing was written).
-	Recorded []plan.Recorded
+	Recorded []state.RecordedPersona
 }
 
 // Run applies p. current is the recorded state the plan was computed against.
 // It returns every error (go-multierror) with the rollback's outcome.
-func Run(ctx context.Context, p *plan.Plan, current []plan.Recorded, w Writer, rec Recorder, opts Options) (*Result, error) {
+func Run(ctx context.Context, p *plan.Plan, current []state.RecordedPersona, w Writer, rec Recorder, opts Options) (*Result, error) {
 	r := &runner{p: p, w: w, rec: rec, opts: opts, res: &Result{}}
 	if r.opts.Parallelism <= 0 {
 		r.opts.Parallelism = 10
@@ -267,11 +268,11 @@ func (r *runner) checkBodies() error {
 	return nil
 }
 
-func beforeImages(p *plan.Plan) []plan.Recorded {
-	var out []plan.Recorded
+func beforeImages(p *plan.Plan) []state.RecordedPersona {
+	var out []state.RecordedPersona
 	for _, c := range p.Changes {
 		if c.Action.Writes() && c.Before != nil {
-			out = append(out, plan.Recorded{Email: c.Email, UserID: c.UserID, Values: *c.Before})
+			out = append(out, state.RecordedPersona{Email: c.Email, UserID: c.UserID, Values: *c.Before})
 		}
 	}
 	return out
@@ -403,8 +404,8 @@ func (r *runner) rollback(ctx context.Context, outcomes []outcome, errs *error) 
 // applyOutcomes computes the recorded state after a run: the current state
 // with every successful step applied. When all is true the plan's forgets and
 // state-only records are applied too.
-func applyOutcomes(current []plan.Recorded, p *plan.Plan, outcomes []outcome, all bool) []plan.Recorded {
-	byEmail := make(map[string]plan.Recorded, len(current))
+func applyOutcomes(current []state.RecordedPersona, p *plan.Plan, outcomes []outcome, all bool) []state.RecordedPersona {
+	byEmail := make(map[string]state.RecordedPersona, len(current))
 	for _, r := range current {
 		byEmail[r.Email] = r
 	}
@@ -420,7 +421,7 @@ func applyOutcomes(current []plan.Recorded, p *plan.Plan, outcomes []outcome, al
 			if id == "" {
 				id = c.UserID
 			}
-			byEmail[c.Email] = plan.Recorded{Email: c.Email, UserID: id, Values: values}
+			byEmail[c.Email] = state.RecordedPersona{Email: c.Email, UserID: id, Values: values}
 		case plan.Delete:
 			delete(byEmail, c.Email)
 		}
@@ -431,11 +432,11 @@ func applyOutcomes(current []plan.Recorded, p *plan.Plan, outcomes []outcome, al
 			case c.Action == plan.Forget:
 				delete(byEmail, c.Email)
 			case c.Action == plan.NoOp && c.Record && c.Before != nil:
-				byEmail[c.Email] = plan.Recorded{Email: c.Email, UserID: c.UserID, Values: *c.Before}
+				byEmail[c.Email] = state.RecordedPersona{Email: c.Email, UserID: c.UserID, Values: *c.Before}
 			}
 		}
 	}
-	out := make([]plan.Recorded, 0, len(byEmail))
+	out := make([]state.RecordedPersona, 0, len(byEmail))
 	for _, r := range byEmail {
 		out = append(out, r)
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/mana/personactl/catalog"
 	"github.com/mana/personactl/plan"
+	"github.com/mana/personactl/state"
 )
 
 // fakeLive is an in-memory admin API that can be told to fail.
@@ -29,7 +30,7 @@ type fakePersona struct {
 	values catalog.Persona
 }
 
-func newFake(live ...plan.Live) *fakeLive {
+func newFake(live ...state.LivePersona) *fakeLive {
 	f := &fakeLive{personas: map[string]fakePersona{}, failFor: map[string]bool{}, lostFor: map[string]bool{}, failDel: map[string]bool{}}
 	for _, l := range live {
 		f.personas[l.Values.Email] = fakePersona{l.UserID, l.Values}
@@ -96,12 +97,12 @@ func (f *fakeLive) FindPersona(_ context.Context, email string) (string, bool, e
 	return p.id, ok, nil
 }
 
-func (f *fakeLive) snapshot() []plan.Live {
+func (f *fakeLive) snapshot() []state.LivePersona {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	var out []plan.Live
+	var out []state.LivePersona
 	for _, p := range f.personas {
-		out = append(out, plan.Live{UserID: p.id, Values: p.values})
+		out = append(out, state.LivePersona{UserID: p.id, Values: p.values})
 	}
 	return out
 }
@@ -111,7 +112,7 @@ type memRecorder struct {
 	mu       sync.Mutex
 	opened   bool
 	steps    []Step
-	state    []plan.Recorded
+	state    []state.RecordedPersona
 	commits  int
 	closed   bool
 	failOpen bool
@@ -144,7 +145,7 @@ func (m *memRecorder) Close(ctx context.Context) error {
 	m.closed = true
 	return nil
 }
-func (m *memRecorder) Commit(ctx context.Context, r []plan.Recorded) error {
+func (m *memRecorder) Commit(ctx context.Context, r []state.RecordedPersona) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -162,10 +163,10 @@ func opts() Options {
 }
 
 func TestApplyCreatesUpdatesThenDeletes(t *testing.T) {
-	old := plan.Live{UserID: "u1", Values: p("persona.old@mana.test", "a")}
-	keep := plan.Live{UserID: "u2", Values: p("persona.keep@mana.test", "a")}
+	old := state.LivePersona{UserID: "u1", Values: p("persona.old@mana.test", "a")}
+	keep := state.LivePersona{UserID: "u2", Values: p("persona.keep@mana.test", "a")}
 	fake := newFake(old, keep)
-	recorded := []plan.Recorded{{Email: old.Values.Email, UserID: "u1", Values: old.Values}, {Email: keep.Values.Email, UserID: "u2", Values: keep.Values}}
+	recorded := []state.RecordedPersona{{Email: old.Values.Email, UserID: "u1", Values: old.Values}, {Email: keep.Values.Email, UserID: "u2", Values: keep.Values}}
 	desired := []catalog.Persona{p("persona.keep@mana.test", "b"), p("persona.new@mana.test", "a")}
 	pl := plan.Compute(plan.Input{Desired: desired, Recorded: recorded, Live: fake.snapshot()}, plan.Options{})
 	rec := &memRecorder{}
@@ -189,11 +190,11 @@ func TestApplyCreatesUpdatesThenDeletes(t *testing.T) {
 }
 
 func TestFailureRollsBackAndSkipsDeletes(t *testing.T) {
-	old := plan.Live{UserID: "u1", Values: p("persona.old@mana.test", "a")}
-	upd := plan.Live{UserID: "u2", Values: p("persona.upd@mana.test", "a")}
+	old := state.LivePersona{UserID: "u1", Values: p("persona.old@mana.test", "a")}
+	upd := state.LivePersona{UserID: "u2", Values: p("persona.upd@mana.test", "a")}
 	fake := newFake(old, upd)
 	before := fake.snapshot()
-	recorded := []plan.Recorded{{Email: old.Values.Email, UserID: "u1", Values: old.Values}}
+	recorded := []state.RecordedPersona{{Email: old.Values.Email, UserID: "u1", Values: old.Values}}
 	desired := []catalog.Persona{p("persona.a@mana.test", "a"), p("persona.b@mana.test", "a"), p("persona.lost@mana.test", "a"), p("persona.upd@mana.test", "z"), p("persona.zfail@mana.test", "a")}
 	fake.failFor["persona.zfail@mana.test"] = true
 	fake.lostFor["persona.lost@mana.test"] = true
@@ -272,8 +273,8 @@ func TestBodiesAreCheckedBeforeTheFirstWrite(t *testing.T) {
 
 func TestNoChangesWritesNothing(t *testing.T) {
 	a := p("persona.a@mana.test", "a")
-	fake := newFake(plan.Live{UserID: "u1", Values: a})
-	recorded := []plan.Recorded{{Email: a.Email, UserID: "u1", Values: a}}
+	fake := newFake(state.LivePersona{UserID: "u1", Values: a})
+	recorded := []state.RecordedPersona{{Email: a.Email, UserID: "u1", Values: a}}
 	pl := plan.Compute(plan.Input{Desired: []catalog.Persona{a}, Recorded: recorded, Live: fake.snapshot()}, plan.Options{})
 	rec := &memRecorder{}
 	if _, err := Run(context.Background(), pl, recorded, fake, rec, opts()); err != nil {
@@ -333,10 +334,10 @@ func TestCancelledApplyStopsRollsBackAndSaysSo(t *testing.T) {
 
 func TestReplaceDeletesThenCreates(t *testing.T) {
 	old := p("persona.a@mana.test", "a")
-	fake := newFake(plan.Live{UserID: "u1", Values: old})
+	fake := newFake(state.LivePersona{UserID: "u1", Values: old})
 	renamed := old
 	renamed.Name = "New Name"
-	recorded := []plan.Recorded{{Email: old.Email, UserID: "u1", Values: old}}
+	recorded := []state.RecordedPersona{{Email: old.Email, UserID: "u1", Values: old}}
 	pl := plan.Compute(plan.Input{Desired: []catalog.Persona{renamed}, Recorded: recorded, Live: fake.snapshot()}, plan.Options{Replace: []string{old.Email}})
 	rec := &memRecorder{}
 	res, err := Run(context.Background(), pl, recorded, fake, rec, opts())
@@ -355,12 +356,12 @@ func TestReplaceDeletesThenCreates(t *testing.T) {
 // lets the delete in flight finish, starts no other, and the state and the
 // journal say exactly which persona is gone.
 func TestCancelledDeletesAreRecordedAsTheyHappened(t *testing.T) {
-	var live []plan.Live
-	var recorded []plan.Recorded
+	var live []state.LivePersona
+	var recorded []state.RecordedPersona
 	for _, e := range []string{"persona.a@mana.test", "persona.b@mana.test", "persona.c@mana.test"} {
 		v := p(e, "a")
-		live = append(live, plan.Live{UserID: "id-" + e, Values: v})
-		recorded = append(recorded, plan.Recorded{Email: e, UserID: "id-" + e, Values: v})
+		live = append(live, state.LivePersona{UserID: "id-" + e, Values: v})
+		recorded = append(recorded, state.RecordedPersona{Email: e, UserID: "id-" + e, Values: v})
 	}
 	fake := newFake(live...)
 	ctx, cancel := context.WithCancel(context.Background())

@@ -8,6 +8,7 @@ import (
 	"sort"
 
 	"github.com/mana/personactl/catalog"
+	"github.com/mana/personactl/state"
 )
 
 // Compute returns the plan that makes live match the catalog: the 3-way table
@@ -17,11 +18,11 @@ func Compute(in Input, opts Options) *Plan {
 	for i := range in.Desired {
 		desired[in.Desired[i].Email] = &in.Desired[i]
 	}
-	recorded := make(map[string]*Recorded, len(in.Recorded))
+	recorded := make(map[string]*state.RecordedPersona, len(in.Recorded))
 	for i := range in.Recorded {
 		recorded[in.Recorded[i].Email] = &in.Recorded[i]
 	}
-	live := make(map[string]*Live, len(in.Live))
+	live := make(map[string]*state.LivePersona, len(in.Live))
 	for i := range in.Live {
 		live[in.Live[i].Values.Email] = &in.Live[i]
 	}
@@ -73,7 +74,7 @@ func Compute(in Input, opts Options) *Plan {
 	return p
 }
 
-func unionEmails(desired map[string]*catalog.Persona, recorded map[string]*Recorded, live map[string]*Live) []string {
+func unionEmails(desired map[string]*catalog.Persona, recorded map[string]*state.RecordedPersona, live map[string]*state.LivePersona) []string {
 	seen := make(map[string]bool, len(desired)+len(recorded)+len(live))
 	var emails []string
 	add := func(e string) {
@@ -97,7 +98,7 @@ func unionEmails(desired map[string]*catalog.Persona, recorded map[string]*Recor
 
 // drift is the drift note of the 3-way table: how live moved away from what
 // personactl recorded, or a live persona it never managed.
-func drift(d *catalog.Persona, r *Recorded, l *Live) *Drift {
+func drift(d *catalog.Persona, r *state.RecordedPersona, l *state.LivePersona) *Drift {
 	switch {
 	case r != nil && l == nil:
 		return &Drift{Kind: DeletedOutside}
@@ -117,7 +118,7 @@ func drift(d *catalog.Persona, r *Recorded, l *Live) *Drift {
 	return nil
 }
 
-func planDestroy(c *Change, d *catalog.Persona, r *Recorded, l *Live) {
+func planDestroy(c *Change, d *catalog.Persona, r *state.RecordedPersona, l *state.LivePersona) {
 	switch {
 	case l != nil:
 		c.Action = Delete
@@ -131,7 +132,7 @@ func planDestroy(c *Change, d *catalog.Persona, r *Recorded, l *Live) {
 
 // planRefresh plans only the state's catch-up with live: nothing is written
 // to mana-auth.
-func planRefresh(c *Change, r *Recorded, l *Live) {
+func planRefresh(c *Change, r *state.RecordedPersona, l *state.LivePersona) {
 	switch {
 	case r != nil && l == nil:
 		c.Action = Forget
@@ -141,7 +142,7 @@ func planRefresh(c *Change, r *Recorded, l *Live) {
 	}
 }
 
-func planDesired(p *Plan, c *Change, d *catalog.Persona, r *Recorded, l *Live, replace, notPersona bool) {
+func planDesired(p *Plan, c *Change, d *catalog.Persona, r *state.RecordedPersona, l *state.LivePersona, replace, notPersona bool) {
 	after := *d
 	c.After = &after
 	if l == nil {
@@ -187,11 +188,11 @@ func planDesired(p *Plan, c *Change, d *catalog.Persona, r *Recorded, l *Live, r
 }
 
 // recordedMatches reports whether the state records exactly the live persona.
-func recordedMatches(r *Recorded, l *Live) bool {
+func recordedMatches(r *state.RecordedPersona, l *state.LivePersona) bool {
 	return r.UserID == l.UserID && len(catalog.Differences(r.Values, l.Values)) == 0
 }
 
-func planUndesired(c *Change, r *Recorded, l *Live, prune bool) {
+func planUndesired(c *Change, r *state.RecordedPersona, l *state.LivePersona, prune bool) {
 	switch {
 	case r != nil && l != nil:
 		c.Action = Delete
@@ -208,7 +209,7 @@ func planUndesired(c *Change, r *Recorded, l *Live, prune bool) {
 	}
 }
 
-func checkReplaceTargets(p *Plan, replace []string, desired map[string]*catalog.Persona, live map[string]*Live) {
+func checkReplaceTargets(p *Plan, replace []string, desired map[string]*catalog.Persona, live map[string]*state.LivePersona) {
 	for _, e := range replace {
 		switch {
 		case desired[e] == nil:
@@ -221,7 +222,7 @@ func checkReplaceTargets(p *Plan, replace []string, desired map[string]*catalog.
 	sort.Strings(p.Warnings)
 }
 
-func history(l *Live) *History {
+func history(l *state.LivePersona) *History {
 	return &History{Actions7d: l.Actions7d, Actions: l.Actions, Feedback: l.Feedback, LastActiveAt: l.LastActiveAt}
 }
 
@@ -264,7 +265,7 @@ func fieldValue(p catalog.Persona, f catalog.Field) any {
 
 // Fingerprint identifies one live persona's id and values, so a saved plan can
 // tell whether the persona changed since. An absent persona has fingerprint "".
-func Fingerprint(l *Live) string {
+func Fingerprint(l *state.LivePersona) string {
 	if l == nil {
 		return ""
 	}

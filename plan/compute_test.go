@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/mana/personactl/catalog"
+	"github.com/mana/personactl/state"
 )
 
 func persona(email, prompt string) catalog.Persona {
@@ -35,13 +36,13 @@ func copyMix(m map[string]float64) map[string]float64 {
 	return out
 }
 
-func live(id string, p catalog.Persona) Live {
+func live(id string, p catalog.Persona) state.LivePersona {
 	last := time.Date(2026, 11, 20, 9, 30, 0, 0, time.UTC)
-	return Live{UserID: id, Values: p, CreatedAt: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), LastActiveAt: &last, Actions7d: 3, Actions: 7, Feedback: 2}
+	return state.LivePersona{UserID: id, Values: p, CreatedAt: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), LastActiveAt: &last, Actions7d: 3, Actions: 7, Feedback: 2}
 }
 
-func rec(id string, p catalog.Persona) Recorded {
-	return Recorded{Email: p.Email, UserID: id, Values: p}
+func rec(id string, p catalog.Persona) state.RecordedPersona {
+	return state.RecordedPersona{Email: p.Email, UserID: id, Values: p}
 }
 
 const prompt = "Du bist Anna, 28, Studentin der Sozialen Arbeit mit ADHS."
@@ -57,8 +58,8 @@ func TestThreeWayTable(t *testing.T) {
 	tests := []struct {
 		name      string
 		desired   []catalog.Persona
-		recorded  []Recorded
-		live      []Live
+		recorded  []state.RecordedPersona
+		live      []state.LivePersona
 		opts      Options
 		action    Action
 		drift     DriftKind
@@ -69,25 +70,25 @@ func TestThreeWayTable(t *testing.T) {
 		noChange  bool // only warnings and errors are checked: no change is expected
 	}{
 		{"catalog only: create", []catalog.Persona{anna}, nil, nil, Options{}, Create, "", false, 0, 0, nil, false},
-		{"catalog and recorded, not live: create, deleted outside", []catalog.Persona{anna}, []Recorded{rec("u1", anna)}, nil, Options{}, Create, DeletedOutside, false, 0, 0, nil, false},
-		{"live equals catalog, not recorded: no-op recorded at next apply", []catalog.Persona{anna}, nil, []Live{live("u1", anna)}, Options{}, NoOp, "", true, 0, 0, nil, false},
-		{"live equals catalog and recorded: no-op", []catalog.Persona{anna}, []Recorded{rec("u1", anna)}, []Live{live("u1", anna)}, Options{}, NoOp, "", false, 0, 0, nil, false},
-		{"live equals catalog, recorded differs: no-op, changed outside", []catalog.Persona{anna}, []Recorded{rec("u1", annaHand)}, []Live{live("u1", anna)}, Options{}, NoOp, ChangedOutside, true, 0, 0, []catalog.Field{catalog.FieldTickCadence}, false},
-		{"live differs, not recorded: update", []catalog.Persona{annaEdited}, nil, []Live{live("u1", anna)}, Options{}, Update, "", false, 0, 0, nil, false},
-		{"live differs, recorded equals live: update", []catalog.Persona{annaEdited}, []Recorded{rec("u1", anna)}, []Live{live("u1", anna)}, Options{}, Update, "", false, 0, 0, nil, false},
-		{"live differs from both: update, changed outside", []catalog.Persona{annaEdited}, []Recorded{rec("u1", anna)}, []Live{live("u1", annaHand)}, Options{}, Update, ChangedOutside, false, 0, 0, []catalog.Field{catalog.FieldTickCadence}, false},
-		{"recorded and live, not in catalog: delete", nil, []Recorded{rec("u1", anna)}, []Live{live("u1", anna)}, Options{}, Delete, "", false, 0, 0, nil, false},
-		{"recorded only: forget, deleted outside", nil, []Recorded{rec("u1", anna)}, nil, Options{}, Forget, DeletedOutside, false, 0, 0, nil, false},
-		{"live only: unmanaged, nothing", nil, nil, []Live{live("u1", anna)}, Options{}, NoOp, Unmanaged, false, 0, 0, nil, false},
-		{"live only with --prune: delete", nil, nil, []Live{live("u1", anna)}, Options{Prune: true}, Delete, Unmanaged, false, 0, 0, nil, false},
-		{"name differs alone: unchanged with a warning", []catalog.Persona{with(anna, func(p *catalog.Persona) { p.Name = "Anna Maria" })}, []Recorded{rec("u1", anna)}, []Live{live("u1", anna)}, Options{}, NoOp, "", false, 1, 0, nil, false},
-		{"name and archetype differ: update with a warning", []catalog.Persona{with(annaEdited, func(p *catalog.Persona) { p.Name = "Anna Maria" })}, []Recorded{rec("u1", anna)}, []Live{live("u1", anna)}, Options{}, Update, "", false, 1, 0, nil, false},
-		{"name differs with --replace: replace", []catalog.Persona{with(anna, func(p *catalog.Persona) { p.Name = "Anna Maria" })}, []Recorded{rec("u1", anna)}, []Live{live("u1", anna)}, Options{Replace: []string{anna.Email}}, Replace, "", false, 0, 0, nil, false},
+		{"catalog and recorded, not live: create, deleted outside", []catalog.Persona{anna}, []state.RecordedPersona{rec("u1", anna)}, nil, Options{}, Create, DeletedOutside, false, 0, 0, nil, false},
+		{"live equals catalog, not recorded: no-op recorded at next apply", []catalog.Persona{anna}, nil, []state.LivePersona{live("u1", anna)}, Options{}, NoOp, "", true, 0, 0, nil, false},
+		{"live equals catalog and recorded: no-op", []catalog.Persona{anna}, []state.RecordedPersona{rec("u1", anna)}, []state.LivePersona{live("u1", anna)}, Options{}, NoOp, "", false, 0, 0, nil, false},
+		{"live equals catalog, recorded differs: no-op, changed outside", []catalog.Persona{anna}, []state.RecordedPersona{rec("u1", annaHand)}, []state.LivePersona{live("u1", anna)}, Options{}, NoOp, ChangedOutside, true, 0, 0, []catalog.Field{catalog.FieldTickCadence}, false},
+		{"live differs, not recorded: update", []catalog.Persona{annaEdited}, nil, []state.LivePersona{live("u1", anna)}, Options{}, Update, "", false, 0, 0, nil, false},
+		{"live differs, recorded equals live: update", []catalog.Persona{annaEdited}, []state.RecordedPersona{rec("u1", anna)}, []state.LivePersona{live("u1", anna)}, Options{}, Update, "", false, 0, 0, nil, false},
+		{"live differs from both: update, changed outside", []catalog.Persona{annaEdited}, []state.RecordedPersona{rec("u1", anna)}, []state.LivePersona{live("u1", annaHand)}, Options{}, Update, ChangedOutside, false, 0, 0, []catalog.Field{catalog.FieldTickCadence}, false},
+		{"recorded and live, not in catalog: delete", nil, []state.RecordedPersona{rec("u1", anna)}, []state.LivePersona{live("u1", anna)}, Options{}, Delete, "", false, 0, 0, nil, false},
+		{"recorded only: forget, deleted outside", nil, []state.RecordedPersona{rec("u1", anna)}, nil, Options{}, Forget, DeletedOutside, false, 0, 0, nil, false},
+		{"live only: unmanaged, nothing", nil, nil, []state.LivePersona{live("u1", anna)}, Options{}, NoOp, Unmanaged, false, 0, 0, nil, false},
+		{"live only with --prune: delete", nil, nil, []state.LivePersona{live("u1", anna)}, Options{Prune: true}, Delete, Unmanaged, false, 0, 0, nil, false},
+		{"name differs alone: unchanged with a warning", []catalog.Persona{with(anna, func(p *catalog.Persona) { p.Name = "Anna Maria" })}, []state.RecordedPersona{rec("u1", anna)}, []state.LivePersona{live("u1", anna)}, Options{}, NoOp, "", false, 1, 0, nil, false},
+		{"name and archetype differ: update with a warning", []catalog.Persona{with(annaEdited, func(p *catalog.Persona) { p.Name = "Anna Maria" })}, []state.RecordedPersona{rec("u1", anna)}, []state.LivePersona{live("u1", anna)}, Options{}, Update, "", false, 1, 0, nil, false},
+		{"name differs with --replace: replace", []catalog.Persona{with(anna, func(p *catalog.Persona) { p.Name = "Anna Maria" })}, []state.RecordedPersona{rec("u1", anna)}, []state.LivePersona{live("u1", anna)}, Options{Replace: []string{anna.Email}}, Replace, "", false, 0, 0, nil, false},
 		{"--replace of an address not in the catalog: error", nil, nil, nil, Options{Replace: []string{anna.Email}}, NoOp, "", false, 0, 1, nil, true},
-		{"re-created outside with the same values: no-op, changed outside, recorded", []catalog.Persona{anna}, []Recorded{rec("u1", anna)}, []Live{live("u9", anna)}, Options{}, NoOp, ChangedOutside, true, 0, 0, []catalog.Field{FieldUserID}, false},
-		{"--destroy of a managed persona: delete", []catalog.Persona{anna}, []Recorded{rec("u1", anna)}, []Live{live("u1", anna)}, Options{Destroy: true}, Delete, "", false, 0, 0, nil, false},
-		{"--refresh-only: live changed, state records it", []catalog.Persona{annaEdited}, []Recorded{rec("u1", anna)}, []Live{live("u1", annaHand)}, Options{RefreshOnly: true}, NoOp, ChangedOutside, true, 0, 0, []catalog.Field{catalog.FieldTickCadence}, false},
-		{"moduleMix key order never matters", []catalog.Persona{with(anna, func(p *catalog.Persona) { p.ModuleMix = map[string]float64{"journal": 0.5, "todo": 0.5} })}, []Recorded{rec("u1", anna)}, []Live{live("u1", anna)}, Options{}, NoOp, "", false, 0, 0, nil, false},
+		{"re-created outside with the same values: no-op, changed outside, recorded", []catalog.Persona{anna}, []state.RecordedPersona{rec("u1", anna)}, []state.LivePersona{live("u9", anna)}, Options{}, NoOp, ChangedOutside, true, 0, 0, []catalog.Field{FieldUserID}, false},
+		{"--destroy of a managed persona: delete", []catalog.Persona{anna}, []state.RecordedPersona{rec("u1", anna)}, []state.LivePersona{live("u1", anna)}, Options{Destroy: true}, Delete, "", false, 0, 0, nil, false},
+		{"--refresh-only: live changed, state records it", []catalog.Persona{annaEdited}, []state.RecordedPersona{rec("u1", anna)}, []state.LivePersona{live("u1", annaHand)}, Options{RefreshOnly: true}, NoOp, ChangedOutside, true, 0, 0, []catalog.Field{catalog.FieldTickCadence}, false},
+		{"moduleMix key order never matters", []catalog.Persona{with(anna, func(p *catalog.Persona) { p.ModuleMix = map[string]float64{"journal": 0.5, "todo": 0.5} })}, []state.RecordedPersona{rec("u1", anna)}, []state.LivePersona{live("u1", anna)}, Options{}, NoOp, "", false, 0, 0, nil, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -142,8 +143,8 @@ func TestDestroyMarksPersonasNotInCatalog(t *testing.T) {
 	extra := persona("persona.extra@mana.test", prompt)
 	p := Compute(Input{
 		Desired:  []catalog.Persona{anna},
-		Recorded: []Recorded{rec("u1", anna), rec("u9", persona("persona.gone@mana.test", prompt))},
-		Live:     []Live{live("u1", anna), live("u2", extra)},
+		Recorded: []state.RecordedPersona{rec("u1", anna), rec("u9", persona("persona.gone@mana.test", prompt))},
+		Live:     []state.LivePersona{live("u1", anna), live("u2", extra)},
 	}, Options{Destroy: true})
 	want := map[string]struct {
 		action       Action
@@ -181,7 +182,7 @@ func TestChangesAreOrderedByEmail(t *testing.T) {
 }
 
 func TestSavedPlanGoesStale(t *testing.T) {
-	in := Input{Desired: []catalog.Persona{annaEdited}, Recorded: []Recorded{rec("u1", anna)}, Live: []Live{live("u1", anna)}, Lineage: "L", Serial: 3}
+	in := Input{Desired: []catalog.Persona{annaEdited}, Recorded: []state.RecordedPersona{rec("u1", anna)}, Live: []state.LivePersona{live("u1", anna)}, Lineage: "L", Serial: 3}
 	p := Compute(in, Options{})
 	if why := p.Stale(in); len(why) != 0 {
 		t.Fatalf("a fresh plan is stale: %q", why)
@@ -192,12 +193,12 @@ func TestSavedPlanGoesStale(t *testing.T) {
 		t.Errorf("serial moved: stale reasons %q", why)
 	}
 	edited := in
-	edited.Live = []Live{live("u1", annaHand)}
+	edited.Live = []state.LivePersona{live("u1", annaHand)}
 	if why := p.Stale(edited); len(why) != 1 || !strings.Contains(why[0], "changed live") {
 		t.Errorf("live edited: stale reasons %q", why)
 	}
 	first := Compute(Input{Desired: []catalog.Persona{anna}}, Options{})
-	appeared := Input{Desired: []catalog.Persona{anna}, Live: []Live{live("u7", anna)}}
+	appeared := Input{Desired: []catalog.Persona{anna}, Live: []state.LivePersona{live("u7", anna)}}
 	if why := first.Stale(appeared); len(why) != 1 || !strings.Contains(why[0], "created live") {
 		t.Errorf("a plan made before any state: stale reasons %q", why)
 	}
@@ -205,12 +206,12 @@ func TestSavedPlanGoesStale(t *testing.T) {
 
 func TestRecordedKeepsTheLiveName(t *testing.T) {
 	renamed := with(annaEdited, func(p *catalog.Persona) { p.Name = "Anna Maria" })
-	p := Compute(Input{Desired: []catalog.Persona{renamed}, Live: []Live{live("u1", anna)}}, Options{})
+	p := Compute(Input{Desired: []catalog.Persona{renamed}, Live: []state.LivePersona{live("u1", anna)}}, Options{})
 	got, ok := p.Changes[0].Recorded()
 	if !ok || got.Name != "Anna" || got.Archetype != "night-owl" {
 		t.Errorf("recorded after update = %+v, want the live name and the new archetype", got)
 	}
-	p = Compute(Input{Desired: []catalog.Persona{renamed}, Live: []Live{live("u1", anna)}}, Options{Replace: []string{anna.Email}})
+	p = Compute(Input{Desired: []catalog.Persona{renamed}, Live: []state.LivePersona{live("u1", anna)}}, Options{Replace: []string{anna.Email}})
 	if got, _ := p.Changes[0].Recorded(); got.Name != "Anna Maria" {
 		t.Errorf("recorded after replace has name %q, want the catalog's", got.Name)
 	}

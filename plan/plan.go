@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/mana/personactl/catalog"
+	"github.com/mana/personactl/state"
 )
 
 // Action is what apply does to one persona. Like Terraform's, it is data:
@@ -110,30 +111,11 @@ func (k DriftKind) Describe() string {
 	return string(k)
 }
 
-// Recorded is one persona as the recorded state has it.
-type Recorded struct {
-	Email  string
-	UserID string
-	Values catalog.Persona
-}
-
-// Live is one persona as mana-auth reports it.
-type Live struct {
-	UserID       string
-	Values       catalog.Persona
-	CreatedAt    time.Time
-	LastActiveAt *time.Time
-	Actions7d    int
-	// Actions and Feedback count the history the detail showed.
-	Actions  int
-	Feedback int
-}
-
 // Input is the three snapshots a plan is computed from.
 type Input struct {
 	Desired  []catalog.Persona
-	Recorded []Recorded
-	Live     []Live
+	Recorded []state.RecordedPersona
+	Live     []state.LivePersona
 	// NotPersonas are addresses mana-auth knows as users who are not personas.
 	// A create for one of them is an error that blocks the plan.
 	NotPersonas []string

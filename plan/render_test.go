@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/mana/personactl/catalog"
+	"github.com/mana/personactl/state"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -53,30 +54,30 @@ func scenarios() []scenario {
 	renamed := with(anna, func(p *catalog.Persona) { p.Name = "Anna Maria" })
 	return []scenario{
 		{"create", Input{Desired: []catalog.Persona{anna, ben}, Workspace: "default"}, Options{}},
-		{"no-changes", Input{Desired: []catalog.Persona{anna}, Recorded: []Recorded{rec("u1", anna)}, Live: []Live{live("u1", anna)}, Workspace: "default", Lineage: "L", Serial: 2}, Options{}},
-		{"update", Input{Desired: []catalog.Persona{benEdited}, Recorded: []Recorded{rec("u2", ben)}, Live: []Live{live("u2", ben)}, Workspace: "default", Lineage: "L", Serial: 2}, Options{}},
+		{"no-changes", Input{Desired: []catalog.Persona{anna}, Recorded: []state.RecordedPersona{rec("u1", anna)}, Live: []state.LivePersona{live("u1", anna)}, Workspace: "default", Lineage: "L", Serial: 2}, Options{}},
+		{"update", Input{Desired: []catalog.Persona{benEdited}, Recorded: []state.RecordedPersona{rec("u2", ben)}, Live: []state.LivePersona{live("u2", ben)}, Workspace: "default", Lineage: "L", Serial: 2}, Options{}},
 		{"drift", Input{
 			Desired:   []catalog.Persona{annaEdited, anna2(), gone},
-			Recorded:  []Recorded{rec("u1", anna), rec("u3", anna2()), rec("u4", gone)},
-			Live:      []Live{live("u1", annaHand), live("u3", with(anna2(), func(p *catalog.Persona) { p.Archetype = "changed-by-hand" })), live("u5", extra)},
+			Recorded:  []state.RecordedPersona{rec("u1", anna), rec("u3", anna2()), rec("u4", gone)},
+			Live:      []state.LivePersona{live("u1", annaHand), live("u3", with(anna2(), func(p *catalog.Persona) { p.Archetype = "changed-by-hand" })), live("u5", extra)},
 			Workspace: "staging", Lineage: "L", Serial: 5,
 		}, Options{}},
 		{"delete-forget-prune", Input{
-			Recorded:  []Recorded{rec("u1", anna), rec("u4", gone)},
-			Live:      []Live{live("u1", anna), live("u5", extra)},
+			Recorded:  []state.RecordedPersona{rec("u1", anna), rec("u4", gone)},
+			Live:      []state.LivePersona{live("u1", anna), live("u5", extra)},
 			Workspace: "default", Lineage: "L", Serial: 5,
 		}, Options{Prune: true}},
-		{"rename-warning", Input{Desired: []catalog.Persona{renamed}, Recorded: []Recorded{rec("u1", anna)}, Live: []Live{live("u1", anna)}, Workspace: "default", Lineage: "L", Serial: 1}, Options{}},
-		{"replace", Input{Desired: []catalog.Persona{renamed}, Recorded: []Recorded{rec("u1", anna)}, Live: []Live{live("u1", anna)}, Workspace: "default", Lineage: "L", Serial: 1}, Options{Replace: []string{anna.Email}}},
-		{"destroy", Input{Desired: []catalog.Persona{anna}, Recorded: []Recorded{rec("u1", anna), rec("u4", gone)}, Live: []Live{live("u1", anna), live("u5", extra)}, Workspace: "default", Lineage: "L", Serial: 7}, Options{Destroy: true}},
+		{"rename-warning", Input{Desired: []catalog.Persona{renamed}, Recorded: []state.RecordedPersona{rec("u1", anna)}, Live: []state.LivePersona{live("u1", anna)}, Workspace: "default", Lineage: "L", Serial: 1}, Options{}},
+		{"replace", Input{Desired: []catalog.Persona{renamed}, Recorded: []state.RecordedPersona{rec("u1", anna)}, Live: []state.LivePersona{live("u1", anna)}, Workspace: "default", Lineage: "L", Serial: 1}, Options{Replace: []string{anna.Email}}},
+		{"destroy", Input{Desired: []catalog.Persona{anna}, Recorded: []state.RecordedPersona{rec("u1", anna), rec("u4", gone)}, Live: []state.LivePersona{live("u1", anna), live("u5", extra)}, Workspace: "default", Lineage: "L", Serial: 7}, Options{Destroy: true}},
 		{"refresh-only", Input{
 			Desired:   []catalog.Persona{annaEdited},
-			Recorded:  []Recorded{rec("u1", anna), rec("u4", gone)},
-			Live:      []Live{live("u1", annaHand), live("u5", extra)},
+			Recorded:  []state.RecordedPersona{rec("u1", anna), rec("u4", gone)},
+			Live:      []state.LivePersona{live("u1", annaHand), live("u5", extra)},
 			Workspace: "default", Lineage: "L", Serial: 3,
 		}, Options{RefreshOnly: true}},
-		{"unicode-prompt", Input{Desired: []catalog.Persona{zoeEdited}, Recorded: []Recorded{rec("u6", zoe)}, Live: []Live{live("u6", zoe)}, Workspace: "default", Lineage: "L", Serial: 1}, Options{}},
-		{"long-prompt-one-word", Input{Desired: []catalog.Persona{lenaEdited}, Recorded: []Recorded{rec("u7", lena)}, Live: []Live{live("u7", lena)}, Workspace: "default", Lineage: "L", Serial: 1}, Options{}},
+		{"unicode-prompt", Input{Desired: []catalog.Persona{zoeEdited}, Recorded: []state.RecordedPersona{rec("u6", zoe)}, Live: []state.LivePersona{live("u6", zoe)}, Workspace: "default", Lineage: "L", Serial: 1}, Options{}},
+		{"long-prompt-one-word", Input{Desired: []catalog.Persona{lenaEdited}, Recorded: []state.RecordedPersona{rec("u7", lena)}, Live: []state.LivePersona{live("u7", lena)}, Workspace: "default", Lineage: "L", Serial: 1}, Options{}},
 		{"address-taken", Input{Desired: []catalog.Persona{anna}, NotPersonas: []string{anna.Email}, Workspace: "default"}, Options{}},
 	}
 }
@@ -137,7 +138,7 @@ func TestRenderingsMatchGoldenFiles(t *testing.T) {
 func TestLongPromptIsNeverPrintedWhole(t *testing.T) {
 	before, after := longPrompt()
 	lena := persona("persona.lena@mana.test", before)
-	p := Compute(Input{Desired: []catalog.Persona{with(lena, func(p *catalog.Persona) { p.SystemPrompt = after })}, Live: []Live{live("u7", lena)}}, Options{})
+	p := Compute(Input{Desired: []catalog.Persona{with(lena, func(p *catalog.Persona) { p.SystemPrompt = after })}, Live: []state.LivePersona{live("u7", lena)}}, Options{})
 	var text bytes.Buffer
 	if err := RenderText(&text, p, TextOptions{}); err != nil {
 		t.Fatal(err)
@@ -153,8 +154,8 @@ func TestLongPromptIsNeverPrintedWhole(t *testing.T) {
 
 func TestMarkdownStaysUnderTheCommentLimit(t *testing.T) {
 	var desired []catalog.Persona
-	var lives []Live
-	var recorded []Recorded
+	var lives []state.LivePersona
+	var recorded []state.RecordedPersona
 	for i := 0; i < 3000; i++ {
 		email := "persona.p" + itoa(i) + "@mana.test"
 		before := persona(email, strings.Repeat("Ein langer Prompt mit vielen Wörtern. ", 40))

@@ -263,12 +263,8 @@ func (r *recorder) Step(ctx context.Context, s apply.Step) error {
 	return r.lock.RecordStep(ctx, r.id, step)
 }
 
-func (r *recorder) Commit(ctx context.Context, recorded []plan.Recorded) error {
-	personas := make([]state.RecordedPersona, 0, len(recorded))
-	for _, rp := range recorded {
-		personas = append(personas, state.RecordedPersona{Email: rp.Email, UserID: rp.UserID, Values: rp.Values})
-	}
-	return r.lock.Write(ctx, r.base.Next(personas, r.now()))
+func (r *recorder) Commit(ctx context.Context, recorded []state.RecordedPersona) error {
+	return r.lock.Write(ctx, r.base.Next(recorded, r.now()))
 }
 
 func (r *recorder) Close(ctx context.Context) error {

@@ -25,7 +25,7 @@ import (
 )
 
 const (
-	realCatalog = "../../../shared/fixtures/catalog.json"
+	realCatalog = "../../testdata/fixtures/catalog.json"
 	testSecret  = "e2e-test-seed-secret-not-for-anything-else"
 )
 
@@ -41,16 +41,9 @@ type e2e struct {
 	secret   catalog.Secret
 }
 
-// loadReal returns the real catalog's personas, skipping the test when the
-// fixture is absent (unless CI is set).
+// loadReal returns the real catalog's personas (the project's copy).
 func loadReal(t *testing.T) []catalog.Persona {
 	t.Helper()
-	if _, err := os.Stat(realCatalog); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("the real catalog %s is missing: %v", realCatalog, err)
-		}
-		t.Skipf("the real catalog %s is absent; skipping (set CI=1 to fail instead)", realCatalog)
-	}
 	c, err := catalog.Load(realCatalog, catalog.Options{})
 	if err != nil {
 		t.Fatalf("loading the real catalog: %v", err)

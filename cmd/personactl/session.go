@@ -111,13 +111,7 @@ func (s *session) read(ctx context.Context) error {
 		return err
 	}
 	s.recorded = st
-	s.input = plan.Input{Desired: s.catalog.Personas, Workspace: s.g.Workspace, Lineage: st.Lineage, Serial: st.Serial}
-	for _, r := range st.Personas {
-		s.input.Recorded = append(s.input.Recorded, plan.Recorded{Email: r.Email, UserID: r.UserID, Values: r.Values})
-	}
-	for _, l := range live {
-		s.input.Live = append(s.input.Live, toPlanLive(l))
-	}
+	s.input = plan.Input{Desired: s.catalog.Personas, Recorded: st.Personas, Live: live, Workspace: s.g.Workspace, Lineage: st.Lineage, Serial: st.Serial}
 	return nil
 }
 

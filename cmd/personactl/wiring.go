@@ -13,7 +13,6 @@ import (
 	"golang.org/x/term"
 
 	"github.com/mana/personactl/catalog"
-	"github.com/mana/personactl/plan"
 	"github.com/mana/personactl/state"
 	"github.com/mana/personactl/state/adminapi"
 	"github.com/mana/personactl/state/file"
@@ -104,8 +103,4 @@ func reportInterrupted(ctx context.Context, b state.Backend, w io.Writer) ([]sta
 			e.Operation, e.ID, e.Started.UTC().Format(time.RFC3339), done)
 	}
 	return open, nil
-}
-
-func toPlanLive(l state.LivePersona) plan.Live {
-	return plan.Live{UserID: l.UserID, Values: l.Values, CreatedAt: l.CreatedAt, LastActiveAt: l.LastActiveAt, Actions7d: l.Actions7d, Actions: l.Actions, Feedback: l.Feedback}
 }
