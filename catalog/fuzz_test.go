@@ -15,7 +15,7 @@ import (
 // and every bad catalog of the table that is small.
 func fuzzSeeds() [][]byte {
 	seeds := [][]byte{[]byte(onePersona), []byte(onePersonaYAML)}
-	for _, path := range []string{"../examples/catalog.json", "../examples/catalog.yaml", "../../shared/fixtures/catalog.json"} {
+	for _, path := range []string{"../examples/catalog.json", "../examples/catalog.yaml", "../testdata/fixtures/catalog.json"} {
 		if data, err := os.ReadFile(path); err == nil {
 			seeds = append(seeds, data)
 		}

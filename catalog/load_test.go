@@ -218,6 +218,11 @@ func badCatalogs() []badCatalog {
 			input: twoPersonas(personaLine("Walter", "persona.walter@mana.test"), personaLine("Walt", "persona.walter@mana.test")),
 			msg:   "personas[1].email \"persona.walter@mana.test\" is also the address of personas[0] (line 3, column 33)", line: 4, col: 31,
 			schemaCannot: "uniqueItems compares whole personas, not one member"},
+		// mana-auth lowercases addresses, so these two are one user: the
+		// error names the second line and points back at the first.
+		{name: "two personas, one email in other letter case", file: "c.json",
+			input: twoPersonas(personaLine("Walter", "persona.walter@mana.test"), personaLine("Walt", "Persona.Walter@mana.test")),
+			msg:   "personas[1].email \"Persona.Walter@mana.test\" is also the address of personas[0] (line 3, column 33)", line: 4, col: 31, errors: 2},
 
 		// YAML.
 		{name: "YAML indented with a tab", file: "c.yaml", input: "personas:\n\t- name: Nora\n",
@@ -325,7 +330,7 @@ func TestJSONAndYAMLAgree(t *testing.T) {
 }
 
 func TestRealCatalogLoads(t *testing.T) {
-	data := sharedFixture(t, "catalog.json")
+	data := fixture(t, "catalog.json")
 	for _, format := range []string{"json", "yaml"} {
 		cat, err := Parse("catalog.json", data, Options{Format: format, Strict: true})
 		if err != nil {

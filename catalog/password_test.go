@@ -10,26 +10,23 @@ import (
 	"testing"
 )
 
-func sharedFixture(t *testing.T, name string) []byte {
+// fixture returns a file of the project's testdata/fixtures: the real
+// catalog and the password vectors, kept in the project so that every test
+// runs on a fresh clone.
+func fixture(t testing.TB, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile("../../shared/fixtures/" + name)
-	if errors.Is(err, os.ErrNotExist) {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("../shared/fixtures/%s is missing in CI", name)
-		}
-		t.Skipf("skipping: ../shared/fixtures/%s not found (checkout without ../shared)", name)
-	}
+	b, err := os.ReadFile("../testdata/fixtures/" + name)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%v; the fixtures are part of the project: restore testdata/fixtures from version control", err)
 	}
 	return b
 }
 
 func TestPasswordMatchesOriginalImplementation(t *testing.T) {
 	var file struct {
-		Vectors []struct{ Email, Secret, Password string }
+		Vectors []struct{ Email, Secret, Password, Note string }
 	}
-	if err := json.Unmarshal(sharedFixture(t, "password-vectors.json"), &file); err != nil {
+	if err := json.Unmarshal(fixture(t, "password-vectors.json"), &file); err != nil {
 		t.Fatal(err)
 	}
 	if len(file.Vectors) == 0 {
@@ -43,6 +40,36 @@ func TestPasswordMatchesOriginalImplementation(t *testing.T) {
 		if got := s.Password(v.Email); got != v.Password {
 			t.Errorf("Password(%q) with secret %q = %q, want %q", v.Email, v.Secret, got, v.Password)
 		}
+	}
+}
+
+// TestPasswordKeepsCapitals checks that an address is hashed exactly as
+// written: the runner derives from the address mana-auth stores, so a
+// derivation that lowercased first would agree with it only by accident.
+func TestPasswordKeepsCapitals(t *testing.T) {
+	var file struct {
+		Vectors []struct{ Email, Secret, Password string }
+	}
+	if err := json.Unmarshal(fixture(t, "password-vectors.json"), &file); err != nil {
+		t.Fatal(err)
+	}
+	checked := 0
+	for _, v := range file.Vectors {
+		lower := strings.ToLower(v.Email)
+		if lower == v.Email {
+			continue
+		}
+		checked++
+		s, _ := NewSecret(v.Secret)
+		if got := s.Password(v.Email); got != v.Password {
+			t.Errorf("Password(%q) = %q, want %q", v.Email, got, v.Password)
+		}
+		if s.Password(lower) == v.Password {
+			t.Errorf("Password(%q) equals Password(%q): the address was lowercased before hashing", v.Email, lower)
+		}
+	}
+	if checked == 0 {
+		t.Fatal("password-vectors.json has no vector with capitals in the address")
 	}
 }
 
@@ -97,6 +124,13 @@ func TestCheckServerRefusesFallbackOffLoopback(t *testing.T) {
 		{"http://127.0.0.1:3001", fallback, false, false},
 		{"http://[::1]:3001", fallback, false, false},
 		{"http://127.8.9.1:3001", fallback, false, false},
+		{"http://mana-auth.localhost:3001", fallback, false, false},
+		{"http://AUTH.LOCALHOST", fallback, false, false},
+		{"http://localhost.evil.com", fallback, false, true},
+		{"http://localhost-evil.com", fallback, false, true},
+		{"http://evil.com/localhost", fallback, false, true},
+		{"http://127.0.0.1.evil.com", fallback, false, true},
+		{"http://notlocalhost", fallback, false, true},
 		{"https://auth.mana.how", fallback, false, true},
 		{"https://auth.mana.how", fallback, true, false},
 		{"http://10.0.0.5:3001", fallback, false, true},

@@ -67,7 +67,7 @@ func TestSchemaAcceptsGoodCatalogs(t *testing.T) {
 		name  string
 		input func(t *testing.T) []byte
 	}{
-		{"the real catalog", func(t *testing.T) []byte { return sharedFixture(t, "catalog.json") }},
+		{"the real catalog", func(t *testing.T) []byte { return fixture(t, "catalog.json") }},
 		{"examples/catalog.json", func(t *testing.T) []byte { return read(t, "../examples/catalog.json") }},
 		{"examples/catalog.yaml", func(t *testing.T) []byte { return yamlAsJSON(t, read(t, "../examples/catalog.yaml")) }},
 		{"one persona", func(*testing.T) []byte { return []byte(onePersona) }},
