@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"runtime"
 
 	"github.com/mana/personactl/catalog"
 )
@@ -26,14 +25,5 @@ type SchemaCmd struct{}
 // Run writes the schema to standard output.
 func (c *SchemaCmd) Run(s Streams) error {
 	_, err := s.Out.Write(catalog.Schema())
-	return err
-}
-
-// VersionCmd prints the version.
-type VersionCmd struct{}
-
-// Run writes version, commit and Go version.
-func (c *VersionCmd) Run(s Streams) error {
-	_, err := fmt.Fprintf(s.Out, "personactl %s (commit %s, %s %s/%s)\n", version, commit, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 	return err
 }
