@@ -264,45 +264,13 @@ func passwordFor(email string) string {
 	return "pw-" + strings.NewReplacer("@", "-at-", ".", "-").Replace(email)
 }
 
-// sharedDir is ../shared next to the repository's root, or "" when absent.
-func sharedDir(t *testing.T) string {
+// testdataFile returns the path of a file of the project's testdata
+// directory (the recordings and fixtures are part of the repository).
+func testdataFile(t *testing.T, rel string) string {
 	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
+	path := filepath.Join("..", "..", "testdata", filepath.FromSlash(rel))
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("%s: %v; it is part of the repository, restore it with git", path, err)
 	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the test's directory")
-		}
-		dir = parent
-	}
-	shared := filepath.Join(dir, "..", "shared")
-	if _, err := os.Stat(shared); err != nil {
-		return ""
-	}
-	return shared
-}
-
-// sharedFile returns the path of a file under ../shared, skipping the test
-// when the directory is absent, except in CI.
-func sharedFile(t *testing.T, rel string) string {
-	t.Helper()
-	dir := sharedDir(t)
-	path := filepath.Join(dir, rel)
-	if dir != "" {
-		if _, err := os.Stat(path); err == nil {
-			return path
-		}
-	}
-	msg := "../shared/" + rel + " is absent (a checkout on its own)"
-	if os.Getenv("CI") != "" {
-		t.Fatalf("%s; CI needs it", msg)
-	}
-	t.Skipf("%s; skipping", msg)
-	return ""
+	return path
 }

@@ -15,7 +15,7 @@ import (
 	"github.com/mana/personactl/manaauthdev"
 )
 
-// The recordings of ../shared/contract/mana-auth-exchanges.json, replayed in
+// The recordings of testdata/contract/mana-auth-exchanges.json, replayed in
 // order against a fresh mana-auth-dev: every exchange must give the same
 // status, content type and body (keys and JSON types recursively, and the
 // values too, apart from ids, timestamps and secrets, which are compared by
@@ -84,7 +84,7 @@ var principals = map[string]principal{
 
 func loadRecording(t *testing.T) recording {
 	t.Helper()
-	raw, err := os.ReadFile(sharedFile(t, "contract/mana-auth-exchanges.json"))
+	raw, err := os.ReadFile(testdataFile(t, "contract/mana-auth-exchanges.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +102,7 @@ type catalogEntry map[string]any
 
 func loadCatalog(t *testing.T) []catalogEntry {
 	t.Helper()
-	raw, err := os.ReadFile(sharedFile(t, "fixtures/catalog.json"))
+	raw, err := os.ReadFile(testdataFile(t, "fixtures/catalog.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
