@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"unicode/utf8"
 )
 
@@ -171,27 +172,69 @@ func read(path string, stdin io.Reader) ([]byte, error) {
 		}
 		return readAtMost(stdin, displayName(path), 0)
 	}
-	f, err := os.Open(path)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return nil, fmt.Errorf("%w; pass --catalog=PATH or set PERSONACTL_CATALOG to the catalog's path", err)
-	case errors.Is(err, fs.ErrPermission):
-		return nil, fmt.Errorf("%w; make the file readable, or run personactl as a user who may read it", err)
-	case err != nil:
-		return nil, err
+	// A FIFO would block the open until something writes to it, and a
+	// device may never end or act on being opened: both are refused from
+	// their metadata, before they are opened.
+	info, err := os.Stat(path)
+	if err == nil {
+		err = checkRegular(path, info)
+	}
+	if err != nil {
+		return nil, openError(err)
+	}
+	// Opening without blocking and checking again closes the gap in which
+	// the path could be swapped for a FIFO after the check above.
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, openError(err)
 	}
 	defer f.Close()
-	info, err := f.Stat()
+	info, err = f.Stat()
+	if err == nil {
+		err = checkRegular(path, info)
+	}
 	if err != nil {
 		return nil, err
-	}
-	if info.IsDir() {
-		return nil, fmt.Errorf("%s is a directory; pass --catalog=PATH naming the catalog file", path)
 	}
 	if info.Size() > MaxSize {
 		return nil, Errors{tooLarge(path)}
 	}
 	return readAtMost(f, path, info.Size())
+}
+
+// openError adds to an error opening the catalog what to do about it.
+func openError(err error) error {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("%w; pass --catalog=PATH or set PERSONACTL_CATALOG to the catalog's path", err)
+	case errors.Is(err, fs.ErrPermission):
+		return fmt.Errorf("%w; make the file readable, or run personactl as a user who may read it", err)
+	}
+	return err
+}
+
+// checkRegular refuses anything at path but a regular file (info follows
+// symlinks, so a link to a file is fine).
+func checkRegular(path string, info fs.FileInfo) error {
+	mode := info.Mode()
+	if mode.IsRegular() {
+		return nil
+	}
+	if mode.IsDir() {
+		return fmt.Errorf("%s is a directory; pass --catalog=PATH naming the catalog file", path)
+	}
+	what := "not a regular file"
+	switch {
+	case mode&fs.ModeNamedPipe != 0:
+		what = "a named pipe (FIFO)"
+	case mode&fs.ModeSocket != 0:
+		what = "a socket"
+	case mode&fs.ModeCharDevice != 0:
+		what = "a character device"
+	case mode&fs.ModeDevice != 0:
+		what = "a device"
+	}
+	return fmt.Errorf("%s is %s, not a regular file: personactl reads a catalog from a file, or from standard input with --catalog=-; save the catalog to a file, or pipe it in: ... | personactl validate --catalog=-", path, what)
 }
 
 // readAtMost reads r to its end, but no more than one byte past MaxSize: a
