@@ -55,3 +55,37 @@ func (e Errors) Error() string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+// GitHub formats d as a GitHub Actions workflow command
+// ("::error file=c.json,line=3,col=7::message", or ::warning), so that a
+// workflow run shows it on the pull request's diff at that line. Line and
+// col are left out when unknown. File is written as it is: GitHub matches
+// it against paths relative to the repository's root.
+func (d Diagnostic) GitHub() string {
+	kind := "error"
+	if d.Severity == SeverityWarning {
+		kind = "warning"
+	}
+	props := "file=" + escapeGitHubProperty(d.File)
+	if d.Line > 0 {
+		props += fmt.Sprintf(",line=%d", d.Line)
+		if d.Col > 0 {
+			props += fmt.Sprintf(",col=%d", d.Col)
+		}
+	}
+	return "::" + kind + " " + props + "::" + escapeGitHubData(d.Message)
+}
+
+// escapeGitHubData escapes a workflow command's message as GitHub's own
+// toolkit does (@actions/core, escapeData): a line break would end the
+// command, and % starts an escape.
+func escapeGitHubData(s string) string {
+	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A").Replace(s)
+}
+
+// escapeGitHubProperty escapes a workflow command's property value as
+// GitHub's toolkit does (escapeProperty): also : and , which separate
+// properties.
+func escapeGitHubProperty(s string) string {
+	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A", ":", "%3A", ",", "%2C").Replace(s)
+}
