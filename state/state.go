@@ -14,8 +14,10 @@ package state
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/mana/personactl/catalog"
@@ -75,6 +77,11 @@ type RecordedPersona struct {
 	UserID    string          `json:"user_id"`
 	Values    catalog.Persona `json:"values"`
 	AppliedAt time.Time       `json:"applied_at"`
+	// Credentials identifies the seed secret the persona's password came
+	// from: a salted, deliberately slow one-way fingerprint computed by the
+	// caller, never the secret or a password. Empty when unknown. Backends
+	// store it as given.
+	Credentials string `json:"credentials,omitempty"`
 }
 
 // FormatVersion is the version of the recorded state's JSON layout.
@@ -117,6 +124,42 @@ func (s *State) Next(personas []RecordedPersona, now time.Time) *State {
 	next.Sort()
 	return next
 }
+
+// Validate refuses a state that lists one address twice, letter case aside:
+// mana-auth keeps one user per address whatever its case, so Find and plan
+// could not tell the two records apart. The error names both spellings;
+// the backend that read the state adds where it lives and how to repair it.
+func (s *State) Validate() error {
+	seen := make(map[string]string, len(s.Personas))
+	var dups []string
+	for _, p := range s.Personas {
+		if p.Email == "" {
+			return fmt.Errorf("a persona (user ID %q) has no email", p.UserID)
+		}
+		key := strings.ToLower(p.Email)
+		if first, ok := seen[key]; ok {
+			if first == p.Email {
+				dups = append(dups, fmt.Sprintf("%s is recorded twice", p.Email))
+			} else {
+				dups = append(dups, fmt.Sprintf("%s is recorded twice, as %s and as %s", key, first, p.Email))
+			}
+			continue
+		}
+		seen[key] = p.Email
+	}
+	if len(dups) > 0 {
+		return &DuplicatePersonaError{Problems: dups}
+	}
+	return nil
+}
+
+// DuplicatePersonaError says which addresses a state lists more than once.
+type DuplicatePersonaError struct {
+	// Problems has one sentence per address, e.g. "a@x is recorded twice".
+	Problems []string
+}
+
+func (e *DuplicatePersonaError) Error() string { return strings.Join(e.Problems, "; ") }
 
 // Sort orders the personas by email, the order every backend stores.
 func (s *State) Sort() {
@@ -162,21 +205,65 @@ const (
 	StepFailed = "failed"
 )
 
-// JournalEntry is the record of one apply: opened before the first write,
-// a step appended as each finishes, closed after the state is written. An
-// entry still open when a run starts means an earlier apply was interrupted.
+// Outcomes of a run, recorded when its journal entry is closed.
+const (
+	// OutcomeComplete: every step was done.
+	OutcomeComplete = "complete"
+	// OutcomeRolledBack: a step failed and what the run did was undone.
+	OutcomeRolledBack = "rolled_back"
+	// OutcomeFailed: the run finished with failures and nothing more to do.
+	OutcomeFailed = "failed"
+	// OutcomeInterrupted: the run stopped before closing its entry; a later
+	// run found it open and closed it.
+	OutcomeInterrupted = "interrupted"
+)
+
+// DefaultRetain is how many closed runs a journal keeps for History when a
+// backend is given no retention.
+const DefaultRetain = 1000
+
+// JournalEntry is the record of one run: opened before the first write, its
+// steps appended as they finish, closed with an outcome after the state is
+// written. An entry still open when a run starts means an earlier run was
+// interrupted. Once closed, an entry keeps its header, steps and outcome
+// (the history) but no longer its plan or before-images.
 type JournalEntry struct {
-	ID        string    `json:"id"`
-	Operation string    `json:"operation"`
-	Started   time.Time `json:"started"`
+	ID        string `json:"id"`
+	Operation string `json:"operation"`
+	// Who and Host name the user and machine of the run, as LockInfo does.
+	Who     string    `json:"who"`
+	Host    string    `json:"host"`
+	Started time.Time `json:"started"`
 	// Plan is the plan being applied, as its JSON rendering (no secrets).
 	Plan []byte `json:"plan,omitempty"`
-	// Before holds each affected persona's live values before the apply
+	// Before holds each affected persona as it was live before the run
 	// (absent for personas that did not exist).
-	Before []LivePersona `json:"before"`
+	Before []BeforeImage `json:"before"`
 	Steps  []JournalStep `json:"steps"`
 	// Closed is zero while the entry is open.
-	Closed time.Time `json:"closed,omitempty"`
+	Closed time.Time `json:"closed,omitzero"`
+	// Outcome is empty while the entry is open, then one of the Outcome
+	// constants.
+	Outcome string `json:"outcome,omitempty"`
+}
+
+// BeforeImage is a persona as it was live before a run changed it, with the
+// history a delete would destroy, so that the journal tells what was there.
+type BeforeImage struct {
+	Email        string          `json:"email"`
+	UserID       string          `json:"user_id"`
+	Values       catalog.Persona `json:"values"`
+	CreatedAt    time.Time       `json:"created_at"`
+	LastActiveAt *time.Time      `json:"last_active_at"`
+	Actions7d    int             `json:"actions_7d"`
+	Actions      int             `json:"recent_actions"`
+	Feedback     int             `json:"feedback"`
+}
+
+// BeforeImageOf returns the before-image of a live persona.
+func BeforeImageOf(l LivePersona) BeforeImage {
+	return BeforeImage{Email: l.Values.Email, UserID: l.UserID, Values: l.Values, CreatedAt: l.CreatedAt,
+		LastActiveAt: l.LastActiveAt, Actions7d: l.Actions7d, Actions: l.Actions, Feedback: l.Feedback}
 }
 
 // JournalStep is one finished step of an apply.
@@ -189,36 +276,88 @@ type JournalStep struct {
 	Finished time.Time `json:"finished"`
 }
 
+// ErrLockLost is what every write through a lost lock fails with (test it
+// with errors.Is): the lock was taken away (its database session ended, or
+// its lock file was removed), so another run may hold it now.
+var ErrLockLost = errors.New("the state lock was lost")
+
+// LockLostError is the error of a write attempted after the lock was lost.
+type LockLostError struct {
+	// Where names the state; ID is the lost lock's ID.
+	Where, ID string
+	// Cause says how the loss was noticed.
+	Cause error
+}
+
+func (e *LockLostError) Error() string {
+	return fmt.Sprintf("the lock %s on %s was lost (%v); nothing more will be written by this run; run `personactl apply` again, which reads live afresh and converges",
+		e.ID, e.Where, e.Cause)
+}
+
+func (e *LockLostError) Is(target error) bool { return target == ErrLockLost }
+func (e *LockLostError) Unwrap() error        { return e.Cause }
+
+// ErrNegativeTimeout refuses a lock timeout below zero.
+var ErrNegativeTimeout = errors.New("lock timeout is negative; pass --lock-timeout=0 to fail at once when locked, or a positive duration such as 30s to wait")
+
 // Backend stores the recorded state of one workspace, its lock and its journal.
 type Backend interface {
 	// Describe names the backend for messages ("personactl.state.json", "postgres workspace default").
 	Describe() string
 	// Lock takes the state lock for operation, waiting up to timeout (0: fail
-	// at once with *LockedError). The returned Lock must be released.
+	// at once with *LockedError; below 0: ErrNegativeTimeout). The returned
+	// Lock must be released.
 	Lock(ctx context.Context, operation string, timeout time.Duration) (Lock, error)
-	// Read returns the recorded state; the zero State when none was written yet.
+	// Read returns the recorded state; the zero State when none was written
+	// yet. A state that lists an address twice is refused.
 	Read(ctx context.Context) (*State, error)
-	// OpenJournals returns the journal entries left open by interrupted runs.
+	// OpenJournals returns the journal entries left open by interrupted runs,
+	// oldest first, each with its plan, before-images and steps.
 	OpenJournals(ctx context.Context) ([]JournalEntry, error)
-	// ForceUnlock removes a lock whose holder is gone, if its ID matches.
+	// History returns up to limit runs (all when limit <= 0), newest first,
+	// closed and open, each with its header, steps and outcome; plans and
+	// before-images are left out.
+	History(ctx context.Context, limit int) ([]JournalEntry, error)
+	// ForceUnlock removes a lock whose holder is gone, if its ID matches. It
+	// refuses while the holder is alive.
 	ForceUnlock(ctx context.Context, id string) error
 	Close() error
 }
 
-// Lock is a held state lock; writes go through it.
+// Lock is a held state lock; writes go through it. Its methods may be
+// called from several goroutines.
 type Lock interface {
 	Info() LockInfo
+	// Lost is closed as soon as the lock is known to be lost. Every write
+	// after that fails with an error matching ErrLockLost.
+	Lost() <-chan struct{}
 	// Write stores s as the next state: s.Serial must be the serial that was
 	// read, and the backend stores s with Serial+1 (setting s.Serial), or
 	// fails with *StaleSerialError if the stored serial is no longer the one read.
 	// A new lineage is assigned when s has none.
 	Write(ctx context.Context, s *State) error
-	// OpenJournal stores e as an open entry.
+	// OpenJournal stores e as an open entry, plan and before-images once.
 	OpenJournal(ctx context.Context, e JournalEntry) error
+	// AppendSteps appends finished steps to the open entry id; they are
+	// durable when it returns. Nothing else of the journal is rewritten.
+	AppendSteps(ctx context.Context, id string, steps []JournalStep) error
 	// RecordStep appends one finished step to the open entry id.
+	//
+	// Deprecated: use AppendSteps, or a Journal, which batches.
 	RecordStep(ctx context.Context, id string, step JournalStep) error
-	// CloseJournal marks entry id finished.
-	CloseJournal(ctx context.Context, id string) error
+	// CloseJournal marks entry id closed with outcome (one of the Outcome
+	// constants; OutcomeComplete when none is given), drops its plan and
+	// before-images, and prunes the oldest closed runs beyond retention.
+	CloseJournal(ctx context.Context, id string, outcome ...string) error
 	// Release frees the lock.
 	Release() error
+}
+
+// ValidOutcome reports whether o is one of the Outcome constants.
+func ValidOutcome(o string) bool {
+	switch o {
+	case OutcomeComplete, OutcomeRolledBack, OutcomeFailed, OutcomeInterrupted:
+		return true
+	}
+	return false
 }

@@ -7,15 +7,16 @@ import (
 	"strings"
 )
 
-// tempInfix marks the temporary files writeAtomic creates beside their target.
+// tempInfix marks the temporary files WriteAtomic creates beside their target.
 const tempInfix = ".tmp-"
 
-// writeAtomic replaces path with data so that a reader, or a crash, sees
+// WriteAtomic replaces path with data so that a reader, or a crash, sees
 // either the old content or the new one, never a mix: the data goes to a
 // temporary file in the same directory, is flushed to disk, renamed over
 // path, and the directory is flushed so that the rename itself survives a
-// power loss. The file is created with mode 0600.
-func writeAtomic(path string, data []byte) (err error) {
+// power loss. The file gets mode perm. A crash may leave a temporary file
+// named path + ".tmp-" + digits beside path.
+func WriteAtomic(path string, data []byte, perm os.FileMode) (err error) {
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, filepath.Base(path)+tempInfix+"*")
 	if err != nil {
@@ -28,9 +29,7 @@ func writeAtomic(path string, data []byte) (err error) {
 			os.Remove(tmp)
 		}
 	}()
-	// CreateTemp already uses 0600; say it again so that the mode does not
-	// depend on a detail of another package.
-	if err = f.Chmod(0o600); err != nil {
+	if err = f.Chmod(perm); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	if _, err = f.Write(data); err != nil {
@@ -65,7 +64,7 @@ func syncDir(dir string) error {
 }
 
 // removeLeftovers deletes temporary files that a run killed in the middle of
-// writeAtomic left beside path. Only a lock holder may call it: another
+// WriteAtomic left beside path. Only a lock holder may call it: another
 // holder's temporary file would be in use.
 func removeLeftovers(path string) error {
 	dir, base := filepath.Dir(path), filepath.Base(path)+tempInfix

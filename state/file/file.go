@@ -1,9 +1,11 @@
 // Package file keeps a workspace's recorded state in a local JSON file, with
-// a lock file beside it and the apply journal in a third file.
+// a lock file beside it and the journal of runs in a third file.
 //
 // It owns the on-disk layout (PATH, PATH.backup, PATH.lock, PATH.journal) and
-// the promise that a reader never sees a half-written state: every file is
-// replaced atomically (temporary file, fsync, rename, fsync of the directory).
+// the promise that a reader never sees a half-written state: the state is
+// replaced atomically (temporary file, fsync, rename, fsync of the
+// directory), and the journal is appended to (write, fsync), a crash cutting
+// at most its last line short.
 // It must never write the state or the journal without holding the lock, and
 // never store anything it was not given (no tokens, no passwords).
 package file
@@ -28,18 +30,55 @@ type Backend struct {
 	// replace the target rather than the link, and two links to one state
 	// share one lock.
 	path, real string
+	retain     int          // closed runs the journal keeps
+	warn       func(string) // hears of what is skipped without failing
 }
 
+// Options tune a Backend; the zero value is the default.
+type Options struct {
+	// Retain is how many closed runs the journal keeps for History, newest
+	// first (0: state.DefaultRetain).
+	Retain int
+	// Warn hears of problems that do not stop a read, such as a journal
+	// line cut short by a crash (nil: printed to standard error).
+	Warn func(msg string)
+}
+
+// maxLinks bounds how many symbolic links New follows, as the kernel does.
+const maxLinks = 40
+
 // New returns the backend for the state file at path. The file need not
-// exist yet; its directory must.
-func New(path string) (*Backend, error) {
+// exist yet; its directory must. When path is a symbolic link, the state
+// lives at its target, which need not exist yet either: the link is never
+// replaced by a file. At most one Options may be given.
+func New(path string, opts ...Options) (*Backend, error) {
 	if path == "" {
 		return nil, errors.New("state file path is empty; pass --state=PATH")
+	}
+	var o Options
+	switch {
+	case len(opts) > 1:
+		return nil, errors.New("file.New takes at most one Options")
+	case len(opts) == 1:
+		o = opts[0]
+	}
+	if o.Retain < 0 {
+		return nil, fmt.Errorf("journal retention %d is negative; give the number of closed runs to keep, or 0 for the default %d", o.Retain, state.DefaultRetain)
+	}
+	if o.Retain == 0 {
+		o.Retain = state.DefaultRetain
+	}
+	if o.Warn == nil {
+		o.Warn = stderrWarn
+	}
+	real, err := resolveLinks(path)
+	if err != nil {
+		return nil, err
 	}
 	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
 		return nil, fmt.Errorf("state %s is a directory; pass --state=PATH naming a file, e.g. --state=%s", path, filepath.Join(path, "personactl.state.json"))
 	}
-	dir := filepath.Dir(path)
+	dir := filepath.Dir(real)
 	fi, err := os.Stat(dir)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -49,16 +88,46 @@ func New(path string) (*Backend, error) {
 	case !fi.IsDir():
 		return nil, fmt.Errorf("state %s: %s is not a directory; pass --state=PATH", path, dir)
 	}
-	real := path
-	if target, err := filepath.EvalSymlinks(path); err == nil {
-		real = target
+	// Resolve the directory too, so that two paths to one state share one
+	// lock file.
+	if d, err := filepath.EvalSymlinks(dir); err == nil {
+		real = filepath.Join(d, filepath.Base(real))
 	}
-	return &Backend{path: path, real: real}, nil
+	return &Backend{path: path, real: real, retain: o.Retain, warn: o.Warn}, nil
+}
+
+// resolveLinks follows path through symbolic links to the file they end at,
+// which need not exist: a dangling link names where the state is to be
+// written, just as a valid one does.
+func resolveLinks(path string) (string, error) {
+	cur := path
+	for range maxLinks {
+		fi, err := os.Lstat(cur)
+		if errors.Is(err, fs.ErrNotExist) {
+			return cur, nil
+		}
+		if err != nil {
+			return "", fmt.Errorf("state %s: %w; check the directory's owner and mode or pass --state=PATH", path, err)
+		}
+		if fi.Mode()&fs.ModeSymlink == 0 {
+			return cur, nil
+		}
+		target, err := os.Readlink(cur)
+		if err != nil {
+			return "", fmt.Errorf("state %s: read the symbolic link %s: %w", path, cur, err)
+		}
+		if !filepath.IsAbs(target) {
+			target = filepath.Join(filepath.Dir(cur), target)
+		}
+		cur = target
+	}
+	return "", fmt.Errorf("state %s: more than %d symbolic links in a row (a loop?); pass --state=PATH naming the file itself", path, maxLinks)
 }
 
 // Describe names the state file for messages.
 func (b *Backend) Describe() string { return b.path }
 
+func (b *Backend) dir() string         { return filepath.Dir(b.real) }
 func (b *Backend) backupPath() string  { return b.real + ".backup" }
 func (b *Backend) lockPath() string    { return b.real + ".lock" }
 func (b *Backend) journalPath() string { return b.real + ".journal" }
@@ -78,30 +147,58 @@ func (b *Backend) Read(ctx context.Context) (*state.State, error) {
 	return decodeState(b.path, b.backupPath(), data)
 }
 
+// restoreHint says how to get back a previous state: from the backup when
+// there is one.
+func restoreHint(backup string) string {
+	if exists(backup) {
+		return "restore the previous version from " + backup + ", or repair the file by hand"
+	}
+	return "repair the file by hand (there is no backup " + filepath.Base(backup) + " yet)"
+}
+
 // Close releases nothing: the backend holds no open files between calls.
 func (b *Backend) Close() error { return nil }
 
+// exists reports whether path is a regular file.
+func exists(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && fi.Mode().IsRegular()
+}
+
 // decodeState parses the state file path, refusing layouts this version
-// cannot read; backup is where to point a user for the previous version.
+// cannot read and a state that lists an address twice; backup is where the
+// previous version would be.
 func decodeState(path, backup string, data []byte) (*state.State, error) {
 	var head struct {
 		Version *int `json:"version"`
 	}
 	if err := json.Unmarshal(data, &head); err != nil {
-		return nil, fmt.Errorf("state %s is not valid JSON (%s); restore the previous version from %s, or repair the file by hand", path, describeJSONError(data, err), backup)
+		return nil, fmt.Errorf("state %s is not valid JSON (%s); %s", path, describeJSONError(data, err), restoreHint(backup))
 	}
 	switch {
 	case head.Version == nil || *head.Version < 1:
-		return nil, fmt.Errorf("state %s has no format version, so personactl did not write it; restore the previous version from %s, or pass --state=PATH naming a personactl state file", path, backup)
+		hint := "pass --state=PATH naming a personactl state file"
+		if exists(backup) {
+			hint = "restore the previous version from " + backup + ", or " + hint
+		}
+		return nil, fmt.Errorf("state %s has no format version, so personactl did not write it; %s", path, hint)
 	case *head.Version > state.FormatVersion:
 		return nil, fmt.Errorf("state %s was written by a newer personactl (format version %d; this one reads up to %d); upgrade personactl to use it", path, *head.Version, state.FormatVersion)
 	}
 	var s state.State
 	if err := json.Unmarshal(data, &s); err != nil {
-		return nil, fmt.Errorf("state %s does not have the layout of format version %d (%s); restore the previous version from %s, or repair the file by hand", path, *head.Version, describeJSONError(data, err), backup)
+		return nil, fmt.Errorf("state %s does not have the layout of format version %d (%s); %s", path, *head.Version, describeJSONError(data, err), restoreHint(backup))
 	}
 	if s.Lineage == "" || s.Serial < 1 {
-		return nil, fmt.Errorf("state %s has no lineage or serial; restore the previous version from %s, or repair the file by hand", path, backup)
+		return nil, fmt.Errorf("state %s has no lineage or serial; %s", path, restoreHint(backup))
+	}
+	if err := s.Validate(); err != nil {
+		// `personactl state rm` cannot help: it needs a state that loads.
+		hint := "edit " + path + " to keep one record per address"
+		if exists(backup) {
+			hint += ", or restore the previous version from " + backup
+		}
+		return nil, fmt.Errorf("state %s: %w; personactl cannot tell such records apart, so it reads nothing until one of each is gone (`personactl state rm` needs a state that loads): %s", path, err, hint)
 	}
 	s.Sort()
 	return &s, nil
@@ -128,19 +225,14 @@ func describeJSONError(data []byte, err error) string {
 }
 
 // encodeState renders s the way it is stored: indented, personas sorted, a
-// final newline. It refuses a persona without an email or one listed twice:
-// Find could not tell them apart.
+// final newline. It refuses a persona without an email or one listed twice,
+// letter case aside: Find could not tell them apart.
 func encodeState(s *state.State) ([]byte, error) {
 	out := *s
 	out.Personas = append([]state.RecordedPersona{}, s.Personas...)
 	out.Sort()
-	for i, p := range out.Personas {
-		if p.Email == "" {
-			return nil, fmt.Errorf("a persona (user ID %q) has no email", p.UserID)
-		}
-		if i > 0 && out.Personas[i-1].Email == p.Email {
-			return nil, fmt.Errorf("persona %s appears twice", p.Email)
-		}
+	if err := out.Validate(); err != nil {
+		return nil, err
 	}
 	data, err := json.MarshalIndent(&out, "", "  ")
 	if err != nil {

@@ -298,10 +298,14 @@ func TestForceUnlockRefusesLiveHolder(t *testing.T) {
 	}
 }
 
-// TestJournalPruned: closed entries do not pile up; open ones always stay.
+// TestJournalPruned: closed runs beyond retention are dropped, the newest
+// kept; open ones always stay.
 func TestJournalPruned(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "personactl.state.json")
-	b := open(t, path)
+	b, err := file.New(path, file.Options{Retain: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx := context.Background()
 	l, err := b.Lock(ctx, "apply", 0)
 	if err != nil {
@@ -316,19 +320,20 @@ func TestJournalPruned(t *testing.T) {
 		if err := l.OpenJournal(ctx, state.JournalEntry{ID: id, Operation: "apply", Started: time.Now()}); err != nil {
 			t.Fatal(err)
 		}
-		if err := l.CloseJournal(ctx, id); err != nil {
+		if err := l.CloseJournal(ctx, id, state.OutcomeComplete); err != nil {
 			t.Fatal(err)
 		}
 	}
-	data, _ := os.ReadFile(path + ".journal")
-	var j struct{ Entries []state.JournalEntry }
-	json.Unmarshal(data, &j)
-	if len(j.Entries) != 11 || j.Entries[0].ID != "kept-open" || j.Entries[10].ID != "closed-"+string(rune('A'+29)) {
-		var ids []string
-		for _, e := range j.Entries {
-			ids = append(ids, e.ID)
-		}
-		t.Errorf("journal keeps %v; want the open entry and the last 10 closed", ids)
+	runs, err := b.History(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, e := range runs {
+		ids = append(ids, e.ID)
+	}
+	if len(runs) != 11 || runs[0].ID != "closed-"+string(rune('A'+29)) || runs[10].ID != "kept-open" {
+		t.Errorf("journal keeps %v; want the last 10 closed, newest first, and the open entry", ids)
 	}
 }
 

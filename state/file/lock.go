@@ -9,7 +9,6 @@ import (
 	"io/fs"
 	"os"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/mana/personactl/state"
@@ -23,6 +22,9 @@ const pollInterval = 50 * time.Millisecond
 // holder exits, however it exits, so a lock file whose flock can be taken
 // belongs to nobody and is taken over.
 func (b *Backend) Lock(ctx context.Context, operation string, timeout time.Duration) (state.Lock, error) {
+	if timeout < 0 {
+		return nil, fmt.Errorf("lock state %s with timeout %s: %w", b.path, timeout, state.ErrNegativeTimeout)
+	}
 	info := state.NewLockInfo(operation)
 	deadline := time.Now().Add(timeout)
 	for {
@@ -87,33 +89,9 @@ func (b *Backend) tryLock(info state.LockInfo) (*lock, state.LockInfo, error) {
 			f.Close()
 			return nil, state.LockInfo{}, fmt.Errorf("lock state %s: write %s: %w; check that the directory is writable", b.path, path, err)
 		}
-		return &lock{b: b, f: f, info: info}, state.LockInfo{}, nil
+		return &lock{b: b, f: f, info: info, lost: make(chan struct{}), open: map[string]bool{}}, state.LockInfo{}, nil
 	}
 	return nil, state.LockInfo{}, fmt.Errorf("lock state %s: %s keeps being replaced while locking; check that no other program deletes it", b.path, path)
-}
-
-// openAndFlock opens (creating it if needed) the lock file and tries to take
-// its flock without waiting. locked is false when another open file holds it.
-func openAndFlock(path string) (f *os.File, locked bool, err error) {
-	f, err = os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return nil, false, fmt.Errorf("open lock file: %w; check the directory's owner and mode, or pass --state=PATH", err)
-	}
-	for {
-		err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if !errors.Is(err, syscall.EINTR) {
-			break
-		}
-	}
-	switch {
-	case err == nil:
-		return f, true, nil
-	case errors.Is(err, syscall.EWOULDBLOCK):
-		return f, false, nil
-	default:
-		f.Close()
-		return nil, false, fmt.Errorf("lock %s: flock: %w; the file system may not support locks, keep the state on a local disk", path, err)
-	}
 }
 
 // stillAt reports whether f is the file currently at path.
@@ -196,23 +174,48 @@ type lock struct {
 	b    *Backend
 	info state.LockInfo
 
-	mu sync.Mutex
-	f  *os.File // nil once released
+	lost     chan struct{} // closed once the lock file is found gone or replaced
+	lostOnce sync.Once
+
+	mu   sync.Mutex
+	f    *os.File        // nil once released
+	open map[string]bool // journal entries known to be open
 }
 
 func (l *lock) Info() state.LockInfo { return l.info }
 
-// held runs fn while the lock is held, one call at a time.
+// Lost is closed once a write finds that the lock file was removed or
+// replaced: then another run can take the lock, so this one must stop.
+func (l *lock) Lost() <-chan struct{} { return l.lost }
+
+// held runs fn while the lock is held, one call at a time. Before each
+// write it checks that the lock file is still the one this lock holds: a
+// person who removed it (or a force-unlock that misjudged) lets another run
+// lock a new file, and two writers must never run at once.
 func (l *lock) held(ctx context.Context, what string, fn func() error) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.f == nil {
 		return fmt.Errorf("%s %s: the lock %s was already released; take the lock again", what, l.b.path, l.info.ID)
 	}
+	select {
+	case <-l.lost:
+		return fmt.Errorf("%s %s: %w", what, l.b.path, l.lostError())
+	default:
+	}
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("%s %s: %w", what, l.b.path, err)
 	}
+	if !stillAt(l.f, l.b.lockPath()) {
+		l.lostOnce.Do(func() { close(l.lost) })
+		return fmt.Errorf("%s %s: %w", what, l.b.path, l.lostError())
+	}
 	return fn()
+}
+
+func (l *lock) lostError() error {
+	return &state.LockLostError{Where: l.b.path, ID: l.info.ID,
+		Cause: fmt.Errorf("the lock file %s was removed or replaced while this run held it", l.b.lockPath())}
 }
 
 // Release removes the lock file and drops the flock. Releasing twice is harmless.
@@ -275,11 +278,11 @@ func (l *lock) Write(ctx context.Context, s *state.State) error {
 			}
 		}
 		if old != nil {
-			if err := writeAtomic(b.backupPath(), old); err != nil {
+			if err := WriteAtomic(b.backupPath(), old, 0o600); err != nil {
 				return fmt.Errorf("write state %s: keep the previous version: %w; nothing was written", b.path, err)
 			}
 		}
-		if err := writeAtomic(b.real, data); err != nil {
+		if err := WriteAtomic(b.real, data, 0o600); err != nil {
 			return fmt.Errorf("write state: %w; the previous state is unchanged", err)
 		}
 		s.Version, s.Lineage, s.Serial = next.Version, next.Lineage, next.Serial

@@ -13,37 +13,46 @@ import (
 	"github.com/mana/personactl/state"
 )
 
-// keepClosed is how many closed entries a workspace's journal keeps, newest
-// first, for someone looking back at the last applies; older ones are pruned.
-const keepClosed = 10
+// The journal is two tables: personactl.journal holds one row per run (its
+// header, and while it is open its plan and before-images), and
+// personactl.journal_steps one row per finished step, inserted a batch per
+// statement. Closing a run drops its plan and before-images and keeps the
+// rest as the workspace's history.
 
 // OpenJournals returns the entries that interrupted runs left open, oldest first.
 func (b *Backend) OpenJournals(ctx context.Context) ([]state.JournalEntry, error) {
 	var out []state.JournalEntry
 	err := b.withConn(ctx, func(conn *pgx.Conn) error {
-		rows, err := conn.Query(ctx, `
-			SELECT id, operation, started, plan, before::text, steps::text
+		tx, err := conn.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+		if err != nil {
+			return err
+		}
+		defer tx.Rollback(context.Background())
+		rows, err := tx.Query(ctx, `
+			SELECT id, operation, who, host, started, plan, before::text
 			FROM personactl.journal WHERE workspace = $1 AND closed IS NULL ORDER BY started, id`, b.workspace)
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
 		for rows.Next() {
 			var e state.JournalEntry
-			var before, steps string
-			if err := rows.Scan(&e.ID, &e.Operation, &e.Started, &e.Plan, &before, &steps); err != nil {
+			var before string
+			if err := rows.Scan(&e.ID, &e.Operation, &e.Who, &e.Host, &e.Started, &e.Plan, &before); err != nil {
+				rows.Close()
 				return err
 			}
 			if err := json.Unmarshal([]byte(before), &e.Before); err != nil {
+				rows.Close()
 				return fmt.Errorf("entry %s: before-images: %w", e.ID, err)
-			}
-			if err := json.Unmarshal([]byte(steps), &e.Steps); err != nil {
-				return fmt.Errorf("entry %s: steps: %w", e.ID, err)
 			}
 			e.Started = e.Started.UTC()
 			out = append(out, e)
 		}
-		return rows.Err()
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		return readSteps(ctx, tx, b.workspace, out)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("read the journal of %s: %w", b.where, err)
@@ -51,7 +60,84 @@ func (b *Backend) OpenJournals(ctx context.Context) ([]state.JournalEntry, error
 	return out, nil
 }
 
-// OpenJournal stores e as an open entry.
+// History returns up to limit runs, newest first, with their steps.
+func (b *Backend) History(ctx context.Context, limit int) ([]state.JournalEntry, error) {
+	var out []state.JournalEntry
+	var lim *int
+	if limit > 0 {
+		lim = &limit
+	}
+	err := b.withConn(ctx, func(conn *pgx.Conn) error {
+		tx, err := conn.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+		if err != nil {
+			return err
+		}
+		defer tx.Rollback(context.Background())
+		rows, err := tx.Query(ctx, `
+			SELECT id, operation, who, host, started, closed, coalesce(outcome, '')
+			FROM personactl.journal WHERE workspace = $1 ORDER BY started DESC, id DESC LIMIT $2`, b.workspace, lim)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var e state.JournalEntry
+			var closed *time.Time
+			if err := rows.Scan(&e.ID, &e.Operation, &e.Who, &e.Host, &e.Started, &closed, &e.Outcome); err != nil {
+				rows.Close()
+				return err
+			}
+			e.Started = e.Started.UTC()
+			if closed != nil {
+				e.Closed = closed.UTC()
+			}
+			out = append(out, e)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		return readSteps(ctx, tx, b.workspace, out)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read the history of %s: %w", b.where, err)
+	}
+	return out, nil
+}
+
+// readSteps fills in the steps of entries, in the order they were appended.
+func readSteps(ctx context.Context, tx pgx.Tx, workspace string, entries []state.JournalEntry) error {
+	if len(entries) == 0 {
+		return nil
+	}
+	ids := make([]string, len(entries))
+	index := make(map[string]int, len(entries))
+	for i, e := range entries {
+		ids[i] = e.ID
+		index[e.ID] = i
+		entries[i].Steps = []state.JournalStep{}
+	}
+	rows, err := tx.Query(ctx, `
+		SELECT entry_id, email, action, user_id, outcome, error, finished
+		FROM personactl.journal_steps WHERE workspace = $1 AND entry_id = ANY($2) ORDER BY entry_id, seq`, workspace, ids)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var st state.JournalStep
+		if err := rows.Scan(&id, &st.Email, &st.Action, &st.UserID, &st.Outcome, &st.Error, &st.Finished); err != nil {
+			return err
+		}
+		st.Finished = st.Finished.UTC()
+		i := index[id]
+		entries[i].Steps = append(entries[i].Steps, st)
+	}
+	return rows.Err()
+}
+
+// OpenJournal stores e as an open entry: its header, plan and
+// before-images, and any steps it already has.
 func (l *lock) OpenJournal(ctx context.Context, e state.JournalEntry) error {
 	if e.ID == "" {
 		return fmt.Errorf("open journal entry in %s: the entry has no ID", l.b.where)
@@ -60,64 +146,101 @@ func (l *lock) OpenJournal(ctx context.Context, e state.JournalEntry) error {
 	if err != nil {
 		return fmt.Errorf("open journal entry %s in %s: encode before-images: %w", e.ID, l.b.where, err)
 	}
-	steps, err := json.Marshal(orEmpty(e.Steps))
-	if err != nil {
-		return fmt.Errorf("open journal entry %s in %s: encode steps: %w", e.ID, l.b.where, err)
-	}
-	return l.held(ctx, "open journal entry in", func(conn *pgx.Conn) error {
-		_, err := conn.Exec(ctx, `
-			INSERT INTO personactl.journal (workspace, id, operation, started, plan, before, steps)
-			VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7::jsonb)`,
-			l.b.workspace, e.ID, e.Operation, e.Started, e.Plan, string(before), string(steps))
+	return l.held(ctx, "open journal entry in", func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `
+			INSERT INTO personactl.journal (workspace, id, operation, who, host, started, plan, before)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb)`,
+			l.b.workspace, e.ID, e.Operation, e.Who, e.Host, e.Started, e.Plan, string(before))
 		var pgErr *pgconn.PgError
 		if errors.As(err, &pgErr) && pgErr.Code == "23505" {
-			return fmt.Errorf("entry %s exists already; give each apply a new ID", e.ID)
+			return fmt.Errorf("entry %s exists already; give each run a new ID", e.ID)
 		}
-		return err
-	})
-}
-
-// RecordStep appends step to the open entry id, in one statement, so that
-// parallel steps never lose one another's records.
-func (l *lock) RecordStep(ctx context.Context, id string, step state.JournalStep) error {
-	one, err := json.Marshal([]state.JournalStep{step})
-	if err != nil {
-		return fmt.Errorf("record journal step for %s in %s: %w", step.Email, l.b.where, err)
-	}
-	return l.held(ctx, "record journal step in", func(conn *pgx.Conn) error {
-		tag, err := conn.Exec(ctx, `UPDATE personactl.journal SET steps = steps || $3::jsonb WHERE workspace = $1 AND id = $2 AND closed IS NULL`,
-			l.b.workspace, id, string(one))
-		if err == nil && tag.RowsAffected() == 0 {
-			return fmt.Errorf("no open entry %s for the step of %s; open it with OpenJournal first", id, step.Email)
-		}
-		return err
-	})
-}
-
-// CloseJournal marks entry id finished and prunes old closed entries.
-func (l *lock) CloseJournal(ctx context.Context, id string) error {
-	return l.held(ctx, "close journal entry in", func(conn *pgx.Conn) error {
-		tx, err := conn.Begin(ctx)
 		if err != nil {
 			return err
 		}
-		defer tx.Rollback(context.Background())
-		tag, err := tx.Exec(ctx, `UPDATE personactl.journal SET closed = $3 WHERE workspace = $1 AND id = $2 AND closed IS NULL`,
-			l.b.workspace, id, time.Now().UTC())
+		return insertSteps(ctx, tx, l.b.workspace, e.ID, e.Steps)
+	})
+}
+
+// AppendSteps inserts steps as rows of the open entry id, in one statement.
+func (l *lock) AppendSteps(ctx context.Context, id string, steps []state.JournalStep) error {
+	if len(steps) == 0 {
+		return nil
+	}
+	return l.held(ctx, "record journal steps in", func(tx pgx.Tx) error {
+		return insertSteps(ctx, tx, l.b.workspace, id, steps)
+	})
+}
+
+// RecordStep appends one step.
+//
+// Deprecated: use AppendSteps.
+func (l *lock) RecordStep(ctx context.Context, id string, step state.JournalStep) error {
+	return l.AppendSteps(ctx, id, []state.JournalStep{step})
+}
+
+// insertSteps appends steps to entry id in one INSERT ... SELECT unnest, in
+// their order, provided the entry is open.
+func insertSteps(ctx context.Context, tx pgx.Tx, workspace, id string, steps []state.JournalStep) error {
+	if len(steps) == 0 {
+		return nil
+	}
+	n := len(steps)
+	emails, actions, userIDs, outcomes, errs := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	finished := make([]time.Time, n)
+	for i, st := range steps {
+		emails[i], actions[i], userIDs[i], outcomes[i], errs[i], finished[i] = st.Email, st.Action, st.UserID, st.Outcome, st.Error, st.Finished
+	}
+	tag, err := tx.Exec(ctx, `
+		INSERT INTO personactl.journal_steps (workspace, entry_id, email, action, user_id, outcome, error, finished)
+		SELECT $1, $2, s.email, s.action, s.user_id, s.outcome, s.error, s.finished
+		FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::timestamptz[]) WITH ORDINALITY
+			AS s(email, action, user_id, outcome, error, finished, n)
+		WHERE EXISTS (SELECT 1 FROM personactl.journal WHERE workspace = $1 AND id = $2 AND closed IS NULL)
+		ORDER BY s.n`,
+		workspace, id, emails, actions, userIDs, outcomes, errs, finished)
+	if err != nil {
+		return err
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("no open journal entry %s for the step of %s; open it with OpenJournal first", id, steps[0].Email)
+	}
+	return nil
+}
+
+// CloseJournal marks entry id closed with its outcome, drops its plan and
+// before-images, and prunes the oldest closed runs beyond retention.
+func (l *lock) CloseJournal(ctx context.Context, id string, outcome ...string) error {
+	o, err := closingOutcome(outcome)
+	if err != nil {
+		return fmt.Errorf("close journal entry %s in %s: %w", id, l.b.where, err)
+	}
+	return l.held(ctx, "close journal entry in", func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE personactl.journal SET closed = $3, outcome = $4, plan = NULL, before = '[]' WHERE workspace = $1 AND id = $2 AND closed IS NULL`,
+			l.b.workspace, id, time.Now().UTC(), o)
 		if err != nil {
 			return err
 		}
 		if tag.RowsAffected() == 0 {
-			return fmt.Errorf("no open entry %s", id)
+			return fmt.Errorf("no open journal entry %s", id)
 		}
-		if _, err := tx.Exec(ctx, `
+		_, err = tx.Exec(ctx, `
 			DELETE FROM personactl.journal WHERE workspace = $1 AND closed IS NOT NULL AND id NOT IN (
-				SELECT id FROM personactl.journal WHERE workspace = $1 AND closed IS NOT NULL ORDER BY closed DESC LIMIT $2)`,
-			l.b.workspace, keepClosed); err != nil {
-			return err
-		}
-		return tx.Commit(ctx)
+				SELECT id FROM personactl.journal WHERE workspace = $1 AND closed IS NOT NULL ORDER BY closed DESC, id DESC LIMIT $2)`,
+			l.b.workspace, l.b.retain)
+		return err
 	})
+}
+
+// closingOutcome checks the outcome CloseJournal was given.
+func closingOutcome(outcome []string) (string, error) {
+	switch {
+	case len(outcome) == 0:
+		return state.OutcomeComplete, nil
+	case len(outcome) > 1 || !state.ValidOutcome(outcome[0]):
+		return "", fmt.Errorf("outcome %q is not one of %s, %s, %s, %s", outcome, state.OutcomeComplete, state.OutcomeRolledBack, state.OutcomeFailed, state.OutcomeInterrupted)
+	}
+	return outcome[0], nil
 }
 
 // orEmpty turns a nil slice into an empty one, so that jsonb holds [] rather than null.

@@ -28,25 +28,53 @@ type Backend struct {
 	cfg       *pgx.ConnConfig
 	workspace string
 	where     string
+	retain    int // closed runs the journal keeps
 
 	mu   sync.Mutex
 	conn *pgx.Conn // for reads and force-unlock; locks have their own
 }
 
+// Options tune a Backend; the zero value is the default.
+type Options struct {
+	// Retain is how many closed runs the journal keeps for History, newest
+	// first (0: state.DefaultRetain). On a shared database this is the
+	// team's audit trail.
+	Retain int
+}
+
 // Open connects to the database dsn names, creates or migrates the
-// personactl schema if needed, and returns the backend for workspace.
-func Open(ctx context.Context, dsn, workspace string) (*Backend, error) {
+// personactl schema if needed, and returns the backend for workspace. At
+// most one Options may be given.
+func Open(ctx context.Context, dsn, workspace string, opts ...Options) (*Backend, error) {
 	if workspace == "" {
 		return nil, errors.New("workspace name is empty; pass --workspace=NAME")
+	}
+	var o Options
+	switch {
+	case len(opts) > 1:
+		return nil, errors.New("postgres.Open takes at most one Options")
+	case len(opts) == 1:
+		o = opts[0]
+	}
+	if o.Retain < 0 {
+		return nil, fmt.Errorf("journal retention %d is negative; give the number of closed runs to keep, or 0 for the default %d", o.Retain, state.DefaultRetain)
+	}
+	if o.Retain == 0 {
+		o.Retain = state.DefaultRetain
 	}
 	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("state database URL: %w; write it as postgres://USER:PASSWORD@HOST:PORT/DATABASE", err)
 	}
+	if _, set := cfg.RuntimeParams["application_name"]; !set {
+		// So that pg_stat_activity shows whose sessions these are.
+		cfg.RuntimeParams["application_name"] = "personactl"
+	}
 	b := &Backend{
 		cfg:       cfg,
 		workspace: workspace,
 		where:     fmt.Sprintf("postgres workspace %s (database %s on %s:%d)", workspace, cfg.Database, cfg.Host, cfg.Port),
+		retain:    o.Retain,
 	}
 	conn, err := b.connect(ctx)
 	if err != nil {
@@ -114,6 +142,11 @@ func (b *Backend) Read(ctx context.Context) (*state.State, error) {
 		s, err = readState(ctx, tx, b.workspace)
 		return err
 	})
+	if err == nil {
+		if verr := s.Validate(); verr != nil {
+			return nil, fmt.Errorf("state of %s: %w; personactl cannot tell such records apart, so it reads nothing until one of each is removed: delete the wrong row with DELETE FROM personactl.personas WHERE workspace = '%s' AND email = 'ADDRESS'", b.where, verr, b.workspace)
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("read state of %s: %w", b.where, err)
 	}
@@ -133,7 +166,7 @@ func readState(ctx context.Context, tx pgx.Tx, workspace string) (*state.State, 
 	if s.Version > state.FormatVersion {
 		return nil, fmt.Errorf("it was written by a newer personactl (format version %d; this one reads up to %d); upgrade personactl to use it", s.Version, state.FormatVersion)
 	}
-	rows, err := tx.Query(ctx, `SELECT email, user_id, "values"::text, applied_at FROM personactl.personas WHERE workspace = $1 ORDER BY email`, workspace)
+	rows, err := tx.Query(ctx, `SELECT email, user_id, "values"::text, applied_at, credentials FROM personactl.personas WHERE workspace = $1 ORDER BY email`, workspace)
 	if err != nil {
 		return nil, err
 	}
@@ -141,7 +174,7 @@ func readState(ctx context.Context, tx pgx.Tx, workspace string) (*state.State, 
 	for rows.Next() {
 		var p state.RecordedPersona
 		var values string
-		if err := rows.Scan(&p.Email, &p.UserID, &values, &p.AppliedAt); err != nil {
+		if err := rows.Scan(&p.Email, &p.UserID, &values, &p.AppliedAt, &p.Credentials); err != nil {
 			return nil, err
 		}
 		if err := json.Unmarshal([]byte(values), &p.Values); err != nil {
@@ -159,26 +192,22 @@ func readState(ctx context.Context, tx pgx.Tx, workspace string) (*state.State, 
 
 // personaColumns splits personas into the parallel arrays one INSERT ...
 // unnest takes, so that a write is one statement whatever the count. It
-// refuses a persona without an email or one listed twice, as the file
-// backend does, before the primary key would.
-func personaColumns(ps []state.RecordedPersona) (emails, userIDs, values []string, appliedAt []time.Time, err error) {
-	seen := make(map[string]bool, len(ps))
+// refuses a persona without an email or one listed twice, letter case
+// aside, as the file backend does, before the primary key would.
+func personaColumns(ps []state.RecordedPersona) (emails, userIDs, values []string, appliedAt []time.Time, credentials []string, err error) {
+	if err := (&state.State{Personas: ps}).Validate(); err != nil {
+		return nil, nil, nil, nil, nil, err
+	}
 	for _, p := range ps {
-		switch {
-		case p.Email == "":
-			return nil, nil, nil, nil, fmt.Errorf("a persona (user ID %q) has no email", p.UserID)
-		case seen[p.Email]:
-			return nil, nil, nil, nil, fmt.Errorf("persona %s appears twice", p.Email)
-		}
-		seen[p.Email] = true
 		v, err := json.Marshal(p.Values)
 		if err != nil {
-			return nil, nil, nil, nil, fmt.Errorf("encode persona %s: %w", p.Email, err)
+			return nil, nil, nil, nil, nil, fmt.Errorf("encode persona %s: %w", p.Email, err)
 		}
 		emails = append(emails, p.Email)
 		userIDs = append(userIDs, p.UserID)
 		values = append(values, string(v))
 		appliedAt = append(appliedAt, p.AppliedAt)
+		credentials = append(credentials, p.Credentials)
 	}
-	return emails, userIDs, values, appliedAt, nil
+	return emails, userIDs, values, appliedAt, credentials, nil
 }

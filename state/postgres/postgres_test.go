@@ -72,6 +72,7 @@ func (s *store) Raw(t *testing.T) []byte {
 		`SELECT row_to_json(t)::text FROM personactl.personas t WHERE workspace = $1`,
 		`SELECT row_to_json(t)::text FROM personactl.locks t WHERE workspace = $1`,
 		`SELECT (to_jsonb(t) - 'plan')::text FROM personactl.journal t WHERE workspace = $1`,
+		`SELECT row_to_json(t)::text FROM personactl.journal_steps t WHERE workspace = $1`,
 		`SELECT convert_from(coalesce(plan, ''), 'UTF8') FROM personactl.journal WHERE workspace = $1`,
 	} {
 		rows, err := conn.Query(ctx, q, s.workspace)
@@ -92,7 +93,7 @@ func (s *store) Raw(t *testing.T) []byte {
 	// Nothing of the workspace may sit in another table of the schema.
 	var tables string
 	conn.QueryRow(ctx, `SELECT string_agg(table_name, ',' ORDER BY table_name) FROM information_schema.tables WHERE table_schema = 'personactl'`).Scan(&tables)
-	if tables != "journal,locks,migrations,personas,states" {
+	if tables != "journal,journal_steps,locks,migrations,personas,states" {
 		t.Errorf("schema personactl holds tables %s; Raw reads only the known ones", tables)
 	}
 	return raw
@@ -245,36 +246,44 @@ func TestStaleLockRowTakenOver(t *testing.T) {
 	}
 }
 
-// TestForceUnlockLiveHolder: force-unlock ends a live holder's connection;
-// the holder's next write then fails instead of writing without the lock.
-func TestForceUnlockLiveHolder(t *testing.T) {
-	st := newStore(t)
+// TestForceUnlockRefusesLiveSession: while the holder's database session
+// is alive, force-unlock changes nothing and shows the query that finds the
+// session and the one that would end it; the holder keeps writing.
+func TestForceUnlockRefusesLiveSession(t *testing.T) {
+	st := newStore(t).(*store)
 	ctx := context.Background()
 	a, b := st.Open(t), st.Open(t)
 	la := lockOrFail(t, a)
 	if err := b.ForceUnlock(ctx, "0b6a3c4e-1111-4222-8333-444455556666"); err == nil || !strings.Contains(err.Error(), "does not match") {
 		t.Errorf("ForceUnlock with a wrong ID: %v", err)
 	}
-	if err := b.ForceUnlock(ctx, la.Info().ID); err != nil {
-		t.Fatalf("ForceUnlock(%s) of a live holder: %v", la.Info().ID, err)
+	pid := holderBackend(t, st)
+	err := b.ForceUnlock(ctx, la.Info().ID)
+	if err == nil {
+		t.Fatal("ForceUnlock of a live holder succeeded")
 	}
-	lb := lockOrFail(t, b)
-	err := la.Write(ctx, &state.State{})
-	if err == nil || !strings.Contains(err.Error(), "lock is gone") {
-		t.Errorf("write by the force-unlocked holder: %v; want a refusal saying the lock is gone", err)
+	for _, want := range []string{"still alive", fmt.Sprintf("FROM pg_stat_activity WHERE pid = %d", pid), fmt.Sprintf("SELECT pg_terminate_backend(%d)", pid)} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("refusal %q does not say %q", err, want)
+		}
 	}
-	if err := lb.Write(ctx, &state.State{}); err != nil {
-		t.Errorf("write by the new holder: %v", err)
+	select {
+	case <-la.Lost():
+		t.Fatal("the refused force-unlock ended the holder's lock")
+	default:
 	}
-	la.Release() // must not disturb the new holder
-	if _, err := a.Lock(ctx, "plan", 0); err == nil {
-		t.Error("the old holder's Release freed the new holder's lock")
+	if err := la.Write(ctx, &state.State{}); err != nil {
+		t.Errorf("the holder's write after a refused force-unlock: %v", err)
+	}
+	var le *state.LockedError
+	if _, err := b.Lock(ctx, "apply", 0); !errors.As(err, &le) || le.Holder.ID != la.Info().ID {
+		t.Errorf("Lock after the refused force-unlock: %v; want the holder still named", err)
 	}
 }
 
-// TestForceUnlockHungProcess: a holder process that hangs (alive, holding
-// its connection) is ended by force-unlock, from another process.
-func TestForceUnlockHungProcess(t *testing.T) {
+// TestForceUnlockRefusesHungProcess: a holder process that hangs (alive,
+// holding its session) is not ended from here, even from another process.
+func TestForceUnlockRefusesHungProcess(t *testing.T) {
 	st := newStore(t)
 	child := statetest.StartChild(t, st, statetest.RoleHold)
 	b := st.Open(t)
@@ -282,12 +291,126 @@ func TestForceUnlockHungProcess(t *testing.T) {
 	if _, err := b.Lock(context.Background(), "apply", 0); !errors.As(err, &le) || le.Holder.PID != child.PID {
 		t.Fatalf("Lock while the child holds: %v", err)
 	}
-	start := time.Now()
-	if err := b.ForceUnlock(context.Background(), le.Holder.ID); err != nil {
-		t.Fatalf("ForceUnlock(%s): %v", le.Holder.ID, err)
+	if err := b.ForceUnlock(context.Background(), le.Holder.ID); err == nil || !strings.Contains(err.Error(), "pg_stat_activity") {
+		t.Fatalf("ForceUnlock(%s) of a live holder: %v; want a refusal showing the session", le.Holder.ID, err)
 	}
-	t.Logf("force-unlock of a live holder took %s", time.Since(start).Round(time.Millisecond))
-	lockOrFail(t, b)
+	if _, err := b.Lock(context.Background(), "apply", 0); !errors.As(err, &le) || le.Holder.PID != child.PID {
+		t.Errorf("after the refused force-unlock: %v; want the child still holding", err)
+	}
+}
+
+// holderBackend returns the server process of the session holding the
+// store's lock, from personactl.locks.
+func holderBackend(t *testing.T, st *store) int32 {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, st.dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var pid int32
+	if err := conn.QueryRow(ctx, `SELECT backend_pid FROM personactl.locks WHERE workspace = $1`, st.workspace).Scan(&pid); err != nil {
+		t.Fatal(err)
+	}
+	return pid
+}
+
+// terminate ends the session of backend pid, as an operator would.
+func terminate(t *testing.T, st *store, pid int32) {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, st.dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var ok bool
+	if err := conn.QueryRow(ctx, `SELECT pg_terminate_backend($1)`, pid).Scan(&ok); err != nil || !ok {
+		t.Fatalf("pg_terminate_backend(%d): %v, %v", pid, ok, err)
+	}
+}
+
+// TestLockLostWhenSessionTerminated: terminating the lock's session closes
+// Lost at once, every write after it fails saying the lock was lost, and
+// force-unlock then clears the row and a new run takes the lock.
+func TestLockLostWhenSessionTerminated(t *testing.T) {
+	st := newStore(t).(*store)
+	ctx := context.Background()
+	b := st.Open(t)
+	l := lockOrFail(t, b)
+	e := state.JournalEntry{ID: "lost-1", Operation: "destroy", Started: time.Now().UTC()}
+	if err := l.OpenJournal(ctx, e); err != nil {
+		t.Fatal(err)
+	}
+	pid := holderBackend(t, st)
+	start := time.Now()
+	terminate(t, st, pid)
+	select {
+	case <-l.Lost():
+		t.Logf("Lost closed %s after pg_terminate_backend", time.Since(start).Round(time.Microsecond))
+	case <-time.After(30 * time.Second):
+		t.Fatal("Lost did not close within 30s of the lock's session being terminated")
+	}
+	step := state.JournalStep{Email: "a@personas.mana.test", Action: "delete", Outcome: state.StepDone, Finished: time.Now().UTC()}
+	for what, err := range map[string]error{
+		"AppendSteps":  l.AppendSteps(ctx, e.ID, []state.JournalStep{step}),
+		"Write":        l.Write(ctx, &state.State{}),
+		"CloseJournal": l.CloseJournal(ctx, e.ID, state.OutcomeComplete),
+	} {
+		if !errors.Is(err, state.ErrLockLost) || !strings.Contains(err.Error(), "personactl apply") || !strings.Contains(err.Error(), "nothing more will be written") {
+			t.Errorf("%s after the lock was lost: %v; want ErrLockLost saying nothing more is written and that apply converges", what, err)
+		}
+	}
+	open := openEntries(t, b)
+	if len(open) != 1 || len(open[0].Steps) != 0 {
+		t.Errorf("journal after the lost lock: %+v; want the entry open with no step", open)
+	}
+	if err := l.Release(); err != nil {
+		t.Errorf("Release of a lost lock: %v", err)
+	}
+	next := lockOrFail(t, st.Open(t))
+	if err := next.Write(ctx, &state.State{}); err != nil {
+		t.Errorf("the next run's write: %v", err)
+	}
+}
+
+func openEntries(t *testing.T, b state.Backend) []state.JournalEntry {
+	t.Helper()
+	open, err := b.OpenJournals(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return open
+}
+
+// TestTakeoverRefusesTheOldHolder: the check a write makes shares the
+// holder's row, so a run that takes over a lost lock cannot record itself
+// until that write has ended, and the old holder's next write fails.
+func TestTakeoverRefusesTheOldHolder(t *testing.T) {
+	st := newStore(t).(*store)
+	ctx := context.Background()
+	b := st.Open(t)
+	l := lockOrFail(t, b)
+	if err := l.OpenJournal(ctx, state.JournalEntry{ID: "race-1", Operation: "apply", Started: time.Now().UTC()}); err != nil {
+		t.Fatal(err)
+	}
+	terminate(t, st, holderBackend(t, st))
+	<-l.Lost()
+	// Whatever the order, the old holder never writes after the new one
+	// took the lock.
+	nb := st.Open(t)
+	nl, err := nb.Lock(ctx, "apply", 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nl.Release()
+	if err := l.AppendSteps(ctx, "race-1", []state.JournalStep{{Email: "x@personas.mana.test", Action: "create", Outcome: state.StepDone, Finished: time.Now().UTC()}}); !errors.Is(err, state.ErrLockLost) {
+		t.Errorf("old holder's append after the takeover: %v", err)
+	}
+	if err := nl.AppendSteps(ctx, "race-1", []state.JournalStep{{Email: "y@personas.mana.test", Action: "create", Outcome: state.StepDone, Finished: time.Now().UTC()}}); err != nil {
+		t.Errorf("new holder's append to the interrupted entry: %v", err)
+	}
 }
 
 // TestOpenErrors: what a user sees when the database cannot be used.

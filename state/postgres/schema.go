@@ -87,6 +87,50 @@ CREATE TABLE personactl.journal (
 CREATE INDEX journal_open ON personactl.journal (workspace) WHERE closed IS NULL;
 COMMENT ON TABLE personactl.journal IS 'personactl: apply journal; open entries are interrupted applies';
 `},
+	{2, `
+-- The seed secret's fingerprint each persona's password came from.
+ALTER TABLE personactl.personas ADD COLUMN credentials text NOT NULL DEFAULT '';
+
+-- Who ran each entry, and how it ended (NULL while open).
+ALTER TABLE personactl.journal ADD COLUMN who text NOT NULL DEFAULT '';
+ALTER TABLE personactl.journal ADD COLUMN host text NOT NULL DEFAULT '';
+ALTER TABLE personactl.journal ADD COLUMN outcome text;
+CREATE INDEX journal_history ON personactl.journal (workspace, started DESC);
+
+-- One row per finished step, appended in batches: a step never rewrites
+-- the entry it belongs to.
+CREATE TABLE personactl.journal_steps (
+	workspace text NOT NULL,
+	entry_id  text NOT NULL,
+	seq       bigint GENERATED ALWAYS AS IDENTITY,
+	email     text NOT NULL,
+	action    text NOT NULL,
+	user_id   text NOT NULL DEFAULT '',
+	outcome   text NOT NULL,
+	error     text NOT NULL DEFAULT '',
+	finished  timestamptz NOT NULL,
+	PRIMARY KEY (workspace, entry_id, seq),
+	FOREIGN KEY (workspace, entry_id) REFERENCES personactl.journal (workspace, id) ON DELETE CASCADE
+);
+COMMENT ON TABLE personactl.journal_steps IS 'personactl: the finished steps of each journal entry';
+
+INSERT INTO personactl.journal_steps (workspace, entry_id, email, action, user_id, outcome, error, finished)
+SELECT j.workspace, j.id, s->>'email', s->>'action', coalesce(s->>'user_id', ''), s->>'outcome', coalesce(s->>'error', ''), (s->>'finished')::timestamptz
+FROM personactl.journal j, jsonb_array_elements(j.steps) WITH ORDINALITY AS x(s, n)
+ORDER BY j.workspace, j.id, x.n;
+ALTER TABLE personactl.journal DROP COLUMN steps;
+
+-- Version 1 wrote before-images with Go's field names; give open entries
+-- the tagged layout. Closed entries keep no before-images or plan.
+UPDATE personactl.journal SET before = coalesce((
+	SELECT jsonb_agg(jsonb_build_object(
+		'email', b->'Values'->>'email', 'user_id', b->>'UserID', 'values', b->'Values',
+		'created_at', b->'CreatedAt', 'last_active_at', b->'LastActiveAt', 'actions_7d', b->'Actions7d',
+		'recent_actions', b->'Actions', 'feedback', b->'Feedback') ORDER BY n)
+	FROM jsonb_array_elements(before) WITH ORDINALITY AS x(b, n)), '[]')
+WHERE closed IS NULL;
+UPDATE personactl.journal SET before = '[]', plan = NULL WHERE closed IS NOT NULL;
+`},
 }
 
 // SchemaVersion is the schema version this package migrates to.
