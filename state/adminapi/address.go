@@ -106,12 +106,12 @@ func (c *Client) searchUser(ctx context.Context, email string) (userID string, f
 			}
 			return nil
 		}
-		r.onStatus = func(status int) bool {
-			if status == http.StatusInternalServerError {
+		r.answer = func(resp *http.Response, _ io.Reader) (bool, error) {
+			if resp.StatusCode == http.StatusInternalServerError {
 				signedIn = true
-				return true
+				return true, nil
 			}
-			return false
+			return false, nil
 		}
 		if err := c.do(ctx, r); err != nil || signedIn {
 			return "", false, signedIn, err

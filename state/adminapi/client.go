@@ -1,11 +1,13 @@
 // Package adminapi is personactl's client for mana-auth's persona admin API:
-// it reads the live personas, tells who owns an address, and creates, updates
-// and deletes personas, retrying what is safe to retry and turning every
-// refusal into a message a person can act on.
+// it reads the live personas, tells who owns an address, creates, updates
+// and deletes personas, and logs in as a persona the way the runner does,
+// retrying what is safe to retry and turning every refusal into a message a
+// person can act on.
 //
 // It works against the service exactly as it behaves (see admin-api.md),
-// quirks included, and it must never reveal the admin token: not in an error,
-// not in a panic, not anywhere it writes.
+// quirks included, and it must never reveal the admin token, a persona's
+// password or a URL's secrets: not in an error, not in a panic, not
+// anywhere it writes.
 package adminapi
 
 import (
@@ -16,8 +18,11 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 	"unicode"
 )
@@ -25,13 +30,73 @@ import (
 // Defaults for the zero values of Options.
 const (
 	DefaultParallelism = 10
-	DefaultTimeout     = 30 * time.Second
-	DefaultMaxAttempts = 4
-	DefaultBackoff     = 200 * time.Millisecond
+	// DefaultTimeout bounds one try of one request.
+	DefaultTimeout = 30 * time.Second
 )
 
-// maxBackoff caps one wait between tries, however many tries are allowed.
-const maxBackoff = 10 * time.Second
+// RetryBudget bounds how hard one request is tried before its failure is
+// reported. A try is repeated only when it may succeed next time: no answer
+// (refused, reset, timed out, cut short), or 429, 502, 503 or 504. Between
+// tries the client waits what the server asked for with Retry-After (429,
+// 503), or else a "full jitter" backoff: a wait drawn uniformly from
+// [0, min(MaxBackoff, Backoff·2^(try-1))).
+//
+// The defaults (10 attempts within 60 s) are sized for a 10,000-persona
+// read, 10,001 requests, when 20% of all answers are 503s: a request fails
+// for good only when all 10 of its tries fail, with odds 0.2^10 ≈ 1.0e-7, so
+// a whole read fails with odds 1 − (1 − 1.0e-7)^10001 ≈ 0.1%: at least 19
+// of 20 such reads succeed with odds above 99.9% (the old 4 tries gave
+// 0.2^4 = 0.16% a request, about 16 failed requests a read). The nine
+// waits of a request that fails nine times are at most
+// 0.2+0.4+…+6.4+10+10+10 = 42.6 s (21.3 s on average), inside the 60 s, so
+// the time bound cuts the tries short only when tries time out or the
+// server asks for long waits.
+type RetryBudget struct {
+	// Attempts bounds the tries of one request (1: no retry). Default 10.
+	Attempts int
+	// Within bounds the time one request spends being retried: no try
+	// starts more than Within after the first began (each try still has
+	// Options.Timeout of its own). Default 60 s.
+	Within time.Duration
+	// Backoff is the base of the exponential backoff. Default 200 ms.
+	Backoff time.Duration
+	// MaxBackoff caps one backoff wait. Default 10 s.
+	MaxBackoff time.Duration
+	// MaxRetryAfter caps the wait a server may ask for with Retry-After:
+	// asked for longer, the client gives up at once and says so. Default 30 s.
+	MaxRetryAfter time.Duration
+}
+
+// DefaultRetryBudget is the budget of the zero RetryBudget's fields.
+var DefaultRetryBudget = RetryBudget{
+	Attempts:      10,
+	Within:        60 * time.Second,
+	Backoff:       200 * time.Millisecond,
+	MaxBackoff:    10 * time.Second,
+	MaxRetryAfter: 30 * time.Second,
+}
+
+func (b RetryBudget) withDefaults() RetryBudget {
+	d := DefaultRetryBudget
+	return RetryBudget{
+		Attempts:      orDefault(b.Attempts, d.Attempts),
+		Within:        orDefault(b.Within, d.Within),
+		Backoff:       orDefault(b.Backoff, d.Backoff),
+		MaxBackoff:    orDefault(b.MaxBackoff, d.MaxBackoff),
+		MaxRetryAfter: orDefault(b.MaxRetryAfter, d.MaxRetryAfter),
+	}
+}
+
+// Body caps: an answer longer than its cap is an error, and the rest of it
+// is never read. The list carries every persona in one answer (about 250
+// bytes each: 32 MiB holds some 130,000, thirteen times the largest fleet
+// personactl is measured with, and what it keeps of them stays below 100
+// MiB); any other answer is one persona (a prompt of at most 8,000
+// characters and 20 actions), a users page or a login, far below 4 MiB.
+const (
+	MaxListBody  = 32 << 20
+	MaxOtherBody = 4 << 20
+)
 
 // Options configures a Client. The zero value of every field but BaseURL
 // means its default.
@@ -41,38 +106,50 @@ type Options struct {
 	// Token is the admin JWT (MANA_ADMIN_JWT). It is sent as a Bearer token
 	// and decoded (never verified) only to explain a refusal.
 	Token string
-	// Parallelism bounds the requests in flight while reading every persona.
+	// Parallelism bounds the requests in flight while reading every
+	// persona, and the connections the Client's own transport opens.
 	Parallelism int
 	// Timeout bounds one try of one request, reading the answer included.
 	Timeout time.Duration
-	// MaxAttempts bounds the tries of one request (1 means no retry).
-	MaxAttempts int
-	// Backoff is the base of the exponential backoff between tries; each
-	// wait is drawn uniformly from [0, Backoff·2^(try-1)) ("full jitter").
-	Backoff time.Duration
+	// Retry bounds the retries of one request; see RetryBudget.
+	Retry RetryBudget
 	// HTTPClient, when set, sends the requests (its Transport is used as is;
 	// redirects are never followed). By default the Client builds its own,
 	// keeping Parallelism connections alive between requests.
 	HTTPClient *http.Client
-	// Now tells the time when checking the token's expiry; time.Now by default.
+	// Now tells the time when checking the token's expiry and reading a
+	// Retry-After date; time.Now by default.
 	Now func() time.Time
 }
 
 // Client talks to one mana-auth instance. It is safe for concurrent use.
 type Client struct {
-	base       *url.URL
 	baseString string
-	// shown is the base URL for messages: without a password in it.
+	// shown is the base URL for messages: Redact-ed.
 	shown       string
 	token       string
 	claims      TokenClaims
 	hasClaims   bool
 	parallelism int
 	timeout     time.Duration
-	maxAttempts int
-	backoff     time.Duration
+	retry       RetryBudget
 	http        *http.Client
 	now         func() time.Time
+	// secrets are removed from any text that comes from elsewhere: the
+	// token, and the password of the base URL.
+	secrets []string
+	// sleep waits between tries; tests replace it to see the waits.
+	sleep func(ctx context.Context, d time.Duration) error
+
+	// accepted: mana-auth has taken the token at least once; rejected: it
+	// has refused it since (401), so nothing more is sent with it.
+	accepted, rejected atomic.Bool
+
+	// caseTwins maps the lowercase form of every live persona address that
+	// has capitals to the address as listed: an upsert of the lowercase form
+	// fails with mana-auth's bare 500 (admin-api.md, step 2).
+	caseMu    sync.Mutex
+	caseTwins map[string]string
 }
 
 // New checks opts and returns a Client. It sends nothing.
@@ -80,10 +157,10 @@ func New(opts Options) (*Client, error) {
 	raw := strings.TrimRight(strings.TrimSpace(opts.BaseURL), "/")
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("mana-auth URL %q is not an http:// or https:// address; set MANA_AUTH_URL (or --auth) to one, e.g. http://localhost:3001", opts.BaseURL)
+		return nil, fmt.Errorf("mana-auth URL %q is not an http:// or https:// address; set MANA_AUTH_URL (or --auth) to one, e.g. http://localhost:3001", Redact(opts.BaseURL))
 	}
-	if u.RawQuery != "" || u.Fragment != "" {
-		return nil, fmt.Errorf("mana-auth URL %q has a query or fragment; set MANA_AUTH_URL (or --auth) to the service's base address, e.g. http://localhost:3001", opts.BaseURL)
+	if u.RawQuery != "" || u.Fragment != "" || u.ForceQuery {
+		return nil, fmt.Errorf("mana-auth URL %q has a query or fragment; set MANA_AUTH_URL (or --auth) to the service's base address, e.g. http://localhost:3001", Redact(opts.BaseURL))
 	}
 	token := strings.TrimSpace(opts.Token)
 	if strings.ContainsFunc(token, unicode.IsControl) || strings.ContainsFunc(token, unicode.IsSpace) {
@@ -91,18 +168,24 @@ func New(opts Options) (*Client, error) {
 		return nil, errors.New("MANA_ADMIN_JWT contains spaces or control characters; set it (or --jwt) to the token alone, on one line")
 	}
 	c := &Client{
-		base:        u,
 		baseString:  u.String(),
-		shown:       u.Redacted(),
+		shown:       Redact(u.String()),
 		token:       token,
 		parallelism: orDefault(opts.Parallelism, DefaultParallelism),
 		timeout:     orDefault(opts.Timeout, DefaultTimeout),
-		maxAttempts: orDefault(opts.MaxAttempts, DefaultMaxAttempts),
-		backoff:     orDefault(opts.Backoff, DefaultBackoff),
+		retry:       opts.Retry.withDefaults(),
 		now:         opts.Now,
+		sleep:       sleepCtx,
+		caseTwins:   map[string]string{},
 	}
 	if c.now == nil {
 		c.now = time.Now
+	}
+	if len(token) >= 4 {
+		c.secrets = append(c.secrets, token)
+	}
+	if pw, ok := u.User.Password(); ok && len(pw) >= 4 {
+		c.secrets = append(c.secrets, pw, url.QueryEscape(pw))
 	}
 	c.claims, c.hasClaims = Claims(token)
 	if opts.HTTPClient != nil {
@@ -110,8 +193,13 @@ func New(opts Options) (*Client, error) {
 		c.http = &hc
 	} else {
 		t := http.DefaultTransport.(*http.Transport).Clone()
-		t.MaxIdleConnsPerHost = c.parallelism + 2
-		t.MaxIdleConns = c.parallelism + 2
+		// As many connections as requests in flight, and no more: a
+		// request waits for a connection to come back to the pool rather
+		// than dial one more (which a busy machine would otherwise do,
+		// each time a worker outruns the pool's bookkeeping).
+		t.MaxConnsPerHost = c.parallelism
+		t.MaxIdleConnsPerHost = c.parallelism
+		t.MaxIdleConns = c.parallelism
 		c.http = &http.Client{Transport: t}
 	}
 	// A redirect is reported, not followed: following would turn a POST into
@@ -133,55 +221,160 @@ func (c *Client) Close() error {
 	return nil
 }
 
-// BaseURL returns the address of the mana-auth the Client talks to.
+// noteCase remembers a live persona address with capitals (see caseTwins).
+func (c *Client) noteCase(email string) {
+	if lower := strings.ToLower(email); lower != email {
+		c.caseMu.Lock()
+		c.caseTwins[lower] = email
+		c.caseMu.Unlock()
+	}
+}
+
+// caseTwin returns the live persona address that differs from email only in
+// letter case, as last listed; "" when there is none or no list was read.
+func (c *Client) caseTwin(email string) string {
+	c.caseMu.Lock()
+	defer c.caseMu.Unlock()
+	if twin := c.caseTwins[strings.ToLower(email)]; twin != email {
+		return twin
+	}
+	return ""
+}
+
+// BaseURL returns the address of the mana-auth the Client talks to, Redact-ed.
 func (c *Client) BaseURL() string { return c.shown }
 
-// request is one API call, tried up to maxAttempts times.
+// request is one API call, tried within the retry budget.
 type request struct {
 	method string
 	// path is the path and query below the base URL, as shown in messages.
+	// Its query holds only what personactl put there (an address to search).
 	path string
 	body []byte
 	// auth sends the admin token (every admin endpoint needs it).
 	auth bool
+	// limit caps the answer's body; MaxOtherBody when 0.
+	limit int64
+	// sendOnce: at most one copy of the request may reach the server (a
+	// login: each failed one counts toward a lockout). It is retried only
+	// when it failed before being written, and no answer is retried.
+	sendOnce bool
+	// email is the persona address a write is about, for the advice on a
+	// bare 500.
+	email string
+	// secrets are scrubbed from the server's words besides the token (a
+	// login's password).
+	secrets []string
 	// read handles a 2xx answer; it is called again on a retry.
 	read func(r io.Reader) error
-	// onStatus, when set, may take a non-2xx status as an ordinary answer
-	// (the users search's 500 means "taken"); it returns whether it did.
-	onStatus func(status int) (handled bool)
+	// answer, when set, may take a non-2xx answer as an ordinary one (the
+	// users search's 500 means "taken"; a login's 401 a wrong password):
+	// it returns whether it did, and what the answer means.
+	answer func(resp *http.Response, body io.Reader) (handled bool, err error)
 }
 
-// do sends r, retrying transient failures. Every non-2xx answer becomes an
-// *APIError, every failure to get an answer a *NetworkError, and both say
-// how many tries were made.
+// outcome is what one try came to.
+type outcome struct {
+	err error
+	// retry: another try could succeed.
+	retry bool
+	// retryAfter is the server's Retry-After, when it gave one.
+	retryAfter    time.Duration
+	hasRetryAfter bool
+	// sent: the request was written, so it may have reached the server.
+	sent bool
+	// unanswered: no (complete) answer was read.
+	unanswered bool
+}
+
+// do sends r, retrying transient failures within the retry budget. Every
+// non-2xx answer becomes an *APIError, every failure to get an answer a
+// *NetworkError, an answer over its cap a *BodyTooLargeError, and each says
+// how many tries were made and, when retries stopped early, why.
 func (c *Client) do(ctx context.Context, r request) error {
+	_, err := c.doOutcome(ctx, r)
+	return err
+}
+
+func (c *Client) doOutcome(ctx context.Context, r request) (outcome, error) {
 	if r.auth {
 		if err := c.checkToken(); err != nil {
-			return err
+			return outcome{}, err
 		}
 	}
+	deadline := time.Now().Add(c.retry.Within)
 	for try := 1; ; try++ {
-		retry, err := c.try(ctx, r, try)
-		if err == nil || !retry || try >= c.maxAttempts {
-			return err
+		o := c.try(ctx, r, try)
+		if o.err == nil || !o.retry {
+			return o, o.err
 		}
-		if err := c.sleep(ctx, try); err != nil {
-			return fmt.Errorf("%s %s: %w (gave up after %s)", r.method, r.path, err, pluralTries(try))
+		if r.sendOnce && (o.sent || !o.unanswered) {
+			return o, o.err
+		}
+		if try >= c.retry.Attempts {
+			return o, o.err
+		}
+		wait := c.backoff(try)
+		if o.hasRetryAfter {
+			if o.retryAfter > c.retry.MaxRetryAfter {
+				return o, gaveUp(o.err, fmt.Sprintf("mana-auth asked to retry after %s, more than the %s cap", seconds(o.retryAfter), seconds(c.retry.MaxRetryAfter)))
+			}
+			wait = o.retryAfter
+		}
+		if time.Now().Add(wait).After(deadline) {
+			why := fmt.Sprintf("the next try would start after the %s retry budget of one request", seconds(c.retry.Within))
+			if o.hasRetryAfter {
+				why = fmt.Sprintf("mana-auth asked to retry after %s, past the %s retry budget of one request", seconds(o.retryAfter), seconds(c.retry.Within))
+			}
+			return o, gaveUp(o.err, why)
+		}
+		if err := c.sleep(ctx, wait); err != nil {
+			return o, fmt.Errorf("%s %s: %w (gave up after %s)", r.method, r.path, err, pluralTries(try))
 		}
 	}
 }
 
-// try makes one attempt; retry says whether another try could succeed.
-func (c *Client) try(ctx context.Context, r request, try int) (retry bool, err error) {
+// backoff draws the wait before try+1 with full jitter from an
+// exponentially growing window.
+func (c *Client) backoff(try int) time.Duration {
+	window := c.retry.Backoff << min(try-1, 40)
+	if window > c.retry.MaxBackoff || window <= 0 {
+		window = c.retry.MaxBackoff
+	}
+	return time.Duration(rand.Int64N(int64(window)))
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	}
+}
+
+// try makes one attempt.
+func (c *Client) try(ctx context.Context, r request, try int) outcome {
 	actx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
+	var sent atomic.Bool
+	actx = httptrace.WithClientTrace(actx, &httptrace.ClientTrace{
+		// Called once the request was written, or failed to be: either
+		// way some of it may have reached the server.
+		WroteRequest: func(httptrace.WroteRequestInfo) { sent.Store(true) },
+	})
 	var body io.Reader
 	if r.body != nil {
 		body = bytes.NewReader(r.body)
 	}
 	req, err := http.NewRequestWithContext(actx, r.method, c.baseString+r.path, body)
 	if err != nil {
-		return false, fmt.Errorf("%s %s: %w", r.method, r.path, err)
+		return outcome{err: fmt.Errorf("%s %s: %s", r.method, r.path, c.scrub(redactURLError(err).Error()))}
 	}
 	req.Header.Set("Accept", "application/json")
 	if r.body != nil {
@@ -192,63 +385,127 @@ func (c *Client) try(ctx context.Context, r request, try int) (retry bool, err e
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return c.transportFailure(ctx, r, try, err)
+		o := c.transportFailure(ctx, r, try, err)
+		o.sent = sent.Load()
+		return o
 	}
+	limit := r.limit
+	if limit <= 0 {
+		limit = MaxOtherBody
+	}
+	capped := &capReader{r: resp.Body, left: limit}
 	defer func() {
-		// Drain what is left so the connection goes back to the pool.
-		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+		if !capped.over {
+			// Drain a little of what is left so the connection goes back
+			// to the pool; an answer over its cap is dropped with it.
+			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+		}
 		resp.Body.Close()
 	}()
+	if resp.ContentLength > limit {
+		capped.over = true
+		return outcome{err: &BodyTooLargeError{Method: r.method, Path: r.path, Limit: limit, Length: resp.ContentLength}, sent: true}
+	}
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		if r.auth {
+			c.accepted.Store(true)
+		}
 		if r.read == nil {
-			return false, nil
+			return outcome{sent: true}
 		}
-		rec := &readRecorder{r: resp.Body}
+		rec := &readRecorder{r: capped}
 		err := r.read(rec)
-		if err == nil {
-			return false, nil
-		}
-		if rec.err != nil && rec.err != io.EOF {
+		switch {
+		case err == nil:
+			return outcome{sent: true}
+		case capped.over:
+			return outcome{err: &BodyTooLargeError{Method: r.method, Path: r.path, Limit: limit}, sent: true}
+		case rec.err != nil && rec.err != io.EOF:
 			// The answer broke off: the same as getting none.
-			return c.transportFailure(ctx, r, try, rec.err)
+			o := c.transportFailure(ctx, r, try, rec.err)
+			o.sent = true
+			return o
 		}
-		return false, err
+		return outcome{err: err, sent: true}
 	}
-	if r.onStatus != nil && r.onStatus(resp.StatusCode) {
-		return false, nil
+	if r.answer != nil {
+		handled, err := r.answer(resp, capped)
+		if capped.over {
+			return outcome{err: &BodyTooLargeError{Method: r.method, Path: r.path, Limit: limit}, sent: true}
+		}
+		if handled {
+			return outcome{err: err, sent: true}
+		}
 	}
-	e := c.apiError(r, try, resp)
-	return e.transient(), e
+	e := c.apiError(r, try, resp, capped)
+	o := outcome{err: e, retry: e.transient(), sent: true}
+	if e.Status == http.StatusTooManyRequests || e.Status == http.StatusServiceUnavailable {
+		o.retryAfter, o.hasRetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), c.now())
+		e.RetryAfter = o.retryAfter
+	}
+	if r.sendOnce {
+		o.retry = false // an answer came: never send the request again
+	}
+	return o
 }
 
 // transportFailure turns a failure to get (all of) an answer into an error,
 // saying whether a retry is worthwhile.
-func (c *Client) transportFailure(ctx context.Context, r request, try int, err error) (bool, error) {
+func (c *Client) transportFailure(ctx context.Context, r request, try int, err error) outcome {
+	err = redactURLError(err)
 	if ctx.Err() != nil {
 		// The caller gave up; that is no fault of the server's.
-		return false, fmt.Errorf("%s %s: %w", r.method, r.path, context.Cause(ctx))
+		return outcome{err: fmt.Errorf("%s %s: %w", r.method, r.path, context.Cause(ctx)), unanswered: true}
 	}
 	ne := &NetworkError{Method: r.method, Path: r.path, BaseURL: c.shown, Tries: try, Err: err}
-	ne.describe(c.timeout, c.scrub)
-	return ne.retryable, ne
+	ne.describe(c.timeout, func(s string) string { return c.scrub(s, r.secrets...) })
+	return outcome{err: ne, retry: ne.retryable, unanswered: true}
 }
 
-// sleep waits before try+1, drawn with full jitter from an exponentially
-// growing window, or returns early when ctx ends.
-func (c *Client) sleep(ctx context.Context, try int) error {
-	window := c.backoff << (try - 1)
-	if window > maxBackoff || window <= 0 {
-		window = maxBackoff
+// redactURLError replaces the URL a *url.Error carries (and prints) with
+// its Redact-ed form.
+func redactURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		cp := *ue
+		cp.URL = Redact(ue.URL)
+		if ue == err {
+			return &cp
+		}
+		return fmt.Errorf("%s", strings.ReplaceAll(err.Error(), ue.URL, cp.URL))
 	}
-	d := time.Duration(rand.Int64N(int64(window)))
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return context.Cause(ctx)
+	return err
+}
+
+// capReader passes at most left bytes on, and fails once the answer turns
+// out to be longer.
+type capReader struct {
+	r    io.Reader
+	left int64
+	over bool
+}
+
+var errBodyTooLarge = errors.New("answer over its size cap")
+
+func (c *capReader) Read(p []byte) (int, error) {
+	if c.over {
+		return 0, errBodyTooLarge
 	}
+	if c.left <= 0 {
+		var one [1]byte
+		n, err := c.r.Read(one[:])
+		if n > 0 {
+			c.over = true
+			return 0, errBodyTooLarge
+		}
+		return 0, err
+	}
+	if int64(len(p)) > c.left {
+		p = p[:c.left]
+	}
+	n, err := c.r.Read(p)
+	c.left -= int64(n)
+	return n, err
 }
 
 // readRecorder remembers the first error reading the answer's body, so that a
@@ -266,13 +523,16 @@ func (rr *readRecorder) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// scrub removes the token from text that came from elsewhere (a server's
-// message, a transport error) before it goes into an error.
-func (c *Client) scrub(s string) string {
-	if c.token == "" || len(c.token) < 4 {
-		return s
+// scrub removes the token and the base URL's password from text that came
+// from elsewhere (a server's message, a transport error) before it goes
+// into an error.
+func (c *Client) scrub(s string, more ...string) string {
+	for _, secret := range append(c.secrets, more...) {
+		if len(secret) >= 4 {
+			s = strings.ReplaceAll(s, secret, "<redacted>")
+		}
 	}
-	return strings.ReplaceAll(s, c.token, "<redacted>")
+	return s
 }
 
 func pluralTries(n int) string {
@@ -280,4 +540,15 @@ func pluralTries(n int) string {
 		return "1 try"
 	}
 	return fmt.Sprintf("%d tries", n)
+}
+
+// seconds says a duration in whole seconds ("120s"), or as Go does below one.
+func seconds(d time.Duration) string {
+	if d >= time.Second && d%time.Second == 0 {
+		return fmt.Sprintf("%ds", d/time.Second)
+	}
+	if d >= time.Second {
+		return d.Round(100 * time.Millisecond).String()
+	}
+	return d.String()
 }

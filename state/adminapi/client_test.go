@@ -239,8 +239,8 @@ func TestReadsSurviveTransientFaults(t *testing.T) {
 			f.Reset()
 			tt.inject(f)
 			defer f.Reset()
-			// Eight tries: a request fails for good with odds of 0.2^8.
-			c := adminClient(t, inst, adminapi.Options{MaxAttempts: 8})
+			// The default budget: a request fails for good with odds of 0.2^10.
+			c := adminClient(t, inst, adminapi.Options{})
 			got, err := c.Personas(context.Background())
 			if err != nil {
 				t.Fatal(errText(t, err))
@@ -281,10 +281,10 @@ func TestPersistentFailuresAreExplainedAfterTheRightNumberOfTries(t *testing.T) 
 			"MANA_ADMIN_JWT (or --jwt)"}},
 		{"500 is not retried", "", http.StatusInternalServerError, 1, []string{
 			"answered 500 (Internal Server Error)", "its log has the cause"}},
-		{"502 is retried", "", http.StatusBadGateway, 4, []string{
-			"GET /api/v1/admin/personas: mana-auth answered 502 (Bad Gateway) after 4 tries", "try again later"}},
-		{"503 is retried", "", http.StatusServiceUnavailable, 4, []string{"answered 503 (Service Unavailable) after 4 tries"}},
-		{"504 is retried", "", http.StatusGatewayTimeout, 4, []string{"answered 504 (Gateway Timeout) after 4 tries"}},
+		{"502 is retried", "", http.StatusBadGateway, 10, []string{
+			"GET /api/v1/admin/personas: mana-auth answered 502 (Bad Gateway) after 10 tries", "try again later"}},
+		{"503 is retried", "", http.StatusServiceUnavailable, 10, []string{"answered 503 (Service Unavailable) after 10 tries"}},
+		{"504 is retried", "", http.StatusGatewayTimeout, 10, []string{"answered 504 (Gateway Timeout) after 10 tries"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -476,9 +476,9 @@ func TestLostAnswersAreRetriedWithoutDuplicates(t *testing.T) {
 	defer f.Reset()
 	always := adminClient(t, inst, adminapi.Options{})
 	err = always.Delete(ctx, id)
-	wantIn(t, errText(t, err), "DELETE /api/v1/admin/personas/"+id+": mana-auth answered 502 (502 Bad Gateway) after 4 tries")
-	if n := f.Requests("DELETE", manaauthdev.PathPersona); n != 4 {
-		t.Errorf("%d DELETEs, want 4", n)
+	wantIn(t, errText(t, err), "DELETE /api/v1/admin/personas/"+id+": mana-auth answered 502 (502 Bad Gateway) after 10 tries")
+	if n := f.Requests("DELETE", manaauthdev.PathPersona); n != 10 {
+		t.Errorf("%d DELETEs, want 10", n)
 	}
 }
 
@@ -572,7 +572,7 @@ func TestAddressOwner(t *testing.T) {
 		f.SetErrorRate(1, http.StatusServiceUnavailable)
 		defer f.Reset()
 		got, err := c.AddressOwner(ctx, "persona.new@mana.test")
-		wantIn(t, errText(t, err), "GET /api/v1/admin/users?search=persona.new%40mana.test&limit=100: mana-auth answered 503", "after 4 tries")
+		wantIn(t, errText(t, err), "GET /api/v1/admin/users?search=persona.new%40mana.test&limit=100: mana-auth answered 503", "after 10 tries")
 		if got == state.AddressFree {
 			t.Error("an address is reported free after the search failed")
 		}

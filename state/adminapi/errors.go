@@ -10,7 +10,9 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"math"
 	"reflect"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -28,8 +30,15 @@ var (
 	// ErrNoToken: an admin call was made without an admin token.
 	ErrNoToken = errors.New("no admin token")
 	// ErrTokenExpired: the admin token's exp claim is in the past, so it was
-	// not sent.
+	// not sent. Such an error matches ErrTokenRejected too.
 	ErrTokenExpired = errors.New("admin token expired")
+	// ErrTokenRejected: the admin token can do nothing more: mana-auth
+	// answered 401 (expired, revoked, or never valid), or the token's exp
+	// has passed. It is never retried, and once mana-auth refused it the
+	// Client sends nothing more with it. A run that meets it should stop
+	// starting new steps: the same token would fail them too, rollbacks
+	// included; `personactl apply` again with a fresh token converges.
+	ErrTokenRejected = errors.New("admin token rejected")
 )
 
 // APIError is an answer of mana-auth other than success, with the server's
@@ -51,9 +60,14 @@ type APIError struct {
 	Code string
 	// Tries is how many times the request was sent.
 	Tries int
+	// RetryAfter is the wait the server asked for (429, 503), if any.
+	RetryAfter time.Duration
 
-	advice string
-	kind   error // ErrNotFound, ErrNotPersona or nil
+	advice   string
+	jsonBody bool
+	// gaveUp says why retries stopped before the budget's attempts ran out.
+	gaveUp string
+	kind   error // ErrNotFound, ErrNotPersona, ErrTokenRejected or nil
 }
 
 func (e *APIError) Error() string {
@@ -82,22 +96,85 @@ func (e *APIError) Error() string {
 	if e.Tries > 1 {
 		fmt.Fprintf(&b, " after %d tries", e.Tries)
 	}
+	if e.gaveUp != "" {
+		b.WriteString("; gave up: " + e.gaveUp)
+	}
 	if e.advice != "" {
 		b.WriteString("; " + e.advice)
 	}
 	return b.String()
 }
 
-// Is lets errors.Is recognise ErrNotFound and ErrNotPersona.
+// Is lets errors.Is recognise ErrNotFound, ErrNotPersona and ErrTokenRejected.
 func (e *APIError) Is(target error) bool { return e.kind != nil && target == e.kind }
 
-// transient says whether the same request may succeed if sent again.
+// transient says whether the same request may succeed if sent again: a
+// rate limiter's 429 and a gateway's 502, 503, 504.
 func (e *APIError) transient() bool {
 	switch e.Status {
-	case http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+	case http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
 		return true
 	}
 	return false
+}
+
+// gaveUp adds to err why the retries stopped early.
+func gaveUp(err error, why string) error {
+	var ae *APIError
+	var ne *NetworkError
+	switch {
+	case errors.As(err, &ae):
+		ae.gaveUp = why
+	case errors.As(err, &ne):
+		ne.msg += "; gave up: " + why
+	default:
+		return fmt.Errorf("%w; gave up: %s", err, why)
+	}
+	return err
+}
+
+// parseRetryAfter reads a Retry-After header: delay-seconds or an HTTP date.
+func parseRetryAfter(h string, now time.Time) (time.Duration, bool) {
+	h = strings.TrimSpace(h)
+	if h == "" {
+		return 0, false
+	}
+	if n, err := strconv.ParseInt(h, 10, 64); err == nil {
+		if n < 0 {
+			return 0, false
+		}
+		return time.Duration(min(n, int64(math.MaxInt64/time.Second))) * time.Second, true
+	}
+	t, err := http.ParseTime(h)
+	if err != nil {
+		return 0, false
+	}
+	return max(0, t.Sub(now)), true
+}
+
+// BodyTooLargeError is an answer longer than the cap of its endpoint
+// (MaxListBody, MaxOtherBody); the rest of it was not read.
+type BodyTooLargeError struct {
+	Method, Path string
+	Limit        int64
+	// Length is the length the answer announced, 0 when it did not.
+	Length int64
+}
+
+func (e *BodyTooLargeError) Error() string {
+	size := "longer than"
+	if e.Length > 0 {
+		size = fmt.Sprintf("%d bytes, more than", e.Length)
+	}
+	return fmt.Sprintf("%s %s: the answer is %s the %s this endpoint is allowed; personactl stopped reading it; check that MANA_AUTH_URL (or --auth) points at mana-auth itself, not at another service or a proxy's error page",
+		e.Method, e.Path, size, sizeName(e.Limit))
+}
+
+func sizeName(n int64) string {
+	if n >= 1<<20 && n%(1<<20) == 0 {
+		return fmt.Sprintf("%d MiB", n>>20)
+	}
+	return fmt.Sprintf("%d bytes", n)
 }
 
 // maxErrorBody bounds how much of an error answer is read.
@@ -105,26 +182,19 @@ const maxErrorBody = 64 << 10
 
 // apiError reads a non-2xx answer into an *APIError, with advice fitting the
 // status and the request.
-func (c *Client) apiError(r request, try int, resp *http.Response) *APIError {
-	e := &APIError{Method: r.method, Path: r.path, Status: resp.StatusCode, Tries: try}
-	raw, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-	jsonBody := readEnvelope(raw, e)
-	e.Message = c.scrub(e.Message)
-	e.Hint = c.scrub(e.Hint)
-	for i := range e.Details {
-		e.Details[i] = c.scrub(e.Details[i])
-	}
-	e.Code = c.scrub(e.Code)
-	if e.Message == "" && len(e.Details) == 0 && e.Hint == "" {
-		e.Message = http.StatusText(resp.StatusCode)
-	}
+func (c *Client) apiError(r request, try int, resp *http.Response, body io.Reader) *APIError {
+	raw, _ := io.ReadAll(io.LimitReader(body, maxErrorBody))
+	e := c.envelopeError(r, try, resp.StatusCode, raw)
+	jsonBody := e.jsonBody
 
 	switch s := resp.StatusCode; {
 	case s >= 300 && s < 400:
 		loc := c.scrub(resp.Header.Get("Location"))
 		e.advice = fmt.Sprintf("mana-auth redirects to %q; set MANA_AUTH_URL (or --auth) to the address of mana-auth itself", loc)
-	case s == http.StatusUnauthorized:
+	case s == http.StatusUnauthorized && r.auth:
+		e.kind = ErrTokenRejected
 		e.advice = c.adviceUnauthorized()
+		c.rejected.Store(true)
 	case s == http.StatusForbidden:
 		e.advice = c.adviceForbidden()
 	case s == http.StatusNotFound && !jsonBody:
@@ -142,13 +212,61 @@ func (c *Client) apiError(r request, try int, resp *http.Response) *APIError {
 	case s == http.StatusInternalServerError && r.method == http.MethodPost && r.path == pathPersonas && strings.HasPrefix(e.Message, "Sign-up failed"):
 		e.advice = "Better Auth refused to sign the new persona up; its message says why"
 	case s == http.StatusInternalServerError && r.method == http.MethodPost && r.path == pathPersonas:
-		e.advice = "mana-auth failed; it answers this way when the address already exists in other letter case (addresses must be lowercase); its log has the cause"
+		e.advice = c.adviceUpsert500(r.email)
 	case s == http.StatusInternalServerError:
-		e.advice = "mana-auth failed; its log has the cause"
+		e.advice = advice500(r)
+	case s == http.StatusTooManyRequests:
+		e.advice = "mana-auth (or a proxy in front of it) limits the rate of requests; lower --parallelism, or try again later"
 	case e.transient():
 		e.advice = "mana-auth (or a proxy in front of it) is unavailable; try again later"
 	}
 	return e
+}
+
+// envelopeError reads an error answer's body into an *APIError without
+// advice, with the token and the base URL's password scrubbed.
+func (c *Client) envelopeError(r request, try, status int, raw []byte) *APIError {
+	e := &APIError{Method: r.method, Path: r.path, Status: status, Tries: try}
+	e.jsonBody = readEnvelope(raw, e)
+	e.Message = c.scrub(e.Message, r.secrets...)
+	e.Hint = c.scrub(e.Hint, r.secrets...)
+	for i := range e.Details {
+		e.Details[i] = c.scrub(e.Details[i], r.secrets...)
+	}
+	e.Code = c.scrub(e.Code, r.secrets...)
+	if e.Message == "" && len(e.Details) == 0 && e.Hint == "" {
+		e.Message = http.StatusText(status)
+	}
+	return e
+}
+
+// adviceUpsert500 explains mana-auth's bare 500 to an upsert: a letter-case
+// clash when that is the likely cause, else what it means for a write.
+func (c *Client) adviceUpsert500(email string) string {
+	if email != "" && email != strings.ToLower(email) {
+		return fmt.Sprintf("mana-auth answers this way for an address with capitals (it stores %s, then looks up %s as sent); write the address in lowercase; its log has the cause", strings.ToLower(email), email)
+	}
+	if twin := c.caseTwin(email); twin != "" {
+		return fmt.Sprintf("the live persona %s has this address in other letter case, and mana-auth answers an upsert of such an address this way; fix the address in mana-auth's database (lowercase), or delete that persona; its log has the cause", twin)
+	}
+	return "mana-auth failed while creating or updating this persona and gives no reason (it may or may not have been written; the upsert is safe to repeat): run the command again, and if it keeps failing, its log has the cause"
+}
+
+// advice500 says what mana-auth's bare 500 means for an endpoint.
+func advice500(r request) string {
+	switch {
+	case r.path == pathHealth:
+		return "mana-auth is running but reports a failure; its log has the cause"
+	case r.method == http.MethodGet && r.path == pathPersonas:
+		return "mana-auth failed to list the personas (nothing was changed); try again, and if it keeps failing, its log has the cause"
+	case r.method == http.MethodGet && strings.HasPrefix(r.path, pathPersonas+"/"):
+		return "mana-auth failed to read this persona (nothing was changed); try again, and if it keeps failing, its log has the cause"
+	case r.method == http.MethodDelete:
+		return "mana-auth failed while deleting this persona; it may or may not be deleted: the next plan reads it again; its log has the cause"
+	case r.path == pathLogin:
+		return "mana-auth failed while logging in (this attempt may or may not count toward a lockout); its log has the cause"
+	}
+	return "mana-auth failed; its log has the cause"
 }
 
 // readEnvelope fills e from whichever of mana-auth's error shapes raw holds,
@@ -203,6 +321,18 @@ func shorten(s string, n int) string {
 }
 
 func (c *Client) adviceUnauthorized() string {
+	if c.accepted.Load() {
+		// Taken earlier in this run, refused now: it ran out, or was revoked.
+		why := "it expired, or mana-auth no longer trusts it"
+		if exp, ok := c.TokenExpiry(); ok {
+			if now := c.now(); !exp.After(now) {
+				why = fmt.Sprintf("it expired at %s", exp.UTC().Format(time.RFC3339))
+			} else {
+				why = fmt.Sprintf("it was revoked, or mana-auth's signing key changed (it expires only at %s)", exp.UTC().Format(time.RFC3339))
+			}
+		}
+		return fmt.Sprintf("mana-auth accepted the admin token earlier in this run and now refuses it: %s; nothing more is sent with it; mint a fresh admin token, set MANA_ADMIN_JWT (or --jwt) to it and run `personactl apply` again: it converges from where this run stopped", why)
+	}
 	advice := "mana-auth refused the admin token; set MANA_ADMIN_JWT (or --jwt) to a valid admin token"
 	if !c.hasClaims {
 		advice += " (the one given is not a JWT)"

@@ -56,8 +56,11 @@ func wantIn(t *testing.T, text string, phrases ...string) {
 func newClient(t *testing.T, opts adminapi.Options) *adminapi.Client {
 	t.Helper()
 	secret(opts.Token)
-	if opts.Backoff == 0 {
-		opts.Backoff = time.Millisecond
+	if opts.Retry.Backoff == 0 {
+		opts.Retry.Backoff = time.Millisecond
+	}
+	if opts.Retry.MaxBackoff == 0 {
+		opts.Retry.MaxBackoff = 8 * time.Millisecond
 	}
 	c, err := adminapi.New(opts)
 	if err != nil {

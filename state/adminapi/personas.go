@@ -110,7 +110,7 @@ func (c *Client) Detail(ctx context.Context, userID string) (state.LivePersona, 
 	if err != nil {
 		return state.LivePersona{}, err
 	}
-	return merge(wirePersona{UserID: userID}, d), nil
+	return merge(listEntry{UserID: userID}, d), nil
 }
 
 // detailAnswer is what personactl keeps of a detail answer: the persona and
@@ -204,9 +204,9 @@ func asDecodeError(r request, field string, err error) error {
 // list reads the persona list from a stream, entry by entry. When visit is
 // set, entries are handed to it instead of being kept; it returns false to
 // stop reading.
-func (c *Client) list(ctx context.Context, visit func(wirePersona) bool) ([]wirePersona, error) {
-	var out []wirePersona
-	r := request{method: http.MethodGet, path: pathPersonas, auth: true}
+func (c *Client) list(ctx context.Context, visit func(listEntry) bool) ([]listEntry, error) {
+	var out []listEntry
+	r := request{method: http.MethodGet, path: pathPersonas, auth: true, limit: MaxListBody}
 	r.read = func(body io.Reader) error {
 		out = out[:0]
 		w := newObjectWalker(body)
@@ -220,13 +220,14 @@ func (c *Client) list(ctx context.Context, visit func(wirePersona) bool) ([]wire
 				if stop {
 					return w.skip()
 				}
-				var p wirePersona
+				var p listEntry
 				if err := w.dec.Decode(&p); err != nil {
 					return decodeError(r, "personas["+strconv.Itoa(i)+"]", err)
 				}
 				if p.UserID == "" {
 					return decodeError(r, "personas["+strconv.Itoa(i)+"].userId", errors.New("missing"))
 				}
+				c.noteCase(p.Email)
 				if visit != nil {
 					stop = !visit(p)
 					return nil
@@ -253,7 +254,7 @@ func (c *Client) list(ctx context.Context, visit func(wirePersona) bool) ([]wire
 
 // merge joins a list entry with its detail: the detail's values (read
 // later, so fresher), the list's count of the last seven days' actions.
-func merge(entry wirePersona, d detailAnswer) state.LivePersona {
+func merge(entry listEntry, d detailAnswer) state.LivePersona {
 	p := d.persona
 	mix := map[string]float64(p.ModuleMix)
 	created := p.CreatedAt
@@ -286,7 +287,7 @@ func merge(entry wirePersona, d detailAnswer) state.LivePersona {
 // with the list alone, one request: enough for a rollback that must delete a
 // persona whose create answer was lost.
 func (c *Client) PersonaID(ctx context.Context, email string) (userID string, found bool, err error) {
-	_, err = c.list(ctx, func(p wirePersona) bool {
+	_, err = c.list(ctx, func(p listEntry) bool {
 		if strings.EqualFold(p.Email, email) {
 			userID, found = p.UserID, true
 			return false

@@ -232,7 +232,7 @@ func TestUnreachableServerIsNamed(t *testing.T) {
 	}
 	url := "http://" + l.Addr().String()
 	l.Close() // nothing listens there any more
-	c := newClient(t, adminapi.Options{BaseURL: url, Token: jwt(map[string]any{"role": "admin"}), MaxAttempts: 3})
+	c := newClient(t, adminapi.Options{BaseURL: url, Token: jwt(map[string]any{"role": "admin"}), Retry: adminapi.RetryBudget{Attempts: 3}})
 	_, err = c.Personas(context.Background())
 	text := errText(t, err)
 	wantIn(t, text, "cannot reach mana-auth at "+url, "after 3 tries", "mana-auth may not be running", "MANA_AUTH_URL (or --auth)")
@@ -251,7 +251,7 @@ func TestSlowAnswersTimeOutAndAreRetried(t *testing.T) {
 		n.Add(1)
 		<-r.Context().Done() // never answers
 	})
-	c := newClient(t, adminapi.Options{BaseURL: serve(t, h), Token: jwt(map[string]any{"role": "admin"}), Timeout: 30 * time.Millisecond, MaxAttempts: 3})
+	c := newClient(t, adminapi.Options{BaseURL: serve(t, h), Token: jwt(map[string]any{"role": "admin"}), Timeout: 30 * time.Millisecond, Retry: adminapi.RetryBudget{Attempts: 3}})
 	_, err := c.Personas(context.Background())
 	text := errText(t, err)
 	wantIn(t, text, "gave no answer within 30ms after 3 tries")

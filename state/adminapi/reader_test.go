@@ -10,7 +10,7 @@ import (
 )
 
 func TestMessagesNeverShowAPasswordInTheURL(t *testing.T) {
-	c, err := adminapi.New(adminapi.Options{BaseURL: "http://user:hunter2@127.0.0.1:1", Token: "t", MaxAttempts: 1})
+	c, err := adminapi.New(adminapi.Options{BaseURL: "http://user:hunter2@127.0.0.1:1", Token: "t", Retry: adminapi.RetryBudget{Attempts: 1}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -26,7 +26,7 @@ func TestMessagesNeverShowAPasswordInTheURL(t *testing.T) {
 func TestUsersSearchOfAnotherShapeIsNeverFree(t *testing.T) {
 	for _, body := range []string{`{}`, `{"users":null,"total":0}`, `{"error":"x"}`, `{"data":[]}`, `{"users":[]}`} {
 		f := &fakeAdmin{bodies: map[string]string{"/api/v1/admin/users": body}}
-		c, err := adminapi.New(adminapi.Options{BaseURL: serve(t, f), Token: "t", MaxAttempts: 1})
+		c, err := adminapi.New(adminapi.Options{BaseURL: serve(t, f), Token: "t", Retry: adminapi.RetryBudget{Attempts: 1}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -37,7 +37,7 @@ func TestUsersSearchOfAnotherShapeIsNeverFree(t *testing.T) {
 		c.Close()
 	}
 	f := &fakeAdmin{bodies: map[string]string{"/api/v1/admin/users": `{"users":[],"total":0,"page":1,"limit":20}`}}
-	c, _ := adminapi.New(adminapi.Options{BaseURL: serve(t, f), Token: "t", MaxAttempts: 1})
+	c, _ := adminapi.New(adminapi.Options{BaseURL: serve(t, f), Token: "t", Retry: adminapi.RetryBudget{Attempts: 1}})
 	defer c.Close()
 	if owner, err := c.AddressOwner(context.Background(), "nobody@mana.test"); err != nil || owner != state.AddressFree {
 		t.Errorf("a well-formed empty answer: owner %v, err %v; want free", owner, err)

@@ -81,8 +81,12 @@ type tokenError struct {
 	kind error
 }
 
-func (e *tokenError) Error() string        { return e.msg }
-func (e *tokenError) Is(target error) bool { return target == e.kind }
+func (e *tokenError) Error() string { return e.msg }
+
+// Is matches the error's kind; an expired token is also a rejected one.
+func (e *tokenError) Is(target error) bool {
+	return target == e.kind || target == ErrTokenRejected && (e.kind == ErrTokenExpired || e.kind == ErrTokenRejected)
+}
 
 // checkToken refuses to send a request that is bound to be refused for a
 // missing or expired token, and says what to do instead.
@@ -90,13 +94,20 @@ func (c *Client) checkToken() error {
 	if c.token == "" {
 		return &tokenError{kind: ErrNoToken, msg: "no admin token: set MANA_ADMIN_JWT (or --jwt) to an admin token for mana-auth"}
 	}
+	if c.rejected.Load() {
+		return &tokenError{kind: ErrTokenRejected, msg: "not sent: mana-auth refused the admin token earlier in this run (401); mint a fresh admin token, set MANA_ADMIN_JWT (or --jwt) to it and run `personactl apply` again: it converges from where this run stopped"}
+	}
 	if !c.hasClaims || c.claims.ExpiresAt.IsZero() {
 		return nil // not a JWT we can read: the server decides
 	}
 	now := c.now()
 	if !c.claims.ExpiresAt.After(now) {
-		return &tokenError{kind: ErrTokenExpired, msg: fmt.Sprintf("MANA_ADMIN_JWT expired at %s (%s ago); mint a new admin token and set MANA_ADMIN_JWT (or --jwt) to it",
-			c.claims.ExpiresAt.UTC().Format(time.RFC3339), humanDuration(now.Sub(c.claims.ExpiresAt)))}
+		msg := fmt.Sprintf("MANA_ADMIN_JWT expired at %s (%s ago); mint a new admin token and set MANA_ADMIN_JWT (or --jwt) to it",
+			c.claims.ExpiresAt.UTC().Format(time.RFC3339), humanDuration(now.Sub(c.claims.ExpiresAt)))
+		if c.accepted.Load() {
+			msg += " and run `personactl apply` again: it converges from where this run stopped"
+		}
+		return &tokenError{kind: ErrTokenExpired, msg: msg}
 	}
 	return nil
 }
@@ -112,4 +123,13 @@ func humanDuration(d time.Duration) string {
 	default:
 		return d.Round(time.Second).String()
 	}
+}
+
+// TokenExpiry returns the admin token's exp claim, read without verifying
+// the token; false when the token is not a JWT or has no exp.
+func (c *Client) TokenExpiry() (time.Time, bool) {
+	if !c.hasClaims || c.claims.ExpiresAt.IsZero() {
+		return time.Time{}, false
+	}
+	return c.claims.ExpiresAt, true
 }

@@ -16,7 +16,17 @@ const (
 	pathHealth   = "/health"
 	pathPersonas = "/api/v1/admin/personas"
 	pathUsers    = "/api/v1/admin/users"
+	pathLogin    = "/api/v1/auth/login"
 )
+
+// listEntry is what personactl keeps of a list entry: the detail, read
+// next, has the rest (fresher). Keeping less keeps a long list small.
+type listEntry struct {
+	UserID    string   `json:"userId"`
+	Email     string   `json:"email"`
+	CreatedAt wireTime `json:"createdAt"`
+	Actions7d int      `json:"actions7d"`
+}
 
 // wirePersona is a persona as the list (with actions7d) and the detail (with
 // systemPrompt and moduleMix) spell it. Unknown fields are ignored; a known

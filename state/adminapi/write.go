@@ -109,7 +109,7 @@ func (c *Client) Upsert(ctx context.Context, req UpsertRequest) (userID string, 
 	if err != nil {
 		return "", fmt.Errorf("upsert %s: %w", req.Email, err)
 	}
-	r := request{method: http.MethodPost, path: pathPersonas, body: body, auth: true}
+	r := request{method: http.MethodPost, path: pathPersonas, body: body, auth: true, email: req.Email, secrets: []string{req.Password}}
 	r.read = func(b io.Reader) error {
 		var answer struct {
 			UserID string `json:"userId"`
