@@ -77,7 +77,10 @@ func TestRetryAfterIsHonouredAndCapped(t *testing.T) {
 			_, err := c.AddressOwnerAmong(ctx, "persona.a@mana.test", []state.LivePersona{})
 			return err
 		},
-		"upsert": func(c *adminapi.Client) error { _, err := c.Upsert(ctx, validRequest("persona.a@mana.test")); return err },
+		"upsert": func(c *adminapi.Client) error {
+			_, err := c.Upsert(ctx, validRequest("persona.a@mana.test"))
+			return err
+		},
 	}
 	tests := []struct {
 		name     string
