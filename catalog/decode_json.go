@@ -87,7 +87,7 @@ func (r *jsonReader) value(depth int) (node, bool) {
 		return r.array(pos, depth)
 	case c == '"':
 		s, ok := r.string()
-		return node{kind: kindString, pos: pos, text: s}, ok
+		return node{kind: kindString, lit: litJSON, pos: pos, text: s}, ok
 	case c == '-' || ('0' <= c && c <= '9'):
 		return r.number(pos)
 	}
@@ -130,7 +130,7 @@ func (r *jsonReader) object(pos position, depth int) (node, bool) {
 		if !ok {
 			return node{}, false
 		}
-		r.fields = append(r.fields, field{key: key, keyPos: keyPos, value: v})
+		r.fields = append(r.fields, field{key: key, keyPos: keyPos, keyLit: litJSON, value: v})
 		r.skipSpace()
 		if r.consume('}') {
 			n.fields = slices.Clone(r.fields[base:])

@@ -228,6 +228,17 @@ func (c *yamlConverter) convert(n *yaml.Node, depth int, alias *position) node {
 	return node{}
 }
 
+// yamlLit says how the scalar n, found at p, is written in the file.
+func yamlLit(n *yaml.Node, p position) litStyle {
+	switch {
+	case p.line != n.Line || p.col != n.Column: // reached through an alias
+		return litUnknown
+	case n.Style&yaml.DoubleQuotedStyle != 0:
+		return litYAMLDouble
+	}
+	return litYAMLRaw
+}
+
 func (c *yamlConverter) scalar(n *yaml.Node, p position) node {
 	switch n.ShortTag() {
 	case "!!str", "!!timestamp": // a date is text in JSON, so it is here too
@@ -238,7 +249,7 @@ func (c *yamlConverter) scalar(n *yaml.Node, p position) node {
 				return node{kind: kindNumber, pos: p, text: n.Value, number: f}
 			}
 		}
-		return node{kind: kindString, pos: p, text: n.Value}
+		return node{kind: kindString, lit: yamlLit(n, p), pos: p, text: n.Value}
 	case "!!int", "!!float":
 		f, err := strconv.ParseFloat(n.Value, 64)
 		if err != nil && !errors.Is(err, strconv.ErrRange) {
@@ -278,7 +289,7 @@ func (c *yamlConverter) mapping(n *yaml.Node, p position, depth int, alias *posi
 			c.errorAt(keyPos, yamlKeyProblem(k))
 			continue
 		}
-		out.fields = append(out.fields, field{key: k.Value, keyPos: keyPos, value: c.convert(v, depth+1, alias)})
+		out.fields = append(out.fields, field{key: k.Value, keyPos: keyPos, keyLit: yamlLit(k, keyPos), value: c.convert(v, depth+1, alias)})
 	}
 	if len(merges) > 0 {
 		c.merge(&out, merges, depth, alias)

@@ -59,11 +59,13 @@ func Parse(name string, data []byte, opts Options) (*Catalog, error) {
 		return nil, err
 	}
 	file := displayName(name)
+	// The byte order mark is not content: positions count from after it.
+	data = bytes.TrimPrefix(data, []byte(utf8BOM))
 	root, diags := decode(file, data, format)
 	var cat *Catalog
 	if root.kind != kindInvalid {
 		var found []Diagnostic
-		cat, found = validate(file, &root)
+		cat, found = validate(file, data, &root)
 		diags = append(diags, found...)
 	}
 	failed := false
@@ -117,13 +119,12 @@ func displayName(name string) string {
 }
 
 // decode checks what every catalog file must be (not too large, UTF-8, not
-// empty) and reads it into a tree in its format. The tree is invalid when the
+// empty; its byte order mark removed) and reads it into a tree in its format. The tree is invalid when the
 // file could not be read as a whole.
 func decode(file string, data []byte, format string) (node, []Diagnostic) {
 	if len(data) > MaxSize {
 		return node{}, []Diagnostic{tooLarge(file)}
 	}
-	data = bytes.TrimPrefix(data, []byte(utf8BOM))
 	if off := invalidUTF8(data); off >= 0 {
 		p := newPositionIndex(data).position(off)
 		return node{}, []Diagnostic{{Severity: SeverityError, File: file, Line: p.line, Col: p.col,

@@ -50,7 +50,9 @@ func (k kind) String() string {
 // validator, against this tree.
 type node struct {
 	kind kind
-	pos  position
+	// lit says how a string is written, to find a character inside it.
+	lit litStyle
+	pos position
 	// text is a string's value, or a number's or boolean's source text.
 	text string
 	// number is a number's value; ±Inf when the source text overflows float64.
@@ -64,6 +66,7 @@ type node struct {
 type field struct {
 	key    string
 	keyPos position
+	keyLit litStyle
 	value  node
 }
 

@@ -59,14 +59,17 @@ var optionalFields = []string{"$schema", "description", "tickCadence"}
 // validator checks a decoded tree against every rule of the catalog format,
 // collecting all findings rather than stopping at the first.
 type validator struct {
-	file  string
+	file string
+	// data is the file's text, to locate characters inside strings; nil
+	// when the tree was not read from a file.
+	data  []byte
 	diags []Diagnostic
 }
 
 // validate returns the catalog root describes and every finding about it.
 // The catalog is meaningful only when no finding is an error.
-func validate(file string, root *node) (*Catalog, []Diagnostic) {
-	v := &validator{file: file}
+func validate(file string, data []byte, root *node) (*Catalog, []Diagnostic) {
+	v := &validator{file: file, data: data}
 	switch root.kind {
 	case kindObject:
 	case kindArray:
@@ -222,13 +225,16 @@ func (v *validator) persona(i int, n *node) (p Persona, email, name *node) {
 			if s == "" {
 				v.errorf(f.value.pos, "%s.name is empty; give the persona a name", where)
 			}
+			v.hidden(s, f.value.pos, f.value.lit, where+".name", "name")
 			p.Name = s
 		}
 	}
 	if f := m[memberEmail]; f != nil {
 		if s, ok := v.str(&f.value, where, "email"); ok {
 			email = &f.value
-			if problem := emailProblem(s); problem != "" {
+			if v.hidden(s, f.value.pos, f.value.lit, where+".email", "email") {
+				// The character says more than "not a valid address".
+			} else if problem := emailProblem(s); problem != "" {
 				v.errorf(f.value.pos, "%s.email %q %s", where, s, problem)
 			}
 			p.Email = s
@@ -239,6 +245,7 @@ func (v *validator) persona(i int, n *node) (p Persona, email, name *node) {
 			if s == "" {
 				v.errorf(f.value.pos, `%s.archetype is empty; give the persona an archetype, such as "adhd-student"`, where)
 			}
+			v.hidden(s, f.value.pos, f.value.lit, where+".archetype", "archetype")
 			p.Archetype = s
 		}
 	}
@@ -250,6 +257,7 @@ func (v *validator) persona(i int, n *node) (p Persona, email, name *node) {
 			case length > longPromptLength:
 				v.warnf(f.value.pos, "%s.systemPrompt is %d characters long, over %d; shorten it unless that length is intended", where, length, longPromptLength)
 			}
+			v.hidden(s, f.value.pos, f.value.lit, where+".systemPrompt", "systemPrompt")
 			p.SystemPrompt = s
 		}
 	}
@@ -302,6 +310,7 @@ func (v *validator) moduleMix(n *node, where string) map[string]float64 {
 		switch {
 		case f.key == "":
 			v.errorf(f.keyPos, "%s has a module with an empty name; name the module", where)
+		case v.hidden(f.key, f.keyPos, f.keyLit, fmt.Sprintf("%s key %q", where, f.key), "moduleMix"):
 		case w.kind != kindNumber:
 			v.typeError(w, where, f.key, "a number")
 		case math.IsInf(w.number, 0) || math.IsNaN(w.number):
