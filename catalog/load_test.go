@@ -259,7 +259,7 @@ func badCatalogs() []badCatalog {
 			msg: `personas[0].moduleMix key "jour\u2069nal" has U+2069 POP DIRECTIONAL ISOLATE at character 5`, line: 6, col: 21},
 		{name: "YAML bidi override through an alias", file: "c.yaml",
 			input: "personas:\n  - name: &n \"No\\u202Era\"\n    email: persona.nora@mana.test\n    archetype: night-nurse\n    systemPrompt: You are Nora, 41, a night-shift nurse.\n    moduleMix: {journal: 1}\n  - name: *n\n    email: persona.nina@mana.test\n    archetype: night-nurse\n    systemPrompt: You are Nina, 39, a night-shift nurse.\n    moduleMix: {journal: 1}\n",
-			msg: "personas[1].name has U+202E RIGHT-TO-LEFT OVERRIDE at character 3", line: 7, col: 11, errors: 2},
+			msg:   "personas[1].name has U+202E RIGHT-TO-LEFT OVERRIDE at character 3", line: 7, col: 11, errors: 2},
 		{name: "YAML bidi override behind an anchor", file: "c.yaml", input: withYAML(2, `name: &n !!str "No\u202Era"`),
 			msg: "personas[0].name has U+202E RIGHT-TO-LEFT OVERRIDE at character 3", line: 2, col: 23},
 
