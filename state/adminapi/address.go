@@ -106,12 +106,9 @@ func (c *Client) searchUser(ctx context.Context, email string) (userID string, f
 			}
 			return nil
 		}
-		r.answer = func(resp *http.Response, _ io.Reader) (bool, error) {
-			if resp.StatusCode == http.StatusInternalServerError {
-				signedIn = true
-				return true, nil
-			}
-			return false, nil
+		r.answer = func(resp *http.Response, _ []byte) bool {
+			signedIn = resp.StatusCode == http.StatusInternalServerError
+			return signedIn
 		}
 		if err := c.do(ctx, r); err != nil || signedIn {
 			return "", false, signedIn, err

@@ -269,8 +269,8 @@ type request struct {
 	read func(r io.Reader) error
 	// answer, when set, may take a non-2xx answer as an ordinary one (the
 	// users search's 500 means "taken"; a login's 401 a wrong password):
-	// it returns whether it did, and what the answer means.
-	answer func(resp *http.Response, body io.Reader) (handled bool, err error)
+	// it returns whether it did. raw is the start of the body.
+	answer func(resp *http.Response, raw []byte) (handled bool)
 }
 
 // outcome is what one try came to.
@@ -428,16 +428,11 @@ func (c *Client) try(ctx context.Context, r request, try int) outcome {
 		}
 		return outcome{err: err, sent: true}
 	}
-	if r.answer != nil {
-		handled, err := r.answer(resp, capped)
-		if capped.over {
-			return outcome{err: &BodyTooLargeError{Method: r.method, Path: r.path, Limit: limit}, sent: true}
-		}
-		if handled {
-			return outcome{err: err, sent: true}
-		}
+	raw, _ := io.ReadAll(io.LimitReader(capped, maxErrorBody))
+	if r.answer != nil && r.answer(resp, raw) {
+		return outcome{sent: true}
 	}
-	e := c.apiError(r, try, resp, capped)
+	e := c.apiError(r, try, resp, raw)
 	o := outcome{err: e, retry: e.transient(), sent: true}
 	if e.Status == http.StatusTooManyRequests || e.Status == http.StatusServiceUnavailable {
 		o.retryAfter, o.hasRetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), c.now())

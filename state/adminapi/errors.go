@@ -182,8 +182,7 @@ const maxErrorBody = 64 << 10
 
 // apiError reads a non-2xx answer into an *APIError, with advice fitting the
 // status and the request.
-func (c *Client) apiError(r request, try int, resp *http.Response, body io.Reader) *APIError {
-	raw, _ := io.ReadAll(io.LimitReader(body, maxErrorBody))
+func (c *Client) apiError(r request, try int, resp *http.Response, raw []byte) *APIError {
 	e := c.envelopeError(r, try, resp.StatusCode, raw)
 	jsonBody := e.jsonBody
 
@@ -202,6 +201,8 @@ func (c *Client) apiError(r request, try int, resp *http.Response, body io.Reade
 	case s == http.StatusNotFound:
 		e.kind = ErrNotFound
 		e.advice = "no persona has this user id (it may have been deleted already)"
+	case s == http.StatusBadRequest && r.path == pathLogin:
+		e.advice = "mana-auth refused the login request; its message says why"
 	case s == http.StatusBadRequest && r.method == http.MethodDelete:
 		e.kind = ErrNotPersona
 		e.advice = "this user is not a persona, and personactl never deletes other users"

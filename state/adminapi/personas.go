@@ -198,8 +198,21 @@ func asDecodeError(r request, field string, err error) error {
 	if errors.As(err, &de) {
 		return err
 	}
+	var fe *fieldError
+	if errors.As(err, &fe) {
+		return decodeError(r, joinField(field, fe.field), fe.err)
+	}
 	return decodeError(r, field, err)
 }
+
+// fieldError is a decoding problem at a JSON path, found by a decoder that
+// has no request at hand; asDecodeError places it.
+type fieldError struct {
+	field string
+	err   error
+}
+
+func (e *fieldError) Error() string { return e.field + ": " + e.err.Error() }
 
 // list reads the persona list from a stream, entry by entry. When visit is
 // set, entries are handed to it instead of being kept; it returns false to
