@@ -51,6 +51,8 @@ type CLI struct {
 	State    StateCmd    `cmd:"" help:"Inspect and repair the recorded state."`
 	Schema   SchemaCmd   `cmd:"" help:"Print the catalog's JSON Schema."`
 	Version  VersionCmd  `cmd:"" help:"Print version, commit and Go version."`
+
+	Completion CompletionCmd `cmd:"" help:"Print the shell completion script (bash, zsh or fish)."`
 }
 
 // exitCode is an error that carries the process's exit status; with a nil
