@@ -53,6 +53,7 @@ type CLI struct {
 	Version  VersionCmd  `cmd:"" help:"Print version, commit and Go version."`
 
 	Completion CompletionCmd `cmd:"" help:"Print the shell completion script (bash, zsh or fish)."`
+	Complete   CompleteCmd   `cmd:"" name:"__complete" hidden:"" help:"Answer the shell completion scripts."`
 }
 
 // exitCode is an error that carries the process's exit status; with a nil
