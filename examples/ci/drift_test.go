@@ -1,0 +1,58 @@
+package ci
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestDriftFailsTheJobAndSaysWhatDrifted: with nothing changed by hand the
+// check passes; after a hand-made change it exits 2 and the job summary and
+// the annotation name the persona and the field, recorded -> live.
+func TestDriftFailsTheJobAndSaysWhatDrifted(t *testing.T) {
+	w := newWorld(t, "")
+	w.deploy()
+
+	w.reset()
+	w.must(0, "drift.sh", nil)
+	if s := w.file("summary.md"); !strings.Contains(s, "none in workspace `default`") {
+		t.Errorf("summary without drift:\n%s", s)
+	}
+
+	nora := w.examplePersonas()[0]
+	w.editByHand(nora, "archetype", "hand-edited")
+	w.reset()
+	r := w.must(2, "drift.sh", []string{"DRIFT_FILE=drift.json"})
+	s := w.file("summary.md")
+	for _, want := range []string{
+		"1 persona(s) changed outside personactl",
+		"| `" + exampleNora + "` | changed outside | `archetype`: night-shift-nurse → hand-edited |",
+	} {
+		if !strings.Contains(s, want) {
+			t.Errorf("the job summary lacks %q:\n%s", want, s)
+		}
+	}
+	if strings.Contains(s, exampleSam) {
+		t.Errorf("the summary names a persona that did not drift:\n%s", s)
+	}
+	if !strings.Contains(r.out, "::error title=Persona drift in workspace default::1 persona(s) changed outside personactl: "+exampleNora) {
+		t.Errorf("no drift annotation naming the persona:\n%s", r)
+	}
+	if !strings.Contains(w.file("drift.json"), `"format_version": "1"`) {
+		t.Error("the drift report artifact is not personactl's JSON")
+	}
+}
+
+// TestDriftCheckThatCannotRunIsNotDrift: a check refused by the server is exit 1
+// with a summary that says the check failed, never 2.
+func TestDriftCheckThatCannotRunIsNotDrift(t *testing.T) {
+	w := newWorld(t, "")
+	w.deploy()
+	w.reset()
+	r := w.must(1, "drift.sh", []string{"MANA_ADMIN_JWT=wrong-token"})
+	if !strings.Contains(r.out, "::error title=personactl drift failed::") {
+		t.Errorf("no annotation for the failed check:\n%s", r)
+	}
+	if s := w.file("summary.md"); !strings.Contains(s, "the check failed") || strings.Contains(s, "changed outside") {
+		t.Errorf("summary of a check that could not run:\n%s", s)
+	}
+}
