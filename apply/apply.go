@@ -9,10 +9,12 @@
 package apply
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -36,50 +38,50 @@ type Writer interface {
 	FindPersona(ctx context.Context, email string) (userID string, ok bool, err error)
 }
 
-// Recorder keeps the journal of this apply and writes the recorded state.
+// Recorder keeps the journal of this apply and writes the recorded state,
+// under the state lock.
 type Recorder interface {
 	// Open records the start of an apply: its plan and every affected
-	// persona's before-image.
-	Open(ctx context.Context, entry Entry) error
-	// Step records one finished step.
-	Step(ctx context.Context, step Step) error
+	// persona's before-image. Nothing is written to mana-auth before it
+	// returns.
+	Open(ctx context.Context, entry state.JournalEntry) error
+	// Record records one finished step. It may return before the step is
+	// durable; a step that cannot be made durable closes Halted.
+	Record(step state.JournalStep)
+	// Halted is closed once the run must stop at once: the state lock was
+	// lost, or a step could not be recorded. Err then says why.
+	Halted() <-chan struct{}
+	Err() error
 	// Commit writes the new recorded state.
 	Commit(ctx context.Context, recorded []state.RecordedPersona) error
-	// Close closes the journal entry: the run ended and live and state agree
-	// with what it reports. An entry left open is reported by the next run.
-	Close(ctx context.Context) error
-}
-
-// Entry is what a journal entry holds when it is opened.
-type Entry struct {
-	Operation string
-	Plan      *plan.Plan
-	// Before are the live personas the plan acts on, as they were.
-	Before []state.RecordedPersona
-}
-
-// Step is one finished step.
-type Step struct {
-	Email   string
-	Action  string
-	UserID  string
-	Err     error
-	Elapsed time.Duration
+	// Close closes the journal entry with the run's outcome (one of
+	// state's Outcome constants): live and state agree with what it reports.
+	// An entry left open is reported by the next run.
+	Close(ctx context.Context, outcome string) error
 }
 
 // Options shape a run.
 type Options struct {
 	// Operation names the run in the journal ("apply", "destroy").
 	Operation string
+	// Who and Host name the user and machine running it, for the journal.
+	Who, Host string
 	// Parallelism bounds the writes in flight; 0 means 10.
 	Parallelism int
 	// NoRollback keeps the partial progress of a failed run.
 	NoRollback bool
 	// Password derives a persona's password from its email.
 	Password func(email string) string
+	// Credentials is the fingerprint of the seed secret Password derives
+	// from, recorded for the personas this run creates or replaces.
+	Credentials string
 	// Check validates a request body against the server's rules before the
 	// first write; nil skips it.
 	Check func(p catalog.Persona, password string) error
+	// Fatal tells a step's error after which nothing more may be sent, not
+	// even a rollback, because it would fail the same way (the admin token
+	// expired). nil: none is.
+	Fatal func(error) bool
 	// Events receives progress; nil discards it. Called from one goroutine at a time.
 	Events func(Event)
 	// Now is the clock; nil means time.Now.
@@ -91,14 +93,66 @@ type Result struct {
 	Created, Updated, Deleted, Replaced, Forgotten int
 	// RolledBack is set when a failure undid this run's creates and updates.
 	RolledBack bool
+	// Halted is set when the run stopped at once, with no rollback and no
+	// deletes: the lock was lost, a step could not be journaled, or the
+	// admin token was refused.
+	Halted bool
 	// Recorded is the state written at the end (nil when nothing was written).
 	Recorded []state.RecordedPersona
+	// Done are the emails of the changes that were made, by action name.
+	Done map[string][]string
 }
 
-// Run applies p. current is the recorded state the plan was computed against.
-// It returns every error (go-multierror) with the rollback's outcome.
-func Run(ctx context.Context, p *plan.Plan, current []state.RecordedPersona, w Writer, rec Recorder, opts Options) (*Result, error) {
-	r := &runner{p: p, w: w, rec: rec, opts: opts, res: &Result{}}
+// Error is a run that did not complete: its failures, each on its own line,
+// then on a line of its own what became of the run (rolled back, rollback
+// incomplete, halted), which is not itself a failure.
+type Error struct {
+	Failures []error
+	Outcome  string
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	switch len(e.Failures) {
+	case 0:
+	case 1:
+		b.WriteString(e.Failures[0].Error())
+	default:
+		fmt.Fprintf(&b, "%d steps failed:", len(e.Failures))
+		for _, f := range e.Failures {
+			b.WriteString("\n  * ")
+			b.WriteString(strings.ReplaceAll(f.Error(), "\n", "\n    "))
+		}
+	}
+	if e.Outcome != "" {
+		if b.Len() > 0 {
+			b.WriteString("\n")
+		}
+		b.WriteString(e.Outcome)
+	}
+	return b.String()
+}
+
+// Unwrap lets errors.Is and errors.As see every failure.
+func (e *Error) Unwrap() []error { return e.Failures }
+
+// Input is what a run applies.
+type Input struct {
+	Plan *plan.Plan
+	// Recorded is the recorded state the plan was computed against.
+	Recorded []state.RecordedPersona
+	// Live are the live personas the plan was computed against; the journal
+	// keeps the before-image of each one the run writes to.
+	Live []state.LivePersona
+}
+
+// Run applies in.Plan. A run that does not complete returns *Error.
+func Run(ctx context.Context, in Input, w Writer, rec Recorder, opts Options) (*Result, error) {
+	p, current := in.Plan, in.Recorded
+	r := &runner{p: p, w: w, rec: rec, opts: opts, res: &Result{Done: map[string][]string{}}, live: make(map[string]state.LivePersona, len(in.Live))}
+	for _, l := range in.Live {
+		r.live[l.Values.Email] = l
+	}
 	if r.opts.Parallelism <= 0 {
 		r.opts.Parallelism = 10
 	}
@@ -107,6 +161,9 @@ func Run(ctx context.Context, p *plan.Plan, current []state.RecordedPersona, w W
 	}
 	if r.opts.Operation == "" {
 		r.opts.Operation = "apply"
+	}
+	if r.opts.Fatal == nil {
+		r.opts.Fatal = func(error) bool { return false }
 	}
 	if len(p.Errors) > 0 {
 		var err error
@@ -122,58 +179,139 @@ func Run(ctx context.Context, p *plan.Plan, current []state.RecordedPersona, w W
 		r.emit(Event{Type: EventSummary, Message: "No changes."})
 		return r.res, nil
 	}
-	if err := rec.Open(ctx, Entry{Operation: r.opts.Operation, Plan: p, Before: beforeImages(p)}); err != nil {
+	if err := rec.Open(ctx, r.entry()); err != nil {
 		return nil, fmt.Errorf("opening the apply journal, nothing was applied: %w", err)
 	}
 	r.start = r.opts.Now()
-	r.emit(Event{Type: EventPlan, Total: p.Writes()})
+	r.emit(Event{Type: EventBegin, Total: p.Writes()})
 	// Steps that started, the rollback, the state write and the journal's
 	// closing must still happen once ctx is cancelled (Ctrl-C, SIGTERM), or
 	// live and the state would disagree without a trace. Each request they
 	// send is bounded by the Writer's own timeouts.
 	finish := context.WithoutCancel(ctx)
 
-	outcomes := r.runPhase(ctx, finish, p, func(c plan.Change) bool { return c.Action == plan.Create || c.Action == plan.Update }, true)
-	errs := failures(outcomes)
-	if errs != nil && !opts.NoRollback {
-		unrolled, complete := r.rollback(finish, outcomes, &errs)
-		r.res.RolledBack = true
-		if len(unrolled) > 0 {
-			recorded := applyOutcomes(current, p, unrolled, false)
-			if err := rec.Commit(finish, recorded); err != nil {
-				errs = multierror.Append(errs, fmt.Errorf("writing the state after a partial rollback: %w", err))
-			} else {
-				r.res.Recorded = recorded
-			}
-		}
-		if complete {
-			if err := rec.Close(finish); err != nil {
-				errs = multierror.Append(errs, fmt.Errorf("closing the journal entry after the rollback: %w", err))
-			}
-		}
-		return r.res, errs
+	outcomes := r.runPhase(ctx, finish, func(c plan.Change) bool { return c.Action == plan.Create || c.Action == plan.Update }, true)
+	failed := failures(outcomes)
+	if halt := r.haltReason(); halt != "" {
+		return r.halt(finish, current, outcomes, failed, halt)
 	}
-	if errs == nil {
-		deletes := r.runPhase(ctx, finish, p, func(c plan.Change) bool { return c.Action == plan.Delete || c.Action == plan.Replace }, false)
-		errs = failures(deletes)
+	if failed != nil && !opts.NoRollback {
+		return r.rollBack(finish, current, outcomes, failed)
+	}
+	if failed == nil {
+		deletes := r.runPhase(ctx, finish, func(c plan.Change) bool { return c.Action == plan.Delete || c.Action == plan.Replace }, false)
+		failed = failures(deletes)
 		outcomes = append(outcomes, deletes...)
+		if halt := r.haltReason(); halt != "" {
+			return r.halt(finish, current, outcomes, failed, halt)
+		}
 	}
-	if jerr := journalFailures(outcomes); jerr != nil {
-		errs = multierror.Append(errs, jerr)
-	}
-	recorded := applyOutcomes(current, p, outcomes, true)
+	recorded := applyOutcomes(current, p, outcomes, true, r.opts.Credentials)
 	if err := rec.Commit(finish, recorded); err != nil {
-		errs = multierror.Append(errs, fmt.Errorf("writing the recorded state: %w; the personas above were changed; run personactl apply again to record them", err))
-		return r.res, errs
-	}
-	if err := rec.Close(finish); err != nil {
-		errs = multierror.Append(errs, fmt.Errorf("closing the journal entry: %w", err))
+		failed = append(failed, fmt.Errorf("writing the recorded state: %w; the personas above were changed; run personactl apply again to record them", err))
+		return r.res, &Error{Failures: failed}
 	}
 	r.res.Recorded = recorded
+	r.count(outcomes)
+	outcome := state.OutcomeComplete
+	if failed != nil {
+		outcome = state.OutcomeFailed
+	}
+	if err := rec.Close(finish, outcome); err != nil {
+		failed = append(failed, fmt.Errorf("closing the journal entry: %w", err))
+	}
+	if failed != nil {
+		return r.res, &Error{Failures: failed}
+	}
+	return r.res, nil
+}
+
+// entry is the journal entry this run opens.
+func (r *runner) entry() state.JournalEntry {
+	e := state.JournalEntry{ID: state.NewID(), Operation: r.opts.Operation, Who: r.opts.Who, Host: r.opts.Host, Started: r.opts.Now().UTC(), Plan: r.planJSON()}
+	for _, c := range r.p.Changes {
+		if l, ok := r.live[c.Email]; ok && c.Action.Writes() {
+			e.Before = append(e.Before, state.BeforeImageOf(l))
+		}
+	}
+	return e
+}
+
+// planJSON is the plan as its JSON rendering, for the journal.
+func (r *runner) planJSON() []byte {
+	var b bytes.Buffer
+	if err := plan.RenderJSON(&b, r.p); err != nil {
+		return nil
+	}
+	return b.Bytes()
+}
+
+// haltReason says why the run must stop at once, or "" when it need not.
+func (r *runner) haltReason() string {
+	select {
+	case <-r.rec.Halted():
+		return fmt.Sprint(r.rec.Err())
+	default:
+	}
+	if r.fatal.Load() {
+		return "mana-auth refused the admin token"
+	}
+	return ""
+}
+
+// halt ends a run that may send nothing more: no rollback (it would fail the
+// same way, or write without the lock), no deletes. The state is written
+// only while the lock is still held; the journal stays open, so the next
+// run reports this one and converges from a fresh read.
+func (r *runner) halt(ctx context.Context, current []state.RecordedPersona, outcomes []outcome, failed []error, why string) (*Result, error) {
+	r.res.Halted = true
+	r.count(outcomes)
+	select {
+	case <-r.rec.Halted():
+	default:
+		recorded := applyOutcomes(current, r.p, outcomes, false, r.opts.Credentials)
+		if err := r.rec.Commit(ctx, recorded); err != nil {
+			failed = append(failed, fmt.Errorf("writing the recorded state: %w", err))
+		} else {
+			r.res.Recorded = recorded
+		}
+	}
+	r.emit(Event{Type: EventHalt, Message: why})
+	return r.res, &Error{Failures: failed, Outcome: fmt.Sprintf("stopped at once: %s; no new step started, nothing was rolled back and nothing deleted; the journal stays open; run personactl apply again (with a fresh admin token if it expired): it reads live afresh and converges", why)}
+}
+
+// rollBack undoes this run's creates and updates after a failure.
+func (r *runner) rollBack(ctx context.Context, current []state.RecordedPersona, outcomes []outcome, failed []error) (*Result, error) {
+	unrolled, rollbackErrs, complete := r.rollback(ctx, outcomes)
+	failed = append(failed, rollbackErrs...)
+	r.res.RolledBack = true
+	if len(unrolled) > 0 {
+		recorded := applyOutcomes(current, r.p, unrolled, false, r.opts.Credentials)
+		if err := r.rec.Commit(ctx, recorded); err != nil {
+			failed = append(failed, fmt.Errorf("writing the state after a partial rollback: %w", err))
+		} else {
+			r.res.Recorded = recorded
+		}
+	}
+	outcome := "rolled back: every persona this apply created or updated is as it was; nothing was deleted"
+	if complete {
+		if err := r.rec.Close(ctx, state.OutcomeRolledBack); err != nil {
+			failed = append(failed, fmt.Errorf("closing the journal entry after the rollback: %w", err))
+		}
+	} else {
+		outcome = "rollback incomplete: the personas named above may not be as they were; nothing was deleted; run personactl plan to see where live stands"
+	}
+	return r.res, &Error{Failures: failed, Outcome: outcome}
+}
+
+// count fills the result's counts from the steps that were made.
+func (r *runner) count(outcomes []outcome) {
 	for _, o := range outcomes {
 		if !o.done() {
 			continue
 		}
+		name := o.change.Action.String()
+		r.res.Done[name] = append(r.res.Done[name], o.change.Email)
 		switch o.change.Action {
 		case plan.Create:
 			r.res.Created++
@@ -185,21 +323,22 @@ func Run(ctx context.Context, p *plan.Plan, current []state.RecordedPersona, w W
 			r.res.Replaced++
 		}
 	}
-	for _, c := range p.Changes {
+	for _, c := range r.p.Changes {
 		if c.Action == plan.Forget {
 			r.res.Forgotten++
 		}
 	}
-	return r.res, errs
 }
 
 type runner struct {
 	p     *plan.Plan
+	live  map[string]state.LivePersona
 	w     Writer
 	rec   Recorder
 	opts  Options
 	res   *Result
 	start time.Time
+	fatal atomic.Bool
 
 	mu   sync.Mutex
 	done int
@@ -211,30 +350,17 @@ type outcome struct {
 	userID  string
 	err     error
 	started bool
-	// journalErr is a failure to record the step; the step itself stands.
-	journalErr error
 }
 
 // done reports whether the change was made.
 func (o outcome) done() bool { return o.started && o.err == nil }
 
-// failures collects every failed or interrupted step.
-func failures(outcomes []outcome) error {
-	var errs error
+// failures lists every failed or interrupted step.
+func failures(outcomes []outcome) []error {
+	var errs []error
 	for _, o := range outcomes {
 		if o.err != nil {
-			errs = multierror.Append(errs, fmt.Errorf("%s %s: %w", o.change.Action, o.change.Email, o.err))
-		}
-	}
-	return errs
-}
-
-// journalFailures collects the steps that happened but could not be recorded.
-func journalFailures(outcomes []outcome) error {
-	var errs error
-	for _, o := range outcomes {
-		if o.journalErr != nil {
-			errs = multierror.Append(errs, fmt.Errorf("%s %s: %w", o.change.Action, o.change.Email, o.journalErr))
+			errs = append(errs, fmt.Errorf("%s %s: %w", o.change.Action, o.change.Email, o.err))
 		}
 	}
 	return errs
@@ -268,27 +394,18 @@ func (r *runner) checkBodies() error {
 	return nil
 }
 
-func beforeImages(p *plan.Plan) []state.RecordedPersona {
-	var out []state.RecordedPersona
-	for _, c := range p.Changes {
-		if c.Action.Writes() && c.Before != nil {
-			out = append(out, state.RecordedPersona{Email: c.Email, UserID: c.UserID, Values: *c.Before})
-		}
-	}
-	return out
-}
-
-// runPhase runs the selected changes, at most Parallelism at once. With
-// stopOnFailure nothing new starts after the first failure (the steps in
-// flight finish); a cancelled context starts nothing new either, and the
-// steps it kept from starting are reported as interrupted.
+// runPhase runs the selected changes, at most Parallelism at once. Nothing
+// new starts once the run must halt (the lock lost, a step not journaled,
+// the token refused) or ctx is cancelled, and with stopOnFailure after the
+// first failure; the steps in flight finish. Steps that a cancelled ctx kept
+// from starting are reported as interrupted.
 //
 // A step that started runs to its end on finish, a context that outlives
 // ctx's cancellation: abandoning a request the server may still carry out
 // would leave its outcome unknown, and the state wrong.
-func (r *runner) runPhase(ctx, finish context.Context, p *plan.Plan, selected func(plan.Change) bool, stopOnFailure bool) []outcome {
+func (r *runner) runPhase(ctx, finish context.Context, selected func(plan.Change) bool, stopOnFailure bool) []outcome {
 	var out []outcome
-	for _, c := range p.Changes {
+	for _, c := range r.p.Changes {
 		if selected(c) {
 			out = append(out, outcome{change: c, userID: c.UserID})
 		}
@@ -297,30 +414,43 @@ func (r *runner) runPhase(ctx, finish context.Context, p *plan.Plan, selected fu
 	var wg sync.WaitGroup
 	var failed atomic.Bool
 	for i := range out {
-		acquired := false
 		select {
 		case sem <- struct{}{}:
-			acquired = true
 		case <-ctx.Done():
+		case <-r.rec.Halted():
+		}
+		if r.haltReason() != "" {
+			break
 		}
 		if ctx.Err() != nil {
-			if acquired {
-				<-sem
+			for j := i; j < len(out); j++ {
+				out[j].err = fmt.Errorf("not started: %w", context.Cause(ctx))
 			}
-			out[i].err = fmt.Errorf("not started: %w", context.Cause(ctx))
-			continue
+			break
 		}
 		if stopOnFailure && failed.Load() {
 			<-sem
-			continue
+			break
 		}
 		wg.Add(1)
 		go func(o *outcome) {
 			defer wg.Done()
 			defer func() { <-sem }()
+			defer func() {
+				// A bug in a step must not end the process with Go's exit
+				// 2, which CI reads as drift: the step's outcome is
+				// unknown, so the run halts like after a refused token.
+				if v := recover(); v != nil {
+					o.err = state.NewPanicError(v)
+					r.fatal.Store(true)
+				}
+			}()
 			*o = r.step(finish, o.change)
 			if o.err != nil {
 				failed.Store(true)
+				if r.opts.Fatal(o.err) {
+					r.fatal.Store(true)
+				}
 			}
 		}(&out[i])
 	}
@@ -342,25 +472,27 @@ func (r *runner) step(ctx context.Context, c plan.Change) outcome {
 			o.userID, o.err = r.w.Upsert(ctx, *c.After, r.opts.Password(c.Email))
 		}
 	}
-	elapsed := r.opts.Now().Sub(begin)
-	if err := r.rec.Step(ctx, Step{Email: c.Email, Action: c.Action.String(), UserID: o.userID, Err: o.err, Elapsed: elapsed}); err != nil {
-		// What happened live stands either way; only the record of it failed.
-		o.journalErr = fmt.Errorf("recording the step in the journal: %w", err)
+	finished := r.opts.Now()
+	elapsed := finished.Sub(begin)
+	step := state.JournalStep{Email: c.Email, Action: c.Action.String(), UserID: o.userID, Outcome: state.StepDone, Finished: finished.UTC()}
+	if o.err != nil {
+		step.Outcome, step.Error = state.StepFailed, o.err.Error()
 	}
+	r.rec.Record(step)
 	r.mu.Lock()
 	r.done++
 	done := r.done
 	r.mu.Unlock()
-	r.emit(Event{Type: EventFinish, Email: c.Email, Action: c.Action.String(), UserID: o.userID, Err: o.err, Elapsed: elapsed, Done: done, Total: r.p.Writes(), Since: r.opts.Now().Sub(r.start)})
+	r.emit(Event{Type: EventFinish, Email: c.Email, Action: c.Action.String(), UserID: o.userID, Err: o.err, Elapsed: elapsed, Done: done, Total: r.p.Writes(), Since: finished.Sub(r.start)})
 	return o
 }
 
 // rollback undoes this run's creates and updates: a created persona is
 // deleted (found by email when its id was never seen, as after a lost
 // answer), an updated one gets its before-image back. It returns the
-// changes that were made and could not be undone, and whether every step
-// that started was undone.
-func (r *runner) rollback(ctx context.Context, outcomes []outcome, errs *error) (unrolled []outcome, complete bool) {
+// changes that were made and could not be undone, the rollback's failures,
+// and whether every step that started was undone.
+func (r *runner) rollback(ctx context.Context, outcomes []outcome) (unrolled []outcome, errs []error, complete bool) {
 	complete = true
 	r.emit(Event{Type: EventRollback, Message: "rolling back this apply's creates and updates"})
 	for _, o := range outcomes {
@@ -387,24 +519,21 @@ func (r *runner) rollback(ctx context.Context, outcomes []outcome, errs *error) 
 		r.emit(Event{Type: EventRollback, Email: c.Email, Action: c.Action.String(), Err: err})
 		if err != nil {
 			complete = false
-			*errs = multierror.Append(*errs, fmt.Errorf("rollback of %s %s failed: %w", c.Action, c.Email, err))
+			errs = append(errs, fmt.Errorf("rollback of %s %s failed: %w", c.Action, c.Email, err))
 			if o.err == nil {
 				unrolled = append(unrolled, o)
 			}
 		}
 	}
-	if complete {
-		*errs = multierror.Append(*errs, errors.New("rolled back: every persona this apply created or updated is as it was; nothing was deleted"))
-	} else {
-		*errs = multierror.Append(*errs, errors.New("rollback incomplete: the personas named above may not be as they were; nothing was deleted; run personactl plan to see where live stands"))
-	}
-	return unrolled, complete
+	return unrolled, errs, complete
 }
 
 // applyOutcomes computes the recorded state after a run: the current state
 // with every successful step applied. When all is true the plan's forgets and
-// state-only records are applied too.
-func applyOutcomes(current []state.RecordedPersona, p *plan.Plan, outcomes []outcome, all bool) []state.RecordedPersona {
+// state-only records are applied too. Creates and replaces record
+// credentials, the fingerprint of the secret their password came from; an
+// update keeps what was recorded.
+func applyOutcomes(current []state.RecordedPersona, p *plan.Plan, outcomes []outcome, all bool, credentials string) []state.RecordedPersona {
 	byEmail := make(map[string]state.RecordedPersona, len(current))
 	for _, r := range current {
 		byEmail[r.Email] = r
@@ -421,7 +550,11 @@ func applyOutcomes(current []state.RecordedPersona, p *plan.Plan, outcomes []out
 			if id == "" {
 				id = c.UserID
 			}
-			byEmail[c.Email] = state.RecordedPersona{Email: c.Email, UserID: id, Values: values}
+			rec := state.RecordedPersona{Email: c.Email, UserID: id, Values: values, Credentials: byEmail[c.Email].Credentials}
+			if c.Action != plan.Update {
+				rec.Credentials = credentials
+			}
+			byEmail[c.Email] = rec
 		case plan.Delete:
 			delete(byEmail, c.Email)
 		}
@@ -432,7 +565,7 @@ func applyOutcomes(current []state.RecordedPersona, p *plan.Plan, outcomes []out
 			case c.Action == plan.Forget:
 				delete(byEmail, c.Email)
 			case c.Action == plan.NoOp && c.Record && c.Before != nil:
-				byEmail[c.Email] = state.RecordedPersona{Email: c.Email, UserID: c.UserID, Values: *c.Before}
+				byEmail[c.Email] = state.RecordedPersona{Email: c.Email, UserID: c.UserID, Values: *c.Before, Credentials: byEmail[c.Email].Credentials}
 			}
 		}
 	}

@@ -111,38 +111,48 @@ func (f *fakeLive) snapshot() []state.LivePersona {
 type memRecorder struct {
 	mu       sync.Mutex
 	opened   bool
-	steps    []Step
+	entry    state.JournalEntry
+	steps    []state.JournalStep
 	state    []state.RecordedPersona
 	commits  int
 	closed   bool
+	outcome  string
 	failOpen bool
+	// haltAfter, when > 0, halts the run once that many steps were
+	// recorded, as a lost lock or a failed journal write does.
+	haltAfter int
+	halted    chan struct{}
+	haltOnce  sync.Once
 }
 
+func newRecorder() *memRecorder { return &memRecorder{halted: make(chan struct{})} }
+
 // The methods refuse a cancelled context, as the real backends do.
-func (m *memRecorder) Open(ctx context.Context, _ Entry) error {
+func (m *memRecorder) Open(ctx context.Context, e state.JournalEntry) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	if m.failOpen {
 		return errors.New("disk full")
 	}
-	m.opened = true
+	m.opened, m.entry = true, e
 	return nil
 }
-func (m *memRecorder) Step(ctx context.Context, s Step) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
+func (m *memRecorder) Record(s state.JournalStep) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.steps = append(m.steps, s)
-	return nil
+	if m.haltAfter > 0 && len(m.steps) >= m.haltAfter {
+		m.haltOnce.Do(func() { close(m.halted) })
+	}
 }
-func (m *memRecorder) Close(ctx context.Context) error {
+func (m *memRecorder) Halted() <-chan struct{} { return m.halted }
+func (m *memRecorder) Err() error              { return errors.New("the state lock was lost") }
+func (m *memRecorder) Close(ctx context.Context, outcome string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	m.closed = true
+	m.closed, m.outcome = true, outcome
 	return nil
 }
 func (m *memRecorder) Commit(ctx context.Context, r []state.RecordedPersona) error {
@@ -169,8 +179,8 @@ func TestApplyCreatesUpdatesThenDeletes(t *testing.T) {
 	recorded := []state.RecordedPersona{{Email: old.Values.Email, UserID: "u1", Values: old.Values}, {Email: keep.Values.Email, UserID: "u2", Values: keep.Values}}
 	desired := []catalog.Persona{p("persona.keep@mana.test", "b"), p("persona.new@mana.test", "a")}
 	pl := plan.Compute(plan.Input{Desired: desired, Recorded: recorded, Live: fake.snapshot()}, plan.Options{})
-	rec := &memRecorder{}
-	res, err := Run(context.Background(), pl, recorded, fake, rec, opts())
+	rec := newRecorder()
+	res, err := Run(context.Background(), Input{Plan: pl, Recorded: recorded, Live: fake.snapshot()}, fake, rec, opts())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,10 +209,10 @@ func TestFailureRollsBackAndSkipsDeletes(t *testing.T) {
 	fake.failFor["persona.zfail@mana.test"] = true
 	fake.lostFor["persona.lost@mana.test"] = true
 	pl := plan.Compute(plan.Input{Desired: desired, Recorded: recorded, Live: before}, plan.Options{})
-	rec := &memRecorder{}
+	rec := newRecorder()
 	o := opts()
 	o.Parallelism = 10 // every create and update starts before the first failure is seen
-	res, err := Run(context.Background(), pl, recorded, fake, rec, o)
+	res, err := Run(context.Background(), Input{Plan: pl, Recorded: recorded, Live: fake.snapshot()}, fake, rec, o)
 	if err == nil || !res.RolledBack {
 		t.Fatalf("err = %v, rolled back = %v; want a failure and a rollback", err, res.RolledBack)
 	}
@@ -239,8 +249,8 @@ func TestNoRollbackKeepsPartialProgress(t *testing.T) {
 	o.NoRollback = true
 	o.Parallelism = 1
 	pl := plan.Compute(plan.Input{Desired: []catalog.Persona{p("persona.a@mana.test", "a"), p("persona.b@mana.test", "a"), p("persona.c@mana.test", "a")}}, plan.Options{})
-	rec := &memRecorder{}
-	_, err := Run(context.Background(), pl, nil, fake, rec, o)
+	rec := newRecorder()
+	_, err := Run(context.Background(), Input{Plan: pl, Recorded: nil, Live: fake.snapshot()}, fake, rec, o)
 	if err == nil {
 		t.Fatal("no error for a failed create")
 	}
@@ -262,8 +272,8 @@ func TestBodiesAreCheckedBeforeTheFirstWrite(t *testing.T) {
 		return nil
 	}
 	pl := plan.Compute(plan.Input{Desired: []catalog.Persona{p("persona.a@mana.test", "a"), p("persona.bad@mana.test", "a")}}, plan.Options{})
-	rec := &memRecorder{}
-	if _, err := Run(context.Background(), pl, nil, fake, rec, o); err == nil || !strings.Contains(err.Error(), "persona.bad@mana.test: archetype required") {
+	rec := newRecorder()
+	if _, err := Run(context.Background(), Input{Plan: pl, Recorded: nil, Live: fake.snapshot()}, fake, rec, o); err == nil || !strings.Contains(err.Error(), "persona.bad@mana.test: archetype required") {
 		t.Fatalf("err = %v", err)
 	}
 	if len(fake.writes) != 0 || rec.opened {
@@ -276,8 +286,8 @@ func TestNoChangesWritesNothing(t *testing.T) {
 	fake := newFake(state.LivePersona{UserID: "u1", Values: a})
 	recorded := []state.RecordedPersona{{Email: a.Email, UserID: "u1", Values: a}}
 	pl := plan.Compute(plan.Input{Desired: []catalog.Persona{a}, Recorded: recorded, Live: fake.snapshot()}, plan.Options{})
-	rec := &memRecorder{}
-	if _, err := Run(context.Background(), pl, recorded, fake, rec, opts()); err != nil {
+	rec := newRecorder()
+	if _, err := Run(context.Background(), Input{Plan: pl, Recorded: recorded, Live: fake.snapshot()}, fake, rec, opts()); err != nil {
 		t.Fatal(err)
 	}
 	if len(fake.writes) != 0 || rec.commits != 0 || rec.opened {
@@ -292,8 +302,8 @@ func TestIncompleteRollbackLeavesTheJournalOpen(t *testing.T) {
 	o := opts()
 	o.Parallelism = 1
 	pl := plan.Compute(plan.Input{Desired: []catalog.Persona{p("persona.a@mana.test", "a"), p("persona.zfail@mana.test", "a")}}, plan.Options{})
-	rec := &memRecorder{}
-	_, err := Run(context.Background(), pl, nil, fake, rec, o)
+	rec := newRecorder()
+	_, err := Run(context.Background(), Input{Plan: pl, Recorded: nil, Live: fake.snapshot()}, fake, rec, o)
 	if err == nil || !strings.Contains(err.Error(), "rollback incomplete") || strings.Contains(err.Error(), "rolled back: every persona") {
 		t.Fatalf("err = %v; want an incomplete rollback, not a claim of success", err)
 	}
@@ -319,8 +329,8 @@ func TestCancelledApplyStopsRollsBackAndSaysSo(t *testing.T) {
 	o := opts()
 	o.Parallelism = 1
 	pl := plan.Compute(plan.Input{Desired: []catalog.Persona{p("persona.a@mana.test", "a"), p("persona.b@mana.test", "a"), p("persona.c@mana.test", "a")}}, plan.Options{})
-	rec := &memRecorder{}
-	res, err := Run(ctx, pl, nil, fake, rec, o)
+	rec := newRecorder()
+	res, err := Run(ctx, Input{Plan: pl, Recorded: nil, Live: fake.snapshot()}, fake, rec, o)
 	if err == nil || !strings.Contains(err.Error(), "not started") || !res.RolledBack {
 		t.Fatalf("err = %v, rolled back %v; want the interrupted steps reported and a rollback", err, res.RolledBack)
 	}
@@ -339,8 +349,8 @@ func TestReplaceDeletesThenCreates(t *testing.T) {
 	renamed.Name = "New Name"
 	recorded := []state.RecordedPersona{{Email: old.Email, UserID: "u1", Values: old}}
 	pl := plan.Compute(plan.Input{Desired: []catalog.Persona{renamed}, Recorded: recorded, Live: fake.snapshot()}, plan.Options{Replace: []string{old.Email}})
-	rec := &memRecorder{}
-	res, err := Run(context.Background(), pl, recorded, fake, rec, opts())
+	rec := newRecorder()
+	res, err := Run(context.Background(), Input{Plan: pl, Recorded: recorded, Live: fake.snapshot()}, fake, rec, opts())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -370,8 +380,8 @@ func TestCancelledDeletesAreRecordedAsTheyHappened(t *testing.T) {
 	o := opts()
 	o.Parallelism = 1
 	pl := plan.Compute(plan.Input{Recorded: recorded, Live: fake.snapshot()}, plan.Options{Destroy: true})
-	rec := &memRecorder{}
-	res, err := Run(ctx, pl, recorded, fake, rec, o)
+	rec := newRecorder()
+	res, err := Run(ctx, Input{Plan: pl, Recorded: recorded, Live: fake.snapshot()}, fake, rec, o)
 	if err == nil || !strings.Contains(err.Error(), "not started") {
 		t.Fatalf("err = %v; want the deletes that never started reported", err)
 	}
@@ -381,7 +391,7 @@ func TestCancelledDeletesAreRecordedAsTheyHappened(t *testing.T) {
 	if len(rec.state) != 2 || rec.state[0].Email != "persona.b@mana.test" {
 		t.Errorf("state = %+v; want persona.b and persona.c still recorded, persona.a gone", rec.state)
 	}
-	if len(rec.steps) != 1 || rec.steps[0].Email != "persona.a@mana.test" || rec.steps[0].Err != nil {
+	if len(rec.steps) != 1 || rec.steps[0].Email != "persona.a@mana.test" || rec.steps[0].Outcome != state.StepDone {
 		t.Errorf("journal steps = %+v; want the finished delete of persona.a", rec.steps)
 	}
 	if !rec.closed {

@@ -12,10 +12,11 @@ type EventType string
 
 // The progress events of a run, in the order they come.
 const (
-	EventPlan     EventType = "plan"
+	EventBegin    EventType = "apply_start"
 	EventStart    EventType = "step_start"
 	EventFinish   EventType = "step_finish"
 	EventRollback EventType = "rollback"
+	EventHalt     EventType = "halt"
 	EventSummary  EventType = "summary"
 )
 
@@ -53,6 +54,8 @@ func TextProgress(w io.Writer) func(Event) {
 				id = fmt.Sprintf(" [id=%s]", e.UserID)
 			}
 			fmt.Fprintf(w, "%s: %s complete after %s%s\n", e.Email, verb(e.Action, true), seconds(e.Elapsed), id)
+		case EventHalt:
+			fmt.Fprintf(w, "Stopping at once: %s\n", e.Message)
 		case EventRollback:
 			switch {
 			case e.Email == "":
@@ -87,7 +90,7 @@ func LiveProgress(w io.Writer) func(Event) {
 			if e.Done == e.Total {
 				fmt.Fprintln(w)
 			}
-		case EventRollback:
+		case EventRollback, EventHalt:
 			fmt.Fprint(w, "\r\x1b[K")
 			TextProgress(w)(e)
 		}

@@ -11,7 +11,7 @@ import (
 
 func events() []Event {
 	return []Event{
-		{Type: EventPlan, Total: 2},
+		{Type: EventBegin, Total: 2},
 		{Type: EventStart, Email: "persona.a@mana.test", Action: "create"},
 		{Type: EventFinish, Email: "persona.a@mana.test", Action: "create", UserID: "u1", Elapsed: 1500 * time.Millisecond, Done: 1, Total: 2, Since: 2 * time.Second},
 		{Type: EventStart, Email: "persona.b@mana.test", Action: "delete"},
