@@ -4,158 +4,186 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/mana/personactl/apply"
+	"github.com/mana/personactl/apply/reconcile"
 	"github.com/mana/personactl/catalog"
 	"github.com/mana/personactl/plan"
-	"github.com/mana/personactl/state"
 	"github.com/mana/personactl/state/adminapi"
 )
 
 // ApplyCmd makes live personas match the catalog.
 type ApplyCmd struct {
-	PlanFile    string `arg:"" optional:"" help:"A plan saved with plan --out; applied exactly, or refused when stale." placeholder:"PLANFILE"`
-	AutoApprove bool   `help:"Apply without asking for yes."`
-	NoRollback  bool   `help:"On a failure keep what was done instead of rolling it back."`
-	Format      string `help:"Output format: text, or json (one event per line)." enum:"text,json" default:"text"`
+	PlanFile string `arg:"" optional:"" help:"A plan saved with plan --out; applied exactly, without asking (it was reviewed), or refused when stale." placeholder:"PLANFILE"`
+	RunFlags
+	NoRollback bool `help:"On a failure keep what was done instead of rolling it back."`
 	ShapeFlags
 }
 
 // Run applies the plan.
 func (c *ApplyCmd) Run(g *Globals, s Streams) error {
-	opts := c.options()
 	if c.PlanFile != "" && c.given() {
-		return errors.New("--destroy, --refresh-only, --prune and --replace shape a new plan, and a saved plan already fixed them; apply the file alone, or make a new plan with those flags")
+		return errors.New("--destroy, --refresh-only, --prune, --replace and --target shape a new plan, and a saved plan already fixed them; apply the file alone, or make a new plan with those flags")
 	}
-	return runApply(g, s, "apply", c.PlanFile, c.AutoApprove, c.NoRollback, opts, c.Format)
+	return runApply(g, s, applyRun{operation: "apply", planFile: c.PlanFile, flags: c.RunFlags, noRollback: c.NoRollback, options: c.options()})
 }
 
 // DestroyCmd deletes every live persona.
 type DestroyCmd struct {
-	AutoApprove bool   `help:"Destroy without asking for yes."`
-	Format      string `help:"Output format: text, or json (one event per line)." enum:"text,json" default:"text"`
+	RunFlags
+	Target []string `help:"Destroy only this persona; repeatable. The plan warns that it is partial." placeholder:"EMAIL"`
 }
 
 // Run plans and applies the deletion of every live persona.
 func (c *DestroyCmd) Run(g *Globals, s Streams) error {
-	return runApply(g, s, "destroy", "", c.AutoApprove, false, plan.Options{Destroy: true}, c.Format)
+	return runApply(g, s, applyRun{operation: "destroy", flags: c.RunFlags, options: plan.Options{Destroy: true, Targets: c.Target}})
 }
 
-func runApply(g *Globals, s Streams, operation, planFile string, autoApprove, noRollback bool, opts plan.Options, format string) error {
+// RunFlags are the flags apply and destroy share.
+type RunFlags struct {
+	AutoApprove       bool   `help:"Apply without asking for yes."`
+	MaxDeletes        int    `help:"Refuse a plan that deletes more than N personas (a replace counts as a delete); -1: no limit." default:"-1" placeholder:"N"`
+	AllowDeleteActive bool   `help:"Allow deleting personas active in the last 24 hours."`
+	Format            string `help:"Output format: text, or json (one JSON object per line: the plan, then one event per step, then the summary)." enum:"text,json" default:"text"`
+}
+
+// applyRun is one apply or destroy as the command line asked for it.
+type applyRun struct {
+	operation  string
+	planFile   string
+	flags      RunFlags
+	noRollback bool
+	options    plan.Options
+}
+
+func runApply(g *Globals, s Streams, r applyRun) error {
 	ctx, stop := interruptible(s)
 	defer stop()
 	var saved *plan.Plan
-	needSecret := !opts.Destroy && !opts.RefreshOnly
-	if planFile != "" {
+	if r.planFile != "" {
 		var err error
-		if saved, err = readPlanFile(planFile); err != nil {
+		if saved, err = readPlanFile(r.planFile); err != nil {
 			return err
 		}
-		if saved.Workspace != g.Workspace {
-			return fmt.Errorf("saved plan is for workspace %q, not %q; pass --workspace=%s or make a new plan", saved.Workspace, g.Workspace, saved.Workspace)
-		}
-		sum := saved.Summary()
-		needSecret = sum.Create+sum.Update+sum.Replace > 0
 	}
 	sess, err := open(ctx, g, s, needs{
 		catalog:         saved == nil,
-		catalogOptional: opts.Destroy,
-		secret:          needSecret,
+		catalogOptional: r.options.Destroy,
+		secret:          needsSecret(saved, r.options),
 		writes:          true,
 	})
 	if err != nil {
 		return err
 	}
 	defer sess.close()
-	lock, err := sess.backend.Lock(ctx, operation, g.LockTimeout)
-	if err != nil {
-		return err
-	}
-	defer lock.Release()
-	interrupted, err := reportInterrupted(ctx, sess.backend, s.Err)
-	if err != nil {
-		return err
-	}
 
-	p := saved
-	if p != nil {
-		why, err := sess.saved(ctx, p)
-		if err != nil {
-			return err
+	jsonOut := r.flags.Format == "json"
+	var progress func(apply.Event)
+	events := func(e apply.Event) {
+		if progress == nil { // the first event says how many steps there are
+			progress = apply.TextProgress(s.Out)
+			switch {
+			case jsonOut:
+				progress = apply.JSONProgress(s.Out)
+			case isTerminal(s.Out) && e.Total > 20:
+				progress = apply.LiveProgress(s.Out)
+			}
 		}
-		if len(why) > 0 {
-			return fmt.Errorf("saved plan is stale, nothing was applied: %s; run personactl plan --out=%s again", strings.Join(why, "; "), planFile)
-		}
-	} else if p, err = sess.plan(ctx, opts); err != nil {
-		return err
+		progress(e)
 	}
-
-	jsonOut := format == "json"
-	if jsonOut {
-		var b bytes.Buffer
-		if err := plan.RenderJSON(&b, p); err != nil {
-			return err
-		}
-		fmt.Fprintf(s.Out, "{\"type\":\"plan\",\"plan\":%s}\n", bytes.TrimSpace(b.Bytes()))
-	} else if err := plan.RenderText(s.Out, p, plan.TextOptions{Color: g.colour(s.Out)}); err != nil {
-		return err
-	}
-	if len(p.Errors) > 0 {
-		return errors.New("the plan has errors (above); nothing was applied")
-	}
-	if !p.NeedsStateWrite() {
-		return closeInterrupted(ctx, lock, interrupted)
-	}
-	if !autoApprove {
-		if err := approve(s, operation); err != nil {
-			return err
-		}
-	}
-
-	progress := apply.TextProgress(s.Out)
-	switch {
-	case jsonOut:
-		progress = apply.JSONProgress(s.Out)
-	case isTerminal(s.Out) && p.Writes() > 20:
-		progress = apply.LiveProgress(s.Out)
-	}
-	rec := &recorder{lock: lock, base: sess.recorded, now: time.Now}
-	res, runErr := apply.Run(ctx, p, sess.input.Recorded, writer{sess.client}, rec, apply.Options{
-		Operation:   operation,
-		Parallelism: g.Parallelism,
-		NoRollback:  noRollback,
-		Password:    sess.secret.Password,
-		Check: func(per catalog.Persona, password string) error {
-			return upsertRequest(per, password).Check()
+	out, err := sess.loop.Apply(ctx, reconcile.Request{
+		Operation:   r.operation,
+		Saved:       saved,
+		Options:     r.options,
+		LockTimeout: g.LockTimeout,
+		Writer:      writer{sess.client},
+		Show:        func(p *plan.Plan) error { return showPlan(s, g, p, jsonOut) },
+		Guards:      plan.Guards{MaxDeletes: r.flags.MaxDeletes, Limit: r.flags.MaxDeletes >= 0, AllowDeleteActive: r.flags.AllowDeleteActive},
+		Approve: func(p *plan.Plan) error {
+			if saved != nil || r.flags.AutoApprove {
+				return nil // a saved plan is the approval: it was reviewed when it was made
+			}
+			return approve(s, r.operation)
 		},
-		Events: progress,
+		Run: apply.Options{
+			Parallelism: g.Parallelism,
+			NoRollback:  r.noRollback,
+			Check: func(per catalog.Persona, password string) error {
+				return upsertRequest(per, password).Check()
+			},
+			Events: events,
+		},
 	})
-	if runErr != nil {
-		return runErr
+	var stale *reconcile.StaleError
+	if errors.As(err, &stale) {
+		return fmt.Errorf("%w; run personactl plan --out=%s again", err, r.planFile)
 	}
-	if err := closeInterrupted(ctx, lock, interrupted); err != nil {
+	if err != nil {
 		return err
+	}
+	res := out.Result
+	if jsonOut {
+		return writeJSONLine(s.Out, struct {
+			Type                                        string
+			Created, Updated, Deleted, Replaced, Forgot int
+		}{"summary", res.Created, res.Updated, res.Deleted, res.Replaced, res.Forgotten})
+	}
+	if !out.Plan.NeedsStateWrite() {
+		return nil
 	}
 	summary := fmt.Sprintf("Apply complete! Personas: %d created, %d updated, %d deleted.", res.Created, res.Updated, res.Deleted)
-	if operation == "destroy" {
+	if r.operation == "destroy" {
 		summary = fmt.Sprintf("Destroy complete! Personas: %d deleted.", res.Deleted)
 	}
 	if res.Replaced > 0 {
 		summary = strings.TrimSuffix(summary, ".") + fmt.Sprintf(", %d replaced.", res.Replaced)
 	}
-	if jsonOut {
-		fmt.Fprintf(s.Out, "{\"type\":\"summary\",\"created\":%d,\"updated\":%d,\"deleted\":%d,\"replaced\":%d,\"forgotten\":%d}\n", res.Created, res.Updated, res.Deleted, res.Replaced, res.Forgotten)
-		return nil
-	}
 	fmt.Fprintln(s.Out, "\n"+summary)
 	return nil
+}
+
+// needsSecret says whether a run derives passwords: a new plan that may
+// create or update, or a saved plan that does.
+func needsSecret(saved *plan.Plan, opts plan.Options) bool {
+	if saved == nil {
+		return !opts.Destroy && !opts.RefreshOnly
+	}
+	sum := saved.Summary()
+	return sum.Create+sum.Update+sum.Replace > 0
+}
+
+// showPlan prints the plan before it is applied: as text, or with
+// --format=json as the first JSON line, {"type":"plan","plan":{…}}.
+func showPlan(s Streams, g *Globals, p *plan.Plan, jsonOut bool) error {
+	if !jsonOut {
+		return plan.RenderText(s.Out, p, plan.TextOptions{Color: g.colour(s.Out)})
+	}
+	var b bytes.Buffer
+	if err := plan.RenderJSON(&b, p); err != nil {
+		return err
+	}
+	return writeJSONLine(s.Out, struct {
+		Type string          `json:"type"`
+		Plan json.RawMessage `json:"plan"`
+	}{"plan", b.Bytes()})
+}
+
+// writeJSONLine writes v as one compact line of JSON.
+func writeJSONLine(w io.Writer, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(append(b, '\n'))
+	return err
 }
 
 // interruptible returns a context cancelled by the first Ctrl-C or SIGTERM:
@@ -196,17 +224,6 @@ func approve(s Streams, operation string) error {
 	return nil
 }
 
-// closeInterrupted closes the journal entries of earlier runs once this run
-// has converged live and state.
-func closeInterrupted(ctx context.Context, lock state.Lock, entries []state.JournalEntry) error {
-	for _, e := range entries {
-		if err := lock.CloseJournal(ctx, e.ID); err != nil {
-			return fmt.Errorf("closing the interrupted run's journal entry %s: %w", e.ID, err)
-		}
-	}
-	return nil
-}
-
 func upsertRequest(p catalog.Persona, password string) adminapi.UpsertRequest {
 	mix := p.ModuleMix
 	if mix == nil {
@@ -232,41 +249,4 @@ func (w writer) Delete(ctx context.Context, userID string) error {
 
 func (w writer) FindPersona(ctx context.Context, email string) (string, bool, error) {
 	return w.c.PersonaID(ctx, email)
-}
-
-// recorder adapts a held state lock to apply.Recorder.
-type recorder struct {
-	lock state.Lock
-	base *state.State
-	now  func() time.Time
-	id   string
-}
-
-func (r *recorder) Open(ctx context.Context, e apply.Entry) error {
-	var b bytes.Buffer
-	if err := plan.RenderJSON(&b, e.Plan); err != nil {
-		return err
-	}
-	r.id = state.NewID()
-	entry := state.JournalEntry{ID: r.id, Operation: e.Operation, Started: r.now().UTC(), Plan: b.Bytes()}
-	for _, before := range e.Before {
-		entry.Before = append(entry.Before, state.LivePersona{UserID: before.UserID, Values: before.Values})
-	}
-	return r.lock.OpenJournal(ctx, entry)
-}
-
-func (r *recorder) Step(ctx context.Context, s apply.Step) error {
-	step := state.JournalStep{Email: s.Email, Action: s.Action, UserID: s.UserID, Outcome: state.StepDone, Finished: r.now().UTC()}
-	if s.Err != nil {
-		step.Outcome, step.Error = state.StepFailed, s.Err.Error()
-	}
-	return r.lock.RecordStep(ctx, r.id, step)
-}
-
-func (r *recorder) Commit(ctx context.Context, recorded []state.RecordedPersona) error {
-	return r.lock.Write(ctx, r.base.Next(recorded, r.now()))
-}
-
-func (r *recorder) Close(ctx context.Context) error {
-	return r.lock.CloseJournal(ctx, r.id)
 }

@@ -19,7 +19,7 @@ func TestE2ESavedPlanRefusedWhenAPersonTakesAnAddress(t *testing.T) {
 	e.inst.SignUpHuman(t, person, "their-own-password", "A Person")
 	e.faults().ResetCounts()
 	r := e.must(1, "apply", "--auto-approve", planFile)
-	if !strings.Contains(r.err, "saved plan is stale") || !strings.Contains(r.err, person+" now belongs to a Mana user who is not a persona") {
+	if !strings.Contains(r.err, "saved plan is stale") || !strings.Contains(r.err, person+" is now taken by a Mana user who is not a persona") {
 		t.Errorf("apply of the saved plan does not refuse the person's address:\n%s", r)
 	}
 	if n := e.writes(); n != 0 {

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/alecthomas/kong"
+
+	"github.com/mana/personactl/state"
 )
 
 // Set by the linker (see the Makefile).
@@ -27,7 +29,8 @@ type Globals struct {
 	CatalogFormat  string        `help:"Format of the catalog when the extension does not tell (json or yaml)." enum:"json,yaml," default:""`
 	Strict         bool          `help:"Treat catalog warnings as errors."`
 	Auth           string        `help:"mana-auth's base URL." env:"MANA_AUTH_URL" default:"http://localhost:3001" placeholder:"URL"`
-	JWT            string        `name:"jwt" help:"Admin JWT for mana-auth's admin API." env:"MANA_ADMIN_JWT" placeholder:"TOKEN"`
+	JWT            string        `name:"jwt" help:"Admin JWT for mana-auth's admin API. On the command line it is visible to every user of the machine: prefer MANA_ADMIN_JWT or --jwt-file." env:"MANA_ADMIN_JWT" placeholder:"TOKEN"`
+	JWTFile        string        `name:"jwt-file" help:"Read the admin JWT from this file (- for standard input)." env:"MANA_ADMIN_JWT_FILE" placeholder:"PATH"`
 	State          string        `help:"Recorded state: a file path, or postgres://… for the PostgreSQL backend." env:"PERSONACTL_STATE" default:"personactl.state.json" placeholder:"PATH|DSN"`
 	Workspace      string        `help:"Workspace within a PostgreSQL state." env:"PERSONACTL_WORKSPACE" default:"default"`
 	Live           string        `help:"Read live personas in one query from mana-auth's database (read only) instead of the admin API; writes still go through the API." env:"PERSONACTL_LIVE_DSN" placeholder:"postgres://…"`
@@ -36,6 +39,11 @@ type Globals struct {
 	NoColor        bool          `help:"Never colour the output (NO_COLOR is honoured too)."`
 	InsecureHTTP   bool          `name:"insecure-http" help:"Allow plain http:// to a host that is not loopback."`
 	AllowDevSecret bool          `help:"Allow the public development seed secret against a server that is not on loopback."`
+
+	// jwtInArgs: the token came on the command line, which a warning says.
+	jwtInArgs bool      `kong:"-"`
+	stdin     io.Reader `kong:"-"`
+	stderr    io.Writer `kong:"-"`
 }
 
 // CLI is personactl's command tree.
@@ -101,7 +109,8 @@ func run(args []string, s Streams) int {
 		defer func() {
 			if r := recover(); r != nil {
 				if _, ok := r.(exitPanic); !ok {
-					panic(r)
+					code = crash(s.Err, state.NewPanicError(r))
+					return
 				}
 				code = exited
 				if code != 0 {
@@ -109,6 +118,7 @@ func run(args []string, s Streams) int {
 				}
 			}
 		}()
+		cli.Globals.jwtInArgs, cli.Globals.stdin, cli.Globals.stderr = jwtInArgs(args), s.In, s.Err
 		kctx, err := parser.Parse(args)
 		if err != nil {
 			fmt.Fprintf(s.Err, "Error: %v\nRun personactl --help for usage.\n", err)
@@ -137,5 +147,8 @@ func report(w io.Writer, err error) int {
 		return code
 	}
 	fmt.Fprintf(w, "Error: %v\n", err)
+	if c, ok := crashed(w, err); ok {
+		return c
+	}
 	return code
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/mana/personactl/plan"
 )
@@ -17,15 +18,16 @@ type ShapeFlags struct {
 	RefreshOnly bool     `help:"Only drift: what changed outside personactl; an apply only records it in the state."`
 	Prune       bool     `help:"Delete live personas that are neither in the catalog nor recorded."`
 	Replace     []string `help:"Delete and re-create this persona (the only way to apply a name); repeatable." placeholder:"EMAIL"`
+	Target      []string `help:"Plan only this persona; repeatable. The plan warns that it is partial." placeholder:"EMAIL"`
 }
 
 func (f *ShapeFlags) options() plan.Options {
-	return plan.Options{Destroy: f.Destroy, RefreshOnly: f.RefreshOnly, Prune: f.Prune, Replace: f.Replace}
+	return plan.Options{Destroy: f.Destroy, RefreshOnly: f.RefreshOnly, Prune: f.Prune, Replace: f.Replace, Targets: f.Target}
 }
 
 // given reports whether any of the flags was given.
 func (f *ShapeFlags) given() bool {
-	return f.Destroy || f.RefreshOnly || f.Prune || len(f.Replace) > 0
+	return f.Destroy || f.RefreshOnly || f.Prune || len(f.Replace) > 0 || len(f.Target) > 0
 }
 
 // PlanCmd shows what apply would change.
@@ -45,10 +47,7 @@ func (c *PlanCmd) Run(g *Globals, s Streams) error {
 		return err
 	}
 	defer sess.close()
-	if _, err := reportInterrupted(ctx, sess.backend, s.Err); err != nil {
-		return err
-	}
-	p, err := sess.plan(ctx, c.options())
+	p, err := sess.loop.Plan(ctx, c.options())
 	if err != nil {
 		return err
 	}
@@ -56,6 +55,9 @@ func (c *PlanCmd) Run(g *Globals, s Streams) error {
 		return err
 	}
 	if c.Out != "" && len(p.Errors) == 0 {
+		if err := g.checkOut(c.Out); err != nil {
+			return err
+		}
 		if err := writePlanFile(c.Out, p); err != nil {
 			return err
 		}
@@ -64,7 +66,7 @@ func (c *PlanCmd) Run(g *Globals, s Streams) error {
 	if len(p.Errors) > 0 {
 		return &exitCode{1, errors.New("the plan has errors (above); nothing can be applied until they are fixed")}
 	}
-	if c.DetailedExitcode && ((c.RefreshOnly && p.HasDrift()) || (!c.RefreshOnly && p.HasChanges())) {
+	if c.DetailedExitcode && ((c.RefreshOnly && p.HasDrift()) || (!c.RefreshOnly && p.Differs())) {
 		return &exitCode{code: 2}
 	}
 	return nil
@@ -80,6 +82,49 @@ func render(w io.Writer, p *plan.Plan, format string, colour bool) error {
 	default:
 		return plan.RenderText(w, p, plan.TextOptions{Color: colour})
 	}
+}
+
+// checkOut refuses an --out path that would overwrite the recorded state,
+// its backup, journal or lock file, or the catalog: a plan written there
+// would destroy what it was computed from.
+func (g *Globals) checkOut(out string) error {
+	protected := map[string]string{g.Catalog: "the catalog"}
+	if !isDSN(g.State) {
+		protected[g.State] = "the recorded state"
+		real := g.State
+		if target, err := filepath.EvalSymlinks(g.State); err == nil {
+			real = target
+		} else if target, err := os.Readlink(g.State); err == nil {
+			real = filepath.Join(filepath.Dir(g.State), target) // a dangling link: its target is the state
+		}
+		protected[real] = "the recorded state"
+		for _, suffix := range []string{".backup", ".journal", ".lock"} {
+			protected[real+suffix] = "the recorded state's " + strings.TrimPrefix(suffix, ".") + " file"
+		}
+	}
+	outInfo, outErr := os.Stat(out)
+	for path, what := range protected {
+		if path == "" || path == "-" {
+			continue
+		}
+		same := samePath(out, path)
+		if !same && outErr == nil {
+			if info, err := os.Stat(path); err == nil {
+				same = os.SameFile(outInfo, info)
+			}
+		}
+		if same {
+			return fmt.Errorf("--out=%s is %s; the plan would overwrite it; write the plan to another file, e.g. --out=personactl.plan", out, what)
+		}
+	}
+	return nil
+}
+
+// samePath compares two paths once made absolute and cleaned.
+func samePath(a, b string) bool {
+	aa, err1 := filepath.Abs(a)
+	bb, err2 := filepath.Abs(b)
+	return err1 == nil && err2 == nil && aa == bb
 }
 
 // writePlanFile writes the plan atomically with mode 0600.

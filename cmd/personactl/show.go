@@ -25,10 +25,7 @@ func (c *DriftCmd) Run(g *Globals, s Streams) error {
 		return err
 	}
 	defer sess.close()
-	if _, err := reportInterrupted(ctx, sess.backend, s.Err); err != nil {
-		return err
-	}
-	p, err := sess.plan(ctx, plan.Options{RefreshOnly: true})
+	p, err := sess.loop.Plan(ctx, plan.Options{RefreshOnly: true})
 	if err != nil {
 		return err
 	}

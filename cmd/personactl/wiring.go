@@ -8,7 +8,6 @@ import (
 	"net/url"
 	"os"
 	"strings"
-	"time"
 
 	"golang.org/x/term"
 
@@ -58,18 +57,81 @@ func (g *Globals) secret(u *url.URL) (catalog.Secret, error) {
 
 // client builds the admin API client once the URL and token are checked.
 func (g *Globals) client(u *url.URL) (*adminapi.Client, error) {
-	if g.JWT == "" {
-		return nil, errors.New("no admin token: set MANA_ADMIN_JWT (or pass --jwt) to an admin JWT for " + u.Redacted())
+	token, err := g.token()
+	if err != nil {
+		return nil, err
 	}
-	return adminapi.New(adminapi.Options{BaseURL: u.String(), Token: g.JWT, Parallelism: g.Parallelism})
+	if token == "" {
+		return nil, errors.New("no admin token: set MANA_ADMIN_JWT, or MANA_ADMIN_JWT_FILE / --jwt-file to a file holding it, to an admin JWT for " + u.Redacted())
+	}
+	return adminapi.New(adminapi.Options{BaseURL: u.String(), Token: token, Parallelism: g.Parallelism})
+}
+
+// token returns the admin JWT from --jwt / MANA_ADMIN_JWT, or from the
+// file --jwt-file / MANA_ADMIN_JWT_FILE names ("-": standard input).
+func (g *Globals) token() (string, error) {
+	if g.JWTFile == "" {
+		if g.jwtInArgs && g.JWT != "" && g.stderr != nil {
+			fmt.Fprintln(g.stderr, "Warning: --jwt on the command line is visible to every user of this machine (ps, /proc/PID/cmdline) and stays in your shell history; set MANA_ADMIN_JWT, or --jwt-file=PATH / MANA_ADMIN_JWT_FILE, instead.")
+		}
+		return g.JWT, nil
+	}
+	if g.JWT != "" {
+		return "", errors.New("both an admin JWT (--jwt or MANA_ADMIN_JWT) and a file holding one (--jwt-file or MANA_ADMIN_JWT_FILE) are set; keep one")
+	}
+	var data []byte
+	var err error
+	if g.JWTFile == "-" {
+		data, err = io.ReadAll(io.LimitReader(g.stdin, 64<<10))
+	} else {
+		data, err = os.ReadFile(g.JWTFile)
+	}
+	if err != nil {
+		return "", fmt.Errorf("reading the admin JWT from %s: %w; point --jwt-file / MANA_ADMIN_JWT_FILE at a readable file holding the token", g.JWTFile, err)
+	}
+	token := strings.TrimSpace(string(data))
+	if token == "" || strings.ContainsAny(token, " \t\n") {
+		return "", fmt.Errorf("%s does not hold one admin JWT (it is empty or has several words); write only the token to it", g.JWTFile)
+	}
+	return token, nil
+}
+
+// jwtInArgs reports whether the admin JWT was passed as a command-line
+// argument, where every user of the machine can read it.
+func jwtInArgs(args []string) bool {
+	for _, a := range args {
+		if a == "--" {
+			return false
+		}
+		if a == "--jwt" || strings.HasPrefix(a, "--jwt=") {
+			return true
+		}
+	}
+	return false
 }
 
 // backend opens the recorded state named by --state.
 func (g *Globals) backend(ctx context.Context) (state.Backend, error) {
-	if strings.HasPrefix(g.State, "postgres://") || strings.HasPrefix(g.State, "postgresql://") {
-		return postgres.Open(ctx, g.State, g.Workspace)
+	if isDSN(g.State) {
+		if strings.TrimSpace(g.Workspace) == "" {
+			return nil, errors.New("--workspace / PERSONACTL_WORKSPACE is empty; name the workspace of the PostgreSQL state, e.g. --workspace=default")
+		}
+		b, err := postgres.Open(ctx, g.State, g.Workspace)
+		if err != nil {
+			return nil, err // never a typed nil: callers test the interface
+		}
+		return b, nil
 	}
-	return file.New(g.State)
+	b, err := file.New(g.State)
+	if err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// isDSN reports whether --state names a PostgreSQL database.
+func isDSN(s string) bool {
+	return strings.HasPrefix(s, "postgres://") || strings.HasPrefix(s, "postgresql://")
 }
 
 // colour reports whether output to w may be coloured.
@@ -84,23 +146,4 @@ func isTerminal(v any) bool {
 	f, ok := v.(*os.File)
 	// A character device is not enough: /dev/null is one too.
 	return ok && term.IsTerminal(int(f.Fd()))
-}
-
-// reportInterrupted tells about applies that died before they finished.
-func reportInterrupted(ctx context.Context, b state.Backend, w io.Writer) ([]state.JournalEntry, error) {
-	open, err := b.OpenJournals(ctx)
-	if err != nil {
-		return nil, err
-	}
-	for _, e := range open {
-		done := 0
-		for _, s := range e.Steps {
-			if s.Outcome == state.StepDone {
-				done++
-			}
-		}
-		fmt.Fprintf(w, "Warning: an earlier %s (journal %s) started %s was interrupted after %d finished step(s) of its plan; live personas are read afresh and apply converges them.\n",
-			e.Operation, e.ID, e.Started.UTC().Format(time.RFC3339), done)
-	}
-	return open, nil
 }

@@ -1,0 +1,189 @@
+// Package reconcile is personactl's loop: it reads the desired catalog, the
+// recorded state and the live personas, computes the plan (checking with
+// mana-auth the addresses it would create), and applies it under the state
+// lock with a journal. The commands call it; tests drive it without the
+// command line.
+//
+// It owns no types of the domain: personas and journal entries are state's,
+// plans are plan's, runs are apply's. It reaches mana-auth and the recorded
+// state only through state.Live, state.Backend and apply.Writer, so any
+// adapter (the admin API, mana-auth's database, a file, PostgreSQL) can be
+// plugged in. It never prints: what a person should be told comes back as
+// values and through Notify.
+package reconcile
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/mana/personactl/catalog"
+	"github.com/mana/personactl/plan"
+	"github.com/mana/personactl/state"
+)
+
+// Session is one run of the loop.
+type Session struct {
+	// Catalog loads the desired personas; it runs while the recorded and
+	// live sides are read. nil means an empty catalog (destroy, or a saved
+	// plan, which holds its desired values).
+	Catalog func() (*catalog.Catalog, error)
+	Backend state.Backend
+	Live    state.Live
+	// Secret derives the personas' passwords; nil when no seed secret is in
+	// effect for this run (credentials are then not checked).
+	Secret *catalog.Secret
+	// Workspace names the recorded state, as plans record it.
+	Workspace string
+	// Parallelism bounds the questions asked of mana-auth at once.
+	Parallelism int
+	// Notify receives warnings a person should see (an interrupted run);
+	// nil discards them.
+	Notify func(string)
+
+	// Set by Read.
+	Desired  *catalog.Catalog
+	Recorded *state.State
+	// Interrupted are the journal entries earlier runs left open.
+	Interrupted []state.JournalEntry
+	Input       plan.Input
+}
+
+// Read takes fresh snapshots of the three sides at once: the catalog is
+// loaded and validated while the recorded state and live personas are read.
+// A catalog error wins over the others, as it is what the user must fix.
+func (s *Session) Read(ctx context.Context) error {
+	var (
+		wg                sync.WaitGroup
+		cat               = &catalog.Catalog{}
+		recorded          *state.State
+		live              []state.LivePersona
+		open              []state.JournalEntry
+		secret            string
+		catErr, recErr    error
+		liveErr, journErr error
+	)
+	wg.Add(3)
+	go func() {
+		defer wg.Done()
+		defer state.Recover(&catErr)
+		if s.Catalog != nil {
+			cat, catErr = s.Catalog()
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		defer state.Recover(&recErr)
+		if recorded, recErr = s.Backend.Read(ctx); recErr == nil {
+			open, journErr = s.Backend.OpenJournals(ctx)
+			if s.Secret != nil {
+				// Deliberately slow (a salted PBKDF2): computed while
+				// live is read, salted with the state's lineage as the
+				// recorded fingerprints are.
+				secret = s.Secret.Fingerprint(recorded.Lineage)
+			}
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		defer state.Recover(&liveErr)
+		live, liveErr = s.Live.Personas(ctx)
+	}()
+	wg.Wait()
+	for _, err := range []error{catErr, recErr, journErr, liveErr} {
+		if err != nil {
+			return err
+		}
+	}
+	s.Desired, s.Recorded, s.Interrupted = cat, recorded, open
+	for _, e := range open {
+		s.notify(interruptedNotice(e))
+	}
+	s.Input = plan.Input{
+		Desired:     cat.Personas,
+		Recorded:    recorded.Personas,
+		Live:        live,
+		Interrupted: deletedBy(open),
+		Secret:      secret,
+		Workspace:   s.Workspace,
+		Lineage:     recorded.Lineage,
+		Serial:      recorded.Serial,
+	}
+	return nil
+}
+
+// deletedBy maps each address an interrupted run deleted to that run.
+func deletedBy(open []state.JournalEntry) map[string]string {
+	out := map[string]string{}
+	for _, e := range open {
+		run := fmt.Sprintf("the interrupted %s of %s (journal %s)", e.Operation, e.Started.UTC().Format(time.RFC3339), e.ID)
+		for _, st := range e.Steps {
+			if st.Outcome == state.StepDone && (st.Action == "delete" || st.Action == "replace") {
+				out[st.Email] = run
+			}
+		}
+	}
+	return out
+}
+
+func (s *Session) notify(msg string) {
+	if s.Notify != nil {
+		s.Notify(msg)
+	}
+}
+
+// interruptedNotice tells about a run that died before it finished.
+func interruptedNotice(e state.JournalEntry) string {
+	done := 0
+	for _, st := range e.Steps {
+		if st.Outcome == state.StepDone {
+			done++
+		}
+	}
+	return fmt.Sprintf("Warning: an earlier %s (journal %s) started %s was interrupted after %d finished step(s) of its plan; live personas are read afresh and apply converges them.",
+		e.Operation, e.ID, e.Started.UTC().Format(time.RFC3339), done)
+}
+
+// Plan reads afresh and computes the plan. The addresses it would create
+// are checked with mana-auth; when one is taken by a user who is not a
+// persona, the plan is computed again with that error in it.
+func (s *Session) Plan(ctx context.Context, opts plan.Options) (*plan.Plan, error) {
+	if err := s.Read(ctx); err != nil {
+		return nil, err
+	}
+	p := plan.Compute(s.Input, opts)
+	if creates := p.Creates(); len(creates) > 0 {
+		if err := s.checkAddresses(ctx, creates); err != nil {
+			return nil, err
+		}
+		if len(s.Input.Taken) > 0 {
+			p = plan.Compute(s.Input, opts)
+		}
+	}
+	return p, nil
+}
+
+// Stale reads afresh and checks a saved plan against it: the recorded
+// state, every live persona it acts on, and the owners of the addresses it
+// creates. It returns why the plan is stale, or nothing.
+func (s *Session) Stale(ctx context.Context, p *plan.Plan) ([]string, error) {
+	if p.Workspace != s.Workspace {
+		return nil, fmt.Errorf("saved plan is for workspace %q, not %q; pass --workspace=%s or make a new plan", p.Workspace, s.Workspace, p.Workspace)
+	}
+	if err := s.Read(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.checkAddresses(ctx, p.Creates()); err != nil {
+		return nil, err
+	}
+	return p.Stale(s.Input), nil
+}
+
+// checkAddresses records which of the addresses are taken by a user who is
+// not a persona, in the input the next plan or staleness check reads.
+func (s *Session) checkAddresses(ctx context.Context, emails []string) error {
+	taken, err := state.TakenAddresses(ctx, s.Live, emails, s.Parallelism)
+	s.Input.Taken = taken
+	return err
+}

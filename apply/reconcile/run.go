@@ -1,0 +1,202 @@
+package reconcile
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/mana/personactl/apply"
+	"github.com/mana/personactl/plan"
+	"github.com/mana/personactl/state"
+)
+
+// Request is what an apply or destroy asks of the loop.
+type Request struct {
+	// Operation names the run in the lock and the journal ("apply", "destroy").
+	Operation string
+	// Saved is a plan saved with plan --out, applied exactly or refused as
+	// stale; nil computes a new plan with Options.
+	Saved   *plan.Plan
+	Options plan.Options
+	// LockTimeout is how long to wait for the state lock.
+	LockTimeout time.Duration
+	// Show is given the plan once it is computed (or checked), to render it.
+	Show func(*plan.Plan) error
+	// Guards are the guard rails checked before approval and before any
+	// write, for a new plan and a saved one alike. Guards.Now is set here
+	// when zero.
+	Guards plan.Guards
+	// Approve asks for approval of a plan that writes; an error stops the
+	// run before anything is written. nil approves.
+	Approve func(*plan.Plan) error
+	// Writer writes through the admin API.
+	Writer apply.Writer
+	// Run shapes the execution (parallelism, rollback, progress, checks).
+	// Operation, Who, Host, Password and Credentials are filled here.
+	Run apply.Options
+}
+
+// Outcome is what an apply did.
+type Outcome struct {
+	Plan   *plan.Plan
+	Result *apply.Result
+}
+
+// StaleError is a saved plan that no longer matches the state or live.
+type StaleError struct {
+	Why []string
+}
+
+func (e *StaleError) Error() string {
+	return "saved plan is stale, nothing was applied: " + strings.Join(e.Why, "; ")
+}
+
+// Apply takes the state lock, reads afresh, computes the plan (or checks a
+// saved one), has it reviewed, and applies it. The lock is held from before
+// the read until the new state is written, so no other run can interleave.
+func (s *Session) Apply(ctx context.Context, req Request) (*Outcome, error) {
+	lock, err := s.Backend.Lock(ctx, req.Operation, req.LockTimeout)
+	if err != nil {
+		return nil, err
+	}
+	defer lock.Release()
+
+	p := req.Saved
+	if p != nil {
+		stale, err := s.Stale(ctx, p)
+		if err != nil {
+			return nil, err
+		}
+		if len(stale) > 0 {
+			return &Outcome{Plan: p}, &StaleError{Why: stale}
+		}
+	} else if p, err = s.Plan(ctx, req.Options); err != nil {
+		return nil, err
+	}
+	out := &Outcome{Plan: p}
+	if req.Show != nil {
+		if err := req.Show(p); err != nil {
+			return out, err
+		}
+	}
+	if len(p.Errors) > 0 {
+		return out, fmt.Errorf("the plan has errors (above); nothing was applied")
+	}
+	if !p.NeedsStateWrite() {
+		out.Result = &apply.Result{}
+		return out, s.closeInterrupted(ctx, lock)
+	}
+	guards := req.Guards
+	if guards.Now.IsZero() {
+		guards.Now = time.Now()
+	}
+	if err := p.CheckGuards(guards); err != nil {
+		return out, fmt.Errorf("refusing to %s, nothing was changed: %w", req.Operation, err)
+	}
+	if req.Approve != nil {
+		if err := req.Approve(p); err != nil {
+			return out, err
+		}
+	}
+
+	opts := req.Run
+	opts.Operation = req.Operation
+	holder := state.NewLockInfo(req.Operation)
+	opts.Who, opts.Host = holder.Who, holder.Host
+	base := s.Recorded
+	if s.Secret != nil {
+		if base.Lineage == "" {
+			// The fingerprint is salted with the lineage, so the first
+			// state gets its lineage now rather than from the backend.
+			next := *base
+			next.Lineage = state.NewID()
+			base = &next
+		}
+		opts.Password = s.Secret.Password
+		opts.Credentials = s.Secret.Fingerprint(base.Lineage)
+	} else {
+		opts.Password = func(string) string { return "" }
+	}
+	rec := newRecorder(lock, base)
+	defer rec.stop()
+	res, runErr := apply.Run(ctx, apply.Input{Plan: p, Recorded: s.Input.Recorded, Live: s.Input.Live}, req.Writer, rec, opts)
+	out.Result = res
+	if runErr != nil {
+		return out, runErr
+	}
+	return out, s.closeInterrupted(ctx, lock)
+}
+
+// closeInterrupted closes the journal entries of earlier runs once this run
+// has converged live and state.
+func (s *Session) closeInterrupted(ctx context.Context, lock state.Lock) error {
+	for _, e := range s.Interrupted {
+		if err := lock.CloseJournal(ctx, e.ID, state.OutcomeInterrupted); err != nil {
+			return fmt.Errorf("closing the interrupted run's journal entry %s: %w", e.ID, err)
+		}
+	}
+	return nil
+}
+
+// recorder adapts a held state lock and its journal to apply.Recorder.
+type recorder struct {
+	lock    state.Lock
+	base    *state.State
+	journal *state.Journal
+	halted  chan struct{}
+	done    chan struct{}
+	err     error
+}
+
+func newRecorder(lock state.Lock, base *state.State) *recorder {
+	return &recorder{lock: lock, base: base, halted: make(chan struct{}), done: make(chan struct{})}
+}
+
+func (r *recorder) Open(ctx context.Context, e state.JournalEntry) error {
+	if err := r.lock.OpenJournal(ctx, e); err != nil {
+		return err
+	}
+	r.journal = state.NewJournal(r.lock, e.ID, state.JournalOptions{})
+	go r.watch()
+	return nil
+}
+
+// watch halts the run as soon as the lock is lost or a step cannot be
+// journaled.
+func (r *recorder) watch() {
+	select {
+	case <-r.lock.Lost():
+		r.err = fmt.Errorf("the state lock was lost (%s)", r.lock.Info().ID)
+	case <-r.journal.Failed():
+		r.err = fmt.Errorf("a step could not be recorded in the journal: %w", r.journal.Err())
+	case <-r.done:
+		return
+	}
+	close(r.halted)
+}
+
+func (r *recorder) stop() {
+	select {
+	case <-r.done:
+	default:
+		close(r.done)
+	}
+}
+
+func (r *recorder) Record(step state.JournalStep) { r.journal.Record(step) }
+func (r *recorder) Halted() <-chan struct{}       { return r.halted }
+func (r *recorder) Err() error                    { return r.err }
+
+// Commit makes the journal durable, then writes the new state: a state
+// never records a step the journal lacks.
+func (r *recorder) Commit(ctx context.Context, recorded []state.RecordedPersona) error {
+	if err := r.journal.Flush(ctx); err != nil {
+		return err
+	}
+	return r.lock.Write(ctx, r.base.Next(recorded, time.Now()))
+}
+
+func (r *recorder) Close(ctx context.Context, outcome string) error {
+	return r.journal.Close(ctx, outcome)
+}
