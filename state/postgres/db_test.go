@@ -36,7 +36,7 @@ var server struct {
 
 // adminDSN returns the server's DSN, or skips the test (fails it with
 // PERSONACTL_REQUIRE_DB=1) when no server answers.
-func adminDSN(t *testing.T) string {
+func adminDSN(t testing.TB) string {
 	t.Helper()
 	server.once.Do(func() {
 		server.admin = os.Getenv(urlEnv)
@@ -64,7 +64,7 @@ func adminDSN(t *testing.T) string {
 
 // newDatabase creates an empty database and returns its DSN; it is dropped
 // when the package's tests end.
-func newDatabase(t *testing.T) string {
+func newDatabase(t testing.TB) string {
 	t.Helper()
 	admin := adminDSN(t)
 	name := "personactl_test_" + strings.ToLower(rand.Text()[:12])
@@ -85,7 +85,7 @@ func newDatabase(t *testing.T) string {
 
 // sharedDatabase returns the DSN of the database most tests share, each in
 // workspaces of its own.
-func sharedDatabase(t *testing.T) string {
+func sharedDatabase(t testing.TB) string {
 	t.Helper()
 	adminDSN(t)
 	server.mu.Lock()
@@ -101,7 +101,7 @@ func sharedDatabase(t *testing.T) string {
 }
 
 // withDatabase returns dsn pointing at database name instead.
-func withDatabase(t *testing.T, dsn, name string) string {
+func withDatabase(t testing.TB, dsn, name string) string {
 	t.Helper()
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
 		u, err := url.Parse(dsn)

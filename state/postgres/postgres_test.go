@@ -429,3 +429,31 @@ func TestOpenErrors(t *testing.T) {
 		t.Errorf("Open with a malformed URL: %v; want an error without the password", err)
 	}
 }
+
+// BenchmarkJournal: 10,000 steps through a Journal on PostgreSQL; bytes
+// written are the server's write-ahead log, all of it (the test server
+// runs nothing else meanwhile).
+func BenchmarkJournal(b *testing.B) {
+	dsn := sharedDatabase(b)
+	ws := "bench-" + strings.ToLower(rand.Text()[:8])
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	statetest.BenchJournal(b, func(b *testing.B) state.Backend {
+		be, err := postgres.Open(ctx, dsn, ws)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { be.Close() })
+		return be
+	}, func(b *testing.B) int64 {
+		var lsn int64
+		if err := conn.QueryRow(ctx, `SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '0/0')::bigint`).Scan(&lsn); err != nil {
+			b.Fatal(err)
+		}
+		return lsn
+	})
+}

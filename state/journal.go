@@ -1,0 +1,208 @@
+package state
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+)
+
+// JournalOptions tune a Journal; the zero value is the default.
+type JournalOptions struct {
+	// MaxBatch caps how many steps one AppendSteps call carries (0: no cap).
+	MaxBatch int
+}
+
+// Journal records the steps of one open journal entry with group commit:
+// Record hands a step over without waiting for the disk, and one goroutine
+// writes what accumulated while its previous write ran, with one
+// AppendSteps call per batch. A slow disk makes batches grow; a fast one
+// writes each step soon after it finished. A step is reported durable (by
+// Flush, Close) only once the AppendSteps that carried it returned.
+//
+// The first failed write, or the loss of the lock, closes Failed: the run
+// must then start nothing new, since what it does next could not be
+// recorded. Its methods may be called from several goroutines.
+type Journal struct {
+	lock Lock
+	id   string
+	opts JournalOptions
+
+	mu       sync.Mutex
+	pending  []JournalStep
+	recorded int           // steps handed to Record
+	durable  int           // steps AppendSteps returned for
+	err      error         // the first failure; nil while all is well
+	changed  chan struct{} // closed, and replaced, when durable or err moves
+
+	wake   chan struct{} // a step is pending
+	stop   chan struct{} // closed by Close: flush what is pending, then end
+	done   chan struct{} // closed when the flusher has ended
+	failed chan struct{}
+	once   sync.Once // closes stop
+}
+
+// NewJournal starts recording steps of the open entry id through lock. The
+// entry must already be open (Lock.OpenJournal). Close it with Close.
+func NewJournal(lock Lock, id string, opts JournalOptions) *Journal {
+	j := &Journal{
+		lock: lock, id: id, opts: opts,
+		changed: make(chan struct{}),
+		wake:    make(chan struct{}, 1),
+		stop:    make(chan struct{}),
+		done:    make(chan struct{}),
+		failed:  make(chan struct{}),
+	}
+	go j.flusher()
+	return j
+}
+
+// Record hands over one finished step to be written; it does not wait. A
+// step recorded after the journal failed is never written.
+func (j *Journal) Record(step JournalStep) {
+	j.mu.Lock()
+	if j.err == nil {
+		j.pending = append(j.pending, step)
+		j.recorded++
+	}
+	j.mu.Unlock()
+	select {
+	case j.wake <- struct{}{}:
+	default: // a wake-up is already pending
+	}
+}
+
+// Failed is closed when a write failed or the lock was lost; Err says why.
+func (j *Journal) Failed() <-chan struct{} { return j.failed }
+
+// Err returns the failure that closed Failed, or nil.
+func (j *Journal) Err() error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.err
+}
+
+// Flush waits until every step recorded so far is durable, and returns nil
+// then; or returns the journal's failure, or ctx's error.
+func (j *Journal) Flush(ctx context.Context) error {
+	j.mu.Lock()
+	target := j.recorded
+	j.mu.Unlock()
+	for {
+		j.mu.Lock()
+		durable, err, changed := j.durable, j.err, j.changed
+		j.mu.Unlock()
+		switch {
+		case err != nil:
+			return err
+		case durable >= target:
+			return nil
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return fmt.Errorf("wait for journal entry %s to be written: %w", j.id, ctx.Err())
+		}
+	}
+}
+
+// Close flushes every recorded step, stops the writer, and closes the
+// entry with outcome. When a step could not be written the entry is left
+// open (the next run finds it) and the failure is returned.
+func (j *Journal) Close(ctx context.Context, outcome string) error {
+	if err := j.Flush(ctx); err != nil {
+		j.once.Do(func() { close(j.stop) })
+		return err
+	}
+	j.once.Do(func() { close(j.stop) })
+	<-j.done
+	if err := j.Err(); err != nil {
+		return err
+	}
+	return j.lock.CloseJournal(ctx, j.id, outcome)
+}
+
+// flusher writes batches until Close or the first failure. A panic in it
+// (in a backend, say) becomes the journal's failure rather than the end of
+// the process.
+func (j *Journal) flusher() {
+	defer close(j.done)
+	defer func() {
+		if p := recover(); p != nil {
+			j.fail(fmt.Errorf("recording steps of journal entry %s failed: %v; nothing more will be written by this run; run `personactl apply` again, which converges", j.id, p))
+		}
+	}()
+	lost := j.lock.Lost()
+	for {
+		select {
+		case <-j.wake:
+		case <-lost:
+			// Write what is pending: the backend then reports the loss in
+			// its own words. With nothing pending, say it here.
+			if !j.flushPending() {
+				return
+			}
+			j.fail(fmt.Errorf("journal entry %s: %w; nothing more will be written by this run; run `personactl apply` again, which converges", j.id, ErrLockLost))
+			return
+		case <-j.stop:
+			j.flushPending()
+			return
+		}
+		if !j.flushPending() {
+			return
+		}
+	}
+}
+
+// flushPending writes the pending steps, batch after batch, until none is
+// left; it returns false once the journal has failed.
+func (j *Journal) flushPending() bool {
+	for {
+		j.mu.Lock()
+		if j.err != nil {
+			j.mu.Unlock()
+			return false
+		}
+		batch := j.pending
+		if j.opts.MaxBatch > 0 && len(batch) > j.opts.MaxBatch {
+			batch = batch[:j.opts.MaxBatch:j.opts.MaxBatch]
+			j.pending = j.pending[j.opts.MaxBatch:]
+		} else {
+			j.pending = nil
+		}
+		j.mu.Unlock()
+		if len(batch) == 0 {
+			return true
+		}
+		if err := j.lock.AppendSteps(context.Background(), j.id, batch); err != nil {
+			j.fail(err)
+			return false
+		}
+		j.mu.Lock()
+		j.durable += len(batch)
+		j.signal()
+		j.mu.Unlock()
+	}
+}
+
+// fail records the first failure and closes Failed.
+func (j *Journal) fail(err error) {
+	if err == nil {
+		err = errors.New("journal write failed")
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.err != nil {
+		return
+	}
+	j.err = err
+	j.pending = nil
+	close(j.failed)
+	j.signal()
+}
+
+// signal wakes everyone waiting in Flush; j.mu is held.
+func (j *Journal) signal() {
+	close(j.changed)
+	j.changed = make(chan struct{})
+}
