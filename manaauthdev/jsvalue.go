@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf16"
 )
 
@@ -78,6 +79,89 @@ func jsNumber(n json.Number) string {
 		return mant + "e" + sign + digits
 	}
 	return strconv.FormatFloat(f, 'f', -1, 64)
+}
+
+// jsString is JavaScript's String(v) for a decoded JSON value: numbers
+// as JavaScript prints them, arrays joined with "," (null elements as ""),
+// objects as "[object Object]".
+func jsString(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return "null"
+	case bool:
+		return strconv.FormatBool(x)
+	case string:
+		return x
+	case json.Number:
+		f, err := strconv.ParseFloat(string(x), 64)
+		if err != nil && math.IsInf(f, 0) {
+			if f > 0 {
+				return "Infinity"
+			}
+			return "-Infinity"
+		}
+		return jsNumber(x)
+	case []any:
+		parts := make([]string, len(x))
+		for i, e := range x {
+			if e != nil {
+				parts[i] = jsString(e)
+			}
+		}
+		return strings.Join(parts, ",")
+	default:
+		return "[object Object]"
+	}
+}
+
+// jsParseInt is JavaScript's parseInt(s) without a radix: leading white
+// space, a sign, then "0x" and hexadecimal digits or decimal digits, up to
+// the first other character; NaN when there are no digits.
+func jsParseInt(s string) float64 {
+	s = strings.TrimLeftFunc(s, func(r rune) bool { return unicode.IsSpace(r) || r == '\uFEFF' })
+	sign := 1.0
+	if s != "" && (s[0] == '+' || s[0] == '-') {
+		if s[0] == '-' {
+			sign = -1
+		}
+		s = s[1:]
+	}
+	base, digits := 10.0, "0123456789"
+	if len(s) > 1 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X') {
+		base, digits, s = 16, "0123456789abcdef", s[2:]
+	}
+	end := 0
+	for end < len(s) && strings.IndexByte(digits, lowerASCII(s[end])) >= 0 {
+		end++
+	}
+	if end == 0 {
+		return math.NaN()
+	}
+	if base == 10 {
+		n, _ := strconv.ParseFloat(s[:end], 64) // correctly rounded, as JavaScript's
+		return sign * n
+	}
+	n := 0.0
+	for i := range end {
+		n = n*base + float64(strings.IndexByte(digits, lowerASCII(s[i])))
+	}
+	return sign * n
+}
+
+func lowerASCII(b byte) byte {
+	if 'A' <= b && b <= 'Z' {
+		return b + 'a' - 'A'
+	}
+	return b
+}
+
+// jsNumberJSON is JSON.stringify of a JavaScript number: NaN and the
+// infinities become null.
+func jsNumberJSON(f float64) json.RawMessage {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return json.RawMessage("null")
+	}
+	return json.RawMessage(jsNumber(json.Number(strconv.FormatFloat(f, 'g', -1, 64))))
 }
 
 // errJSONBNull is what PostgreSQL says about a NUL character in jsonb.

@@ -2,6 +2,8 @@ package manaauthdev
 
 import (
 	"encoding/json"
+	"math"
+	"strings"
 	"testing"
 )
 
@@ -146,5 +148,56 @@ func TestNewIDIs32Alphanumerics(t *testing.T) {
 			t.Fatalf("NewID() repeated %q", id)
 		}
 		seen[id] = true
+	}
+}
+
+func TestJSStringIsJavaScriptsString(t *testing.T) {
+	cases := []struct{ in, want string }{
+		{`"text"`, "text"},
+		{`42`, "42"},
+		{`4.20`, "4.2"},
+		{`1e21`, "1e+21"},
+		{`1e400`, "Infinity"},
+		{`-1e400`, "-Infinity"},
+		{`true`, "true"},
+		{`false`, "false"},
+		{`{"a":1}`, "[object Object]"},
+		{`{}`, "[object Object]"},
+		{`[]`, ""},
+		{`["a","b"]`, "a,b"},
+		{`[1,null,[2,3],{"x":1}]`, "1,,2,3,[object Object]"},
+	}
+	for _, c := range cases {
+		var v any
+		dec := json.NewDecoder(strings.NewReader(c.in))
+		dec.UseNumber()
+		if err := dec.Decode(&v); err != nil {
+			t.Fatal(err)
+		}
+		if got := jsString(v); got != c.want {
+			t.Errorf("String(%s) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}
+
+func TestJSParseIntReadsTheLeadingInteger(t *testing.T) {
+	cases := []struct {
+		in   string
+		want float64 // NaN for NaN
+	}{
+		{"1", 1}, {"20", 20}, {"  7", 7}, {"+3", 3}, {"-2", -2}, {"2abc", 2}, {"1.9", 1},
+		{"1e3", 1}, {"0x1A", 26}, {"0", 0}, {"abc", math.NaN()}, {"", math.NaN()}, {"-", math.NaN()},
+		{"0x", math.NaN()}, {"99999999999999999999999", 1e23},
+	}
+	for _, c := range cases {
+		got := jsParseInt(c.in)
+		if got != c.want && !(math.IsNaN(got) && math.IsNaN(c.want)) {
+			t.Errorf("parseInt(%q) = %v, want %v", c.in, got, c.want)
+		}
+	}
+	for in, want := range map[float64]string{math.NaN(): "null", 0: "0", math.Copysign(0, -1): "0", 2: "2", -1: "-1", 1e21: "1e+21"} {
+		if got := string(jsNumberJSON(in)); got != want {
+			t.Errorf("JSON.stringify(%v) = %s, want %s", in, got, want)
+		}
 	}
 }

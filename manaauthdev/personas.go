@@ -200,18 +200,13 @@ func (s *Server) upsertPersona(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	// Values that passed the checks but have a type the database or Better
-	// Auth refuses end in an unhandled error.
-	archetype, ok1 := fields["archetype"].(string)
-	prompt, ok2 := fields["systemPrompt"].(string)
+	// Values of another type that passed the checks reach the database
+	// as JavaScript's String() of them: 42 → "42", {} → "[object Object]".
+	archetype := jsString(fields["archetype"])
+	prompt := jsString(fields["systemPrompt"])
 	cadence := "daily" // body.tickCadence ?? 'daily'
-	ok3 := true
 	if tc, present := fields["tickCadence"]; present && tc != nil {
-		cadence, ok3 = tc.(string)
-	}
-	if !ok1 || !ok2 || !ok3 {
-		s.internalError(w, r, errors.New("a field of the wrong type reached the database"))
-		return
+		cadence = jsString(tc)
 	}
 	mix, err := jsonbFromValue(fields["moduleMix"])
 	if err != nil {
@@ -232,8 +227,10 @@ func (s *Server) upsertPersona(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, ErrNotFound):
 		// 2. Better Auth's sign-up, which lowercases the address and answers
 		// a made-up id for one that exists.
+		// body.name ?? email.split('@')[0]: only a missing name or null
+		// falls back; "" is kept.
 		name := fields["name"]
-		if !truthy(name) {
+		if name == nil {
 			name = email[:strings.Index(email, "@")]
 		}
 		created, apiErr, err := s.signUp(ctx, email, fields["password"], name)

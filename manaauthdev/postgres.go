@@ -303,6 +303,10 @@ const searchWhere = `($1::text = '' OR u.email ILIKE '%' || $1::text || '%' OR u
 func (s *PostgresStore) SearchUsers(ctx context.Context, q UserQuery) ([]UserListing, int, error) {
 	var out []UserListing
 	var total int64
+	var limit *int // LIMIT NULL: no limit
+	if q.Limit >= 0 {
+		limit = &q.Limit
+	}
 	err := s.do(ctx, func(c *pgx.Conn) error {
 		if err := c.QueryRow(ctx, `SELECT count(*) FROM auth.users u WHERE `+searchWhere, q.Search).Scan(&total); err != nil {
 			return err
@@ -310,7 +314,7 @@ func (s *PostgresStore) SearchUsers(ctx context.Context, q UserQuery) ([]UserLis
 		rows, err := c.Query(ctx, `SELECT u.id, u.email, u.name, u.role::text, u.access_tier::text, u.created_at,
 				(SELECT max(s.updated_at) FROM auth.sessions s WHERE s.user_id = u.id)
 			FROM auth.users u WHERE `+searchWhere+`
-			ORDER BY u.created_at DESC, u.id LIMIT $2 OFFSET $3`, q.Search, q.Limit, q.Offset)
+			ORDER BY u.created_at DESC, u.id LIMIT $2 OFFSET $3`, q.Search, limit, q.Offset)
 		if err != nil {
 			return err
 		}

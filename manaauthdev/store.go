@@ -135,7 +135,8 @@ type UserListing struct {
 
 // UserQuery selects a page of the admin users search. An empty Search
 // matches everyone; otherwise it is an ILIKE pattern ('%' and '_' are
-// wildcards, as in the real service) matched against email and name.
+// wildcards, as in the real service) matched against email and name. A
+// negative Limit means no limit.
 type UserQuery struct {
 	Search string
 	Offset int

@@ -1,10 +1,11 @@
 package manaauthdev
 
 import (
+	"encoding/json"
 	"errors"
+	"fmt"
+	"math"
 	"net/http"
-	"strconv"
-	"strings"
 )
 
 type userEntry struct {
@@ -34,19 +35,39 @@ func (s *Server) searchUsers(w http.ResponseWriter, r *http.Request) {
 		s.usersByTier(w, r, tier)
 		return
 	}
-	page := jsParsePositive(q.Get("page"), 1)
-	limit := jsParsePositive(q.Get("limit"), 20)
-	users, total, err := s.store.SearchUsers(r.Context(), UserQuery{Search: search, Offset: (page - 1) * limit, Limit: limit})
+	// The route reads parseInt(page || '1') and parseInt(limit || '20') and
+	// hands limit and (page - 1) * limit to Drizzle, which writes LIMIT only
+	// for a number >= 0 and OFFSET only for a truthy one (not 0, not NaN);
+	// PostgreSQL then refuses a negative OFFSET and a bigint out of range.
+	page := jsParseInt(orDefault(q.Get("page"), "1"))
+	limit := jsParseInt(orDefault(q.Get("limit"), "20"))
+	offset := (page - 1) * limit
+	query := UserQuery{Search: search, Limit: -1}
+	if limit >= 0 { // false for NaN
+		if limit > math.MaxInt64 {
+			s.internalError(w, r, fmt.Errorf("LIMIT %v: bigint out of range", limit))
+			return
+		}
+		query.Limit = int(limit)
+	}
+	if offset != 0 && !math.IsNaN(offset) {
+		if offset < 0 || offset > math.MaxInt64 {
+			s.internalError(w, r, fmt.Errorf("OFFSET %v: must not be negative, and fit a bigint", offset))
+			return
+		}
+		query.Offset = int(offset)
+	}
+	users, total, err := s.store.SearchUsers(r.Context(), query)
 	if err != nil {
 		s.internalError(w, r, err)
 		return
 	}
 	out := struct {
-		Users []userEntry `json:"users"`
-		Total int         `json:"total"`
-		Page  int         `json:"page"`
-		Limit int         `json:"limit"`
-	}{Users: make([]userEntry, 0, len(users)), Total: total, Page: page, Limit: limit}
+		Users []userEntry     `json:"users"`
+		Total int             `json:"total"`
+		Page  json.RawMessage `json:"page"`  // NaN is null
+		Limit json.RawMessage `json:"limit"` // NaN is null
+	}{Users: make([]userEntry, 0, len(users)), Total: total, Page: jsNumberJSON(page), Limit: jsNumberJSON(limit)}
 	for _, u := range users {
 		if u.LastActiveAt != nil {
 			// The real query's last-activity column breaks the answer for
@@ -75,17 +96,9 @@ func (s *Server) usersByTier(w http.ResponseWriter, r *http.Request, tier string
 	s.writeJSON(w, r, http.StatusOK, out)
 }
 
-// jsParsePositive reads the leading integer of s as parseInt does and falls
-// back to def when there is none or it is below 1.
-func jsParsePositive(s string, def int) int {
-	s = strings.TrimSpace(s)
-	end := 0
-	for end < len(s) && s[end] >= '0' && s[end] <= '9' {
-		end++
-	}
-	n, err := strconv.Atoi(s[:end])
-	if err != nil || n < 1 {
+func orDefault(s, def string) string {
+	if s == "" {
 		return def
 	}
-	return n
+	return s
 }

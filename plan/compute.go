@@ -2,123 +2,245 @@ package plan
 
 import (
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
+	"hash"
+	"math"
+	"slices"
 	"sort"
+	"strings"
 
 	"github.com/mana/personactl/catalog"
 	"github.com/mana/personactl/state"
 )
 
 // Compute returns the plan that makes live match the catalog: the 3-way table
-// of cli.md applied to every email of catalog ∪ recorded ∪ live, in email order.
+// of cli.md applied to every email of catalog ∪ recorded ∪ live (or only to
+// Options.Targets), in email order.
+//
+// It is one merge of the three snapshots sorted by email (already sorted
+// inputs, the usual case, are not sorted again), so it runs in O(n log n) at
+// worst and touches each persona once.
 func Compute(in Input, opts Options) *Plan {
-	desired := make(map[string]*catalog.Persona, len(in.Desired))
-	for i := range in.Desired {
-		desired[in.Desired[i].Email] = &in.Desired[i]
+	desired := byEmail(in.Desired, func(p *catalog.Persona) string { return p.Email })
+	recorded := byEmail(in.Recorded, func(r *state.RecordedPersona) string { return r.Email })
+	live := byEmail(in.Live, func(l *state.LivePersona) string { return l.Values.Email })
+	cx := &computer{
+		in:           in,
+		opts:         opts,
+		taken:        set(in.Taken),
+		undetermined: set(in.Undetermined),
+		replace:      set(opts.Replace),
+		p: &Plan{
+			Options:   opts,
+			Workspace: in.Workspace,
+			Lineage:   in.Lineage,
+			Serial:    in.Serial,
+			Secret:    in.Secret,
+			Live:      make(map[string]string, len(live)),
+		},
 	}
-	recorded := make(map[string]*state.RecordedPersona, len(in.Recorded))
-	for i := range in.Recorded {
-		recorded[in.Recorded[i].Email] = &in.Recorded[i]
+	var targets map[string]bool
+	if len(opts.Targets) > 0 {
+		targets = set(opts.Targets)
 	}
-	live := make(map[string]*state.LivePersona, len(in.Live))
-	for i := range in.Live {
-		live[in.Live[i].Values.Email] = &in.Live[i]
-	}
-	notPersona := make(map[string]bool, len(in.NotPersonas))
-	for _, e := range in.NotPersonas {
-		notPersona[e] = true
-	}
-	replace := make(map[string]bool, len(opts.Replace))
-	for _, e := range opts.Replace {
-		replace[e] = true
-	}
-
-	p := &Plan{
-		Options:   opts,
-		Workspace: in.Workspace,
-		Lineage:   in.Lineage,
-		Serial:    in.Serial,
-		Live:      make(map[string]string, len(in.Live)),
-	}
-	for email, l := range live {
-		p.Live[email] = Fingerprint(l)
-	}
-	for _, email := range unionEmails(desired, recorded, live) {
-		d, r, l := desired[email], recorded[email], live[email]
-		c := Change{Email: email, Action: NoOp, Drift: drift(d, r, l)}
-		switch {
-		case l != nil:
-			c.UserID = l.UserID
-			before := l.Values
-			c.Before = &before
-		case r != nil:
-			c.UserID = r.UserID
+	found := map[string]bool{}
+	p := cx.p
+	total := 0
+	var i, j, k int
+	for {
+		var email string
+		ok := false
+		if i < len(desired) {
+			email, ok = desired[i].Email, true
 		}
-		switch {
-		case opts.Destroy:
-			planDestroy(&c, d, r, l)
-		case opts.RefreshOnly:
-			planRefresh(&c, r, l)
-		case d != nil:
-			planDesired(p, &c, d, r, l, replace[email], notPersona[email])
-		default:
-			planUndesired(&c, r, l, opts.Prune)
+		if j < len(recorded) && (!ok || recorded[j].Email < email) {
+			email, ok = recorded[j].Email, true
 		}
-		p.Changes = append(p.Changes, c)
+		if k < len(live) && (!ok || live[k].Values.Email < email) {
+			email, ok = live[k].Values.Email, true
+		}
+		if !ok {
+			break
+		}
+		var d *catalog.Persona
+		var r *state.RecordedPersona
+		var l *state.LivePersona
+		if i < len(desired) && desired[i].Email == email {
+			d = desired[i]
+			i++
+		}
+		if j < len(recorded) && recorded[j].Email == email {
+			r = recorded[j]
+			j++
+		}
+		if k < len(live) && live[k].Values.Email == email {
+			l = live[k]
+			k++
+		}
+		total++
+		if targets != nil {
+			if !targets[email] {
+				continue
+			}
+			found[email] = true
+		}
+		if p.Changes == nil {
+			p.Changes = make([]Change, 0, max(len(desired), len(recorded), len(live)))
+		}
+		p.Changes = append(p.Changes, cx.change(email, d, r, l))
 	}
-	if !opts.Destroy && !opts.RefreshOnly {
-		checkReplaceTargets(p, opts.Replace, desired, live)
-	}
+	cx.finish(targets, found, total)
 	return p
 }
 
-func unionEmails(desired map[string]*catalog.Persona, recorded map[string]*state.RecordedPersona, live map[string]*state.LivePersona) []string {
-	seen := make(map[string]bool, len(desired)+len(recorded)+len(live))
-	var emails []string
-	add := func(e string) {
-		if !seen[e] {
-			seen[e] = true
-			emails = append(emails, e)
+// computer holds what one Compute learns on its way through the personas.
+type computer struct {
+	in                            Input
+	opts                          Options
+	taken, undetermined, replace  map[string]bool
+	p                             *Plan
+	desired                       map[string]bool
+	uncheckedCredentials          int
+	unknownCredentials, credDrift []string
+}
+
+func (cx *computer) change(email string, d *catalog.Persona, r *state.RecordedPersona, l *state.LivePersona) Change {
+	c := Change{Email: email, Action: NoOp, Drift: cx.drift(email, d, r, l)}
+	switch {
+	case l != nil:
+		c.UserID = l.UserID
+		before := l.Values
+		c.Before = &before
+		cx.p.Live[email] = Fingerprint(l)
+	case r != nil:
+		c.UserID = r.UserID
+	}
+	if d != nil {
+		if cx.desired == nil {
+			cx.desired = map[string]bool{}
 		}
+		cx.desired[email] = true
 	}
-	for e := range desired {
-		add(e)
+	switch {
+	case cx.opts.Destroy:
+		planDestroy(&c, d, r, l, cx.gone(email))
+	case cx.opts.RefreshOnly:
+		planRefresh(&c, r, l, cx.gone(email))
+	case d != nil:
+		cx.planDesired(&c, d, r, l)
+	default:
+		planUndesired(&c, r, l, cx.opts.Prune, cx.gone(email))
 	}
-	for e := range recorded {
-		add(e)
+	cx.credentials(&c, d, r, l)
+	c.Attention = (hasNotApplied(c) && c.Action != Replace) ||
+		(c.Drift.Has(Credentials) && c.Action != Replace && c.Action != Delete)
+	return c
+}
+
+// gone says who deleted a recorded persona that is not live any more.
+func (cx *computer) gone(email string) string {
+	if run, ok := cx.in.Interrupted[email]; ok {
+		return "by " + run
 	}
-	for e := range live {
-		add(e)
-	}
-	sort.Strings(emails)
-	return emails
+	return "outside personactl"
 }
 
 // drift is the drift note of the 3-way table: how live moved away from what
-// personactl recorded, or a live persona it never managed.
-func drift(d *catalog.Persona, r *state.RecordedPersona, l *state.LivePersona) *Drift {
+// personactl recorded, or a live persona it never managed. Credential drift
+// is added by credentials.
+func (cx *computer) drift(email string, d *catalog.Persona, r *state.RecordedPersona, l *state.LivePersona) *Drift {
 	switch {
 	case r != nil && l == nil:
+		if run, ok := cx.in.Interrupted[email]; ok {
+			return &Drift{Kind: DeletedByRun, Run: run}
+		}
 		return &Drift{Kind: DeletedOutside}
 	case r != nil && l != nil:
-		fields := fieldChanges(r.Values, l.Values, catalog.Differences(r.Values, l.Values))
+		diffs := catalog.Differences(r.Values, l.Values)
+		if len(diffs) == 0 && r.UserID == l.UserID {
+			return nil
+		}
+		fields := fieldChanges(r.Values, l.Values, diffs)
 		if r.UserID != l.UserID {
 			// Deleted and created again by hand: the same values, but the
 			// persona's history is gone and every recorded id is wrong.
 			fields = append([]FieldChange{{Field: FieldUserID, Before: r.UserID, After: l.UserID}}, fields...)
 		}
-		if len(fields) > 0 {
-			return &Drift{Kind: ChangedOutside, Fields: fields}
-		}
+		return &Drift{Kind: ChangedOutside, Fields: fields}
 	case r == nil && l != nil && d == nil:
 		return &Drift{Kind: Unmanaged}
 	}
 	return nil
 }
 
-func planDestroy(c *Change, d *catalog.Persona, r *state.RecordedPersona, l *state.LivePersona) {
+// credentials compares the seed secret a live persona's password came from
+// with the one in effect, and says what the state records after the change.
+func (cx *computer) credentials(c *Change, d *catalog.Persona, r *state.RecordedPersona, l *state.LivePersona) {
+	sameUser := r != nil && l != nil && r.UserID == l.UserID
+	switch {
+	case c.Action == Create || c.Action == Replace:
+		c.Credentials = cx.in.Secret
+	case sameUser:
+		c.Credentials = r.Credentials
+	}
+	// Only a live persona the catalog (or, for a refresh, the state) manages
+	// is one the runner logs in as; a destroy deletes them all anyway.
+	if l == nil || cx.opts.Destroy || (d == nil && !(cx.opts.RefreshOnly && r != nil)) {
+		return
+	}
+	if cx.in.Secret == "" {
+		cx.uncheckedCredentials++
+		return
+	}
+	switch {
+	case sameUser && r.Credentials != "" && r.Credentials != cx.in.Secret:
+		// A replace is the way out, so it asks for no further decision; the
+		// drift is still true of live until it runs.
+		if c.Action != Replace {
+			cx.credDrift = append(cx.credDrift, c.Email)
+		}
+		if c.Drift == nil {
+			c.Drift = &Drift{Kind: Credentials}
+		} else {
+			c.Drift.Also = append(c.Drift.Also, Credentials)
+		}
+	case (!sameUser || r.Credentials == "") && c.Action != Replace:
+		cx.unknownCredentials = append(cx.unknownCredentials, c.Email)
+	}
+}
+
+// finish adds the plan-wide warnings, errors and notes, in a stable order.
+func (cx *computer) finish(targets, found map[string]bool, total int) {
+	p := cx.p
+	if targets != nil {
+		p.Warnings = append(p.Warnings, fmt.Sprintf("Only %d of %d personas were planned (--target); the rest may differ", len(p.Changes), total))
+		for _, e := range uniqueSorted(cx.opts.Targets) {
+			if !found[e] {
+				p.Warnings = append(p.Warnings, fmt.Sprintf("--target=%s: no persona with that address in the catalog, the recorded state or live, so nothing is planned for it; check the spelling", e))
+			}
+		}
+	}
+	if !cx.opts.Destroy && !cx.opts.RefreshOnly {
+		cx.checkReplaceTargets(targets)
+	}
+	if len(cx.credDrift) > 0 {
+		p.Warnings = append(p.Warnings, fmt.Sprintf("%s a password from another seed secret than the one in effect, so the persona runner cannot log in as %s: %s. There are two ways out: restore the PERSONA_SEED_SECRET %s created with, or pass --replace=EMAIL for each, which deletes and re-creates the persona with a password from the current secret and destroys its history; an address whose logins already failed may stay locked for up to 30 minutes after the replace",
+			count(len(cx.credDrift), "persona has", "personas have"), pick(len(cx.credDrift), "it", "them"), listSome(cx.credDrift), pick(len(cx.credDrift), "it was", "they were")))
+	}
+	if cx.uncheckedCredentials > 0 {
+		p.Notes = append(p.Notes, "credentials were not checked: no seed secret is in effect for this run; set PERSONA_SEED_SECRET to check that the persona runner can log in as the live personas")
+	}
+	if len(cx.unknownCredentials) > 0 {
+		p.Notes = append(p.Notes, fmt.Sprintf("whether the persona runner can log in as %s is unknown: the state records no seed secret fingerprint for %s (%s); run `personactl verify` to check and record %s",
+			count(len(cx.unknownCredentials), "persona", "personas"), pick(len(cx.unknownCredentials), "it", "them"), listSome(cx.unknownCredentials), pick(len(cx.unknownCredentials), "it", "them")))
+	}
+	sort.Strings(p.Errors)
+	sort.Strings(p.Warnings)
+}
+
+func planDestroy(c *Change, d *catalog.Persona, r *state.RecordedPersona, l *state.LivePersona, gone string) {
 	switch {
 	case l != nil:
 		c.Action = Delete
@@ -126,23 +248,24 @@ func planDestroy(c *Change, d *catalog.Persona, r *state.RecordedPersona, l *sta
 		c.NotInCatalog = d == nil
 	case r != nil:
 		c.Action = Forget
-		c.Reasons = append(c.Reasons, "recorded, but already deleted outside personactl")
+		c.Reasons = append(c.Reasons, "recorded, but already deleted "+gone)
 	}
 }
 
 // planRefresh plans only the state's catch-up with live: nothing is written
 // to mana-auth.
-func planRefresh(c *Change, r *state.RecordedPersona, l *state.LivePersona) {
+func planRefresh(c *Change, r *state.RecordedPersona, l *state.LivePersona, gone string) {
 	switch {
 	case r != nil && l == nil:
 		c.Action = Forget
-		c.Reasons = append(c.Reasons, "deleted outside personactl")
+		c.Reasons = append(c.Reasons, "deleted "+gone)
 	case r != nil && !recordedMatches(r, l):
 		c.Record = true
 	}
 }
 
-func planDesired(p *Plan, c *Change, d *catalog.Persona, r *state.RecordedPersona, l *state.LivePersona, replace, notPersona bool) {
+func (cx *computer) planDesired(c *Change, d *catalog.Persona, r *state.RecordedPersona, l *state.LivePersona) {
+	p := cx.p
 	after := *d
 	c.After = &after
 	if l == nil {
@@ -153,17 +276,32 @@ func planDesired(p *Plan, c *Change, d *catalog.Persona, r *state.RecordedPerson
 			c.Fields[i].Before = nil
 		}
 		if r != nil {
-			c.Reasons = append(c.Reasons, "deleted outside personactl since the last apply; it will be created again")
+			c.Reasons = append(c.Reasons, "deleted "+cx.gone(d.Email)+" since the last apply; it will be created again")
 		}
-		if notPersona {
-			p.Errors = append(p.Errors, fmt.Sprintf("%s belongs to a Mana user who is not a persona: creating it would turn that account into a persona, and a later destroy would delete it with all its data; choose another address in the catalog", d.Email))
-			c.Reasons = append(c.Reasons, "address taken by a user who is not a persona")
+		switch {
+		case cx.taken[d.Email]:
+			p.Errors = append(p.Errors, fmt.Sprintf("%s is taken by a Mana user who is not a persona: creating it would turn that account into a persona, and a later destroy would delete it with all its data; choose another address in the catalog", d.Email))
+			c.Reasons = append(c.Reasons, "address taken by a Mana user who is not a persona")
+		case cx.undetermined[d.Email] && cx.replace[d.Email] && r != nil:
+			// The user recorded at this address is deleted first; mana-auth
+			// refuses to delete a user who is not a persona, so a person
+			// who took the address is never deleted.
+			c.Action = Replace
+			c.UserID = r.UserID
+			c.Reasons = append(c.Reasons, fmt.Sprintf("the users search cannot tell who holds this address; --replace given: the user recorded as %s is deleted first (mana-auth refuses if it is not a persona), then the persona is created", r.UserID))
+		case cx.undetermined[d.Email]:
+			ways := "run again with --live, which reads users.kind from mana-auth's database"
+			if r != nil {
+				ways += fmt.Sprintf(", or pass --replace=%s to delete the user recorded as %s first (mana-auth's persona DELETE refuses a user who is not a persona, so this cannot delete a person)", d.Email, r.UserID)
+			}
+			p.Errors = append(p.Errors, fmt.Sprintf("%s: the users search cannot tell who holds this address (mana-auth answers it with a 500 for any account that has signed in, and the persona runner signs in every tick), so personactl will not create over it; %s", d.Email, ways))
+			c.Reasons = append(c.Reasons, "the users search cannot tell who holds this address")
 		}
 		return
 	}
 	diffs := catalog.Differences(l.Values, *d)
 	c.Fields = fieldChanges(l.Values, *d, diffs)
-	if replace {
+	if cx.replace[d.Email] {
 		c.Action = Replace
 		c.History = history(l)
 		c.Reasons = append(c.Reasons, "--replace given: deleted and created again")
@@ -192,7 +330,7 @@ func recordedMatches(r *state.RecordedPersona, l *state.LivePersona) bool {
 	return r.UserID == l.UserID && len(catalog.Differences(r.Values, l.Values)) == 0
 }
 
-func planUndesired(c *Change, r *state.RecordedPersona, l *state.LivePersona, prune bool) {
+func planUndesired(c *Change, r *state.RecordedPersona, l *state.LivePersona, prune bool, gone string) {
 	switch {
 	case r != nil && l != nil:
 		c.Action = Delete
@@ -200,7 +338,7 @@ func planUndesired(c *Change, r *state.RecordedPersona, l *state.LivePersona, pr
 		c.Reasons = append(c.Reasons, "removed from the catalog")
 	case r != nil:
 		c.Action = Forget
-		c.Reasons = append(c.Reasons, "removed from the catalog and already deleted outside personactl")
+		c.Reasons = append(c.Reasons, "removed from the catalog and already deleted "+gone)
 	case prune:
 		c.Action = Delete
 		c.History = history(l)
@@ -209,17 +347,24 @@ func planUndesired(c *Change, r *state.RecordedPersona, l *state.LivePersona, pr
 	}
 }
 
-func checkReplaceTargets(p *Plan, replace []string, desired map[string]*catalog.Persona, live map[string]*state.LivePersona) {
-	for _, e := range replace {
+func (cx *computer) checkReplaceTargets(targets map[string]bool) {
+	p := cx.p
+	actions := make(map[string]Action, len(cx.replace))
+	for _, c := range p.Changes {
+		if cx.replace[c.Email] {
+			actions[c.Email] = c.Action
+		}
+	}
+	for _, e := range uniqueSorted(cx.opts.Replace) {
 		switch {
-		case desired[e] == nil:
+		case targets != nil && !targets[e]:
+			p.Errors = append(p.Errors, fmt.Sprintf("--replace=%s is not among the --target addresses, so it would not be planned; add --target=%s, or remove the --replace", e, e))
+		case !cx.desired[e]:
 			p.Errors = append(p.Errors, fmt.Sprintf("--replace=%s: no persona with that address in the catalog; check the spelling, or remove the flag", e))
-		case live[e] == nil:
+		case actions[e] == Create:
 			p.Warnings = append(p.Warnings, fmt.Sprintf("--replace=%s: the persona does not exist live, so it is simply created", e))
 		}
 	}
-	sort.Strings(p.Errors)
-	sort.Strings(p.Warnings)
 }
 
 func history(l *state.LivePersona) *History {
@@ -240,6 +385,9 @@ func (h *History) Describe() string {
 
 // fieldChanges lists before -> after for the given fields.
 func fieldChanges(before, after catalog.Persona, fields []catalog.Field) []FieldChange {
+	if len(fields) == 0 {
+		return nil
+	}
 	out := make([]FieldChange, 0, len(fields))
 	for _, f := range fields {
 		out = append(out, FieldChange{Field: f, Before: fieldValue(before, f), After: fieldValue(after, f)})
@@ -265,23 +413,51 @@ func fieldValue(p catalog.Persona, f catalog.Field) any {
 
 // Fingerprint identifies one live persona's id and values, so a saved plan can
 // tell whether the persona changed since. An absent persona has fingerprint "".
+// It hashes the fields themselves, each prefixed by its length, and the
+// module mix in key order.
 func Fingerprint(l *state.LivePersona) string {
 	if l == nil {
 		return ""
 	}
-	b, err := json.Marshal(struct {
-		UserID string
-		Values catalog.Persona
-	}{l.UserID, l.Values})
-	if err != nil {
-		panic("plan: fingerprint of a persona: " + err.Error()) // plain strings and finite floats always marshal
+	h := sha256.New()
+	var buf [8]byte
+	str := func(s string) {
+		binary.BigEndian.PutUint64(buf[:], uint64(len(s)))
+		h.Write(buf[:])
+		_, _ = h.Write([]byte(s))
 	}
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:])
+	v := l.Values
+	str("personactl-live-v2")
+	str(l.UserID)
+	str(v.Email)
+	str(v.Name)
+	str(v.Archetype)
+	str(v.SystemPrompt)
+	str(v.TickCadence)
+	writeMix(h, v.ModuleMix, str)
+	var sum [sha256.Size]byte
+	return hex.EncodeToString(h.Sum(sum[:0]))
 }
 
-// Recorded returns what the state records for this persona once the change is
-// applied: the desired values, except a name mana-auth kept (it never renames).
+func writeMix(h hash.Hash, mix map[string]float64, str func(string)) {
+	keys := make([]string, 0, len(mix))
+	for k := range mix {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	var buf [8]byte
+	binary.BigEndian.PutUint64(buf[:], uint64(len(keys)))
+	h.Write(buf[:])
+	for _, k := range keys {
+		str(k)
+		binary.BigEndian.PutUint64(buf[:], math.Float64bits(mix[k]))
+		h.Write(buf[:])
+	}
+}
+
+// Recorded returns the values the state records for this persona once the
+// change is applied: the desired values, except a name mana-auth kept (it
+// never renames).
 func (c *Change) Recorded() (catalog.Persona, bool) {
 	if c.After == nil {
 		return catalog.Persona{}, false
@@ -293,52 +469,32 @@ func (c *Change) Recorded() (catalog.Persona, bool) {
 	return v, true
 }
 
-// Stale lists why a saved plan no longer fits the current snapshots: the
-// recorded state moved on, or a persona the plan acts on changed live.
-// Empty means the plan can be applied as it is.
-func (p *Plan) Stale(in Input) []string {
-	var why []string
-	if p.Lineage != in.Lineage || p.Serial != in.Serial {
-		why = append(why, fmt.Sprintf("the recorded state changed (lineage %s serial %d when planned, now lineage %s serial %d)", orNone(p.Lineage), p.Serial, orNone(in.Lineage), in.Serial))
+// RecordedPersona is the record the state keeps for this persona once the
+// change is applied, with userID the persona's id after the apply (the one
+// the create or replace returned; "" keeps c.UserID): the values of
+// Recorded, and the seed secret fingerprint of c.Credentials, so that only a
+// create or a replace records the secret in effect. ok is false when the
+// change leaves nothing to record (delete, forget, or a no-op the state
+// already has).
+func (c *Change) RecordedPersona(userID string) (r state.RecordedPersona, ok bool) {
+	if userID == "" {
+		userID = c.UserID
 	}
-	now := make(map[string]string, len(in.Live))
-	for i := range in.Live {
-		now[in.Live[i].Values.Email] = Fingerprint(&in.Live[i])
-	}
-	taken := make(map[string]bool, len(in.NotPersonas))
-	for _, e := range in.NotPersonas {
-		taken[e] = true
-	}
-	for _, c := range p.Changes {
-		if c.Action == NoOp && !c.Record {
-			continue
+	switch {
+	case c.Action == Create || c.Action == Update || c.Action == Replace:
+		v, ok := c.Recorded()
+		if !ok {
+			return state.RecordedPersona{}, false
 		}
-		if c.Action == Create && taken[c.Email] {
-			why = append(why, c.Email+" now belongs to a Mana user who is not a persona; creating it would turn that account into a persona")
-		}
-		if was, is := p.Live[c.Email], now[c.Email]; was != is {
-			switch {
-			case was == "":
-				why = append(why, c.Email+" was created live since the plan was made")
-			case is == "":
-				why = append(why, c.Email+" was deleted live since the plan was made")
-			default:
-				why = append(why, c.Email+" changed live since the plan was made")
-			}
-		}
+		return state.RecordedPersona{Email: c.Email, UserID: userID, Values: v, Credentials: c.Credentials}, true
+	case c.Action == NoOp && c.Record && c.Before != nil:
+		return state.RecordedPersona{Email: c.Email, UserID: userID, Values: *c.Before, Credentials: c.Credentials}, true
 	}
-	return why
-}
-
-func orNone(s string) string {
-	if s == "" {
-		return "(none)"
-	}
-	return s
+	return state.RecordedPersona{}, false
 }
 
 // Creates returns the addresses the plan creates: the ones to check with
-// mana-auth, before applying, for a user who is not a persona.
+// mana-auth, before applying, for a Mana user who is not a persona.
 func (p *Plan) Creates() []string {
 	var out []string
 	for _, c := range p.Changes {
@@ -349,13 +505,65 @@ func (p *Plan) Creates() []string {
 	return out
 }
 
-// Hash is the SHA-256 of the plan's canonical JSON: what a PR bot compares to
-// tell whether a plan changed.
-func (p *Plan) Hash() string {
-	b, err := json.Marshal(p)
-	if err != nil {
-		panic("plan: hashing: " + err.Error())
+// byEmail returns pointers to items sorted by email, keeping only the last
+// of several items with one email (a later entry overrides an earlier one).
+// Sorted input, the usual case, is only checked.
+func byEmail[T any](items []T, email func(*T) string) []*T {
+	out := make([]*T, len(items))
+	sorted := true
+	for i := range items {
+		out[i] = &items[i]
+		if i > 0 && sorted && email(&items[i]) < email(&items[i-1]) {
+			sorted = false
+		}
 	}
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:])
+	if !sorted {
+		slices.SortStableFunc(out, func(a, b *T) int { return strings.Compare(email(a), email(b)) })
+	}
+	w := 0
+	for i, x := range out {
+		if i+1 < len(out) && email(out[i+1]) == email(x) {
+			continue
+		}
+		out[w] = x
+		w++
+	}
+	return out[:w]
+}
+
+func set(items []string) map[string]bool {
+	m := make(map[string]bool, len(items))
+	for _, s := range items {
+		m[s] = true
+	}
+	return m
+}
+
+func uniqueSorted(items []string) []string {
+	out := slices.Clone(items)
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// listSome names up to ten addresses, and how many more there are.
+func listSome(emails []string) string {
+	const most = 10
+	if len(emails) <= most {
+		return strings.Join(emails, ", ")
+	}
+	return strings.Join(emails[:most], ", ") + fmt.Sprintf(" and %d more", len(emails)-most)
+}
+
+func count(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
+
+func pick(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }

@@ -4,7 +4,20 @@
 //
 // It never performs I/O, reads no clock and uses no randomness: a plan is a
 // pure function of its Input and Options, ordered by email, so the same
-// snapshots always give the same plan, byte for byte.
+// snapshots always give the same plan, byte for byte. Even the guard rails
+// (CheckGuards) take the time they compare against from the caller.
+//
+// Who owns which type: package catalog owns the desired persona
+// (catalog.Persona) and its fields; package state owns the snapshots a plan
+// is computed from, the live persona (state.LivePersona) and the recorded one
+// (state.RecordedPersona), as Terraform's plans package takes its states
+// from the states package; this package owns only what a plan adds: Input
+// (the snapshots together), Options, Plan, Change, Drift, FieldChange,
+// History, Summary, Guards and the plan file's encoding. apply executes a
+// Plan and builds the next recorded state with Change.RecordedPersona.
+//
+// One term is used for an address held by a Mana user who is not a persona:
+// "taken by a Mana user who is not a persona" (Input.Taken).
 package plan
 
 import (
@@ -96,6 +109,13 @@ const (
 	DeletedOutside DriftKind = "deleted_outside"
 	// Unmanaged: a live persona that is not in the catalog and was never applied.
 	Unmanaged DriftKind = "unmanaged"
+	// DeletedByRun: personactl applied the persona, and a personactl run that
+	// was interrupted before it recorded its work deleted it (Drift.Run says
+	// which run).
+	DeletedByRun DriftKind = "deleted_by_interrupted_run"
+	// Credentials: the persona's password came from another seed secret than
+	// the one in effect, so the persona runner cannot log in as it.
+	Credentials DriftKind = "credentials"
 )
 
 // Describe is the drift note as a person reads it.
@@ -107,18 +127,39 @@ func (k DriftKind) Describe() string {
 		return "deleted outside personactl"
 	case Unmanaged:
 		return "unmanaged (not in the catalog, never applied by personactl)"
+	case DeletedByRun:
+		return "deleted by an interrupted personactl run"
+	case Credentials:
+		return "credentials drifted: its password came from another seed secret, so the persona runner cannot log in as it"
 	}
 	return string(k)
 }
 
-// Input is the three snapshots a plan is computed from.
+// Input is the three snapshots a plan is computed from, and what the caller
+// learnt about them.
 type Input struct {
 	Desired  []catalog.Persona
 	Recorded []state.RecordedPersona
 	Live     []state.LivePersona
-	// NotPersonas are addresses mana-auth knows as users who are not personas.
-	// A create for one of them is an error that blocks the plan.
-	NotPersonas []string
+	// Taken are addresses taken by a Mana user who is not a persona. A create
+	// for one of them is an error that blocks the plan.
+	Taken []string
+	// Undetermined are addresses the users search could not tell about: it
+	// answers 500 for any account that has signed in, persona or person (and
+	// the persona runner signs in every tick). A create for one of them is an
+	// error that blocks the plan, unless --replace names it and the state
+	// records the user it was (then that user is deleted first, which
+	// mana-auth refuses for anyone who is not a persona).
+	Undetermined []string
+	// Interrupted maps an address to the interrupted run that deleted it,
+	// described for people ("the interrupted destroy of 2026-11-29T10:00:00Z
+	// (journal 1a2b…)"); the caller fills it from the open journals.
+	Interrupted map[string]string
+	// Secret is the fingerprint of the seed secret in effect for this run,
+	// computed with the same salt as the recorded fingerprints
+	// (state.RecordedPersona.Credentials), or "" when no secret is in effect:
+	// then credentials are not checked.
+	Secret string
 	// Workspace, Lineage and Serial identify the recorded state the plan was
 	// computed against, so that a saved plan can tell when it went stale.
 	Workspace string
@@ -136,6 +177,10 @@ type Options struct {
 	Prune bool `json:"prune,omitempty"`
 	// Replace names personas to delete and re-create (the only way to apply a name).
 	Replace []string `json:"replace,omitempty"`
+	// Targets, when not empty, are the only addresses planned: every other
+	// address is left out of the plan entirely, and the plan warns that it
+	// is partial.
+	Targets []string `json:"targets,omitempty"`
 }
 
 // FieldUserID names the user id in a drift note: a persona deleted and
@@ -156,6 +201,40 @@ type Drift struct {
 	Kind DriftKind `json:"kind"`
 	// Fields are recorded -> live for ChangedOutside.
 	Fields []FieldChange `json:"fields,omitempty"`
+	// Run names the interrupted run that deleted the persona, for DeletedByRun.
+	Run string `json:"run,omitempty"`
+	// Also lists the kinds that hold besides Kind: a persona changed outside
+	// personactl whose credentials drifted too has Kind ChangedOutside and
+	// Also [Credentials].
+	Also []DriftKind `json:"also,omitempty"`
+}
+
+// Has reports whether the drift is of kind k, first or also.
+func (d *Drift) Has(k DriftKind) bool {
+	if d == nil {
+		return false
+	}
+	if d.Kind == k {
+		return true
+	}
+	for _, a := range d.Also {
+		if a == k {
+			return true
+		}
+	}
+	return false
+}
+
+// Describe is the drift note as a person reads it, every kind it has.
+func (d *Drift) Describe() string {
+	note := d.Kind.Describe()
+	if d.Kind == DeletedByRun && d.Run != "" {
+		note = "deleted by " + d.Run
+	}
+	for _, a := range d.Also {
+		note += "; " + a.Describe()
+	}
+	return note
 }
 
 // History is what deleting a persona destroys.
@@ -187,6 +266,15 @@ type Change struct {
 	// Record says apply records this persona in the state although nothing is
 	// written to mana-auth (a no-op that the state does not have yet).
 	Record bool `json:"record,omitempty"`
+	// Credentials is the seed secret fingerprint the state records for this
+	// persona once the change is applied: Input.Secret for a create or a
+	// replace (the password is derived from the secret in effect), the
+	// recorded one otherwise (an update never changes a password), "" when
+	// unknown. Change.RecordedPersona puts it in the record.
+	Credentials string `json:"credentials,omitempty"`
+	// Attention says the persona needs a decision from the user: a name that
+	// only --replace can apply, or credentials from another seed secret.
+	Attention bool `json:"attention,omitempty"`
 }
 
 // Summary counts a plan's changes, the same numbers every rendering shows.
@@ -201,6 +289,8 @@ type Summary struct {
 	Unmanaged int `json:"unmanaged"`
 	// Record counts unchanged personas the state does not record yet.
 	Record int `json:"record"`
+	// Attention counts personas that need a decision (Plan.NeedsAttention).
+	Attention int `json:"attention"`
 }
 
 // Plan is a computed plan: data that renderers read, a plan file stores and
@@ -212,12 +302,18 @@ type Plan struct {
 	Serial    int64   `json:"serial"`
 	// Changes holds one entry per email of catalog ∪ recorded ∪ live, by email.
 	Changes []Change `json:"changes"`
-	// Warnings do not stop an apply; Errors do.
+	// Warnings do not stop an apply; Errors do. Notes say what the plan did
+	// not check or cannot know (credentials not checked, or unknown).
 	Warnings []string `json:"warnings,omitempty"`
 	Errors   []string `json:"errors,omitempty"`
+	Notes    []string `json:"notes,omitempty"`
 	// Live holds a fingerprint of every live persona the plan saw, by email,
 	// so that a saved plan can tell when live moved on.
 	Live map[string]string `json:"live"`
+	// Secret is Input.Secret when the plan was computed: the seed secret the
+	// plan's creates and replaces are recorded with, so that a saved plan
+	// applied under another secret is stale.
+	Secret string `json:"secret_fingerprint,omitempty"`
 }
 
 // Summary counts the plan's changes.
@@ -248,13 +344,44 @@ func (p *Plan) Summary() Summary {
 				s.Drifted++
 			}
 		}
+		if c.Attention {
+			s.Attention++
+		}
 	}
 	return s
 }
 
+// Differs is the rule for `plan --detailed-exitcode` (exit 2) and the CI
+// drift check: with --refresh-only, whether there is drift; otherwise,
+// whether there is anything to apply (HasChanges) or anything that needs a
+// decision (NeedsAttention): a catalog name that only --replace can apply,
+// or credentials from another seed secret. Catalog and live still differ in
+// both cases, so a CI check must not call it "No changes.".
+func (p *Plan) Differs() bool {
+	if p.Options.RefreshOnly {
+		return p.HasDrift()
+	}
+	return p.HasChanges() || len(p.NeedsAttention()) > 0
+}
+
+// NeedsAttention lists, by email, the personas that need a decision before
+// catalog and live can match, although applying the plan does not change
+// them: a name that differs from live and needs --replace, or a password
+// from another seed secret (credential drift).
+func (p *Plan) NeedsAttention() []string {
+	var out []string
+	for _, c := range p.Changes {
+		if c.Attention {
+			out = append(out, c.Email)
+		}
+	}
+	return out
+}
+
 // HasChanges reports whether applying the plan would change anything
 // besides recording personas that already match: a request to mana-auth, or
-// a persona dropped from the state.
+// a persona dropped from the state. It is not the --detailed-exitcode rule:
+// a plan can have no changes and still differ (see Differs).
 func (p *Plan) HasChanges() bool {
 	for _, c := range p.Changes {
 		if c.Action != NoOp {
@@ -264,8 +391,9 @@ func (p *Plan) HasChanges() bool {
 	return false
 }
 
-// HasDrift reports whether live moved away from the recorded state, or holds
-// personas personactl never applied.
+// HasDrift reports whether live moved away from the recorded state, holds
+// personas personactl never applied, or holds personas whose credentials
+// drifted: the rule for `drift` and `plan --refresh-only --detailed-exitcode`.
 func (p *Plan) HasDrift() bool {
 	for _, c := range p.Changes {
 		if c.Drift != nil {

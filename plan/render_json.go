@@ -20,6 +20,7 @@ type jsonPlan struct {
 	Changes       []jsonChange `json:"changes"`
 	Warnings      []string     `json:"warnings"`
 	Errors        []string     `json:"errors"`
+	Notes         []string     `json:"notes"`
 	Summary       Summary      `json:"summary"`
 }
 
@@ -32,6 +33,7 @@ type jsonChange struct {
 	Reasons      []string      `json:"reasons"`
 	NotInCatalog bool          `json:"not_in_catalog"`
 	History      *History      `json:"history"`
+	Attention    bool          `json:"attention"`
 }
 
 // RenderJSON writes the plan as one JSON document: every change, drift note or
@@ -44,6 +46,7 @@ func RenderJSON(w io.Writer, p *Plan) error {
 		Changes:       []jsonChange{},
 		Warnings:      nonNil(p.Warnings),
 		Errors:        nonNil(p.Errors),
+		Notes:         nonNil(p.Notes),
 		Summary:       p.Summary(),
 	}
 	for _, c := range p.Changes {
@@ -58,6 +61,7 @@ func RenderJSON(w io.Writer, p *Plan) error {
 			Reasons:      nonNil(c.Reasons),
 			NotInCatalog: c.NotInCatalog,
 			History:      c.History,
+			Attention:    c.Attention,
 		}
 		if jc.Fields == nil {
 			jc.Fields = []FieldChange{}

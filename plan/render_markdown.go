@@ -40,6 +40,9 @@ func RenderMarkdown(w io.Writer, p *Plan, opts MarkdownOptions) error {
 	for _, wn := range p.Warnings {
 		fmt.Fprintf(&head, "> [!WARNING]\n> %s\n\n", wn)
 	}
+	for _, n := range p.Notes {
+		fmt.Fprintf(&head, "> [!NOTE]\n> %s\n\n", n)
+	}
 
 	shown := shownChanges(p)
 	const tail = "\n<sub>Cut to stay under GitHub's comment size limit; run `personactl plan` for the whole plan.</sub>\n"
@@ -139,7 +142,7 @@ func tableRow(c Change) string {
 	}
 	drift := ""
 	if c.Drift != nil {
-		drift = c.Drift.Kind.Describe()
+		drift = c.Drift.Describe()
 	}
 	return fmt.Sprintf("| %s | `%s` | %s | %s | %s |\n", markdownSign[c.Action], c.Email, c.Action, strings.Join(fields, ", "), drift)
 }
@@ -149,10 +152,7 @@ func tableRow(c Change) string {
 func detailBlock(c Change) string {
 	t := &textWriter{}
 	if c.Drift != nil {
-		t.line("# %s", c.Drift.Kind.Describe())
-		for _, f := range c.Drift.Fields {
-			t.field("  ", "", "~", f, maxFieldWidth(c.Drift.Fields))
-		}
+		t.driftNotes("", "  ", "", c.Drift)
 	}
 	if c.Action != NoOp || hasNotApplied(c) {
 		t.change(c)

@@ -52,7 +52,7 @@ func scenarios() []scenario {
 	extra := persona("persona.extra@mana.test", "Du bist nicht im Katalog, aber live.")
 	gone := persona("persona.gone@mana.test", "Du wurdest von Hand gelöscht.")
 	renamed := with(anna, func(p *catalog.Persona) { p.Name = "Anna Maria" })
-	return []scenario{
+	list := []scenario{
 		{"create", Input{Desired: []catalog.Persona{anna, ben}, Workspace: "default"}, Options{}},
 		{"no-changes", Input{Desired: []catalog.Persona{anna}, Recorded: []state.RecordedPersona{rec("u1", anna)}, Live: []state.LivePersona{live("u1", anna)}, Workspace: "default", Lineage: "L", Serial: 2}, Options{}},
 		{"update", Input{Desired: []catalog.Persona{benEdited}, Recorded: []state.RecordedPersona{rec("u2", ben)}, Live: []state.LivePersona{live("u2", ben)}, Workspace: "default", Lineage: "L", Serial: 2}, Options{}},
@@ -78,8 +78,81 @@ func scenarios() []scenario {
 		}, Options{RefreshOnly: true}},
 		{"unicode-prompt", Input{Desired: []catalog.Persona{zoeEdited}, Recorded: []state.RecordedPersona{rec("u6", zoe)}, Live: []state.LivePersona{live("u6", zoe)}, Workspace: "default", Lineage: "L", Serial: 1}, Options{}},
 		{"long-prompt-one-word", Input{Desired: []catalog.Persona{lenaEdited}, Recorded: []state.RecordedPersona{rec("u7", lena)}, Live: []state.LivePersona{live("u7", lena)}, Workspace: "default", Lineage: "L", Serial: 1}, Options{}},
-		{"address-taken", Input{Desired: []catalog.Persona{anna}, NotPersonas: []string{anna.Email}, Workspace: "default"}, Options{}},
+		{"address-taken", Input{Desired: []catalog.Persona{anna}, Taken: []string{anna.Email}, Workspace: "default"}, Options{}},
+		{"address-undetermined", Input{
+			Desired:      []catalog.Persona{anna, ben},
+			Recorded:     []state.RecordedPersona{rec("u1", anna)},
+			Undetermined: []string{anna.Email, ben.Email},
+			Workspace:    "default", Lineage: "L", Serial: 4,
+		}, Options{}},
+		{"address-undetermined-replace", Input{
+			Desired:      []catalog.Persona{anna},
+			Recorded:     []state.RecordedPersona{rec("u1", anna)},
+			Undetermined: []string{anna.Email},
+			Workspace:    "default", Lineage: "L", Serial: 4,
+		}, Options{Replace: []string{anna.Email}}},
+		{"target", Input{
+			Desired:   []catalog.Persona{annaEdited, ben, anna2()},
+			Recorded:  []state.RecordedPersona{rec("u1", anna), rec("u3", anna2())},
+			Live:      []state.LivePersona{live("u1", anna), live("u3", anna2())},
+			Workspace: "default", Lineage: "L", Serial: 2,
+		}, Options{Targets: []string{anna.Email, "persona.nobody@mana.test"}}},
+		{"target-destroy", Input{
+			Desired:   []catalog.Persona{anna, anna2()},
+			Recorded:  []state.RecordedPersona{rec("u1", anna), rec("u3", anna2())},
+			Live:      []state.LivePersona{live("u1", anna), live("u3", anna2())},
+			Workspace: "default", Lineage: "L", Serial: 2,
+		}, Options{Destroy: true, Targets: []string{anna2().Email}}},
+		{"attention-beside-changes", Input{
+			Desired:   []catalog.Persona{renamed, ben},
+			Recorded:  []state.RecordedPersona{rec("u1", anna)},
+			Live:      []state.LivePersona{live("u1", anna)},
+			Workspace: "default", Lineage: "L", Serial: 1,
+		}, Options{}},
+		{"credentials", Input{
+			Desired: []catalog.Persona{anna, ben, anna2()},
+			Recorded: []state.RecordedPersona{
+				withCredentials(rec("u1", anna), "fp-old"),
+				withCredentials(rec("u2", ben), ""),
+				withCredentials(rec("u3", anna2()), "fp-old"),
+			},
+			Live:      []state.LivePersona{live("u1", anna), live("u2", ben), live("u3", with(anna2(), func(p *catalog.Persona) { p.TickCadence = "hourly" }))},
+			Workspace: "default", Lineage: "L", Serial: 6,
+		}, Options{}},
+		{"credentials-refresh-only", Input{
+			Desired:   []catalog.Persona{anna},
+			Recorded:  []state.RecordedPersona{withCredentials(rec("u1", anna), "fp-old")},
+			Live:      []state.LivePersona{live("u1", anna)},
+			Workspace: "default", Lineage: "L", Serial: 6,
+		}, Options{RefreshOnly: true}},
+		{"credentials-not-checked", Input{
+			Desired:   []catalog.Persona{anna, ben},
+			Recorded:  []state.RecordedPersona{withCredentials(rec("u1", anna), "fp-old")},
+			Live:      []state.LivePersona{live("u1", anna)},
+			Workspace: "default", Lineage: "L", Serial: 6,
+		}, Options{}},
+		{"deleted-by-interrupted-run", Input{
+			Desired:     []catalog.Persona{anna},
+			Recorded:    []state.RecordedPersona{rec("u1", anna), rec("u4", gone)},
+			Interrupted: map[string]string{anna.Email: interruptedRun, gone.Email: interruptedRun},
+			Workspace:   "default", Lineage: "L", Serial: 8,
+		}, Options{}},
 	}
+	for i := range list {
+		// Most scenarios run with a seed secret in effect, as apply does;
+		// credentials-not-checked shows a run without one.
+		if list[i].name != "credentials-not-checked" {
+			list[i].in.Secret = currentSecret
+		}
+	}
+	return list
+}
+
+const interruptedRun = "the interrupted destroy of 2026-11-29T10:00:00Z (journal 1a2b3c4d)"
+
+func withCredentials(r state.RecordedPersona, fingerprint string) state.RecordedPersona {
+	r.Credentials = fingerprint
+	return r
 }
 
 func anna2() catalog.Persona {

@@ -51,6 +51,7 @@ func RenderText(w io.Writer, p *Plan, opts TextOptions) error {
 		t.changes(p)
 	}
 	t.notes("Warning", ansiYellow, p.Warnings)
+	t.notes("Note", ansiCyan, p.Notes)
 	t.notes("Error", ansiRed, p.Errors)
 	t.line("%s", t.paint(ansiBold, SummaryLine(p)))
 	_, err := io.WriteString(w, t.b.String())
@@ -58,7 +59,10 @@ func RenderText(w io.Writer, p *Plan, opts TextOptions) error {
 }
 
 // SummaryLine is the plan's last line: "Plan: N to create, N to update, N to
-// delete." (with replace and forget when there are any) or "No changes.".
+// delete." (with replace and forget when there are any), followed by how
+// many personas need attention when some do; "Nothing to apply; …" when only
+// decisions are left; "No changes." only when there is nothing to apply and
+// nothing needing a decision.
 func SummaryLine(p *Plan) string {
 	s := p.Summary()
 	if p.Options.RefreshOnly {
@@ -69,16 +73,39 @@ func SummaryLine(p *Plan) string {
 		for _, c := range p.Changes {
 			if c.Drift != nil {
 				counts[c.Drift.Kind]++
+				for _, k := range c.Drift.Also {
+					counts[k]++
+				}
 			}
 		}
-		return fmt.Sprintf("Drift: %d changed outside personactl, %d deleted outside personactl, %d unmanaged.", counts[ChangedOutside], counts[DeletedOutside], counts[Unmanaged])
+		line := fmt.Sprintf("Drift: %d changed outside personactl, %d deleted outside personactl, %d unmanaged", counts[ChangedOutside], counts[DeletedOutside], counts[Unmanaged])
+		if n := counts[DeletedByRun]; n > 0 {
+			line += fmt.Sprintf(", %d deleted by an interrupted run", n)
+		}
+		if n := counts[Credentials]; n > 0 {
+			line += fmt.Sprintf(", %d with credentials from another seed secret", n)
+		}
+		return line + "."
 	}
 	if len(p.Errors) > 0 {
 		return fmt.Sprintf("Plan blocked: %d error(s) above must be fixed first; nothing can be applied.", len(p.Errors))
 	}
+	attention := ""
+	if s.Attention > 0 {
+		attention = count(s.Attention, "persona needs", "personas need") + " attention (see above)."
+	}
 	if !p.HasChanges() {
-		if n := p.Summary().Record; n > 0 {
-			return fmt.Sprintf("No changes. %d persona(s) already match and are recorded in the state at the next apply.", n)
+		recorded := ""
+		if s.Record > 0 {
+			recorded = fmt.Sprintf("%d persona(s) already match and are recorded in the state at the next apply.", s.Record)
+		}
+		switch {
+		case attention != "" && recorded != "":
+			return "Nothing to apply; " + attention + " " + recorded
+		case attention != "":
+			return "Nothing to apply; " + attention
+		case recorded != "":
+			return "No changes. " + recorded
 		}
 		return "No changes."
 	}
@@ -90,7 +117,11 @@ func SummaryLine(p *Plan) string {
 	if s.Forget > 0 {
 		parts = append(parts, fmt.Sprintf("%d to forget", s.Forget))
 	}
-	return "Plan: " + strings.Join(parts, ", ") + "."
+	line := "Plan: " + strings.Join(parts, ", ") + "."
+	if attention != "" {
+		line += " " + attention
+	}
+	return line
 }
 
 func (t *textWriter) drift(p *Plan) {
@@ -103,19 +134,37 @@ func (t *textWriter) drift(p *Plan) {
 	if len(drifted) == 0 {
 		return
 	}
-	t.line("%s", t.paint(ansiBold, "Personas have changed outside personactl since the last apply:"))
-	t.line("")
+	header := "Personas have changed outside personactl since the last apply:"
 	for _, c := range drifted {
-		note := c.Drift.Kind.Describe()
-		if len(c.Drift.Fields) > 0 {
-			note += " (recorded -> live)"
-		}
-		t.line("  # %s %s", c.Email, note)
-		for _, f := range c.Drift.Fields {
-			t.field("      ", ansiYellow, "~", f, maxFieldWidth(c.Drift.Fields))
+		if c.Drift.Kind == DeletedByRun {
+			header = "Personas have changed since personactl last recorded them:"
 		}
 	}
+	t.line("%s", t.paint(ansiBold, header))
 	t.line("")
+	for _, c := range drifted {
+		t.driftNotes("  ", "      ", c.Email+" ", c.Drift)
+	}
+	t.line("")
+}
+
+// driftNotes writes one note per drift kind, the changed fields (recorded ->
+// live) under the first.
+func (t *textWriter) driftNotes(indent, fieldIndent, subject string, d *Drift) {
+	note := d.Kind.Describe()
+	if d.Kind == DeletedByRun && d.Run != "" {
+		note = "deleted by " + d.Run
+	}
+	if len(d.Fields) > 0 {
+		note += " (recorded -> live)"
+	}
+	t.line("%s# %s%s", indent, subject, note)
+	for _, f := range d.Fields {
+		t.field(fieldIndent, ansiYellow, "~", f, maxFieldWidth(d.Fields))
+	}
+	for _, k := range d.Also {
+		t.line("%s# %s%s", indent, subject, k.Describe())
+	}
 }
 
 func (t *textWriter) changes(p *Plan) {
@@ -166,6 +215,8 @@ func headline(c Change) string {
 	switch {
 	case hasNotApplied(c):
 		return "will not change (its name cannot be applied)"
+	case c.Attention && c.Drift.Has(Credentials):
+		return "will not change (the persona runner cannot log in as it)"
 	case c.Drift != nil && c.Drift.Kind == Unmanaged:
 		return "is not managed by personactl (--prune deletes it)"
 	}
@@ -192,7 +243,7 @@ func (t *textWriter) change(c Change) {
 		switch {
 		case f.NotApplied != "":
 			t.field("      ", ansiYellow, "!", f, width)
-		case c.Action == Create:
+		case c.Action == Create || f.Before == nil:
 			t.field("      ", ansiGreen, "+", f, width)
 		default:
 			t.field("      ", ansiYellow, "~", f, width)

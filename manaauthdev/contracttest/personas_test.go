@@ -125,6 +125,57 @@ func TestUpsertDefaults(t *testing.T) {
 	})
 }
 
+// The route passes body.name ?? email.split('@')[0] to the sign-up: ??
+// replaces only a missing name or null, so an empty name is kept.
+func TestUpsertKeepsAnEmptyNameAndDefaultsANullOne(t *testing.T) {
+	forEachTarget(t, func(t *testing.T, e *env) {
+		for _, c := range []struct {
+			name string
+			sent any
+			want func(local string) string
+		}{
+			{"empty name", "", func(string) string { return "" }},
+			{"null name", nil, func(local string) string { return local }},
+		} {
+			p := e.newPersona(t, "persona.name")
+			p["name"] = c.sent
+			id := e.upsert(t, p)
+			local := strings.Split(p["email"].(string), "@")[0]
+			if got := e.detail(t, id)["persona"].(map[string]any)["name"]; got != c.want(local) {
+				t.Errorf("%s: stored name %q, want %q", c.name, got, c.want(local))
+			}
+		}
+	})
+}
+
+// A field of another type that passes the route's truthiness checks is
+// stored as JavaScript's String() of it, with 200.
+func TestUpsertStoresStringOfNonStringFields(t *testing.T) {
+	forEachTarget(t, func(t *testing.T, e *env) {
+		for _, c := range []struct {
+			archetype, prompt any
+			wantArch, wantPr  string
+		}{
+			{42, map[string]any{"a": 1}, "42", "[object Object]"},
+			{true, []any{"one", "two"}, "true", "one,two"},
+			{[]any{}, 4.50, "", "4.5"},
+		} {
+			p := e.newPersona(t, "persona.types")
+			p["archetype"], p["systemPrompt"] = c.archetype, c.prompt
+			r := e.adminDo(t, http.MethodPost, manaauthdev.PathPersonas, map[string]any(p))
+			if r.status != 200 {
+				t.Errorf("archetype %v, systemPrompt %v: %s, want 200", c.archetype, c.prompt, r)
+				continue
+			}
+			got := e.detail(t, r.object()["userId"].(string))["persona"].(map[string]any)
+			if got["archetype"] != c.wantArch || got["systemPrompt"] != c.wantPr {
+				t.Errorf("archetype %v, systemPrompt %v: stored %q and %q, want %q and %q",
+					c.archetype, c.prompt, got["archetype"], got["systemPrompt"], c.wantArch, c.wantPr)
+			}
+		}
+	})
+}
+
 func TestModuleMixComesBackInJSONBKeyOrder(t *testing.T) {
 	forEachTarget(t, func(t *testing.T, e *env) {
 		p := e.newPersona(t, "persona.order")

@@ -83,3 +83,19 @@ func TestUsersByTierIsTheLegacyShape(t *testing.T) {
 		}
 	})
 }
+
+// The route reads parseInt(page || '1') and parseInt(limit || '20'): a page
+// that is not a number is NaN, printed null, and LIMIT 0 finds no users,
+// so no signed-in user can make the page fail.
+func TestUsersPageNotANumberAndLimitZero(t *testing.T) {
+	forEachTarget(t, func(t *testing.T, e *env) {
+		e.needsBackDoor(t)
+		e.needsFresh(t)
+		e.inst.SignedInHuman(t, "active.paging@example.test", "Active Paging")
+		e.inst.SignUpHuman(t, "quiet.paging@example.test", "password-1", "Quiet Paging")
+		expect(t, "page=abc&limit=0", e.adminDo(t, http.MethodGet, usersPath("page=abc&limit=0"), nil), 200,
+			`{"users":[],"total":2,"page":null,"limit":0}`)
+		expect(t, "search=quiet&page=abc&limit=0", e.adminDo(t, http.MethodGet, usersPath("search=quiet&page=abc&limit=0"), nil), 200,
+			`{"users":[],"total":1,"page":null,"limit":0}`)
+	})
+}
