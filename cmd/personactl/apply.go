@@ -104,7 +104,7 @@ func runApply(g *Globals, s Streams, r applyRun) error {
 		Saved:       saved,
 		Options:     r.options,
 		LockTimeout: g.LockTimeout,
-		Writer:      writer{sess.client},
+		Writer:      testHooks.writer(writer{sess.client}),
 		Show:        func(p *plan.Plan) error { return showPlan(s, g, p, jsonOut) },
 		Guards:      plan.Guards{MaxDeletes: r.flags.MaxDeletes, Limit: r.flags.MaxDeletes >= 0, AllowDeleteActive: r.flags.AllowDeleteActive},
 		Approve: func(p *plan.Plan) error {
@@ -132,8 +132,12 @@ func runApply(g *Globals, s Streams, r applyRun) error {
 	res := out.Result
 	if jsonOut {
 		return writeJSONLine(s.Out, struct {
-			Type                                        string
-			Created, Updated, Deleted, Replaced, Forgot int
+			Type      string `json:"type"`
+			Created   int    `json:"created"`
+			Updated   int    `json:"updated"`
+			Deleted   int    `json:"deleted"`
+			Replaced  int    `json:"replaced"`
+			Forgotten int    `json:"forgotten"`
 		}{"summary", res.Created, res.Updated, res.Deleted, res.Replaced, res.Forgotten})
 	}
 	if !out.Plan.NeedsStateWrite() {

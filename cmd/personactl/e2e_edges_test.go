@@ -1,0 +1,143 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/mana/personactl/manaauthdev/devtest"
+)
+
+// TestE2EOutNeverOverwritesItsInputs: plan --out refuses the recorded
+// state, its backup, journal and lock file, and the catalog, and leaves
+// each as it was.
+func TestE2EOutNeverOverwritesItsInputs(t *testing.T) {
+	e := newE2E(t)
+	e.applyAll()
+	ps := e.clone()
+	ps[0].Archetype = "edited"
+	e.writeCatalog(ps)
+	// Through a second name for the state too: a symlink to it.
+	link := filepath.Join(e.dir, "link.json")
+	if err := os.Symlink(e.state, link); err != nil {
+		t.Fatal(err)
+	}
+	for _, out := range []string{e.state, e.state + ".backup", e.state + ".journal", e.state + ".lock", e.catalog, link, "./" + filepath.Base(e.state)} {
+		before, _ := os.ReadFile(out)
+		cwd, _ := os.Getwd()
+		if strings.HasPrefix(out, "./") {
+			if err := os.Chdir(e.dir); err != nil {
+				t.Fatal(err)
+			}
+		}
+		r := e.run("plan", "--out="+out)
+		os.Chdir(cwd)
+		if r.code != 1 || !strings.Contains(r.err, "would overwrite it") {
+			t.Errorf("plan --out=%s: want a refusal\n%s", out, r)
+		}
+		if after, _ := os.ReadFile(filepath.Join(e.dir, filepath.Base(out))); !bytes.Equal(before, after) && !strings.HasPrefix(out, "./") {
+			t.Errorf("plan --out=%s changed the file", out)
+		}
+	}
+	if st := e.recorded(); len(st.Personas) != len(e.personas) {
+		t.Errorf("the state lost personas: %d recorded", len(st.Personas))
+	}
+	e.must(0, "plan", "--out="+filepath.Join(e.dir, "tfplan"))
+}
+
+// TestE2EApplyJSONIsJSONLines: every line apply --format=json prints is one
+// JSON object with a type: the plan first, then the run's events, the
+// summary last.
+func TestE2EApplyJSONIsJSONLines(t *testing.T) {
+	e := newE2E(t)
+	r := e.must(0, "apply", "--auto-approve", "--format=json")
+	lines := strings.Split(strings.TrimRight(r.out, "\n"), "\n")
+	var types []string
+	for i, line := range lines {
+		var ev map[string]any
+		if err := json.Unmarshal([]byte(line), &ev); err != nil {
+			t.Fatalf("line %d is not a JSON object: %v\n%s", i+1, err, line)
+		}
+		typ, _ := ev["type"].(string)
+		if typ == "" {
+			t.Fatalf("line %d has no type: %s", i+1, line)
+		}
+		types = append(types, typ)
+	}
+	count := map[string]int{}
+	for _, typ := range types {
+		count[typ]++
+	}
+	if types[0] != "plan" || types[len(types)-1] != "summary" || count["plan"] != 1 || count["apply_start"] != 1 || count["step_start"] != 10 || count["step_finish"] != 10 {
+		t.Errorf("event types %v; want one plan, one apply_start, 10 step_start and step_finish, a summary last", count)
+	}
+}
+
+// TestE2EPostgresStateFailuresExitOne: a PostgreSQL state that cannot be
+// opened is an error (exit 1) that says so, never a panic; exit 2 would
+// read as "changes" or "drift" in CI.
+func TestE2EPostgresStateFailuresExitOne(t *testing.T) {
+	e := newE2E(t)
+	dsn := devtest.FreshDatabase(t)
+	missing := strings.Replace(dsn, "/personactl_", "/no_such_database_", 1)
+	if missing == dsn {
+		missing = dsn[:strings.LastIndex(dsn, "/")] + "/no_such_database_here" + dsn[strings.Index(dsn, "?"):]
+	}
+	cases := []struct {
+		name, state, workspace, want string
+	}{
+		{"unreachable server", "postgres://postgres@127.0.0.1:1/postgres?sslmode=disable&connect_timeout=5", "default", "127.0.0.1"},
+		{"missing database", missing, "default", "no_such_database"},
+		{"bad DSN", "postgres://postgres@127.0.0.1:5432/%zz", "default", "postgres"},
+		{"empty workspace", dsn, "", "--workspace"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Setenv("PERSONACTL_STATE", c.state)
+			t.Setenv("PERSONACTL_WORKSPACE", c.workspace)
+			for _, cmd := range [][]string{{"plan", "--detailed-exitcode"}, {"apply", "--auto-approve"}, {"destroy", "--auto-approve"}, {"drift"}} {
+				r := e.run(cmd...)
+				if r.code != 1 || strings.Contains(r.err, "goroutine") || strings.Contains(r.err, "crashed") || !strings.Contains(r.err, c.want) {
+					t.Errorf("%v: want exit 1 naming %q, no crash\n%s", cmd, c.want, r)
+				}
+			}
+		})
+	}
+	if n := e.writes(); n != 0 {
+		t.Errorf("%d writes sent although the state could not be opened", n)
+	}
+}
+
+// TestE2EPanicInAWorkerExitsOne: a bug that panics inside an apply worker
+// goroutine (forced through a test build's hook) ends the process with a
+// short crash report and exit 1, not Go's exit 2.
+func TestE2EPanicInAWorkerExitsOne(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary; skipped with -short")
+	}
+	e := newE2E(t)
+	bin := filepath.Join(t.TempDir(), "personactl-crashtest")
+	if out, err := exec.Command("go", "build", "-tags", "crashtest", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build -tags crashtest: %v\n%s", err, out)
+	}
+	cmd := exec.Command(bin, "apply", "--auto-approve")
+	cmd.Env = append(os.Environ(), "PERSONACTL_CRASHTEST=step")
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := cmd.ProcessState.ExitCode()
+	if code != 1 || !strings.Contains(errb.String(), "personactl crashed: forced by PERSONACTL_CRASHTEST=step") || !strings.Contains(errb.String(), "crash report is in") {
+		t.Fatalf("exit %d (%v); want 1 with a crash report\n--- stdout\n%s--- stderr\n%s", code, err, out.String(), errb.String())
+	}
+	if strings.Contains(errb.String(), "goroutine ") {
+		t.Errorf("the stack was printed instead of filed:\n%s", errb.String())
+	}
+	// The run halted: the journal stays open, and the next apply (a normal
+	// build) converges.
+	e.must(0, "apply", "--auto-approve")
+	e.must(0, "plan", "--detailed-exitcode")
+}
