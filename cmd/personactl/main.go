@@ -62,6 +62,7 @@ type CLI struct {
 
 	Completion CompletionCmd `cmd:"" help:"Print the shell completion script (bash, zsh or fish)."`
 	Complete   CompleteCmd   `cmd:"" name:"__complete" hidden:"" help:"Answer the shell completion scripts."`
+	Man        ManCmd        `cmd:"" hidden:"" help:"Write personactl's man page (roff) to standard output."`
 }
 
 // exitCode is an error that carries the process's exit status; with a nil
