@@ -7,7 +7,9 @@ import (
 )
 
 // requireAdmin is the admin middleware: it answers 401 or 403 and returns
-// false unless the request carries the admin token.
+// false unless the request carries an admin's token. Options.AdminToken
+// and UserToken, when set, are accepted whole (static tokens); any other
+// token must be one the server signed, unexpired, and claim role "admin".
 func (s *Server) requireAdmin(w http.ResponseWriter, r *http.Request) bool {
 	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if !ok || strings.TrimSpace(token) == "" {
@@ -18,12 +20,23 @@ func (s *Server) requireAdmin(w http.ResponseWriter, r *http.Request) bool {
 	case sameToken(token, s.adminToken):
 		return true
 	case sameToken(token, s.userToken):
-		s.writeJSON(w, r, http.StatusForbidden, routeError{Error: "Forbidden", Message: "Admin access required"})
+		s.forbidden(w, r)
 		return false
-	default:
+	}
+	claims, err := s.verifyToken(token)
+	if err != nil {
 		s.writeJSON(w, r, http.StatusUnauthorized, middlewareError{StatusCode: 401, Message: "Invalid or expired token"})
 		return false
 	}
+	if claims["role"] != RoleAdmin {
+		s.forbidden(w, r)
+		return false
+	}
+	return true
+}
+
+func (s *Server) forbidden(w http.ResponseWriter, r *http.Request) {
+	s.writeJSON(w, r, http.StatusForbidden, routeError{Error: "Forbidden", Message: "Admin access required"})
 }
 
 func sameToken(got, want string) bool {

@@ -208,7 +208,7 @@ func (s *Server) signInRoute(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.SetCookie(w, &http.Cookie{
-		Name: "better-auth.session_token", Value: sess.Token, Path: "/",
+		Name: "mana.session_token", Value: sess.Token, Path: "/",
 		MaxAge: int(sessionLifetime / time.Second), HttpOnly: true, SameSite: http.SameSiteLaxMode,
 	})
 	s.writeJSON(w, r, http.StatusOK, struct {

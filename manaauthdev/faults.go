@@ -2,6 +2,7 @@ package manaauthdev
 
 import (
 	"context"
+	"math"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -14,10 +15,15 @@ import (
 const DefaultFaultSeed = 1
 
 // Faults switches on failures of the admin API (every path under
-// /api/v1/admin) at run time, and counts the requests the server saw on
-// every path. The draws come from a seeded source, so a test that sends
-// its requests one after the other sees the same faults on every run. All
-// methods are safe for concurrent use; the zero rates mean no faults.
+// /api/v1/admin, and the runner's login when SetLoginFaults is on) at run
+// time, and counts the requests the server saw on every path. The draws
+// come from a seeded source, so a test that sends its requests one after
+// the other sees the same faults on every run. All methods are safe for
+// concurrent use; the zero rates mean no faults.
+//
+// A request meets the faults in this order: its latency (SetLatency plus
+// SetLatencyJitter), a reset, a 429 (SetRateLimit, SetThrottleRate), an
+// error status (SetErrorRate), a lost answer (SetLostAnswerRate).
 type Faults struct {
 	mu          sync.Mutex
 	seed        uint64
@@ -29,6 +35,20 @@ type Faults struct {
 	latency     time.Duration
 	failing     map[string]bool // lowercased addresses
 	counts      map[string]int  // "METHOD pattern" → requests
+
+	// rng2 draws what was added after rng's three draws per request
+	// (jitter, throttling), so that rng's sequence, which seeded tests
+	// were written against, stays the same.
+	rng2         *rand.Rand
+	jitterMin    time.Duration
+	jitterMax    time.Duration
+	throttleRate float64
+	throttleWait time.Duration
+	rateLimit    float64       // requests per second; 0: no limiter
+	rateWait     time.Duration // announced in Retry-After; 0: until a request is allowed again
+	bucket       float64       // requests the limiter allows now
+	bucketAt     time.Time     // when bucket was last filled
+	login        bool          // the runner's login meets the faults too
 }
 
 func newFaults() *Faults {
@@ -45,6 +65,7 @@ func (f *Faults) Seed(seed uint64) {
 	defer f.mu.Unlock()
 	f.seed = seed
 	f.rng = rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+	f.rng2 = rand.New(rand.NewPCG(seed^0xd1b54a32d192ed03, seed+0x632be59bd9b4e019))
 }
 
 // SetErrorRate answers the fraction rate (0 to 1) of admin requests with
@@ -80,6 +101,55 @@ func (f *Faults) SetLatency(d time.Duration) {
 	f.latency = d
 }
 
+// SetLatencyJitter adds to every admin request's latency a delay drawn
+// uniformly between min and max from the seeded source, so that a run's
+// delays are the same on every run. min = max = 0 switches it off.
+func (f *Faults) SetLatencyJitter(min, max time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if max < min {
+		min, max = max, min
+	}
+	f.jitterMin, f.jitterMax = min, max
+}
+
+// SetThrottleRate answers the fraction rate (0 to 1) of admin requests,
+// drawn from the seeded source, with 429 Too Many Requests and a
+// Retry-After header of retryAfter (in whole seconds, rounded up), before
+// anything is written.
+func (f *Faults) SetThrottleRate(rate float64, retryAfter time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.throttleRate, f.throttleWait = rate, retryAfter
+}
+
+// SetRateLimit puts a rate limiter in front of the admin API, as a gateway
+// would: a token bucket of requestsPerSecond (by the wall clock, holding at
+// most max(1, requestsPerSecond) requests, full at first). A request over
+// the limit is answered 429 Too Many Requests, before anything is written,
+// with Retry-After: retryAfter, or when retryAfter is 0 the seconds until
+// the bucket allows a request again. requestsPerSecond <= 0 removes it.
+func (f *Faults) SetRateLimit(requestsPerSecond float64, retryAfter time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.rateLimit, f.rateWait = max(requestsPerSecond, 0), retryAfter
+	f.bucket, f.bucketAt = max(1, requestsPerSecond), time.Now()
+}
+
+// SetLoginFaults makes POST /api/v1/auth/login (the runner's login) meet
+// the same faults as the admin API; off, it never fails on purpose.
+func (f *Faults) SetLoginFaults(on bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.login = on
+}
+
+func (f *Faults) loginFaulted() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.login
+}
+
 // FailWritesFor makes every write of that address fail with 500 Internal
 // server error, without writing: POST of a persona with it (any letter
 // case) and DELETE of the user who has it.
@@ -94,6 +164,8 @@ func (f *Faults) FailWritesFor(email string) {
 func (f *Faults) Reset() {
 	f.mu.Lock()
 	f.errorRate, f.errorStatus, f.lostRate, f.resetRate, f.latency = 0, 0, 0, 0, 0
+	f.jitterMin, f.jitterMax, f.throttleRate, f.throttleWait = 0, 0, 0, 0
+	f.rateLimit, f.rateWait, f.login = 0, 0, false
 	f.failing = map[string]bool{}
 	f.counts = map[string]int{}
 	seed := f.seed
@@ -109,8 +181,9 @@ func (f *Faults) ResetCounts() {
 }
 
 // Requests returns how many requests the server saw with that method and
-// path pattern: PathHealth, PathSignUp, PathSignIn, PathPersonas,
-// PathPersona (any id), PathUsers, PathOtherAdmin or PathOther.
+// path pattern: PathHealth, PathSignUp, PathSignIn, PathLogin,
+// PathPersonas, PathPersona (any id), PathUsers, PathOtherAdmin or
+// PathOther.
 func (f *Faults) Requests(method, pattern string) int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -154,19 +227,42 @@ func (f *Faults) count(method, pattern string) {
 
 // fault is what one request drew.
 type fault struct {
+	delay       time.Duration // latency and jitter, before anything else
 	reset       bool
+	tooMany     bool          // 429
+	retryAfter  time.Duration // of the 429
 	errorStatus int
 	lost        bool
 }
 
-// draw decides the faults of one admin request. It always draws three
-// numbers, so the sequence does not depend on which faults are on.
+// draw decides the faults of one request. It always draws three numbers
+// from rng and two from rng2, so the sequences do not depend on which
+// faults are on.
 func (f *Faults) draw() fault {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	r1, r2, r3 := f.rng.Float64(), f.rng.Float64(), f.rng.Float64()
-	var out fault
+	r4, r5 := f.rng2.Float64(), f.rng2.Float64()
+	out := fault{delay: f.latency}
+	if f.jitterMax > 0 {
+		out.delay += f.jitterMin + time.Duration(r5*float64(f.jitterMax-f.jitterMin))
+	}
 	out.reset = r1 < f.resetRate
+	if r4 < f.throttleRate {
+		out.tooMany, out.retryAfter = true, f.throttleWait
+	} else if f.rateLimit > 0 {
+		now := time.Now()
+		f.bucket = min(max(1, f.rateLimit), f.bucket+now.Sub(f.bucketAt).Seconds()*f.rateLimit)
+		f.bucketAt = now
+		if f.bucket >= 1 {
+			f.bucket--
+		} else {
+			out.tooMany, out.retryAfter = true, f.rateWait
+			if out.retryAfter <= 0 {
+				out.retryAfter = time.Duration((1 - f.bucket) / f.rateLimit * float64(time.Second))
+			}
+		}
+	}
 	if r2 < f.errorRate && f.errorStatus != 0 {
 		out.errorStatus = f.errorStatus
 	}
@@ -174,11 +270,8 @@ func (f *Faults) draw() fault {
 	return out
 }
 
-// wait sleeps for the configured latency, or until ctx ends.
-func (f *Faults) wait(ctx context.Context) error {
-	f.mu.Lock()
-	d := f.latency
-	f.mu.Unlock()
+// wait sleeps for d, or until ctx ends.
+func wait(ctx context.Context, d time.Duration) error {
 	if d <= 0 {
 		return nil
 	}
@@ -190,6 +283,11 @@ func (f *Faults) wait(ctx context.Context) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// retryAfterSeconds is d in whole seconds, rounded up, for a Retry-After header.
+func retryAfterSeconds(d time.Duration) int {
+	return int(math.Ceil(d.Seconds()))
 }
 
 func (f *Faults) writeFails(email string) bool {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"reflect"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -241,4 +242,118 @@ func TestFaultsAreSafeForConcurrentUse(t *testing.T) {
 	if n := f.Requests(http.MethodGet, manaauthdev.PathPersonas); n != 160 {
 		t.Errorf("counted %d list requests, want 160", n)
 	}
+}
+
+func TestThrottleAnswers429WithRetryAfterBeforeAnythingIsWritten(t *testing.T) {
+	inst := devtest.Start(t)
+	f := inst.Server.Faults()
+	f.SetThrottleRate(1, 1500*time.Millisecond)
+	req, _ := http.NewRequest(http.MethodPost, inst.URL+manaauthdev.PathPersonas, strings.NewReader(`{"email":"persona.t@mana.test"}`))
+	req.Header.Set("Authorization", "Bearer "+inst.AdminToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 429 || resp.Header.Get("Retry-After") != "2" || string(body) != `{"statusCode":429,"message":"Too Many Requests"}` {
+		t.Errorf("throttled POST: %d Retry-After %q %s; want 429, Retry-After 2 (1.5 s rounded up)", resp.StatusCode, resp.Header.Get("Retry-After"), body)
+	}
+	f.Reset()
+	if a := mustCall(t, inst, http.MethodGet, manaauthdev.PathPersonas, nil); a.body != `{"personas":[]}` {
+		t.Errorf("after the throttled POST: %s, want nothing written", a.body)
+	}
+}
+
+func TestThrottleDrawsRepeatFromTheSeedAndLeaveTheOtherDrawsAlone(t *testing.T) {
+	statuses := func(throttle bool) []int {
+		inst := devtest.Start(t)
+		f := inst.Server.Faults()
+		f.Seed(11)
+		f.SetErrorRate(0.3, http.StatusServiceUnavailable)
+		if throttle {
+			f.SetThrottleRate(0.3, time.Second)
+		}
+		var out []int
+		for range 40 {
+			out = append(out, mustCall(t, inst, http.MethodGet, manaauthdev.PathPersonas, nil).status)
+		}
+		return out
+	}
+	a, b, plain := statuses(true), statuses(true), statuses(false)
+	if !reflect.DeepEqual(a, b) {
+		t.Errorf("same seed, different throttling:\n  %v\n  %v", a, b)
+	}
+	throttled := 0
+	for i := range a {
+		switch {
+		case a[i] == 429:
+			throttled++
+		case a[i] != plain[i]:
+			t.Errorf("request %d: %d with throttling, %d without: throttling moved the other faults", i, a[i], plain[i])
+		}
+	}
+	if throttled == 0 || throttled == len(a) {
+		t.Errorf("rate 0.3 throttled %d of %d requests", throttled, len(a))
+	}
+}
+
+func TestRateLimiterLetsTheBurstThroughThenAnswers429(t *testing.T) {
+	inst := devtest.Start(t)
+	f := inst.Server.Faults()
+	retryAfter := func() (int, string) {
+		req, _ := http.NewRequest(http.MethodGet, inst.URL+manaauthdev.PathPersonas, nil)
+		req.Header.Set("Authorization", "Bearer "+inst.AdminToken)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode, resp.Header.Get("Retry-After")
+	}
+	// One request per 1000 s: the first passes, the next waits ~1000 s.
+	f.SetRateLimit(0.001, 0)
+	if s, _ := retryAfter(); s != 200 {
+		t.Fatalf("first request under the limit: %d", s)
+	}
+	if s, ra := retryAfter(); s != 429 || !within(ra, 990, 1000) {
+		t.Errorf("second request: %d Retry-After %q, want 429 and about 1000 s", s, ra)
+	}
+	// A fixed Retry-After is announced as given.
+	f.SetRateLimit(0.001, 7*time.Second)
+	retryAfter()
+	if s, ra := retryAfter(); s != 429 || ra != "7" {
+		t.Errorf("with Retry-After 7s: %d %q", s, ra)
+	}
+	// A limit far above what a test sends lets everything through.
+	f.SetRateLimit(1e6, 0)
+	for i := range 20 {
+		if s, _ := retryAfter(); s != 200 {
+			t.Fatalf("request %d under a limit of 1e6/s: %d", i, s)
+		}
+	}
+	f.SetRateLimit(0, 0)
+	if s, _ := retryAfter(); s != 200 {
+		t.Errorf("after removing the limiter: %d", s)
+	}
+	if n := f.Requests(http.MethodGet, manaauthdev.PathPersonas); n != 25 {
+		t.Errorf("counted %d requests, want 25 (the refused ones too)", n)
+	}
+}
+
+func TestLatencyJitterDelaysAdminRequests(t *testing.T) {
+	inst := devtest.Start(t)
+	inst.Server.Faults().SetLatencyJitter(100*time.Millisecond, 150*time.Millisecond)
+	start := time.Now()
+	mustCall(t, inst, http.MethodGet, manaauthdev.PathPersonas, nil)
+	if d := time.Since(start); d < 100*time.Millisecond {
+		t.Errorf("GET took %v with a jitter of 100-150ms", d)
+	}
+}
+
+// within reports whether the header value is a whole number in [lo, hi].
+func within(header string, lo, hi int) bool {
+	n, err := strconv.Atoi(header)
+	return err == nil && lo <= n && n <= hi
 }

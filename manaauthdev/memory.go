@@ -25,6 +25,7 @@ type MemoryStore struct {
 	actions  map[string]Action
 	feedback map[string]Feedback
 	sessions map[string]Session
+	attempts []LoginAttempt // auth.login_attempts, oldest first
 }
 
 type memUser struct {
@@ -368,6 +369,45 @@ func (m *MemoryStore) CreateSession(_ context.Context, s Session) error {
 	}
 	m.sessions[s.ID] = s
 	return nil
+}
+
+func (m *MemoryStore) RecordLoginFailure(_ context.Context, email string, at time.Time) error {
+	if err := checkText(email); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	// timestamptz keeps microseconds.
+	m.attempts = append(m.attempts, LoginAttempt{Email: email, AttemptedAt: at.Truncate(time.Microsecond)})
+	return nil
+}
+
+func (m *MemoryStore) LoginFailures(_ context.Context, email string) ([]time.Time, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []time.Time
+	for _, a := range m.attempts {
+		if a.Email == email {
+			out = append(out, a.AttemptedAt)
+		}
+	}
+	slices.SortStableFunc(out, time.Time.Compare)
+	return out, nil
+}
+
+func (m *MemoryStore) ClearLoginFailures(_ context.Context, email string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.attempts = slices.DeleteFunc(m.attempts, func(a LoginAttempt) bool { return a.Email == email })
+	return nil
+}
+
+func (m *MemoryStore) LoginAttempts(_ context.Context) ([]LoginAttempt, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := slices.Clone(m.attempts)
+	slices.SortStableFunc(out, func(a, b LoginAttempt) int { return a.AttemptedAt.Compare(b.AttemptedAt) })
+	return out, nil
 }
 
 func (m *MemoryStore) AddAction(_ context.Context, a Action) error {

@@ -352,6 +352,46 @@ func (s *PostgresStore) CreateSession(ctx context.Context, sess Session) error {
 	return err
 }
 
+func (s *PostgresStore) RecordLoginFailure(ctx context.Context, email string, at time.Time) error {
+	_, err := s.exec(ctx, `INSERT INTO auth.login_attempts (email, successful, ip_address, attempted_at) VALUES ($1, false, 'unknown', $2)`, email, at)
+	return err
+}
+
+func (s *PostgresStore) LoginFailures(ctx context.Context, email string) ([]time.Time, error) {
+	var out []time.Time
+	err := s.do(ctx, func(c *pgx.Conn) error {
+		rows, err := c.Query(ctx, `SELECT attempted_at FROM auth.login_attempts WHERE email = $1 AND NOT successful ORDER BY attempted_at, id`, email)
+		if err != nil {
+			return err
+		}
+		out, err = pgx.CollectRows(rows, pgx.RowTo[time.Time])
+		return err
+	})
+	return out, translate(err)
+}
+
+func (s *PostgresStore) ClearLoginFailures(ctx context.Context, email string) error {
+	_, err := s.exec(ctx, `DELETE FROM auth.login_attempts WHERE email = $1`, email)
+	return err
+}
+
+func (s *PostgresStore) LoginAttempts(ctx context.Context) ([]LoginAttempt, error) {
+	var out []LoginAttempt
+	err := s.do(ctx, func(c *pgx.Conn) error {
+		rows, err := c.Query(ctx, `SELECT email, attempted_at FROM auth.login_attempts WHERE NOT successful ORDER BY attempted_at, id`)
+		if err != nil {
+			return err
+		}
+		out, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (LoginAttempt, error) {
+			var a LoginAttempt
+			err := row.Scan(&a.Email, &a.AttemptedAt)
+			return a, err
+		})
+		return err
+	})
+	return out, translate(err)
+}
+
 func (s *PostgresStore) AddAction(ctx context.Context, a Action) error {
 	_, err := s.exec(ctx, `INSERT INTO auth.persona_actions (id, persona_id, tick_id, tool_name, input_hash, result, error_message, latency_ms, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,

@@ -59,6 +59,17 @@ CREATE TABLE IF NOT EXISTS auth.sessions (
 );
 CREATE INDEX IF NOT EXISTS sessions_user_id_idx ON auth.sessions (user_id);
 
+-- The runner's login records each failed attempt here, keyed by the
+-- address exactly as sent; no foreign key, so the rows outlive the user.
+CREATE TABLE IF NOT EXISTS auth.login_attempts (
+	id           serial PRIMARY KEY,
+	email        text NOT NULL,
+	successful   boolean NOT NULL DEFAULT false,
+	ip_address   text,
+	attempted_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS login_attempts_email_idx ON auth.login_attempts (email, attempted_at);
+
 CREATE TABLE IF NOT EXISTS auth.personas (
 	user_id        text PRIMARY KEY REFERENCES auth.users (id) ON DELETE CASCADE,
 	archetype      text NOT NULL,

@@ -2,11 +2,14 @@ package manaauthdev
 
 import (
 	"bytes"
+	"crypto/ed25519"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -21,6 +24,7 @@ const (
 	PathPersonas = "/api/v1/admin/personas"
 	PathPersona  = "/api/v1/admin/personas/{id}" // a pattern, for request counts
 	PathUsers    = "/api/v1/admin/users"
+	PathLogin    = "/api/v1/auth/login" // the persona runner's login
 	// PathOtherAdmin and PathOther are the request-count patterns of paths
 	// the service does not serve, under /api/v1/admin and elsewhere.
 	PathOtherAdmin  = "/api/v1/admin/(other)"
@@ -28,21 +32,38 @@ const (
 	timestampLayout = "2006-01-02T15:04:05.000Z"
 )
 
-// Options configure a Server. AdminToken and UserToken are compared with the
-// whole bearer token of a request; an empty one never matches.
+// Options configure a Server.
+//
+// Tokens: the server mints its own (MintToken), signed with a key of its
+// own, and accepts them until their exp by its clock. AdminToken and
+// UserToken, when set, are static tokens accepted whole besides (an admin,
+// and a valid user without the admin role), for compatibility with tokens
+// given on the command line; they must differ (Check).
 type Options struct {
-	AdminToken string           // the token of an admin (role claim "admin")
-	UserToken  string           // a valid token whose role claim is not admin
+	AdminToken string           // a static token of an admin; "" for none
+	UserToken  string           // a static token of a user without the admin role (answered 403); "" for none
 	Store      Store            // nil: a new MemoryStore
-	Now        func() time.Time // nil: time.Now
+	Now        func() time.Time // the clock of timestamps, token expiry and the login lockout; nil: time.Now
 	Log        io.Writer        // one line per request; nil: no log
 }
 
+// Check reports options New refuses: the same static token for the admin
+// and the user would make every user's token an admin's.
+func (o Options) Check() error {
+	if o.AdminToken != "" && o.AdminToken == o.UserToken {
+		return errors.New("the admin token and the user token are the same string, so the user's token would be an admin's; give them different values, or leave the user token out to have one minted")
+	}
+	return nil
+}
+
 // Server is mana-auth-dev: an http.Handler answering like mana-auth's persona
-// admin API and the parts of Better Auth that tests need.
+// admin API, the runner's login and the parts of Better Auth that tests need.
 type Server struct {
 	adminToken string
 	userToken  string
+	key        ed25519.PrivateKey // signs the server's tokens
+	adminID    string             // the subject of MintToken(RoleAdmin, …)
+	userID     string             // the subject of MintToken of other roles
 	store      Store
 	now        func() time.Time
 	faults     *Faults
@@ -51,11 +72,18 @@ type Server struct {
 	log   io.Writer
 }
 
-// New returns a Server for opts.
+// New returns a Server for opts. It panics when opts.Check fails (a
+// program that takes the tokens from its user calls Check first).
 func New(opts Options) *Server {
+	if err := opts.Check(); err != nil {
+		panic("manaauthdev.New: " + err.Error())
+	}
 	s := &Server{
 		adminToken: opts.AdminToken,
 		userToken:  opts.UserToken,
+		key:        newSigningKey(),
+		adminID:    NewID(),
+		userID:     NewID(),
 		store:      opts.Store,
 		now:        opts.Now,
 		log:        opts.Log,
@@ -69,6 +97,9 @@ func New(opts Options) *Server {
 	}
 	return s
 }
+
+// Now returns the time by the server's clock.
+func (s *Server) Now() time.Time { return s.now() }
 
 // Store returns the server's store (for tests' back doors).
 func (s *Server) Store() Store { return s.store }
@@ -86,9 +117,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	note := ""
 	defer func() { s.logRequest(r, sw.status, time.Since(start), note) }()
 
-	if isAdminPath(path) {
+	if isAdminPath(path) || (path == PathLogin && s.faults.loginFaulted()) {
 		fault := s.faults.draw()
-		if err := s.faults.wait(r.Context()); err != nil {
+		if err := wait(r.Context(), fault.delay); err != nil {
 			note = "client gone during injected latency"
 			return
 		}
@@ -97,6 +128,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			note = "fault: connection reset"
 			sw.status = 0
 			resetConnection(sw)
+			return
+		case fault.tooMany:
+			note = "fault: too many requests"
+			sw.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(fault.retryAfter)))
+			s.writeJSON(sw, r, http.StatusTooManyRequests, middlewareError{StatusCode: 429, Message: http.StatusText(http.StatusTooManyRequests)})
 			return
 		case fault.errorStatus != 0:
 			note = "fault: error status"
@@ -125,7 +161,7 @@ func isAdminPath(path string) bool {
 // routePattern names the route a path belongs to, for request counts.
 func routePattern(path string) string {
 	switch path {
-	case PathHealth, PathSignUp, PathSignIn, PathPersonas, PathUsers:
+	case PathHealth, PathSignUp, PathSignIn, PathPersonas, PathUsers, PathLogin:
 		return path
 	}
 	if id, ok := strings.CutPrefix(path, PathPersonas+"/"); ok && id != "" && !strings.Contains(id, "/") {
@@ -156,6 +192,11 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	case path == PathSignIn:
 		if r.Method == http.MethodPost {
 			s.signInRoute(w, r)
+			return
+		}
+	case path == PathLogin:
+		if r.Method == http.MethodPost {
+			s.loginRoute(w, r)
 			return
 		}
 	case isAdminPath(path):

@@ -122,6 +122,14 @@ type Session struct {
 	CreatedAt time.Time
 }
 
+// LoginAttempt is a row of auth.login_attempts: a failed login of the
+// runner's route, keyed by the address exactly as it was sent. The rows
+// do not reference auth.users, so they outlive the user.
+type LoginAttempt struct {
+	Email       string
+	AttemptedAt time.Time
+}
+
 // UserListing is one user of the admin users search.
 type UserListing struct {
 	ID           string
@@ -205,6 +213,16 @@ type Store interface {
 	UsersByTier(ctx context.Context, tier string) ([]UserListing, error)
 	// CreateSession records a sign-in.
 	CreateSession(ctx context.Context, s Session) error
+	// RecordLoginFailure adds a failed attempt for the address exactly as
+	// given (no lowercasing) at the time at.
+	RecordLoginFailure(ctx context.Context, email string, at time.Time) error
+	// LoginFailures returns when the failed attempts recorded for the
+	// address exactly as given were made, oldest first.
+	LoginFailures(ctx context.Context, email string) ([]time.Time, error)
+	// ClearLoginFailures deletes the attempts recorded for the address
+	// exactly as given, as a successful login does (and as someone with
+	// psql may).
+	ClearLoginFailures(ctx context.Context, email string) error
 
 	// Back doors for tests: changes made directly in the database, as the
 	// persona runner or a person with psql would make them.
@@ -223,4 +241,6 @@ type Store interface {
 	MarkVerified(ctx context.Context, userID string) error
 	// RowCounts counts what is stored for one user id.
 	RowCounts(ctx context.Context, userID string) (RowCounts, error)
+	// LoginAttempts returns every recorded failed login, oldest first.
+	LoginAttempts(ctx context.Context) ([]LoginAttempt, error)
 }

@@ -21,11 +21,12 @@ import (
 )
 
 type cli struct {
-	Listen     string `default:"127.0.0.1:3001" help:"Loopback address to listen on; port 0 picks a free port."`
-	AdminToken string `name:"admin-token" placeholder:"TOKEN" help:"Bearer token of the admin. Generated and printed when empty."`
-	UserToken  string `name:"user-token" placeholder:"TOKEN" help:"Bearer token of a valid non-admin user (answered 403). Generated and printed when empty."`
-	DB         string `name:"db" placeholder:"postgres://…" help:"Keep the data in this PostgreSQL database (auth schema, created if missing). In memory when empty."`
-	Quiet      bool   `help:"Do not log requests on stderr."`
+	Listen     string        `default:"127.0.0.1:3001" help:"Loopback address to listen on; port 0 picks a free port."`
+	AdminToken string        `name:"admin-token" placeholder:"TOKEN" help:"A static bearer token of the admin, accepted whole and never expiring. When empty an admin token is minted for --token-ttl and printed."`
+	UserToken  string        `name:"user-token" placeholder:"TOKEN" help:"A static bearer token of a valid non-admin user (answered 403); must differ from --admin-token. When empty a user token is minted for --token-ttl and printed."`
+	TokenTTL   time.Duration `name:"token-ttl" default:"15m" help:"How long the minted tokens live, as mana-auth's do (15m); after that the server answers 401 Invalid or expired token."`
+	DB         string        `name:"db" placeholder:"postgres://…" help:"Keep the data in this PostgreSQL database. The database itself must exist (createdb NAME); the auth schema and its tables are created in it if missing. In memory when empty."`
+	Quiet      bool          `help:"Do not log requests on stderr."`
 }
 
 func main() {
@@ -54,6 +55,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := checkLoopback(c.Listen); err != nil {
 		return err
 	}
+	if c.TokenTTL <= 0 {
+		return fmt.Errorf("--token-ttl=%s: a token must live a while; give a positive duration such as 15m or 2h", c.TokenTTL)
+	}
+	if err := (manaauthdev.Options{AdminToken: c.AdminToken, UserToken: c.UserToken}).Check(); err != nil {
+		return fmt.Errorf("--admin-token and --user-token: %w", err)
+	}
 
 	var store manaauthdev.Store = manaauthdev.NewMemoryStore()
 	if c.DB != "" {
@@ -61,27 +68,24 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		pg, err := manaauthdev.OpenPostgres(openCtx, c.DB)
 		cancel()
 		if err != nil {
-			return fmt.Errorf("%w; check --db", err)
+			return fmt.Errorf("%w; check --db (the database itself must exist: create it with createdb or CREATE DATABASE)", err)
 		}
 		defer pg.Close()
 		store = pg
 	}
 
-	now := time.Now()
-	var generated []string
-	if c.AdminToken == "" {
-		c.AdminToken = manaauthdev.SignToken(manaauthdev.TokenClaims(manaauthdev.NewID(), "admin@mana-auth-dev.test", manaauthdev.RoleAdmin, now, 30*24*time.Hour))
-		generated = append(generated, "MANA_ADMIN_JWT="+c.AdminToken)
-	}
-	if c.UserToken == "" {
-		c.UserToken = manaauthdev.SignToken(manaauthdev.TokenClaims(manaauthdev.NewID(), "user@mana-auth-dev.test", manaauthdev.RoleUser, now, 30*24*time.Hour))
-		generated = append(generated, "MANA_USER_JWT="+c.UserToken)
-	}
 	var logw io.Writer = stderr
 	if c.Quiet {
 		logw = nil
 	}
 	srv := manaauthdev.New(manaauthdev.Options{AdminToken: c.AdminToken, UserToken: c.UserToken, Store: store, Log: logw})
+	var generated []string
+	if c.AdminToken == "" {
+		generated = append(generated, "MANA_ADMIN_JWT="+srv.MintToken(manaauthdev.RoleAdmin, c.TokenTTL))
+	}
+	if c.UserToken == "" {
+		generated = append(generated, "MANA_USER_JWT="+srv.MintToken(manaauthdev.RoleUser, c.TokenTTL))
+	}
 
 	ln, err := net.Listen("tcp", c.Listen)
 	if err != nil {
@@ -90,6 +94,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "http://%s\n", ln.Addr())
 	for _, line := range generated {
 		fmt.Fprintln(stdout, line)
+	}
+	if len(generated) > 0 {
+		fmt.Fprintf(stderr, "mana-auth-dev: the printed tokens expire at %s (--token-ttl=%s); restart it, or give a longer --token-ttl, for new ones\n",
+			srv.Now().Add(c.TokenTTL).UTC().Format(time.RFC3339), c.TokenTTL)
 	}
 
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}

@@ -3,11 +3,17 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/alecthomas/kong"
+
+	"github.com/mana/personactl/manaauthdev/devtest"
 )
 
 func TestRunPrintsItsAddressFirstAndStopsCleanly(t *testing.T) {
@@ -82,5 +88,126 @@ func TestRunRefusesNonLoopbackAddresses(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "loopback") {
 			t.Errorf("--listen %s: err = %v, want a refusal naming loopback", addr, err)
 		}
+	}
+}
+
+// startRun runs the command and returns the lines of its stdout until want
+// lines were read, and a function that stops it.
+func startRun(t *testing.T, want int, args ...string) []string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	outR, outW := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, args, outW, io.Discard)
+		outW.Close()
+	}()
+	lines := bufio.NewScanner(outR)
+	var got []string
+	for len(got) < want && lines.Scan() {
+		got = append(got, lines.Text())
+	}
+	go io.Copy(io.Discard, outR)
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("run: %v", err)
+		}
+	})
+	if len(got) < want {
+		t.Fatalf("output %q, want %d lines", got, want)
+	}
+	return got
+}
+
+func claims(t *testing.T, token string) map[string]any {
+	t.Helper()
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		t.Fatalf("%q is not a JWT", token)
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c map[string]any
+	if err := json.Unmarshal(raw, &c); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestMintedTokensLiveTokenTTL(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		ttl  float64
+	}{
+		{nil, 900}, // mana-auth's 15 minutes
+		{[]string{"--token-ttl=2h"}, 7200},
+	} {
+		out := startRun(t, 3, append([]string{"--listen=127.0.0.1:0", "--quiet"}, c.args...)...)
+		for _, line := range out[1:] {
+			_, token, _ := strings.Cut(line, "=")
+			cl := claims(t, token)
+			if cl["exp"].(float64)-cl["iat"].(float64) != c.ttl {
+				t.Errorf("%v: %s lives %v s, want %v", c.args, line[:strings.Index(line, "=")], cl["exp"].(float64)-cl["iat"].(float64), c.ttl)
+			}
+		}
+		admin := strings.TrimPrefix(out[1], "MANA_ADMIN_JWT=")
+		user := strings.TrimPrefix(out[2], "MANA_USER_JWT=")
+		for token, want := range map[string]int{admin: 200, user: 403, "forged." + admin[strings.Index(admin, ".")+1:]: 401} {
+			req, _ := http.NewRequest(http.MethodGet, out[0]+"/api/v1/admin/personas", nil)
+			req.Header.Set("Authorization", "Bearer "+token)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != want {
+				t.Errorf("%v: GET list with a printed token: %d, want %d", c.args, resp.StatusCode, want)
+			}
+		}
+	}
+}
+
+func TestRunRefusesBadTokenSettings(t *testing.T) {
+	cases := []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"--admin-token=same", "--user-token=same"}, []string{"--admin-token and --user-token", "same string", "give them different values"}},
+		{[]string{"--token-ttl=0s"}, []string{"--token-ttl=0s", "positive duration"}},
+		{[]string{"--token-ttl=-5m"}, []string{"--token-ttl=-5m0s", "positive duration"}},
+	}
+	for _, c := range cases {
+		err := run(context.Background(), append([]string{"--listen=127.0.0.1:0", "--quiet"}, c.args...), io.Discard, io.Discard)
+		if err == nil {
+			t.Errorf("%v: started, want a refusal", c.args)
+			continue
+		}
+		for _, w := range c.want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("%v: %v\n  want it to say %q", c.args, err, w)
+			}
+		}
+	}
+}
+
+func TestDBHelpAndErrorSayTheDatabaseMustExist(t *testing.T) {
+	var help strings.Builder
+	parser, err := kong.New(&cli{}, kong.Name("mana-auth-dev"), kong.Writers(&help, &help), kong.Exit(func(int) {}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	parser.Parse([]string{"--help"})
+	if !strings.Contains(help.String(), "The database itself must exist") {
+		t.Errorf("--help does not say that --db's database must exist:\n%s", help.String())
+	}
+
+	dsn := devtest.FreshDatabase(t) // an empty database: the server is reachable
+	missing := strings.Replace(dsn, "/manaauthdev_", "/manaauthdev_missing_", 1)
+	err = run(context.Background(), []string{"--listen=127.0.0.1:0", "--quiet", "--db=" + missing}, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "does not exist") || !strings.Contains(err.Error(), "the database itself must exist") {
+		t.Errorf("--db naming a missing database: %v, want the server's words and that the database must exist", err)
 	}
 }

@@ -1,5 +1,5 @@
 // Package devtest starts mana-auth-dev for a test: a real HTTP server on
-// 127.0.0.1 with random admin and user tokens, stopped when the test ends.
+// 127.0.0.1 with admin and user tokens it minted, stopped when the test ends.
 //
 //	inst := devtest.Start(t)                         // in memory
 //	inst := devtest.Start(t, devtest.WithPostgres()) // in a fresh database
@@ -27,8 +27,8 @@ import (
 // Instance is a running mana-auth-dev.
 type Instance struct {
 	URL        string // e.g. http://127.0.0.1:43567, no trailing slash
-	AdminToken string // JWT-shaped; claims sub=AdminID, role=admin
-	UserToken  string // JWT-shaped; claims sub=UserID, role=user
+	AdminToken string // minted by Server for TokenTTL; claims sub=AdminID, role=admin
+	UserToken  string // minted by Server for TokenTTL; claims sub=UserID, role=user
 	AdminID    string // the sub claim of AdminToken (no such user is stored)
 	UserID     string // the sub claim of UserToken (no such user is stored)
 	Server     *manaauthdev.Server
@@ -44,16 +44,23 @@ type config struct {
 // Option changes how Start builds the instance.
 type Option func(*config)
 
-// WithNow gives the server a clock (timestamps, the 7-day window of actions7d).
+// TokenTTL is how long an Instance's AdminToken and UserToken live by the
+// server's clock; Server.MintToken makes shorter-lived ones.
+const TokenTTL = 12 * time.Hour
+
+// WithNow gives the server a clock: timestamps, the 7-day window of
+// actions7d, token expiry and the login lockout's windows follow it. A
+// manaauthdev.Clock moves it: WithNow(clock.Now).
 func WithNow(now func() time.Time) Option { return func(c *config) { c.now = now } }
 
 // WithLog writes the server's request log to w.
 func WithLog(w io.Writer) Option { return func(c *config) { c.log = w } }
 
 // Token returns a JWT-shaped token carrying claims, the way mana-auth's
-// tokens look (EdDSA header, base64url parts). mana-auth-dev accepts only
-// its instance's AdminToken and UserToken; any other token, e.g. one with
-// an exp in the past, is answered 401 "Invalid or expired token".
+// tokens look (EdDSA header, base64url parts), signed by a key no instance
+// trusts: the token of another server, answered 401 "Invalid or expired
+// token" (unless given whole as manaauthdev.Options.AdminToken). Tokens an
+// instance accepts come from inst.Server.MintToken or inst.Server.Sign.
 func Token(claims map[string]any) string { return manaauthdev.SignToken(claims) }
 
 // Start runs mana-auth-dev on 127.0.0.1 on a free port until the test ends.
@@ -67,17 +74,10 @@ func Start(t testing.TB, opts ...Option) *Instance {
 	if cfg.postgres {
 		store = startPostgres(t)
 	}
-	now := time.Now()
 	inst := &Instance{AdminID: manaauthdev.NewID(), UserID: manaauthdev.NewID(), Store: store}
-	inst.AdminToken = Token(manaauthdev.TokenClaims(inst.AdminID, "admin@mana-auth-dev.test", manaauthdev.RoleAdmin, now, 12*time.Hour))
-	inst.UserToken = Token(manaauthdev.TokenClaims(inst.UserID, "user@mana-auth-dev.test", manaauthdev.RoleUser, now, 12*time.Hour))
-	inst.Server = manaauthdev.New(manaauthdev.Options{
-		AdminToken: inst.AdminToken,
-		UserToken:  inst.UserToken,
-		Store:      store,
-		Now:        cfg.now,
-		Log:        cfg.log,
-	})
+	inst.Server = manaauthdev.New(manaauthdev.Options{Store: store, Now: cfg.now, Log: cfg.log})
+	inst.AdminToken = inst.Server.MintTokenFor(inst.AdminID, "admin@mana-auth-dev.test", manaauthdev.RoleAdmin, TokenTTL)
+	inst.UserToken = inst.Server.MintTokenFor(inst.UserID, "user@mana-auth-dev.test", manaauthdev.RoleUser, TokenTTL)
 
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -100,11 +100,38 @@ func Start(t testing.TB, opts ...Option) *Instance {
 	return inst
 }
 
-// Expired returns a token like AdminToken whose exp lies in the past.
+// Expired returns a token like AdminToken, signed by the server, whose exp
+// lies two minutes in the past by the server's clock.
 func (i *Instance) Expired() string {
-	now := time.Now()
-	claims := manaauthdev.TokenClaims(i.AdminID, "admin@mana-auth-dev.test", manaauthdev.RoleAdmin, now.Add(-time.Hour), 58*time.Minute)
-	return Token(claims)
+	now := i.Server.Now()
+	claims := manaauthdev.TokenClaims(i.AdminID, "admin@mana-auth-dev.test", manaauthdev.RoleAdmin, now.Add(-17*time.Minute), manaauthdev.AccessTokenTTL)
+	return i.Server.Sign(claims)
+}
+
+// Login sends the persona runner's login, POST /api/v1/auth/login, and
+// returns the status and the body of the answer.
+func (i *Instance) Login(t testing.TB, email, password string) (int, string) {
+	t.Helper()
+	b, _ := json.Marshal(map[string]string{"email": email, "password": password})
+	resp, err := http.Post(i.URL+manaauthdev.PathLogin, "application/json", bytes.NewReader(b))
+	if err != nil {
+		t.Fatalf("POST %s: %v", manaauthdev.PathLogin, err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("POST %s: reading the answer: %v", manaauthdev.PathLogin, err)
+	}
+	return resp.StatusCode, string(raw)
+}
+
+// LockOut locks the runner's login of the address exactly as given, as
+// five wrong passwords would: for 30 minutes by the server's clock.
+func (i *Instance) LockOut(t testing.TB, email string) {
+	t.Helper()
+	if err := i.Server.LockOut(context.Background(), email); err != nil {
+		t.Fatalf("locking out %s: %v", email, err)
+	}
 }
 
 // SignUpHuman signs a person up through Better Auth's route, as the web app

@@ -1,0 +1,215 @@
+package manaauthdev
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// The persona runner's login, POST /api/v1/auth/login, as recorded in
+// testdata/contract/login-exchanges.json: Better Auth's sign-in wrapped in
+// mana-auth's own lockout, which counts failed attempts per address string
+// exactly as sent.
+
+const (
+	// LockoutFailures failed logins within LockoutWindow lock an address…
+	LockoutFailures = 5
+	LockoutWindow   = 15 * time.Minute
+	// …for LockoutDuration from the last of them.
+	LockoutDuration = 30 * time.Minute
+)
+
+// loginError is the login route's envelope: {error, message, status[, retryAfterSec]}.
+type loginError struct {
+	Error         string `json:"error"`
+	Message       string `json:"message"`
+	Status        int    `json:"status"`
+	RetryAfterSec *int   `json:"retryAfterSec,omitempty"`
+}
+
+func (s *Server) loginError(w http.ResponseWriter, r *http.Request, status int, code, message string) {
+	s.writeJSON(w, r, status, loginError{Error: code, Message: message, Status: status})
+}
+
+func (s *Server) loginRoute(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	body, ok, err := readJSONBody(r)
+	if err != nil {
+		s.internalError(w, r, err)
+		return
+	}
+	if !ok {
+		s.loginError(w, r, http.StatusBadRequest, "VALIDATION", "Invalid JSON body")
+		return
+	}
+	fields, isObject := body.(map[string]any)
+	if !isObject {
+		s.loginError(w, r, http.StatusBadRequest, "VALIDATION", "[body] Invalid input: expected object, received "+jsTypeNameOf(body))
+		return
+	}
+	var issues []string
+	email, ok := fields["email"].(string)
+	if !ok {
+		issues = append(issues, "[body.email] "+expectedString(fields["email"]))
+	}
+	password, ok := fields["password"].(string)
+	if !ok {
+		issues = append(issues, "[body.password] "+expectedString(fields["password"]))
+	}
+	if len(issues) > 0 {
+		s.loginError(w, r, http.StatusBadRequest, "VALIDATION", strings.Join(issues, "; "))
+		return
+	}
+
+	now := s.now()
+	// The lock comes first: while it holds, even the right password gets
+	// 429, and no attempt is recorded.
+	if wait, locked, err := s.lockedFor(ctx, email, now); err != nil {
+		s.internalError(w, r, err)
+		return
+	} else if locked {
+		secs := retryAfterSeconds(wait)
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		s.writeJSON(w, r, http.StatusTooManyRequests, loginError{
+			Error: "ACCOUNT_LOCKED", Message: "Account temporarily locked", Status: http.StatusTooManyRequests, RetryAfterSec: &secs,
+		})
+		return
+	}
+
+	u, ok, err := s.checkCredentials(ctx, email, password)
+	if err != nil {
+		s.internalError(w, r, err)
+		return
+	}
+	if !ok {
+		if err := s.store.RecordLoginFailure(ctx, email, now); err != nil {
+			s.internalError(w, r, err)
+			return
+		}
+		s.loginError(w, r, http.StatusUnauthorized, "INVALID_CREDENTIALS", "Invalid email or password")
+		return
+	}
+	if err := s.store.ClearLoginFailures(ctx, email); err != nil {
+		s.internalError(w, r, err)
+		return
+	}
+	sess := Session{ID: NewID(), Token: NewID(), UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(sessionLifetime)}
+	if err := s.store.CreateSession(ctx, sess); err != nil {
+		s.internalError(w, r, err)
+		return
+	}
+	// mana-auth's own login issues role "user" whatever the user's role.
+	access := s.Sign(map[string]any{
+		"iat": now.Unix(), "sub": u.ID, "email": u.Email, "role": RoleUser, "sid": sess.ID,
+		"tier": u.AccessTier, "exp": now.Add(AccessTokenTTL).Unix(), "iss": TokenIssuer, "aud": "mana",
+	})
+	s.writeJSON(w, r, http.StatusOK, struct {
+		Redirect     bool   `json:"redirect"`
+		Token        string `json:"token"`
+		User         baUser `json:"user"`
+		AccessToken  string `json:"accessToken"`
+		RefreshToken string `json:"refreshToken"`
+	}{false, sess.Token, userJSON(u), access, sess.Token})
+}
+
+// checkCredentials is Better Auth's sign-in under the route: the address
+// lowercased, the password of the credential account, a verified address.
+// ok=false for any refusal; the route answers them all alike.
+func (s *Server) checkCredentials(ctx context.Context, email, password string) (User, bool, error) {
+	u, err := s.store.UserByEmail(ctx, strings.ToLower(email))
+	if errors.Is(err, ErrNotFound) {
+		return User{}, false, nil
+	}
+	if err != nil {
+		return User{}, false, err
+	}
+	hash, err := s.store.PasswordHash(ctx, u.ID)
+	if errors.Is(err, ErrNotFound) {
+		return User{}, false, nil
+	}
+	if err != nil {
+		return User{}, false, err
+	}
+	if !checkPassword(hash, password) || !u.EmailVerified {
+		return User{}, false, nil
+	}
+	return u, true, nil
+}
+
+// lockedFor reports whether the address string is locked at now, and for
+// how long still: LockoutFailures failures within LockoutWindow lock it
+// until LockoutDuration after the last failure.
+func (s *Server) lockedFor(ctx context.Context, email string, now time.Time) (time.Duration, bool, error) {
+	failures, err := s.store.LoginFailures(ctx, email)
+	if err != nil {
+		return 0, false, err
+	}
+	until, locked := lockedUntil(failures)
+	if !locked || !now.Before(until) {
+		return 0, false, nil
+	}
+	return until.Sub(now), true, nil
+}
+
+// lockedUntil returns the end of the lock the failures set, if they set one.
+func lockedUntil(failures []time.Time) (time.Time, bool) {
+	if len(failures) < LockoutFailures {
+		return time.Time{}, false
+	}
+	failures = slices.SortedFunc(slices.Values(failures), time.Time.Compare)
+	last := failures[len(failures)-1]
+	n := 0
+	for _, f := range failures {
+		if !f.Before(last.Add(-LockoutWindow)) {
+			n++
+		}
+	}
+	if n < LockoutFailures {
+		return time.Time{}, false
+	}
+	return last.Add(LockoutDuration), true
+}
+
+// FailedLogins returns how many failed logins are recorded for the address
+// exactly as given (a success clears them; the lock counts those of the
+// last 15 minutes). -1 when the store cannot be read (the cause goes to
+// the log).
+func (s *Server) FailedLogins(email string) int {
+	failures, err := s.store.LoginFailures(context.Background(), email)
+	if err != nil {
+		s.logf("counting the failed logins of %s: %v", email, err)
+		return -1
+	}
+	return len(failures)
+}
+
+// LoginLock reports whether the address exactly as given is locked now by
+// the server's clock, and how long the lock still holds.
+func (s *Server) LoginLock(email string) (remaining time.Duration, locked bool, err error) {
+	return s.lockedFor(context.Background(), email, s.now())
+}
+
+// LockOut records failed logins for the address at the server's clock
+// until it is locked, as that many wrong passwords would.
+func (s *Server) LockOut(ctx context.Context, email string) error {
+	now := s.now()
+	for range LockoutFailures {
+		if err := s.store.RecordLoginFailure(ctx, email, now); err != nil {
+			return fmt.Errorf("recording a failed login of %s: %w", email, err)
+		}
+	}
+	return nil
+}
+
+// jsTypeNameOf is zod's name of a received value's type, null included.
+func jsTypeNameOf(v any) string {
+	if v == nil {
+		return "null"
+	}
+	return jsTypeName(v)
+}
