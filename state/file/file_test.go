@@ -381,3 +381,12 @@ func BenchmarkJournal(b *testing.B) {
 		return fi.Size()
 	})
 }
+
+// OpenRetaining opens the store keeping only retain closed runs.
+func (s *store) OpenRetaining(t *testing.T, retain int) state.Backend {
+	b, err := file.New(s.path, file.Options{Retain: retain})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}

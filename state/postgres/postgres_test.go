@@ -457,3 +457,32 @@ func BenchmarkJournal(b *testing.B) {
 		return lsn
 	})
 }
+
+// OpenRetaining opens the store keeping only retain closed runs.
+func (s *store) OpenRetaining(t *testing.T, retain int) state.Backend {
+	b, err := postgres.Open(context.Background(), s.dsn, s.workspace, postgres.Options{Retain: retain})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	return b
+}
+
+// WaitHolderGone waits until the server has seen the session of a killed
+// holder end: it queues for the advisory lock itself, then lets it go.
+func (s *store) WaitHolderGone(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, s.dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	ns, key := postgres.LockKeys(s.workspace)
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1, $2)`, ns, key); err != nil {
+		t.Fatalf("wait for the killed holder's session to end: %v", err)
+	}
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_unlock($1, $2)`, ns, key); err != nil {
+		t.Fatal(err)
+	}
+}

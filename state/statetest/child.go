@@ -27,7 +27,19 @@ const (
 	RoleHold = "hold"
 	// roleWriteLoop takes the lock and writes state after state until killed.
 	roleWriteLoop = "write-loop"
+	// roleAppendLoop takes the lock, opens a journal entry and appends
+	// batches of steps to it until killed.
+	roleAppendLoop = "append-loop"
 )
+
+// appendBatch is how many steps the append-loop child appends per call.
+const appendBatch = 25
+
+// appendRoundEnv numbers the append-loop child's entry, one per round.
+const appendRoundEnv = "PERSONACTL_STATETEST_ROUND"
+
+// appendLoopEntry is the ID of the entry the append-loop child numbered round opens.
+func appendLoopEntry(round int) string { return fmt.Sprintf("append-loop-%d", round) }
 
 // HoldOperation is the operation a holding child names in its lock.
 const HoldOperation = "statetest hold"
@@ -87,9 +99,39 @@ func playRole(role string, reopen func(ctx context.Context) (state.Backend, erro
 			}
 			fmt.Printf("wrote %d\n", s.Serial)
 		}
+	case roleAppendLoop:
+		l, err := b.Lock(ctx, "statetest append-loop", 10*time.Second)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("locked %d %s\n", os.Getpid(), l.Info().ID)
+		round, _ := strconv.Atoi(os.Getenv(appendRoundEnv))
+		e := sampleEntry(appendLoopEntry(round))
+		if err := l.OpenJournal(ctx, e); err != nil {
+			return err
+		}
+		fmt.Printf("opened %s\n", e.ID)
+		for n := 0; ; n += appendBatch {
+			steps := make([]state.JournalStep, appendBatch)
+			for i := range steps {
+				steps[i] = sampleStep(fmt.Sprintf("step-%06d@personas.mana.test", n+i), state.StepFailed)
+				steps[i].Error = strings.Repeat("upstream answered 503 Service Unavailable; ", 20)
+			}
+			if err := l.AppendSteps(ctx, e.ID, steps); err != nil {
+				return err
+			}
+			fmt.Printf("appended %d\n", n+appendBatch)
+		}
 	default:
 		return fmt.Errorf("unknown role %q", role)
 	}
+}
+
+// children counts the children started, so that each append-loop child
+// opens an entry of its own.
+var children struct {
+	mu sync.Mutex
+	n  int
 }
 
 // Child is a re-executed test binary playing a helper role.
@@ -109,8 +151,12 @@ type Child struct {
 // it holds the lock.
 func StartChild(t *testing.T, store Store, role string) *Child {
 	t.Helper()
+	children.mu.Lock()
+	children.n++
+	n := children.n
+	children.mu.Unlock()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(append(os.Environ(), store.Env()...), roleEnv+"="+role)
+	cmd.Env = append(append(os.Environ(), store.Env()...), roleEnv+"="+role, fmt.Sprintf("%s=%d", appendRoundEnv, n))
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)

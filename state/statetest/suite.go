@@ -37,7 +37,21 @@ type Store interface {
 	Env() []string
 }
 
+// Retainer is a Store that can also open a handle keeping only retain
+// closed runs in its journal.
+type Retainer interface {
+	OpenRetaining(t *testing.T, retain int) state.Backend
+}
+
+// HolderWaiter is a Store whose lock can outlive a killed holder process
+// for a moment (a database session the server has not yet seen end).
+// WaitHolderGone blocks until it no longer does.
+type HolderWaiter interface {
+	WaitHolderGone(t *testing.T)
+}
+
 // Run runs the suite against the backend whose empty stores newStore makes.
+// Stores that are Retainers also run the retention test.
 func Run(t *testing.T, newStore func(t *testing.T) Store) {
 	tests := []struct {
 		name string
@@ -60,6 +74,14 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 		{"LockHeldByAnotherProcess", testLockHeldByAnotherProcess},
 		{"ForceUnlockAfterHolderDied", testForceUnlockAfterHolderDied},
 		{"KilledWhileWriting", testKilledWhileWriting},
+		{"CredentialsRoundTrip", testCredentialsRoundTrip},
+		{"DuplicateByLetterCaseRefused", testDuplicateByLetterCaseRefused},
+		{"NegativeLockTimeoutRefused", testNegativeLockTimeoutRefused},
+		{"JournalAppendOnly", testJournalAppendOnly},
+		{"JournalThroughGroupCommit", testJournalThroughGroupCommit},
+		{"HistoryNewestFirst", testHistoryNewestFirst},
+		{"HistoryRetention", testHistoryRetention},
+		{"KilledWhileAppending", testKilledWhileAppending},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newStore(t)) })
@@ -79,7 +101,7 @@ func samplePersonas() []state.RecordedPersona {
 			Name: "Zoe", Email: "zoe@personas.mana.test", Archetype: "night-owl",
 			SystemPrompt: "You are Zoe. You write \"quotes\", ünïcode and\nnew lines.",
 			ModuleMix:    map[string]float64{"journal": 0.5, "habits": 0.25, "calendar": 0.25}, TickCadence: "hourly"}},
-		{Email: "anna@personas.mana.test", UserID: "u-anna", AppliedAt: at.Add(time.Second), Values: catalog.Persona{
+		{Email: "anna@personas.mana.test", UserID: "u-anna", AppliedAt: at.Add(time.Second), Credentials: "pbkdf2-sha256$600000$c2FsdA$ZmluZ2VycHJpbnQ", Values: catalog.Persona{
 			Name: "Anna", Email: "anna@personas.mana.test", Archetype: "planner",
 			SystemPrompt: "You are Anna.", ModuleMix: map[string]float64{"calendar": 1}, TickCadence: "daily"}},
 	}
@@ -369,7 +391,7 @@ func testReleasedLockRefusesWrites(t *testing.T, s Store) {
 func sampleEntry(id string) state.JournalEntry {
 	last := at.Add(-time.Hour)
 	return state.JournalEntry{
-		ID: id, Operation: "apply", Started: at,
+		ID: id, Operation: "apply", Who: "ci", Host: "runner-7", Started: at,
 		Plan: []byte(`{"format_version":"1","changes":[{"email":"zoe@personas.mana.test","action":"update"}]}`),
 		Before: []state.BeforeImage{{Email: "zoe@personas.mana.test", UserID: "u-zoe", Values: samplePersonas()[0].Values,
 			CreatedAt: at.Add(-72 * time.Hour), LastActiveAt: &last, Actions7d: 12, Actions: 20, Feedback: 3}},
@@ -411,8 +433,8 @@ func testJournal(t *testing.T, s Store) {
 	sameEntries(t, "just opened", openJournals(t, b), []state.JournalEntry{e})
 	steps := []state.JournalStep{sampleStep("zoe@personas.mana.test", state.StepDone), sampleStep("anna@personas.mana.test", state.StepFailed)}
 	for _, st := range steps {
-		if err := l.RecordStep(ctx, e.ID, st); err != nil {
-			t.Fatalf("RecordStep: %v", err)
+		if err := l.AppendSteps(ctx, e.ID, []state.JournalStep{st}); err != nil {
+			t.Fatalf("AppendSteps: %v", err)
 		}
 	}
 	e.Steps = steps
@@ -420,20 +442,20 @@ func testJournal(t *testing.T, s Store) {
 	if err := l.OpenJournal(ctx, e); err == nil {
 		t.Error("a second entry with the same ID was accepted")
 	}
-	if err := l.CloseJournal(ctx, e.ID); err != nil {
+	if err := l.CloseJournal(ctx, e.ID, state.OutcomeRolledBack); err != nil {
 		t.Fatalf("CloseJournal: %v", err)
 	}
 	if open := openJournals(t, b); len(open) != 0 {
 		t.Errorf("closed entry still open: %+v", open)
 	}
-	if err := l.RecordStep(ctx, e.ID, steps[0]); err == nil {
-		t.Error("RecordStep on a closed entry succeeded")
+	if err := l.AppendSteps(ctx, e.ID, []state.JournalStep{steps[0]}); err == nil {
+		t.Error("AppendSteps on a closed entry succeeded")
 	}
-	if err := l.CloseJournal(ctx, "no-such-entry"); err == nil {
+	if err := l.CloseJournal(ctx, "no-such-entry", state.OutcomeComplete); err == nil {
 		t.Error("CloseJournal of an unknown entry succeeded")
 	}
-	if err := l.RecordStep(ctx, "no-such-entry", steps[0]); err == nil {
-		t.Error("RecordStep on an unknown entry succeeded")
+	if err := l.AppendSteps(ctx, "no-such-entry", []state.JournalStep{steps[0]}); err == nil {
+		t.Error("AppendSteps on an unknown entry succeeded")
 	}
 	// Many applies later, only open entries are reported.
 	for i := range 15 {
@@ -441,7 +463,7 @@ func testJournal(t *testing.T, s Store) {
 		if err := l.OpenJournal(ctx, sampleEntry(id)); err != nil {
 			t.Fatal(err)
 		}
-		if err := l.CloseJournal(ctx, id); err != nil {
+		if err := l.CloseJournal(ctx, id, state.OutcomeComplete); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -459,7 +481,7 @@ func testJournalLeftOpen(t *testing.T, s Store) {
 		t.Fatal(err)
 	}
 	st := sampleStep("zoe@personas.mana.test", state.StepDone)
-	if err := l.RecordStep(ctx, e.ID, st); err != nil {
+	if err := l.AppendSteps(ctx, e.ID, []state.JournalStep{st}); err != nil {
 		t.Fatal(err)
 	}
 	l.Release() // the run ends without closing its entry
@@ -468,7 +490,7 @@ func testJournalLeftOpen(t *testing.T, s Store) {
 	next := s.Open(t)
 	sameEntries(t, "the next run sees the interrupted entry", openJournals(t, next), []state.JournalEntry{e})
 	ln := lock(t, next, "apply")
-	if err := ln.CloseJournal(ctx, e.ID); err != nil {
+	if err := ln.CloseJournal(ctx, e.ID, state.OutcomeInterrupted); err != nil {
 		t.Fatalf("the next run closes the interrupted entry: %v", err)
 	}
 	if open := openJournals(t, b); len(open) != 0 {
@@ -489,14 +511,14 @@ func testJournalParallelSteps(t *testing.T, s Store) {
 	errs := make(chan error, n)
 	for i := range n {
 		wg.Go(func() {
-			errs <- l.RecordStep(ctx, e.ID, sampleStep(fmt.Sprintf("p%02d@personas.mana.test", i), state.StepDone))
+			errs <- l.AppendSteps(ctx, e.ID, []state.JournalStep{sampleStep(fmt.Sprintf("p%02d@personas.mana.test", i), state.StepDone)})
 		})
 	}
 	wg.Wait()
 	close(errs)
 	for err := range errs {
 		if err != nil {
-			t.Fatalf("RecordStep from parallel steps: %v", err)
+			t.Fatalf("AppendSteps from parallel steps: %v", err)
 		}
 	}
 	open := openJournals(t, b)
@@ -537,7 +559,7 @@ func testNoSecretsStored(t *testing.T, s Store) {
 		t.Fatal(err)
 	}
 	for _, outcome := range []string{state.StepDone, state.StepFailed} {
-		if err := l.RecordStep(ctx, e.ID, sampleStep(personas[0].Email, outcome)); err != nil {
+		if err := l.AppendSteps(ctx, e.ID, []state.JournalStep{sampleStep(personas[0].Email, outcome)}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -549,7 +571,7 @@ func testNoSecretsStored(t *testing.T, s Store) {
 	if err := l.OpenJournal(ctx, sampleEntry("scan-2")); err != nil {
 		t.Fatal(err)
 	}
-	if err := l.CloseJournal(ctx, "scan-2"); err != nil {
+	if err := l.CloseJournal(ctx, "scan-2", state.OutcomeComplete); err != nil {
 		t.Fatal(err)
 	}
 
@@ -601,6 +623,9 @@ func testForceUnlockAfterHolderDied(t *testing.T, s Store) {
 	}
 	child := StartChild(t, s, RoleHold)
 	child.Kill(t)
+	if w, ok := s.(HolderWaiter); ok {
+		w.WaitHolderGone(t)
+	}
 	err := b.ForceUnlock(ctx, "0b6a3c4e-1111-4222-8333-444455556666")
 	if err == nil || !strings.Contains(err.Error(), "0b6a3c4e-1111-4222-8333-444455556666") {
 		t.Errorf("ForceUnlock with the wrong ID: %v; want a refusal naming the ID given", err)
@@ -659,5 +684,276 @@ func testKilledWhileWriting(t *testing.T, s Store) {
 		write(t, l, got)
 		l.Release()
 		t.Logf("round %d: killed after serial %d; state at %d, readable and whole", round, last, got.Serial)
+	}
+}
+
+func testCredentialsRoundTrip(t *testing.T, s Store) {
+	b := s.Open(t)
+	l := lock(t, b, "apply")
+	in := &state.State{Personas: samplePersonas()}
+	write(t, l, in)
+	got := read(t, s.Open(t))
+	anna, _ := got.Find("anna@personas.mana.test")
+	zoe, _ := got.Find("zoe@personas.mana.test")
+	if anna.Credentials != samplePersonas()[1].Credentials || zoe.Credentials != "" {
+		t.Errorf("credentials read back: anna %q, zoe %q; want %q and none", anna.Credentials, zoe.Credentials, samplePersonas()[1].Credentials)
+	}
+	// A verify records a fingerprint where there was none.
+	got.Personas[1].Credentials = "pbkdf2-sha256$600000$c2FsdA$b3RoZXI"
+	write(t, l, got)
+	if zoe, _ := read(t, b).Find("zoe@personas.mana.test"); zoe.Credentials != "pbkdf2-sha256$600000$c2FsdA$b3RoZXI" {
+		t.Errorf("zoe's fingerprint after a second write: %q", zoe.Credentials)
+	}
+}
+
+func testDuplicateByLetterCaseRefused(t *testing.T, s Store) {
+	b := s.Open(t)
+	l := lock(t, b, "apply")
+	write(t, l, &state.State{Personas: samplePersonas()})
+	shouting := samplePersonas()[1]
+	shouting.Email = "Anna@Personas.Mana.Test"
+	twice := &state.State{Serial: 1, Personas: append(samplePersonas(), shouting)}
+	err := l.Write(context.Background(), twice)
+	if err == nil || !strings.Contains(err.Error(), "anna@personas.mana.test") || !strings.Contains(err.Error(), "Anna@Personas.Mana.Test") {
+		t.Errorf("write listing one address in two letter cases: %v; want a refusal naming both spellings", err)
+	}
+	if got := read(t, b); got.Serial != 1 || len(got.Personas) != 2 {
+		t.Errorf("after the refused write: serial %d with %d personas; want the state unchanged", got.Serial, len(got.Personas))
+	}
+}
+
+func testNegativeLockTimeoutRefused(t *testing.T, s Store) {
+	b := s.Open(t)
+	_, err := b.Lock(context.Background(), "apply", -5*time.Second)
+	if !errors.Is(err, state.ErrNegativeTimeout) || !strings.Contains(err.Error(), "--lock-timeout") {
+		t.Errorf("Lock with timeout -5s: %v; want ErrNegativeTimeout saying what to pass", err)
+	}
+	lock(t, s.Open(t), "apply") // and it left nothing locked
+}
+
+func testJournalAppendOnly(t *testing.T, s Store) {
+	b := s.Open(t)
+	ctx := context.Background()
+	l := lock(t, b, "apply")
+	e := sampleEntry("append-1")
+	if err := l.OpenJournal(ctx, e); err != nil {
+		t.Fatal(err)
+	}
+	var want []state.JournalStep
+	for batch, n := range []int{1, 0, 7, 30} {
+		var steps []state.JournalStep
+		for i := range n {
+			st := sampleStep(fmt.Sprintf("b%d-%02d@personas.mana.test", batch, i), state.StepDone)
+			st.Finished = at.Add(time.Duration(len(want)+i) * time.Millisecond)
+			steps = append(steps, st)
+		}
+		if err := l.AppendSteps(ctx, e.ID, steps); err != nil {
+			t.Fatalf("AppendSteps of %d steps: %v", n, err)
+		}
+		want = append(want, steps...)
+		e.Steps = want
+		sameEntries(t, fmt.Sprintf("after a batch of %d", n), openJournals(t, s.Open(t)), []state.JournalEntry{e})
+	}
+	if err := l.CloseJournal(ctx, e.ID, "exploded"); err == nil || !strings.Contains(err.Error(), "exploded") {
+		t.Errorf("CloseJournal with an unknown outcome: %v; want a refusal", err)
+	}
+	if err := l.CloseJournal(ctx, e.ID, state.OutcomeComplete); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.AppendSteps(ctx, e.ID, want[:1]); err == nil {
+		t.Error("AppendSteps to a closed entry succeeded")
+	}
+	h := history(t, b, 0)
+	if len(h) != 1 || len(h[0].Steps) != len(want) || h[0].Plan != nil || len(h[0].Before) != 0 {
+		t.Fatalf("history after close: %+v; want the entry with its %d steps, without plan or before-images", h, len(want))
+	}
+	// The plan and before-images are gone from what is stored, not just
+	// from what History returns.
+	if raw := s.Raw(t); bytes.Contains(raw, []byte("format_version")) || bytes.Contains(raw, []byte("You are Zoe")) {
+		t.Error("a closed entry's plan or before-images are still stored")
+	}
+}
+
+func testJournalThroughGroupCommit(t *testing.T, s Store) {
+	b := s.Open(t)
+	ctx := context.Background()
+	l := lock(t, b, "apply")
+	e := sampleEntry("group-1")
+	if err := l.OpenJournal(ctx, e); err != nil {
+		t.Fatal(err)
+	}
+	j := state.NewJournal(l, e.ID, state.JournalOptions{})
+	const workers, each = 5, 100
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := range each {
+				j.Record(sampleStep(fmt.Sprintf("w%d-%03d@personas.mana.test", w, i), state.StepDone))
+			}
+		})
+	}
+	wg.Wait()
+	if err := j.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if open := openJournals(t, s.Open(t)); len(open) != 1 || len(open[0].Steps) != workers*each {
+		t.Fatalf("after Flush another handle sees %d open entries, the first with %d steps; want all %d", len(open), len(open[0].Steps), workers*each)
+	}
+	if err := j.Close(ctx, state.OutcomeFailed); err != nil {
+		t.Fatal(err)
+	}
+	h := history(t, b, 1)
+	if len(h) != 1 || h[0].Outcome != state.OutcomeFailed || len(h[0].Steps) != workers*each || h[0].Closed.IsZero() {
+		t.Errorf("history: %+v; want the run closed as failed with its %d steps", h, workers*each)
+	}
+}
+
+func history(t *testing.T, b state.Backend, limit int) []state.JournalEntry {
+	t.Helper()
+	h, err := b.History(context.Background(), limit)
+	if err != nil {
+		t.Fatalf("History: %v", err)
+	}
+	return h
+}
+
+func testHistoryNewestFirst(t *testing.T, s Store) {
+	b := s.Open(t)
+	ctx := context.Background()
+	l := lock(t, b, "apply")
+	if h := history(t, b, 0); len(h) != 0 {
+		t.Fatalf("history of an empty store: %+v", h)
+	}
+	runs := []struct {
+		id, op, who, outcome string
+		steps                int
+	}{
+		{"run-a", "apply", "ana", state.OutcomeComplete, 2},
+		{"run-b", "destroy", "bo", state.OutcomeRolledBack, 1},
+		{"run-c", "apply", "cy", "", 3}, // still open
+	}
+	for i, r := range runs {
+		e := sampleEntry(r.id)
+		e.Operation, e.Who, e.Started = r.op, r.who, at.Add(time.Duration(i)*time.Hour)
+		if err := l.OpenJournal(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+		for k := range r.steps {
+			if err := l.AppendSteps(ctx, r.id, []state.JournalStep{sampleStep(fmt.Sprintf("%s-%d@personas.mana.test", r.id, k), state.StepDone)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if r.outcome != "" {
+			if err := l.CloseJournal(ctx, r.id, r.outcome); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	h := history(t, s.Open(t), 0)
+	if len(h) != 3 {
+		t.Fatalf("history holds %d runs, want 3", len(h))
+	}
+	for i, got := range h {
+		want := runs[len(runs)-1-i]
+		if got.ID != want.id || got.Operation != want.op || got.Who != want.who || got.Host != "runner-7" || got.Outcome != want.outcome ||
+			len(got.Steps) != want.steps || !got.Started.Equal(at.Add(time.Duration(len(runs)-1-i)*time.Hour)) || got.Plan != nil || len(got.Before) != 0 {
+			t.Errorf("history[%d] = %s %s by %s@%s, outcome %q, %d steps, plan %d bytes, %d before-images; want %s %s by %s@runner-7, outcome %q, %d steps, no plan or before-images",
+				i, got.ID, got.Operation, got.Who, got.Host, got.Outcome, len(got.Steps), len(got.Plan), len(got.Before), want.id, want.op, want.who, want.outcome, want.steps)
+		}
+		if closed := !got.Closed.IsZero(); closed != (want.outcome != "") {
+			t.Errorf("history[%d] (%s) closed at %v; want closed %v", i, got.ID, got.Closed, want.outcome != "")
+		}
+	}
+	if h := history(t, b, 2); len(h) != 2 || h[0].ID != "run-c" || h[1].ID != "run-b" {
+		t.Errorf("History(2) = %d runs; want run-c and run-b", len(h))
+	}
+}
+
+func testHistoryRetention(t *testing.T, s Store) {
+	r, ok := s.(Retainer)
+	if !ok {
+		t.Skip("the store cannot open a backend with another retention")
+	}
+	b := r.OpenRetaining(t, 3)
+	ctx := context.Background()
+	l := lock(t, b, "apply")
+	if err := l.OpenJournal(ctx, sampleEntry("still-open")); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		id := fmt.Sprintf("closed-%d", i)
+		e := sampleEntry(id)
+		e.Started = at.Add(time.Duration(i+1) * time.Minute)
+		if err := l.OpenJournal(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+		if err := l.CloseJournal(ctx, id, state.OutcomeComplete); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var ids []string
+	for _, e := range history(t, b, 0) {
+		ids = append(ids, e.ID)
+	}
+	if got := strings.Join(ids, ","); got != "closed-4,closed-3,closed-2,still-open" {
+		t.Errorf("history keeping 3 closed runs: %s; want the 3 newest closed and the open one", got)
+	}
+	if open := openJournals(t, b); len(open) != 1 || open[0].Plan == nil {
+		t.Errorf("the open entry after pruning: %+v; want it whole, plan included", open)
+	}
+}
+
+func testKilledWhileAppending(t *testing.T, s Store) {
+	for round, after := range []int{1, 5, 20} {
+		child := StartChild(t, s, roleAppendLoop)
+		id := child.Expect(t, "opened", 20*time.Second)[0]
+		var last int
+		for range after {
+			f := child.Expect(t, "appended", 20*time.Second)
+			fmt.Sscan(f[0], &last)
+		}
+		child.Kill(t)
+		for line := range child.Lines() {
+			if f := strings.Fields(line); len(f) == 2 && f[0] == "appended" {
+				fmt.Sscan(f[1], &last)
+			}
+		}
+		b := s.Open(t)
+		open, err := b.OpenJournals(context.Background())
+		if err != nil {
+			t.Fatalf("round %d: journal unreadable after its writer was killed mid-append: %v", round, err)
+		}
+		var e *state.JournalEntry
+		for i := range open {
+			if open[i].ID == id {
+				e = &open[i]
+			}
+		}
+		if e == nil {
+			t.Fatalf("round %d: the killed writer's entry %s is not open; open: %d entries", round, id, len(open))
+		}
+		n := len(e.Steps)
+		if n < last || n%appendBatch != 0 {
+			t.Fatalf("round %d: %d steps recorded; the writer reported %d durable, in batches of %d", round, n, last, appendBatch)
+		}
+		for i, st := range e.Steps {
+			if want := fmt.Sprintf("step-%06d@personas.mana.test", i); st.Email != want {
+				t.Fatalf("round %d: step %d is %s, want %s", round, i, st.Email, want)
+			}
+		}
+		// The next run records after whatever the crash left.
+		l := lock(t, b, "apply")
+		if err := l.AppendSteps(context.Background(), e.ID, []state.JournalStep{sampleStep("after@personas.mana.test", state.StepDone)}); err != nil {
+			t.Fatalf("round %d: append after the crash: %v", round, err)
+		}
+		if err := l.CloseJournal(context.Background(), e.ID, state.OutcomeInterrupted); err != nil {
+			t.Fatalf("round %d: close after the crash: %v", round, err)
+		}
+		l.Release()
+		h := history(t, s.Open(t), 1)
+		if len(h) != 1 || h[0].ID != e.ID || len(h[0].Steps) != n+1 || h[0].Outcome != state.OutcomeInterrupted {
+			t.Fatalf("round %d: history after closing: %+v", round, h)
+		}
+		t.Logf("round %d: killed after %d durable steps; %d recorded, journal whole", round, last, n)
 	}
 }
