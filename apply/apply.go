@@ -193,7 +193,7 @@ func Run(ctx context.Context, in Input, w Writer, rec Recorder, opts Options) (*
 	outcomes := r.runPhase(ctx, finish, func(c plan.Change) bool { return c.Action == plan.Create || c.Action == plan.Update }, true)
 	failed := failures(outcomes)
 	if halt := r.haltReason(); halt != "" {
-		return r.halt(finish, current, outcomes, failed, halt)
+		return r.halt(finish, current, outcomes, failed, halt, "nothing was deleted")
 	}
 	if failed != nil && !opts.NoRollback {
 		return r.rollBack(finish, current, outcomes, failed)
@@ -203,7 +203,7 @@ func Run(ctx context.Context, in Input, w Writer, rec Recorder, opts Options) (*
 		failed = failures(deletes)
 		outcomes = append(outcomes, deletes...)
 		if halt := r.haltReason(); halt != "" {
-			return r.halt(finish, current, outcomes, failed, halt)
+			return r.halt(finish, current, outcomes, failed, halt, "the deletes that had not started were not sent")
 		}
 	}
 	recorded := applyOutcomes(current, p, outcomes, true, r.opts.Credentials)
@@ -263,7 +263,7 @@ func (r *runner) haltReason() string {
 // same way, or write without the lock), no deletes. The state is written
 // only while the lock is still held; the journal stays open, so the next
 // run reports this one and converges from a fresh read.
-func (r *runner) halt(ctx context.Context, current []state.RecordedPersona, outcomes []outcome, failed []error, why string) (*Result, error) {
+func (r *runner) halt(ctx context.Context, current []state.RecordedPersona, outcomes []outcome, failed []error, why, deletes string) (*Result, error) {
 	r.res.Halted = true
 	r.count(outcomes)
 	select {
@@ -277,7 +277,11 @@ func (r *runner) halt(ctx context.Context, current []state.RecordedPersona, outc
 		}
 	}
 	r.emit(Event{Type: EventHalt, Message: why})
-	return r.res, &Error{Failures: failed, Outcome: fmt.Sprintf("stopped at once: %s; no new step started, nothing was rolled back and nothing deleted; the journal stays open; run personactl apply again (with a fresh admin token if it expired): it reads live afresh and converges", why)}
+	again := "run personactl apply again"
+	if r.fatal.Load() {
+		again += " with a fresh admin token"
+	}
+	return r.res, &Error{Failures: failed, Outcome: fmt.Sprintf("stopped at once: %s; no new step started, nothing was rolled back and %s; the journal stays open; %s: it reads live afresh and converges", why, deletes, again)}
 }
 
 // rollBack undoes this run's creates and updates after a failure.

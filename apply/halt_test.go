@@ -42,7 +42,7 @@ func TestLostLockStopsTheDeletesAtOnce(t *testing.T) {
 	if n := len(fake.writes); n != 1 {
 		t.Errorf("%d deletes sent after the lock was lost with one in flight, want 1: %v", n, fake.writes)
 	}
-	for _, want := range []string{"the state lock was lost", "nothing deleted", "journal stays open", "personactl apply again"} {
+	for _, want := range []string{"the state lock was lost", "the deletes that had not started were not sent", "journal stays open", "personactl apply again"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %q:\n%v", want, err)
 		}
