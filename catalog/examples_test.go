@@ -8,7 +8,7 @@ import (
 	"testing"
 )
 
-var update = flag.Bool("update", false, "rewrite ../examples/catalog.schema.json from Schema()")
+var update = flag.Bool("update", false, "rewrite ../examples/catalog.schema.json from Schema() and the golden files in testdata")
 
 // TestExamplesAgree loads the example catalog in both formats: each must be
 // valid, warnings included, and both must say the same.

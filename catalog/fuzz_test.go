@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"os"
@@ -163,4 +164,32 @@ func nodeValue(n *node) any {
 		return n.text == "true"
 	}
 	return nil
+}
+
+// FuzzEncode checks that every persona CheckExportable accepts is written
+// by Encode, in both formats, as a catalog that reads back the same.
+func FuzzEncode(f *testing.F) {
+	f.Add("Nora", "persona.nora@mana.test", "night-nurse", "You are Nora, 41, a night-shift nurse.", "journal", 0.5, "daily")
+	f.Add("yes", "persona.o'neil+x@mana.test", "- item", "\n  starts with a line break and blanks\n\n", "# key", 1e-7, "hourly")
+	f.Add("Zoë", "persona.zoe@mana.test", "a: b", "line one \nline two\ttab, then more text", "|", 0.0, "weekdays")
+	f.Fuzz(func(t *testing.T, name, email, archetype, prompt, module string, weight float64, cadence string) {
+		p := Persona{Name: name, Email: email, Archetype: archetype, SystemPrompt: prompt,
+			ModuleMix: map[string]float64{module: weight, "other": 1}, TickCadence: cadence}
+		if module == "other" || len(CheckExportable(p)) > 0 {
+			return
+		}
+		for _, format := range []string{"json", "yaml"} {
+			var buf bytes.Buffer
+			if err := Encode(&buf, []Persona{p}, format); err != nil {
+				t.Fatalf("Encode(%s) of an exportable persona %#v: %v", format, p, err)
+			}
+			cat, err := Parse("c", buf.Bytes(), Options{Format: format})
+			if err != nil {
+				t.Fatalf("as %s: %v\n%s", format, err, buf.Bytes())
+			}
+			if !reflect.DeepEqual(cat.Personas, []Persona{p}) {
+				t.Fatalf("as %s: read back %#v, want %#v\n%s", format, cat.Personas[0], p, buf.Bytes())
+			}
+		}
+	})
 }

@@ -180,7 +180,7 @@ func (v *validator) personas(items []node) []Persona {
 	emails := make(map[string]seen, len(items))
 	names := make(map[string]seen, len(items))
 	for i := range items {
-		p, email, name := v.persona(i, &items[i])
+		p, email, name := v.persona("personas["+strconv.Itoa(i)+"]", &items[i])
 		out = append(out, p)
 		if email != nil && email.text != "" {
 			// mana-auth treats addresses that differ only in case as one user.
@@ -205,9 +205,10 @@ func (v *validator) personas(items []node) []Persona {
 }
 
 // persona checks one persona and returns its values, with its email and name
-// nodes when they are strings, for the rules that compare personas.
-func (v *validator) persona(i int, n *node) (p Persona, email, name *node) {
-	where := "personas[" + strconv.Itoa(i) + "]"
+// nodes when they are strings, for the rules that compare personas. where
+// names it in messages ("personas[2]"), or is empty for a persona checked
+// on its own.
+func (v *validator) persona(where string, n *node) (p Persona, email, name *node) {
 	if n.kind != kindObject {
 		v.typeError(n, "", where, "an object")
 		return p, nil, nil
@@ -223,19 +224,19 @@ func (v *validator) persona(i int, n *node) (p Persona, email, name *node) {
 		if s, ok := v.str(&f.value, where, "name"); ok {
 			name = &f.value
 			if s == "" {
-				v.errorf(f.value.pos, "%s.name is empty; give the persona a name", where)
+				v.errorf(f.value.pos, "%s is empty; give the persona a name", path(where, "name"))
 			}
-			v.hidden(s, f.value.pos, f.value.lit, where+".name", "name")
+			v.hidden(s, f.value.pos, f.value.lit, path(where, "name"), "name")
 			p.Name = s
 		}
 	}
 	if f := m[memberEmail]; f != nil {
 		if s, ok := v.str(&f.value, where, "email"); ok {
 			email = &f.value
-			if v.hidden(s, f.value.pos, f.value.lit, where+".email", "email") {
+			if v.hidden(s, f.value.pos, f.value.lit, path(where, "email"), "email") {
 				// The character says more than "not a valid address".
 			} else if problem := emailProblem(s); problem != "" {
-				v.errorf(f.value.pos, "%s.email %q %s", where, s, problem)
+				v.errorf(f.value.pos, "%s %q %s", path(where, "email"), s, problem)
 			}
 			p.Email = s
 		}
@@ -243,9 +244,9 @@ func (v *validator) persona(i int, n *node) (p Persona, email, name *node) {
 	if f := m[memberArchetype]; f != nil {
 		if s, ok := v.str(&f.value, where, "archetype"); ok {
 			if s == "" {
-				v.errorf(f.value.pos, `%s.archetype is empty; give the persona an archetype, such as "adhd-student"`, where)
+				v.errorf(f.value.pos, `%s is empty; give the persona an archetype, such as "adhd-student"`, path(where, "archetype"))
 			}
-			v.hidden(s, f.value.pos, f.value.lit, where+".archetype", "archetype")
+			v.hidden(s, f.value.pos, f.value.lit, path(where, "archetype"), "archetype")
 			p.Archetype = s
 		}
 	}
@@ -253,11 +254,11 @@ func (v *validator) persona(i int, n *node) (p Persona, email, name *node) {
 		if s, ok := v.str(&f.value, where, "systemPrompt"); ok {
 			switch length := utf8.RuneCountInString(s); {
 			case length < minPromptLength:
-				v.errorf(f.value.pos, "%s.systemPrompt is %d characters long, fewer than %d; say who the persona is and how they write", where, length, minPromptLength)
+				v.errorf(f.value.pos, "%s is %d characters long, fewer than %d; say who the persona is and how they write", path(where, "systemPrompt"), length, minPromptLength)
 			case length > longPromptLength:
-				v.warnf(f.value.pos, "%s.systemPrompt is %d characters long, over %d; shorten it unless that length is intended", where, length, longPromptLength)
+				v.warnf(f.value.pos, "%s is %d characters long, over %d; shorten it unless that length is intended", path(where, "systemPrompt"), length, longPromptLength)
 			}
-			v.hidden(s, f.value.pos, f.value.lit, where+".systemPrompt", "systemPrompt")
+			v.hidden(s, f.value.pos, f.value.lit, path(where, "systemPrompt"), "systemPrompt")
 			p.SystemPrompt = s
 		}
 	}
@@ -274,7 +275,7 @@ func (v *validator) persona(i int, n *node) (p Persona, email, name *node) {
 				if guess := suggest(s, cadences); guess != "" {
 					hint = fmt.Sprintf("did you mean %q?", guess)
 				}
-				v.errorf(f.value.pos, "%s.tickCadence is %q, not one of %s; %s", where, s, strings.Join(cadences, ", "), hint)
+				v.errorf(f.value.pos, "%s is %q, not one of %s; %s", path(where, "tickCadence"), s, strings.Join(cadences, ", "), hint)
 			}
 		}
 	}
@@ -314,9 +315,9 @@ func (v *validator) moduleMix(n *node, where string) map[string]float64 {
 		case w.kind != kindNumber:
 			v.typeError(w, where, f.key, "a number")
 		case math.IsInf(w.number, 0) || math.IsNaN(w.number):
-			v.errorf(w.pos, "%s.%s is %s, not a finite number; use a weight between 0 and 1", where, f.key, w.text)
+			v.errorf(w.pos, "%s is %s, not a finite number; use a weight between 0 and 1", path(where, f.key), w.text)
 		case w.number < 0:
-			v.errorf(w.pos, "%s.%s is %s; weights must be 0 or more", where, f.key, w.text)
+			v.errorf(w.pos, "%s is %s; weights must be 0 or more", path(where, f.key), w.text)
 		default:
 			sum += w.number
 			continue
