@@ -141,3 +141,30 @@ func TestE2EPanicInAWorkerExitsOne(t *testing.T) {
 	e.must(0, "apply", "--auto-approve")
 	e.must(0, "plan", "--detailed-exitcode")
 }
+
+// TestE2EGitHubAnnotations: catalog errors and warnings are also printed as
+// GitHub Actions workflow commands, at their file, line and column, with
+// --format=github or under GITHUB_ACTIONS=true.
+func TestE2EGitHubAnnotations(t *testing.T) {
+	e := newE2E(t)
+	bad := filepath.Join(e.dir, "bad.json")
+	if err := os.WriteFile(bad, []byte("{\n  \"personas\": [\n    {\"name\": \"X\", \"email\": \"not-an-address\", \"archetype\": 7}\n  ]\n}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := e.must(1, "validate", "--format=github", "--catalog="+bad)
+	if !strings.Contains(r.out, "::error file="+bad+",line=3,col=") {
+		t.Errorf("no annotation at line 3\n%s", r)
+	}
+	r = e.must(1, "validate", "--catalog="+bad)
+	if strings.Contains(r.out, "::error") {
+		t.Errorf("annotations without --format=github or GITHUB_ACTIONS\n%s", r)
+	}
+	ps := e.clone()
+	ps[0].ModuleMix = map[string]float64{"todo": 0.5} // sums to 0.5: a warning
+	e.writeCatalog(ps)
+	t.Setenv("GITHUB_ACTIONS", "true")
+	r = e.must(0, "plan")
+	if !strings.Contains(r.out, "::warning file="+e.catalog+",line=") {
+		t.Errorf("under GITHUB_ACTIONS=true a warning is not annotated\n%s", r)
+	}
+}

@@ -44,6 +44,8 @@ type Globals struct {
 	jwtInArgs bool      `kong:"-"`
 	stdin     io.Reader `kong:"-"`
 	stderr    io.Writer `kong:"-"`
+	// github: --format=github asked for GitHub Actions annotations.
+	github bool `kong:"-"`
 }
 
 // CLI is personactl's command tree.

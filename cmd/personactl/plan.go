@@ -34,13 +34,14 @@ func (f *ShapeFlags) given() bool {
 type PlanCmd struct {
 	Out              string `help:"Write the plan to FILE for a later apply." placeholder:"FILE" type:"path"`
 	DetailedExitcode bool   `help:"Exit 0 for no changes, 2 for changes (with --refresh-only: drift), 1 for errors."`
-	Format           string `help:"Output format: text, json or markdown." enum:"text,json,markdown" default:"text"`
+	Format           string `help:"Output format: text, json, markdown, or github (text, with catalog findings also as GitHub Actions annotations; automatic under GITHUB_ACTIONS=true)." enum:"text,json,markdown,github" default:"text"`
 	ShapeFlags
 }
 
 // Run reads catalog, state and live, computes and renders the plan. It
 // never writes to mana-auth or the state.
 func (c *PlanCmd) Run(g *Globals, s Streams) error {
+	g.github = c.Format == "github"
 	ctx := context.Background()
 	sess, err := open(ctx, g, s, needs{catalog: true, catalogOptional: c.Destroy, secret: !c.Destroy && !c.RefreshOnly})
 	if err != nil {

@@ -7,10 +7,13 @@ import (
 )
 
 // ValidateCmd checks the catalog offline.
-type ValidateCmd struct{}
+type ValidateCmd struct {
+	Format string `help:"Output format: text, or github (also print each finding as a GitHub Actions annotation; automatic under GITHUB_ACTIONS=true)." enum:"text,github" default:"text"`
+}
 
 // Run loads the catalog and reports every problem; it never touches the network.
 func (c *ValidateCmd) Run(g *Globals, s Streams) error {
+	g.github = c.Format == "github"
 	cat, err := g.loadCatalog(s)
 	if err != nil {
 		return err

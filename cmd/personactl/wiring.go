@@ -24,6 +24,7 @@ func (g *Globals) loadCatalog(s Streams) (*catalog.Catalog, error) {
 	if err != nil {
 		var diags catalog.Errors
 		if errors.As(err, &diags) {
+			g.annotate(s, diags)
 			return nil, fmt.Errorf("the catalog has %d error(s); fix them and run again:\n%w", len(diags), err)
 		}
 		return nil, err
@@ -31,7 +32,20 @@ func (g *Globals) loadCatalog(s Streams) (*catalog.Catalog, error) {
 	for _, w := range c.Warnings {
 		fmt.Fprintln(s.Err, w.String())
 	}
+	g.annotate(s, c.Warnings)
 	return c, nil
+}
+
+// annotate prints catalog findings as GitHub Actions workflow commands too
+// (under GITHUB_ACTIONS=true, or --format=github), so that they show on the
+// pull request's diff at their line.
+func (g *Globals) annotate(s Streams, diags []catalog.Diagnostic) {
+	if !g.github && os.Getenv("GITHUB_ACTIONS") != "true" {
+		return
+	}
+	for _, d := range diags {
+		fmt.Fprintln(s.Out, d.GitHub())
+	}
 }
 
 // authURL parses --auth and refuses plain http to a host off loopback.
