@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
-	"hash"
 	"math"
 	"slices"
 	"sort"
@@ -101,9 +100,10 @@ type computer struct {
 	opts                          Options
 	taken, undetermined, replace  map[string]bool
 	p                             *Plan
-	desired                       map[string]bool
+	desired                       map[string]bool // the --replace addresses in the catalog
 	uncheckedCredentials          int
 	unknownCredentials, credDrift []string
+	scratch                       []byte
 }
 
 func (cx *computer) change(email string, d *catalog.Persona, r *state.RecordedPersona, l *state.LivePersona) Change {
@@ -113,11 +113,11 @@ func (cx *computer) change(email string, d *catalog.Persona, r *state.RecordedPe
 		c.UserID = l.UserID
 		before := l.Values
 		c.Before = &before
-		cx.p.Live[email] = Fingerprint(l)
+		cx.p.Live[email], cx.scratch = fingerprint(cx.scratch[:0], l)
 	case r != nil:
 		c.UserID = r.UserID
 	}
-	if d != nil {
+	if d != nil && cx.replace[email] {
 		if cx.desired == nil {
 			cx.desired = map[string]bool{}
 		}
@@ -259,7 +259,7 @@ func planRefresh(c *Change, r *state.RecordedPersona, l *state.LivePersona, gone
 	case r != nil && l == nil:
 		c.Action = Forget
 		c.Reasons = append(c.Reasons, "deleted "+gone)
-	case r != nil && !recordedMatches(r, l):
+	case r != nil && c.Drift.Has(ChangedOutside):
 		c.Record = true
 	}
 }
@@ -322,12 +322,8 @@ func (cx *computer) planDesired(c *Change, d *catalog.Persona, r *state.Recorded
 		return
 	}
 	c.Action = NoOp
-	c.Record = r == nil || !recordedMatches(r, l)
-}
-
-// recordedMatches reports whether the state records exactly the live persona.
-func recordedMatches(r *state.RecordedPersona, l *state.LivePersona) bool {
-	return r.UserID == l.UserID && len(catalog.Differences(r.Values, l.Values)) == 0
+	// The state records exactly the live persona unless drift says otherwise.
+	c.Record = r == nil || c.Drift.Has(ChangedOutside)
 }
 
 func planUndesired(c *Change, r *state.RecordedPersona, l *state.LivePersona, prune bool, gone string) {
@@ -419,40 +415,41 @@ func Fingerprint(l *state.LivePersona) string {
 	if l == nil {
 		return ""
 	}
-	h := sha256.New()
-	var buf [8]byte
-	str := func(s string) {
-		binary.BigEndian.PutUint64(buf[:], uint64(len(s)))
-		h.Write(buf[:])
-		_, _ = h.Write([]byte(s))
-	}
-	v := l.Values
-	str("personactl-live-v2")
-	str(l.UserID)
-	str(v.Email)
-	str(v.Name)
-	str(v.Archetype)
-	str(v.SystemPrompt)
-	str(v.TickCadence)
-	writeMix(h, v.ModuleMix, str)
-	var sum [sha256.Size]byte
-	return hex.EncodeToString(h.Sum(sum[:0]))
+	var scratch [512]byte
+	sum, _ := fingerprint(scratch[:0], l)
+	return sum
 }
 
-func writeMix(h hash.Hash, mix map[string]float64, str func(string)) {
-	keys := make([]string, 0, len(mix))
-	for k := range mix {
+// fingerprint is Fingerprint writing its input into buf, which it returns
+// for the next call to reuse: one allocation per persona (the result)
+// instead of one per field.
+func fingerprint(buf []byte, l *state.LivePersona) (string, []byte) {
+	v := &l.Values
+	buf = appendField(buf, "personactl-live-v2")
+	buf = appendField(buf, l.UserID)
+	buf = appendField(buf, v.Email)
+	buf = appendField(buf, v.Name)
+	buf = appendField(buf, v.Archetype)
+	buf = appendField(buf, v.SystemPrompt)
+	buf = appendField(buf, v.TickCadence)
+	var keyArr [16]string
+	keys := keyArr[:0]
+	for k := range v.ModuleMix {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
-	var buf [8]byte
-	binary.BigEndian.PutUint64(buf[:], uint64(len(keys)))
-	h.Write(buf[:])
+	buf = binary.BigEndian.AppendUint64(buf, uint64(len(keys)))
 	for _, k := range keys {
-		str(k)
-		binary.BigEndian.PutUint64(buf[:], math.Float64bits(mix[k]))
-		h.Write(buf[:])
+		buf = appendField(buf, k)
+		buf = binary.BigEndian.AppendUint64(buf, math.Float64bits(v.ModuleMix[k]))
 	}
+	sum := sha256.Sum256(buf)
+	return hex.EncodeToString(sum[:]), buf
+}
+
+func appendField(buf []byte, s string) []byte {
+	buf = binary.BigEndian.AppendUint64(buf, uint64(len(s)))
+	return append(buf, s...)
 }
 
 // Recorded returns the values the state records for this persona once the
@@ -509,26 +506,30 @@ func (p *Plan) Creates() []string {
 // of several items with one email (a later entry overrides an earlier one).
 // Sorted input, the usual case, is only checked.
 func byEmail[T any](items []T, email func(*T) string) []*T {
-	out := make([]*T, len(items))
 	sorted := true
-	for i := range items {
-		out[i] = &items[i]
-		if i > 0 && sorted && email(&items[i]) < email(&items[i-1]) {
-			sorted = false
-		}
+	for i := 1; i < len(items) && sorted; i++ {
+		sorted = email(&items[i-1]) <= email(&items[i])
+	}
+	order := make([]int32, len(items))
+	for i := range order {
+		order[i] = int32(i)
 	}
 	if !sorted {
-		slices.SortStableFunc(out, func(a, b *T) int { return strings.Compare(email(a), email(b)) })
+		slices.SortFunc(order, func(a, b int32) int {
+			if c := strings.Compare(email(&items[a]), email(&items[b])); c != 0 {
+				return c
+			}
+			return int(a - b)
+		})
 	}
-	w := 0
-	for i, x := range out {
-		if i+1 < len(out) && email(out[i+1]) == email(x) {
+	out := make([]*T, 0, len(items))
+	for i, x := range order {
+		if i+1 < len(order) && email(&items[order[i+1]]) == email(&items[x]) {
 			continue
 		}
-		out[w] = x
-		w++
+		out = append(out, &items[x])
 	}
-	return out[:w]
+	return out
 }
 
 func set(items []string) map[string]bool {

@@ -28,11 +28,12 @@ type Segment struct {
 // its DiffLinesToChars maps lines, so that the diff, and its semantic clean-up,
 // move whole words.
 func WordDiff(before, after string) []Segment {
-	tokens := map[string]rune{}
-	var words []string
+	tokens := make(map[string]rune, 64)
+	words := make([]string, 0, 64)
 	encode := func(s string) ([]rune, bool) {
-		var out []rune
-		for _, w := range splitWords(s) {
+		split := splitWords(s)
+		out := make([]rune, 0, len(split))
+		for _, w := range split {
 			r, ok := tokens[w]
 			if !ok {
 				r, ok = tokenRune(len(words))
@@ -89,7 +90,7 @@ func WordDiff(before, after string) []Segment {
 // marks, so that joining the pieces gives s back and "schnell," differs from
 // "schnell" only by its comma.
 func splitWords(s string) []string {
-	var out []string
+	out := make([]string, 0, len(s)/3+1)
 	start := 0
 	class := -1
 	for i, r := range s {
