@@ -153,7 +153,7 @@ func restoreHint(backup string) string {
 	if exists(backup) {
 		return "restore the previous version from " + backup + ", or repair the file by hand"
 	}
-	return "repair the file by hand (there is no backup " + filepath.Base(backup) + " yet)"
+	return "repair the file by hand (there is no backup yet: personactl keeps one from the second write on)"
 }
 
 // Close releases nothing: the backend holds no open files between calls.

@@ -206,8 +206,9 @@ func TestReadRefusesWhatItCannotRead(t *testing.T) {
 		name, content string
 		want          []string
 	}{
-		{"malformed", "{\n  \"version\": 1,\n  \"serial\": 2,,\n}", []string{"not valid JSON", "line 3", ".backup"}},
-		{"truncated", `{"version": 1, "lineage": "l", "serial": 2, "personas": [`, []string{"not valid JSON", ".backup"}},
+		{"malformed", "{\n  \"version\": 1,\n  \"serial\": 2,,\n}", []string{"not valid JSON", "line 3", "repair the file by hand", "no backup"}},
+		{"truncated", `{"version": 1, "lineage": "l", "serial": 2, "personas": [`, []string{"not valid JSON", "no backup"}},
+		{"one address twice", `{"version": 1, "lineage": "l", "serial": 2, "personas": [{"email": "a@personas.mana.test"}, {"email": "A@personas.mana.test"}]}`, []string{"a@personas.mana.test", "A@personas.mana.test", "twice", "edit", "state rm"}},
 		{"empty", "", []string{"not valid JSON"}},
 		{"newer", `{"version": 2, "lineage": "l", "serial": 7, "personas": [], "workspaces": {}}`, []string{"newer personactl", "format version 2", "upgrade personactl"}},
 		{"not personactl", `{"name": "something else"}`, []string{"no format version", "--state=PATH"}},
@@ -227,6 +228,9 @@ func TestReadRefusesWhatItCannotRead(t *testing.T) {
 				if !strings.Contains(err.Error(), w) {
 					t.Errorf("error %q does not say %q", err, w)
 				}
+			}
+			if strings.Contains(err.Error(), ".backup") {
+				t.Errorf("error %q names a backup that does not exist", err)
 			}
 			// A write refuses too, rather than overwrite what it could not read.
 			l, lerr := b.Lock(context.Background(), "apply", 0)
@@ -389,4 +393,261 @@ func (s *store) OpenRetaining(t *testing.T, retain int) state.Backend {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// TestRecoveryHintNamesAnExistingBackup: once a backup exists, a state that
+// cannot be read points at it.
+func TestRecoveryHintNamesAnExistingBackup(t *testing.T) {
+	for name, content := range map[string]string{
+		"malformed":         "{\n  \"version\": 1,,\n}",
+		"one address twice": `{"version": 1, "lineage": "l", "serial": 2, "personas": [{"email": "b@personas.mana.test"}, {"email": "b@personas.mana.test"}]}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "personactl.state.json")
+			writeStates(t, open(t, path), 2)
+			os.WriteFile(path, []byte(content), 0o600)
+			_, err := open(t, path).Read(context.Background())
+			if err == nil || !strings.Contains(err.Error(), "restore the previous version from "+path+".backup") {
+				t.Errorf("Read: %v; want the backup named", err)
+			}
+		})
+	}
+}
+
+// TestDanglingSymlinkedState: a link whose target does not exist yet is
+// written through, like a valid one: the state appears at the target and
+// the link stays a link.
+func TestDanglingSymlinkedState(t *testing.T) {
+	target := filepath.Join(t.TempDir(), "shared.state.json")
+	link := filepath.Join(t.TempDir(), "personactl.state.json")
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+	viaLink := open(t, link)
+	if s, err := viaLink.Read(context.Background()); err != nil || s.Serial != 0 {
+		t.Fatalf("Read through a dangling link: %+v, %v; want the empty state", s, err)
+	}
+	writeStates(t, viaLink, 2)
+	if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Fatalf("the dangling link was replaced by a file: %v", err)
+	}
+	if s, err := open(t, target).Read(context.Background()); err != nil || s.Serial != 2 {
+		t.Errorf("target after writes through the link: %+v, %v; want serial 2", s, err)
+	}
+	for _, p := range []string{target + ".backup", target + ".journal"} {
+		if _, err := os.Stat(p); p == target+".backup" && err != nil {
+			t.Errorf("%s missing: %v", filepath.Base(p), err)
+		}
+	}
+	if entries, _ := os.ReadDir(filepath.Dir(link)); len(entries) != 1 {
+		t.Errorf("the link's directory holds %d entries; want only the link", len(entries))
+	}
+}
+
+// TestLockFileRemovedMeansLost: when the lock file is removed under a
+// holder (so that another run can lock a new one), the holder's next write
+// fails saying the lock was lost, and Lost closes.
+func TestLockFileRemovedMeansLost(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "personactl.state.json")
+	b := open(t, path)
+	ctx := context.Background()
+	l, err := b.Lock(ctx, "apply", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Release()
+	if err := l.OpenJournal(ctx, state.JournalEntry{ID: "j1", Operation: "apply", Started: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(path + ".lock")
+	other, err := open(t, path).Lock(ctx, "apply", 0)
+	if err != nil {
+		t.Fatalf("a second run after the lock file was removed: %v", err)
+	}
+	defer other.Release()
+	err = l.AppendSteps(ctx, "j1", []state.JournalStep{{Email: "a@personas.mana.test", Action: "delete", Outcome: state.StepDone}})
+	if !errors.Is(err, state.ErrLockLost) || !strings.Contains(err.Error(), "removed or replaced") || !strings.Contains(err.Error(), "personactl apply") {
+		t.Errorf("append after the lock file was removed: %v", err)
+	}
+	select {
+	case <-l.Lost():
+	default:
+		t.Error("Lost is still open after a write found the lock file replaced")
+	}
+	if err := l.Write(ctx, &state.State{}); !errors.Is(err, state.ErrLockLost) {
+		t.Errorf("write after the loss: %v", err)
+	}
+}
+
+// TestJournalIsAppendOnly: a step adds to the end of the journal file; what
+// was there (the plan, earlier steps) is not written again.
+func TestJournalIsAppendOnly(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "personactl.state.json")
+	b := open(t, path)
+	ctx := context.Background()
+	l, err := b.Lock(ctx, "apply", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Release()
+	plan := `{"changes":"` + strings.Repeat("x", 100_000) + `"}`
+	if err := l.OpenJournal(ctx, state.JournalEntry{ID: "j1", Operation: "apply", Started: time.Now(), Plan: []byte(plan)}); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := os.ReadFile(path + ".journal")
+	fiBefore, _ := os.Stat(path + ".journal")
+	for i := range 3 {
+		if err := l.AppendSteps(ctx, "j1", []state.JournalStep{{Email: fmt.Sprintf("p%d@personas.mana.test", i), Action: "create", Outcome: state.StepDone}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	after, _ := os.ReadFile(path + ".journal")
+	fiAfter, _ := os.Stat(path + ".journal")
+	if !os.SameFile(fiBefore, fiAfter) || !strings.HasPrefix(string(after), string(before)) {
+		t.Fatal("the journal file was rewritten by a step; want steps appended")
+	}
+	added := strings.Split(strings.TrimSuffix(string(after[len(before):]), "\n"), "\n")
+	if len(added) != 3 || len(after)-len(before) > 600 {
+		t.Errorf("three steps added %d lines, %d bytes; want three short lines", len(added), len(after)-len(before))
+	}
+	for _, line := range added {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(line), &rec); err != nil || rec["type"] != "steps" {
+			t.Errorf("appended line %q is not a steps record: %v", line, err)
+		}
+	}
+}
+
+// TestTornLastLineIgnored: a last line a crash cut short is skipped with a
+// warning, not a failure; the next append cuts it off and the journal reads
+// cleanly again.
+func TestTornLastLineIgnored(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "personactl.state.json")
+	var warnings []string
+	b, err := file.New(path, file.Options{Warn: func(msg string) { warnings = append(warnings, msg) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	l, err := b.Lock(ctx, "apply", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Release()
+	step := func(email string) []state.JournalStep {
+		return []state.JournalStep{{Email: email, Action: "create", Outcome: state.StepDone}}
+	}
+	if err := l.OpenJournal(ctx, state.JournalEntry{ID: "j1", Operation: "apply", Started: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.AppendSteps(ctx, "j1", step("a@personas.mana.test")); err != nil {
+		t.Fatal(err)
+	}
+	f, _ := os.OpenFile(path+".journal", os.O_APPEND|os.O_WRONLY, 0)
+	f.WriteString(`{"type":"steps","id":"j1","steps":[{"email":"b@perso`)
+	f.Close()
+	open, err := b.OpenJournals(ctx)
+	if err != nil {
+		t.Fatalf("OpenJournals with a torn last line: %v; want it ignored", err)
+	}
+	if len(open) != 1 || len(open[0].Steps) != 1 {
+		t.Fatalf("open entries: %+v; want j1 with its one whole step", open)
+	}
+	if len(warnings) != 1 || !strings.Contains(warnings[0], "cut short") || !strings.Contains(warnings[0], "line 4") {
+		t.Errorf("warnings: %q; want one naming the torn line", warnings)
+	}
+	if err := l.AppendSteps(ctx, "j1", step("c@personas.mana.test")); err != nil {
+		t.Fatal(err)
+	}
+	warnings = nil
+	open, err = b.OpenJournals(ctx)
+	if err != nil || len(open) != 1 || len(open[0].Steps) != 2 || open[0].Steps[1].Email != "c@personas.mana.test" || len(warnings) != 0 {
+		t.Errorf("after the next append: %+v, %v, warnings %q; want steps a and c and no warning", open, err, warnings)
+	}
+}
+
+// TestCorruptJournalLineRefused: a bad line in the middle is not a crash's
+// doing; reading refuses it and says what to do.
+func TestCorruptJournalLineRefused(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "personactl.state.json")
+	os.WriteFile(path+".journal", []byte("{\"type\":\"journal\",\"version\":2}\nnot json\n{\"type\":\"open\",\"id\":\"j\"}\n"), 0o600)
+	_, err := open(t, path).OpenJournals(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "line 2") || !strings.Contains(err.Error(), "move it aside") {
+		t.Errorf("OpenJournals with a corrupt line: %v", err)
+	}
+}
+
+// TestReadsVersion1Journal: a journal written before JSON Lines (one
+// document, before-images without tags) is still read, with its history,
+// and is rewritten in the new layout when its entry is closed.
+func TestReadsVersion1Journal(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "personactl.state.json")
+	v1 := `{
+  "version": 1,
+  "entries": [
+    {
+      "id": "old-closed", "operation": "apply", "started": "2025-01-01T00:00:00Z",
+      "before": [], "steps": [{"email": "x@personas.mana.test", "action": "create", "outcome": "done", "finished": "2025-01-01T00:00:01Z"}],
+      "closed": "2025-01-01T00:00:02Z"
+    },
+    {
+      "id": "old-open", "operation": "destroy", "started": "2025-01-02T00:00:00Z", "plan": "{\"changes\":[]}",
+      "before": [{"UserID": "u-1", "Values": {"name": "Ann", "email": "ann@personas.mana.test"}, "CreatedAt": "2024-12-01T00:00:00Z", "LastActiveAt": null, "Actions7d": 4, "Actions": 9, "Feedback": 2}],
+      "steps": []
+    }
+  ]
+}
+`
+	os.WriteFile(path+".journal", []byte(v1), 0o600)
+	b := open(t, path)
+	ctx := context.Background()
+	open, err := b.OpenJournals(ctx)
+	if err != nil || len(open) != 1 {
+		t.Fatalf("OpenJournals of a version 1 journal: %+v, %v", open, err)
+	}
+	img := open[0].Before[0]
+	if img.Email != "ann@personas.mana.test" || img.UserID != "u-1" || img.Actions != 9 || img.Feedback != 2 || img.Actions7d != 4 || string(open[0].Plan) != `{"changes":[]}` {
+		t.Errorf("version 1 before-image read as %+v, plan %q", img, open[0].Plan)
+	}
+	l, err := b.Lock(ctx, "apply", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Release()
+	if err := l.CloseJournal(ctx, "old-open", state.OutcomeInterrupted); err != nil {
+		t.Fatal(err)
+	}
+	h, err := b.History(ctx, 0)
+	if err != nil || len(h) != 2 || h[0].ID != "old-open" || h[0].Outcome != state.OutcomeInterrupted || h[1].ID != "old-closed" || len(h[1].Steps) != 1 {
+		t.Errorf("history after closing: %+v, %v", h, err)
+	}
+	data, _ := os.ReadFile(path + ".journal")
+	if !strings.HasPrefix(string(data), `{"type":"journal","version":2}`+"\n") {
+		t.Errorf("journal not rewritten as JSON Lines:\n%s", data)
+	}
+}
+
+// TestWriteAtomic: the helper others use leaves the file with the mode
+// asked for and no temporary file beside it.
+func TestWriteAtomic(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "plan.json")
+	for _, content := range []string{"first", "second"} {
+		if err := file.WriteAtomic(path, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fi, err := os.Stat(path)
+	if err != nil || fi.Mode().Perm() != 0o644 {
+		t.Fatalf("mode after WriteAtomic(0644): %v, %v", fi.Mode(), err)
+	}
+	if data, _ := os.ReadFile(path); string(data) != "second" {
+		t.Errorf("content %q", data)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Errorf("%d files in the directory; a temporary file was left", len(entries))
+	}
+	if err := file.WriteAtomic(filepath.Join(dir, "missing", "plan.json"), nil, 0o600); err == nil || !strings.Contains(err.Error(), "check that the directory is writable") {
+		t.Errorf("WriteAtomic into a missing directory: %v", err)
+	}
 }

@@ -486,3 +486,70 @@ func (s *store) WaitHolderGone(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestDuplicateRowsRefused: rows for one address in two letter cases (the
+// primary key cannot stop them) make Read refuse, naming both, the
+// workspace, and the statement that repairs it.
+func TestDuplicateRowsRefused(t *testing.T) {
+	st := newStore(t).(*store)
+	b := st.Open(t)
+	l := lockOrFail(t, b)
+	if err := l.Write(context.Background(), &state.State{Personas: []state.RecordedPersona{samplePersona("ann@personas.mana.test")}}); err != nil {
+		t.Fatal(err)
+	}
+	exec(t, st.dsn, `INSERT INTO personactl.personas (workspace, email, user_id, "values", applied_at) VALUES ($1, 'Ann@personas.mana.test', 'u-2', '{}', now())`, st.workspace)
+	_, err := b.Read(context.Background())
+	if err == nil {
+		t.Fatal("Read of a workspace listing one address twice succeeded")
+	}
+	for _, want := range []string{"ann@personas.mana.test", "Ann@personas.mana.test", st.workspace, "DELETE FROM personactl.personas"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("refusal %q does not say %q", err, want)
+		}
+	}
+}
+
+// TestMigratesVersion1: a database an older personactl left with an open
+// journal entry (steps as JSON, before-images without tags) and a closed
+// one is migrated: the open entry reads back whole, the closed one keeps
+// its steps and loses its plan.
+func TestMigratesVersion1(t *testing.T) {
+	dsn := newDatabase(t)
+	exec(t, dsn, `CREATE SCHEMA personactl`)
+	exec(t, dsn, `CREATE TABLE personactl.migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`)
+	exec(t, dsn, postgres.MigrationSQL(1))
+	exec(t, dsn, `INSERT INTO personactl.migrations (version) VALUES (1)`)
+	exec(t, dsn, `INSERT INTO personactl.journal (workspace, id, operation, started, plan, before, steps, closed) VALUES
+		('default', 'old-open', 'apply', '2025-01-02T00:00:00Z', '{"changes":[]}',
+		 '[{"UserID":"u-1","Values":{"name":"Ann","email":"ann@personas.mana.test"},"CreatedAt":"2024-12-01T00:00:00Z","LastActiveAt":null,"Actions7d":4,"Actions":9,"Feedback":2}]',
+		 '[{"email":"ann@personas.mana.test","action":"update","outcome":"done","finished":"2025-01-02T00:00:01Z"},{"email":"bo@personas.mana.test","action":"create","outcome":"failed","error":"503","finished":"2025-01-02T00:00:02Z"}]', NULL),
+		('default', 'old-closed', 'apply', '2025-01-01T00:00:00Z', '{"secretless":"plan"}', '[]',
+		 '[{"email":"x@personas.mana.test","action":"create","outcome":"done","finished":"2025-01-01T00:00:01Z"}]', '2025-01-01T00:00:03Z')`)
+	b := open(t, dsn, "default")
+	ctx := context.Background()
+	openEntries, err := b.OpenJournals(ctx)
+	if err != nil || len(openEntries) != 1 {
+		t.Fatalf("OpenJournals after migrating: %+v, %v", openEntries, err)
+	}
+	e := openEntries[0]
+	if len(e.Steps) != 2 || e.Steps[0].Email != "ann@personas.mana.test" || e.Steps[1].Error != "503" || string(e.Plan) != `{"changes":[]}` {
+		t.Errorf("migrated open entry: steps %+v, plan %q", e.Steps, e.Plan)
+	}
+	if len(e.Before) != 1 || e.Before[0].Email != "ann@personas.mana.test" || e.Before[0].UserID != "u-1" || e.Before[0].Actions != 9 || e.Before[0].Actions7d != 4 || e.Before[0].Feedback != 2 || e.Before[0].CreatedAt.IsZero() {
+		t.Errorf("migrated before-image: %+v", e.Before)
+	}
+	h, err := b.History(ctx, 0)
+	if err != nil || len(h) != 2 || h[1].ID != "old-closed" || len(h[1].Steps) != 1 || h[1].Closed.IsZero() {
+		t.Errorf("history after migrating: %+v, %v", h, err)
+	}
+	var plans int
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	conn.QueryRow(ctx, `SELECT count(*) FROM personactl.journal WHERE closed IS NOT NULL AND plan IS NOT NULL`).Scan(&plans)
+	if plans != 0 {
+		t.Errorf("%d closed entries kept their plan after migrating", plans)
+	}
+}
