@@ -29,3 +29,10 @@ demo: build
 
 clean:
 	rm -rf bin .demo
+
+# The man page, generated from the command tree; read it with man -l bin/personactl.1.
+.PHONY: man
+man:
+	@mkdir -p bin
+	$(GO) run -ldflags "$(LDFLAGS)" ./cmd/personactl man > bin/personactl.1.tmp
+	mv bin/personactl.1.tmp bin/personactl.1
