@@ -168,3 +168,55 @@ func TestE2EGitHubAnnotations(t *testing.T) {
 		t.Errorf("under GITHUB_ACTIONS=true a warning is not annotated\n%s", r)
 	}
 }
+
+// TestE2EHistory: every run is listed newest first, with who ran it, what it
+// changed and how it ended; --format=json says the same.
+func TestE2EHistory(t *testing.T) {
+	for _, backend := range []string{"file", "postgres"} {
+		t.Run(backend, func(t *testing.T) {
+			e := newE2E(t)
+			if backend == "postgres" {
+				e.state = devtest.FreshDatabase(t)
+				t.Setenv("PERSONACTL_STATE", e.state)
+			}
+			e.must(0, "history")
+			e.must(0, "apply", "--auto-approve")
+			ps := e.clone()
+			ps[1].Archetype = "edited"
+			e.writeCatalog(ps[1:])
+			e.must(0, "apply", "--auto-approve")
+			extra := ps[2]
+			extra.Email, extra.Name = "persona.extra@mana.test", "Extra"
+			e.faults().FailWritesFor(extra.Email)
+			ps[3].Archetype = "edited too"
+			e.writeCatalog(append(ps[1:], extra))
+			e.must(1, "apply", "--auto-approve", "--parallelism=1")
+
+			r := e.must(0, "history")
+			runs := strings.Split(strings.TrimSpace(r.out), "\n\n")
+			if len(runs) != 3 {
+				t.Fatalf("%d runs listed, want 3\n%s", len(runs), r.out)
+			}
+			for i, want := range []string{"rolled back", "1 deleted: " + ps[0].Email, "10 created"} {
+				if !strings.Contains(runs[i], want) || !strings.Contains(runs[i], "apply by ") {
+					t.Errorf("run %d (newest first) lacks %q:\n%s", i+1, want, runs[i])
+				}
+			}
+			if !strings.Contains(runs[1], "1 updated: "+ps[1].Email) {
+				t.Errorf("the second run's update is not listed:\n%s", runs[1])
+			}
+			r = e.must(0, "history", "--format=json")
+			var got []struct {
+				Operation, Outcome, Who string
+				Changed                 map[string][]string
+				Failed                  []string
+			}
+			if err := json.Unmarshal([]byte(r.out), &got); err != nil || len(got) != 3 {
+				t.Fatalf("history --format=json: %v, %d runs\n%s", err, len(got), r.out)
+			}
+			if got[0].Outcome != "rolled_back" || len(got[0].Failed) != 1 || got[2].Outcome != "complete" || len(got[2].Changed["create"]) != 10 || !strings.Contains(got[2].Who, "@") {
+				t.Errorf("history JSON = %+v", got)
+			}
+		})
+	}
+}

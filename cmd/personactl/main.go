@@ -36,6 +36,7 @@ type Globals struct {
 	Live           string        `help:"Read live personas in one query from mana-auth's database (read only) instead of the admin API; writes still go through the API." env:"PERSONACTL_LIVE_DSN" placeholder:"postgres://…"`
 	Parallelism    int           `help:"Requests in flight at most." default:"10"`
 	LockTimeout    time.Duration `help:"How long to wait for the state lock (0s: fail at once)." default:"0s"`
+	HistoryRetain  int           `help:"How many finished runs the journal keeps for personactl history (their summaries; plans and before-images are dropped once a run ends)." env:"PERSONACTL_HISTORY_RETAIN" default:"1000" placeholder:"N"`
 	NoColor        bool          `help:"Never colour the output (NO_COLOR is honoured too)."`
 	InsecureHTTP   bool          `name:"insecure-http" help:"Allow plain http:// to a host that is not loopback."`
 	AllowDevSecret bool          `help:"Allow the public development seed secret against a server that is not on loopback."`
@@ -58,6 +59,7 @@ type CLI struct {
 	Destroy  DestroyCmd  `cmd:"" help:"Delete every live persona."`
 	Drift    DriftCmd    `cmd:"" help:"Show only what changed outside personactl (exit 2 when something did)."`
 	Show     ShowCmd     `cmd:"" help:"Render a saved plan, or without one the recorded state."`
+	History  HistoryCmd  `cmd:"" help:"List past runs from the journal, newest first."`
 	State    StateCmd    `cmd:"" help:"Inspect and repair the recorded state."`
 	Schema   SchemaCmd   `cmd:"" help:"Print the catalog's JSON Schema."`
 	Version  VersionCmd  `cmd:"" help:"Print version, commit and Go version."`

@@ -130,13 +130,13 @@ func (g *Globals) backend(ctx context.Context) (state.Backend, error) {
 		if strings.TrimSpace(g.Workspace) == "" {
 			return nil, errors.New("--workspace / PERSONACTL_WORKSPACE is empty; name the workspace of the PostgreSQL state, e.g. --workspace=default")
 		}
-		b, err := postgres.Open(ctx, g.State, g.Workspace)
+		b, err := postgres.Open(ctx, g.State, g.Workspace, postgres.Options{Retain: g.HistoryRetain})
 		if err != nil {
 			return nil, err // never a typed nil: callers test the interface
 		}
 		return b, nil
 	}
-	b, err := file.New(g.State)
+	b, err := file.New(g.State, file.Options{Retain: g.HistoryRetain, Warn: func(msg string) { fmt.Fprintln(g.stderr, "Warning: "+msg) }})
 	if err != nil {
 		return nil, err
 	}
