@@ -54,7 +54,32 @@ func completeWords(t *testing.T, words ...string) (values []string, files bool) 
 	return values, files
 }
 
+// planFormats are the values plan --format accepts, read from the model:
+// the shells must offer exactly those, and at least the spec's three.
+func planFormats(t *testing.T) []string {
+	t.Helper()
+	for _, cmd := range cliModel(t).Children {
+		if cmd.Name != "plan" {
+			continue
+		}
+		for _, f := range cmd.Flags {
+			if f.Name == "format" {
+				formats := f.EnumSlice()
+				for _, want := range []string{"text", "json", "markdown"} {
+					if !slices.Contains(formats, want) {
+						t.Fatalf("plan --format no longer accepts %s (%q)", want, formats)
+					}
+				}
+				return formats
+			}
+		}
+	}
+	t.Fatal("the model has no plan --format")
+	return nil
+}
+
 func TestCompleteCandidates(t *testing.T) {
+	formats := planFormats(t)
 	tests := []struct {
 		name  string
 		words []string
@@ -63,7 +88,7 @@ func TestCompleteCandidates(t *testing.T) {
 	}{
 		{"a command by its prefix", []string{"pl"}, []string{"plan"}, false},
 		{"a flag by its prefix", []string{"plan", "--for"}, []string{"--format"}, false},
-		{"enum values after a flag", []string{"plan", "--format", ""}, []string{"text", "json", "markdown"}, false},
+		{"enum values after a flag", []string{"plan", "--format", ""}, formats, false},
 		{"enum values after --flag=", []string{"plan", "--format=m"}, []string{"--format=markdown"}, false},
 		{"apply's own formats", []string{"apply", "--format", ""}, []string{"text", "json"}, false},
 		{"subcommands", []string{"state", ""}, []string{"list", "show", "rm", "pull", "force-unlock"}, false},
@@ -153,22 +178,25 @@ type shellCase struct {
 	want, wantFlagEqs []string
 }
 
-var shellCases = []shellCase{
-	{line: "personactl pl", want: []string{"plan"}},
-	{line: "personactl plan --for", want: []string{"--format"}},
-	{line: "personactl plan --format ", want: []string{"text", "json", "markdown"}},
-	{line: "personactl state ", want: []string{"list", "show", "rm", "pull", "force-unlock"}},
-	{line: "personactl completion ", want: []string{"bash", "zsh", "fish"}},
-	{line: "personactl --catalog c", want: []string{"catalog.yaml"}},
-	{line: "personactl apply pl", want: []string{"plan.out"}},
-	{line: "personactl plan --format=m", want: []string{"markdown"}, wantFlagEqs: []string{"--format=markdown"}},
-	{line: "personactl plan --out=pl", want: []string{"plan.out"}, wantFlagEqs: []string{"--out=plan.out"}},
+func shellCases(planFormats []string) []shellCase {
+	return []shellCase{
+		{line: "personactl pl", want: []string{"plan"}},
+		{line: "personactl plan --for", want: []string{"--format"}},
+		{line: "personactl plan --format ", want: planFormats},
+		{line: "personactl state ", want: []string{"list", "show", "rm", "pull", "force-unlock"}},
+		{line: "personactl completion ", want: []string{"bash", "zsh", "fish"}},
+		{line: "personactl --catalog c", want: []string{"catalog.yaml"}},
+		{line: "personactl apply pl", want: []string{"plan.out"}},
+		{line: "personactl plan --format=m", want: []string{"markdown"}, wantFlagEqs: []string{"--format=markdown"}},
+		{line: "personactl plan --out=pl", want: []string{"plan.out"}, wantFlagEqs: []string{"--out=plan.out"}},
+	}
 }
 
 // TestCompletionInShells loads each shell's script in the real shell and
 // presses <TAB> there. A shell that is not installed is skipped, unless
 // PERSONACTL_REQUIRE_SHELLS=1 (as in CI), where that fails.
 func TestCompletionInShells(t *testing.T) {
+	cases := shellCases(planFormats(t))
 	bin := buildBinary(t)
 	work := t.TempDir()
 	for _, f := range []string{"catalog.yaml", "plan.out", "state.json"} {
@@ -204,14 +232,14 @@ func TestCompletionInShells(t *testing.T) {
 				t.Fatal(err)
 			}
 			var typed []string
-			for _, c := range shellCases {
+			for _, c := range cases {
 				typed = append(typed, c.line)
 			}
 			offered := sh.press(sr, t, path, script, typed)
-			if len(offered) != len(shellCases) {
-				t.Fatalf("%s answered %d of %d lines: %q", sh.name, len(offered), len(shellCases), offered)
+			if len(offered) != len(cases) {
+				t.Fatalf("%s answered %d of %d lines: %q", sh.name, len(offered), len(cases), offered)
 			}
-			for i, c := range shellCases {
+			for i, c := range cases {
 				want := c.want
 				if sh.flagEqs && c.wantFlagEqs != nil {
 					want = c.wantFlagEqs
