@@ -91,9 +91,11 @@ func runeName(r rune) string {
 
 // hidden reports the first character of a string value or key that hides
 // what a reviewer reads, located at the character itself, and says whether
-// there was one. what names the value ("personas[0].name"); member is the
-// persona member it belongs to, which decides what is allowed.
-func (v *validator) hidden(s string, at position, style litStyle, what, member string) bool {
+// there was one. member is the persona member the string belongs to, which
+// decides what is allowed; what names the string ("personas[0].name"), and
+// is called only for a string that has such a character, since every
+// string of a catalog is checked.
+func (v *validator) hidden(s string, at position, style litStyle, member string, what func() string) bool {
 	off, r := hiddenRune(s, member == "systemPrompt")
 	if off < 0 {
 		return false
@@ -114,7 +116,7 @@ func (v *validator) hidden(s string, at position, style litStyle, what, member s
 		also = fmt.Sprintf(" (the first of %d such characters)", more+1)
 	}
 	p := v.locate(s, index, r, at, style)
-	v.errorf(p, "%s has %s at character %d%s: %s", what, runeName(r), index+1, also, hiddenReason(r, member))
+	v.errorf(p, "%s has %s at character %d%s: %s", what(), runeName(r), index+1, also, hiddenReason(r, member))
 	return true
 }
 

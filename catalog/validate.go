@@ -226,14 +226,14 @@ func (v *validator) persona(where string, n *node) (p Persona, email, name *node
 			if s == "" {
 				v.errorf(f.value.pos, "%s is empty; give the persona a name", path(where, "name"))
 			}
-			v.hidden(s, f.value.pos, f.value.lit, path(where, "name"), "name")
+			v.hidden(s, f.value.pos, f.value.lit, "name", func() string { return path(where, "name") })
 			p.Name = s
 		}
 	}
 	if f := m[memberEmail]; f != nil {
 		if s, ok := v.str(&f.value, where, "email"); ok {
 			email = &f.value
-			if v.hidden(s, f.value.pos, f.value.lit, path(where, "email"), "email") {
+			if v.hidden(s, f.value.pos, f.value.lit, "email", func() string { return path(where, "email") }) {
 				// The character says more than "not a valid address".
 			} else if problem := emailProblem(s); problem != "" {
 				v.errorf(f.value.pos, "%s %q %s", path(where, "email"), s, problem)
@@ -246,7 +246,7 @@ func (v *validator) persona(where string, n *node) (p Persona, email, name *node
 			if s == "" {
 				v.errorf(f.value.pos, `%s is empty; give the persona an archetype, such as "adhd-student"`, path(where, "archetype"))
 			}
-			v.hidden(s, f.value.pos, f.value.lit, path(where, "archetype"), "archetype")
+			v.hidden(s, f.value.pos, f.value.lit, "archetype", func() string { return path(where, "archetype") })
 			p.Archetype = s
 		}
 	}
@@ -258,7 +258,7 @@ func (v *validator) persona(where string, n *node) (p Persona, email, name *node
 			case length > longPromptLength:
 				v.warnf(f.value.pos, "%s is %d characters long, over %d; shorten it unless that length is intended", path(where, "systemPrompt"), length, longPromptLength)
 			}
-			v.hidden(s, f.value.pos, f.value.lit, path(where, "systemPrompt"), "systemPrompt")
+			v.hidden(s, f.value.pos, f.value.lit, "systemPrompt", func() string { return path(where, "systemPrompt") })
 			p.SystemPrompt = s
 		}
 	}
@@ -311,7 +311,7 @@ func (v *validator) moduleMix(n *node, where string) map[string]float64 {
 		switch {
 		case f.key == "":
 			v.errorf(f.keyPos, "%s has a module with an empty name; name the module", where)
-		case v.hidden(f.key, f.keyPos, f.keyLit, fmt.Sprintf("%s key %q", where, f.key), "moduleMix"):
+		case v.hidden(f.key, f.keyPos, f.keyLit, "moduleMix", func() string { return fmt.Sprintf("%s key %q", where, f.key) }):
 		case w.kind != kindNumber:
 			v.typeError(w, where, f.key, "a number")
 		case math.IsInf(w.number, 0) || math.IsNaN(w.number):
