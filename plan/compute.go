@@ -86,7 +86,11 @@ func Compute(in Input, opts Options) *Plan {
 			found[email] = true
 		}
 		if p.Changes == nil {
-			p.Changes = make([]Change, 0, max(len(desired), len(recorded), len(live)))
+			n := max(len(desired), len(recorded), len(live))
+			if targets != nil {
+				n = len(targets)
+			}
+			p.Changes = make([]Change, 0, n)
 		}
 		p.Changes = append(p.Changes, cx.change(email, d, r, l))
 	}
@@ -100,7 +104,7 @@ type computer struct {
 	opts                          Options
 	taken, undetermined, replace  map[string]bool
 	p                             *Plan
-	desired                       map[string]bool // the --replace addresses in the catalog
+	replaceInCatalog              map[string]bool
 	uncheckedCredentials          int
 	unknownCredentials, credDrift []string
 	scratch                       []byte
@@ -118,10 +122,10 @@ func (cx *computer) change(email string, d *catalog.Persona, r *state.RecordedPe
 		c.UserID = r.UserID
 	}
 	if d != nil && cx.replace[email] {
-		if cx.desired == nil {
-			cx.desired = map[string]bool{}
+		if cx.replaceInCatalog == nil {
+			cx.replaceInCatalog = map[string]bool{}
 		}
-		cx.desired[email] = true
+		cx.replaceInCatalog[email] = true
 	}
 	switch {
 	case cx.opts.Destroy:
@@ -355,7 +359,7 @@ func (cx *computer) checkReplaceTargets(targets map[string]bool) {
 		switch {
 		case targets != nil && !targets[e]:
 			p.Errors = append(p.Errors, fmt.Sprintf("--replace=%s is not among the --target addresses, so it would not be planned; add --target=%s, or remove the --replace", e, e))
-		case !cx.desired[e]:
+		case !cx.replaceInCatalog[e]:
 			p.Errors = append(p.Errors, fmt.Sprintf("--replace=%s: no persona with that address in the catalog; check the spelling, or remove the flag", e))
 		case actions[e] == Create:
 			p.Warnings = append(p.Warnings, fmt.Sprintf("--replace=%s: the persona does not exist live, so it is simply created", e))
