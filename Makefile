@@ -3,20 +3,33 @@ PKGS := ./...
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo none)
 LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
+# Tools run with `go run pkg@version`: pinned, fetched through the Go module
+# proxy, nothing to install.
+ACTIONLINT := github.com/rhysd/actionlint/cmd/actionlint@v1.7.7
+GORELEASER := github.com/goreleaser/goreleaser/v2@v2.15.1
 
-.PHONY: build test lint fuzz bench demo clean
+.PHONY: build test lint actionlint release-check fuzz bench demo clean
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/personactl ./cmd/personactl
 	$(GO) build -o bin/mana-auth-dev ./cmd/mana-auth-dev
 
-test: lint
+test: lint actionlint
 	$(GO) test -count=1 $(PKGS)
 
 lint:
 	@unformatted="$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))"; \
 	if [ -n "$$unformatted" ]; then echo "gofmt would change:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet $(PKGS)
+
+# The example workflows must pass actionlint (and shellcheck, when installed).
+actionlint:
+	$(GO) run $(ACTIONLINT) examples/github-actions/*.yml
+
+# Checks .goreleaser.yaml. Not part of test: the first run downloads and
+# builds goreleaser, which takes minutes.
+release-check:
+	$(GO) run $(GORELEASER) check
 
 fuzz:
 	$(GO) test ./catalog -run '^$$' -fuzz FuzzLoad -fuzztime 30s
