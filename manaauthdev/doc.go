@@ -3,7 +3,7 @@
 // trying a catalog change without the real service. It answers like the
 // real service, quirks included, on loopback only, with its data in memory
 // (MemoryStore) or in PostgreSQL in the tables of mana-auth's auth schema
-// (PostgresStore).
+// (PostgresStore), in a database that must exist.
 //
 // It must never share code with personactl's client packages (catalog,
 // state, plan, apply): a bug in shared code would hide on both sides of
@@ -14,18 +14,32 @@
 //
 //   - GET /health
 //   - POST /api/auth/sign-up/email, POST /api/auth/sign-in/email (Better Auth)
+//   - POST /api/v1/auth/login (the persona runner's login, with its lockout)
 //   - GET, HEAD, POST /api/v1/admin/personas
 //   - GET, HEAD, DELETE /api/v1/admin/personas/{id}
 //   - GET, HEAD /api/v1/admin/users (?search=&page=&limit=, or ?tier= alone)
 //
-// Authentication compares the whole bearer token with Options.AdminToken
-// (the admin) and Options.UserToken (a valid token without the admin role);
-// no signature is checked.
+// # Tokens
+//
+// Each Server signs tokens shaped like mana-auth's (EdDSA JWTs with sub,
+// email, role, sid, tier, iss, aud "mana", iat, exp) with a key of its own,
+// made when it starts, and accepts a token only when that key signed it
+// and its exp lies ahead of the server's clock (Options.Now), as mana-auth
+// checks its JWKS: an expired, forged or foreign token gets 401 "Invalid
+// or expired token", a valid one without role "admin" 403. MintToken and
+// MintTokenFor make tokens of any role and lifetime, Sign tokens of any
+// claims; SignToken (and devtest.Token) signs with a key no server trusts.
+// Options.AdminToken and UserToken are static tokens accepted whole
+// besides, for tokens given on the command line; the same string for both
+// is refused (Options.Check), as it would make every user an admin.
 //
 // # The real service's quirks, reproduced on purpose
 //
-// Each of these was observed on mana-auth and is in the recorded exchanges;
-// a client must cope with them, so the stand-in must not fix them:
+// Each of these was observed on mana-auth, in the recorded exchanges
+// (testdata/contract) or, for the empty name of item 3, the String() of
+// item 6 and page=abc&limit=0 of item 11, by hand against the real service
+// afterwards, and follows from its TypeScript as described; a client must
+// cope with them, so the stand-in must not fix them:
 //
 //  1. The upsert looks the user up by email compared verbatim, while
 //     Better Auth's sign-up stores the address lowercased. A mixed-case
@@ -38,7 +52,10 @@
 //     included; the persona DELETE then hard-deletes them.
 //  3. The upsert never changes the name or the password of an existing
 //     user; a new user without a name is named after the part of the
-//     address before the "@" forever.
+//     address before the "@" forever. The route passes
+//     body.name ?? email.split('@')[0] to the sign-up, and ?? replaces
+//     only undefined and null: a name of "" is kept (Better Auth accepts
+//     an empty name), while a missing name or null falls back.
 //  4. The upsert answers 200 for a create and an update alike, echoing the
 //     address exactly as sent; its steps run without a transaction.
 //  5. Validation lists every failed rule in a fixed order, with a non-ASCII
@@ -49,7 +66,11 @@
 //     not JSON, or empty, gives 400 "Invalid JSON body"; the Content-Type
 //     header is ignored.
 //  6. A new user with a password over 128 characters gets 500
-//     {"error":"Sign-up failed","message":"Password too long"}.
+//     {"error":"Sign-up failed","message":"Password too long"}. A field of
+//     another type that passes the truthiness checks (an archetype of 42,
+//     a systemPrompt that is an object or an array) reaches the database
+//     as JavaScript's String() of it and is stored with 200: "42",
+//     "[object Object]", "a,b"; [] is stored as "".
 //  7. The list has no systemPrompt, no moduleMix, no kind; it ignores query
 //     parameters (no paging), is ordered newest createdAt first, and joins
 //     personas to users without looking at users.kind.
@@ -64,6 +85,14 @@
 //  11. The users search answers 500 for any page holding a user who has
 //     ever signed in (has a session), so a 200 never carries lastActiveAt;
 //     ?tier=X alone answers an older shape {users:[…accessTier…],count}.
+//     Its paging is the route's JavaScript and Drizzle: page and limit are
+//     parseInt(page || '1') and parseInt(limit || '20'), printed with
+//     JSON.stringify (NaN as null); Drizzle writes LIMIT only for a number
+//     >= 0 (so NaN and negatives mean no limit) and OFFSET (page-1)*limit
+//     only when it is truthy (not 0, not NaN), and PostgreSQL refuses a
+//     negative OFFSET or a bigint out of range (500). So page=abc&limit=0
+//     answers {"users":[],"total":N,"page":null,"limit":0}, with no users
+//     and therefore never the 500 of item 11.
 //  12. Errors come in three envelopes: {statusCode,message} from the
 //     middleware and unhandled errors, {error[,message|details|hint]} from
 //     the routes, {message,code} from Better Auth.
@@ -80,7 +109,27 @@
 //  15. Better Auth's sign-up of an address that exists, in any letter case,
 //     answers 200 with a made-up id and creates nothing; sign-in of an
 //     unverified user is 403 EMAIL_NOT_VERIFIED, a wrong address or
-//     password 401 INVALID_EMAIL_OR_PASSWORD.
+//     password 401 INVALID_EMAIL_OR_PASSWORD; its session cookie is
+//     mana.session_token.
+//  16. The runner's login, POST /api/v1/auth/login: 200 {redirect:false,
+//     token, user:{…, accessTier, kind, id}, accessToken, refreshToken}
+//     with refreshToken equal to token (the session token) and an
+//     accessToken of 15 minutes claiming role "user" whatever the user's
+//     role, and tier the user's tier; no cookie; a session row per login.
+//     The address is lowercased to find the user, so another letter case
+//     of it logs in.
+//  17. A wrong password or an unknown address: 401 INVALID_CREDENTIALS,
+//     and one row in auth.login_attempts for the address string exactly as
+//     sent. 5 failures within 15 minutes lock that string for 30 minutes
+//     from the last failure: 429 ACCOUNT_LOCKED with retryAfterSec and a
+//     Retry-After header (seconds, rounded up), the right password
+//     included; a 429 records nothing; a success deletes the string's
+//     rows. The rows do not reference the user: the lock survives deleting
+//     the persona and holds for the one re-created at the address. Another
+//     letter case of a locked address is another string, and logs in.
+//  18. The login's bad bodies: 400 VALIDATION "Invalid JSON body", or zod's
+//     "[body.email] Invalid input: expected string, received undefined",
+//     the messages of both fields joined with "; ".
 //
 // # Inferred, not recorded
 //
@@ -88,20 +137,30 @@
 // service's code does as far as its answers show, and these choices could
 // differ from it: the users search matches with an unescaped ILIKE ('%'
 // and '_' are wildcards, a backslash escapes) and orders newest first,
-// while ?tier= lists in the order of the last write; a field of a type the
-// route does not check (an email
-// that is a number, an archetype that is an object, …) gives 500 Internal
-// server error; a moduleMix of null fails validation; the detail, like the
-// list, does not look at users.kind; a page or limit that is missing, not a
-// number or below 1 falls back to 1 and 20; Better Auth's validation
-// errors (missing fields, an invalid address) are 400 VALIDATION_ERROR
-// with zod-like messages, and an address Better Auth's email check refuses
-// makes the upsert of a new user fail with "Sign-up failed"; users.deleted_at
-// (soft delete) is never set and never looked at.
+// while ?tier= lists in the order of the last write; an email that is not
+// a string but truthy gives 500 (body.email.includes is not a function); a
+// tickCadence of false or 0 passes the check and is stored as String() of
+// it, like archetype; a moduleMix of null fails validation; the detail,
+// like the list, does not look at users.kind; parseInt reads page and
+// limit (not Number), and an empty page or limit is missing; Better
+// Auth's validation errors (missing fields, an invalid address) are 400
+// VALIDATION_ERROR with zod-like messages, and an address Better Auth's
+// email check refuses makes the upsert of a new user fail with "Sign-up
+// failed"; users.deleted_at (soft delete) is never set and never looked
+// at. The login does not check the address's form; a body that is not an
+// object gives 400 VALIDATION "[body] Invalid input: expected object,
+// received …"; an unverified address is refused like a wrong password
+// (401, an attempt recorded); the lock holds when the last failure and the
+// four before it lie within 15 minutes, until 30 minutes after the last.
 //
 // # Only in the stand-in
 //
-// Fault injection (Faults) applies to paths under /api/v1/admin only, so
-// that a test can still sign people up and in while the admin API fails.
-// Passwords are kept as salted PBKDF2-SHA256 hashes.
+// Fault injection (Faults) applies to paths under /api/v1/admin, and to
+// the runner's login once SetLoginFaults is on, so that a test can still
+// sign people up and in while the admin API fails: error statuses, lost
+// answers (written, then 502), connection resets, latency and seeded
+// jitter, and 429 with Retry-After from a seeded rate or a rate limiter.
+// Passwords are kept as salted PBKDF2-SHA256 hashes. There is no JWKS:
+// tokens are checked against the server's own key. Options.Now (a Clock
+// in tests) moves token expiry and the lockout's windows without waiting.
 package manaauthdev
