@@ -244,3 +244,15 @@ func TestEncodeLeavesItsInputAlone(t *testing.T) {
 		t.Errorf("Encode reordered its input: %v", in)
 	}
 }
+
+// TestCheckExportableNamesOnlyRealControls checks that bytes which are
+// not UTF-8 are reported as that, not taken for the control characters
+// their first byte would start.
+func TestCheckExportableNamesOnlyRealControls(t *testing.T) {
+	p := nora()
+	p.Name = "No\xc2Ara"
+	got := CheckExportable(p)
+	if len(got) != 1 || !strings.Contains(got[0], "is not valid UTF-8") {
+		t.Errorf("CheckExportable = %q, want only that the name is not UTF-8", got)
+	}
+}

@@ -51,7 +51,8 @@ func FuzzLoad(f *testing.F) {
 			if countErrors(diags) == 0 {
 				t.Fatalf("failed without an error: %v", diags)
 			}
-			lines := strings.Count(string(data), "\n") + 1
+			// A carriage return alone ends a line too, as in editors.
+			lines := strings.Count(strings.ReplaceAll(string(data), "\r\n", "\n"), "\n") + strings.Count(strings.ReplaceAll(string(data), "\r\n", "\n"), "\r") + 1
 			for _, d := range diags {
 				if d.File != "fuzz" || d.Message == "" || d.Line < 0 || d.Line > lines || d.Col < 0 {
 					t.Fatalf("bad diagnostic %+v in a file of %d lines", d, lines)
@@ -81,9 +82,17 @@ func checkCatalog(t *testing.T, cat *Catalog) {
 		if p.Name == "" || p.Archetype == "" || utf8.RuneCountInString(p.SystemPrompt) < minPromptLength {
 			t.Fatalf("persona %+v loaded", p)
 		}
+		for _, s := range []string{p.Name, p.Email, p.Archetype} {
+			if off, r := hiddenRune(s, false); off >= 0 {
+				t.Fatalf("%q with %U loaded", s, r)
+			}
+		}
+		if off, r := hiddenRune(p.SystemPrompt, true); off >= 0 {
+			t.Fatalf("systemPrompt %q with %U loaded", p.SystemPrompt, r)
+		}
 		var sum float64
 		for module, w := range p.ModuleMix {
-			if module == "" || w < 0 || w-w != 0 { // w-w is NaN for ±Inf and NaN
+			if off, _ := hiddenRune(module, false); off >= 0 || module == "" || w < 0 || w-w != 0 { // w-w is NaN for ±Inf and NaN
 				t.Fatalf("moduleMix %v loaded", p.ModuleMix)
 			}
 			sum += w

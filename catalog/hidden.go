@@ -51,7 +51,7 @@ func hiddenRune(s string, multiline bool) (int, rune) {
 			}
 		case c < 0xC2: // ASCII, or a continuation byte
 		case c == 0xC2: // U+0080 to U+00BF; C1 is U+0080 to U+009F
-			if i+1 < len(s) && s[i+1] <= 0x9F {
+			if i+1 < len(s) && 0x80 <= s[i+1] && s[i+1] <= 0x9F {
 				return i, rune(s[i+1])
 			}
 		case c == 0xD8: // U+0600 to U+063F
@@ -257,14 +257,12 @@ func (v *validator) offset(p position) (int, bool) {
 	}
 	off := 0
 	for line := 1; line < p.line; line++ {
-		nl := bytes.IndexByte(v.data[off:], '\n')
-		if nl < 0 {
+		if off = lineEnd(v.data, off, len(v.data)); off < 0 {
 			return 0, false
 		}
-		off += nl + 1
 	}
 	for col := 1; col < p.col; col++ {
-		if off >= len(v.data) || v.data[off] == '\n' {
+		if off >= len(v.data) || v.data[off] == '\n' || v.data[off] == '\r' {
 			return 0, false
 		}
 		_, size := utf8.DecodeRune(v.data[off:])

@@ -682,6 +682,32 @@ func TestPositionsCountCharacters(t *testing.T) {
 	}
 }
 
+// TestPositionsCountLineBreaksAsEditorsDo checks that a line ends at a
+// line feed, a carriage return and line feed (Windows), or a carriage
+// return alone (old Mac files), in both formats, as editors and yaml.v3
+// count lines.
+func TestPositionsCountLineBreaksAsEditorsDo(t *testing.T) {
+	input := twoPersonas(personaLine("Jürgen", "persona.juergen@mana.test"), personaLine("Zoë Øster-Ångström", "bad"))
+	for _, lineBreak := range []string{"\n", "\r\n", "\r"} {
+		for _, format := range []string{"json", "yaml"} {
+			_, err := Parse("c", []byte(strings.ReplaceAll(input, "\n", lineBreak)), Options{Format: format})
+			d := errorsOf(t, err)
+			if len(d) != 1 || d[0].Line != 4 || d[0].Col != 45 {
+				t.Errorf("as %s with %q: diagnostics = %v, want one at 4:45", format, lineBreak, d)
+			}
+		}
+	}
+	// A bidi control after lines ending in a carriage return alone is
+	// found where it is.
+	bidi := strings.ReplaceAll(with(4, "\"name\": \"No\u202Era\","), "\n", "\r")
+	for _, format := range []string{"json", "yaml"} {
+		_, err := Parse("c", []byte(bidi), Options{Format: format})
+		if d := errorsOf(t, err); len(d) != 1 || d[0].Line != 4 || d[0].Col != 18 {
+			t.Errorf("as %s: diagnostics = %v, want one at 4:18", format, d)
+		}
+	}
+}
+
 // TestYAMLAliasesAndMergeKeys checks that YAML's ways of not repeating
 // oneself mean what YAML says they mean.
 func TestYAMLAliasesAndMergeKeys(t *testing.T) {

@@ -100,19 +100,55 @@ func newPositionIndex(data []byte) *positionIndex {
 	return &positionIndex{data: data, at: position{1, 1}}
 }
 
-// position returns the position of the byte at off.
+// position returns the position of the byte at off. Lines end at a line
+// feed, a carriage return and line feed, or a carriage return alone, as
+// editors and yaml.v3 count them.
 func (ix *positionIndex) position(off int) position {
 	off = min(max(off, 0), len(ix.data))
 	if off < ix.off {
 		ix.off, ix.at = 0, position{1, 1}
 	}
 	skipped := ix.data[ix.off:off]
-	if nl := bytes.LastIndexByte(skipped, '\n'); nl >= 0 {
-		ix.at.line += bytes.Count(skipped, []byte{'\n'})
-		ix.at.col = 1
-		skipped = skipped[nl+1:]
+	if bytes.IndexByte(skipped, '\r') < 0 {
+		if nl := bytes.LastIndexByte(skipped, '\n'); nl >= 0 {
+			ix.at.line += bytes.Count(skipped, []byte{'\n'})
+			ix.at.col = 1
+			skipped = skipped[nl+1:]
+		}
+	} else {
+		for {
+			end := lineEnd(ix.data, ix.off, off)
+			if end < 0 {
+				break
+			}
+			ix.at.line++
+			ix.at.col = 1
+			ix.off = end
+		}
+		skipped = ix.data[ix.off:off]
 	}
 	ix.at.col += utf8.RuneCount(skipped)
 	ix.off = off
 	return ix.at
+}
+
+// lineEnd returns the offset just past the first line break that starts
+// in data[from:limit], or -1. A carriage return whose line feed is at limit
+// has not ended its line yet: the line feed is still on it.
+func lineEnd(data []byte, from, limit int) int {
+	for i := from; i < limit; i++ {
+		switch data[i] {
+		case '\n':
+			return i + 1
+		case '\r':
+			if i+1 < len(data) && data[i+1] == '\n' {
+				if i+1 >= limit {
+					return -1
+				}
+				return i + 2
+			}
+			return i + 1
+		}
+	}
+	return -1
 }
