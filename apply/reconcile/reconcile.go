@@ -42,9 +42,16 @@ type Session struct {
 	// nil discards them.
 	Notify func(string)
 
+	// CountsRequests: Live answers with one request per persona plus one
+	// (the admin API), so the time its reads took measures the server's
+	// pace. Read then sets ReadRequests and ReadTook.
+	CountsRequests bool
+
 	// Set by Read.
-	Desired  *catalog.Catalog
-	Recorded *state.State
+	ReadRequests int
+	ReadTook     time.Duration
+	Desired      *catalog.Catalog
+	Recorded     *state.State
 	// Interrupted are the journal entries earlier runs left open.
 	Interrupted []state.JournalEntry
 	Input       plan.Input
@@ -88,7 +95,11 @@ func (s *Session) Read(ctx context.Context) error {
 	go func() {
 		defer wg.Done()
 		defer state.Recover(&liveErr)
+		start := time.Now()
 		live, liveErr = s.Live.Personas(ctx)
+		if s.CountsRequests {
+			s.ReadRequests, s.ReadTook = 1+len(live), time.Since(start)
+		}
 	}()
 	wg.Wait()
 	for _, err := range []error{catErr, recErr, journErr, liveErr} {

@@ -32,6 +32,9 @@ type Request struct {
 	Approve func(*plan.Plan) error
 	// Writer writes through the admin API.
 	Writer apply.Writer
+	// TokenExpiry is when the admin token the writes carry expires (zero:
+	// unknown). A run that could outlive it is refused before any write.
+	TokenExpiry time.Time
 	// Run shapes the execution (parallelism, rollback, progress, checks).
 	// Operation, Who, Host, Password and Credentials are filled here.
 	Run apply.Options
@@ -94,6 +97,9 @@ func (s *Session) Apply(ctx context.Context, req Request) (*Outcome, error) {
 	if err := p.CheckGuards(guards); err != nil {
 		return out, fmt.Errorf("refusing to %s, nothing was changed: %w", req.Operation, err)
 	}
+	if err := s.checkToken(p, req.TokenExpiry, guards.Now, req.Run.Parallelism); err != nil {
+		return out, err
+	}
 	if req.Approve != nil {
 		if err := req.Approve(p); err != nil {
 			return out, err
@@ -126,6 +132,43 @@ func (s *Session) Apply(ctx context.Context, req Request) (*Outcome, error) {
 		return out, runErr
 	}
 	return out, s.closeInterrupted(ctx, lock)
+}
+
+// TokenMargin is the least time an admin token must still be valid for a
+// run that writes to start.
+const TokenMargin = 2 * time.Minute
+
+// checkToken refuses a run whose admin token expires within TokenMargin, or
+// before the run can end at the pace this run's reads were answered: a run
+// cut short by an expired token halts with its journal open.
+func (s *Session) checkToken(p *plan.Plan, expiry, now time.Time, parallelism int) error {
+	if expiry.IsZero() {
+		return nil
+	}
+	left := expiry.Sub(now)
+	if left < TokenMargin {
+		return fmt.Errorf("the admin token expires at %s (%s), less than %s from now; nothing was changed; mint a fresh admin token, set MANA_ADMIN_JWT (or --jwt-file) to it and run again", expiry.UTC().Format(time.RFC3339), untilOrAgo(left), TokenMargin)
+	}
+	if s.ReadRequests == 0 || s.ReadTook <= 0 {
+		return nil
+	}
+	// The reads ran at the same parallelism as the writes will, so each
+	// request took about ReadTook*slots/requests of a slot's time.
+	parallelism = max(1, parallelism)
+	slots := min(parallelism, s.ReadRequests)
+	perRequest := s.ReadTook * time.Duration(slots) / time.Duration(s.ReadRequests)
+	need := perRequest * time.Duration(p.Writes()) / time.Duration(parallelism)
+	if need+TokenMargin > left {
+		return fmt.Errorf("the admin token expires at %s (%s), but at the pace this run's reads were answered (%d requests in %s) its %d writes need about %s; nothing was changed; mint a token that lives longer, or split the run with --target", expiry.UTC().Format(time.RFC3339), untilOrAgo(left), s.ReadRequests, s.ReadTook.Round(time.Millisecond), p.Writes(), need.Round(time.Second))
+	}
+	return nil
+}
+
+func untilOrAgo(d time.Duration) string {
+	if d < 0 {
+		return "expired " + (-d).Round(time.Second).String() + " ago"
+	}
+	return "in " + d.Round(time.Second).String()
 }
 
 // closeInterrupted closes the journal entries of earlier runs once this run

@@ -12,6 +12,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/mana/personactl/apply"
 	"github.com/mana/personactl/apply/reconcile"
@@ -25,6 +26,7 @@ type ApplyCmd struct {
 	PlanFile string `arg:"" optional:"" help:"A plan saved with plan --out; applied exactly, without asking (it was reviewed), or refused when stale." placeholder:"PLANFILE"`
 	RunFlags
 	NoRollback bool `help:"On a failure keep what was done instead of rolling it back."`
+	Verify     bool `help:"After a successful apply, log in as every persona it created or replaced, as the runner does; one that cannot is an error."`
 	ShapeFlags
 }
 
@@ -33,7 +35,7 @@ func (c *ApplyCmd) Run(g *Globals, s Streams) error {
 	if c.PlanFile != "" && c.given() {
 		return errors.New("--destroy, --refresh-only, --prune, --replace and --target shape a new plan, and a saved plan already fixed them; apply the file alone, or make a new plan with those flags")
 	}
-	return runApply(g, s, applyRun{operation: "apply", planFile: c.PlanFile, flags: c.RunFlags, noRollback: c.NoRollback, options: c.options()})
+	return runApply(g, s, applyRun{operation: "apply", planFile: c.PlanFile, flags: c.RunFlags, noRollback: c.NoRollback, verify: c.Verify, options: c.options()})
 }
 
 // DestroyCmd deletes every live persona.
@@ -61,7 +63,39 @@ type applyRun struct {
 	planFile   string
 	flags      RunFlags
 	noRollback bool
+	verify     bool
 	options    plan.Options
+}
+
+// tokenExpiry is when the admin token expires, or zero when it does not say.
+func tokenExpiry(c *adminapi.Client) time.Time {
+	if exp, ok := c.TokenExpiry(); ok {
+		return exp
+	}
+	return time.Time{}
+}
+
+// verifyApplied logs in as every persona the run created or replaced, the
+// way the runner will; one that cannot is an error naming it.
+func verifyApplied(ctx context.Context, sess *session, res *apply.Result) error {
+	emails := append(append([]string(nil), res.Done["create"]...), res.Done["replace"]...)
+	if len(emails) == 0 {
+		return nil
+	}
+	v, err := sess.loop.Verify(ctx, reconcile.VerifyRequest{Auth: sess.client, Emails: emails})
+	if err != nil {
+		return fmt.Errorf("--verify: %w", err)
+	}
+	var bad []string
+	for _, r := range v.Personas {
+		if !r.Ready() {
+			bad = append(bad, fmt.Sprintf("%s: %s: %s", r.Email, readinessWords[r.Status], r.Detail))
+		}
+	}
+	if len(bad) > 0 {
+		return fmt.Errorf("the apply completed, but the runner cannot log in as %d persona(s) it created or replaced:\n  %s", len(bad), strings.Join(bad, "\n  "))
+	}
+	return nil
 }
 
 func runApply(g *Globals, s Streams, r applyRun) error {
@@ -105,6 +139,7 @@ func runApply(g *Globals, s Streams, r applyRun) error {
 		Options:     r.options,
 		LockTimeout: g.LockTimeout,
 		Writer:      testHooks.writer(writer{sess.client}),
+		TokenExpiry: tokenExpiry(sess.client),
 		Show:        func(p *plan.Plan) error { return showPlan(s, g, p, jsonOut) },
 		Guards:      plan.Guards{MaxDeletes: r.flags.MaxDeletes, Limit: r.flags.MaxDeletes >= 0, AllowDeleteActive: r.flags.AllowDeleteActive},
 		Approve: func(p *plan.Plan) error {
@@ -120,6 +155,8 @@ func runApply(g *Globals, s Streams, r applyRun) error {
 				return upsertRequest(per, password).Check()
 			},
 			Events: events,
+			// A refused token refuses the rollback too: stop at once.
+			Fatal: func(err error) bool { return errors.Is(err, adminapi.ErrTokenRejected) },
 		},
 	})
 	var stale *reconcile.StaleError
@@ -130,6 +167,11 @@ func runApply(g *Globals, s Streams, r applyRun) error {
 		return err
 	}
 	res := out.Result
+	if r.verify {
+		if err := verifyApplied(ctx, sess, res); err != nil {
+			return err
+		}
+	}
 	if jsonOut {
 		return writeJSONLine(s.Out, struct {
 			Type      string `json:"type"`

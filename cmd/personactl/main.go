@@ -59,6 +59,7 @@ type CLI struct {
 	Destroy  DestroyCmd  `cmd:"" help:"Delete every live persona."`
 	Drift    DriftCmd    `cmd:"" help:"Show only what changed outside personactl (exit 2 when something did)."`
 	Show     ShowCmd     `cmd:"" help:"Render a saved plan, or without one the recorded state."`
+	Verify   VerifyCmd   `cmd:"" help:"Log in as each persona the way the runner does (exit 2 when one cannot)."`
 	History  HistoryCmd  `cmd:"" help:"List past runs from the journal, newest first."`
 	State    StateCmd    `cmd:"" help:"Inspect and repair the recorded state."`
 	Schema   SchemaCmd   `cmd:"" help:"Print the catalog's JSON Schema."`

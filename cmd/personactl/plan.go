@@ -43,7 +43,7 @@ type PlanCmd struct {
 func (c *PlanCmd) Run(g *Globals, s Streams) error {
 	g.github = c.Format == "github"
 	ctx := context.Background()
-	sess, err := open(ctx, g, s, needs{catalog: true, catalogOptional: c.Destroy, secret: !c.Destroy && !c.RefreshOnly})
+	sess, err := open(ctx, g, s, needs{catalog: true, catalogOptional: c.Destroy, secret: !c.Destroy && !c.RefreshOnly, secretIfSet: c.RefreshOnly})
 	if err != nil {
 		return err
 	}

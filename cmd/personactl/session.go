@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 
 	"github.com/mana/personactl/apply/reconcile"
 	"github.com/mana/personactl/catalog"
@@ -33,6 +34,9 @@ type needs struct {
 	catalogOptional bool
 	// secret: the run may derive passwords (creates, updates, replaces).
 	secret bool
+	// secretIfSet: use the seed secret only when PERSONA_SEED_SECRET is set
+	// (drift checks credentials then, and says it did not otherwise).
+	secretIfSet bool
 	// writes: the run writes through the admin API, which needs a token
 	// even when --live reads from mana-auth's database.
 	writes bool
@@ -53,7 +57,7 @@ func open(ctx context.Context, g *Globals, s Streams, n needs) (*session, error)
 	if err != nil {
 		return nil, err
 	}
-	if n.secret {
+	if _, set := os.LookupEnv("PERSONA_SEED_SECRET"); n.secret || (n.secretIfSet && set) {
 		sec, err := g.secret(u)
 		if err != nil {
 			return nil, err
@@ -81,12 +85,13 @@ func open(ctx context.Context, g *Globals, s Streams, n needs) (*session, error)
 	}
 	sess.backend = backend
 	sess.loop = &reconcile.Session{
-		Backend:     backend,
-		Live:        sess.live,
-		Secret:      sess.secret,
-		Workspace:   g.Workspace,
-		Parallelism: g.Parallelism,
-		Notify:      func(msg string) { fmt.Fprintln(s.Err, msg) },
+		Backend:        backend,
+		Live:           sess.live,
+		Secret:         sess.secret,
+		Workspace:      g.Workspace,
+		Parallelism:    g.Parallelism,
+		CountsRequests: g.Live == "",
+		Notify:         func(msg string) { fmt.Fprintln(s.Err, msg) },
 	}
 	if n.catalog {
 		sess.loop.Catalog = func() (*catalog.Catalog, error) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"text/tabwriter"
 	"time"
 
@@ -20,7 +21,7 @@ type DriftCmd struct {
 // unapplied catalog changes. Exit 0 without drift, 2 with.
 func (c *DriftCmd) Run(g *Globals, s Streams) error {
 	ctx := context.Background()
-	sess, err := open(ctx, g, s, needs{catalog: true})
+	sess, err := open(ctx, g, s, needs{catalog: true, secretIfSet: true})
 	if err != nil {
 		return err
 	}
@@ -83,8 +84,11 @@ func listState(s Streams, b state.Backend, st *state.State) error {
 	return tw.Flush()
 }
 
-func writeJSON(s Streams, v any) error {
-	enc := json.NewEncoder(s.Out)
+func writeJSON(s Streams, v any) error { return writeJSONTo(s.Out, v) }
+
+// writeJSONTo writes v as indented JSON.
+func writeJSONTo(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
 }

@@ -1,0 +1,214 @@
+package reconcile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/mana/personactl/catalog"
+	"github.com/mana/personactl/state"
+	"github.com/mana/personactl/state/adminapi"
+)
+
+// Authenticator logs in as a persona the way the persona runner does.
+// adminapi.Client satisfies it.
+type Authenticator interface {
+	Login(ctx context.Context, email, password string) (adminapi.LoginResult, error)
+}
+
+// Readiness is whether the runner can log in as one persona.
+type Readiness struct {
+	Email string `json:"email"`
+	// Status is "ready", "wrong_password", "locked", "not_persona",
+	// "not_live" (in the catalog, not live: nothing to log in as),
+	// "unknown" (the answer was lost) or "error".
+	Status string `json:"status"`
+	// LockedFor is how long a locked address stays locked.
+	LockedFor time.Duration `json:"-"`
+	LockedMin int           `json:"locked_minutes,omitempty"`
+	Detail    string        `json:"detail,omitempty"`
+}
+
+// Ready reports whether the runner can log in.
+func (r Readiness) Ready() bool { return r.Status == "ready" }
+
+// Verification is the outcome of Verify.
+type Verification struct {
+	Personas []Readiness `json:"personas"`
+	// Recorded counts the personas whose credentials fingerprint was
+	// recorded in the state.
+	Recorded int `json:"recorded"`
+}
+
+// Ready reports whether every persona is ready.
+func (v *Verification) Ready() bool {
+	for _, r := range v.Personas {
+		if !r.Ready() {
+			return false
+		}
+	}
+	return true
+}
+
+// Unknown reports whether some persona's outcome is not known (exit 1).
+func (v *Verification) Unknown() bool {
+	for _, r := range v.Personas {
+		if r.Status == "unknown" || r.Status == "error" {
+			return true
+		}
+	}
+	return false
+}
+
+// VerifyRequest says whom to verify and how.
+type VerifyRequest struct {
+	Auth Authenticator
+	// Emails, when not empty, are the only personas verified; otherwise
+	// every catalog persona is.
+	Emails []string
+	// Record writes the seed secret's fingerprint into the state for every
+	// ready persona, under the state lock.
+	Record      bool
+	LockTimeout time.Duration
+}
+
+// Verify logs in as each catalog persona that is live (or as req.Emails),
+// at most Parallelism at once, with the password derived from the seed
+// secret. One login request at most reaches mana-auth per persona: a wrong
+// password spends one of the five attempts before a lockout, so nothing is
+// retried that may have been sent.
+func (s *Session) Verify(ctx context.Context, req VerifyRequest) (*Verification, error) {
+	if s.Secret == nil {
+		return nil, errors.New("verify needs the seed secret the runner uses: set PERSONA_SEED_SECRET")
+	}
+	if err := s.Read(ctx); err != nil {
+		return nil, err
+	}
+	emails := req.Emails
+	if len(emails) == 0 {
+		for _, p := range s.Input.Desired {
+			emails = append(emails, p.Email)
+		}
+	}
+	live := map[string]state.LivePersona{}
+	for _, l := range s.Input.Live {
+		live[l.Values.Email] = l
+	}
+	out := make([]Readiness, len(emails))
+	sem := make(chan struct{}, max(1, s.Parallelism))
+	var wg sync.WaitGroup
+	for i, email := range emails {
+		out[i] = Readiness{Email: email}
+		if _, ok := live[email]; !ok {
+			out[i].Status, out[i].Detail = "not_live", "no live persona has this address; personactl apply creates it"
+			continue
+		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func(r *Readiness) {
+			defer wg.Done()
+			defer func() { <-sem }()
+			defer func() {
+				if v := recover(); v != nil {
+					r.Status, r.Detail = "error", state.NewPanicError(v).Error()
+				}
+			}()
+			*r = s.login(ctx, req.Auth, r.Email)
+		}(&out[i])
+	}
+	wg.Wait()
+	sort.Slice(out, func(i, j int) bool { return out[i].Email < out[j].Email })
+	v := &Verification{Personas: out}
+	if req.Record {
+		n, err := s.recordCredentials(ctx, v, req.LockTimeout)
+		v.Recorded = n
+		if err != nil {
+			return v, err
+		}
+	}
+	return v, nil
+}
+
+func (s *Session) login(ctx context.Context, auth Authenticator, email string) Readiness {
+	r := Readiness{Email: email}
+	res, err := auth.Login(ctx, email, s.Secret.Password(email))
+	if err != nil {
+		r.Status, r.Detail = "error", err.Error()
+		return r
+	}
+	switch res.Status {
+	case adminapi.LoginReady:
+		r.Status = "ready"
+	case adminapi.LoginWrongPassword:
+		r.Status, r.Detail = "wrong_password", "the persona's password came from another seed secret; restore that secret, or personactl apply --replace="+email+" (which destroys its history)"
+	case adminapi.LoginLocked:
+		r.Status, r.LockedFor = "locked", res.RetryAfter
+		r.LockedMin = int((res.RetryAfter + time.Minute - 1) / time.Minute)
+		r.Detail = fmt.Sprintf("mana-auth locked the address after 5 failed logins; it unlocks in about %d minute(s)", r.LockedMin)
+	case adminapi.LoginNotPersona:
+		r.Status, r.Detail = "not_persona", fmt.Sprintf("the login worked but the user is of kind %q, not a persona", res.Kind)
+	default:
+		r.Status, r.Detail = "unknown", "the login may have reached mana-auth but no answer was read ("+res.Reason+"); it was not retried, since a failed login counts toward the lockout"
+	}
+	return r
+}
+
+// recordCredentials stamps the current secret's fingerprint on every ready
+// persona in the state, so that a later plan can tell when the secret was
+// rotated. A ready persona the state does not record yet is recorded when
+// its live values match the catalog, as the next apply would record it.
+func (s *Session) recordCredentials(ctx context.Context, v *Verification, timeout time.Duration) (int, error) {
+	ready := map[string]bool{}
+	for _, r := range v.Personas {
+		if r.Ready() {
+			ready[r.Email] = true
+		}
+	}
+	if len(ready) == 0 {
+		return 0, nil
+	}
+	lock, err := s.Backend.Lock(ctx, "verify", timeout)
+	if err != nil {
+		return 0, fmt.Errorf("recording the verified credentials: %w", err)
+	}
+	defer lock.Release()
+	st, err := s.Backend.Read(ctx)
+	if err != nil {
+		return 0, err
+	}
+	next := *st
+	if next.Lineage == "" {
+		next.Lineage = state.NewID()
+	}
+	fingerprint := s.Secret.Fingerprint(next.Lineage)
+	desired := map[string]catalog.Persona{}
+	for _, p := range s.Input.Desired {
+		desired[p.Email] = p
+	}
+	next.Personas = append([]state.RecordedPersona(nil), st.Personas...)
+	n := 0
+	for i := range next.Personas {
+		if p := &next.Personas[i]; ready[p.Email] && p.Credentials != fingerprint {
+			p.Credentials = fingerprint
+			n++
+		}
+	}
+	for _, l := range s.Input.Live {
+		email := l.Values.Email
+		if _, recorded := st.Find(email); recorded || !ready[email] {
+			continue
+		}
+		if d, ok := desired[email]; ok && len(catalog.Differences(d, l.Values)) == 0 {
+			next.Personas = append(next.Personas, state.RecordedPersona{Email: email, UserID: l.UserID, Values: l.Values, Credentials: fingerprint, AppliedAt: time.Now().UTC()})
+			n++
+		}
+	}
+	if n == 0 {
+		return 0, nil
+	}
+	next.Sort()
+	return n, lock.Write(ctx, &next)
+}

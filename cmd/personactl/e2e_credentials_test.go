@@ -1,0 +1,140 @@
+package main
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mana/personactl/apply"
+	"github.com/mana/personactl/manaauthdev"
+	"github.com/mana/personactl/manaauthdev/devtest"
+	"github.com/mana/personactl/state"
+)
+
+// TestE2EAdminTokenAboutToExpire: a token that expires within two minutes
+// is refused before the first write, saying when it expires.
+func TestE2EAdminTokenAboutToExpire(t *testing.T) {
+	e := newE2E(t)
+	t.Setenv("MANA_ADMIN_JWT", e.inst.Server.MintToken(manaauthdev.RoleAdmin, 90*time.Second))
+	r := e.must(1, "apply", "--auto-approve")
+	if !strings.Contains(r.err, "admin token expires at") || !strings.Contains(r.err, "mint a fresh admin token") {
+		t.Errorf("no refusal naming the expiry\n%s", r)
+	}
+	if n := e.writes(); n != 0 {
+		t.Errorf("%d writes with a token about to expire", n)
+	}
+}
+
+// TestE2EAdminTokenExpiresMidRun: mana-auth starts refusing the token
+// after three creates; the run stops at once, rolls nothing back (the
+// rollback would be refused the same way), keeps its journal open, and says
+// to run again with a fresh token, which converges.
+func TestE2EAdminTokenExpiresMidRun(t *testing.T) {
+	clock := manaauthdev.NewClock(time.Now())
+	e := newE2E(t, devtest.WithNow(clock.Now))
+	t.Setenv("MANA_ADMIN_JWT", e.inst.Server.MintToken(manaauthdev.RoleAdmin, 15*time.Minute))
+	w := &countingWriter{at: 3, hook: func() { clock.Advance(16 * time.Minute) }}
+	testHooks.wrapWriter = func(inner apply.Writer) apply.Writer { w.Writer = inner; return w }
+	defer func() { testHooks.wrapWriter = nil }()
+
+	r := e.must(1, "apply", "--auto-approve", "--parallelism=1")
+	testHooks.wrapWriter = nil
+	for _, want := range []string{"Invalid or expired token", "mana-auth refused the admin token", "nothing was rolled back", "with a fresh admin token"} {
+		if !strings.Contains(r.err, want) {
+			t.Errorf("the error lacks %q\n%s", want, r)
+		}
+	}
+	if n := w.started.Load(); n != 4 {
+		t.Errorf("%d steps started; want the 3 that worked and the one refused", n)
+	}
+	if live := e.live(); len(live) != 3 {
+		t.Errorf("%d personas live; want the 3 created before the refusal, none rolled back", len(live))
+	}
+	t.Setenv("MANA_ADMIN_JWT", e.inst.Server.MintToken(manaauthdev.RoleAdmin, 15*time.Minute))
+	r = e.must(0, "apply", "--auto-approve")
+	if !strings.Contains(r.err, "interrupted") || !strings.Contains(r.out, "7 created") {
+		t.Errorf("the run with a fresh token does not report the halted one and converge\n%s", r)
+	}
+	e.must(0, "plan", "--detailed-exitcode")
+}
+
+// TestE2ECredentialDriftAndVerify: the runner's view end to end. verify with
+// the right secret logs in once per persona; after the seed secret is
+// rotated, plan reports credential drift with no request sent, and verify
+// reports a wrong password with exactly one failed attempt per persona; a
+// locked address is reported with its minutes.
+func TestE2ECredentialDriftAndVerify(t *testing.T) {
+	e := newE2E(t)
+	e.must(0, "apply", "--auto-approve", "--verify")
+	e.faults().ResetCounts()
+	r := e.must(0, "verify")
+	if n := e.faults().Requests("POST", manaauthdev.PathLogin); n != len(e.personas) {
+		t.Errorf("verify sent %d logins for %d personas", n, len(e.personas))
+	}
+	if !strings.Contains(r.out, "10 ready") {
+		t.Errorf("verify with the right secret\n%s", r)
+	}
+	e.must(0, "plan", "--detailed-exitcode")
+
+	// Rotate the secret: the plan sees it offline.
+	t.Setenv("PERSONA_SEED_SECRET", "a-rotated-seed-secret-nobody-told-the-runner")
+	e.faults().ResetCounts()
+	r = e.must(2, "plan", "--detailed-exitcode")
+	if !strings.Contains(r.out, "credentials") || strings.Contains(r.out, "No changes.") {
+		t.Errorf("plan after rotating the secret shows no credential drift\n%s", r)
+	}
+	if n := e.faults().Requests("POST", manaauthdev.PathLogin); n != 0 {
+		t.Errorf("plan sent %d logins; credential drift needs no request", n)
+	}
+	r = e.must(2, "drift", "--format=json")
+	var doc struct {
+		Changes []struct {
+			Drift *struct{ Kind string }
+		}
+	}
+	if err := json.Unmarshal([]byte(r.out), &doc); err != nil {
+		t.Fatal(err)
+	}
+	kinds := 0
+	for _, c := range doc.Changes {
+		if c.Drift != nil && c.Drift.Kind == "credentials" {
+			kinds++
+		}
+	}
+	if kinds != len(e.personas) {
+		t.Errorf("drift --format=json marks %d personas with kind credentials, want %d", kinds, len(e.personas))
+	}
+
+	anna := e.personas[0].Email
+	r = e.must(2, "verify")
+	for _, p := range e.personas {
+		if n := e.inst.Server.FailedLogins(p.Email); n != 1 {
+			t.Errorf("%s: %d failed login attempts after one verify, want exactly 1", p.Email, n)
+		}
+	}
+	if !strings.Contains(r.out, anna+": wrong password") {
+		t.Errorf("verify with a wrong secret\n%s", r)
+	}
+	e.inst.LockOut(t, anna)
+	r = e.must(2, "verify", "--target="+anna)
+	if !strings.Contains(r.out, anna+": locked") || !strings.Contains(r.out, "30 minute") {
+		t.Errorf("a locked persona is not reported with its minutes\n%s", r)
+	}
+
+	// Nothing written anywhere holds the secret, a password or the
+	// fingerprint's input.
+	st := e.recorded()
+	b, _ := json.Marshal(st)
+	for _, secret := range []string{testSecret, "a-rotated-seed-secret-nobody-told-the-runner", e.secret.Password(anna)} {
+		if strings.Contains(string(b), secret) {
+			t.Errorf("the state holds a secret")
+		}
+	}
+	for _, p := range st.Personas {
+		if !strings.HasPrefix(p.Credentials, "pbkdf2") {
+			t.Errorf("%s: credentials %q; want the fingerprint recorded by apply", p.Email, p.Credentials)
+		}
+	}
+	_ = state.StepDone
+}
