@@ -220,3 +220,33 @@ func TestE2EHistory(t *testing.T) {
 		})
 	}
 }
+
+// TestE2EExport: the live personas come out as a catalog that validates and
+// plans to "No changes.", in JSON and YAML; a persona the catalog rules
+// forbid makes export write nothing and name it with why.
+func TestE2EExport(t *testing.T) {
+	e := newE2E(t)
+	e.applyAll()
+	if err := os.Remove(e.state); err != nil { // made by hand, as far as personactl knows
+		t.Fatal(err)
+	}
+	for _, format := range []string{"json", "yaml"} {
+		r := e.must(0, "export", "--format="+format)
+		exported := filepath.Join(e.dir, "exported."+format)
+		if err := os.WriteFile(exported, []byte(r.out), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		e.must(0, "validate", "--strict", "--catalog="+exported)
+		r = e.must(0, "plan", "--catalog="+exported)
+		if got := lastLine(r.out); !strings.HasPrefix(got, "No changes.") {
+			t.Errorf("the %s export does not plan to No changes.: %q\n%s", format, got, r)
+		}
+	}
+	odd := e.personas[0]
+	odd.Email, odd.TickCadence = "persona.odd@mana.test", ""
+	e.post(odd, "a-password-for-the-odd-one")
+	r := e.must(1, "export")
+	if r.out != "" || !strings.Contains(r.err, "persona.odd@mana.test") || !strings.Contains(r.err, "tickCadence") {
+		t.Errorf("export of a persona with an empty tickCadence\n%s", r)
+	}
+}

@@ -61,6 +61,7 @@ type CLI struct {
 	Show     ShowCmd     `cmd:"" help:"Render a saved plan, or without one the recorded state."`
 	Verify   VerifyCmd   `cmd:"" help:"Log in as each persona the way the runner does (exit 2 when one cannot)."`
 	History  HistoryCmd  `cmd:"" help:"List past runs from the journal, newest first."`
+	Export   ExportCmd   `cmd:"" help:"Write the live personas as a catalog."`
 	State    StateCmd    `cmd:"" help:"Inspect and repair the recorded state."`
 	Schema   SchemaCmd   `cmd:"" help:"Print the catalog's JSON Schema."`
 	Version  VersionCmd  `cmd:"" help:"Print version, commit and Go version."`
