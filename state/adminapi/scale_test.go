@@ -97,19 +97,44 @@ const mib = 1 << 20
 
 // serverGauge serves a handler on 127.0.0.1 and measures, on the server's
 // side, the requests being handled at once and the connections opened.
+//
+// With gate > 0, the first detail requests are held until gate of them are
+// being handled at once (or until gateTimeout passes, when the client sends
+// fewer): the peak then says how many the client sends at once, whatever
+// the machine's load, instead of depending on how the requests happened to
+// overlap.
 type serverGauge struct {
 	mu                sync.Mutex
 	inFlight, maxSeen int
 	conns             int
+	gate              int
+	open              chan struct{}
 }
 
-func serveGauged(t testing.TB, h http.Handler) (string, *serverGauge) {
-	g := &serverGauge{}
+const gateTimeout = 20 * time.Second
+
+func serveGauged(t testing.TB, h http.Handler, gate int) (string, *serverGauge) {
+	g := &serverGauge{gate: gate, open: make(chan struct{})}
+	if gate <= 0 {
+		close(g.open)
+	}
+	timer := time.AfterFunc(gateTimeout, func() { g.openGate() })
+	t.Cleanup(func() { timer.Stop() })
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		g.mu.Lock()
 		g.inFlight++
 		g.maxSeen = max(g.maxSeen, g.inFlight)
+		reached := g.inFlight >= g.gate
 		g.mu.Unlock()
+		if reached {
+			g.openGate()
+		}
+		if strings.HasPrefix(r.URL.Path, manaauthdev.PathPersonas+"/") {
+			select {
+			case <-g.open:
+			case <-r.Context().Done():
+			}
+		}
 		defer func() {
 			g.mu.Lock()
 			g.inFlight--
@@ -129,6 +154,16 @@ func serveGauged(t testing.TB, h http.Handler) (string, *serverGauge) {
 	return srv.URL, g
 }
 
+func (g *serverGauge) openGate() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	select {
+	case <-g.open:
+	default:
+		close(g.open)
+	}
+}
+
 func (g *serverGauge) peak() (inFlight, conns int) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -137,10 +172,11 @@ func (g *serverGauge) peak() (inFlight, conns int) {
 
 // TestManyPersonasWithBoundedMemory reads 10,000 personas (10,001
 // requests; 2,000 under the race detector, to stay quick) with the client's
-// own transport and checks the in-flight bound,
-// the reuse of connections and the memory the read takes. The stand-in is
-// served through a gauge that counts, on the server's side, the requests
-// handled at once and the connections opened. The heap is measured for the
+// own transport and checks the in-flight bound, the reuse of connections and
+// the memory the read takes. The stand-in is served through a gauge that
+// counts, on the server's side, the requests handled at once (holding the
+// first ones until Parallelism are in, so that the peak does not depend on
+// timing) and the connections opened (ConnState). The heap is measured for the
 // whole process, the in-process stand-in included, with the collector made
 // eager so that the peak is close to what is live.
 func TestManyPersonasWithBoundedMemory(t *testing.T) {
@@ -151,7 +187,7 @@ func TestManyPersonasWithBoundedMemory(t *testing.T) {
 	}
 	inst := start(t)
 	seedPersonas(t, inst, n, 50)
-	url, gauge := serveGauged(t, inst.Server)
+	url, gauge := serveGauged(t, inst.Server, parallelism)
 	c := newClient(t, adminapi.Options{BaseURL: url, Token: inst.AdminToken, Parallelism: parallelism})
 	defer debug.SetGCPercent(debug.SetGCPercent(25))
 
@@ -181,12 +217,17 @@ func TestManyPersonasWithBoundedMemory(t *testing.T) {
 		t.Errorf("counts: first %d actions %d feedback, last %d actions; want 20, 1, 0", got[0].Actions, got[0].Feedback, got[n-1].Actions)
 	}
 	inFlight, conns := gauge.peak()
-	if inFlight > parallelism || inFlight < 2 {
-		t.Errorf("the server handled %d requests at once at the peak, want between 2 and %d", inFlight, parallelism)
+	if inFlight != parallelism {
+		t.Errorf("the server handled %d requests at once at the peak, want %d: the requests it held until %d arrived", inFlight, parallelism, parallelism)
 	}
-	// Connections are kept alive between requests: about one per worker.
-	if conns > 2*parallelism {
-		t.Errorf("%d connections opened for %d requests", conns, n+1)
+	// Connections are kept alive between requests: a read that reuses them
+	// opens about one per request in flight, one that does not opens one
+	// per request. The count is not pinned to Parallelism: net/http itself
+	// drops a connection whose write loop has not reported within 50 ms
+	// (maxWriteWaitBeforeConnReuse), which a loaded machine makes happen
+	// once in a few thousand requests, and the next request dials anew.
+	if perConn := (n + 1) / max(conns, 1); perConn < 100 {
+		t.Errorf("%d connections opened for %d requests (%d requests each): connections are not reused", conns, n+1, perConn)
 	}
 	f := inst.Server.Faults()
 	if d := f.Requests("GET", manaauthdev.PathPersona); d != n {
