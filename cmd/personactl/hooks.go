@@ -1,12 +1,19 @@
 package main
 
-import "github.com/mana/personactl/apply"
+import (
+	"github.com/mana/personactl/apply"
+	"github.com/mana/personactl/state"
+)
 
-// hooks let a test build of personactl (go build -tags crashtest) break
-// itself on purpose, to prove what a user sees when personactl has a bug.
-// A normal build leaves every hook as the identity.
+// hooks let a test break personactl on purpose at a chosen point, to prove
+// what a user sees when a bug, a crash or a kill strikes there: in-process
+// tests set them directly, and a test build (go build -tags crashtest) sets
+// them from its environment. A normal build leaves every hook nil, which
+// changes nothing.
 type hooks struct {
-	wrapWriter func(apply.Writer) apply.Writer
+	wrapWriter  func(apply.Writer) apply.Writer
+	wrapBackend func(state.Backend) state.Backend
+	wrapLive    func(state.Live) state.Live
 }
 
 var testHooks hooks
@@ -16,4 +23,18 @@ func (h hooks) writer(w apply.Writer) apply.Writer {
 		return w
 	}
 	return h.wrapWriter(w)
+}
+
+func (h hooks) backend(b state.Backend) state.Backend {
+	if h.wrapBackend == nil {
+		return b
+	}
+	return h.wrapBackend(b)
+}
+
+func (h hooks) live(l state.Live) state.Live {
+	if h.wrapLive == nil {
+		return l
+	}
+	return h.wrapLive(l)
 }
