@@ -115,8 +115,10 @@ func (cx *computer) change(email string, d *catalog.Persona, r *state.RecordedPe
 	switch {
 	case l != nil:
 		c.UserID = l.UserID
-		before := l.Values
-		c.Before = &before
+		// The plan shares the snapshots' values (as it already shared their
+		// module mixes) rather than copying 10,000 of them; nobody edits a
+		// snapshot after planning.
+		c.Before = &l.Values
 		cx.p.Live[email], cx.scratch = fingerprint(cx.scratch[:0], l)
 	case r != nil:
 		c.UserID = r.UserID
@@ -270,8 +272,7 @@ func planRefresh(c *Change, r *state.RecordedPersona, l *state.LivePersona, gone
 
 func (cx *computer) planDesired(c *Change, d *catalog.Persona, r *state.RecordedPersona, l *state.LivePersona) {
 	p := cx.p
-	after := *d
-	c.After = &after
+	c.After = d
 	if l == nil {
 		c.Action = Create
 		c.UserID = "" // a recorded id belongs to the persona that is gone
@@ -448,7 +449,8 @@ func fingerprint(buf []byte, l *state.LivePersona) (string, []byte) {
 		buf = binary.BigEndian.AppendUint64(buf, math.Float64bits(v.ModuleMix[k]))
 	}
 	sum := sha256.Sum256(buf)
-	return hex.EncodeToString(sum[:]), buf
+	buf = hex.AppendEncode(buf[:0], sum[:])
+	return string(buf), buf
 }
 
 func appendField(buf []byte, s string) []byte {
