@@ -52,7 +52,7 @@ func (g *Globals) annotate(s Streams, diags []catalog.Diagnostic) {
 func (g *Globals) authURL() (*url.URL, error) {
 	u, err := url.Parse(g.Auth)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("--auth / MANA_AUTH_URL %q is not an http(s) URL; set it to mana-auth's base URL, e.g. http://localhost:3001", g.Auth)
+		return nil, fmt.Errorf("--auth / MANA_AUTH_URL %q is not an http(s) URL; set it to mana-auth's base URL, e.g. http://localhost:3001", adminapi.Redact(g.Auth))
 	}
 	if u.Scheme == "http" && !catalog.IsLoopback(u) && !g.InsecureHTTP {
 		return nil, fmt.Errorf("refusing plain http:// to %s, which is not on loopback: the admin token and persona passwords would cross the network unencrypted; use https://, or pass --insecure-http if you must", u.Host)
@@ -76,7 +76,7 @@ func (g *Globals) client(u *url.URL) (*adminapi.Client, error) {
 		return nil, err
 	}
 	if token == "" {
-		return nil, errors.New("no admin token: set MANA_ADMIN_JWT, or MANA_ADMIN_JWT_FILE / --jwt-file to a file holding it, to an admin JWT for " + u.Redacted())
+		return nil, errors.New("no admin token: set MANA_ADMIN_JWT, or MANA_ADMIN_JWT_FILE / --jwt-file to a file holding it, to an admin JWT for " + adminapi.Redact(u.String()))
 	}
 	return adminapi.New(adminapi.Options{BaseURL: u.String(), Token: token, Parallelism: g.Parallelism})
 }
