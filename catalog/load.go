@@ -68,9 +68,21 @@ func Parse(name string, data []byte, opts Options) (*Catalog, error) {
 		cat, found = validate(file, data, &root)
 		diags = append(diags, found...)
 	}
+	var end *position
 	failed := false
 	for i := range diags {
 		d := &diags[i]
+		if d.Line > 1 {
+			// yaml.v3 places the empty value of a document that ends in
+			// "---" on the line after the last: point at the end instead.
+			if end == nil {
+				p := newPositionIndex(data).position(len(data))
+				end = &p
+			}
+			if d.Line > end.line {
+				d.Line, d.Col = end.line, end.col
+			}
+		}
 		if d.Severity == SeverityWarning && opts.Strict {
 			d.Severity = SeverityError
 			d.Message += " (an error in strict mode)"
