@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/mana/personactl/plan"
+	"github.com/mana/personactl/state/file"
 )
 
 // ShapeFlags shape a new plan; plan takes them, and apply without a plan file.
@@ -67,7 +68,7 @@ func (c *PlanCmd) Run(g *Globals, s Streams) error {
 	if len(p.Errors) > 0 {
 		return &exitCode{1, errors.New("the plan has errors (above); nothing can be applied until they are fixed")}
 	}
-	if c.DetailedExitcode && ((c.RefreshOnly && p.HasDrift()) || (!c.RefreshOnly && p.Differs())) {
+	if c.DetailedExitcode && p.Differs() {
 		return &exitCode{code: 2}
 	}
 	return nil
@@ -134,25 +135,8 @@ func writePlanFile(path string, p *plan.Plan) error {
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".personactl-plan-*")
-	if err != nil {
+	if err := file.WriteAtomic(path, b, 0o600); err != nil {
 		return fmt.Errorf("writing plan file %s: %w; check that its directory exists and is writable", path, err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err = tmp.Write(b); err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(tmp.Name(), 0o600)
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		return fmt.Errorf("writing plan file %s: %w", path, err)
 	}
 	return nil
 }
