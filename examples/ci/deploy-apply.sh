@@ -36,12 +36,18 @@ if [ -n "${PERSONACTL_MAX_DELETES:-}" ]; then
 fi
 args+=("$plan_file")
 
-if "$pc" "${args[@]}" >"$events" 2>"$err"; then
+if "$pc" "${args[@]}" >"$events.out" 2>"$err"; then
 	code=0
 else
 	code=$?
 fi
 cat "$err" >&2
+# Workflow commands (::warning …) personactl may print under
+# GITHUB_ACTIONS=true go to the runner; the events file keeps only events.
+annotation='^::(error|warning|notice)( |::)'
+grep -E "$annotation" "$events.out" || true
+grep -vE "$annotation" "$events.out" >"$events" || true
+rm -f "$events.out"
 
 # What was done, from the events (JSON values; one per line).
 done_line=$(jq -r 'select(.type == "summary") | "Created \(.created), updated \(.updated), replaced \(.replaced // 0), deleted \(.deleted)."' "$events" 2>/dev/null || true)
@@ -66,7 +72,7 @@ if [ -n "${GITHUB_STEP_SUMMARY:-}" ]; then
 		[ -z "$failed" ] || printf '\n%s\n' "$failed"
 		if [ "$code" != 0 ]; then
 			printf '\n~~~text\n'
-			grep -v '^::' "$err" | head -c 8000 || true
+			grep -vE "$annotation" "$err" | head -c 8000 || true
 			printf '\n~~~\n'
 		fi
 	} >>"$GITHUB_STEP_SUMMARY"

@@ -58,6 +58,7 @@ func summaryEvent(t *testing.T, es []map[string]any) map[string]any {
 // the events; a second deploy of the same catalog has nothing to apply and
 // changes nothing.
 func TestDeployAppliesTheReviewedPlanOnce(t *testing.T) {
+	t.Parallel()
 	testDeploy(t, newWorld(t, ""))
 }
 
@@ -107,6 +108,7 @@ func testDeploy(t *testing.T, w *world) {
 // apply (another apply moved the state on) is refused, nothing is applied,
 // and the job says to plan again.
 func TestDeployRefusesAStalePlan(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, "")
 	w.must(0, "deploy-plan.sh", nil)
 	w.writeCatalog(w.examplePersonas()[:1])
@@ -128,6 +130,7 @@ func TestDeployRefusesAStalePlan(t *testing.T) {
 // TestDeployMaxDeletes: PERSONACTL_MAX_DELETES refuses a deploy that would
 // delete more personas than that, before any write.
 func TestDeployMaxDeletes(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, "")
 	w.deploy()
 	if !hasFlag(t, "apply", "--max-deletes") {
@@ -152,6 +155,7 @@ func TestDeployMaxDeletes(t *testing.T) {
 // TestDeployPlanFailureSavesNothing: a plan that fails ends the plan job
 // with exit 1 and no plan file, so no apply job can run.
 func TestDeployPlanFailureSavesNothing(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, "")
 	r := w.must(1, "deploy-plan.sh", []string{"MANA_ADMIN_JWT=wrong-token"})
 	if !strings.Contains(r.out, "::error title=personactl plan failed::") {

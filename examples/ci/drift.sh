@@ -27,11 +27,18 @@ report=${DRIFT_FILE:-$(mktemp "${RUNNER_TEMP:-${TMPDIR:-/tmp}}/drift.XXXXXX")}
 [ -n "${DRIFT_FILE:-}" ] || trap 'rm -f "$report"' EXIT
 
 # drift exits 2 for drift: the condition of an `if`, so bash -e lets us report it.
-if "$pc" drift --format=json >"$report"; then
+if "$pc" drift --format=json >"$report.out"; then
 	code=0
 else
 	code=$?
 fi
+# Under GITHUB_ACTIONS=true personactl also prints catalog findings as
+# workflow commands on standard output: they go to the runner, the rest is
+# the JSON report.
+annotation='^::(error|warning|notice)( |::)'
+grep -E "$annotation" "$report.out" || true
+grep -vE "$annotation" "$report.out" >"$report" || true
+rm -f "$report.out"
 
 summary=${GITHUB_STEP_SUMMARY:-/dev/null}
 case $code in

@@ -40,13 +40,18 @@ marker="<!-- personactl-plan workspace=${workspace//--/-‐} "
 # --detailed-exitcode: 0 no changes, 2 changes, 1 error. Run as the condition
 # of an `if`, so that `bash -e` does not end the step on 2 (or 1) before the
 # comment is written.
-if "$pc" plan --format=markdown --detailed-exitcode >"$work/plan.md" 2>"$work/plan.err"; then
+if "$pc" plan --format=markdown --detailed-exitcode >"$work/out" 2>"$work/plan.err"; then
 	code=0
 else
 	code=$?
 fi
-# Warnings, errors and ::error annotations belong in the job log too.
-cat "$work/plan.err" >&2
+# Under GITHUB_ACTIONS=true personactl also prints catalog findings as
+# workflow commands (::error file=…,line=…::…), which put them on the pull
+# request's diff: they go to the runner (standard output), not into the comment.
+annotation='^::(error|warning|notice)( |::)'
+grep -hE "$annotation" "$work/out" "$work/plan.err" || true
+grep -vE "$annotation" "$work/out" >"$work/plan.md" || true
+grep -vE "$annotation" "$work/plan.err" >&2 || true
 
 case $code in
 0 | 2)
@@ -65,8 +70,7 @@ case $code in
 			printf ' See the [job log](%s/%s/actions/runs/%s).' "${GITHUB_SERVER_URL:-https://github.com}" "$GITHUB_REPOSITORY" "$GITHUB_RUN_ID"
 		fi
 		printf '\n\n~~~text\n'
-		# The annotations are for the log; the message lines are for people.
-		grep -v '^::' "$work/plan.err" | head -c 8000 || true
+		grep -vE "$annotation" "$work/plan.err" | head -c 8000 || true
 		printf '\n~~~\n'
 	} >"$work/body.md"
 	;;

@@ -13,6 +13,7 @@ import (
 // none. Other people's comments, even one quoting the marker, and the
 // bot's comment on another pull request are left alone.
 func TestPlanPRPostsOneCommentAndUpdatesIt(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, "")
 	others := []comment{
 		{ID: 1, Body: "Looks good to me, but see the plan below.", IssueURL: issueURL(pr)},
@@ -84,6 +85,7 @@ func assertUpdated(t *testing.T, w *world, id int64, want string, r result) {
 // step, and the comment that showed an earlier plan now says that the plan
 // failed and why, so nobody approves the old plan.
 func TestPlanPRCatalogErrorsFailTheCheck(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, "")
 	w.must(0, "plan-pr.sh", nil)
 	first := w.prComments(bot)
@@ -120,8 +122,9 @@ func TestPlanPRCatalogErrorsFailTheCheck(t *testing.T) {
 		if !hasFlag(t, "validate", "github") {
 			t.Skip("personactl has no --format=github annotations yet (validate --help does not mention them); skipping the annotation check")
 		}
-		if !strings.Contains(r.errout, "::error file=") {
-			t.Errorf("no ::error file=… annotation in the step's log under GITHUB_ACTIONS=true:\n%s", r)
+		// The runner reads workflow commands from standard output.
+		if !strings.Contains(r.out, "::error file="+w.catalog+",line=") {
+			t.Errorf("no ::error file=… annotation on the step's standard output under GITHUB_ACTIONS=true:\n%s", r)
 		}
 	})
 }
@@ -129,6 +132,7 @@ func TestPlanPRCatalogErrorsFailTheCheck(t *testing.T) {
 // TestPlanPRFailsWhenTheCommentCannotBeWritten: a plan that cannot be shown
 // is a failed check, not a silent pass.
 func TestPlanPRFailsWhenTheCommentCannotBeWritten(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, "")
 	r := w.run("plan-pr.sh", []string{"GH_STUB_FAIL=POST"})
 	if r.code == 0 {

@@ -20,6 +20,7 @@ import (
 // written): --live reads mana-auth's database and the state is read as
 // that role. The same role cannot deploy.
 func TestPlanPRWithTheReadOnlyRole(t *testing.T) {
+	t.Parallel()
 	base := os.Getenv("PERSONACTL_TEST_DATABASE_URL")
 	if base == "" {
 		base = devtest.DefaultDatabaseURL
