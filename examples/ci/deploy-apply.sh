@@ -13,6 +13,7 @@
 # Environment:
 #   PERSONACTL              the personactl binary (default: personactl on PATH)
 #   PERSONACTL_MAX_DELETES  the most personas one deploy may delete (unset: no limit)
+#   PERSONACTL_LOCK_TIMEOUT how long to wait for the state lock (default: 2m)
 #   EVENTS_FILE             where apply's JSON events go, one per line
 #                           (default: personactl-events.jsonl); keep it as an artifact
 #   GITHUB_STEP_SUMMARY     when set, gets what was applied
@@ -30,7 +31,9 @@ events=${EVENTS_FILE:-personactl-events.jsonl}
 err=$(mktemp "${RUNNER_TEMP:-${TMPDIR:-/tmp}}/deploy-apply.XXXXXX")
 trap 'rm -f "$err"' EXIT
 
-args=(apply --format=json --auto-approve)
+# No --auto-approve: the saved plan is the approval. Wait a while for the
+# state lock rather than fail on a person's apply that is about to finish.
+args=(apply --format=json --lock-timeout="${PERSONACTL_LOCK_TIMEOUT:-2m}")
 if [ -n "${PERSONACTL_MAX_DELETES:-}" ]; then
 	args+=(--max-deletes="$PERSONACTL_MAX_DELETES")
 fi
