@@ -168,3 +168,43 @@ func TestOpenErrorsSayWhatToDo(t *testing.T) {
 		t.Errorf("err = %v; want a parse error without the password", err)
 	}
 }
+
+func TestAddressOwnersAnswersEveryAddressInOneQuery(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	w.upsert(t, "persona.anna@mana.test", map[string]float64{"todo": 1})
+	w.upsert(t, "twin@mana.test", map[string]float64{"todo": 1})
+	for _, u := range []struct{ email, kind string }{{"person@example.test", manaauthdev.KindHuman}, {"Twin@mana.test", manaauthdev.KindHuman}, {"bot@mana.test", manaauthdev.KindSystem}} {
+		if err := w.store.CreateUser(ctx, manaauthdev.User{ID: manaauthdev.NewID(), Name: "U", Email: u.email, Role: manaauthdev.RoleUser, AccessTier: manaauthdev.TierPublic, Kind: u.kind, CreatedAt: time.Now(), UpdatedAt: time.Now()}, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := map[string]state.AddressOwner{
+		"persona.anna@mana.test": state.AddressPersona,
+		"Persona.Anna@mana.test": state.AddressPersona,
+		"person@example.test":    state.AddressTaken,
+		"PERSON@example.test":    state.AddressTaken,
+		"bot@mana.test":          state.AddressTaken,
+		"twin@mana.test":         state.AddressTaken, // a person holds it in other letter case
+		"nobody@mana.test":       state.AddressFree,
+	}
+	var emails []string
+	for e := range want {
+		emails = append(emails, e, e) // duplicates are answered once each
+	}
+	got, err := w.reader.AddressOwners(ctx, emails)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("AddressOwners = %v\nwant %v", got, want)
+	}
+	for e, owner := range want {
+		if one, err := w.reader.AddressOwner(ctx, e); err != nil || one != owner {
+			t.Errorf("AddressOwner(%s) = %v, %v; want %v", e, one, err, owner)
+		}
+	}
+	if got, err := w.reader.AddressOwners(ctx, nil); err != nil || len(got) != 0 {
+		t.Errorf("no addresses: %v, %v", got, err)
+	}
+}
