@@ -155,6 +155,12 @@ func TestE2EGitHubAnnotations(t *testing.T) {
 	if !strings.Contains(r.out, "::error file="+bad+",line=3,col=") {
 		t.Errorf("no annotation at line 3\n%s", r)
 	}
+	t.Setenv("GITHUB_WORKSPACE", e.dir)
+	r = e.must(1, "validate", "--format=github", "--catalog="+bad)
+	if !strings.Contains(r.out, "::error file=bad.json,line=3,col=") {
+		t.Errorf("the annotation's path is not relative to the repository\n%s", r)
+	}
+	t.Setenv("GITHUB_WORKSPACE", "")
 	r = e.must(1, "validate", "--catalog="+bad)
 	if strings.Contains(r.out, "::error") {
 		t.Errorf("annotations without --format=github or GITHUB_ACTIONS\n%s", r)

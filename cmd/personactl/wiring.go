@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"golang.org/x/term"
@@ -43,7 +44,12 @@ func (g *Globals) annotate(s Streams, diags []catalog.Diagnostic) {
 	if !g.github && os.Getenv("GITHUB_ACTIONS") != "true" {
 		return
 	}
+	root := os.Getenv("GITHUB_WORKSPACE")
 	for _, d := range diags {
+		// GitHub places an annotation by its path from the repository's root.
+		if rel, err := filepath.Rel(root, d.File); root != "" && filepath.IsAbs(d.File) && err == nil && !strings.HasPrefix(rel, "..") {
+			d.File = rel
+		}
 		fmt.Fprintln(s.Out, d.GitHub())
 	}
 }
