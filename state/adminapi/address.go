@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -15,6 +16,11 @@ import (
 
 // searchPageSize is how many users one search page asks for.
 const searchPageSize = 100
+
+// maxSearchPages bounds the pages of one search (100,000 users whose address
+// or name contains the address): a server that keeps answering full pages
+// must not keep a plan asking for ever.
+const maxSearchPages = 1000
 
 // AddressOwner tells whether email belongs to nobody, to a persona, or to
 // another user, so that a create never turns a person into a persona.
@@ -78,33 +84,18 @@ func (c *Client) addressOwner(ctx context.Context, email string, live []state.Li
 // signed in.
 func (c *Client) searchUser(ctx context.Context, email string) (userID string, found, signedIn bool, err error) {
 	for page := 1; ; page++ {
-		var answer struct {
-			// Pointers tell a missing field from an empty one: an answer
-			// without the list must never read as "nobody has it".
-			Users *[]struct {
-				ID    string `json:"id"`
-				Email string `json:"email"`
-			} `json:"users"`
-			Total *int `json:"total"`
-			// Limit is the page size the server used (it may cap ours).
-			Limit int `json:"limit"`
+		if page > maxSearchPages {
+			return "", false, false, fmt.Errorf("GET %s?search=%s: the users search still had more after %d pages of %d; cannot tell whether the address is taken; check that MANA_AUTH_URL (or --auth) points at mana-auth", pathUsers, url.QueryEscape(email), maxSearchPages, searchPageSize)
 		}
+		var answer searchPage
 		path := pathUsers + "?search=" + url.QueryEscape(email) + "&limit=" + strconv.Itoa(searchPageSize)
 		if page > 1 {
 			path += "&page=" + strconv.Itoa(page)
 		}
 		r := request{method: http.MethodGet, path: path, auth: true}
-		r.read = func(body io.Reader) error {
-			if err := json.NewDecoder(body).Decode(&answer); err != nil {
-				return decodeError(r, "", err)
-			}
-			switch {
-			case answer.Users == nil:
-				return decodeError(r, "users", errors.New("missing: cannot tell whether the address is taken"))
-			case answer.Total == nil:
-				return decodeError(r, "total", errors.New("missing: cannot tell whether the address is taken"))
-			}
-			return nil
+		r.read = func(body io.Reader) (err error) {
+			answer, err = readSearchPage(r, body)
+			return err
 		}
 		r.answer = func(resp *http.Response, _ []byte) bool {
 			signedIn = resp.StatusCode == http.StatusInternalServerError
@@ -126,6 +117,35 @@ func (c *Client) searchUser(ctx context.Context, email string) (userID string, f
 			return "", false, false, nil
 		}
 	}
+}
+
+// searchPage is one page of the users search.
+type searchPage struct {
+	// Pointers tell a missing field from an empty one: an answer without
+	// the list must never read as "nobody has it".
+	Users *[]struct {
+		ID    string `json:"id"`
+		Email string `json:"email"`
+	} `json:"users"`
+	Total *int `json:"total"`
+	// Limit is the page size the server used (it may cap ours).
+	Limit int `json:"limit"`
+}
+
+// readSearchPage decodes a users search answer; one without its list or
+// total is an error, never "nobody has it".
+func readSearchPage(r request, body io.Reader) (searchPage, error) {
+	var answer searchPage
+	if err := json.NewDecoder(body).Decode(&answer); err != nil {
+		return searchPage{}, decodeError(r, "", err)
+	}
+	switch {
+	case answer.Users == nil:
+		return searchPage{}, decodeError(r, "users", errors.New("missing: cannot tell whether the address is taken"))
+	case answer.Total == nil:
+		return searchPage{}, decodeError(r, "total", errors.New("missing: cannot tell whether the address is taken"))
+	}
+	return answer, nil
 }
 
 // personaByEmail decides, for an address the search could not show, between

@@ -271,3 +271,53 @@ func TestLoginStatusNames(t *testing.T) {
 		}
 	}
 }
+
+// TestLoginAgainstManaAuthDev logs in through mana-auth-dev's copy of the
+// runner's login route: each verdict with exactly one request.
+func TestLoginAgainstManaAuthDev(t *testing.T) {
+	inst := start(t)
+	c := adminClient(t, inst, adminapi.Options{})
+	ctx := context.Background()
+	anna := personaRequest("persona.anna@mana.test", 1)
+	ben := personaRequest("persona.ben@mana.test", 2)
+	for _, r := range []adminapi.UpsertRequest{anna, ben} {
+		if _, err := c.Upsert(ctx, r); err != nil {
+			t.Fatal(errText(t, err))
+		}
+	}
+	inst.LockOut(t, ben.Email)
+	human := "maria@example.test"
+	inst.SignUpHuman(t, human, "maria-password-123", "Maria")
+	inst.VerifyEmail(t, human)
+	tests := []struct {
+		name, email, password string
+		want                  adminapi.LoginStatus
+		kind                  string
+	}{
+		{"the right password", anna.Email, anna.Password, adminapi.LoginReady, "persona"},
+		{"a password from another secret", anna.Email, "another-secret-derived-0123456789", adminapi.LoginWrongPassword, ""},
+		{"an unknown address", "persona.nobody@mana.test", anna.Password, adminapi.LoginWrongPassword, ""},
+		{"a locked address, right password", ben.Email, ben.Password, adminapi.LoginLocked, ""},
+		{"a person", human, "maria-password-123", adminapi.LoginNotPersona, "human"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := inst.Server.Faults()
+			f.ResetCounts()
+			secret(tt.password)
+			res, err := c.Login(ctx, tt.email, tt.password)
+			if err != nil {
+				t.Fatal(errText(t, err))
+			}
+			if res.Status != tt.want || res.Kind != tt.kind {
+				t.Errorf("Login = %+v, want %v (kind %q)", res, tt.want, tt.kind)
+			}
+			if tt.want == adminapi.LoginLocked && (res.RetryAfter <= 29*time.Minute || res.RetryAfter > 30*time.Minute) {
+				t.Errorf("locked for %v, want about 30 minutes", res.RetryAfter)
+			}
+			if n := f.Requests("POST", "/api/v1/auth/login"); n != 1 {
+				t.Errorf("%d login requests, want exactly 1", n)
+			}
+		})
+	}
+}

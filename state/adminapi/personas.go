@@ -222,47 +222,55 @@ func (c *Client) list(ctx context.Context, visit func(listEntry) bool) ([]listEn
 	r := request{method: http.MethodGet, path: pathPersonas, auth: true, limit: MaxListBody}
 	r.read = func(body io.Reader) error {
 		out = out[:0]
-		w := newObjectWalker(body)
-		hasList, stop := false, false
-		err := w.walk(func(key string) (bool, error) {
-			if key != "personas" || stop {
-				return false, nil
+		return readList(r, body, func(p listEntry) bool {
+			c.noteCase(p.Email)
+			if visit != nil {
+				return visit(p)
 			}
-			hasList = true
-			err := w.array(func(i int) error {
-				if stop {
-					return w.skip()
-				}
-				var p listEntry
-				if err := w.dec.Decode(&p); err != nil {
-					return decodeError(r, "personas["+strconv.Itoa(i)+"]", err)
-				}
-				if p.UserID == "" {
-					return decodeError(r, "personas["+strconv.Itoa(i)+"].userId", errors.New("missing"))
-				}
-				c.noteCase(p.Email)
-				if visit != nil {
-					stop = !visit(p)
-					return nil
-				}
-				out = append(out, p)
-				return nil
-			})
-			if err != nil {
-				return true, asDecodeError(r, "personas", err)
-			}
-			return true, nil
+			out = append(out, p)
+			return true
 		})
-		if err != nil {
-			return asDecodeError(r, "", err)
-		}
-		if !hasList {
-			return decodeError(r, "personas", errors.New("missing"))
-		}
-		return nil
 	}
 	err := c.do(ctx, r)
 	return out, err
+}
+
+// readList decodes {"personas":[…]} from a stream, entry by entry, handing
+// each to each until it returns false; the rest is skipped unread.
+func readList(r request, body io.Reader, each func(listEntry) bool) error {
+	w := newObjectWalker(body)
+	hasList, stop := false, false
+	err := w.walk(func(key string) (bool, error) {
+		if key != "personas" || stop {
+			return false, nil
+		}
+		hasList = true
+		err := w.array(func(i int) error {
+			if stop {
+				return w.skip()
+			}
+			var p listEntry
+			if err := w.dec.Decode(&p); err != nil {
+				return decodeError(r, "personas["+strconv.Itoa(i)+"]", err)
+			}
+			if p.UserID == "" {
+				return decodeError(r, "personas["+strconv.Itoa(i)+"].userId", errors.New("missing"))
+			}
+			stop = !each(p)
+			return nil
+		})
+		if err != nil {
+			return true, asDecodeError(r, "personas", err)
+		}
+		return true, nil
+	})
+	if err != nil {
+		return asDecodeError(r, "", err)
+	}
+	if !hasList {
+		return decodeError(r, "personas", errors.New("missing"))
+	}
+	return nil
 }
 
 // merge joins a list entry with its detail: the detail's values (read

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/mana/personactl/manaauthdev"
+	"github.com/mana/personactl/manaauthdev/devtest"
 	"github.com/mana/personactl/state"
 	"github.com/mana/personactl/state/adminapi"
 )
@@ -287,5 +288,36 @@ func TestFirst401IsATokenProblemNotAnApplyHint(t *testing.T) {
 	}
 	if _, ok := c.TokenExpiry(); ok {
 		t.Error("TokenExpiry reports an exp the token does not have")
+	}
+}
+
+// TestTokenExpiringMidRunAgainstManaAuthDev: mana-auth-dev checks its
+// tokens' exp by its own clock; a run that outlives a 15-minute token gets
+// ErrTokenRejected, once, and sends nothing more.
+func TestTokenExpiringMidRunAgainstManaAuthDev(t *testing.T) {
+	var clock atomic.Int64
+	clock.Store(time.Now().UnixNano())
+	serverNow := func() time.Time { return time.Unix(0, clock.Load()) }
+	inst := devtest.Start(t, devtest.WithNow(serverNow))
+	tok := secret(inst.Server.MintTokenFor(inst.AdminID, "admin@mana-auth-dev.test", manaauthdev.RoleAdmin, manaauthdev.AccessTokenTTL))
+	// This machine's clock runs a minute behind the server's.
+	c := adminClient(t, inst, adminapi.Options{Token: tok, Now: func() time.Time { return serverNow().Add(-time.Minute) }})
+	ctx := context.Background()
+	if _, err := c.Upsert(ctx, personaRequest("persona.a@mana.test", 1)); err != nil {
+		t.Fatal(errText(t, err))
+	}
+	clock.Add(int64(manaauthdev.AccessTokenTTL + 30*time.Second))
+	f := inst.Server.Faults()
+	f.ResetCounts()
+	_, err := c.Upsert(ctx, personaRequest("persona.b@mana.test", 2))
+	wantIn(t, errText(t, err), "answered 401 (Invalid or expired token)", "accepted the admin token earlier in this run", "run `personactl apply` again")
+	if !errors.Is(err, adminapi.ErrTokenRejected) {
+		t.Errorf("errors.Is(err, ErrTokenRejected) is false: %v", err)
+	}
+	if err := c.Delete(ctx, "some-id"); !errors.Is(err, adminapi.ErrTokenRejected) {
+		t.Errorf("after the 401: %v", err)
+	}
+	if n := f.WriteRequests(); n != 1 {
+		t.Errorf("%d writes reached the server after the token expired, want the 1 refused", n)
 	}
 }

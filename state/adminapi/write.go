@@ -110,23 +110,28 @@ func (c *Client) Upsert(ctx context.Context, req UpsertRequest) (userID string, 
 		return "", fmt.Errorf("upsert %s: %w", req.Email, err)
 	}
 	r := request{method: http.MethodPost, path: pathPersonas, body: body, auth: true, email: req.Email, secrets: []string{req.Password}}
-	r.read = func(b io.Reader) error {
-		var answer struct {
-			UserID string `json:"userId"`
-		}
-		if err := json.NewDecoder(b).Decode(&answer); err != nil {
-			return decodeError(r, "", err)
-		}
-		if answer.UserID == "" {
-			return decodeError(r, "userId", errors.New("missing"))
-		}
-		userID = answer.UserID
-		return nil
+	r.read = func(b io.Reader) (err error) {
+		userID, err = readUpsertAnswer(r, b)
+		return err
 	}
 	if err := c.do(ctx, r); err != nil {
 		return "", fmt.Errorf("upsert %s: %w", req.Email, err)
 	}
 	return userID, nil
+}
+
+// readUpsertAnswer decodes {"ok":true,"userId":…} and returns the user id.
+func readUpsertAnswer(r request, b io.Reader) (string, error) {
+	var answer struct {
+		UserID string `json:"userId"`
+	}
+	if err := json.NewDecoder(b).Decode(&answer); err != nil {
+		return "", decodeError(r, "", err)
+	}
+	if answer.UserID == "" {
+		return "", decodeError(r, "userId", errors.New("missing"))
+	}
+	return answer.UserID, nil
 }
 
 // Delete hard-deletes the persona with userID, with its history. An unknown
