@@ -188,7 +188,7 @@ func (c *Client) apiError(r request, try int, resp *http.Response, raw []byte) *
 
 	switch s := resp.StatusCode; {
 	case s >= 300 && s < 400:
-		loc := c.scrub(resp.Header.Get("Location"))
+		loc := Redact(c.scrub(resp.Header.Get("Location")))
 		e.advice = fmt.Sprintf("mana-auth redirects to %q; set MANA_AUTH_URL (or --auth) to the address of mana-auth itself", loc)
 	case s == http.StatusUnauthorized && r.auth:
 		e.kind = ErrTokenRejected
