@@ -256,3 +256,24 @@ func TestE2EExport(t *testing.T) {
 		t.Errorf("export of a persona with an empty tickCadence\n%s", r)
 	}
 }
+
+// TestE2EAnnotationsNeverBreakJSON: under GITHUB_ACTIONS=true a JSON or
+// Markdown plan on standard output stays JSON or Markdown.
+func TestE2EAnnotationsNeverBreakJSON(t *testing.T) {
+	e := newE2E(t)
+	ps := e.clone()
+	ps[0].ModuleMix = map[string]float64{"todo": 0.5} // a warning
+	e.writeCatalog(ps)
+	t.Setenv("GITHUB_ACTIONS", "true")
+	for _, cmd := range [][]string{{"plan", "--format=json"}, {"drift", "--format=json"}} {
+		r := e.run(cmd...)
+		var doc map[string]any
+		if err := json.Unmarshal([]byte(r.out), &doc); err != nil {
+			t.Errorf("%v under GITHUB_ACTIONS is not JSON: %v\n%s", cmd, err, r)
+		}
+	}
+	r := e.must(0, "plan", "--format=markdown")
+	if strings.Contains(r.out, "::warning") {
+		t.Errorf("an annotation in the Markdown plan\n%s", r)
+	}
+}

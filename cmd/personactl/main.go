@@ -45,8 +45,11 @@ type Globals struct {
 	jwtInArgs bool      `kong:"-"`
 	stdin     io.Reader `kong:"-"`
 	stderr    io.Writer `kong:"-"`
-	// github: --format=github asked for GitHub Actions annotations.
-	github bool `kong:"-"`
+	// github: --format=github asked for GitHub Actions annotations;
+	// machineOutput: standard output is JSON or Markdown, so none are
+	// printed there under GITHUB_ACTIONS alone.
+	github        bool `kong:"-"`
+	machineOutput bool `kong:"-"`
 }
 
 // CLI is personactl's command tree.

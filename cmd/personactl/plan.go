@@ -42,9 +42,14 @@ type PlanCmd struct {
 // Run reads catalog, state and live, computes and renders the plan. It
 // never writes to mana-auth or the state.
 func (c *PlanCmd) Run(g *Globals, s Streams) error {
-	g.github = c.Format == "github"
+	g.github, g.machineOutput = c.Format == "github", c.Format == "json" || c.Format == "markdown"
 	ctx := context.Background()
-	sess, err := open(ctx, g, s, needs{catalog: true, catalogOptional: c.Destroy, secret: !c.Destroy && !c.RefreshOnly, secretIfSet: c.RefreshOnly})
+	// A read-only plan (--live and no admin token, as in a pull request's
+	// job) derives no password and needs no seed secret; it checks
+	// credentials only when one is set.
+	readOnly := g.Live != "" && g.JWT == "" && g.JWTFile == ""
+	derives := !c.Destroy && !c.RefreshOnly && !readOnly
+	sess, err := open(ctx, g, s, needs{catalog: true, catalogOptional: c.Destroy, secret: derives, secretIfSet: !derives})
 	if err != nil {
 		return err
 	}

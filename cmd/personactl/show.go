@@ -20,6 +20,7 @@ type DriftCmd struct {
 // Run computes a refresh-only plan: live against recorded, apart from
 // unapplied catalog changes. Exit 0 without drift, 2 with.
 func (c *DriftCmd) Run(g *Globals, s Streams) error {
+	g.machineOutput = c.Format != "text"
 	ctx := context.Background()
 	sess, err := open(ctx, g, s, needs{catalog: true, secretIfSet: true})
 	if err != nil {

@@ -39,9 +39,10 @@ func (g *Globals) loadCatalog(s Streams) (*catalog.Catalog, error) {
 
 // annotate prints catalog findings as GitHub Actions workflow commands too
 // (under GITHUB_ACTIONS=true, or --format=github), so that they show on the
-// pull request's diff at their line.
+// pull request's diff at their line. JSON or Markdown on standard output is
+// left alone: an annotation line there would break what reads it.
 func (g *Globals) annotate(s Streams, diags []catalog.Diagnostic) {
-	if !g.github && os.Getenv("GITHUB_ACTIONS") != "true" {
+	if !g.github && (os.Getenv("GITHUB_ACTIONS") != "true" || g.machineOutput) {
 		return
 	}
 	root := os.Getenv("GITHUB_WORKSPACE")
