@@ -15,6 +15,7 @@ package reconcile
 import (
 	"context"
 	"fmt"
+	"sort"
 	"sync"
 	"time"
 
@@ -191,9 +192,32 @@ func (s *Session) Stale(ctx context.Context, p *plan.Plan) ([]string, error) {
 	return p.Stale(s.Input), nil
 }
 
+// bulkOwners is a live side that tells who holds many addresses in one
+// question (mana-auth's database: one query, one pass over the users
+// table, instead of one scan per address).
+type bulkOwners interface {
+	AddressOwners(ctx context.Context, emails []string) (map[string]state.AddressOwner, error)
+}
+
 // checkAddresses records which of the addresses are taken by a user who is
 // not a persona, in the input the next plan or staleness check reads.
 func (s *Session) checkAddresses(ctx context.Context, emails []string) error {
+	if bulk, ok := s.Live.(bulkOwners); ok && len(emails) > 0 {
+		owners, err := bulk.AddressOwners(ctx, emails)
+		if err != nil {
+			s.Input.Taken = nil
+			return err
+		}
+		var taken []string
+		for _, e := range emails {
+			if owners[e] == state.AddressTaken {
+				taken = append(taken, e)
+			}
+		}
+		sort.Strings(taken)
+		s.Input.Taken = taken
+		return nil
+	}
 	taken, err := state.TakenAddresses(ctx, s.Live, emails, s.Parallelism)
 	s.Input.Taken = taken
 	return err
