@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/alecthomas/kong"
+
+	"github.com/mana/personactl/cmd/personactl/internal/kongdoc"
 )
 
 // cliOutput runs personactl in process and returns what it printed.
@@ -41,9 +43,9 @@ func completeWords(t *testing.T, words ...string) (values []string, files bool) 
 	}
 	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
 	switch last := lines[len(lines)-1]; last {
-	case completeFiles:
+	case kongdoc.AnswerFiles:
 		files = true
-	case completeDone:
+	case kongdoc.AnswerDone:
 	default:
 		t.Fatalf("__complete %q ended with %q, not a directive:\n%s", words, last, out)
 	}

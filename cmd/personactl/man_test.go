@@ -108,19 +108,3 @@ func TestManPageCoversTheModel(t *testing.T) {
 		t.Error("plan's examples are not on lines of their own, indented as written")
 	}
 }
-
-func TestManEscape(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{"--format=json", `\-\-format=json`},
-		{`C:\dir`, `C:\edir`},
-		{".hidden file", `\&.hidden file`},
-		{"'quoted'", `\&'quoted'`},
-		{"postgres://…", `postgres://\[u2026]`},
-		{"a.b", "a.b"},
-	}
-	for _, tt := range tests {
-		if got := escapeLine(tt.in); got != tt.want {
-			t.Errorf("escapeLine(%q) = %q, want %q", tt.in, got, tt.want)
-		}
-	}
-}
