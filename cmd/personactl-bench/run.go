@@ -1,0 +1,374 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// config is one benchmark run.
+type config struct {
+	Sizes       []int    // personas per row group
+	Stores      []string // "memory", "postgres"
+	DB          string   // the PostgreSQL server the postgres store's databases are created on
+	Parallelism int      // personactl's --parallelism and the bare loops'
+	Repeat      int      // runs of each read-only row, the median shown
+	Pending     int      // creates pending in the plan --live row of the largest size
+	Users       int      // rows of the users table in that row
+	Personactl  string   // the personactl binary
+	Self        string   // this program, started again for the lower bounds
+	Dir         string   // scratch directory
+	Log         io.Writer
+}
+
+// bench runs every row of cfg and returns them in the table's order.
+// A row that fails carries its error; a PostgreSQL server that cannot
+// be reached fails the whole run.
+func bench(ctx context.Context, cfg config) ([]row, error) {
+	var rows []row
+	for _, store := range cfg.Stores {
+		for _, n := range cfg.Sizes {
+			got, err := benchStore(ctx, cfg, store, n, n == cfg.Sizes[len(cfg.Sizes)-1])
+			rows = append(rows, got...)
+			if err != nil {
+				return rows, err
+			}
+		}
+	}
+	largest := cfg.Sizes[len(cfg.Sizes)-1]
+	rows = append(rows, benchCatalogs(ctx, cfg, largest)...)
+	rows = append(rows, benchCompute(ctx, cfg, largest))
+	return rows, nil
+}
+
+// group is one store and size: its server, catalog and converged state.
+type group struct {
+	cfg     config
+	srv     *server
+	store   string
+	n       int
+	dir     string
+	catalog string
+	state   string // the state personactl's apply wrote: catalog = recorded = live
+	rows    int    // fresh state directories made so far
+}
+
+func (g *group) logf(format string, args ...any) {
+	if g.cfg.Log != nil {
+		fmt.Fprintf(g.cfg.Log, "%s %s n=%d: %s\n", time.Now().Format("15:04:05"), g.store, g.n, fmt.Sprintf(format, args...))
+	}
+}
+
+// benchStore measures plan, apply, destroy and (on PostgreSQL) plan --live
+// for n personas against one mana-auth-dev. Each pair runs against the
+// same live data: the bare apply and destroy first (they leave the server
+// empty), then personactl's apply, the read-only rows, and personactl's
+// destroy last.
+func benchStore(ctx context.Context, cfg config, store string, n int, largest bool) ([]row, error) {
+	srv, err := startServer(ctx, store, cfg.DB)
+	if err != nil {
+		return nil, err
+	}
+	defer srv.close()
+	g := &group{cfg: cfg, srv: srv, store: store, n: n, dir: filepath.Join(cfg.Dir, fmt.Sprintf("%s-%d", store, n))}
+	if err := os.MkdirAll(g.dir, 0o755); err != nil {
+		return nil, err
+	}
+	g.catalog = filepath.Join(g.dir, "catalog.json")
+	if err := writeCatalog(g.catalog, catalogOf(n, 0)); err != nil {
+		return nil, err
+	}
+
+	apply := row{Work: "apply: creates", Store: store, N: n, Bound: "bare users search + upsert per persona"}
+	destroy := row{Work: "destroy", Store: store, N: n, Bound: "bare list + details, then bare DELETE per persona"}
+	if n >= 10_000 {
+		apply.Target, destroy.Target = ratioTarget(1.5), ratioTarget(1.5)
+	}
+	g.logf("bare apply")
+	apply.Lower, apply.Err = g.bare(ctx, "bare-apply", n, "-catalog", g.catalog)
+	if apply.Err == nil {
+		g.logf("bare destroy")
+		destroy.Lower, destroy.Err = g.bare(ctx, "bare-destroy", 0)
+	}
+	if apply.Err == nil {
+		g.logf("personactl apply")
+		st := g.freshState("")
+		apply.Ours, apply.Err = g.personactl(ctx, n, []string{"apply", "--auto-approve"}, g.catalog, st, true, "Apply complete!")
+		g.state = st
+	}
+	rows := []row{apply}
+	if apply.Err != nil {
+		destroy.Err = errors.New("not run: the apply row failed")
+		return append(rows, destroy), nil
+	}
+
+	planRow := row{Work: "plan (API), converged", Store: store, N: n, Bound: "bare list + detail per persona"}
+	if n >= 10_000 {
+		planRow.Target = ratioTarget(1.3)
+	}
+	g.logf("plan")
+	planRow.Ours, planRow.Lower, planRow.Err = g.pair(ctx,
+		func() (measure, error) {
+			return g.personactl(ctx, n, []string{"plan"}, g.catalog, g.freshState(g.state), true, "No changes.")
+		},
+		func() (measure, error) { return g.bare(ctx, "bare-plan", n) })
+	rows = append(rows, planRow)
+
+	if store == "postgres" {
+		live := row{Work: "plan --live, converged", Store: store, N: n, Bound: "bare personas query through pgx"}
+		if n >= 10_000 {
+			live.Target = wallTarget(time.Second)
+		}
+		g.logf("plan --live")
+		live.Ours, live.Lower, live.Err = g.pair(ctx,
+			func() (measure, error) {
+				return g.personactl(ctx, n, []string{"plan", "--live=" + srv.dsn}, g.catalog, g.freshState(g.state), false, "No changes.")
+			},
+			func() (measure, error) { return g.bare(ctx, "bare-live", n, "-dsn", srv.dsn) })
+		rows = append(rows, live)
+		if largest && cfg.Pending > 0 {
+			rows = append(rows, g.pending(ctx))
+		}
+	}
+
+	g.logf("personactl destroy")
+	destroy.Ours, destroy.Err = g.personactl(ctx, 0, []string{"destroy", "--auto-approve"}, g.catalog, g.freshState(g.state), true, "Destroy complete!")
+	return append(rows, destroy), nil
+}
+
+// pending measures plan --live with cfg.Pending creates pending and the
+// users table grown to cfg.Users rows of people: personactl must check
+// every address it would create against them.
+func (g *group) pending(ctx context.Context) row {
+	cfg := g.cfg
+	r := row{Work: fmt.Sprintf("plan --live, %s creates pending, %s users", thousands(cfg.Pending), thousands(cfg.Users)), Store: g.store, N: g.n + cfg.Pending,
+		Bound: "bare personas query + bulk address query", Target: wallTarget(1500 * time.Millisecond)}
+	g.logf("plan --live with %d creates pending", cfg.Pending)
+	if _, err := g.srv.seedUsers(ctx, cfg.Users); err != nil {
+		r.Err = fmt.Errorf("seeding the users table: %w", err)
+		return r
+	}
+	defer g.srv.dropSeededUsers(ctx)
+	cat := filepath.Join(g.dir, "catalog-pending.json")
+	addrs := filepath.Join(g.dir, "pending.txt")
+	var list strings.Builder
+	for i := range cfg.Pending {
+		list.WriteString(pendingEmail(i) + "\n")
+	}
+	if r.Err = writeCatalog(cat, catalogOf(g.n, cfg.Pending)); r.Err != nil {
+		return r
+	}
+	if r.Err = os.WriteFile(addrs, []byte(list.String()), 0o644); r.Err != nil {
+		return r
+	}
+	want := fmt.Sprintf("Plan: %d to create, 0 to update, 0 to delete.", cfg.Pending)
+	r.Ours, r.Lower, r.Err = g.pair(ctx,
+		func() (measure, error) {
+			return g.personactl(ctx, g.n, []string{"plan", "--live=" + g.srv.dsn}, cat, g.freshState(g.state), false, want)
+		},
+		func() (measure, error) { return g.bare(ctx, "bare-live", g.n, "-dsn", g.srv.dsn, "-pending", addrs) })
+	return r
+}
+
+// pair runs personactl's side and the lower bound cfg.Repeat times each,
+// alternating which goes first so that both meet the same machine, and
+// returns the runs of median wall time.
+func (g *group) pair(ctx context.Context, ours, lower func() (measure, error)) (measure, measure, error) {
+	var a, b []measure
+	for i := range max(1, g.cfg.Repeat) {
+		first, second := ours, lower
+		if i%2 == 1 {
+			first, second = lower, ours
+		}
+		m1, err := first()
+		if err != nil {
+			return measure{}, measure{}, err
+		}
+		m2, err := second()
+		if err != nil {
+			return measure{}, measure{}, err
+		}
+		if i%2 == 1 {
+			m1, m2 = m2, m1
+		}
+		a, b = append(a, m1), append(b, m2)
+	}
+	return medianRun(a), medianRun(b), nil
+}
+
+// medianRun is the run of median wall time.
+func medianRun(ms []measure) measure {
+	walls := make([]time.Duration, len(ms))
+	for i, m := range ms {
+		walls[i] = m.Wall
+	}
+	mid := median(walls)
+	for _, m := range ms {
+		if m.Wall == mid {
+			return m
+		}
+	}
+	return ms[0]
+}
+
+// freshState makes a new directory for one row's state, holding a copy of
+// the state files at from (none when from is empty), and returns the
+// state's path there.
+func (g *group) freshState(from string) string {
+	g.rows++
+	dir := filepath.Join(g.dir, "state-"+strconv.Itoa(g.rows))
+	os.MkdirAll(dir, 0o755)
+	to := filepath.Join(dir, "personactl.state.json")
+	if from != "" {
+		matches, _ := filepath.Glob(from + "*")
+		for _, m := range matches {
+			if data, err := os.ReadFile(m); err == nil {
+				os.WriteFile(filepath.Join(dir, filepath.Base(m)), data, 0o600)
+			}
+		}
+	}
+	return to
+}
+
+// personactl runs the built binary against the server, checks that it
+// succeeded with want in its output and that the server holds wantLive
+// personas afterwards, and returns what it cost.
+func (g *group) personactl(ctx context.Context, wantLive int, args []string, catalogPath, statePath string, token bool, want string) (measure, error) {
+	env := baseEnv()
+	env = append(env, "MANA_AUTH_URL="+g.srv.url, "PERSONACTL_CATALOG="+catalogPath, "PERSONACTL_STATE="+statePath, "NO_COLOR=1")
+	if token {
+		env = append(env, "MANA_ADMIN_JWT="+g.srv.token)
+	}
+	args = append(args, "--parallelism="+strconv.Itoa(g.cfg.Parallelism))
+	if err := g.srv.settle(ctx); err != nil {
+		return measure{}, fmt.Errorf("analyzing the database before personactl %s: %w", args[0], err)
+	}
+	before := g.srv.counts()
+	m, out, err := proc{path: g.cfg.Personactl, args: args, env: env}.run(ctx)
+	m.Requests = g.srv.since(before)
+	if err != nil {
+		return m, fmt.Errorf("personactl %s: %w", args[0], err)
+	}
+	if !strings.Contains(string(out), want) {
+		return m, fmt.Errorf("personactl %s did not print %q; it ended with:\n%s", strings.Join(args, " "), want, lastLines(string(out), 5))
+	}
+	return m, g.checkLive(ctx, wantLive, "personactl "+args[0])
+}
+
+// bare runs a lower bound in a child process and checks that it handled
+// the personas it should have, and that the server holds wantLive
+// personas afterwards.
+func (g *group) bare(ctx context.Context, job string, wantLive int, args ...string) (measure, error) {
+	env := append(baseEnv(), childEnv+"="+job, "MANA_ADMIN_JWT="+g.srv.token)
+	args = append([]string{"-url", g.srv.url, "-parallelism", strconv.Itoa(g.cfg.Parallelism)}, args...)
+	if err := g.srv.settle(ctx); err != nil {
+		return measure{}, fmt.Errorf("analyzing the database before the lower bound %s: %w", job, err)
+	}
+	before := g.srv.counts()
+	m, out, err := proc{path: g.cfg.Self, args: args, env: env}.run(ctx)
+	m.Requests = g.srv.since(before)
+	if err != nil {
+		return m, fmt.Errorf("the lower bound %s: %w", job, err)
+	}
+	var res childResult
+	if err := json.Unmarshal(out, &res); err != nil {
+		return m, fmt.Errorf("the lower bound %s printed %q: %w", job, out, err)
+	}
+	return m, g.checkLive(ctx, wantLive, "the lower bound "+job)
+}
+
+func (g *group) checkLive(ctx context.Context, want int, who string) error {
+	got, err := g.srv.personas(ctx)
+	if err != nil {
+		return fmt.Errorf("counting live personas after %s: %w", who, err)
+	}
+	if got != want {
+		return fmt.Errorf("after %s the server holds %d personas, want %d", who, got, want)
+	}
+	return nil
+}
+
+// baseEnv is the environment every child starts from: enough to run, and
+// nothing of the caller's personactl settings (no seed secret: the public
+// development one is in effect, as on a developer's machine).
+func baseEnv() []string {
+	var env []string
+	for _, k := range []string{"PATH", "HOME", "TMPDIR", "GOCOVERDIR"} {
+		if v, ok := os.LookupEnv(k); ok {
+			env = append(env, k+"="+v)
+		}
+	}
+	return env
+}
+
+// benchCatalogs measures loading a catalog of n personas, JSON and YAML,
+// in-process (median of cfg.Repeat loads in one child each), against
+// encoding/json's plain Unmarshal and yaml.v3's decoding into a Node.
+func benchCatalogs(ctx context.Context, cfg config, n int) []row {
+	var rows []row
+	for _, tt := range []struct {
+		ext, lowerJob, bound string
+		target               float64
+	}{
+		{"json", "catalog-json", "encoding/json Unmarshal into plain structs", 2},
+		{"yaml", "catalog-yaml", "yaml.v3 Unmarshal into a yaml.Node", 1.5},
+	} {
+		r := row{Work: "catalog load (" + strings.ToUpper(tt.ext) + ")", Store: "-", N: n, Bound: tt.bound, InProcess: true}
+		if n >= 10_000 {
+			r.Target = ratioTarget(tt.target)
+		}
+		if cfg.Log != nil {
+			fmt.Fprintf(cfg.Log, "%s catalog load %s n=%d\n", time.Now().Format("15:04:05"), tt.ext, n)
+		}
+		path := filepath.Join(cfg.Dir, "catalog."+tt.ext)
+		if r.Err = writeCatalog(path, catalogOf(n, 0)); r.Err == nil {
+			r.Ours, r.Err = inProcess(ctx, cfg, "catalog-load", n, "-catalog", path)
+		}
+		if r.Err == nil {
+			r.Lower, r.Err = inProcess(ctx, cfg, tt.lowerJob, n, "-catalog", path)
+		}
+		rows = append(rows, r)
+	}
+	return rows
+}
+
+// benchCompute measures plan's Compute and text rendering of n personas,
+// every tenth changed.
+func benchCompute(ctx context.Context, cfg config, n int) row {
+	r := row{Work: "Compute + text rendering, 10% changed", Store: "-", N: n, InProcess: true}
+	if n >= 10_000 {
+		r.Target = wallTarget(50 * time.Millisecond)
+	}
+	if cfg.Log != nil {
+		fmt.Fprintf(cfg.Log, "%s compute + render n=%d\n", time.Now().Format("15:04:05"), n)
+	}
+	r.Ours, r.Err = inProcess(ctx, cfg, "compute", n, "-n", strconv.Itoa(n))
+	return r
+}
+
+// inProcess runs an in-process job in a child and returns its median
+// operation time and CPU per operation, with the child's peak RSS.
+func inProcess(ctx context.Context, cfg config, job string, n int, args ...string) (measure, error) {
+	env := append(baseEnv(), childEnv+"="+job)
+	args = append(args, "-repeat", strconv.Itoa(max(cfg.Repeat, 5)))
+	m, out, err := proc{path: cfg.Self, args: args, env: env}.run(ctx)
+	if err != nil {
+		return m, err
+	}
+	var res childResult
+	if err := json.Unmarshal(out, &res); err != nil {
+		return m, fmt.Errorf("%s printed %q: %w", job, out, err)
+	}
+	if res.Items != n {
+		return m, fmt.Errorf("%s handled %d personas, want %d", job, res.Items, n)
+	}
+	m.Wall, m.CPU = res.Op, res.CPU
+	return m, nil
+}

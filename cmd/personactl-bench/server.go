@@ -1,0 +1,229 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/mana/personactl/manaauthdev"
+)
+
+// server is mana-auth-dev, served from this process on loopback so that
+// its request counters (Faults) can be read between runs.
+type server struct {
+	store string // "memory" or "postgres"
+	url   string
+	token string // an admin token the server minted; never printed
+	dsn   string // the database of a PostgreSQL store
+	srv   *manaauthdev.Server
+	pg    *manaauthdev.PostgresStore
+	hs    *http.Server
+	drop  func() error // drops the database of a PostgreSQL store
+}
+
+// startServer serves mana-auth-dev with its data in memory, or in a new
+// database created on the PostgreSQL server at baseDSN.
+func startServer(ctx context.Context, store, baseDSN string) (*server, error) {
+	s := &server{store: store}
+	var st manaauthdev.Store
+	switch store {
+	case "memory":
+		st = manaauthdev.NewMemoryStore()
+	case "postgres":
+		dsn, drop, err := createDatabase(ctx, baseDSN)
+		if err != nil {
+			return nil, err
+		}
+		s.dsn, s.drop = dsn, drop
+		if s.pg, err = manaauthdev.OpenPostgres(ctx, dsn); err != nil {
+			drop()
+			return nil, err
+		}
+		st = s.pg
+	default:
+		return nil, fmt.Errorf("unknown store %q; use memory or postgres", store)
+	}
+	s.srv = manaauthdev.New(manaauthdev.Options{Store: st})
+	s.token = s.srv.MintToken(manaauthdev.RoleAdmin, 12*time.Hour)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		s.close()
+		return nil, err
+	}
+	s.url = "http://" + ln.Addr().String()
+	s.hs = &http.Server{Handler: s.srv, ReadHeaderTimeout: 10 * time.Second}
+	go s.hs.Serve(ln)
+	return s, nil
+}
+
+// counts returns the server's request counters now.
+func (s *server) counts() map[string]int { return s.srv.Faults().Counts() }
+
+// since returns the requests counted after before.
+func (s *server) since(before map[string]int) map[string]int {
+	out := map[string]int{}
+	for k, v := range s.counts() {
+		if d := v - before[k]; d != 0 {
+			out[k] = d
+		}
+	}
+	return out
+}
+
+// personas counts the live personas, as the store holds them.
+func (s *server) personas(ctx context.Context) (int, error) {
+	l, err := s.srv.Store().ListPersonas(ctx, time.Now())
+	return len(l), err
+}
+
+func (s *server) close() {
+	if s.hs != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		s.hs.Shutdown(ctx)
+		cancel()
+	}
+	if s.pg != nil {
+		s.pg.Close()
+	}
+	if s.drop != nil {
+		s.drop()
+	}
+}
+
+// createDatabase creates an empty database on the server at baseDSN and
+// returns its address and a function that drops it.
+func createDatabase(ctx context.Context, baseDSN string) (string, func() error, error) {
+	admin, err := pgx.Connect(ctx, baseDSN)
+	if err != nil {
+		return "", nil, &unreachableError{dsn: baseDSN, err: err}
+	}
+	defer admin.Close(context.Background())
+	suffix := make([]byte, 6)
+	rand.Read(suffix)
+	name := "personactl_bench_" + hex.EncodeToString(suffix)
+	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		return "", nil, fmt.Errorf("creating database %s at %s: %w", name, redactDSN(baseDSN), err)
+	}
+	drop := func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		conn, err := pgx.Connect(ctx, baseDSN)
+		if err != nil {
+			return err
+		}
+		defer conn.Close(ctx)
+		_, err = conn.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+		return err
+	}
+	dsn, err := withDatabase(baseDSN, name)
+	if err != nil {
+		drop()
+		return "", nil, err
+	}
+	return dsn, drop, nil
+}
+
+// unreachableError: no PostgreSQL server answers at the address.
+type unreachableError struct {
+	dsn string
+	err error
+}
+
+func (e *unreachableError) Error() string {
+	return fmt.Sprintf("PostgreSQL is not reachable at %s: %v; start it, point --db at one, or pass --stores=memory", redactDSN(e.dsn), e.err)
+}
+
+func (e *unreachableError) Unwrap() error { return e.err }
+
+// isUnreachable reports whether err says the PostgreSQL server is not there.
+func isUnreachable(err error) bool {
+	var u *unreachableError
+	return errors.As(err, &u)
+}
+
+// withDatabase returns dsn pointing at database name instead.
+func withDatabase(dsn, name string) (string, error) {
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		u, err := url.Parse(dsn)
+		if err != nil {
+			return "", fmt.Errorf("--db is not a valid URL: %v", err)
+		}
+		u.Path = "/" + name
+		return u.String(), nil
+	}
+	return dsn + " dbname=" + name, nil // key=value form: the last one wins
+}
+
+// redactDSN hides a password in a connection URL.
+func redactDSN(dsn string) string {
+	if u, err := url.Parse(dsn); err == nil && u.Scheme != "" {
+		return u.Redacted()
+	}
+	return "the configured server"
+}
+
+// seedUsers adds people (kind human, never signed in) to the users table
+// until it holds total rows, straight in the database as sign-ups would
+// leave them, and returns how many it added.
+func (s *server) seedUsers(ctx context.Context, total int) (int, error) {
+	conn, err := pgx.Connect(ctx, s.dsn)
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Close(ctx)
+	var have int
+	if err := conn.QueryRow(ctx, `SELECT count(*) FROM auth.users`).Scan(&have); err != nil {
+		return 0, err
+	}
+	add := total - have
+	if add <= 0 {
+		return 0, nil
+	}
+	_, err = conn.Exec(ctx, `
+INSERT INTO auth.users (id, name, email, email_verified, kind, created_at, updated_at)
+SELECT 'human' || g, 'Person ' || g, 'person.' || g || '@example.test', true, 'human', now() - g * interval '1 minute', now()
+FROM generate_series(1, $1) AS g`, add)
+	if err != nil {
+		return 0, err
+	}
+	_, err = conn.Exec(ctx, `ANALYZE auth.users`)
+	return add, err
+}
+
+// dropSeededUsers removes what seedUsers added.
+func (s *server) dropSeededUsers(ctx context.Context) error {
+	conn, err := pgx.Connect(ctx, s.dsn)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	_, err = conn.Exec(ctx, `DELETE FROM auth.users WHERE id LIKE 'human%' AND kind = 'human'`)
+	return err
+}
+
+// settle brings a PostgreSQL store's statistics up to date (ANALYZE), as
+// autovacuum would on a database in steady use, so that both sides of a
+// row meet the same query plans: the foreign keys' cascades are planned
+// once per connection, and a plan made while a table was still empty scans
+// it whole on every DELETE. A memory store has nothing to settle.
+func (s *server) settle(ctx context.Context) error {
+	if s.dsn == "" {
+		return nil
+	}
+	conn, err := pgx.Connect(ctx, s.dsn)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	_, err = conn.Exec(ctx, `ANALYZE`)
+	return err
+}

@@ -1,0 +1,223 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+)
+
+// maxRSS is the most any row's process may hold resident.
+const maxRSS = 150 << 20
+
+// row is one line of the table: personactl's side and its lower bound,
+// measured in the same run against the same server.
+type row struct {
+	Work  string
+	Store string // "memory", "postgres", or "-" for in-process rows
+	N     int
+	Ours  measure
+	Lower measure
+	Bound string // what the lower bound does; "" when the row has none
+	// InProcess rows time one operation inside a child process (median of
+	// several); the others time whole processes.
+	InProcess bool
+	Target    target
+	Err       error
+}
+
+// target is what a row must reach; the zero target is none.
+type target struct {
+	ratio float64       // at most this many times the lower bound
+	wall  time.Duration // under this wall time
+}
+
+func ratioTarget(r float64) target      { return target{ratio: r} }
+func wallTarget(d time.Duration) target { return target{wall: d} }
+
+func (t target) String() string {
+	switch {
+	case t.ratio > 0:
+		return fmt.Sprintf("≤ %g×", t.ratio)
+	case t.wall > 0:
+		return "< " + shortDuration(t.wall)
+	}
+	return ""
+}
+
+// ratio is personactl's wall time over its lower bound's; 0 without one.
+func (r row) ratio() float64 {
+	if r.Bound == "" || r.Lower.Wall <= 0 {
+		return 0
+	}
+	return float64(r.Ours.Wall) / float64(r.Lower.Wall)
+}
+
+// requestsMatch reports whether both sides sent the same requests, route
+// by route.
+func (r row) requestsMatch() bool {
+	return r.Bound == "" || r.InProcess || maps.Equal(r.Ours.Requests, r.Lower.Requests)
+}
+
+// verdict says whether the row met its target and the memory bound.
+func (r row) verdict() string {
+	if r.Err != nil {
+		return "ERROR"
+	}
+	var miss []string
+	switch t := r.Target; {
+	case t.ratio > 0 && r.ratio() > t.ratio:
+		miss = append(miss, "missed "+t.String())
+	case t.wall > 0 && r.Ours.Wall >= t.wall:
+		miss = append(miss, "missed "+t.String())
+	}
+	if r.Ours.RSS >= maxRSS {
+		miss = append(miss, "RSS ≥ 150 MB")
+	}
+	if !r.requestsMatch() {
+		miss = append(miss, "requests differ")
+	}
+	if len(miss) > 0 {
+		return strings.Join(miss, ", ")
+	}
+	if r.Target != (target{}) {
+		return "ok " + r.Target.String()
+	}
+	return "ok"
+}
+
+// failed reports whether the run must exit non-zero: an error, or the two
+// sides not doing the same work.
+func (r row) failed() bool { return r.Err != nil || !r.requestsMatch() }
+
+var columns = []string{"work", "store", "personas", "wall", "CPU", "peak RSS", "requests", "bound wall", "bound CPU", "bound RSS", "bound requests", "ratio", "verdict"}
+
+// render writes the table as Markdown (aligned, so it reads in a terminal
+// and pastes into the README), then the lower bounds and any errors.
+func render(w io.Writer, rows []row) {
+	cells := [][]string{columns}
+	for _, r := range rows {
+		c := []string{r.Work, r.Store, thousands(r.N), shortDuration(r.Ours.Wall), shortDuration(r.Ours.CPU), mib(r.Ours.RSS), requests(r, r.Ours)}
+		if r.Bound != "" {
+			c = append(c, shortDuration(r.Lower.Wall), shortDuration(r.Lower.CPU), mib(r.Lower.RSS), requests(r, r.Lower), fmt.Sprintf("%.2f", r.ratio()))
+		} else {
+			c = append(c, "-", "-", "-", "-", "-")
+		}
+		if r.Err != nil {
+			for i := 3; i < len(c); i++ {
+				c[i] = "-"
+			}
+		}
+		cells = append(cells, append(c, r.verdict()))
+	}
+	widths := make([]int, len(columns))
+	for _, c := range cells {
+		for i, s := range c {
+			widths[i] = max(widths[i], len([]rune(s)))
+		}
+	}
+	line := func(c []string) {
+		var b strings.Builder
+		b.WriteString("|")
+		for i, s := range c {
+			pad := strings.Repeat(" ", widths[i]-len([]rune(s)))
+			if i >= 2 && i < len(c)-1 { // numbers: right-aligned
+				b.WriteString(" " + pad + s + " |")
+			} else {
+				b.WriteString(" " + s + pad + " |")
+			}
+		}
+		fmt.Fprintln(w, b.String())
+	}
+	line(cells[0])
+	sep := make([]string, len(columns))
+	for i := range sep {
+		sep[i] = strings.Repeat("-", widths[i]+2)
+		if i >= 2 && i < len(columns)-1 {
+			sep[i] = sep[i][1:] + ":"
+		}
+	}
+	fmt.Fprintln(w, "|"+strings.Join(sep, "|")+"|")
+	for _, c := range cells[1:] {
+		line(c)
+	}
+
+	fmt.Fprintln(w)
+	bounds := map[string]string{}
+	var order []string
+	for _, r := range rows {
+		work := strings.SplitN(r.Work, ",", 2)[0]
+		if r.Bound != "" && bounds[work] == "" {
+			bounds[work] = r.Bound
+			order = append(order, work)
+		}
+	}
+	fmt.Fprintln(w, "Lower bounds (same server process, same keep-alive transport and parallelism, measured in this run):")
+	for _, work := range order {
+		fmt.Fprintf(w, "  %s: %s\n", work, bounds[work])
+	}
+	fmt.Fprintln(w, "wall and CPU (user+sys) and peak RSS are the child process's own, from the OS; requests are counted at the server.")
+	fmt.Fprintln(w, "Catalog and Compute rows time one operation in-process (median), CPU per operation; their RSS is the whole child's.")
+	for _, r := range rows {
+		if r.Err != nil {
+			fmt.Fprintf(w, "\nError in %s, %s, %s personas: %v\n", r.Work, r.Store, thousands(r.N), r.Err)
+		} else if !r.requestsMatch() {
+			fmt.Fprintf(w, "\n%s, %s, %s personas: personactl sent %s, the lower bound %s\n", r.Work, r.Store, thousands(r.N), routes(r.Ours.Requests), routes(r.Lower.Requests))
+		}
+	}
+}
+
+// requests is the requests cell: none for in-process rows.
+func requests(r row, m measure) string {
+	if r.InProcess {
+		return "-"
+	}
+	return thousands(m.total())
+}
+
+// routes lists request counts by route.
+func routes(counts map[string]int) string {
+	keys := slices.Sorted(maps.Keys(counts))
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s ×%d", k, counts[k])
+	}
+	if len(parts) == 0 {
+		return "no requests"
+	}
+	return strings.Join(parts, ", ")
+}
+
+// shortDuration prints a duration with three significant digits or so.
+func shortDuration(d time.Duration) string {
+	switch {
+	case d <= 0:
+		return "0"
+	case d < time.Millisecond:
+		return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond))
+	case d < time.Second:
+		return fmt.Sprintf("%.0f ms", float64(d)/float64(time.Millisecond))
+	case d < 100*time.Second:
+		return fmt.Sprintf("%.2f s", d.Seconds())
+	}
+	return fmt.Sprintf("%.0f s", d.Seconds())
+}
+
+// mib prints bytes as MB (2^20).
+func mib(b int64) string {
+	if b <= 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.0f MB", float64(b)/(1<<20))
+}
+
+// thousands prints n with comma separators.
+func thousands(n int) string {
+	s := fmt.Sprint(n)
+	for i := len(s) - 3; i > 0 && s[i-1] != '-'; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
