@@ -512,6 +512,26 @@ func (m *MemoryStore) SetUserKind(_ context.Context, userID, kind string) error 
 	return nil
 }
 
+func (m *MemoryStore) DeletePersonaRow(_ context.Context, userID string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.personas[userID]; !ok {
+		return ErrNotFound
+	}
+	delete(m.personas, userID)
+	for k, a := range m.actions {
+		if a.PersonaID == userID {
+			delete(m.actions, k)
+		}
+	}
+	for k, f := range m.feedback {
+		if f.PersonaID == userID {
+			delete(m.feedback, k)
+		}
+	}
+	return nil
+}
+
 func (m *MemoryStore) MarkVerified(_ context.Context, userID string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -446,6 +446,14 @@ func (s *PostgresStore) SetUserKind(ctx context.Context, userID, kind string) er
 	return err
 }
 
+func (s *PostgresStore) DeletePersonaRow(ctx context.Context, userID string) error {
+	n, err := s.exec(ctx, `DELETE FROM auth.personas WHERE user_id = $1`, userID)
+	if err == nil && n == 0 {
+		return ErrNotFound
+	}
+	return err
+}
+
 func (s *PostgresStore) MarkVerified(ctx context.Context, userID string) error {
 	n, err := s.exec(ctx, `UPDATE auth.users SET email_verified = true WHERE id = $1`, userID)
 	if err == nil && n == 0 {

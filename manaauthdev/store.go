@@ -237,6 +237,9 @@ type Store interface {
 	EditPersona(ctx context.Context, userID string, e PersonaEdit) error
 	// SetUserKind sets users.kind (e.g. back to human).
 	SetUserKind(ctx context.Context, userID, kind string) error
+	// DeletePersonaRow deletes the auth.personas row alone (cascading to
+	// its actions and feedback); the user stays, of kind persona.
+	DeletePersonaRow(ctx context.Context, userID string) error
 	// MarkVerified sets users.email_verified, as clicking the mailed link would.
 	MarkVerified(ctx context.Context, userID string) error
 	// RowCounts counts what is stored for one user id.

@@ -9,16 +9,23 @@ import (
 	"github.com/hashicorp/go-multierror"
 )
 
-// TakenAddresses asks live, for each address, who holds it, at most
-// parallelism questions at once, and returns the addresses held by a user who
-// is not a persona, sorted. Every failed question is reported.
-func TakenAddresses(ctx context.Context, live Live, emails []string, parallelism int) ([]string, error) {
+// Holders asks live, for each address, who holds it, at most parallelism
+// questions at once. Every failed question is reported, and its address is
+// left out of the answer.
+func Holders(ctx context.Context, live Live, emails []string, parallelism int) (map[string]Holder, error) {
 	var (
-		mu    sync.Mutex
-		taken []string
-		errs  error
-		wg    sync.WaitGroup
+		mu   sync.Mutex
+		out  = make(map[string]Holder, len(emails))
+		errs error
+		wg   sync.WaitGroup
 	)
+	ask := func(ctx context.Context, email string) (Holder, error) {
+		if hl, ok := live.(HolderLive); ok {
+			return hl.AddressHolder(ctx, email)
+		}
+		owner, err := live.AddressOwner(ctx, email)
+		return Holder{Owner: owner}, err
+	}
 	sem := make(chan struct{}, max(1, parallelism))
 	for _, e := range emails {
 		wg.Add(1)
@@ -26,18 +33,35 @@ func TakenAddresses(ctx context.Context, live Live, emails []string, parallelism
 		go func(email string) {
 			defer wg.Done()
 			defer func() { <-sem }()
-			owner, err := live.AddressOwner(ctx, email)
+			var h Holder
+			var err error
+			func() {
+				defer Recover(&err)
+				h, err = ask(ctx, email)
+			}()
 			mu.Lock()
 			defer mu.Unlock()
-			switch {
-			case err != nil:
+			if err != nil {
 				errs = multierror.Append(errs, fmt.Errorf("checking who holds %s: %w", email, err))
-			case owner == AddressTaken:
-				taken = append(taken, email)
+				return
 			}
+			out[email] = h
 		}(e)
 	}
 	wg.Wait()
+	return out, errs
+}
+
+// TakenAddresses returns, sorted, the addresses of emails that Holders says
+// are taken by a Mana user who is not a persona.
+func TakenAddresses(ctx context.Context, live Live, emails []string, parallelism int) ([]string, error) {
+	holders, err := Holders(ctx, live, emails, parallelism)
+	var taken []string
+	for email, h := range holders {
+		if h.Owner == AddressTaken {
+			taken = append(taken, email)
+		}
+	}
 	sort.Strings(taken)
-	return taken, errs
+	return taken, err
 }

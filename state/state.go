@@ -47,10 +47,28 @@ const (
 	AddressFree AddressOwner = iota
 	// AddressPersona: the address belongs to a persona.
 	AddressPersona
-	// AddressTaken: the address belongs to a user who is not a persona (a
-	// person, or an account that has signed in and so cannot be told apart).
+	// AddressTaken: the address is taken by a Mana user who is not a
+	// persona.
 	AddressTaken
+	// AddressUndetermined: mana-auth's users search cannot tell. It answers
+	// 500 for any account matching the address that has ever signed in, and
+	// the persona runner signs in as every persona each tick: a person, or
+	// a persona whose auth.personas row was deleted by hand. Only a reader
+	// of users.kind (--live) can tell them apart.
+	AddressUndetermined
 )
+
+// Holder says who holds an address, and which user when the answer showed
+// one (a users search found it).
+type Holder struct {
+	Owner  AddressOwner
+	UserID string
+}
+
+// HolderLive is a Live that can also say which user holds an address.
+type HolderLive interface {
+	AddressHolder(ctx context.Context, email string) (Holder, error)
+}
 
 func (o AddressOwner) String() string {
 	switch o {
@@ -58,6 +76,8 @@ func (o AddressOwner) String() string {
 		return "free"
 	case AddressPersona:
 		return "persona"
+	case AddressUndetermined:
+		return "undetermined"
 	default:
 		return "taken"
 	}

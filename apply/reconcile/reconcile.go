@@ -159,7 +159,8 @@ func interruptedNotice(e state.JournalEntry) string {
 
 // Plan reads afresh and computes the plan. The addresses it would create
 // are checked with mana-auth; when one is taken by a user who is not a
-// persona, the plan is computed again with that error in it.
+// persona, or the check cannot tell, the plan is computed again with that
+// error in it.
 func (s *Session) Plan(ctx context.Context, opts plan.Options) (*plan.Plan, error) {
 	if err := s.Read(ctx); err != nil {
 		return nil, err
@@ -169,7 +170,7 @@ func (s *Session) Plan(ctx context.Context, opts plan.Options) (*plan.Plan, erro
 		if err := s.checkAddresses(ctx, creates); err != nil {
 			return nil, err
 		}
-		if len(s.Input.Taken) > 0 {
+		if len(s.Input.Taken)+len(s.Input.Undetermined) > 0 {
 			p = plan.Compute(s.Input, opts)
 		}
 	}
@@ -199,26 +200,46 @@ type bulkOwners interface {
 	AddressOwners(ctx context.Context, emails []string) (map[string]state.AddressOwner, error)
 }
 
-// checkAddresses records which of the addresses are taken by a user who is
-// not a persona, in the input the next plan or staleness check reads.
+// checkAddresses records who holds each of the addresses a plan would
+// create, in the input the next plan or staleness check reads: taken by a
+// Mana user who is not a persona, or undetermined (the users search cannot
+// tell). A user the state recorded for that address is the persona itself,
+// whose auth.personas row was deleted by hand: its create restores it.
 func (s *Session) checkAddresses(ctx context.Context, emails []string) error {
-	if bulk, ok := s.Live.(bulkOwners); ok && len(emails) > 0 {
-		owners, err := bulk.AddressOwners(ctx, emails)
-		if err != nil {
-			s.Input.Taken = nil
-			return err
-		}
-		var taken []string
-		for _, e := range emails {
-			if owners[e] == state.AddressTaken {
-				taken = append(taken, e)
-			}
-		}
-		sort.Strings(taken)
-		s.Input.Taken = taken
+	s.Input.Taken, s.Input.Undetermined = nil, nil
+	if len(emails) == 0 {
 		return nil
 	}
-	taken, err := state.TakenAddresses(ctx, s.Live, emails, s.Parallelism)
-	s.Input.Taken = taken
-	return err
+	holders := make(map[string]state.Holder, len(emails))
+	var err error
+	if bulk, ok := s.Live.(bulkOwners); ok {
+		var owners map[string]state.AddressOwner
+		owners, err = bulk.AddressOwners(ctx, emails)
+		for email, owner := range owners {
+			holders[email] = state.Holder{Owner: owner}
+		}
+	} else {
+		holders, err = state.Holders(ctx, s.Live, emails, s.Parallelism)
+	}
+	if err != nil {
+		return err
+	}
+	recorded := map[string]string{}
+	for _, r := range s.Input.Recorded {
+		recorded[r.Email] = r.UserID
+	}
+	for _, email := range emails {
+		h := holders[email]
+		switch {
+		case h.Owner == state.AddressTaken && h.UserID != "" && h.UserID == recorded[email]:
+			// personactl's own persona, its persona row gone: not a person.
+		case h.Owner == state.AddressTaken:
+			s.Input.Taken = append(s.Input.Taken, email)
+		case h.Owner == state.AddressUndetermined:
+			s.Input.Undetermined = append(s.Input.Undetermined, email)
+		}
+	}
+	sort.Strings(s.Input.Taken)
+	sort.Strings(s.Input.Undetermined)
+	return nil
 }

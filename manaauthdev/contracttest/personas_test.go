@@ -441,6 +441,33 @@ func TestPersonaWhoseUserIsHumanAgainIsListedButNotDeleted(t *testing.T) {
 	})
 }
 
+// A persona row deleted by hand leaves its user, still of kind persona:
+// not listed, its detail 404, and the users search still finds the user.
+// A new upsert of the address makes it a persona again with the same id.
+func TestPersonaRowDeletedByHandKeepsItsUser(t *testing.T) {
+	forEachTarget(t, func(t *testing.T, e *env) {
+		e.needsBackDoor(t)
+		p := e.newPersona(t, "persona.rowless")
+		id := e.upsert(t, p)
+		if err := e.store.DeletePersonaRow(context.Background(), id); err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range e.list(t) {
+			if l["userId"] == id {
+				t.Errorf("a user whose persona row was deleted is still listed")
+			}
+		}
+		expect(t, "detail of it", e.adminDo(t, http.MethodGet, manaauthdev.PathPersonas+"/"+id, nil), 404, notFoundJSON)
+		u, err := e.store.UserByID(context.Background(), id)
+		if err != nil || u.Kind != manaauthdev.KindPersona {
+			t.Errorf("the user: %+v, %v; want it kept, of kind persona", u, err)
+		}
+		if again := e.upsert(t, p); again != id {
+			t.Errorf("the upsert restored the persona under id %s, want %s", again, id)
+		}
+	})
+}
+
 func TestDetailRecentActionsAndFeedback(t *testing.T) {
 	forEachTarget(t, func(t *testing.T, e *env) {
 		expect(t, "detail of an unknown id", e.adminDo(t, http.MethodGet, manaauthdev.PathPersonas+"/does-not-exist-123", nil), 404, notFoundJSON)

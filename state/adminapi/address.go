@@ -27,9 +27,9 @@ const maxSearchPages = 1000
 //
 // It searches mana-auth's users for the address. Because of a bug in that
 // search (admin-api.md), a page holding anyone who has ever signed in
-// answers 500; such an address is reported as AddressTaken (or
+// answers 500; such an address is reported as AddressUndetermined (or
 // AddressPersona if the persona list has it), never as free. On error the
-// owner returned is AddressTaken too.
+// owner returned is AddressTaken.
 //
 // The admin API shows no user kind, so a persona row whose user has been
 // made a person again in the database still reads as a persona here; only
@@ -49,34 +49,50 @@ func (c *Client) AddressOwnerAmong(ctx context.Context, email string, live []sta
 }
 
 func (c *Client) addressOwner(ctx context.Context, email string, live []state.LivePersona) (state.AddressOwner, error) {
+	h, err := c.addressHolder(ctx, email, live)
+	return h.Owner, err
+}
+
+// AddressHolderAmong is AddressOwnerAmong that also names the user the
+// users search found, so that a caller can recognise a user it recorded (a
+// persona whose auth.personas row was deleted by hand keeps its user).
+func (c *Client) AddressHolderAmong(ctx context.Context, email string, live []state.LivePersona) (state.Holder, error) {
+	if live == nil {
+		live = []state.LivePersona{}
+	}
+	return c.addressHolder(ctx, email, live)
+}
+
+func (c *Client) addressHolder(ctx context.Context, email string, live []state.LivePersona) (state.Holder, error) {
 	if email == "" {
-		return state.AddressTaken, errors.New("address owner: empty email")
+		return state.Holder{Owner: state.AddressTaken}, errors.New("address owner: empty email")
 	}
 	userID, found, signedIn, err := c.searchUser(ctx, email)
 	switch {
 	case err != nil:
-		return state.AddressTaken, err
+		return state.Holder{Owner: state.AddressTaken}, err
 	case signedIn:
-		return c.personaByEmail(ctx, email, live)
+		owner, err := c.personaByEmail(ctx, email, live)
+		return state.Holder{Owner: owner}, err
 	case !found:
-		return state.AddressFree, nil
+		return state.Holder{Owner: state.AddressFree}, nil
 	case live != nil:
 		for _, p := range live {
 			if p.UserID == userID {
-				return state.AddressPersona, nil
+				return state.Holder{Owner: state.AddressPersona, UserID: userID}, nil
 			}
 		}
-		return state.AddressTaken, nil
+		return state.Holder{Owner: state.AddressTaken, UserID: userID}, nil
 	}
 	// The search shows no kind; the detail answers only for a user with a
 	// persona row.
 	if _, err := c.detail(ctx, userID); err != nil {
 		if errors.Is(err, ErrNotFound) {
-			return state.AddressTaken, nil
+			return state.Holder{Owner: state.AddressTaken, UserID: userID}, nil
 		}
-		return state.AddressTaken, err
+		return state.Holder{Owner: state.AddressTaken, UserID: userID}, err
 	}
-	return state.AddressPersona, nil
+	return state.Holder{Owner: state.AddressPersona, UserID: userID}, nil
 }
 
 // searchUser looks for the user whose address is email (letter case aside).
@@ -149,7 +165,10 @@ func readSearchPage(r request, body io.Reader) (searchPage, error) {
 }
 
 // personaByEmail decides, for an address the search could not show, between
-// a persona (the runner signs in as personas) and any other account.
+// a persona (the runner signs in as personas) and AddressUndetermined: an
+// account that has signed in and is not in the persona list, a person or
+// a persona whose auth.personas row was deleted by hand. Either way it is
+// never free.
 func (c *Client) personaByEmail(ctx context.Context, email string, live []state.LivePersona) (state.AddressOwner, error) {
 	if live != nil {
 		for _, p := range live {
@@ -157,10 +176,14 @@ func (c *Client) personaByEmail(ctx context.Context, email string, live []state.
 				return state.AddressPersona, nil
 			}
 		}
-		return state.AddressTaken, nil
+		return state.AddressUndetermined, nil
 	}
-	if _, found, err := c.PersonaID(ctx, email); err != nil || !found {
+	_, found, err := c.PersonaID(ctx, email)
+	switch {
+	case err != nil:
 		return state.AddressTaken, err
+	case !found:
+		return state.AddressUndetermined, nil
 	}
 	return state.AddressPersona, nil
 }

@@ -513,8 +513,10 @@ func TestAddressOwner(t *testing.T) {
 		{"a persona the runner signed in as", "persona.active@mana.test", state.AddressPersona},
 		{"a person who never signed in", "newcomer@example.test", state.AddressTaken},
 		{"the same person, in capitals", "Newcomer@Example.test", state.AddressTaken},
-		{"a person who has signed in", "maria.k@example.test", state.AddressTaken},
-		{"a free address inside a signed-in person's: taken, never free", "ria.k@example.test", state.AddressTaken},
+		// The search's 500: cannot be told from a persona whose row was
+		// deleted by hand; never free.
+		{"a person who has signed in", "maria.k@example.test", state.AddressUndetermined},
+		{"a free address inside a signed-in person's: undetermined, never free", "ria.k@example.test", state.AddressUndetermined},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -41,4 +41,19 @@ func (r *Reader) AddressOwner(ctx context.Context, email string) (state.AddressO
 	return r.c.AddressOwnerAmong(ctx, email, last)
 }
 
-var _ state.Live = (*Reader)(nil)
+// AddressHolder tells who holds email and which user, using the last read
+// when there was one.
+func (r *Reader) AddressHolder(ctx context.Context, email string) (state.Holder, error) {
+	r.mu.Lock()
+	last := r.last
+	r.mu.Unlock()
+	if last == nil {
+		return r.c.addressHolder(ctx, email, nil)
+	}
+	return r.c.AddressHolderAmong(ctx, email, last)
+}
+
+var (
+	_ state.Live       = (*Reader)(nil)
+	_ state.HolderLive = (*Reader)(nil)
+)
