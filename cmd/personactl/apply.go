@@ -16,7 +16,6 @@ import (
 
 	"github.com/mana/personactl/apply"
 	"github.com/mana/personactl/apply/reconcile"
-	"github.com/mana/personactl/catalog"
 	"github.com/mana/personactl/plan"
 	"github.com/mana/personactl/state/adminapi"
 )
@@ -138,7 +137,7 @@ func runApply(g *Globals, s Streams, r applyRun) error {
 		Saved:       saved,
 		Options:     r.options,
 		LockTimeout: g.LockTimeout,
-		Writer:      testHooks.writer(writer{sess.client}),
+		Writer:      testHooks.writer(sess.client.Writer()),
 		TokenExpiry: tokenExpiry(sess.client),
 		Show:        func(p *plan.Plan) error { return showPlan(s, g, p, jsonOut) },
 		Guards:      plan.Guards{MaxDeletes: r.flags.MaxDeletes, Limit: r.flags.MaxDeletes >= 0, AllowDeleteActive: r.flags.AllowDeleteActive},
@@ -151,10 +150,8 @@ func runApply(g *Globals, s Streams, r applyRun) error {
 		Run: apply.Options{
 			Parallelism: g.Parallelism,
 			NoRollback:  r.noRollback,
-			Check: func(per catalog.Persona, password string) error {
-				return upsertRequest(per, password).Check()
-			},
-			Events: events,
+			Check:       adminapi.CheckUpsert,
+			Events:      events,
 			// A refused token refuses the rollback too: stop at once.
 			Fatal: func(err error) bool { return errors.Is(err, adminapi.ErrTokenRejected) },
 		},
@@ -268,31 +265,4 @@ func approve(s Streams, operation string) error {
 		return fmt.Errorf("%s cancelled: nothing was changed", operation)
 	}
 	return nil
-}
-
-func upsertRequest(p catalog.Persona, password string) adminapi.UpsertRequest {
-	mix := p.ModuleMix
-	if mix == nil {
-		mix = map[string]float64{}
-	}
-	return adminapi.UpsertRequest{Email: p.Email, Name: p.Name, Password: password, Archetype: p.Archetype, SystemPrompt: p.SystemPrompt, ModuleMix: mix, TickCadence: p.TickCadence}
-}
-
-// writer adapts the admin API client to apply.Writer.
-type writer struct{ c *adminapi.Client }
-
-func (w writer) Upsert(ctx context.Context, p catalog.Persona, password string) (string, error) {
-	return w.c.Upsert(ctx, upsertRequest(p, password))
-}
-
-func (w writer) Delete(ctx context.Context, userID string) error {
-	err := w.c.Delete(ctx, userID)
-	if errors.Is(err, adminapi.ErrNotFound) {
-		return nil // already gone: what a delete wants
-	}
-	return err
-}
-
-func (w writer) FindPersona(ctx context.Context, email string) (string, bool, error) {
-	return w.c.PersonaID(ctx, email)
 }
