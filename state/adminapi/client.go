@@ -363,11 +363,15 @@ func (c *Client) try(ctx context.Context, r request, try int) outcome {
 	actx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	var sent atomic.Bool
-	actx = httptrace.WithClientTrace(actx, &httptrace.ClientTrace{
-		// Called once the request was written, or failed to be: either
-		// way some of it may have reached the server.
-		WroteRequest: func(httptrace.WroteRequestInfo) { sent.Store(true) },
-	})
+	if r.sendOnce {
+		actx = httptrace.WithClientTrace(actx, &httptrace.ClientTrace{
+			// Called once the request was written, or failed to be: either
+			// way some of it may have reached the server.
+			WroteRequest: func(httptrace.WroteRequestInfo) { sent.Store(true) },
+		})
+	} else {
+		sent.Store(true) // unknown, so assumed
+	}
 	var body io.Reader
 	if r.body != nil {
 		body = bytes.NewReader(r.body)

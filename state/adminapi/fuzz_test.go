@@ -12,6 +12,7 @@ import (
 	"errors"
 	"net/http"
 	"os"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -106,16 +107,29 @@ func FuzzDetail(f *testing.F) {
 	f.Add([]byte(`{"persona":{"userId":"u1","moduleMix":[0.25,0.75],"lastActiveAt":null,"createdAt":"2026-04-22T10:11:12Z"},"recentActions":[{},{}],"feedbackByModule":[{"avgRating":2.6}]}`))
 	f.Add([]byte(`{"persona":null}`))
 	f.Add([]byte(`{"persona":{"moduleMix":{"a":1e400}}}`))
+	f.Add([]byte(`{"persona":{"name":"A"},"recentActions":[{}],"persona":{"email":"x"},"recentActions":[{},{}],"persona":null}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		r := request{method: http.MethodGet, path: pathPersonas + "/u1"}
 		var d detailAnswer
 		err := readDetail(r, bytes.NewReader(body), &d)
 		if err != nil {
 			checkDecodeError(t, r, err)
+			var fast detailAnswer
+			if err := readDetailFast(r, bytes.NewReader(body), &fast); err == nil {
+				t.Fatalf("the quick decoder read %s, the streaming one failed", body)
+			}
 			return
 		}
 		if d.actions < 0 {
 			t.Fatalf("%d actions", d.actions)
+		}
+		// The quick decoder agrees with the streaming one.
+		var fast detailAnswer
+		if err := readDetailFast(r, bytes.NewReader(body), &fast); err != nil {
+			t.Fatalf("the streaming decoder read %s, the quick one failed: %v", body, err)
+		}
+		if !reflect.DeepEqual(fast, d) {
+			t.Fatalf("decoders disagree on %s:\nquick     %+v\nstreaming %+v", body, fast, d)
 		}
 		p := merge(listEntry{UserID: "u1"}, d)
 		if p.UserID != "u1" {
