@@ -185,12 +185,14 @@ func readDetail(r request, body io.Reader, d *detailAnswer) error {
 	w := newObjectWalker(body)
 	var p *wirePersona
 	err := w.walk(func(key string) (bool, error) {
-		switch key {
-		case "persona":
+		// Keys match without regard to letter case, as encoding/json
+		// matches them.
+		switch {
+		case strings.EqualFold(key, "persona"):
 			if err := w.dec.Decode(&p); err != nil {
 				return true, decodeError(r, "persona", err)
 			}
-		case "recentActions":
+		case strings.EqualFold(key, "recentActions"):
 			d.actions = 0
 			err := w.array(func(i int) error {
 				var action struct{} // an object; its fields are not needed
@@ -203,7 +205,7 @@ func readDetail(r request, body io.Reader, d *detailAnswer) error {
 			if err != nil {
 				return true, asDecodeError(r, "recentActions", err)
 			}
-		case "feedbackByModule":
+		case strings.EqualFold(key, "feedbackByModule"):
 			d.feedback = 0
 			err := w.array(func(i int) error {
 				// avgRating is in fact the module's number of ratings.
