@@ -42,6 +42,9 @@ type childResult struct {
 
 // childMain runs the job named by childEnv and returns the exit status.
 func childMain(job string, args []string, stdout, stderr io.Writer) int {
+	if job == "launch" {
+		return launchMain(args)
+	}
 	fs := flag.NewFlagSet(job, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	base := fs.String("url", "", "mana-auth-dev's base URL")
@@ -207,9 +210,11 @@ func (b *bare) read(ctx context.Context, del bool) (int, error) {
 	return len(ids), nil
 }
 
-// create is the lower bound of an apply of creates: the list (which finds
-// nobody), then for each persona of the catalog the users search for its
-// exact address and the upsert.
+// create is the lower bound of an apply of creates, in personactl's
+// order: the list (which finds nobody), the users search for each
+// persona's exact address, then the upsert of each. (Interleaving them
+// would make every search scan the users created so far: slower, so no
+// lower bound.)
 func (b *bare) create(ctx context.Context, catalogPath string) (int, error) {
 	c, err := readCatalog(catalogPath)
 	if err != nil {
@@ -221,10 +226,6 @@ func (b *bare) create(ctx context.Context, catalogPath string) (int, error) {
 	}
 	if _, err := b.list(ctx); err != nil {
 		return 0, err
-	}
-	type upsert struct {
-		benchPersona
-		Password string `json:"password"`
 	}
 	err = each(b.parallelism, c.Personas, func(p benchPersona) error {
 		raw, err := b.do(ctx, http.MethodGet, "/api/v1/admin/users?search="+url.QueryEscape(p.Email)+"&limit=100", nil, http.StatusOK)
@@ -244,6 +245,16 @@ func (b *bare) create(ctx context.Context, catalogPath string) (int, error) {
 				return fmt.Errorf("%s is taken", p.Email)
 			}
 		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	type upsert struct {
+		benchPersona
+		Password string `json:"password"`
+	}
+	err = each(b.parallelism, c.Personas, func(p benchPersona) error {
 		body, err := json.Marshal(upsert{benchPersona: p, Password: secret.Password(p.Email)})
 		if err != nil {
 			return err

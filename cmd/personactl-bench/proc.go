@@ -3,7 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
+	"os"
 	"os/exec"
 	"slices"
 	"strings"
@@ -34,26 +37,101 @@ type proc struct {
 	path string
 	args []string
 	env  []string
+	// self is this program, which starts the process for us (see
+	// launchMain) so that its peak RSS is its own: Linux carries a
+	// process's resident high-water mark across fork and exec, so a child
+	// of this program, which holds mana-auth-dev's data, would report at
+	// least this program's size.
+	self string
 }
 
-// run starts the process, waits for it and measures it; a failure returns
-// what it printed on standard error.
+// launched is what the launcher reports about the process it ran.
+type launched struct {
+	Wall   time.Duration `json:"wall"`
+	CPU    time.Duration `json:"cpu"`
+	MaxRSS int64         `json:"max_rss"`
+	Err    string        `json:"err,omitempty"`
+}
+
+// launchEnv carries, to the launcher, the child job of the process it
+// starts (childEnv itself says "launch" to the launcher).
+const launchEnv = "PERSONACTL_BENCH_LAUNCH_JOB"
+
+// run starts the process (through the launcher), waits for it and
+// measures it; a failure returns what it printed on standard error.
 func (p proc) run(ctx context.Context) (measure, []byte, error) {
-	cmd := exec.CommandContext(ctx, p.path, p.args...)
-	cmd.Env = p.env
+	env := []string{childEnv + "=launch"}
+	for _, kv := range p.env {
+		if job, ok := strings.CutPrefix(kv, childEnv+"="); ok {
+			kv = launchEnv + "=" + job
+		}
+		env = append(env, kv)
+	}
+	cmd := exec.CommandContext(ctx, p.self, append([]string{p.path}, p.args...)...)
+	cmd.Env = env
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	start := time.Now()
-	err := cmd.Run()
-	m := measure{Wall: time.Since(start)}
-	if cmd.ProcessState != nil {
-		m.CPU = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
-		m.RSS = peakRSS(cmd.ProcessState)
-	}
+	r, w, err := os.Pipe()
 	if err != nil {
-		return m, stdout.Bytes(), fmt.Errorf("%s %s: %v: %s", p.path, strings.Join(p.args, " "), err, lastLines(stderr.String(), 5))
+		return measure{}, nil, err
+	}
+	defer r.Close()
+	cmd.ExtraFiles = []*os.File{w}
+	if err := cmd.Start(); err != nil {
+		w.Close()
+		return measure{}, nil, fmt.Errorf("starting %s: %w", p.path, err)
+	}
+	w.Close()
+	report, _ := io.ReadAll(r)
+	waitErr := cmd.Wait()
+	var l launched
+	if err := json.Unmarshal(report, &l); err != nil {
+		return measure{}, stdout.Bytes(), fmt.Errorf("%s %s: the launcher reported nothing (%v): %s", p.path, strings.Join(p.args, " "), waitErr, lastLines(stderr.String(), 5))
+	}
+	m := measure{Wall: l.Wall, CPU: l.CPU, RSS: l.MaxRSS}
+	if l.Err != "" || waitErr != nil {
+		return m, stdout.Bytes(), fmt.Errorf("%s %s: %s%v: %s", p.path, strings.Join(p.args, " "), l.Err, waitErr, lastLines(stderr.String(), 5))
 	}
 	return m, stdout.Bytes(), nil
+}
+
+// launchMain runs the command in args with this process's standard
+// streams and reports its wall time, CPU time and peak RSS on file
+// descriptor 3, as JSON. This process is small, so the peak RSS the
+// kernel reports for its child is the child's own.
+func launchMain(args []string) int {
+	report := os.NewFile(3, "report")
+	var l launched
+	defer func() { json.NewEncoder(report).Encode(l) }()
+	if len(args) == 0 {
+		l.Err = "nothing to launch"
+		return 2
+	}
+	env := make([]string, 0, len(os.Environ()))
+	for _, kv := range os.Environ() {
+		switch {
+		case strings.HasPrefix(kv, childEnv+"="):
+		case strings.HasPrefix(kv, launchEnv+"="):
+			env = append(env, childEnv+"="+strings.TrimPrefix(kv, launchEnv+"="))
+		default:
+			env = append(env, kv)
+		}
+	}
+	cmd := exec.Command(args[0], args[1:]...)
+	cmd.Env = env
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = nil, os.Stdout, os.Stderr
+	start := time.Now()
+	err := cmd.Run()
+	l.Wall = time.Since(start)
+	if cmd.ProcessState != nil {
+		l.CPU = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+		l.MaxRSS = peakRSS(cmd.ProcessState)
+	}
+	if err != nil {
+		l.Err = err.Error()
+		return 1
+	}
+	return 0
 }
 
 // lastLines keeps the end of a long output.

@@ -86,7 +86,7 @@ func benchStore(ctx context.Context, cfg config, store string, n int, largest bo
 		return nil, err
 	}
 
-	apply := row{Work: "apply: creates", Store: store, N: n, Bound: "bare users search + upsert per persona"}
+	apply := row{Work: "apply: creates", Store: store, N: n, Bound: "bare list, users search per persona, then upsert per persona"}
 	destroy := row{Work: "destroy", Store: store, N: n, Bound: "bare list + details, then bare DELETE per persona"}
 	if n >= 10_000 {
 		apply.Target, destroy.Target = ratioTarget(1.5), ratioTarget(1.5)
@@ -251,7 +251,7 @@ func (g *group) personactl(ctx context.Context, wantLive int, args []string, cat
 		return measure{}, fmt.Errorf("analyzing the database before personactl %s: %w", args[0], err)
 	}
 	before := g.srv.counts()
-	m, out, err := proc{path: g.cfg.Personactl, args: args, env: env}.run(ctx)
+	m, out, err := proc{path: g.cfg.Personactl, args: args, env: env, self: g.cfg.Self}.run(ctx)
 	m.Requests = g.srv.since(before)
 	if err != nil {
 		return m, fmt.Errorf("personactl %s: %w", args[0], err)
@@ -272,7 +272,7 @@ func (g *group) bare(ctx context.Context, job string, wantLive int, args ...stri
 		return measure{}, fmt.Errorf("analyzing the database before the lower bound %s: %w", job, err)
 	}
 	before := g.srv.counts()
-	m, out, err := proc{path: g.cfg.Self, args: args, env: env}.run(ctx)
+	m, out, err := proc{path: g.cfg.Self, args: args, env: env, self: g.cfg.Self}.run(ctx)
 	m.Requests = g.srv.since(before)
 	if err != nil {
 		return m, fmt.Errorf("the lower bound %s: %w", job, err)
@@ -358,7 +358,7 @@ func benchCompute(ctx context.Context, cfg config, n int) row {
 func inProcess(ctx context.Context, cfg config, job string, n int, args ...string) (measure, error) {
 	env := append(baseEnv(), childEnv+"="+job)
 	args = append(args, "-repeat", strconv.Itoa(max(cfg.Repeat, 5)))
-	m, out, err := proc{path: cfg.Self, args: args, env: env}.run(ctx)
+	m, out, err := proc{path: cfg.Self, args: args, env: env, self: cfg.Self}.run(ctx)
 	if err != nil {
 		return m, err
 	}
