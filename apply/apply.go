@@ -183,7 +183,8 @@ func Run(ctx context.Context, in Input, w Writer, rec Recorder, opts Options) (*
 		return nil, fmt.Errorf("opening the apply journal, nothing was applied: %w", err)
 	}
 	r.start = r.opts.Now()
-	r.emit(Event{Type: EventBegin, Total: p.Writes()})
+	r.total = p.Writes()
+	r.emit(Event{Type: EventBegin, Total: r.total})
 	// Steps that started, the rollback, the state write and the journal's
 	// closing must still happen once ctx is cancelled (Ctrl-C, SIGTERM), or
 	// live and the state would disagree without a trace. Each request they
@@ -344,6 +345,8 @@ type runner struct {
 	start time.Time
 	fatal atomic.Bool
 
+	total int // p.Writes(), counted once: every step reports it
+
 	mu   sync.Mutex
 	done int
 }
@@ -487,7 +490,7 @@ func (r *runner) step(ctx context.Context, c plan.Change) outcome {
 	r.done++
 	done := r.done
 	r.mu.Unlock()
-	r.emit(Event{Type: EventFinish, Email: c.Email, Action: c.Action.String(), UserID: o.userID, Err: o.err, Elapsed: elapsed, Done: done, Total: r.p.Writes(), Since: finished.Sub(r.start)})
+	r.emit(Event{Type: EventFinish, Email: c.Email, Action: c.Action.String(), UserID: o.userID, Err: o.err, Elapsed: elapsed, Done: done, Total: r.total, Since: finished.Sub(r.start)})
 	return o
 }
 
