@@ -273,7 +273,7 @@ func TestE2EAnnotationsNeverBreakJSON(t *testing.T) {
 		}
 	}
 	r := e.must(0, "plan", "--format=markdown")
-	if strings.Contains(r.out, "::warning") {
-		t.Errorf("an annotation in the Markdown plan\n%s", r)
+	if strings.Contains(r.out, "::warning") || !strings.Contains(r.err, "::warning file=") {
+		t.Errorf("the annotation is not on standard error, beside the Markdown plan\n%s", r)
 	}
 }

@@ -46,8 +46,8 @@ type Globals struct {
 	stdin     io.Reader `kong:"-"`
 	stderr    io.Writer `kong:"-"`
 	// github: --format=github asked for GitHub Actions annotations;
-	// machineOutput: standard output is JSON or Markdown, so none are
-	// printed there under GITHUB_ACTIONS alone.
+	// machineOutput: standard output is JSON or Markdown, so annotations
+	// go to standard error.
 	github        bool `kong:"-"`
 	machineOutput bool `kong:"-"`
 }

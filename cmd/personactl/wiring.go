@@ -39,11 +39,16 @@ func (g *Globals) loadCatalog(s Streams) (*catalog.Catalog, error) {
 
 // annotate prints catalog findings as GitHub Actions workflow commands too
 // (under GITHUB_ACTIONS=true, or --format=github), so that they show on the
-// pull request's diff at their line. JSON or Markdown on standard output is
-// left alone: an annotation line there would break what reads it.
+// pull request's diff at their line. When standard output is JSON or
+// Markdown they go to standard error, which the runner reads for workflow
+// commands too: an annotation line in the JSON would break what reads it.
 func (g *Globals) annotate(s Streams, diags []catalog.Diagnostic) {
-	if !g.github && (os.Getenv("GITHUB_ACTIONS") != "true" || g.machineOutput) {
+	if !g.github && os.Getenv("GITHUB_ACTIONS") != "true" {
 		return
+	}
+	out := s.Out
+	if g.machineOutput {
+		out = s.Err // the runner reads workflow commands there too
 	}
 	root := os.Getenv("GITHUB_WORKSPACE")
 	for _, d := range diags {
@@ -51,7 +56,7 @@ func (g *Globals) annotate(s Streams, diags []catalog.Diagnostic) {
 		if rel, err := filepath.Rel(root, d.File); root != "" && filepath.IsAbs(d.File) && err == nil && !strings.HasPrefix(rel, "..") {
 			d.File = rel
 		}
-		fmt.Fprintln(s.Out, d.GitHub())
+		fmt.Fprintln(out, d.GitHub())
 	}
 }
 

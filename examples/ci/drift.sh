@@ -33,8 +33,9 @@ else
 	code=$?
 fi
 # Under GITHUB_ACTIONS=true personactl also prints catalog findings as
-# workflow commands on standard output: they go to the runner, the rest is
-# the JSON report.
+# workflow commands; beside JSON it writes them to standard error, which the
+# runner reads too. Any that reach standard output go to the runner as
+# well, and the rest is the JSON report.
 annotation='^::(error|warning|notice)( |::)'
 grep -E "$annotation" "$report.out" || true
 grep -vE "$annotation" "$report.out" >"$report" || true
