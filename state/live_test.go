@@ -46,3 +46,28 @@ func TestTakenAddresses(t *testing.T) {
 		t.Errorf("%d look-ups in flight, want at most 2", p)
 	}
 }
+
+// holders answers which user holds an address, as the admin API's reader
+// does, and panics for one address, as a bug would.
+type holders struct{ ownersOnly }
+
+func (h *holders) AddressHolder(_ context.Context, email string) (Holder, error) {
+	if email == "boom@mana.test" {
+		panic("a bug while asking")
+	}
+	return Holder{Owner: h.owners[email], UserID: "id-" + email}, nil
+}
+
+// TestHolders: a live side that can name the user is asked for it; a
+// panic while asking is an error for that address, not a crash.
+func TestHolders(t *testing.T) {
+	live := &holders{ownersOnly{owners: map[string]AddressOwner{"t@mana.test": AddressTaken, "u@mana.test": AddressUndetermined}}}
+	got, err := Holders(context.Background(), live, []string{"t@mana.test", "u@mana.test", "boom@mana.test"}, 3)
+	if got["t@mana.test"] != (Holder{AddressTaken, "id-t@mana.test"}) || got["u@mana.test"].Owner != AddressUndetermined {
+		t.Errorf("holders = %+v", got)
+	}
+	var pe *PanicError
+	if _, ok := got["boom@mana.test"]; ok || !errors.As(err, &pe) || !strings.Contains(err.Error(), "boom@mana.test") {
+		t.Errorf("err = %v; want the panic reported for its address", err)
+	}
+}
