@@ -1,48 +1,18 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
-	"time"
-
-	"github.com/mana/personactl/state/file"
 )
 
-// buildPersonactl builds the command into a temporary directory, for tests
-// that need a process of their own (to kill it).
+// buildPersonactl returns personactl built into a temporary directory, for
+// tests that need a process of their own (to kill it): the crashtest build,
+// which without its variables behaves as a normal one.
 func buildPersonactl(t *testing.T) string {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("builds the binary; skipped with -short")
-	}
-	bin := filepath.Join(t.TempDir(), "personactl")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
-
-// startPersonactl starts the built command in the environment t.Setenv set
-// up; done receives its exit.
-func startPersonactl(t *testing.T, bin string, args ...string) (cmd *exec.Cmd, out, errb *bytes.Buffer, done <-chan error) {
-	t.Helper()
-	cmd = exec.Command(bin, args...)
-	cmd.Env = os.Environ()
-	out, errb = new(bytes.Buffer), new(bytes.Buffer)
-	cmd.Stdout, cmd.Stderr = out, errb
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exit := make(chan error, 1)
-	go func() { exit <- cmd.Wait() }()
-	return cmd, out, errb, exit
+	return crashtestBinary(t)
 }
 
 // TestE2EKilledApplyConverges kills an apply with SIGKILL in the middle of its
@@ -51,36 +21,31 @@ func startPersonactl(t *testing.T, bin string, args ...string) (cmd *exec.Cmd, o
 func TestE2EKilledApplyConverges(t *testing.T) {
 	e := newE2E(t)
 	bin := buildPersonactl(t)
-	e.faults().SetLatency(40 * time.Millisecond)
+	g := serveGated(t, e)
+	// Once three creates have been answered, the next ones wait at the
+	// server's door: the process is killed with creates in flight and
+	// never sees them answered.
+	h := g.holdAfter("POST personas", 3)
 
-	cmd, out, errb, done := startPersonactl(t, bin, "apply", "--auto-approve", "--parallelism=1")
-	deadline := time.Now().Add(20 * time.Second)
-	for len(e.live()) < 3 {
-		if time.Now().After(deadline) {
-			cmd.Process.Kill()
-			t.Fatalf("the apply created nothing in time\n%s\n%s", out.String(), errb.String())
-		}
-		select {
-		case err := <-done:
-			t.Fatalf("the apply finished before it could be killed (%v)\n%s\n%s", err, out.String(), errb.String())
-		case <-time.After(5 * time.Millisecond):
-		}
-	}
-	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+	p := startProc(t, bin, nil, "apply", "--auto-approve", "--parallelism=1")
+	waitFired(t, h, p)
+	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	<-done
-	e.faults().SetLatency(0)
-	// The server may still be handling the request the dead process sent
-	// last (hashing a new user's password is slow under -race); let it
-	// finish, so that the recovery below does not race it.
-	time.Sleep(500 * time.Millisecond)
-	if tok := e.inst.AdminToken; strings.Contains(out.String()+errb.String(), tok) {
+	p.wait(t)
+	if !p.killedBySignal() {
+		t.Fatalf("the apply was not killed: %v\n%s", p.waitErr, p)
+	}
+	// The requests the dead process left in flight reach the server now,
+	// as they would over a network; the recovery starts once the server
+	// has carried them out.
+	h.Release()
+	g.idle(t)
+	if tok := e.inst.AdminToken; strings.Contains(p.out.String()+p.err.String(), tok) {
 		t.Fatal("the killed apply printed the admin JWT")
 	}
-	n := len(e.live())
-	if n == 10 {
-		t.Fatalf("the kill came too late: all 10 personas are live")
+	if n := len(e.live()); n < 3 || n > 4 {
+		t.Fatalf("%d personas live after the kill; want the 3 answered, and at most the one in flight", n)
 	}
 
 	r := e.must(0, "plan")
@@ -91,26 +56,12 @@ func TestE2EKilledApplyConverges(t *testing.T) {
 	if !strings.Contains(r.err, "interrupted") {
 		t.Errorf("apply does not report the killed apply\n%s", r)
 	}
-	live := e.live()
-	if len(live) != 10 {
-		t.Errorf("%d live after recovery, want 10", len(live))
-	}
+	e.mustConverge(e.personas, e.state)
 	for _, p := range e.personas {
-		if c := e.users(p.Email); c != 1 {
-			t.Errorf("%d users with %s, want 1", c, p.Email)
-		}
 		e.inst.SignIn(t, p.Email, e.secret.Password(p.Email))
 	}
-	if st := e.recorded(); len(st.Personas) != 10 {
-		t.Errorf("%d personas recorded, want 10", len(st.Personas))
-	}
-	b, err := file.New(e.state)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	if open, err := b.OpenJournals(context.Background()); err != nil || len(open) != 0 {
-		t.Errorf("journal entries still open: %d (%v)", len(open), err)
+	if open := openJournals(t, e.state); len(open) != 0 {
+		t.Errorf("journal entries still open: %d", len(open))
 	}
 	r = e.must(0, "plan", "--detailed-exitcode")
 	if strings.Contains(r.err, "interrupted") {
@@ -125,31 +76,39 @@ func TestE2EInterruptedDestroyRecordsWhatItDid(t *testing.T) {
 	e := newE2E(t)
 	e.applyAll()
 	bin := buildPersonactl(t)
-	e.faults().SetLatency(60 * time.Millisecond)
+	g := serveGated(t, e)
+	const parallelism = 2
+	// Once three deletes have been answered, the next ones wait at the
+	// server's door until the process has taken in the interrupt: they
+	// are the deletes in flight, which must finish.
+	h := g.holdAfter("DELETE persona", 3)
 
-	cmd, out, errb, done := startPersonactl(t, bin, "destroy", "--auto-approve", "--parallelism=2")
-	deadline := time.Now().Add(20 * time.Second)
-	for len(e.live()) > 7 {
-		if time.Now().After(deadline) {
-			cmd.Process.Kill()
-			t.Fatalf("the destroy deleted nothing in time\n%s\n%s", out.String(), errb.String())
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+	p := startProc(t, bin, nil, "destroy", "--auto-approve", "--parallelism=2")
+	waitFired(t, h, p)
+	if err := p.cmd.Process.Signal(os.Interrupt); err != nil {
 		t.Fatal(err)
 	}
-	err := <-done
-	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
-		t.Fatalf("interrupted destroy: %v, want exit 1\n%s\n%s", err, out.String(), errb.String())
+	if !p.err.waitFor(t, "Interrupted: no new step starts", p.exited) {
+		t.Fatalf("the destroy ended without taking in the interrupt\n%s", p)
 	}
-	if !strings.Contains(errb.String(), "Interrupted: no new step starts") || !strings.Contains(errb.String(), "not started") {
-		t.Errorf("the interruption is not explained\n%s", errb.String())
+	h.Release()
+	err := p.wait(t)
+	if code := p.cmd.ProcessState.ExitCode(); code != 1 {
+		t.Fatalf("interrupted destroy: %v, want exit 1\n%s", err, p)
 	}
-	e.faults().SetLatency(0)
+	if !strings.Contains(p.err.String(), "not started") {
+		t.Errorf("the interruption does not say which steps did not start\n%s", p)
+	}
+	started, _ := g.count("DELETE persona")
+	if started > 3+parallelism {
+		t.Errorf("%d deletes sent: 3 were answered before the interrupt, and at most the %d in flight may follow", started, parallelism)
+	}
 	live := e.live()
 	if len(live) == 0 {
 		t.Fatal("the interrupt came too late: everything was deleted")
+	}
+	if len(live) != len(e.personas)-started {
+		t.Errorf("%d live after %d deletes of %d personas", len(live), started, len(e.personas))
 	}
 	st := e.recorded()
 	if len(st.Personas) != len(live) {
