@@ -118,12 +118,14 @@ func (r result) String() string {
 }
 
 // run runs personactl in-process and checks that no output carries the
-// admin token.
+// admin token; collect scans its output and files for every secret.
 func (e *e2e) run(args ...string) result {
 	e.t.Helper()
+	before := e.snapshotFiles()
 	var out, errb bytes.Buffer
 	code := run(args, Streams{In: strings.NewReader(""), Out: &out, Err: &errb})
 	r := result{code, out.String(), errb.String()}
+	e.collect(args, r, before) // the secret scan (campaign_secrets_test.go)
 	if tok := e.inst.AdminToken; strings.Contains(r.out, tok) || strings.Contains(r.err, tok) {
 		e.t.Fatalf("personactl %v printed the admin JWT:\n%s", args, r)
 	}
