@@ -265,17 +265,7 @@ func (m *MemoryStore) DeleteUser(_ context.Context, id string) error {
 	}
 	delete(m.byEmail, u.Email)
 	delete(m.users, id)
-	delete(m.personas, id)
-	for k, a := range m.actions {
-		if a.PersonaID == id {
-			delete(m.actions, k)
-		}
-	}
-	for k, f := range m.feedback {
-		if f.PersonaID == id {
-			delete(m.feedback, k)
-		}
-	}
+	m.dropPersonaRow(id)
 	for k, s := range m.sessions {
 		if s.UserID == id {
 			delete(m.sessions, k)
@@ -518,18 +508,24 @@ func (m *MemoryStore) DeletePersonaRow(_ context.Context, userID string) error {
 	if _, ok := m.personas[userID]; !ok {
 		return ErrNotFound
 	}
-	delete(m.personas, userID)
+	m.dropPersonaRow(userID)
+	return nil
+}
+
+// dropPersonaRow deletes the persona row of id and, as the foreign keys
+// cascade, its actions and feedback. The caller holds m.mu.
+func (m *MemoryStore) dropPersonaRow(id string) {
+	delete(m.personas, id)
 	for k, a := range m.actions {
-		if a.PersonaID == userID {
+		if a.PersonaID == id {
 			delete(m.actions, k)
 		}
 	}
 	for k, f := range m.feedback {
-		if f.PersonaID == userID {
+		if f.PersonaID == id {
 			delete(m.feedback, k)
 		}
 	}
-	return nil
 }
 
 func (m *MemoryStore) MarkVerified(_ context.Context, userID string) error {
