@@ -242,6 +242,18 @@ const (
 // backend is given no retention.
 const DefaultRetain = 1000
 
+// Retention checks a backend's retention setting: 0 means DefaultRetain, a
+// negative one is refused.
+func Retention(n int) (int, error) {
+	switch {
+	case n < 0:
+		return 0, fmt.Errorf("journal retention %d is negative; give the number of closed runs to keep, or 0 for the default %d", n, DefaultRetain)
+	case n == 0:
+		return DefaultRetain, nil
+	}
+	return n, nil
+}
+
 // JournalEntry is the record of one run: opened before the first write, its
 // steps appended as they finish, closed with an outcome after the state is
 // written. An entry still open when a run starts means an earlier run was

@@ -62,11 +62,9 @@ func New(path string, opts ...Options) (*Backend, error) {
 	case len(opts) == 1:
 		o = opts[0]
 	}
-	if o.Retain < 0 {
-		return nil, fmt.Errorf("journal retention %d is negative; give the number of closed runs to keep, or 0 for the default %d", o.Retain, state.DefaultRetain)
-	}
-	if o.Retain == 0 {
-		o.Retain = state.DefaultRetain
+	var err error
+	if o.Retain, err = state.Retention(o.Retain); err != nil {
+		return nil, err
 	}
 	if o.Warn == nil {
 		o.Warn = stderrWarn
