@@ -61,7 +61,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	db := fs.String("db", dbDefault, "PostgreSQL server on which a database is created (and dropped) per group (default from PERSONACTL_TEST_DATABASE_URL)")
 	parallelism := fs.Int("parallelism", 10, "personactl's --parallelism and the bare loops'")
-	repeat := fs.Int("repeat", 3, "runs of each read-only row; the median is shown")
+	repeat := fs.Int("repeat", 5, "runs of each read-only row, alternating with its lower bound; the median is shown")
 	pending := fs.Int("pending", 3000, "creates pending in the plan --live row of the largest size")
 	users := fs.Int("users", 30000, "rows of the users table in that row")
 	binary := fs.String("personactl", "", "the personactl binary to measure (default: go build ./cmd/personactl once)")

@@ -248,7 +248,7 @@ func (g *group) personactl(ctx context.Context, wantLive int, args []string, cat
 	}
 	args = append(args, "--parallelism="+strconv.Itoa(g.cfg.Parallelism))
 	if err := g.srv.settle(ctx); err != nil {
-		return measure{}, fmt.Errorf("analyzing the database before personactl %s: %w", args[0], err)
+		return measure{}, fmt.Errorf("vacuuming the database before personactl %s: %w", args[0], err)
 	}
 	before := g.srv.counts()
 	m, out, err := proc{path: g.cfg.Personactl, args: args, env: env, self: g.cfg.Self}.run(ctx)
@@ -269,7 +269,7 @@ func (g *group) bare(ctx context.Context, job string, wantLive int, args ...stri
 	env := append(baseEnv(), childEnv+"="+job, "MANA_ADMIN_JWT="+g.srv.token)
 	args = append([]string{"-url", g.srv.url, "-parallelism", strconv.Itoa(g.cfg.Parallelism)}, args...)
 	if err := g.srv.settle(ctx); err != nil {
-		return measure{}, fmt.Errorf("analyzing the database before the lower bound %s: %w", job, err)
+		return measure{}, fmt.Errorf("vacuuming the database before the lower bound %s: %w", job, err)
 	}
 	before := g.srv.counts()
 	m, out, err := proc{path: g.cfg.Self, args: args, env: env, self: g.cfg.Self}.run(ctx)

@@ -210,11 +210,12 @@ func (s *server) dropSeededUsers(ctx context.Context) error {
 	return err
 }
 
-// settle brings a PostgreSQL store's statistics up to date (ANALYZE), as
-// autovacuum would on a database in steady use, so that both sides of a
-// row meet the same query plans: the foreign keys' cascades are planned
-// once per connection, and a plan made while a table was still empty scans
-// it whole on every DELETE. A memory store has nothing to settle.
+// settle cleans up a PostgreSQL store (VACUUM ANALYZE) as autovacuum
+// would on a database in steady use, so that both sides of a row meet the
+// same tables: without it, a side that runs after 10,000 deletes has every
+// users search scan 10,000 dead rows, and the foreign keys' cascades keep
+// plans made while a table was still empty. A memory store has nothing to
+// settle.
 func (s *server) settle(ctx context.Context) error {
 	if s.dsn == "" {
 		return nil
@@ -224,6 +225,6 @@ func (s *server) settle(ctx context.Context) error {
 		return err
 	}
 	defer conn.Close(ctx)
-	_, err = conn.Exec(ctx, `ANALYZE`)
+	_, err = conn.Exec(ctx, `VACUUM ANALYZE`)
 	return err
 }
