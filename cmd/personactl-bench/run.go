@@ -35,6 +35,9 @@ func bench(ctx context.Context, cfg config) ([]row, error) {
 	var rows []row
 	for _, store := range cfg.Stores {
 		for _, n := range cfg.Sizes {
+			if err := ctx.Err(); err != nil {
+				return rows, fmt.Errorf("interrupted: %w", err)
+			}
 			got, err := benchStore(ctx, cfg, store, n, n == cfg.Sizes[len(cfg.Sizes)-1])
 			rows = append(rows, got...)
 			if err != nil {
