@@ -187,8 +187,13 @@ func (j *journal) apply(r record) error {
 		e.Steps = append(e.Steps, r.Steps...)
 	case recClose:
 		e := j.byID[r.ID]
-		if e == nil {
+		switch {
+		case e == nil:
 			return fmt.Errorf("close of entry %s, which was never opened", r.ID)
+		case r.Closed.IsZero():
+			return fmt.Errorf("close of entry %s without the time it was closed", r.ID)
+		case r.Outcome != "" && !state.ValidOutcome(r.Outcome):
+			return fmt.Errorf("close of entry %s with an unknown outcome %q", r.ID, r.Outcome)
 		}
 		e.Closed, e.Outcome, e.Plan, e.Before = r.Closed, r.Outcome, nil, nil
 	default:
