@@ -155,6 +155,19 @@ func (l killLive) AddressOwner(ctx context.Context, email string) (o state.Addre
 	return o, err
 }
 
+// AddressHolder keeps the reader's answer of which user holds an address
+// (state.HolderLive), so that the wrapped reader plans as the bare one.
+func (l killLive) AddressHolder(ctx context.Context, email string) (h state.Holder, err error) {
+	l.k.call("read", "address holder "+email, func() {
+		if hl, ok := l.Live.(state.HolderLive); ok {
+			h, err = hl.AddressHolder(ctx, email)
+			return
+		}
+		h.Owner, err = l.Live.AddressOwner(ctx, email)
+	})
+	return h, err
+}
+
 type killBackend struct {
 	state.Backend
 	k *killer
