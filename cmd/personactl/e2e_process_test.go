@@ -79,12 +79,15 @@ func TestE2EInterruptedDestroyRecordsWhatItDid(t *testing.T) {
 	g := serveGated(t, e)
 	const parallelism = 2
 	// Once three deletes have been answered, the next ones wait at the
-	// server's door until the process has taken in the interrupt: they
-	// are the deletes in flight, which must finish.
+	// server's door. The interrupt is sent when both of the run's slots
+	// hold such a delete: they are the steps in flight, which must
+	// finish, and no other can have started.
 	h := g.holdAfter("DELETE persona", 3)
 
 	p := startProc(t, bin, nil, "destroy", "--auto-approve", "--parallelism=2")
 	waitFired(t, h, p)
+	g.waitFor(t, "both slots to hold a delete", func() bool { return h.held == parallelism })
+	sent, _ := g.count("DELETE persona")
 	if err := p.cmd.Process.Signal(os.Interrupt); err != nil {
 		t.Fatal(err)
 	}
@@ -99,9 +102,9 @@ func TestE2EInterruptedDestroyRecordsWhatItDid(t *testing.T) {
 	if !strings.Contains(p.err.String(), "not started") {
 		t.Errorf("the interruption does not say which steps did not start\n%s", p)
 	}
-	started, _ := g.count("DELETE persona")
-	if started > 3+parallelism {
-		t.Errorf("%d deletes sent: 3 were answered before the interrupt, and at most the %d in flight may follow", started, parallelism)
+	started, finished := g.count("DELETE persona")
+	if started != sent || finished != sent {
+		t.Errorf("%d deletes had been sent when the interrupt came, %d were sent and %d answered in all: the ones in flight must finish, and no other start", sent, started, finished)
 	}
 	live := e.live()
 	if len(live) == 0 {
