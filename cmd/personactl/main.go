@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"time"
 
 	"github.com/alecthomas/kong"
@@ -96,7 +97,19 @@ type Streams struct {
 	Out, Err io.Writer
 }
 
+// memoryLimit is the Go runtime's soft memory limit when GOMEMLIMIT does
+// not set one. A run over 10,000 personas keeps about 25 MB live but
+// allocates several times that while it reads and journals; without a
+// limit the collector lets the heap grow to twice the live size after each
+// cycle, and the process's resident set passes 150 MB. The limit is soft:
+// a larger live heap (a far larger fleet) still works, with more frequent
+// collections.
+const memoryLimit = 96 << 20
+
 func main() {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(memoryLimit)
+	}
 	os.Exit(run(os.Args[1:], Streams{In: os.Stdin, Out: os.Stdout, Err: os.Stderr}))
 }
 
