@@ -12,6 +12,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/mana/personactl/plan"
 )
@@ -26,8 +27,9 @@ type hostileCase struct {
 	// want are words the error must hold (compared ignoring letter case):
 	// they name the problem, or the input.
 	want []string
-	// full: only in the full campaign (slow by design: the retry budget
-	// spends some 13 s on a server that refuses connections).
+	// full: only in the full campaign: slow by design (the retry budget
+	// spends some 13 s on a server that refuses connections), or slow
+	// while a known defect stands (a FIFO as plan file blocks).
 	full bool
 }
 
@@ -306,6 +308,26 @@ func hostileCases() []hostileCase {
 			return []string{writeFile(t, e, "binary.tfplan", []byte("\x00\x00\x01garbage\xff"))}
 		}, want: []string{"binary.tfplan", "not a personactl plan file"}},
 		{name: "plan file: a catalog instead", setup: func(t *testing.T, e *e2e) []string { return []string{e.catalog} }, want: []string{"catalog.json", "not a personactl plan file"}},
+		{name: "plan file: a FIFO", full: true, setup: func(t *testing.T, e *e2e) []string {
+			// Reading a FIFO blocks until a writer closes it; after a
+			// generous deadline the test closes it, so that a reader that
+			// blocked fails this case instead of hanging the campaign.
+			path := filepath.Join(e.dir, "fifo.tfplan")
+			if err := syscall.Mkfifo(path, 0o644); err != nil {
+				t.Skipf("mkfifo: %v", err)
+			}
+			timer := time.AfterFunc(deadline/4, func() {
+				if f, err := os.OpenFile(path, os.O_WRONLY, 0); err == nil {
+					f.Close()
+				}
+			})
+			t.Cleanup(func() {
+				if !timer.Stop() {
+					t.Errorf("apply blocked reading the FIFO until the test closed it")
+				}
+			})
+			return []string{path}
+		}, want: []string{"fifo.tfplan", "regular file"}},
 		{name: "plan file: a directory", setup: func(t *testing.T, e *e2e) []string { return []string{e.dir} }, want: []string{e2eDir}},
 
 		// mana-auth's answers.
