@@ -19,8 +19,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/hashicorp/go-multierror"
-
 	"github.com/mana/personactl/catalog"
 	"github.com/mana/personactl/plan"
 	"github.com/mana/personactl/state"
@@ -166,11 +164,11 @@ func Run(ctx context.Context, in Input, w Writer, rec Recorder, opts Options) (*
 		r.opts.Fatal = func(error) bool { return false }
 	}
 	if len(p.Errors) > 0 {
-		var err error
-		for _, e := range p.Errors {
-			err = multierror.Append(err, errors.New(e))
+		errs := make([]error, len(p.Errors))
+		for i, e := range p.Errors {
+			errs[i] = errors.New(e)
 		}
-		return nil, fmt.Errorf("the plan has errors, nothing was applied: %w", err)
+		return nil, fmt.Errorf("the plan has errors, nothing was applied: %w", state.Errors(errs...))
 	}
 	if err := r.checkBodies(); err != nil {
 		return nil, err
@@ -386,17 +384,17 @@ func (r *runner) checkBodies() error {
 	if r.opts.Check == nil {
 		return nil
 	}
-	var errs error
+	var errs []error
 	for _, c := range r.p.Changes {
 		if c.After == nil || !(c.Action == plan.Create || c.Action == plan.Update || c.Action == plan.Replace) {
 			continue
 		}
 		if err := r.opts.Check(*c.After, r.opts.Password(c.Email)); err != nil {
-			errs = multierror.Append(errs, fmt.Errorf("%s: %w", c.Email, err))
+			errs = append(errs, fmt.Errorf("%s: %w", c.Email, err))
 		}
 	}
-	if errs != nil {
-		return fmt.Errorf("request bodies the server would refuse, nothing was applied: %w", errs)
+	if err := state.Errors(errs...); err != nil {
+		return fmt.Errorf("request bodies the server would refuse, nothing was applied: %w", err)
 	}
 	return nil
 }

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hashicorp/go-multierror"
+	"github.com/mana/personactl/state"
 )
 
 // ActiveWithin is how recently a persona must have been active for a delete
@@ -48,26 +48,16 @@ func (p *Plan) CheckGuards(g Guards) error {
 			active = append(active, fmt.Sprintf("%s (last active %s, %s)", what, h.LastActiveAt.UTC().Format("2006-01-02 15:04 UTC"), ago(g.Now.Sub(*h.LastActiveAt))))
 		}
 	}
-	var errs *multierror.Error
+	var errs []error
 	if g.Limit && len(deletes) > g.MaxDeletes {
-		errs = multierror.Append(errs, fmt.Errorf("the plan deletes %s (a replace counts as a delete), more than --max-deletes=%d allows: %s; nothing was changed; if every one of them should go, pass --max-deletes=%d, or --target fewer personas",
+		errs = append(errs, fmt.Errorf("the plan deletes %s (a replace counts as a delete), more than --max-deletes=%d allows: %s; nothing was changed; if every one of them should go, pass --max-deletes=%d, or --target fewer personas",
 			count(len(deletes), "persona", "personas"), g.MaxDeletes, strings.Join(deletes, ", "), len(deletes)))
 	}
 	if len(active) > 0 && !g.AllowDeleteActive {
-		errs = multierror.Append(errs, fmt.Errorf("the plan deletes %s active in the last 24 hours: %s; nothing was changed; pass --allow-delete-active to delete %s anyway",
+		errs = append(errs, fmt.Errorf("the plan deletes %s active in the last 24 hours: %s; nothing was changed; pass --allow-delete-active to delete %s anyway",
 			count(len(active), "persona", "personas"), strings.Join(active, ", "), pick(len(active), "it", "them")))
 	}
-	if errs == nil {
-		return nil
-	}
-	errs.ErrorFormat = func(list []error) string {
-		lines := make([]string, len(list))
-		for i, e := range list {
-			lines[i] = e.Error()
-		}
-		return strings.Join(lines, "\n")
-	}
-	return errs
+	return state.Errors(errs...)
 }
 
 // ago says how long ago a moment was, to the minute.

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"sort"
 	"sync"
-
-	"github.com/hashicorp/go-multierror"
 )
 
 // Holders asks live, for each address, who holds it, at most parallelism
@@ -16,7 +14,7 @@ func Holders(ctx context.Context, live Live, emails []string, parallelism int) (
 	var (
 		mu   sync.Mutex
 		out  = make(map[string]Holder, len(emails))
-		errs error
+		errs []error
 		wg   sync.WaitGroup
 	)
 	ask := func(ctx context.Context, email string) (Holder, error) {
@@ -42,14 +40,14 @@ func Holders(ctx context.Context, live Live, emails []string, parallelism int) (
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
-				errs = multierror.Append(errs, fmt.Errorf("checking who holds %s: %w", email, err))
+				errs = append(errs, fmt.Errorf("checking who holds %s: %w", email, err))
 				return
 			}
 			out[email] = h
 		}(e)
 	}
 	wg.Wait()
-	return out, errs
+	return out, Errors(errs...)
 }
 
 // TakenAddresses returns, sorted, the addresses of emails that Holders says

@@ -14,8 +14,6 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/hashicorp/go-multierror"
-
 	"github.com/mana/personactl/catalog"
 	"github.com/mana/personactl/state"
 )
@@ -93,15 +91,15 @@ func combine(errs map[int]error) error {
 		idx = append(idx, i)
 	}
 	sort.Ints(idx)
-	var all *multierror.Error
+	var all []error
 	seen := make(map[string]bool)
 	for _, i := range idx {
 		if msg := errs[i].Error(); !seen[msg] {
 			seen[msg] = true
-			all = multierror.Append(all, errs[i])
+			all = append(all, errs[i])
 		}
 	}
-	return all.ErrorOrNil()
+	return state.Errors(all...)
 }
 
 // Detail reads one persona by user id; an unknown id (or a user who is not a

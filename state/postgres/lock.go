@@ -7,7 +7,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/hashicorp/go-multierror"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/mana/personactl/state"
@@ -331,10 +330,10 @@ func (l *lock) Release() error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	var errs *multierror.Error
+	var errs []error
 	if l.writer != nil {
 		if err := l.writer.Close(ctx); err != nil {
-			errs = multierror.Append(errs, fmt.Errorf("close the connection for writes: %w", err))
+			errs = append(errs, fmt.Errorf("close the connection for writes: %w", err))
 		}
 	}
 	select {
@@ -347,16 +346,16 @@ func (l *lock) Release() error {
 	}
 	conn := l.holder
 	if _, err := conn.Exec(ctx, `DELETE FROM personactl.locks WHERE workspace = $1 AND id = $2`, l.b.workspace, l.info.ID); err != nil {
-		errs = multierror.Append(errs, fmt.Errorf("remove the holder's row: %w", err))
+		errs = append(errs, fmt.Errorf("remove the holder's row: %w", err))
 	}
 	if _, err := conn.Exec(ctx, `SELECT pg_advisory_unlock($1, $2)`, lockNamespace, workspaceKey(l.b.workspace)); err != nil {
-		errs = multierror.Append(errs, fmt.Errorf("unlock: %w", err))
+		errs = append(errs, fmt.Errorf("unlock: %w", err))
 	}
 	if err := conn.Close(ctx); err != nil {
-		errs = multierror.Append(errs, fmt.Errorf("close the connection: %w", err))
+		errs = append(errs, fmt.Errorf("close the connection: %w", err))
 	}
-	if errs != nil {
-		return fmt.Errorf("release lock %s on %s: %w; the lock ended with its connection anyway", l.info.ID, l.b.where, errs)
+	if err := state.Errors(errs...); err != nil {
+		return fmt.Errorf("release lock %s on %s: %w; the lock ended with its connection anyway", l.info.ID, l.b.where, err)
 	}
 	return nil
 }
