@@ -28,8 +28,7 @@ type hostileCase struct {
 	// they name the problem, or the input.
 	want []string
 	// full: only in the full campaign: slow by design (the retry budget
-	// spends some 13 s on a server that refuses connections), or slow
-	// while a known defect stands (a FIFO as plan file blocks).
+	// spends some 13 s on a server that refuses connections).
 	full bool
 }
 
@@ -308,7 +307,7 @@ func hostileCases() []hostileCase {
 			return []string{writeFile(t, e, "binary.tfplan", []byte("\x00\x00\x01garbage\xff"))}
 		}, want: []string{"binary.tfplan", "not a personactl plan file"}},
 		{name: "plan file: a catalog instead", setup: func(t *testing.T, e *e2e) []string { return []string{e.catalog} }, want: []string{"catalog.json", "not a personactl plan file"}},
-		{name: "plan file: a FIFO", full: true, setup: func(t *testing.T, e *e2e) []string {
+		{name: "plan file: a FIFO", setup: func(t *testing.T, e *e2e) []string {
 			// Reading a FIFO blocks until a writer closes it; after a
 			// generous deadline the test closes it, so that a reader that
 			// blocked fails this case instead of hanging the campaign.

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"github.com/mana/personactl/plan"
 	"github.com/mana/personactl/state/file"
@@ -146,10 +147,37 @@ func writePlanFile(path string, p *plan.Plan) error {
 	return nil
 }
 
+// maxPlanFile bounds what is read as a plan file: a plan of 10,000 personas
+// with their prompts takes some tens of megabytes.
+const maxPlanFile = 512 << 20
+
+// readPlanFile reads a saved plan. Only a regular file is read: a FIFO or
+// a device would block or never end, so it is refused at once.
 func readPlanFile(path string) (*plan.Plan, error) {
-	b, err := os.ReadFile(path)
+	info, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading plan file: %w; name a file written by personactl plan --out", err)
+	}
+	if !info.Mode().IsRegular() {
+		return nil, fmt.Errorf("plan file %s is not a regular file (%s); name a file written by personactl plan --out", path, info.Mode().Type())
+	}
+	if info.Size() > maxPlanFile {
+		return nil, fmt.Errorf("plan file %s is %d MiB, more than the %d MiB a plan file can be; it is not one personactl wrote", path, info.Size()>>20, maxPlanFile>>20)
+	}
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, fmt.Errorf("reading plan file: %w", err)
+	}
+	defer f.Close()
+	if info, err := f.Stat(); err != nil || !info.Mode().IsRegular() {
+		return nil, fmt.Errorf("plan file %s is not a regular file; name a file written by personactl plan --out", path)
+	}
+	b, err := io.ReadAll(io.LimitReader(f, maxPlanFile+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading plan file %s: %w", path, err)
+	}
+	if len(b) > maxPlanFile {
+		return nil, fmt.Errorf("plan file %s is more than the %d MiB a plan file can be; it is not one personactl wrote", path, maxPlanFile>>20)
 	}
 	p, err := plan.Decode(b)
 	if err != nil {
