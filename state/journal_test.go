@@ -53,10 +53,10 @@ func (f *fakeLock) AppendSteps(ctx context.Context, id string, steps []JournalSt
 	return nil
 }
 
-func (f *fakeLock) CloseJournal(ctx context.Context, id string, outcome ...string) error {
+func (f *fakeLock) CloseJournal(ctx context.Context, id string, outcome string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.closed = outcome[0]
+	f.closed = outcome
 	return nil
 }
 
@@ -66,12 +66,11 @@ func (f *fakeLock) writtenSteps() []JournalStep {
 	return append([]JournalStep(nil), f.written...)
 }
 
-func (f *fakeLock) Info() LockInfo                                        { return LockInfo{} }
-func (f *fakeLock) Lost() <-chan struct{}                                 { return f.lost }
-func (f *fakeLock) Write(context.Context, *State) error                   { return nil }
-func (f *fakeLock) OpenJournal(context.Context, JournalEntry) error       { return nil }
-func (f *fakeLock) RecordStep(context.Context, string, JournalStep) error { return nil }
-func (f *fakeLock) Release() error                                        { return nil }
+func (f *fakeLock) Info() LockInfo                                  { return LockInfo{} }
+func (f *fakeLock) Lost() <-chan struct{}                           { return f.lost }
+func (f *fakeLock) Write(context.Context, *State) error             { return nil }
+func (f *fakeLock) OpenJournal(context.Context, JournalEntry) error { return nil }
+func (f *fakeLock) Release() error                                  { return nil }
 
 func step(i int) JournalStep {
 	return JournalStep{Email: fmt.Sprintf("p%05d@personas.mana.test", i), Action: "create", Outcome: StepDone}

@@ -373,19 +373,23 @@ type Lock interface {
 	// AppendSteps appends finished steps to the open entry id; they are
 	// durable when it returns. Nothing else of the journal is rewritten.
 	AppendSteps(ctx context.Context, id string, steps []JournalStep) error
-	// RecordStep appends one finished step to the open entry id.
-	//
-	// Deprecated: use AppendSteps, or a Journal, which batches.
-	RecordStep(ctx context.Context, id string, step JournalStep) error
 	// CloseJournal marks entry id closed with outcome (one of the Outcome
-	// constants; OutcomeComplete when none is given), drops its plan and
-	// before-images, and prunes the oldest closed runs beyond retention.
-	CloseJournal(ctx context.Context, id string, outcome ...string) error
+	// constants, see CheckOutcome), drops its plan and before-images, and
+	// prunes the oldest closed runs beyond retention.
+	CloseJournal(ctx context.Context, id string, outcome string) error
 	// Release frees the lock.
 	Release() error
 }
 
 // ValidOutcome reports whether o is one of the Outcome constants.
+// CheckOutcome refuses an outcome that is not one of the Outcome constants.
+func CheckOutcome(o string) error {
+	if !ValidOutcome(o) {
+		return fmt.Errorf("outcome %q is not one of %s, %s, %s, %s", o, OutcomeComplete, OutcomeRolledBack, OutcomeFailed, OutcomeInterrupted)
+	}
+	return nil
+}
+
 func ValidOutcome(o string) bool {
 	switch o {
 	case OutcomeComplete, OutcomeRolledBack, OutcomeFailed, OutcomeInterrupted:

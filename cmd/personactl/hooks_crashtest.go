@@ -216,17 +216,12 @@ func (l killLock) AppendSteps(ctx context.Context, id string, steps []state.Jour
 	return err
 }
 
-func (l killLock) RecordStep(ctx context.Context, id string, step state.JournalStep) (err error) {
-	l.k.call(l.stepPhase([]state.JournalStep{step}), "record a journal step", func() { err = l.Lock.RecordStep(ctx, id, step) })
-	return err
-}
-
 func (l killLock) Write(ctx context.Context, s *state.State) (err error) {
 	l.k.call("save", "state write", func() { err = l.Lock.Write(ctx, s) })
 	return err
 }
 
-func (l killLock) CloseJournal(ctx context.Context, id string, outcome ...string) (err error) {
-	l.k.call("save", "close journal", func() { err = l.Lock.CloseJournal(ctx, id, outcome...) })
+func (l killLock) CloseJournal(ctx context.Context, id string, outcome string) (err error) {
+	l.k.call("save", "close journal", func() { err = l.Lock.CloseJournal(ctx, id, outcome) })
 	return err
 }

@@ -442,19 +442,11 @@ func (l *lock) AppendSteps(ctx context.Context, id string, steps []state.Journal
 	})
 }
 
-// RecordStep appends one step.
-//
-// Deprecated: use AppendSteps.
-func (l *lock) RecordStep(ctx context.Context, id string, step state.JournalStep) error {
-	return l.AppendSteps(ctx, id, []state.JournalStep{step})
-}
-
 // CloseJournal marks entry id closed with its outcome and rewrites the
 // journal once: without the entry's plan and before-images, and without the
 // oldest closed runs beyond retention.
-func (l *lock) CloseJournal(ctx context.Context, id string, outcome ...string) error {
-	o, err := closingOutcome(outcome)
-	if err != nil {
+func (l *lock) CloseJournal(ctx context.Context, id string, o string) error {
+	if err := state.CheckOutcome(o); err != nil {
 		return fmt.Errorf("close journal entry %s in %s: %w", id, l.b.journalPath(), err)
 	}
 	return l.held(ctx, "close journal entry in", func() error {
@@ -474,17 +466,6 @@ func (l *lock) CloseJournal(ctx context.Context, id string, outcome ...string) e
 		delete(l.open, id)
 		return nil
 	})
-}
-
-// closingOutcome checks the outcome CloseJournal was given.
-func closingOutcome(outcome []string) (string, error) {
-	switch {
-	case len(outcome) == 0:
-		return state.OutcomeComplete, nil
-	case len(outcome) > 1 || !state.ValidOutcome(outcome[0]):
-		return "", fmt.Errorf("outcome %q is not one of %s, %s, %s, %s", outcome, state.OutcomeComplete, state.OutcomeRolledBack, state.OutcomeFailed, state.OutcomeInterrupted)
-	}
-	return outcome[0], nil
 }
 
 // stderrWarn is where warnings go when Options.Warn is not set.

@@ -172,13 +172,6 @@ func (l *lock) AppendSteps(ctx context.Context, id string, steps []state.Journal
 	})
 }
 
-// RecordStep appends one step.
-//
-// Deprecated: use AppendSteps.
-func (l *lock) RecordStep(ctx context.Context, id string, step state.JournalStep) error {
-	return l.AppendSteps(ctx, id, []state.JournalStep{step})
-}
-
 // insertSteps appends steps to entry id in one INSERT ... SELECT unnest, in
 // their order, provided the entry is open.
 func insertSteps(ctx context.Context, tx pgx.Tx, workspace, id string, steps []state.JournalStep) error {
@@ -210,9 +203,8 @@ func insertSteps(ctx context.Context, tx pgx.Tx, workspace, id string, steps []s
 
 // CloseJournal marks entry id closed with its outcome, drops its plan and
 // before-images, and prunes the oldest closed runs beyond retention.
-func (l *lock) CloseJournal(ctx context.Context, id string, outcome ...string) error {
-	o, err := closingOutcome(outcome)
-	if err != nil {
+func (l *lock) CloseJournal(ctx context.Context, id string, o string) error {
+	if err := state.CheckOutcome(o); err != nil {
 		return fmt.Errorf("close journal entry %s in %s: %w", id, l.b.where, err)
 	}
 	return l.held(ctx, "close journal entry in", func(tx pgx.Tx) error {
@@ -230,17 +222,6 @@ func (l *lock) CloseJournal(ctx context.Context, id string, outcome ...string) e
 			l.b.workspace, l.b.retain)
 		return err
 	})
-}
-
-// closingOutcome checks the outcome CloseJournal was given.
-func closingOutcome(outcome []string) (string, error) {
-	switch {
-	case len(outcome) == 0:
-		return state.OutcomeComplete, nil
-	case len(outcome) > 1 || !state.ValidOutcome(outcome[0]):
-		return "", fmt.Errorf("outcome %q is not one of %s, %s, %s, %s", outcome, state.OutcomeComplete, state.OutcomeRolledBack, state.OutcomeFailed, state.OutcomeInterrupted)
-	}
-	return outcome[0], nil
 }
 
 // orEmpty turns a nil slice into an empty one, so that jsonb holds [] rather than null.
