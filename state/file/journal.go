@@ -394,6 +394,34 @@ func (b *Backend) rewriteJournal(j *journal) error {
 
 // OpenJournal stores e as an open entry: one record with its plan and
 // before-images, and one with its steps if it has any.
+// journalHasEntry reports whether the journal holds an entry with id, by
+// looking for its open record as the encoder writes it (and, for a journal
+// of the old one-document layout, by reading it).
+func (b *Backend) journalHasEntry(id string) (bool, error) {
+	data, err := os.ReadFile(b.journalPath())
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("read journal %s: %w", b.journalPath(), err)
+	}
+	if bytes.HasPrefix(bytes.TrimLeft(data, " \t\r\n"), []byte("{\n")) {
+		j, err := b.readJournal()
+		if err != nil {
+			return false, err
+		}
+		return j.byID[id] != nil, nil
+	}
+	var want bytes.Buffer
+	enc := json.NewEncoder(&want)
+	enc.SetEscapeHTML(false) // as appendRecords writes it
+	if err := enc.Encode(record{Type: recOpen, ID: id}); err != nil {
+		return false, err
+	}
+	prefix := bytes.TrimSuffix(bytes.TrimSpace(want.Bytes()), []byte("}"))
+	return bytes.Contains(data, prefix), nil
+}
+
 func (l *lock) OpenJournal(ctx context.Context, e state.JournalEntry) error {
 	return l.held(ctx, "open journal entry in", func() error {
 		path := l.b.journalPath()
@@ -403,11 +431,13 @@ func (l *lock) OpenJournal(ctx context.Context, e state.JournalEntry) error {
 		if !utf8.Valid(e.Plan) {
 			return fmt.Errorf("open journal entry %s in %s: the plan is not UTF-8 text; store its JSON rendering", e.ID, path)
 		}
-		j, err := l.b.readJournal()
+		// IDs are random; a byte search for the open record is enough to
+		// refuse a reused one, without decoding every run the journal keeps.
+		taken, err := l.b.journalHasEntry(e.ID)
 		if err != nil {
 			return err
 		}
-		if j.byID[e.ID] != nil {
+		if taken {
 			return fmt.Errorf("open journal entry %s in %s: an entry with this ID exists already; give each run a new ID", e.ID, path)
 		}
 		e.Closed, e.Outcome = time.Time{}, ""
