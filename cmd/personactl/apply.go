@@ -242,8 +242,8 @@ func interruptible(s Streams) (context.Context, func()) {
 		select {
 		case <-sigs:
 			signal.Stop(sigs)
+			cancel() // before saying so: no step may start once the message is out
 			fmt.Fprintln(s.Err, "\nInterrupted: no new step starts; the steps in flight finish, then this run rolls back or records what it did. Press Ctrl-C again to stop at once.")
-			cancel()
 		case <-done:
 		}
 	}()

@@ -90,7 +90,11 @@ type gate struct {
 	inflight int
 	started  map[string]int
 	finished map[string]int
-	holds    []*hold
+	// targets are the distinct paths requested per kind: a request the
+	// client's transport sent again (an idempotent one on a connection
+	// that broke) is one step, not two.
+	targets map[string]map[string]bool
+	holds   []*hold
 }
 
 // hold stops the requests of one kind once after of them have finished.
@@ -111,7 +115,7 @@ func (h *hold) Release() { h.once.Do(func() { close(h.release) }) }
 // own, and points personactl (MANA_AUTH_URL) at it.
 func serveGated(t *testing.T, e *e2e) *gate {
 	t.Helper()
-	g := &gate{next: e.inst.Server, changed: make(chan struct{}), started: map[string]int{}, finished: map[string]int{}}
+	g := &gate{next: e.inst.Server, changed: make(chan struct{}), started: map[string]int{}, finished: map[string]int{}, targets: map[string]map[string]bool{}}
 	srv := httptest.NewServer(g)
 	t.Cleanup(srv.Close)
 	t.Cleanup(g.releaseAll) // runs first: Close waits for held requests
@@ -145,6 +149,10 @@ func (g *gate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	g.started[kind]++
+	if g.targets[kind] == nil {
+		g.targets[kind] = map[string]bool{}
+	}
+	g.targets[kind][r.URL.Path] = true
 	g.inflight++
 	g.signal()
 	g.mu.Unlock()
@@ -224,6 +232,13 @@ func (g *gate) idle(t *testing.T) {
 }
 
 // count returns how many requests of kind started and finished.
+// distinct counts the different paths requests of kind went to.
+func (g *gate) distinct(kind string) int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return len(g.targets[kind])
+}
+
 func (g *gate) count(kind string) (started, finished int) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
