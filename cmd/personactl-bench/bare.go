@@ -26,6 +26,7 @@ import (
 	"github.com/mana/personactl/catalog"
 	"github.com/mana/personactl/plan"
 	"github.com/mana/personactl/state"
+	"github.com/mana/personactl/state/authdb"
 )
 
 // childEnv names the environment variable that makes the program run one
@@ -265,22 +266,6 @@ func (b *bare) create(ctx context.Context, catalogPath string) (int, error) {
 	return len(c.Personas), err
 }
 
-// The statements personactl's --live reader (state/authdb) runs, copied
-// word for word; the program's test checks that they still are.
-const (
-	personasQuery = `
-SELECT u.id, u.email, u.name, p.archetype, p.system_prompt, p.module_mix, p.tick_cadence,
-       p.created_at, p.last_active_at,
-       (SELECT count(*) FROM auth.persona_actions a WHERE a.persona_id = p.user_id AND a.created_at > $1),
-       (SELECT count(*) FROM auth.persona_actions a WHERE a.persona_id = p.user_id),
-       (SELECT count(*) FROM auth.persona_feedback f WHERE f.persona_id = p.user_id)
-FROM auth.personas p
-JOIN auth.users u ON u.id = p.user_id
-WHERE u.kind = 'persona'
-ORDER BY u.email COLLATE "C"`
-	addressOwnersQuery = `SELECT e.email, u.kind::text FROM unnest($1::text[]) AS e(email) JOIN auth.users u ON lower(u.email) = e.email`
-)
-
 // bareLive is the lower bound of plan --live: connect, read every persona
 // with the reader's query in a read-only transaction, and, when addresses
 // are pending, look them all up with the reader's one bulk query.
@@ -295,7 +280,7 @@ func bareLive(ctx context.Context, dsn, pendingFile string) (int, error) {
 		return 0, err
 	}
 	defer tx.Rollback(ctx) //nolint:errcheck // read only
-	rows, err := tx.Query(ctx, personasQuery, time.Now().Add(-7*24*time.Hour))
+	rows, err := tx.Query(ctx, authdb.PersonasQuery, time.Now().Add(-7*24*time.Hour))
 	if err != nil {
 		return 0, err
 	}
@@ -326,7 +311,7 @@ func bareLive(ctx context.Context, dsn, pendingFile string) (int, error) {
 		return 0, err
 	}
 	addrs := strings.Fields(string(data))
-	rows, err = conn.Query(ctx, addressOwnersQuery, addrs)
+	rows, err = conn.Query(ctx, authdb.AddressOwnersQuery, addrs)
 	if err != nil {
 		return 0, err
 	}

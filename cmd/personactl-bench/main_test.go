@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -162,20 +161,6 @@ func checkRow(t *testing.T, cells []string, server bool) {
 	}
 	if col("wall") == "-" || col("peak RSS") == "-" || col("bound RSS") == "-" {
 		t.Errorf("%s: a measure is missing: %q", cells[0], cells)
-	}
-}
-
-// TestQueriesAreTheReaders checks that the bare --live lower bound runs
-// the statements personactl's reader runs, word for word.
-func TestQueriesAreTheReaders(t *testing.T) {
-	src, err := os.ReadFile(filepath.Join("..", "..", "state", "authdb", "authdb.go"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for name, q := range map[string]string{"personasQuery": personasQuery, "addressOwnersQuery": addressOwnersQuery} {
-		if !bytes.Contains(src, []byte(q)) {
-			t.Errorf("state/authdb no longer runs the %s this program copies; copy it again:\n%s", name, q)
-		}
 	}
 }
 

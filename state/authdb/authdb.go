@@ -67,7 +67,9 @@ func (r *Reader) Close() error {
 	return r.conn.Close(context.Background())
 }
 
-const personasQuery = `
+// PersonasQuery is the one query that reads every persona; a benchmark
+// runs it bare as the lower bound of plan --live.
+const PersonasQuery = `
 SELECT u.id, u.email, u.name, p.archetype, p.system_prompt, p.module_mix, p.tick_cadence,
        p.created_at, p.last_active_at,
        (SELECT count(*) FROM auth.persona_actions a WHERE a.persona_id = p.user_id AND a.created_at > $1),
@@ -89,7 +91,7 @@ func (r *Reader) Personas(ctx context.Context) ([]state.LivePersona, error) {
 		return nil, fmt.Errorf("reading personas from the %s: %w", r.where, err)
 	}
 	defer tx.Rollback(ctx) //nolint:errcheck // read-only: nothing to keep
-	rows, err := tx.Query(ctx, personasQuery, r.now().Add(-7*24*time.Hour))
+	rows, err := tx.Query(ctx, PersonasQuery, r.now().Add(-7*24*time.Hour))
 	if err != nil {
 		return nil, fmt.Errorf("reading personas from the %s: %w; is this mana-auth's database with the auth schema?", r.where, err)
 	}
@@ -171,7 +173,9 @@ func (r *Reader) AddressOwner(ctx context.Context, email string) (state.AddressO
 // parameter, PostgreSQL compares each row with every element of the array
 // in turn (3,000 addresses against 30,000 users took over a second), while
 // the join hashes them.
-const addressOwnersQuery = `SELECT e.email, u.kind::text FROM unnest($1::text[]) AS e(email) JOIN auth.users u ON lower(u.email) = e.email`
+// AddressOwnersQuery tells the kind of the users holding a set of
+// lowercased addresses, in one pass over the users table.
+const AddressOwnersQuery = `SELECT e.email, u.kind::text FROM unnest($1::text[]) AS e(email) JOIN auth.users u ON lower(u.email) = e.email`
 
 // AddressOwners tells, for each of emails, whether it belongs to nobody, a
 // persona, or a user of another kind, with one query for all of them. The
@@ -195,7 +199,7 @@ func (r *Reader) AddressOwners(ctx context.Context, emails []string) (map[string
 	owners := make(map[string]state.AddressOwner, len(lowered))
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	rows, err := r.conn.Query(ctx, addressOwnersQuery, lowered)
+	rows, err := r.conn.Query(ctx, AddressOwnersQuery, lowered)
 	if err != nil {
 		return nil, fmt.Errorf("looking up %d addresses in the %s: %w", len(lowered), r.where, err)
 	}

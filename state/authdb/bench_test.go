@@ -118,7 +118,7 @@ func BenchmarkLive(b *testing.B) {
 	})
 	b.Run("personas-10k/bare", func(b *testing.B) {
 		for b.Loop() {
-			if n := bare(b, conn, personasQuery, time.Now().Add(-7*24*time.Hour)); n != 10_000 {
+			if n := bare(b, conn, PersonasQuery, time.Now().Add(-7*24*time.Hour)); n != 10_000 {
 				b.Fatalf("%d rows", n)
 			}
 		}
@@ -133,7 +133,7 @@ func BenchmarkLive(b *testing.B) {
 	})
 	b.Run("owners-3000-of-30k/bare", func(b *testing.B) {
 		for b.Loop() {
-			if n := bare(b, conn, addressOwnersQuery, lowered); n != 1_000 {
+			if n := bare(b, conn, AddressOwnersQuery, lowered); n != 1_000 {
 				b.Fatalf("%d rows, want 1,000", n)
 			}
 		}
