@@ -355,6 +355,9 @@ type outcome struct {
 	userID  string
 	err     error
 	started bool
+	// deleted: the delete half of a replace was done, whatever became of
+	// its create.
+	deleted bool
 }
 
 // done reports whether the change was made.
@@ -446,7 +449,9 @@ func (r *runner) runPhase(ctx, finish context.Context, selected func(plan.Change
 				// 2, which CI reads as drift: the step's outcome is
 				// unknown, so the run halts like after a refused token.
 				if v := recover(); v != nil {
-					o.err = state.NewPanicError(v)
+					// The step may have been sent: its outcome is
+					// unknown, so it counts as started.
+					o.err, o.started = state.NewPanicError(v), true
 					r.fatal.Store(true)
 				}
 			}()
@@ -474,7 +479,13 @@ func (r *runner) step(ctx context.Context, c plan.Change) outcome {
 		o.err = r.w.Delete(ctx, c.UserID)
 	case plan.Replace:
 		if o.err = r.w.Delete(ctx, c.UserID); o.err == nil {
-			o.userID, o.err = r.w.Upsert(ctx, *c.After, r.opts.Password(c.Email))
+			o.deleted = true
+			if o.userID, o.err = r.w.Upsert(ctx, *c.After, r.opts.Password(c.Email)); o.err != nil {
+				// Half done: the persona is gone. The journal says so,
+				// so that the next run attributes it to this one.
+				r.rec.Record(state.JournalStep{Email: c.Email, Action: plan.Delete.String(), UserID: c.UserID, Outcome: state.StepDone, Finished: r.opts.Now().UTC()})
+				o.err = fmt.Errorf("deleted, then creating it again failed, so the persona is gone until personactl apply creates it: %w", o.err)
+			}
 		}
 	}
 	finished := r.opts.Now()
@@ -545,6 +556,9 @@ func applyOutcomes(current []state.RecordedPersona, p *plan.Plan, outcomes []out
 	}
 	for _, o := range outcomes {
 		if !o.done() {
+			if o.deleted { // a replace whose create failed: the persona is gone
+				delete(byEmail, o.change.Email)
+			}
 			continue
 		}
 		c := o.change

@@ -173,3 +173,31 @@ func TestJournalKeepsRealBeforeImagesAndCredentials(t *testing.T) {
 		t.Errorf("journal closed as %q", rec.outcome)
 	}
 }
+
+// TestHalfDoneReplaceIsRecordedAsDeleted: a replace whose delete worked and
+// whose create failed leaves the persona gone; the state no longer records
+// it, the journal holds the delete, and the error says the persona is gone.
+func TestHalfDoneReplaceIsRecordedAsDeleted(t *testing.T) {
+	old := p("persona.a@mana.test", "a")
+	fake := newFake(state.LivePersona{UserID: "u1", Values: old})
+	fake.failFor[old.Email] = true
+	renamed := old
+	renamed.Name = "New Name"
+	recorded := []state.RecordedPersona{{Email: old.Email, UserID: "u1", Values: old}}
+	pl := plan.Compute(plan.Input{Desired: []catalog.Persona{renamed}, Recorded: recorded, Live: fake.snapshot()}, plan.Options{Replace: []string{old.Email}})
+	rec := newRecorder()
+	_, err := Run(context.Background(), Input{Plan: pl, Recorded: recorded, Live: fake.snapshot()}, fake, rec, opts())
+	if err == nil || !strings.Contains(err.Error(), "the persona is gone until personactl apply creates it") {
+		t.Fatalf("err = %v; want the half-done replace said", err)
+	}
+	if len(rec.state) != 0 {
+		t.Errorf("state = %+v; the deleted persona is still recorded", rec.state)
+	}
+	deleted := false
+	for _, s := range rec.steps {
+		deleted = deleted || (s.Action == "delete" && s.Outcome == state.StepDone && s.Email == old.Email)
+	}
+	if !deleted {
+		t.Errorf("journal steps %+v lack the delete that was done", rec.steps)
+	}
+}

@@ -122,6 +122,24 @@ func (j *Journal) Close(ctx context.Context, outcome string) error {
 	return j.lock.CloseJournal(ctx, j.id, outcome)
 }
 
+// Stop writes what is pending and stops the writer, leaving the entry
+// open: a run that ends without closing its entry (it halted, or its
+// rollback was incomplete) still leaves every step it recorded in the
+// journal for the next run to read. It returns the journal's failure, or
+// ctx's error when the writer did not finish in time.
+func (j *Journal) Stop(ctx context.Context) error {
+	err := j.Flush(ctx)
+	j.once.Do(func() { close(j.stop) })
+	select {
+	case <-j.done:
+	case <-ctx.Done():
+		if err == nil {
+			err = ctx.Err()
+		}
+	}
+	return err
+}
+
 // flusher writes batches until Close or the first failure. A panic in it
 // (in a backend, say) becomes the journal's failure rather than the end of
 // the process.

@@ -290,3 +290,22 @@ func (c *countingLock) AppendSteps(ctx context.Context, id string, steps []Journ
 	c.onBatch(len(steps))
 	return c.fakeLock.AppendSteps(ctx, id, steps)
 }
+
+// TestJournalStopWritesWhatIsPendingAndLeavesTheEntryOpen: a run that ends
+// without closing its entry still leaves every step it recorded written.
+func TestJournalStopWritesWhatIsPendingAndLeavesTheEntryOpen(t *testing.T) {
+	f := newFakeLock()
+	j := NewJournal(f, "e1", JournalOptions{})
+	for i := range 5 {
+		j.Record(JournalStep{Email: "p" + string(rune('0'+i)) + "@mana.test", Outcome: StepDone})
+	}
+	if err := j.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := len(f.writtenSteps()); got != 5 {
+		t.Errorf("%d of 5 steps written after Stop", got)
+	}
+	if f.closed != "" {
+		t.Errorf("Stop closed the entry as %q", f.closed)
+	}
+}

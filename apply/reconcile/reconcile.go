@@ -42,6 +42,9 @@ type Session struct {
 	// Notify receives warnings a person should see (an interrupted run);
 	// nil discards them.
 	Notify func(string)
+	// Now is the clock of the guard rails and the token's lifetime; nil
+	// means time.Now.
+	Now func() time.Time
 
 	// CountsRequests: Live answers with one request per persona plus one
 	// (the admin API), so the time its reads took measures the server's
@@ -137,6 +140,13 @@ func deletedBy(open []state.JournalEntry) map[string]string {
 		}
 	}
 	return out
+}
+
+func (s *Session) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
 }
 
 func (s *Session) notify(msg string) {

@@ -88,11 +88,11 @@ func (s *Session) Apply(ctx context.Context, req Request) (*Outcome, error) {
 	}
 	if !p.NeedsStateWrite() {
 		out.Result = &apply.Result{}
-		return out, s.closeInterrupted(ctx, lock)
+		return out, s.closeInterrupted(ctx, lock, p)
 	}
 	guards := req.Guards
 	if guards.Now.IsZero() {
-		guards.Now = time.Now()
+		guards.Now = s.now()
 	}
 	if err := p.CheckGuards(guards); err != nil {
 		return out, fmt.Errorf("refusing to %s, nothing was changed: %w", req.Operation, err)
@@ -102,6 +102,11 @@ func (s *Session) Apply(ctx context.Context, req Request) (*Outcome, error) {
 	}
 	if req.Approve != nil {
 		if err := req.Approve(p); err != nil {
+			return out, err
+		}
+		// Reading the plan took a while: the token may be closer to its
+		// end now than when it was checked.
+		if err := s.checkToken(p, req.TokenExpiry, s.now(), req.Run.Parallelism); err != nil {
 			return out, err
 		}
 	}
@@ -137,7 +142,7 @@ func (s *Session) Apply(ctx context.Context, req Request) (*Outcome, error) {
 	if runErr != nil {
 		return out, runErr
 	}
-	return out, s.closeInterrupted(ctx, lock)
+	return out, s.closeInterrupted(ctx, lock, p)
 }
 
 // TokenMargin is the least time an admin token must still be valid for a
@@ -178,8 +183,13 @@ func untilOrAgo(d time.Duration) string {
 }
 
 // closeInterrupted closes the journal entries of earlier runs once this run
-// has converged live and state.
-func (s *Session) closeInterrupted(ctx context.Context, lock state.Lock) error {
+// has converged live and state. A run limited by --target converged only
+// its targets, so it leaves them open: the next whole run reports and
+// closes them.
+func (s *Session) closeInterrupted(ctx context.Context, lock state.Lock, p *plan.Plan) error {
+	if len(p.Options.Targets) > 0 {
+		return nil
+	}
 	for _, e := range s.Interrupted {
 		if err := lock.CloseJournal(ctx, e.ID, state.OutcomeInterrupted); err != nil {
 			return fmt.Errorf("closing the interrupted run's journal entry %s: %w", e.ID, err)
@@ -225,7 +235,16 @@ func (r *recorder) watch() {
 	close(r.halted)
 }
 
+// stop ends the recorder when the run ends: every step recorded is
+// written (within a bound, should the disk or database hang), the journal's
+// writer stops, and the watcher with it. An entry the run did not close
+// stays open.
 func (r *recorder) stop() {
+	if r.journal != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		r.journal.Stop(ctx)
+		cancel()
+	}
 	select {
 	case <-r.done:
 	default:

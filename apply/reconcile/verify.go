@@ -188,17 +188,27 @@ func (s *Session) recordCredentials(ctx context.Context, v *Verification, timeou
 	for _, p := range s.Input.Desired {
 		desired[p.Email] = p
 	}
+	liveID := map[string]string{}
+	for _, l := range s.Input.Live {
+		liveID[l.Values.Email] = l.UserID
+	}
 	next.Personas = append([]state.RecordedPersona(nil), st.Personas...)
 	n := 0
 	for i := range next.Personas {
-		if p := &next.Personas[i]; ready[p.Email] && p.Credentials != fingerprint {
+		// Only the user that was logged into: a persona replaced since the
+		// read is another user, with a password of its own.
+		if p := &next.Personas[i]; ready[p.Email] && p.UserID == liveID[p.Email] && p.Credentials != fingerprint {
 			p.Credentials = fingerprint
 			n++
 		}
 	}
+	// A persona not recorded yet is added only while the state is the one
+	// read with live: had another run written it since, live may have
+	// moved too, and the record would describe a persona that is gone.
+	unchanged := st.Lineage == s.Input.Lineage && st.Serial == s.Input.Serial
 	for _, l := range s.Input.Live {
 		email := l.Values.Email
-		if _, recorded := st.Find(email); recorded || !ready[email] {
+		if _, recorded := st.Find(email); recorded || !ready[email] || !unchanged {
 			continue
 		}
 		if d, ok := desired[email]; ok && len(catalog.Differences(d, l.Values)) == 0 {

@@ -112,3 +112,24 @@ func TestE2EDeletedByAnInterruptedDestroy(t *testing.T) {
 	e.must(0, "apply", "--auto-approve")
 	e.must(0, "plan", "--detailed-exitcode")
 }
+
+// TestE2ETargetedRunLeavesInterruptedJournalsOpen: a run limited by
+// --target converged only its targets, so an interrupted run's journal
+// stays open, and the next plan still attributes its deletes to it.
+func TestE2ETargetedRunLeavesInterruptedJournalsOpen(t *testing.T) {
+	e := newE2E(t)
+	e.applyAll()
+	testHooks.wrapBackend = func(b state.Backend) state.Backend { return failingWrites{b} }
+	e.must(1, "destroy", "--auto-approve")
+	testHooks.wrapBackend = nil
+	e.must(0, "apply", "--auto-approve", "--target="+e.personas[0].Email)
+	r := e.must(0, "plan")
+	if !strings.Contains(r.out, "interrupted destroy") || !strings.Contains(r.err, "interrupted") {
+		t.Errorf("after a targeted apply the interrupted destroy is forgotten\n%s", r)
+	}
+	e.must(0, "apply", "--auto-approve")
+	r = e.must(0, "plan", "--detailed-exitcode")
+	if strings.Contains(r.err, "interrupted") {
+		t.Errorf("the whole apply did not close the interrupted run's journal\n%s", r)
+	}
+}

@@ -1,0 +1,181 @@
+package reconcile
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mana/personactl/apply"
+	"github.com/mana/personactl/catalog"
+	"github.com/mana/personactl/plan"
+	"github.com/mana/personactl/state"
+	"github.com/mana/personactl/state/adminapi"
+	"github.com/mana/personactl/state/file"
+)
+
+// memLive is mana-auth as a map: a Live and a Writer.
+type memLive struct {
+	mu       sync.Mutex
+	personas map[string]state.LivePersona
+	next     int
+	writes   int
+}
+
+func (m *memLive) Personas(context.Context) ([]state.LivePersona, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []state.LivePersona
+	for _, p := range m.personas {
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+func (m *memLive) AddressOwner(_ context.Context, email string) (state.AddressOwner, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.personas[email]; ok {
+		return state.AddressPersona, nil
+	}
+	return state.AddressFree, nil
+}
+
+func (m *memLive) Upsert(_ context.Context, p catalog.Persona, _ string) (string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.writes++
+	cur, ok := m.personas[p.Email]
+	if !ok {
+		m.next++
+		cur.UserID = "u" + string(rune('0'+m.next))
+	}
+	cur.Values = p
+	m.personas[p.Email] = cur
+	return cur.UserID, nil
+}
+
+func (m *memLive) Delete(_ context.Context, id string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.writes++
+	for e, p := range m.personas {
+		if p.UserID == id {
+			delete(m.personas, e)
+		}
+	}
+	return nil
+}
+
+func (m *memLive) FindPersona(_ context.Context, email string) (string, bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	p, ok := m.personas[email]
+	return p.UserID, ok, nil
+}
+
+func persona(email string) catalog.Persona {
+	return catalog.Persona{Name: "N", Email: email, Archetype: "a", SystemPrompt: "a prompt of twenty characters or more", ModuleMix: map[string]float64{"todo": 1}, TickCadence: "daily"}
+}
+
+func session(t *testing.T, live *memLive, desired ...catalog.Persona) *Session {
+	t.Helper()
+	b, err := file.New(t.TempDir()+"/personactl.state.json", file.Options{Warn: func(string) {}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret, err := catalog.NewSecret("a-test-seed-secret-of-some-length")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Session{
+		Catalog:     func() (*catalog.Catalog, error) { return &catalog.Catalog{Personas: desired}, nil },
+		Backend:     b,
+		Live:        live,
+		Secret:      &secret,
+		Workspace:   "default",
+		Parallelism: 2,
+	}
+}
+
+// TestTokenCheckedAgainAfterApproval: a token that was fine when the plan
+// was shown but expires soon after the person took their time to approve
+// is refused before the first write.
+func TestTokenCheckedAgainAfterApproval(t *testing.T) {
+	live := &memLive{personas: map[string]state.LivePersona{}}
+	s := session(t, live, persona("persona.a@mana.test"))
+	now := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
+	s.Now = func() time.Time { return now }
+	_, err := s.Apply(context.Background(), Request{
+		Operation:   "apply",
+		Writer:      live,
+		TokenExpiry: now.Add(5 * time.Minute),
+		Approve:     func(*plan.Plan) error { now = now.Add(4 * time.Minute); return nil },
+		Run:         apply.Options{Parallelism: 2},
+	})
+	if err == nil || !strings.Contains(err.Error(), "admin token expires") {
+		t.Fatalf("err = %v; want the token refused after the slow approval", err)
+	}
+	if live.writes != 0 {
+		t.Errorf("%d writes with a token about to expire", live.writes)
+	}
+}
+
+// TestVerifyAddsNoRecordFromAStaleRead: when another run wrote the state
+// between verify's read and its recording, verify stamps only the records
+// whose user it logged into and adds none from its older read of live.
+func TestVerifyAddsNoRecordFromAStaleRead(t *testing.T) {
+	a, b := persona("persona.a@mana.test"), persona("persona.b@mana.test")
+	live := &memLive{personas: map[string]state.LivePersona{
+		a.Email: {UserID: "ua", Values: a},
+		b.Email: {UserID: "ub", Values: b},
+	}}
+	s := session(t, live, a, b)
+	ctx := context.Background()
+	// The state records a only.
+	lock, err := s.Backend.Lock(ctx, "test", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := lock.Write(ctx, &state.State{Version: state.FormatVersion, Personas: []state.RecordedPersona{{Email: a.Email, UserID: "ua", Values: a}}}); err != nil {
+		t.Fatal(err)
+	}
+	lock.Release()
+	// Another run writes the state while verify logs in.
+	auth := &authOnce{do: func() {
+		l, err := s.Backend.Lock(ctx, "another run", 0)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer l.Release()
+		st, _ := s.Backend.Read(ctx)
+		if err := l.Write(ctx, st); err != nil {
+			t.Error(err)
+		}
+	}}
+	v, err := s.Verify(ctx, VerifyRequest{Auth: auth, Record: true})
+	if err != nil || !v.Ready() {
+		t.Fatalf("verify: %v, %+v", err, v)
+	}
+	st, err := s.Backend.Read(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Personas) != 1 || st.Personas[0].Email != a.Email || st.Personas[0].Credentials == "" {
+		t.Errorf("state after verify = %+v; want only a, stamped", st.Personas)
+	}
+}
+
+// authOnce logs every persona in as ready, running do once before the
+// first answer.
+type authOnce struct {
+	once sync.Once
+	do   func()
+}
+
+func (a *authOnce) Login(context.Context, string, string) (adminapi.LoginResult, error) {
+	a.once.Do(a.do)
+	return adminapi.LoginResult{Status: adminapi.LoginReady, Kind: "persona"}, nil
+}
