@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The main job end to end against mana-auth-dev in memory: plan, apply, plan
-# again (No changes.), a plan for an edited catalog (a word diff), destroy.
+# The main job end to end against mana-auth-dev in memory: plan, apply,
+# verify (the runner can log in), plan again (No changes.), a plan for an
+# edited catalog (a word diff), destroy, and the history of those runs.
 # Run it with `make demo`; it needs nothing but Go and leaves nothing behind.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,10 +36,12 @@ echo "mana-auth-dev is listening on $url (in memory)."
 step validate; "$pc" validate
 step plan; "$pc" plan
 step apply --auto-approve; "$pc" apply --auto-approve
+step "verify   # can the persona runner log in as each of them?"; "$pc" verify
 step plan; "$pc" plan
 sed 's/on a cardiology ward/on an intensive care ward/' examples/catalog.json >"$work/edited.json"
 step "plan --catalog=edited.json   # one phrase changed in Nora's prompt"
 "$pc" plan --catalog="$work/edited.json"
 step destroy --auto-approve; "$pc" destroy --auto-approve
+step history; "$pc" history
 echo
 echo "Demo complete: mana-auth-dev stopped, its data and the state file removed."
