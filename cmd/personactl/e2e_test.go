@@ -678,21 +678,38 @@ func TestE2ELockHeld(t *testing.T) {
 		t.Errorf("%d writes while locked", n)
 	}
 
-	released := make(chan struct{})
+	// With --lock-timeout the run waits: it is released only once it is
+	// inside Lock, so its success shows it waited for the holder.
+	waiting := make(chan struct{})
+	testHooks.wrapBackend = func(b state.Backend) state.Backend { return lockEntered{b, waiting} }
+	defer func() { testHooks.wrapBackend = nil }()
+	done := make(chan result, 1)
 	go func() {
-		time.Sleep(300 * time.Millisecond)
-		lock.Release()
-		close(released)
+		var out, errb bytes.Buffer
+		code := run([]string{"apply", "--auto-approve", "--lock-timeout=60s"}, Streams{In: strings.NewReader(""), Out: &out, Err: &errb})
+		done <- result{code, out.String(), errb.String()}
 	}()
-	start := time.Now()
-	e.must(0, "apply", "--auto-approve", "--lock-timeout=10s")
-	<-released
-	if time.Since(start) < 250*time.Millisecond {
-		t.Errorf("apply --lock-timeout did not wait for the lock")
+	<-waiting
+	if err := lock.Release(); err != nil {
+		t.Fatal(err)
+	}
+	if r := <-done; r.code != 0 {
+		t.Fatalf("apply --lock-timeout after the holder released: %s", r)
 	}
 	if live := e.live(); len(live) != 10 {
 		t.Errorf("%d live, want 10", len(live))
 	}
+}
+
+// lockEntered tells, once, that a run asked for the state lock.
+type lockEntered struct {
+	state.Backend
+	entered chan struct{}
+}
+
+func (b lockEntered) Lock(ctx context.Context, op string, timeout time.Duration) (state.Lock, error) {
+	close(b.entered)
+	return b.Backend.Lock(ctx, op, timeout)
 }
 
 func TestE2ECrashRecovery(t *testing.T) {
