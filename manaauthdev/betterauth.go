@@ -161,15 +161,7 @@ func (s *Server) signInRoute(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	var issues []string
-	email, ok := fields["email"].(string)
-	if !ok {
-		issues = append(issues, "[body.email] "+expectedString(fields["email"]))
-	}
-	password, ok := fields["password"].(string)
-	if !ok {
-		issues = append(issues, "[body.password] "+expectedString(fields["password"]))
-	}
+	email, password, issues := credentialFields(fields)
 	if len(issues) > 0 {
 		s.writeAPIError(w, r, &apiError{Status: http.StatusBadRequest, Message: strings.Join(issues, "; "), Code: "VALIDATION_ERROR"})
 		return

@@ -36,6 +36,21 @@ func (s *Server) loginError(w http.ResponseWriter, r *http.Request, status int, 
 	s.writeJSON(w, r, status, loginError{Error: code, Message: message, Status: status})
 }
 
+// credentialFields reads the address and the password of a sign-in or
+// login body, with the validation issue of each field that is not a
+// string, worded as the service's schema words them.
+func credentialFields(fields map[string]any) (email, password string, issues []string) {
+	email, ok := fields["email"].(string)
+	if !ok {
+		issues = append(issues, "[body.email] "+expectedString(fields["email"]))
+	}
+	password, ok = fields["password"].(string)
+	if !ok {
+		issues = append(issues, "[body.password] "+expectedString(fields["password"]))
+	}
+	return email, password, issues
+}
+
 func (s *Server) loginRoute(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	body, ok, err := readJSONBody(r)
@@ -52,15 +67,7 @@ func (s *Server) loginRoute(w http.ResponseWriter, r *http.Request) {
 		s.loginError(w, r, http.StatusBadRequest, "VALIDATION", "[body] Invalid input: expected object, received "+jsTypeNameOf(body))
 		return
 	}
-	var issues []string
-	email, ok := fields["email"].(string)
-	if !ok {
-		issues = append(issues, "[body.email] "+expectedString(fields["email"]))
-	}
-	password, ok := fields["password"].(string)
-	if !ok {
-		issues = append(issues, "[body.password] "+expectedString(fields["password"]))
-	}
+	email, password, issues := credentialFields(fields)
 	if len(issues) > 0 {
 		s.loginError(w, r, http.StatusBadRequest, "VALIDATION", strings.Join(issues, "; "))
 		return
