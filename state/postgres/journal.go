@@ -21,39 +21,19 @@ import (
 
 // OpenJournals returns the entries that interrupted runs left open, oldest first.
 func (b *Backend) OpenJournals(ctx context.Context) ([]state.JournalEntry, error) {
-	var out []state.JournalEntry
-	err := b.withConn(ctx, func(conn *pgx.Conn) error {
-		tx, err := conn.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
-		if err != nil {
-			return err
-		}
-		defer tx.Rollback(context.Background())
-		rows, err := tx.Query(ctx, `
-			SELECT id, operation, who, host, started, plan, before::text
-			FROM personactl.journal WHERE workspace = $1 AND closed IS NULL ORDER BY started, id`, b.workspace)
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			var e state.JournalEntry
+	out, err := b.readEntries(ctx, `
+		SELECT id, operation, who, host, started, plan, before::text
+		FROM personactl.journal WHERE workspace = $1 AND closed IS NULL ORDER BY started, id`,
+		[]any{b.workspace}, func(rows pgx.Rows, e *state.JournalEntry) error {
 			var before string
 			if err := rows.Scan(&e.ID, &e.Operation, &e.Who, &e.Host, &e.Started, &e.Plan, &before); err != nil {
-				rows.Close()
 				return err
 			}
 			if err := json.Unmarshal([]byte(before), &e.Before); err != nil {
-				rows.Close()
 				return fmt.Errorf("entry %s: before-images: %w", e.ID, err)
 			}
-			e.Started = e.Started.UTC()
-			out = append(out, e)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		return readSteps(ctx, tx, b.workspace, out)
-	})
+			return nil
+		})
 	if err != nil {
 		return nil, fmt.Errorf("read the journal of %s: %w", b.where, err)
 	}
@@ -62,34 +42,51 @@ func (b *Backend) OpenJournals(ctx context.Context) ([]state.JournalEntry, error
 
 // History returns up to limit runs, newest first, with their steps.
 func (b *Backend) History(ctx context.Context, limit int) ([]state.JournalEntry, error) {
-	var out []state.JournalEntry
 	var lim *int
 	if limit > 0 {
 		lim = &limit
 	}
+	out, err := b.readEntries(ctx, `
+		SELECT id, operation, who, host, started, closed, coalesce(outcome, '')
+		FROM personactl.journal WHERE workspace = $1 ORDER BY started DESC, id DESC LIMIT $2`,
+		[]any{b.workspace, lim}, func(rows pgx.Rows, e *state.JournalEntry) error {
+			var closed *time.Time
+			if err := rows.Scan(&e.ID, &e.Operation, &e.Who, &e.Host, &e.Started, &closed, &e.Outcome); err != nil {
+				return err
+			}
+			if closed != nil {
+				e.Closed = closed.UTC()
+			}
+			return nil
+		})
+	if err != nil {
+		return nil, fmt.Errorf("read the history of %s: %w", b.where, err)
+	}
+	return out, nil
+}
+
+// readEntries reads journal entries with query, each row filled in by scan,
+// then their steps, all in one read-only snapshot.
+func (b *Backend) readEntries(ctx context.Context, query string, args []any, scan func(pgx.Rows, *state.JournalEntry) error) ([]state.JournalEntry, error) {
+	var out []state.JournalEntry
 	err := b.withConn(ctx, func(conn *pgx.Conn) error {
+		out = nil // withConn may run fn again on a new connection
 		tx, err := conn.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
 		if err != nil {
 			return err
 		}
 		defer tx.Rollback(context.Background())
-		rows, err := tx.Query(ctx, `
-			SELECT id, operation, who, host, started, closed, coalesce(outcome, '')
-			FROM personactl.journal WHERE workspace = $1 ORDER BY started DESC, id DESC LIMIT $2`, b.workspace, lim)
+		rows, err := tx.Query(ctx, query, args...)
 		if err != nil {
 			return err
 		}
 		for rows.Next() {
 			var e state.JournalEntry
-			var closed *time.Time
-			if err := rows.Scan(&e.ID, &e.Operation, &e.Who, &e.Host, &e.Started, &closed, &e.Outcome); err != nil {
+			if err := scan(rows, &e); err != nil {
 				rows.Close()
 				return err
 			}
 			e.Started = e.Started.UTC()
-			if closed != nil {
-				e.Closed = closed.UTC()
-			}
 			out = append(out, e)
 		}
 		rows.Close()
@@ -98,10 +95,7 @@ func (b *Backend) History(ctx context.Context, limit int) ([]state.JournalEntry,
 		}
 		return readSteps(ctx, tx, b.workspace, out)
 	})
-	if err != nil {
-		return nil, fmt.Errorf("read the history of %s: %w", b.where, err)
-	}
-	return out, nil
+	return out, err
 }
 
 // readSteps fills in the steps of entries, in the order they were appended.
