@@ -12,6 +12,7 @@ package file
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -19,6 +20,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/mana/personactl/state"
 )
@@ -32,6 +34,7 @@ type Backend struct {
 	path, real string
 	retain     int          // closed runs the journal keeps
 	warn       func(string) // hears of what is skipped without failing
+	last       known        // the state file as last read or written
 }
 
 // Options tune a Backend; the zero value is the default.
@@ -142,7 +145,12 @@ func (b *Backend) Read(ctx context.Context) (*state.State, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w; check the file's owner and mode, or pass --state=PATH", err)
 	}
-	return decodeState(b.path, b.backupPath(), data)
+	s, err := decodeState(b.path, b.backupPath(), data)
+	if err != nil {
+		return nil, err
+	}
+	b.last.remember(data, s)
+	return s, nil
 }
 
 // restoreHint says how to get back a previous state: from the backup when
@@ -167,26 +175,31 @@ func exists(path string) bool {
 // cannot read and a state that lists an address twice; backup is where the
 // previous version would be.
 func decodeState(path, backup string, data []byte) (*state.State, error) {
-	var head struct {
+	// One pass when the file is what this version writes: the version is
+	// checked after decoding, and the file is decoded a second time, for
+	// its version alone, only to tell why a decoding failed.
+	var doc struct {
 		Version *int `json:"version"`
+		state.State
 	}
-	if err := json.Unmarshal(data, &head); err != nil {
-		return nil, fmt.Errorf("state %s is not valid JSON (%s); %s", path, describeJSONError(data, err), restoreHint(backup))
-	}
-	switch {
-	case head.Version == nil || *head.Version < 1:
-		hint := "pass --state=PATH naming a personactl state file"
-		if exists(backup) {
-			hint = "restore the previous version from " + backup + ", or " + hint
+	err := json.Unmarshal(data, &doc)
+	if err != nil {
+		var head struct {
+			Version *int `json:"version"`
 		}
-		return nil, fmt.Errorf("state %s has no format version, so personactl did not write it; %s", path, hint)
-	case *head.Version > state.FormatVersion:
-		return nil, fmt.Errorf("state %s was written by a newer personactl (format version %d; this one reads up to %d); upgrade personactl to use it", path, *head.Version, state.FormatVersion)
+		if herr := json.Unmarshal(data, &head); herr != nil {
+			return nil, fmt.Errorf("state %s is not valid JSON (%s); %s", path, describeJSONError(data, herr), restoreHint(backup))
+		}
+		doc.Version = head.Version
 	}
-	var s state.State
-	if err := json.Unmarshal(data, &s); err != nil {
-		return nil, fmt.Errorf("state %s does not have the layout of format version %d (%s); %s", path, *head.Version, describeJSONError(data, err), restoreHint(backup))
+	if err := checkVersion(path, backup, doc.Version); err != nil {
+		return nil, err
 	}
+	if err != nil {
+		return nil, fmt.Errorf("state %s does not have the layout of format version %d (%s); %s", path, *doc.Version, describeJSONError(data, err), restoreHint(backup))
+	}
+	s := doc.State
+	s.Version = *doc.Version
 	if s.Lineage == "" || s.Serial < 1 {
 		return nil, fmt.Errorf("state %s has no lineage or serial; %s", path, restoreHint(backup))
 	}
@@ -200,6 +213,49 @@ func decodeState(path, backup string, data []byte) (*state.State, error) {
 	}
 	s.Sort()
 	return &s, nil
+}
+
+// checkVersion refuses a state without a format version (personactl did
+// not write it) or with one newer than this version reads.
+func checkVersion(path, backup string, v *int) error {
+	switch {
+	case v == nil || *v < 1:
+		hint := "pass --state=PATH naming a personactl state file"
+		if exists(backup) {
+			hint = "restore the previous version from " + backup + ", or " + hint
+		}
+		return fmt.Errorf("state %s has no format version, so personactl did not write it; %s", path, hint)
+	case *v > state.FormatVersion:
+		return fmt.Errorf("state %s was written by a newer personactl (format version %d; this one reads up to %d); upgrade personactl to use it", path, *v, state.FormatVersion)
+	}
+	return nil
+}
+
+// known is a state file's bytes this backend decoded or wrote last,
+// remembered by their digest with what a write checks of them, so that a
+// write does not decode again the file the run read.
+type known struct {
+	mu     sync.Mutex
+	sum    [sha256.Size]byte
+	head   state.State // version, lineage and serial; no personas
+	filled bool
+}
+
+func (k *known) remember(data []byte, s *state.State) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.sum, k.filled = sha256.Sum256(data), true
+	k.head = state.State{Version: s.Version, Lineage: s.Lineage, Serial: s.Serial}
+}
+
+// lookup returns the head of data when data are the bytes remembered.
+func (k *known) lookup(data []byte) (state.State, bool) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if !k.filled || sha256.Sum256(data) != k.sum {
+		return state.State{}, false
+	}
+	return k.head, true
 }
 
 // describeJSONError turns a decoding error into text that points at a line.

@@ -651,3 +651,50 @@ func TestWriteAtomic(t *testing.T) {
 		t.Errorf("WriteAtomic into a missing directory: %v", err)
 	}
 }
+
+// TestWriteDecodesAStateChangedSinceItsRead: a write skips decoding only
+// the bytes the backend read or wrote itself; a file changed behind its
+// back is decoded again, and refused when it cannot be read.
+func TestWriteDecodesAStateChangedSinceItsRead(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "personactl.state.json")
+	b := open(t, path)
+	writeStates(t, b, 1)
+	s, err := b.Read(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The same serial, cut short: only a decode can tell.
+	cut := data[:len(data)-20]
+	if err := os.WriteFile(path, cut, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	l, err := b.Lock(ctx, "apply", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Release()
+	if err := l.Write(ctx, s); err == nil || !strings.Contains(err.Error(), "not valid JSON") {
+		t.Fatalf("Write over a state cut short behind its back = %v, want it refused as not valid JSON", err)
+	}
+	if now, _ := os.ReadFile(path); string(now) != string(cut) {
+		t.Error("the unreadable state was changed")
+	}
+	// Back to what was read: the write goes through, and the next one
+	// (over the bytes it wrote) too.
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if err := l.Write(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if s.Serial != 3 {
+		t.Errorf("serial after two writes = %d, want 3", s.Serial)
+	}
+}

@@ -244,15 +244,22 @@ func (l *lock) Write(ctx context.Context, s *state.State) error {
 	return l.held(ctx, "write state", func() error {
 		b := l.b
 		old, err := os.ReadFile(b.real)
-		var cur *state.State
+		var cur state.State
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
-			cur, old = &state.State{}, nil
+			old = nil
 		case err != nil:
 			return fmt.Errorf("write state: %w; check the file's owner and mode", err)
 		default:
-			if cur, err = decodeState(b.path, b.backupPath(), old); err != nil {
-				return fmt.Errorf("write state: %w", err)
+			// The file the run read (or last wrote) is not decoded again;
+			// any other content is, and refused if it cannot be read.
+			var ok bool
+			if cur, ok = b.last.lookup(old); !ok {
+				read, err := decodeState(b.path, b.backupPath(), old)
+				if err != nil {
+					return fmt.Errorf("write state: %w", err)
+				}
+				cur = *read
 			}
 		}
 		if s.Serial != cur.Serial {
@@ -286,6 +293,7 @@ func (l *lock) Write(ctx context.Context, s *state.State) error {
 			return fmt.Errorf("write state: %w; the previous state is unchanged", err)
 		}
 		s.Version, s.Lineage, s.Serial = next.Version, next.Lineage, next.Serial
+		b.last.remember(data, next)
 		return nil
 	})
 }
