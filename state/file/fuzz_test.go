@@ -1,6 +1,9 @@
 package file
 
 import (
+	"bytes"
+	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -88,6 +91,107 @@ func FuzzParseJournal(f *testing.F) {
 			a, b := *j.entries[i], *j2.entries[i]
 			if a.ID != b.ID || a.Outcome != b.Outcome || len(a.Steps) != len(b.Steps) || !a.Closed.Equal(b.Closed) {
 				t.Fatalf("entry %d changed:\n%+v\n%+v", i, a, b)
+			}
+		}
+	})
+}
+
+// repeatsKey reports whether a top-level object in line names a key twice;
+// encoding/json reads the last one, the prefix scan the first.
+func repeatsKey(line []byte) bool {
+	dec := json.NewDecoder(bytes.NewReader(line))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return false
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return false
+		}
+		k, _ := t.(string)
+		if seen[strings.ToLower(k)] {
+			return true
+		}
+		seen[strings.ToLower(k)] = true
+		var skip json.RawMessage
+		if dec.Decode(&skip) != nil {
+			return false
+		}
+	}
+	return false
+}
+
+// FuzzCloseEntry: for any journal parseJournal reads, the scan that
+// closing and reading open runs rely on sees the same entries, and closing
+// an open entry without decoding the others gives what decoding, closing
+// and re-encoding the whole journal would.
+func FuzzCloseEntry(f *testing.F) {
+	started := time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)
+	j := &journal{byID: map[string]*state.JournalEntry{}}
+	j.add(&state.JournalEntry{ID: "e0", Operation: "apply", Started: started.Add(-time.Hour), Closed: started.Add(-time.Minute), Outcome: state.OutcomeComplete,
+		Steps: []state.JournalStep{{Email: "persona.ben@mana.test", Action: "create", UserID: "u0", Outcome: state.StepDone, Finished: started}}})
+	j.add(&state.JournalEntry{ID: "e1", Operation: "apply", Who: "ops", Host: "ci", Started: started, Plan: []byte(`{"changes":[{"email":"a\"b"}]}`),
+		Before: []state.BeforeImage{state.BeforeImageOf(state.LivePersona{UserID: "u1", Values: fuzzState().Personas[0].Values})},
+		Steps:  []state.JournalStep{{Email: "persona.anna@mana.test", Action: "update", UserID: "u1", Outcome: state.StepDone, Finished: started}}})
+	good, err := j.encode()
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(good)
+	f.Add([]byte(`{"id":"e1","type":"open"}` + "\n" + `{"type":"steps","id":"e1","steps":[{"email":"x"}]}` + "\n"))
+	f.Add([]byte(`{"type":"open","id":"e\u0031","plan":"p"}` + "\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		full, err := parseJournal("fuzz.journal", data, func(string) {})
+		if err != nil || isJournalV1(data) {
+			return
+		}
+		for _, line := range bytes.Split(data, []byte("\n")) {
+			if repeatsKey(line) {
+				return
+			}
+		}
+		skel, _, err := scanJournal("fuzz.journal", data, func(string) {})
+		if err != nil {
+			t.Fatalf("parseJournal reads the journal, scanJournal refuses it: %v", err)
+		}
+		if len(skel.entries) != len(full.entries) {
+			t.Fatalf("scan sees %d entries, parse %d", len(skel.entries), len(full.entries))
+		}
+		var open string
+		for i, e := range full.entries {
+			s := skel.entries[i]
+			if s.ID != e.ID || !s.Closed.Equal(e.Closed) || s.Outcome != e.Outcome {
+				t.Fatalf("entry %d: scan %+v, parse %+v", i, *s, *e)
+			}
+			if e.Closed.IsZero() && open == "" {
+				open = e.ID
+			}
+		}
+		if open == "" {
+			return
+		}
+		closed := started.Add(time.Hour)
+		out, err := closeEntry("fuzz.journal", data, func(string) {}, open, nil, closed, state.OutcomeComplete, 1)
+		if err != nil {
+			t.Fatalf("closing open entry %q: %v", open, err)
+		}
+		got, err := parseJournal("fuzz.journal", out, func(msg string) { t.Errorf("closed journal warns: %s", msg) })
+		if err != nil {
+			t.Fatalf("the closed journal cannot be read: %v\n%s", err, out)
+		}
+		want := full
+		e := want.byID[open]
+		e.Closed, e.Outcome, e.Plan, e.Before = closed, state.OutcomeComplete, nil, nil
+		want.prune(1)
+		if len(got.entries) != len(want.entries) {
+			t.Fatalf("closed journal has %d entries, want %d", len(got.entries), len(want.entries))
+		}
+		for i := range want.entries {
+			a, b := *want.entries[i], *got.entries[i]
+			if a.ID != b.ID || a.Operation != b.Operation || a.Who != b.Who || a.Host != b.Host || !a.Started.Equal(b.Started) ||
+				!a.Closed.Equal(b.Closed) || a.Outcome != b.Outcome || len(a.Steps) != len(b.Steps) || len(b.Plan) != len(a.Plan) || len(b.Before) != len(a.Before) {
+				t.Fatalf("entry %d:\nwant %+v\ngot  %+v", i, a, b)
 			}
 		}
 	})

@@ -70,12 +70,14 @@ func (j *journal) add(e *state.JournalEntry) {
 	j.byID[e.ID] = e
 }
 
-// OpenJournals returns the entries that interrupted runs left open, oldest first.
+// OpenJournals returns the entries that interrupted runs left open, oldest
+// first. Only their records are decoded; the runs that ended are passed
+// over by their type and ID.
 func (b *Backend) OpenJournals(ctx context.Context) ([]state.JournalEntry, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("read journal %s: %w", b.journalPath(), err)
 	}
-	j, err := b.readJournal()
+	j, err := b.readOpenEntries()
 	if err != nil {
 		return nil, err
 	}
@@ -87,6 +89,36 @@ func (b *Backend) OpenJournals(ctx context.Context) ([]state.JournalEntry, error
 	}
 	sort.SliceStable(open, func(a, b int) bool { return open[a].Started.Before(open[b].Started) })
 	return open, nil
+}
+
+// readOpenEntries reads the entries of the journal that are still open,
+// decoded whole.
+func (b *Backend) readOpenEntries() (*journal, error) {
+	path := b.journalPath()
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return &journal{byID: map[string]*state.JournalEntry{}}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w; check the file's owner and mode", err)
+	}
+	if isJournalV1(data) {
+		return parseJournalV1(path, data)
+	}
+	skel, lines, err := scanJournal(path, data, b.warn)
+	if err != nil {
+		return nil, err
+	}
+	j := &journal{byID: map[string]*state.JournalEntry{}}
+	for _, ln := range lines {
+		e := skel.byID[ln.id]
+		if e != nil && e.Closed.IsZero() {
+			if err := j.decodeLine(path, ln); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return j, nil
 }
 
 // History returns up to limit runs, newest first, without plans or before-images.
@@ -126,38 +158,119 @@ func (b *Backend) readJournal() (*journal, error) {
 
 // parseJournal parses the journal file's bytes; warn hears of a torn last line.
 func parseJournal(path string, data []byte, warn func(string)) (*journal, error) {
-	j := &journal{byID: map[string]*state.JournalEntry{}}
-	if len(bytes.TrimSpace(data)) == 0 {
-		return j, nil
-	}
-	if bytes.HasPrefix(bytes.TrimLeft(data, " \t\r\n"), []byte("{\n")) {
+	if isJournalV1(data) {
 		return parseJournalV1(path, data)
 	}
-	const moveAside = "it only records runs: move it aside and run `personactl plan` to compare the state with what is live"
-	line := 0
+	j := &journal{byID: map[string]*state.JournalEntry{}}
+	err := eachLine(path, data, warn, func(ln line) error { return j.decodeLine(path, ln) })
+	if err != nil {
+		return nil, err
+	}
+	return j, nil
+}
+
+// isJournalV1 reports whether data has the layout of version 1: one
+// indented JSON document.
+func isJournalV1(data []byte) bool {
+	return bytes.HasPrefix(bytes.TrimLeft(data, " \t\r\n"), []byte("{\n"))
+}
+
+// moveAside is what to do with a journal that cannot be read.
+const moveAside = "it only records runs: move it aside and run `personactl plan` to compare the state with what is live"
+
+// line is one record of the journal file, with its type and entry ID.
+type line struct {
+	no      int    // 1-based
+	text    []byte // without the newline
+	typ, id string // set by scanJournal
+}
+
+// eachLine calls fn with every non-blank line of a journal of version 2; a
+// last line without its newline was cut short by a crash: that batch was
+// never reported durable, so it is dropped with a warning.
+func eachLine(path string, data []byte, warn func(string), fn func(line) error) error {
+	no := 0
 	for len(data) > 0 {
-		line++
+		no++
 		nl := bytes.IndexByte(data, '\n')
 		if nl < 0 {
-			// A crash cut the last write short: that batch was never
-			// reported durable, so it is dropped.
-			warn(fmt.Sprintf("journal %s: line %d was cut short by an interrupted write and is ignored (%d bytes)", path, line, len(data)))
-			break
+			warn(fmt.Sprintf("journal %s: line %d was cut short by an interrupted write and is ignored (%d bytes)", path, no, len(data)))
+			return nil
 		}
 		text := data[:nl]
 		data = data[nl+1:]
 		if len(bytes.TrimSpace(text)) == 0 {
 			continue
 		}
-		var r record
-		if err := json.Unmarshal(text, &r); err != nil {
-			return nil, fmt.Errorf("journal %s: line %d is not a journal record (%v); %s", path, line, err, moveAside)
-		}
-		if err := j.apply(r); err != nil {
-			return nil, fmt.Errorf("journal %s: line %d: %v; %s", path, line, err, moveAside)
+		if err := fn(line{no: no, text: text}); err != nil {
+			return err
 		}
 	}
-	return j, nil
+	return nil
+}
+
+// decodeLine decodes ln whole and adds it to j.
+func (j *journal) decodeLine(path string, ln line) error {
+	var r record
+	if err := json.Unmarshal(ln.text, &r); err != nil {
+		return fmt.Errorf("journal %s: line %d is not a journal record (%v); %s", path, ln.no, err, moveAside)
+	}
+	if err := j.apply(r); err != nil {
+		return fmt.Errorf("journal %s: line %d: %v; %s", path, ln.no, err, moveAside)
+	}
+	return nil
+}
+
+// Open and steps records as appendRecords writes them begin with their
+// type and ID, and are the long ones: scanJournal reads these two from the
+// line's start instead of decoding it.
+var (
+	openPrefix  = []byte(`{"type":"open","id":"`)
+	stepsPrefix = []byte(`{"type":"steps","id":"`)
+)
+
+// scanJournal reads a journal of version 2 as a skeleton: every entry with
+// its times and outcome, without plans, before-images or steps, and the
+// lines with their type and entry ID. The records checks hold as in
+// parseJournal; the content of open and steps lines is not decoded.
+func scanJournal(path string, data []byte, warn func(string)) (*journal, []line, error) {
+	j := &journal{byID: map[string]*state.JournalEntry{}}
+	var lines []line
+	err := eachLine(path, data, warn, func(ln line) error {
+		var r record
+		if id, ok := prefixedID(ln.text, openPrefix); ok {
+			r = record{Type: recOpen, ID: id}
+		} else if id, ok := prefixedID(ln.text, stepsPrefix); ok {
+			r = record{Type: recSteps, ID: id}
+		} else if err := json.Unmarshal(ln.text, &r); err != nil {
+			return fmt.Errorf("journal %s: line %d is not a journal record (%v); %s", path, ln.no, err, moveAside)
+		}
+		r.Steps, r.Before, r.Plan = nil, nil, ""
+		if err := j.apply(r); err != nil {
+			return fmt.Errorf("journal %s: line %d: %v; %s", path, ln.no, err, moveAside)
+		}
+		ln.typ, ln.id = r.Type, r.ID
+		lines = append(lines, ln)
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return j, lines, nil
+}
+
+// prefixedID returns the ID that follows prefix at the start of text, when
+// it is a plain JSON string (no escapes) followed by a comma.
+func prefixedID(text, prefix []byte) (string, bool) {
+	rest, ok := bytes.CutPrefix(text, prefix)
+	if !ok {
+		return "", false
+	}
+	end := bytes.IndexByte(rest, '"')
+	if end <= 0 || bytes.IndexByte(rest[:end], '\\') >= 0 || end+1 >= len(rest) || rest[end+1] != ',' {
+		return "", false
+	}
+	return string(rest[:end]), true
 }
 
 // apply adds one record to the journal being read.
@@ -275,6 +388,20 @@ func entryRecords(e state.JournalEntry) []record {
 
 // prune drops the oldest closed entries beyond keep; open entries stay.
 func (j *journal) prune(keep int) {
+	drop := j.beyond(keep)
+	kept := j.entries[:0]
+	for _, e := range j.entries {
+		if drop[e.ID] {
+			delete(j.byID, e.ID)
+		} else {
+			kept = append(kept, e)
+		}
+	}
+	j.entries = kept
+}
+
+// beyond returns the IDs of the closed entries older than the newest keep.
+func (j *journal) beyond(keep int) map[string]bool {
 	var closed []*state.JournalEntry
 	for _, e := range j.entries {
 		if !e.Closed.IsZero() {
@@ -282,63 +409,104 @@ func (j *journal) prune(keep int) {
 		}
 	}
 	if len(closed) <= keep {
-		return
+		return nil
 	}
 	sort.SliceStable(closed, func(a, b int) bool { return closed[a].Closed.After(closed[b].Closed) })
-	drop := map[*state.JournalEntry]bool{}
+	drop := map[string]bool{}
 	for _, e := range closed[keep:] {
-		drop[e] = true
-		delete(j.byID, e.ID)
+		drop[e.ID] = true
 	}
-	kept := j.entries[:0]
-	for _, e := range j.entries {
-		if !drop[e] {
-			kept = append(kept, e)
-		}
-	}
-	j.entries = kept
+	return drop
 }
 
-// appendRecords appends recs to the journal file and flushes them to disk.
-// A line that an interrupted write left without its newline is cut off
-// first, so that the new records start on a line of their own.
-func (b *Backend) appendRecords(recs []record) error {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
+// appendRecords appends recs to the journal file and flushes them to disk:
+// one write and one fsync. The file stays open for the next append while
+// the lock is held; it is opened again when it was replaced or removed.
+// On opening, a line that an interrupted write left without its newline is
+// cut off, so that the new records start on a line of their own.
+func (l *lock) appendRecords(recs []record) error {
+	l.jbuf.Reset()
+	enc := json.NewEncoder(&l.jbuf)
 	enc.SetEscapeHTML(false)
 	for _, r := range recs {
 		if err := enc.Encode(r); err != nil {
 			return fmt.Errorf("encode a journal record: %w", err)
 		}
 	}
-	path := b.journalPath()
-	_, statErr := os.Stat(path)
-	created := errors.Is(statErr, fs.ErrNotExist)
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND|os.O_CREATE, 0o600)
+	path := l.b.journalPath()
+	if l.jf != nil && !l.journalUnchanged(path) {
+		l.closeJournalFile()
+	}
+	created := false
+	if l.jf == nil {
+		f, size, fresh, err := openForAppend(path)
+		if err != nil {
+			return err
+		}
+		if size == 0 {
+			head, _ := json.Marshal(record{Type: recHeader, Version: journalVersion})
+			if _, err := f.Write(append(head, '\n')); err != nil {
+				f.Close()
+				return fmt.Errorf("append to journal %s: %w; check free disk space", path, err)
+			}
+			size = int64(len(head) + 1)
+		}
+		l.jf, l.jsize, created = f, size, fresh
+	}
+	n, err := l.jf.Write(l.jbuf.Bytes())
+	l.jsize += int64(n)
 	if err != nil {
-		return fmt.Errorf("open journal: %w; check the directory's owner and mode", err)
-	}
-	defer f.Close()
-	size, err := cutTornLine(f)
-	if err != nil {
-		return fmt.Errorf("journal %s: %w", path, err)
-	}
-	if size == 0 {
-		head, _ := json.Marshal(record{Type: recHeader, Version: journalVersion})
-		buf = *bytes.NewBuffer(append(append(head, '\n'), buf.Bytes()...))
-	}
-	if _, err := f.Write(buf.Bytes()); err != nil {
+		// A short write leaves a torn line: open again, and cut it, next time.
+		l.closeJournalFile()
 		return fmt.Errorf("append to journal %s: %w; check free disk space", path, err)
 	}
-	if err := f.Sync(); err != nil {
+	if err := l.jf.Sync(); err != nil {
+		l.closeJournalFile()
 		return fmt.Errorf("append to journal %s: flush to disk: %w", path, err)
 	}
 	if created {
-		if err := syncDir(b.dir()); err != nil {
+		if err := syncDir(l.b.dir()); err != nil {
 			return fmt.Errorf("append to journal %s: %w", path, err)
 		}
 	}
 	return nil
+}
+
+// journalUnchanged reports whether the journal file held open is still the
+// one at path and has the size this lock left it at: anything else (a file
+// replaced, removed, or written by someone else) opens it again.
+func (l *lock) journalUnchanged(path string) bool {
+	fi, err := l.jf.Stat()
+	if err != nil || fi.Size() != l.jsize {
+		return false
+	}
+	pi, err := os.Stat(path)
+	return err == nil && os.SameFile(fi, pi)
+}
+
+// closeJournalFile closes the journal file held open for appends.
+func (l *lock) closeJournalFile() {
+	if l.jf != nil {
+		l.jf.Close()
+		l.jf = nil
+	}
+}
+
+// openForAppend opens the journal file for appending, creating it if
+// needed, cuts a torn last line, and returns its size and whether it was
+// created.
+func openForAppend(path string) (f *os.File, size int64, created bool, err error) {
+	_, statErr := os.Stat(path)
+	created = errors.Is(statErr, fs.ErrNotExist)
+	f, err = os.OpenFile(path, os.O_RDWR|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, 0, false, fmt.Errorf("open journal: %w; check the directory's owner and mode", err)
+	}
+	if size, err = cutTornLine(f); err != nil {
+		f.Close()
+		return nil, 0, false, fmt.Errorf("journal %s: %w", path, err)
+	}
+	return f, size, created, nil
 }
 
 // cutTornLine truncates f after its last newline when it does not end with
@@ -380,20 +548,6 @@ func cutTornLine(f *os.File) (int64, error) {
 	return end, nil
 }
 
-// rewriteJournal replaces the journal file with j, atomically.
-func (b *Backend) rewriteJournal(j *journal) error {
-	data, err := j.encode()
-	if err != nil {
-		return fmt.Errorf("encode journal %s: %w", b.journalPath(), err)
-	}
-	if err := WriteAtomic(b.journalPath(), data, 0o600); err != nil {
-		return fmt.Errorf("journal: %w", err)
-	}
-	return nil
-}
-
-// OpenJournal stores e as an open entry: one record with its plan and
-// before-images, and one with its steps if it has any.
 // journalHasEntry reports whether the journal holds an entry with id, by
 // looking for its open record as the encoder writes it (and, for a journal
 // of the old one-document layout, by reading it).
@@ -405,7 +559,7 @@ func (b *Backend) journalHasEntry(id string) (bool, error) {
 	case err != nil:
 		return false, fmt.Errorf("read journal %s: %w", b.journalPath(), err)
 	}
-	if bytes.HasPrefix(bytes.TrimLeft(data, " \t\r\n"), []byte("{\n")) {
+	if isJournalV1(data) {
 		j, err := b.readJournal()
 		if err != nil {
 			return false, err
@@ -422,6 +576,8 @@ func (b *Backend) journalHasEntry(id string) (bool, error) {
 	return bytes.Contains(data, prefix), nil
 }
 
+// OpenJournal stores e as an open entry: one record with its plan and
+// before-images, and one with its steps if it has any.
 func (l *lock) OpenJournal(ctx context.Context, e state.JournalEntry) error {
 	return l.held(ctx, "open journal entry in", func() error {
 		path := l.b.journalPath()
@@ -441,10 +597,14 @@ func (l *lock) OpenJournal(ctx context.Context, e state.JournalEntry) error {
 			return fmt.Errorf("open journal entry %s in %s: an entry with this ID exists already; give each run a new ID", e.ID, path)
 		}
 		e.Closed, e.Outcome = time.Time{}, ""
-		if err := l.b.appendRecords(entryRecords(e)); err != nil {
+		recs := entryRecords(e)
+		if err := l.appendRecords(recs); err != nil {
 			return err
 		}
-		l.open[e.ID] = true
+		// What the entry's open record becomes once it is closed.
+		head := recs[0]
+		head.Plan, head.Before = "", nil
+		l.open[e.ID] = &head
 		return nil
 	})
 }
@@ -456,46 +616,121 @@ func (l *lock) AppendSteps(ctx context.Context, id string, steps []state.Journal
 		return nil
 	}
 	return l.held(ctx, "record journal steps in", func() error {
-		if !l.open[id] {
+		if _, ok := l.open[id]; !ok {
 			// An entry this lock did not open: read the journal once to
 			// check that it is open; it stays so while the lock is held.
-			j, err := l.b.readJournal()
+			j, err := l.b.readOpenEntries()
 			if err != nil {
 				return err
 			}
 			if e := j.byID[id]; e == nil || !e.Closed.IsZero() {
 				return fmt.Errorf("record step for %s in journal %s: no open entry %s; open it with OpenJournal first", steps[0].Email, l.b.journalPath(), id)
 			}
-			l.open[id] = true
+			l.open[id] = nil
 		}
-		return l.b.appendRecords([]record{{Type: recSteps, ID: id, Steps: steps}})
+		return l.appendRecords([]record{{Type: recSteps, ID: id, Steps: steps}})
 	})
 }
 
 // CloseJournal marks entry id closed with its outcome and rewrites the
 // journal once: without the entry's plan and before-images, and without the
-// oldest closed runs beyond retention.
+// oldest closed runs beyond retention. The other records are copied as
+// they are, without decoding them.
 func (l *lock) CloseJournal(ctx context.Context, id string, o string) error {
 	if err := state.CheckOutcome(o); err != nil {
 		return fmt.Errorf("close journal entry %s in %s: %w", id, l.b.journalPath(), err)
 	}
 	return l.held(ctx, "close journal entry in", func() error {
-		j, err := l.b.readJournal()
+		path := l.b.journalPath()
+		data, err := os.ReadFile(path)
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("%w; check the file's owner and mode", err)
+		}
+		closed := time.Now().UTC().Truncate(time.Microsecond)
+		var out []byte
+		if isJournalV1(data) {
+			out, err = closeV1(path, data, id, closed, o, l.b.retain)
+		} else {
+			out, err = closeEntry(path, data, l.b.warn, id, l.open[id], closed, o, l.b.retain)
+		}
 		if err != nil {
 			return err
 		}
-		e := j.byID[id]
-		if e == nil || !e.Closed.IsZero() {
-			return fmt.Errorf("close journal entry in %s: no open entry %s", l.b.journalPath(), id)
-		}
-		e.Closed, e.Outcome, e.Plan, e.Before = time.Now().UTC().Truncate(time.Microsecond), o, nil, nil
-		j.prune(l.b.retain)
-		if err := l.b.rewriteJournal(j); err != nil {
-			return err
+		l.closeJournalFile()
+		if err := WriteAtomic(path, out, 0o600); err != nil {
+			return fmt.Errorf("journal: %w", err)
 		}
 		delete(l.open, id)
 		return nil
 	})
+}
+
+// closeEntry returns the journal data with entry id closed: its open
+// record replaced by head (or, when nil, by the record read from data
+// without its plan and before-images), a close record appended, and the
+// runs beyond retention dropped.
+func closeEntry(path string, data []byte, warn func(string), id string, head *record, closed time.Time, outcome string, retain int) ([]byte, error) {
+	j, lines, err := scanJournal(path, data, warn)
+	if err != nil {
+		return nil, err
+	}
+	e := j.byID[id]
+	if e == nil || !e.Closed.IsZero() {
+		return nil, fmt.Errorf("close journal entry in %s: no open entry %s", path, id)
+	}
+	e.Closed, e.Outcome = closed, outcome
+	drop := j.beyond(retain)
+	var buf bytes.Buffer
+	buf.Grow(len(data))
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(record{Type: recHeader, Version: journalVersion}); err != nil {
+		return nil, err
+	}
+	for _, ln := range lines {
+		switch {
+		case ln.typ == recHeader || drop[ln.id]:
+		case ln.typ == recOpen && ln.id == id:
+			if head == nil {
+				var r record
+				if err := json.Unmarshal(ln.text, &r); err != nil {
+					return nil, fmt.Errorf("journal %s: line %d is not a journal record (%v); %s", path, ln.no, err, moveAside)
+				}
+				r.Plan, r.Before = "", nil
+				head = &r
+			}
+			if err := enc.Encode(head); err != nil {
+				return nil, fmt.Errorf("entry %s: %w", id, err)
+			}
+		default:
+			buf.Write(ln.text)
+			buf.WriteByte('\n')
+		}
+	}
+	if err := enc.Encode(record{Type: recClose, ID: id, Closed: closed, Outcome: outcome}); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// closeV1 closes entry id of a journal of version 1, which is then
+// rewritten in the current layout.
+func closeV1(path string, data []byte, id string, closed time.Time, outcome string, retain int) ([]byte, error) {
+	j, err := parseJournalV1(path, data)
+	if err != nil {
+		return nil, err
+	}
+	e := j.byID[id]
+	if e == nil || !e.Closed.IsZero() {
+		return nil, fmt.Errorf("close journal entry in %s: no open entry %s", path, id)
+	}
+	e.Closed, e.Outcome, e.Plan, e.Before = closed, outcome, nil, nil
+	j.prune(retain)
+	out, err := j.encode()
+	if err != nil {
+		return nil, fmt.Errorf("encode journal %s: %w", path, err)
+	}
+	return out, nil
 }
 
 // stderrWarn is where warnings go when Options.Warn is not set.

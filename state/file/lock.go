@@ -1,6 +1,7 @@
 package file
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -89,7 +90,7 @@ func (b *Backend) tryLock(info state.LockInfo) (*lock, state.LockInfo, error) {
 			f.Close()
 			return nil, state.LockInfo{}, fmt.Errorf("lock state %s: write %s: %w; check that the directory is writable", b.path, path, err)
 		}
-		return &lock{b: b, f: f, info: info, lost: make(chan struct{}), open: map[string]bool{}}, state.LockInfo{}, nil
+		return &lock{b: b, f: f, info: info, lost: make(chan struct{}), open: map[string]*record{}}, state.LockInfo{}, nil
 	}
 	return nil, state.LockInfo{}, fmt.Errorf("lock state %s: %s keeps being replaced while locking; check that no other program deletes it", b.path, path)
 }
@@ -177,9 +178,14 @@ type lock struct {
 	lost     chan struct{} // closed once the lock file is found gone or replaced
 	lostOnce sync.Once
 
-	mu   sync.Mutex
-	f    *os.File        // nil once released
-	open map[string]bool // journal entries known to be open
+	mu sync.Mutex
+	f  *os.File // nil once released
+	// open holds the journal entries known to be open: for those this
+	// lock opened, their open record without plan and before-images.
+	open  map[string]*record
+	jf    *os.File     // the journal, open for appends; nil until the first
+	jsize int64        // its size after this lock's last append
+	jbuf  bytes.Buffer // the records being appended
 }
 
 func (l *lock) Info() state.LockInfo { return l.info }
@@ -227,6 +233,7 @@ func (l *lock) Release() error {
 	}
 	// Remove while still holding the flock, so that nobody takes over a
 	// file that is about to disappear (see tryLock).
+	l.closeJournalFile()
 	rmErr := os.Remove(l.b.lockPath())
 	closeErr := l.f.Close()
 	l.f = nil

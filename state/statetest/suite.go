@@ -496,6 +496,13 @@ func testJournalLeftOpen(t *testing.T, s Store) {
 	if open := openJournals(t, b); len(open) != 0 {
 		t.Errorf("after closing: %+v", open)
 	}
+	// Closed by another run, the entry keeps who ran it, when, and its
+	// step, and drops its plan and before-images.
+	h := history(t, b, 1)
+	if len(h) != 1 || h[0].ID != e.ID || h[0].Operation != e.Operation || h[0].Who != e.Who || h[0].Host != e.Host ||
+		!h[0].Started.Equal(e.Started) || h[0].Outcome != state.OutcomeInterrupted || len(h[0].Steps) != 1 || h[0].Plan != nil || h[0].Before != nil {
+		t.Errorf("history after another run closed the entry: %+v", h)
+	}
 }
 
 func testJournalParallelSteps(t *testing.T, s Store) {
