@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"sync"
 	"time"
 )
 
@@ -140,4 +141,74 @@ func verb(action string, done bool) string {
 
 func seconds(d time.Duration) string {
 	return fmt.Sprintf("%.1fs", d.Seconds())
+}
+
+// maxPending is how much Batched gathers before passing it on at once.
+const maxPending = 64 << 10
+
+// Batched returns a writer that gathers what is written to it and passes
+// it on to w at most every interval (at once past 64 KiB), and a flush
+// that passes on the rest and makes later writes go straight through.
+// A run printing a line per step then costs w a write per interval rather
+// than two per step; what reaches w keeps its order. The first error of w
+// is returned by the writes after it and by flush.
+func Batched(w io.Writer, interval time.Duration) (io.Writer, func() error) {
+	b := &batched{w: w, interval: interval}
+	return b, b.flush
+}
+
+type batched struct {
+	mu       sync.Mutex
+	w        io.Writer
+	interval time.Duration
+	buf      []byte
+	timer    *time.Timer // set while something waits to be passed on
+	done     bool        // flushed for good: write through
+	err      error
+}
+
+func (b *batched) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.err != nil {
+		return 0, b.err
+	}
+	if b.done {
+		n, err := b.w.Write(p)
+		b.err = err
+		return n, err
+	}
+	b.buf = append(b.buf, p...)
+	if len(b.buf) >= maxPending {
+		b.passOn()
+	} else if b.timer == nil {
+		b.timer = time.AfterFunc(b.interval, b.tick)
+	}
+	return len(p), b.err
+}
+
+func (b *batched) tick() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.passOn()
+}
+
+// passOn writes what is gathered to w; the caller holds b.mu.
+func (b *batched) passOn() {
+	if b.timer != nil {
+		b.timer.Stop()
+		b.timer = nil
+	}
+	if len(b.buf) > 0 && b.err == nil {
+		_, b.err = b.w.Write(b.buf)
+	}
+	b.buf = b.buf[:0]
+}
+
+func (b *batched) flush() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.passOn()
+	b.done = true
+	return b.err
 }

@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -64,5 +67,98 @@ func TestJSONProgressWritesOneObjectPerLine(t *testing.T) {
 	}
 	if last.Type != "step_finish" || last.Error != "boom" {
 		t.Errorf("last event = %+v", last)
+	}
+}
+
+// signalWriter records what reaches it and signals each write.
+type signalWriter struct {
+	mu     sync.Mutex
+	buf    bytes.Buffer
+	writes int
+	wrote  chan struct{}
+}
+
+func (w *signalWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.writes++
+	w.buf.Write(p)
+	select {
+	case w.wrote <- struct{}{}:
+	default:
+	}
+	return len(p), nil
+}
+
+func (w *signalWriter) state() (string, int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.String(), w.writes
+}
+
+// TestBatchedGathersLinesAndKeepsTheirOrder: many small writes reach the
+// writer as few large ones, in order, and nothing is left behind by flush.
+func TestBatchedGathersLinesAndKeepsTheirOrder(t *testing.T) {
+	dst := &signalWriter{wrote: make(chan struct{}, 1)}
+	w, flush := Batched(dst, time.Hour) // only size and flush pass it on here
+	var want strings.Builder
+	for i := range 10_000 {
+		line := fmt.Sprintf("persona.p%05d@mana.test: Deletion complete after 0.0s\n", i)
+		want.WriteString(line)
+		if _, err := io.WriteString(w, line); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, writes := dst.state()
+	if writes == 0 || writes > want.Len()/maxPending+1 {
+		t.Errorf("%d writes reached the writer before the flush, want 1 to %d", writes, want.Len()/maxPending+1)
+	}
+	if !strings.HasPrefix(want.String(), got) {
+		t.Fatal("what reached the writer is not the start of what was written")
+	}
+	if err := flush(); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := dst.state(); got != want.String() {
+		t.Fatalf("after the flush the writer holds %d bytes, want the %d written, in order", len(got), want.Len())
+	}
+	// After the flush, writes go straight through.
+	io.WriteString(w, "Destroy complete!\n")
+	if got, _ := dst.state(); !strings.HasSuffix(got, "Destroy complete!\n") {
+		t.Error("a write after the flush did not reach the writer at once")
+	}
+}
+
+// TestBatchedPassesOnWithinTheInterval: a line that is not followed by
+// more still reaches the writer without a flush.
+func TestBatchedPassesOnWithinTheInterval(t *testing.T) {
+	dst := &signalWriter{wrote: make(chan struct{}, 1)}
+	w, flush := Batched(dst, time.Millisecond)
+	defer flush()
+	io.WriteString(w, "persona.anna@mana.test: Creating...\n")
+	select {
+	case <-dst.wrote:
+	case <-time.After(time.Minute):
+		t.Fatal("the line never reached the writer")
+	}
+	if got, _ := dst.state(); got != "persona.anna@mana.test: Creating...\n" {
+		t.Errorf("the writer holds %q", got)
+	}
+}
+
+// failingWriter fails every write.
+type failingWriter struct{}
+
+func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("broken pipe") }
+
+// TestBatchedReportsTheWritersError: the writer's failure is not lost.
+func TestBatchedReportsTheWritersError(t *testing.T) {
+	w, flush := Batched(failingWriter{}, time.Hour)
+	io.WriteString(w, "a line\n")
+	if err := flush(); err == nil || !strings.Contains(err.Error(), "broken pipe") {
+		t.Fatalf("flush = %v, want the writer's error", err)
+	}
+	if _, err := io.WriteString(w, "another\n"); err == nil {
+		t.Error("a write after the failure succeeded")
 	}
 }

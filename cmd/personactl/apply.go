@@ -119,15 +119,19 @@ func runApply(g *Globals, s Streams, r applyRun) error {
 	defer sess.close()
 
 	jsonOut := r.flags.Format == "json"
+	// Progress reaches standard output ten times a second rather than a
+	// write per line: two lines per step cost more than the step itself.
+	stepsOut, flushSteps := apply.Batched(s.Out, 100*time.Millisecond)
+	defer flushSteps()
 	var progress func(apply.Event)
 	events := func(e apply.Event) {
 		if progress == nil { // the first event says how many steps there are
-			progress = apply.TextProgress(s.Out)
+			progress = apply.TextProgress(stepsOut)
 			switch {
 			case jsonOut:
-				progress = apply.JSONProgress(s.Out)
+				progress = apply.JSONProgress(stepsOut)
 			case isTerminal(s.Out) && e.Total > 20:
-				progress = apply.LiveProgress(s.Out)
+				progress = apply.LiveProgress(stepsOut)
 			}
 		}
 		progress(e)
@@ -156,6 +160,7 @@ func runApply(g *Globals, s Streams, r applyRun) error {
 			Fatal: func(err error) bool { return errors.Is(err, adminapi.ErrTokenRejected) },
 		},
 	})
+	flushSteps() // before the summary or the error; like every line printed, its failure is not the run's
 	var stale *reconcile.StaleError
 	if errors.As(err, &stale) {
 		return fmt.Errorf("%w; run personactl plan --out=%s again", err, r.planFile)
