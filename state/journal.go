@@ -5,12 +5,19 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 )
 
 // JournalOptions tune a Journal; the zero value is the default.
 type JournalOptions struct {
 	// MaxBatch caps how many steps one AppendSteps call carries (0: no cap).
 	MaxBatch int
+	// Interval is the least time from the start of one write to the start
+	// of the next (0: the next starts as soon as the previous returned and
+	// a step is pending). Steps finish faster than a disk syncs them; a
+	// short interval turns thousands of small writes into a few hundred
+	// larger ones. A failed write is then found up to Interval later.
+	Interval time.Duration
 }
 
 // Journal records the steps of one open journal entry with group commit:
@@ -35,9 +42,11 @@ type Journal struct {
 	err      error         // the first failure; nil while all is well
 	changed  chan struct{} // closed, and replaced, when durable or err moves
 
-	wake   chan struct{} // a step is pending
-	stop   chan struct{} // closed by Close: flush what is pending, then end
-	done   chan struct{} // closed when the flusher has ended
+	wake   chan struct{}                        // a step is pending
+	hurry  chan struct{}                        // someone waits in Flush: end the pause
+	after  func(time.Duration) <-chan time.Time // the pause's timer; nil: a real one
+	stop   chan struct{}                        // closed by Close: flush what is pending, then end
+	done   chan struct{}                        // closed when the flusher has ended
 	failed chan struct{}
 	once   sync.Once // closes stop
 }
@@ -45,16 +54,22 @@ type Journal struct {
 // NewJournal starts recording steps of the open entry id through lock. The
 // entry must already be open (Lock.OpenJournal). Close it with Close.
 func NewJournal(lock Lock, id string, opts JournalOptions) *Journal {
-	j := &Journal{
+	j := newJournal(lock, id, opts)
+	go j.flusher()
+	return j
+}
+
+// newJournal is NewJournal without starting the writer.
+func newJournal(lock Lock, id string, opts JournalOptions) *Journal {
+	return &Journal{
 		lock: lock, id: id, opts: opts,
 		changed: make(chan struct{}),
 		wake:    make(chan struct{}, 1),
+		hurry:   make(chan struct{}, 1),
 		stop:    make(chan struct{}),
 		done:    make(chan struct{}),
 		failed:  make(chan struct{}),
 	}
-	go j.flusher()
-	return j
 }
 
 // Record hands over one finished step to be written; it does not wait. A
@@ -88,6 +103,10 @@ func (j *Journal) Flush(ctx context.Context) error {
 	j.mu.Lock()
 	target := j.recorded
 	j.mu.Unlock()
+	select {
+	case j.hurry <- struct{}{}:
+	default:
+	}
 	for {
 		j.mu.Lock()
 		durable, err, changed := j.durable, j.err, j.changed
@@ -157,39 +176,76 @@ func (j *Journal) flusher() {
 		case <-lost:
 			// Write what is pending: the backend then reports the loss in
 			// its own words. With nothing pending, say it here.
-			if !j.flushPending() {
+			if !j.flushPending(true) {
 				return
 			}
 			j.fail(fmt.Errorf("journal entry %s: %w; nothing more will be written by this run; run `personactl apply` again, which converges", j.id, ErrLockLost))
 			return
 		case <-j.stop:
-			j.flushPending()
+			j.flushPending(true)
 			return
 		}
-		if !j.flushPending() {
+		began := time.Now()
+		if !j.flushPending(false) {
 			return
 		}
+		j.pause(began, lost)
 	}
 }
 
-// flushPending writes the pending steps, batch after batch, until none is
-// left; it returns false once the journal has failed.
-func (j *Journal) flushPending() bool {
+// pause waits until Interval has passed since began, or until someone
+// waits in Flush, the journal is stopped or the lock lost (the loop then
+// acts on those at once).
+func (j *Journal) pause(began time.Time, lost <-chan struct{}) {
+	wait := j.opts.Interval - time.Since(began)
+	if wait <= 0 {
+		return
+	}
+	var fire <-chan time.Time
+	if j.after != nil {
+		fire = j.after(wait)
+	} else {
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		fire = t.C
+	}
+	select {
+	case <-fire:
+	case <-j.hurry:
+	case <-j.stop:
+	case <-lost:
+	}
+}
+
+// flushPending writes the steps pending when it is called, in batches of
+// at most MaxBatch; with untilEmpty it goes on with the steps recorded
+// meanwhile until none is left. It returns false once the journal has
+// failed.
+func (j *Journal) flushPending(untilEmpty bool) bool {
+	left := -1 // of the steps pending at the start, those not yet written
 	for {
 		j.mu.Lock()
 		if j.err != nil {
 			j.mu.Unlock()
 			return false
 		}
-		batch := j.pending
-		if j.opts.MaxBatch > 0 && len(batch) > j.opts.MaxBatch {
-			batch = batch[:j.opts.MaxBatch:j.opts.MaxBatch]
-			j.pending = j.pending[j.opts.MaxBatch:]
-		} else {
+		if left < 0 {
+			left = len(j.pending)
+		}
+		n := len(j.pending)
+		if !untilEmpty {
+			n = min(n, left)
+		}
+		if j.opts.MaxBatch > 0 {
+			n = min(n, j.opts.MaxBatch)
+		}
+		batch := j.pending[:n:n]
+		if j.pending = j.pending[n:]; len(j.pending) == 0 {
 			j.pending = nil
 		}
+		left -= n
 		j.mu.Unlock()
-		if len(batch) == 0 {
+		if n == 0 {
 			return true
 		}
 		if err := j.lock.AppendSteps(context.Background(), j.id, batch); err != nil {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // fakeLock is a Lock whose AppendSteps can be held up and made to fail, so
@@ -307,5 +308,52 @@ func TestJournalStopWritesWhatIsPendingAndLeavesTheEntryOpen(t *testing.T) {
 	}
 	if f.closed != "" {
 		t.Errorf("Stop closed the entry as %q", f.closed)
+	}
+}
+
+// TestJournalIntervalGathersSteps: with an interval, the steps that finish
+// while the writer pauses go together in one write when the pause ends,
+// and a Flush ends the pause at once.
+func TestJournalIntervalGathersSteps(t *testing.T) {
+	f := newFakeLock().held()
+	pauses := make(chan chan time.Time)
+	j := newJournal(f, "e1", JournalOptions{Interval: time.Hour})
+	j.after = func(d time.Duration) <-chan time.Time {
+		fire := make(chan time.Time, 1)
+		pauses <- fire
+		return fire
+	}
+	go j.flusher()
+	j.Record(step(0))
+	if got := <-f.calls; emails(got) != "p00000" {
+		t.Fatalf("first write carries %s", emails(got))
+	}
+	f.release <- nil
+	fire := <-pauses // the writer pauses after its write
+	for i := 1; i <= 5; i++ {
+		j.Record(step(i))
+	}
+	fire <- time.Now()
+	if got := <-f.calls; emails(got) != "p00001,p00002,p00003,p00004,p00005" {
+		t.Errorf("the write after the pause carries %s; want the five steps recorded during it", emails(got))
+	}
+	f.release <- nil
+	<-pauses // never fired: the Flush below must end the pause itself
+	j.Record(step(6))
+	flushed := make(chan error)
+	go func() { flushed <- j.Flush(context.Background()) }()
+	if got := <-f.calls; emails(got) != "p00006" {
+		t.Errorf("the write a Flush hurried carries %s", emails(got))
+	}
+	f.release <- nil
+	if err := <-flushed; err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		for range pauses { // later pauses end by Close
+		}
+	}()
+	if err := j.Close(context.Background(), OutcomeComplete); err != nil {
+		t.Fatal(err)
 	}
 }
