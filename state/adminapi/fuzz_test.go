@@ -261,3 +261,24 @@ func FuzzLoginAnswer(f *testing.F) {
 		}
 	})
 }
+
+// FuzzPlainMix: whatever the fast reading of a moduleMix accepts,
+// encoding/json reads as the same map.
+func FuzzPlainMix(f *testing.F) {
+	for _, seed := range []string{`{"todo":0.3,"journal":0.3,"notes":0.2,"mood":0.2}`, `{}`, `{"a":1,"a":2}`, `{"a":-0.5e-3}`, `{"a":01}`, `{"a":1,}`, `{"\u00e4":1}`, `{"ä":1e400}`, `{"a" :1}`, `{"a":"1"}`} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		got, ok := plainMix(b)
+		if !ok {
+			return
+		}
+		var want map[string]float64
+		if err := json.Unmarshal(b, &want); err != nil {
+			t.Fatalf("plainMix read %q as %v, encoding/json refuses it: %v", b, got, err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("plainMix read %q as %v, encoding/json as %v", b, got, want)
+		}
+	})
+}

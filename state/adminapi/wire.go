@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"strconv"
 	"time"
+	"unicode/utf8"
 )
 
 // The admin API's paths.
@@ -51,6 +52,10 @@ type wireMix map[string]float64
 
 func (m *wireMix) UnmarshalJSON(b []byte) error {
 	b = bytes.TrimSpace(b)
+	if obj, ok := plainMix(b); ok {
+		*m = obj
+		return nil
+	}
 	switch {
 	case len(b) > 0 && b[0] == '{':
 		var obj map[string]float64
@@ -73,6 +78,100 @@ func (m *wireMix) UnmarshalJSON(b []byte) error {
 		return &json.UnmarshalTypeError{Value: jsonValueKind(b), Type: reflect.TypeFor[map[string]float64]()}
 	}
 	return nil
+}
+
+// plainMix reads the common case without a second pass of encoding/json:
+// {"key":number,…} with keys free of escapes and no spaces around the
+// punctuation. Anything else (escapes, whitespace, other types, a key
+// given twice) is left to encoding/json, with ok false.
+func plainMix(b []byte) (obj map[string]float64, ok bool) {
+	if len(b) < 2 || b[0] != '{' || b[len(b)-1] != '}' {
+		return nil, false
+	}
+	obj = make(map[string]float64, 4)
+	rest := b[1 : len(b)-1]
+	for len(rest) > 0 {
+		if rest[0] != '"' {
+			return nil, false
+		}
+		end := bytes.IndexByte(rest[1:], '"')
+		if end < 0 {
+			return nil, false
+		}
+		key := rest[1 : 1+end]
+		if bytes.IndexByte(key, '\\') >= 0 || !utf8.Valid(key) || bytes.ContainsFunc(key, func(r rune) bool { return r < 0x20 }) {
+			return nil, false
+		}
+		rest = rest[2+end:]
+		if len(rest) == 0 || rest[0] != ':' {
+			return nil, false
+		}
+		rest = rest[1:]
+		n := bytes.IndexByte(rest, ',')
+		num := rest
+		if n >= 0 {
+			num, rest = rest[:n], rest[n+1:]
+			if len(rest) == 0 {
+				return nil, false // a trailing comma
+			}
+		} else {
+			rest = nil
+		}
+		if !jsonNumber(num) {
+			return nil, false
+		}
+		v, err := strconv.ParseFloat(string(num), 64)
+		if err != nil {
+			return nil, false
+		}
+		if _, dup := obj[string(key)]; dup {
+			return nil, false
+		}
+		obj[string(key)] = v
+	}
+	return obj, true
+}
+
+// jsonNumber reports whether b is a number as JSON writes it.
+func jsonNumber(b []byte) bool {
+	i := 0
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+	case i < len(b) && b[i] >= '1' && b[i] <= '9':
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+	default:
+		return false
+	}
+	if i < len(b) && b[i] == '.' {
+		i++
+		start := i
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+		if i == start {
+			return false
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		start := i
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+		if i == start {
+			return false
+		}
+	}
+	return i == len(b)
 }
 
 // mixTypeError reports a weight that is not a number as such.
