@@ -62,6 +62,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	db := fs.String("db", dbDefault, "PostgreSQL server on which a database is created (and dropped) per group (default from PERSONACTL_TEST_DATABASE_URL)")
 	parallelism := fs.Int("parallelism", 10, "personactl's --parallelism and the bare loops'")
 	repeat := fs.Int("repeat", 5, "runs of each read-only row, alternating with its lower bound; the median is shown")
+	writeRepeat := fs.Int("write-repeat", 3, "runs of apply and destroy, each against fresh data and beside its lower bound, alternating which goes first; the median is shown")
 	pending := fs.Int("pending", 3000, "creates pending in the plan --live row of the largest size")
 	users := fs.Int("users", 30000, "rows of the users table in that row")
 	binary := fs.String("personactl", "", "the personactl binary to measure (default: go build ./cmd/personactl once)")
@@ -69,7 +70,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	cfg := config{DB: *db, Parallelism: *parallelism, Repeat: *repeat, Pending: *pending, Users: *users}
+	cfg := config{DB: *db, Parallelism: *parallelism, Repeat: *repeat, WriteRepeat: *writeRepeat, Pending: *pending, Users: *users}
 	if !*quiet {
 		cfg.Log = stderr
 	}

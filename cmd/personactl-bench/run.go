@@ -20,6 +20,7 @@ type config struct {
 	DB          string   // the PostgreSQL server the postgres store's databases are created on
 	Parallelism int      // personactl's --parallelism and the bare loops'
 	Repeat      int      // runs of each read-only row, the median shown
+	WriteRepeat int      // runs of apply and destroy, each pair against the same data, the median shown
 	Pending     int      // creates pending in the plan --live row of the largest size
 	Users       int      // rows of the users table in that row
 	Personactl  string   // the personactl binary
@@ -70,10 +71,11 @@ func (g *group) logf(format string, args ...any) {
 }
 
 // benchStore measures plan, apply, destroy and (on PostgreSQL) plan --live
-// for n personas against one mana-auth-dev. Each pair runs against the
-// same live data: the bare apply and destroy first (they leave the server
-// empty), then personactl's apply, the read-only rows, and personactl's
-// destroy last.
+// for n personas against one mana-auth-dev. Apply and destroy run
+// cfg.WriteRepeat times each, their lower bounds as often, alternating
+// which goes first: the bare apply and destroy (they leave the server
+// empty), and personactl's apply and destroy; the read-only rows run
+// between personactl's first apply and its destroy.
 func benchStore(ctx context.Context, cfg config, store string, n int, largest bool) ([]row, error) {
 	srv, err := startServer(ctx, store, cfg.DB)
 	if err != nil {
@@ -94,24 +96,69 @@ func benchStore(ctx context.Context, cfg config, store string, n int, largest bo
 	if n >= 10_000 {
 		apply.Target, destroy.Target = ratioTarget(1.5), ratioTarget(1.5)
 	}
-	g.logf("bare apply")
-	apply.Lower, apply.Err = g.bare(ctx, "bare-apply", n, "-catalog", g.catalog)
-	if apply.Err == nil {
-		g.logf("bare destroy")
-		destroy.Lower, destroy.Err = g.bare(ctx, "bare-destroy", 0)
+	var readOnly []row
+	var applies, applyBounds, destroys, destroyBounds []measure
+	for i := range max(1, cfg.WriteRepeat) {
+		bound := func() error {
+			g.logf("bare apply")
+			m, err := g.bare(ctx, "bare-apply", n, "-catalog", g.catalog)
+			if err != nil {
+				apply.Err = err
+				return err
+			}
+			applyBounds = append(applyBounds, m)
+			g.logf("bare destroy")
+			if m, err = g.bare(ctx, "bare-destroy", 0); err != nil {
+				destroy.Err = err
+				return err
+			}
+			destroyBounds = append(destroyBounds, m)
+			return nil
+		}
+		ours := func() error {
+			g.logf("personactl apply")
+			st := g.freshState("")
+			m, err := g.personactl(ctx, n, []string{"apply", "--auto-approve"}, g.catalog, st, true, "Apply complete!")
+			if err != nil {
+				apply.Err = err
+				return err
+			}
+			applies, g.state = append(applies, m), st
+			if i == 0 {
+				readOnly = g.readOnlyRows(ctx, largest)
+			}
+			g.logf("personactl destroy")
+			if m, err = g.personactl(ctx, 0, []string{"destroy", "--auto-approve"}, g.catalog, g.freshState(g.state), true, "Destroy complete!"); err != nil {
+				destroy.Err = err
+				return err
+			}
+			destroys = append(destroys, m)
+			return nil
+		}
+		first, second := bound, ours
+		if i%2 == 1 {
+			first, second = ours, bound
+		}
+		if first() != nil || second() != nil {
+			break
+		}
 	}
 	if apply.Err == nil {
-		g.logf("personactl apply")
-		st := g.freshState("")
-		apply.Ours, apply.Err = g.personactl(ctx, n, []string{"apply", "--auto-approve"}, g.catalog, st, true, "Apply complete!")
-		g.state = st
-	}
-	rows := []row{apply}
-	if apply.Err != nil {
+		apply.Ours, apply.Lower = medianRun(applies), medianRun(applyBounds)
+	} else if destroy.Err == nil {
 		destroy.Err = errors.New("not run: the apply row failed")
-		return append(rows, destroy), nil
 	}
+	if destroy.Err == nil {
+		destroy.Ours, destroy.Lower = medianRun(destroys), medianRun(destroyBounds)
+	}
+	rows := append([]row{apply}, readOnly...)
+	return append(rows, destroy), nil
+}
 
+// readOnlyRows measures plan over the API and, on PostgreSQL, plan --live,
+// against the personas personactl's apply just created.
+func (g *group) readOnlyRows(ctx context.Context, largest bool) []row {
+	n, store, srv := g.n, g.store, g.srv
 	planRow := row{Work: "plan (API), converged", Store: store, N: n, Bound: "bare list + detail per persona"}
 	if n >= 10_000 {
 		planRow.Target = ratioTarget(1.3)
@@ -122,7 +169,7 @@ func benchStore(ctx context.Context, cfg config, store string, n int, largest bo
 			return g.personactl(ctx, n, []string{"plan"}, g.catalog, g.freshState(g.state), true, "No changes.")
 		},
 		func() (measure, error) { return g.bare(ctx, "bare-plan", n) })
-	rows = append(rows, planRow)
+	rows := []row{planRow}
 
 	if store == "postgres" {
 		live := row{Work: "plan --live, converged", Store: store, N: n, Bound: "bare personas query through pgx"}
@@ -136,14 +183,11 @@ func benchStore(ctx context.Context, cfg config, store string, n int, largest bo
 			},
 			func() (measure, error) { return g.bare(ctx, "bare-live", n, "-dsn", srv.dsn) })
 		rows = append(rows, live)
-		if largest && cfg.Pending > 0 {
+		if largest && g.cfg.Pending > 0 {
 			rows = append(rows, g.pending(ctx))
 		}
 	}
-
-	g.logf("personactl destroy")
-	destroy.Ours, destroy.Err = g.personactl(ctx, 0, []string{"destroy", "--auto-approve"}, g.catalog, g.freshState(g.state), true, "Destroy complete!")
-	return append(rows, destroy), nil
+	return rows
 }
 
 // pending measures plan --live with cfg.Pending creates pending and the

@@ -159,6 +159,7 @@ func render(w io.Writer, rows []row) {
 		fmt.Fprintf(w, "  %s: %s\n", work, bounds[work])
 	}
 	fmt.Fprintln(w, "wall and CPU (user+sys) and peak RSS are the child process's own, from the OS; requests are counted at the server.")
+	fmt.Fprintln(w, "Each side of a server row is its run of median wall time, its runs alternating with the other side's (--repeat for plans, --write-repeat for apply and destroy).")
 	fmt.Fprintln(w, "Catalog and Compute rows time one operation in-process (median), CPU per operation; their RSS is the whole child's.")
 	for _, r := range rows {
 		if r.Err != nil {
