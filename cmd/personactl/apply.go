@@ -141,7 +141,7 @@ func runApply(g *Globals, s Streams, r applyRun) error {
 		Saved:       saved,
 		Options:     r.options,
 		LockTimeout: g.LockTimeout,
-		Writer:      testHooks.writer(sess.client.Writer()),
+		Writer:      testHooks.WrapWriter(sess.client.Writer()),
 		TokenExpiry: tokenExpiry(sess.client),
 		Show:        func(p *plan.Plan) error { return showPlan(s, g, p, jsonOut) },
 		Guards:      plan.Guards{MaxDeletes: r.flags.MaxDeletes, Limit: r.flags.MaxDeletes >= 0, AllowDeleteActive: r.flags.AllowDeleteActive},

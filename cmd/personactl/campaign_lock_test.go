@@ -77,15 +77,15 @@ func lockLossRun(t *testing.T, c lockLoss) (started, afterLoss int64) {
 	before := e.liveIDs()
 
 	w := &lossWriter{at: int64(c.at), lose: func() { terminateLockHolder(t, e.state) }}
-	testHooks.wrapWriter = func(inner apply.Writer) apply.Writer { w.Writer = inner; return w }
-	defer func() { testHooks.wrapWriter = nil }()
+	testHooks.Writer = func(inner apply.Writer) apply.Writer { w.Writer = inner; return w }
+	defer func() { testHooks.Writer = nil }()
 	e.faults().ResetCounts()
 	// Each step takes a while, as against a real server, so that "the
 	// steps in flight" is a meaningful bound.
 	e.faults().SetLatency(50 * time.Millisecond)
 
 	r := e.must(1, "apply", "--auto-approve", fmt.Sprintf("--parallelism=%d", c.parallelism))
-	testHooks.wrapWriter = nil
+	testHooks.Writer = nil
 	e.faults().SetLatency(0)
 	for _, want := range []string{"lock was lost", "nothing was rolled back", "journal stays open", "run personactl apply again"} {
 		if !strings.Contains(r.err, want) {

@@ -35,11 +35,11 @@ func TestE2EAdminTokenExpiresMidRun(t *testing.T) {
 	e := newE2E(t, devtest.WithNow(clock.Now))
 	t.Setenv("MANA_ADMIN_JWT", e.inst.Server.MintToken(manaauthdev.RoleAdmin, 15*time.Minute))
 	w := &countingWriter{at: 3, hook: func() { clock.Advance(16 * time.Minute) }}
-	testHooks.wrapWriter = func(inner apply.Writer) apply.Writer { w.Writer = inner; return w }
-	defer func() { testHooks.wrapWriter = nil }()
+	testHooks.Writer = func(inner apply.Writer) apply.Writer { w.Writer = inner; return w }
+	defer func() { testHooks.Writer = nil }()
 
 	r := e.must(1, "apply", "--auto-approve", "--parallelism=1")
-	testHooks.wrapWriter = nil
+	testHooks.Writer = nil
 	for _, want := range []string{"Invalid or expired token", "mana-auth refused the admin token", "nothing was rolled back", "with a fresh admin token"} {
 		if !strings.Contains(r.err, want) {
 			t.Errorf("the error lacks %q\n%s", want, r)

@@ -87,8 +87,8 @@ func TestE2ELostLockStopsTheRun(t *testing.T) {
 			}
 			const parallelism = 2
 			w := &countingWriter{at: 3, hook: func() { terminateLockHolder(t, e.state) }}
-			testHooks.wrapWriter = func(inner apply.Writer) apply.Writer { w.Writer = inner; return w }
-			defer func() { testHooks.wrapWriter = nil }()
+			testHooks.Writer = func(inner apply.Writer) apply.Writer { w.Writer = inner; return w }
+			defer func() { testHooks.Writer = nil }()
 			e.faults().ResetCounts()
 			// Each step takes a while, as against a real server, so that
 			// "the steps in flight" is a meaningful bound.
@@ -110,7 +110,7 @@ func TestE2ELostLockStopsTheRun(t *testing.T) {
 			if op == "apply" && e.faults().Requests("DELETE", manaauthdev.PathPersona) != 0 {
 				t.Error("a rollback or a delete ran without the lock")
 			}
-			testHooks.wrapWriter = nil
+			testHooks.Writer = nil
 			e.faults().SetLatency(0)
 
 			// The journal stayed open; the next run reports it and converges.

@@ -99,9 +99,9 @@ func (failingLock) Write(context.Context, *state.State) error {
 func TestE2EDeletedByAnInterruptedDestroy(t *testing.T) {
 	e := newE2E(t)
 	e.applyAll()
-	testHooks.wrapBackend = func(b state.Backend) state.Backend { return failingWrites{b} }
+	testHooks.Backend = func(b state.Backend) state.Backend { return failingWrites{b} }
 	r := e.must(1, "destroy", "--auto-approve")
-	testHooks.wrapBackend = nil
+	testHooks.Backend = nil
 	if !strings.Contains(r.err, "no space left on device") {
 		t.Fatalf("the destroy's state write did not fail\n%s", r)
 	}
@@ -119,9 +119,9 @@ func TestE2EDeletedByAnInterruptedDestroy(t *testing.T) {
 func TestE2ETargetedRunLeavesInterruptedJournalsOpen(t *testing.T) {
 	e := newE2E(t)
 	e.applyAll()
-	testHooks.wrapBackend = func(b state.Backend) state.Backend { return failingWrites{b} }
+	testHooks.Backend = func(b state.Backend) state.Backend { return failingWrites{b} }
 	e.must(1, "destroy", "--auto-approve")
-	testHooks.wrapBackend = nil
+	testHooks.Backend = nil
 	e.must(0, "apply", "--auto-approve", "--target="+e.personas[0].Email)
 	r := e.must(0, "plan")
 	if !strings.Contains(r.out, "interrupted destroy") || !strings.Contains(r.err, "interrupted") {

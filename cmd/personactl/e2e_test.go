@@ -681,8 +681,8 @@ func TestE2ELockHeld(t *testing.T) {
 	// With --lock-timeout the run waits: it is released only once it is
 	// inside Lock, so its success shows it waited for the holder.
 	waiting := make(chan struct{})
-	testHooks.wrapBackend = func(b state.Backend) state.Backend { return lockEntered{b, waiting} }
-	defer func() { testHooks.wrapBackend = nil }()
+	testHooks.Backend = func(b state.Backend) state.Backend { return lockEntered{b, waiting} }
+	defer func() { testHooks.Backend = nil }()
 	done := make(chan result, 1)
 	go func() {
 		var out, errb bytes.Buffer

@@ -85,8 +85,8 @@ func open(ctx context.Context, g *Globals, s Streams, n needs) (*session, error)
 	}
 	sess.backend = backend
 	sess.loop = &reconcile.Session{
-		Backend:        testHooks.backend(backend),
-		Live:           testHooks.live(sess.live),
+		Backend:        testHooks.WrapBackend(backend),
+		Live:           testHooks.WrapLive(sess.live),
 		Secret:         sess.secret,
 		Workspace:      g.Workspace,
 		Parallelism:    g.Parallelism,
