@@ -27,7 +27,7 @@ func cliOutput(args ...string) (stdout, stderr string, code int) {
 func cliModel(t *testing.T) *kong.Application {
 	t.Helper()
 	var cli CLI
-	parser, err := kong.New(&cli, kong.Name("personactl"))
+	parser, err := newParser(&cli)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -75,7 +75,7 @@ func TestExamplesParse(t *testing.T) {
 		}
 		args := strings.Fields(cmdline)[1:]
 		var cli CLI
-		parser, err := kong.New(&cli, kong.Name("personactl"), kong.Exit(func(int) { t.Fatalf("example %q exited", line) }))
+		parser, err := newParser(&cli, kong.Exit(func(int) { t.Fatalf("example %q exited", line) }))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -14,18 +14,6 @@ type ExportCmd struct {
 	Format string `help:"Catalog format: json or yaml." enum:"json,yaml" default:"json"`
 }
 
-// Help is shown by personactl export --help.
-func (*ExportCmd) Help() string {
-	return `Writes every live persona as a catalog, sorted by email with every field, that passes validate and plans to "No changes." — so an environment made by hand can be brought under management. When a live persona holds a value the catalog rules forbid (the admin API accepts moduleMix [] or tickCadence "", for example), nothing is written and each such persona is named with why.
-
-Examples:
-
-    # Bring an environment made by hand under management
-    personactl export > catalog.json
-    personactl export --format=yaml > personas.yaml
-    personactl plan --catalog=personas.yaml`
-}
-
 // Run reads live and writes the catalog, or names what cannot be one.
 func (c *ExportCmd) Run(g *Globals, s Streams) error {
 	ctx := context.Background()

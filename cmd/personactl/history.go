@@ -17,15 +17,6 @@ type HistoryCmd struct {
 	Format string `help:"Output format: text or json." enum:"text,json" default:"text"`
 }
 
-// Help is shown by personactl history --help.
-func (*HistoryCmd) Help() string {
-	return `Examples:
-
-    personactl history
-    personactl history --limit=5
-    personactl history --format=json --state=postgres://personactl@db/personactl --workspace=staging`
-}
-
 // pastRun is one run as history shows it.
 type pastRun struct {
 	ID        string              `json:"id"`

@@ -6,6 +6,7 @@
 package main
 
 import (
+	_ "embed"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/alecthomas/kong"
 
+	"github.com/mana/personactl/cmd/personactl/internal/kongdoc"
 	"github.com/mana/personactl/state"
 )
 
@@ -116,9 +118,7 @@ func main() {
 func run(args []string, s Streams) int {
 	var cli CLI
 	exited := -1
-	parser, err := kong.New(&cli,
-		kong.Name("personactl"),
-		kong.Description("Reconcile Mana's personas with the catalog: plan, apply, destroy."),
+	parser, err := newParser(&cli,
 		kong.UsageOnError(),
 		kong.Writers(s.Out, s.Err),
 		kong.Exit(func(code int) { exited = code; panic(exitPanic{}) }),
@@ -153,6 +153,22 @@ func run(args []string, s Streams) int {
 }
 
 type exitPanic struct{}
+
+// helpText is each command's detailed help, ending with its examples; a
+// test parses every example line, so that none drifts from the flags.
+//
+//go:embed help.txt
+var helpText string
+
+// newParser builds the command line's parser, with the detailed help.
+func newParser(cli *CLI, opts ...kong.Option) (*kong.Kong, error) {
+	base := []kong.Option{kong.Name("personactl"), kong.Description("Reconcile Mana's personas with the catalog: plan, apply, destroy.")}
+	p, err := kong.New(cli, append(base, opts...)...)
+	if err != nil {
+		return nil, err
+	}
+	return p, kongdoc.SetDetails(p.Model.Node, helpText)
+}
 
 // report prints err (every error of a multierror on its own line) and returns
 // the exit code it stands for.

@@ -15,21 +15,6 @@ type VerifyCmd struct {
 	Format string   `help:"Output format: text, json or markdown." enum:"text,json,markdown" default:"text"`
 }
 
-// Help is shown by personactl verify --help.
-func (c *VerifyCmd) Help() string {
-	return `Logs in as each live persona of the catalog (or --target) with POST /api/v1/auth/login and the password derived from PERSONA_SEED_SECRET, exactly as the persona runner does, and says whether the runner can: ready, wrong password (the persona's password came from another seed secret), locked (with the minutes left), or why not.
-
-At most one login request per persona reaches mana-auth: a wrong password counts as one of the five failed attempts that lock an address for 30 minutes, so nothing that may have been sent is retried. Every successful login creates a session in mana-auth, as the runner's do. A ready persona's seed-secret fingerprint is recorded in the state, so that plan and drift notice when the secret is rotated.
-
-Exit status: 0 every persona is ready, 2 some persona is not, 1 an error (or an answer that was lost).
-
-Examples:
-
-    personactl verify
-    personactl verify --target=persona.anna@mana.test
-    personactl verify --format=markdown`
-}
-
 // Run verifies and reports.
 func (c *VerifyCmd) Run(g *Globals, s Streams) error {
 	ctx := context.Background()
