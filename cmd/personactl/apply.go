@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/signal"
 	"strings"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/mana/personactl/apply"
 	"github.com/mana/personactl/apply/reconcile"
+	"github.com/mana/personactl/apply/report"
 	"github.com/mana/personactl/plan"
 	"github.com/mana/personactl/state/adminapi"
 )
@@ -85,13 +85,7 @@ func verifyApplied(ctx context.Context, sess *session, res *apply.Result) error 
 	if err != nil {
 		return fmt.Errorf("--verify: %w", err)
 	}
-	var bad []string
-	for _, r := range v.Personas {
-		if !r.Ready() {
-			bad = append(bad, fmt.Sprintf("%s: %s: %s", r.Email, readinessWords[r.Status], r.Detail))
-		}
-	}
-	if len(bad) > 0 {
+	if bad := report.NotReady(v); len(bad) > 0 {
 		return fmt.Errorf("the apply completed, but the runner cannot log in as %d persona(s) it created or replaced:\n  %s", len(bad), strings.Join(bad, "\n  "))
 	}
 	return nil
@@ -174,28 +168,10 @@ func runApply(g *Globals, s Streams, r applyRun) error {
 			return err
 		}
 	}
-	if jsonOut {
-		return writeJSONLine(s.Out, struct {
-			Type      string `json:"type"`
-			Created   int    `json:"created"`
-			Updated   int    `json:"updated"`
-			Deleted   int    `json:"deleted"`
-			Replaced  int    `json:"replaced"`
-			Forgotten int    `json:"forgotten"`
-		}{"summary", res.Created, res.Updated, res.Deleted, res.Replaced, res.Forgotten})
-	}
-	if !out.Plan.NeedsStateWrite() {
+	if !jsonOut && !out.Plan.NeedsStateWrite() {
 		return nil
 	}
-	summary := fmt.Sprintf("Apply complete! Personas: %d created, %d updated, %d deleted.", res.Created, res.Updated, res.Deleted)
-	if r.operation == "destroy" {
-		summary = fmt.Sprintf("Destroy complete! Personas: %d deleted.", res.Deleted)
-	}
-	if res.Replaced > 0 {
-		summary = strings.TrimSuffix(summary, ".") + fmt.Sprintf(", %d replaced.", res.Replaced)
-	}
-	fmt.Fprintln(s.Out, "\n"+summary)
-	return nil
+	return report.Applied(s.Out, r.operation, res, jsonOut)
 }
 
 // needsSecret says whether a run derives passwords: a new plan that may
@@ -218,20 +194,10 @@ func showPlan(s Streams, g *Globals, p *plan.Plan, jsonOut bool) error {
 	if err := plan.RenderJSON(&b, p); err != nil {
 		return err
 	}
-	return writeJSONLine(s.Out, struct {
+	return report.JSONLine(s.Out, struct {
 		Type string          `json:"type"`
 		Plan json.RawMessage `json:"plan"`
 	}{"plan", b.Bytes()})
-}
-
-// writeJSONLine writes v as one compact line of JSON.
-func writeJSONLine(w io.Writer, v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	_, err = w.Write(append(b, '\n'))
-	return err
 }
 
 // interruptible returns a context cancelled by the first Ctrl-C or SIGTERM:

@@ -147,7 +147,7 @@ func run(args []string, s Streams) int {
 			fmt.Fprintf(s.Err, "Error: %v\nRun personactl --help for usage.\n", err)
 			return 1
 		}
-		return report(s.Err, kctx.Run(&cli.Globals))
+		return exitStatus(s.Err, kctx.Run(&cli.Globals))
 	}()
 	return code
 }
@@ -170,9 +170,9 @@ func newParser(cli *CLI, opts ...kong.Option) (*kong.Kong, error) {
 	return p, kongdoc.SetDetails(p.Model.Node, helpText)
 }
 
-// report prints err (every error of a multierror on its own line) and returns
+// exitStatus prints err (every error of a multierror on its own line) and returns
 // the exit code it stands for.
-func report(w io.Writer, err error) int {
+func exitStatus(w io.Writer, err error) int {
 	if err == nil {
 		return 0
 	}

@@ -2,14 +2,9 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
-	"io"
-	"text/tabwriter"
-	"time"
 
+	"github.com/mana/personactl/apply/report"
 	"github.com/mana/personactl/plan"
-	"github.com/mana/personactl/state"
 )
 
 // DriftCmd shows what changed outside personactl.
@@ -66,30 +61,7 @@ func (c *ShowCmd) Run(g *Globals, s Streams) error {
 		return err
 	}
 	if c.Format == "json" {
-		return writeJSON(s, st)
+		return report.JSON(s.Out, st)
 	}
-	return listState(s, b, st)
-}
-
-func listState(s Streams, b state.Backend, st *state.State) error {
-	if st.Lineage == "" {
-		fmt.Fprintf(s.Out, "No recorded state in %s yet: run personactl apply.\n", b.Describe())
-		return nil
-	}
-	fmt.Fprintf(s.Out, "State %s: lineage %s, serial %d, %d personas\n\n", b.Describe(), st.Lineage, st.Serial, len(st.Personas))
-	tw := tabwriter.NewWriter(s.Out, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "EMAIL\tUSER ID\tARCHETYPE\tCADENCE\tAPPLIED")
-	for _, p := range st.Personas {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", p.Email, p.UserID, p.Values.Archetype, p.Values.TickCadence, p.AppliedAt.UTC().Format(time.RFC3339))
-	}
-	return tw.Flush()
-}
-
-func writeJSON(s Streams, v any) error { return writeJSONTo(s.Out, v) }
-
-// writeJSONTo writes v as indented JSON.
-func writeJSONTo(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
+	return report.State(s.Out, b.Describe(), st)
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mana/personactl/apply/report"
 	"github.com/mana/personactl/state"
 )
 
@@ -38,7 +39,7 @@ func (c *StateListCmd) Run(g *Globals, s Streams) error {
 		if err != nil {
 			return err
 		}
-		return listState(s, b, st)
+		return report.State(s.Out, b.Describe(), st)
 	})
 }
 
@@ -58,7 +59,7 @@ func (c *StateShowCmd) Run(g *Globals, s Streams) error {
 		if !ok {
 			return fmt.Errorf("%s is not in the recorded state %s; personactl state list shows what is", c.Email, b.Describe())
 		}
-		return writeJSON(s, p)
+		return report.JSON(s.Out, p)
 	})
 }
 
@@ -112,7 +113,7 @@ func (c *StatePullCmd) Run(g *Globals, s Streams) error {
 		if err != nil {
 			return err
 		}
-		return writeJSON(s, st)
+		return report.JSON(s.Out, st)
 	})
 }
 

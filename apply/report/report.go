@@ -1,0 +1,232 @@
+// Package report renders what runs did and found, for people and for
+// machines: the summary of an apply, the run history kept in the journal,
+// the login verification, the recorded state. The commands choose the
+// format; what is said, and in which words, is decided here.
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/mana/personactl/apply"
+	"github.com/mana/personactl/apply/reconcile"
+	"github.com/mana/personactl/state"
+)
+
+// JSON writes v as indented JSON.
+func JSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// JSONLine writes v as one compact line of JSON.
+func JSONLine(w io.Writer, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(append(b, '\n'))
+	return err
+}
+
+// Applied writes the last words of an apply or destroy (operation) that
+// changed something: a line "Apply complete! …", or with asJSON the
+// summary line of --format=json.
+func Applied(w io.Writer, operation string, res *apply.Result, asJSON bool) error {
+	if asJSON {
+		return JSONLine(w, struct {
+			Type      string `json:"type"`
+			Created   int    `json:"created"`
+			Updated   int    `json:"updated"`
+			Deleted   int    `json:"deleted"`
+			Replaced  int    `json:"replaced"`
+			Forgotten int    `json:"forgotten"`
+		}{"summary", res.Created, res.Updated, res.Deleted, res.Replaced, res.Forgotten})
+	}
+	summary := fmt.Sprintf("Apply complete! Personas: %d created, %d updated, %d deleted.", res.Created, res.Updated, res.Deleted)
+	if operation == "destroy" {
+		summary = fmt.Sprintf("Destroy complete! Personas: %d deleted.", res.Deleted)
+	}
+	if res.Replaced > 0 {
+		summary = strings.TrimSuffix(summary, ".") + fmt.Sprintf(", %d replaced.", res.Replaced)
+	}
+	_, err := fmt.Fprintln(w, "\n"+summary)
+	return err
+}
+
+// State writes the recorded state st of where as a table, one persona a line.
+func State(w io.Writer, where string, st *state.State) error {
+	if st.Lineage == "" {
+		fmt.Fprintf(w, "No recorded state in %s yet: run personactl apply.\n", where)
+		return nil
+	}
+	fmt.Fprintf(w, "State %s: lineage %s, serial %d, %d personas\n\n", where, st.Lineage, st.Serial, len(st.Personas))
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "EMAIL\tUSER ID\tARCHETYPE\tCADENCE\tAPPLIED")
+	for _, p := range st.Personas {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", p.Email, p.UserID, p.Values.Archetype, p.Values.TickCadence, p.AppliedAt.UTC().Format(time.RFC3339))
+	}
+	return tw.Flush()
+}
+
+// Run is one run as history shows it.
+type Run struct {
+	ID        string              `json:"id"`
+	Operation string              `json:"operation"`
+	Who       string              `json:"who"`
+	Started   time.Time           `json:"started"`
+	Finished  *time.Time          `json:"finished"`
+	Outcome   string              `json:"outcome"`
+	Changed   map[string][]string `json:"changed"`
+	Failed    []string            `json:"failed"`
+}
+
+// Summarize turns a journal entry into the run history shows.
+func Summarize(e state.JournalEntry) Run {
+	r := Run{ID: e.ID, Operation: e.Operation, Who: e.Who + "@" + e.Host, Started: e.Started.UTC(), Outcome: e.Outcome, Changed: map[string][]string{}, Failed: []string{}}
+	if !e.Closed.IsZero() {
+		closed := e.Closed.UTC()
+		r.Finished = &closed
+	}
+	if r.Outcome == "" {
+		r.Outcome = "open" // running now, or interrupted and not yet converged
+	}
+	for _, st := range e.Steps {
+		if st.Outcome == state.StepDone {
+			r.Changed[st.Action] = append(r.Changed[st.Action], st.Email)
+		} else {
+			r.Failed = append(r.Failed, st.Email)
+		}
+	}
+	for _, emails := range r.Changed {
+		sort.Strings(emails)
+	}
+	sort.Strings(r.Failed)
+	return r
+}
+
+// outcomeWords are the outcomes as a person reads them.
+var outcomeWords = map[string]string{
+	state.OutcomeComplete:    "complete",
+	state.OutcomeRolledBack:  "rolled back",
+	state.OutcomeFailed:      "finished with failures",
+	state.OutcomeInterrupted: "interrupted (converged by a later run)",
+	"open":                   "open: running now, or interrupted (the next apply converges it)",
+}
+
+// History writes runs as text, newest first as given; where names the
+// state they were read from.
+func History(w io.Writer, where string, runs []Run) {
+	if len(runs) == 0 {
+		fmt.Fprintf(w, "No runs recorded in %s yet.\n", where)
+		return
+	}
+	for i, r := range runs {
+		if i > 0 {
+			fmt.Fprintln(w)
+		}
+		outcome := outcomeWords[r.Outcome]
+		if outcome == "" {
+			outcome = r.Outcome
+		}
+		fmt.Fprintf(w, "%s  %s by %s: %s\n", r.Started.Format(time.RFC3339), r.Operation, r.Who, outcome)
+		actions := make([]string, 0, len(r.Changed))
+		for a := range r.Changed {
+			actions = append(actions, a)
+		}
+		sort.Strings(actions)
+		if len(actions) == 0 && len(r.Failed) == 0 {
+			fmt.Fprintln(w, "  nothing changed")
+		}
+		for _, a := range actions {
+			fmt.Fprintf(w, "  %d %s: %s\n", len(r.Changed[a]), pastTense(a), strings.Join(r.Changed[a], ", "))
+		}
+		if len(r.Failed) > 0 {
+			fmt.Fprintf(w, "  %d failed: %s\n", len(r.Failed), strings.Join(r.Failed, ", "))
+		}
+		fmt.Fprintf(w, "  journal %s\n", r.ID)
+	}
+}
+
+func pastTense(action string) string {
+	switch action {
+	case "create":
+		return "created"
+	case "update":
+		return "updated"
+	case "delete":
+		return "deleted"
+	case "replace":
+		return "replaced"
+	}
+	return action
+}
+
+// NotReady lists the personas of v the runner cannot log in as, a line
+// each: address, status, detail.
+func NotReady(v *reconcile.Verification) []string {
+	var bad []string
+	for _, r := range v.Personas {
+		if !r.Ready() {
+			bad = append(bad, fmt.Sprintf("%s: %s: %s", r.Email, readinessWords[r.Status], r.Detail))
+		}
+	}
+	return bad
+}
+
+// readinessWords are the verification statuses as a person reads them.
+var readinessWords = map[string]string{
+	"ready":          "ready",
+	"wrong_password": "wrong password",
+	"locked":         "locked",
+	"not_persona":    "not a persona",
+	"not_live":       "not live",
+	"unknown":        "unknown",
+	"error":          "error",
+}
+
+// Verification writes v as text, JSON or a Markdown table.
+func Verification(w io.Writer, v *reconcile.Verification, format string) error {
+	counts := map[string]int{}
+	for _, r := range v.Personas {
+		counts[r.Status]++
+	}
+	var parts []string
+	for _, st := range []string{"ready", "wrong_password", "locked", "not_persona", "not_live", "unknown", "error"} {
+		if counts[st] > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", counts[st], readinessWords[st]))
+		}
+	}
+	summary := fmt.Sprintf("Verified %d persona(s): %s.", len(v.Personas), strings.Join(parts, ", "))
+	if len(v.Personas) == 0 {
+		summary = "No persona to verify."
+	}
+	switch format {
+	case "json":
+		return JSON(w, v)
+	case "markdown":
+		fmt.Fprintf(w, "**personactl verify:** %s\n\n| persona | can the runner log in? | detail |\n|---|---|---|\n", summary)
+		for _, r := range v.Personas {
+			fmt.Fprintf(w, "| `%s` | %s | %s |\n", r.Email, readinessWords[r.Status], strings.ReplaceAll(r.Detail, "|", "\\|"))
+		}
+		return nil
+	}
+	for _, r := range v.Personas {
+		line := fmt.Sprintf("%s: %s", r.Email, readinessWords[r.Status])
+		if r.Detail != "" {
+			line += ": " + r.Detail
+		}
+		fmt.Fprintln(w, line)
+	}
+	if v.Recorded > 0 {
+		fmt.Fprintf(w, "Recorded the seed secret's fingerprint for %d persona(s).\n", v.Recorded)
+	}
+	fmt.Fprintln(w, summary)
+	return nil
+}

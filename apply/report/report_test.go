@@ -1,0 +1,81 @@
+package report
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mana/personactl/apply"
+	"github.com/mana/personactl/apply/reconcile"
+	"github.com/mana/personactl/state"
+)
+
+func TestSummarizeAndHistory(t *testing.T) {
+	at := time.Date(2026, 11, 29, 10, 0, 0, 0, time.FixedZone("CET", 3600))
+	open := Summarize(state.JournalEntry{ID: "j2", Operation: "apply", Who: "ci", Host: "runner", Started: at, Steps: []state.JournalStep{
+		{Email: "b@mana.test", Action: "create", Outcome: state.StepDone},
+		{Email: "a@mana.test", Action: "create", Outcome: state.StepDone},
+		{Email: "c@mana.test", Action: "delete", Outcome: state.StepFailed},
+	}})
+	if open.Outcome != "open" || open.Finished != nil || open.Who != "ci@runner" || !open.Started.Equal(at) || open.Started.Location() != time.UTC {
+		t.Errorf("an entry still open: %+v", open)
+	}
+	if got := strings.Join(open.Changed["create"], ","); got != "a@mana.test,b@mana.test" || len(open.Failed) != 1 {
+		t.Errorf("changed %v, failed %v", open.Changed, open.Failed)
+	}
+	done := Summarize(state.JournalEntry{ID: "j1", Operation: "destroy", Started: at.Add(-time.Hour), Closed: at.Add(-time.Minute), Outcome: state.OutcomeComplete})
+	var b bytes.Buffer
+	History(&b, "personactl.state.json", []Run{open, done})
+	for _, want := range []string{"apply by ci@runner: open: running now", "2 created: a@mana.test, b@mana.test", "1 failed: c@mana.test", "journal j2", "destroy by @: complete", "nothing changed"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("history does not say %q:\n%s", want, b.String())
+		}
+	}
+	b.Reset()
+	History(&b, "personactl.state.json", nil)
+	if !strings.Contains(b.String(), "No runs recorded in personactl.state.json") {
+		t.Errorf("empty history: %q", b.String())
+	}
+}
+
+func TestApplied(t *testing.T) {
+	for _, tc := range []struct {
+		operation string
+		res       apply.Result
+		json      bool
+		want      string
+	}{
+		{"apply", apply.Result{Created: 2, Updated: 1}, false, "\nApply complete! Personas: 2 created, 1 updated, 0 deleted.\n"},
+		{"apply", apply.Result{Replaced: 1}, false, "\nApply complete! Personas: 0 created, 0 updated, 0 deleted, 1 replaced.\n"},
+		{"destroy", apply.Result{Deleted: 3}, false, "\nDestroy complete! Personas: 3 deleted.\n"},
+		{"apply", apply.Result{Created: 1, Forgotten: 2}, true, `{"type":"summary","created":1,"updated":0,"deleted":0,"replaced":0,"forgotten":2}` + "\n"},
+	} {
+		var b bytes.Buffer
+		if err := Applied(&b, tc.operation, &tc.res, tc.json); err != nil || b.String() != tc.want {
+			t.Errorf("Applied(%s, %+v, json=%v) = %q, %v; want %q", tc.operation, tc.res, tc.json, b.String(), err, tc.want)
+		}
+	}
+}
+
+func TestVerification(t *testing.T) {
+	v := &reconcile.Verification{Recorded: 1, Personas: []reconcile.Readiness{
+		{Email: "a@mana.test", Status: "ready"},
+		{Email: "b@mana.test", Status: "locked", Detail: "29 minutes left | try later"},
+	}}
+	var b bytes.Buffer
+	if err := Verification(&b, v, "markdown"); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "**personactl verify:** Verified 2 persona(s): 1 ready, 1 locked.") || !strings.Contains(b.String(), "| `b@mana.test` | locked | 29 minutes left \\| try later |") {
+		t.Errorf("markdown:\n%s", b.String())
+	}
+	b.Reset()
+	Verification(&b, v, "text")
+	if !strings.Contains(b.String(), "b@mana.test: locked: 29 minutes left") || !strings.Contains(b.String(), "Recorded the seed secret's fingerprint for 1 persona(s).") {
+		t.Errorf("text:\n%s", b.String())
+	}
+	if bad := NotReady(v); len(bad) != 1 || !strings.HasPrefix(bad[0], "b@mana.test: locked: ") {
+		t.Errorf("NotReady = %q", bad)
+	}
+}
