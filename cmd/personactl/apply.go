@@ -97,7 +97,7 @@ func runApply(g *Globals, s Streams, r applyRun) error {
 	var saved *plan.Plan
 	if r.planFile != "" {
 		var err error
-		if saved, err = readPlanFile(r.planFile); err != nil {
+		if saved, err = reconcile.LoadPlan(r.planFile); err != nil {
 			return err
 		}
 	}

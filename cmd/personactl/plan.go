@@ -5,11 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
-	"strings"
-	"syscall"
+	"maps"
 
+	"github.com/mana/personactl/apply/reconcile"
 	"github.com/mana/personactl/plan"
 	"github.com/mana/personactl/state/file"
 )
@@ -63,10 +61,7 @@ func (c *PlanCmd) Run(g *Globals, s Streams) error {
 		return err
 	}
 	if c.Out != "" && len(p.Errors) == 0 {
-		if err := g.checkOut(c.Out); err != nil {
-			return err
-		}
-		if err := writePlanFile(c.Out, p); err != nil {
+		if err := reconcile.SavePlan(c.Out, p, g.inputs()); err != nil {
 			return err
 		}
 		fmt.Fprintf(s.Err, "Saved the plan to %s; apply exactly it with: personactl apply %s\n", c.Out, c.Out)
@@ -92,96 +87,12 @@ func render(w io.Writer, p *plan.Plan, format string, colour bool) error {
 	}
 }
 
-// checkOut refuses an --out path that would overwrite the recorded state,
-// its backup, journal or lock file, or the catalog: a plan written there
-// would destroy what it was computed from.
-func (g *Globals) checkOut(out string) error {
-	protected := map[string]string{g.Catalog: "the catalog"}
+// inputs names the files a plan is computed from, which --out must not
+// overwrite: the catalog and, for a state file, its files.
+func (g *Globals) inputs() map[string]string {
+	in := map[string]string{g.Catalog: "the catalog"}
 	if !isDSN(g.State) {
-		protected[g.State] = "the recorded state"
-		real := g.State
-		if target, err := filepath.EvalSymlinks(g.State); err == nil {
-			real = target
-		} else if target, err := os.Readlink(g.State); err == nil {
-			real = filepath.Join(filepath.Dir(g.State), target) // a dangling link: its target is the state
-		}
-		protected[real] = "the recorded state"
-		for _, suffix := range []string{".backup", ".journal", ".lock"} {
-			protected[real+suffix] = "the recorded state's " + strings.TrimPrefix(suffix, ".") + " file"
-		}
+		maps.Copy(in, file.Files(g.State))
 	}
-	outInfo, outErr := os.Stat(out)
-	for path, what := range protected {
-		if path == "" || path == "-" {
-			continue
-		}
-		same := samePath(out, path)
-		if !same && outErr == nil {
-			if info, err := os.Stat(path); err == nil {
-				same = os.SameFile(outInfo, info)
-			}
-		}
-		if same {
-			return fmt.Errorf("--out=%s is %s; the plan would overwrite it; write the plan to another file, e.g. --out=personactl.plan", out, what)
-		}
-	}
-	return nil
-}
-
-// samePath compares two paths once made absolute and cleaned.
-func samePath(a, b string) bool {
-	aa, err1 := filepath.Abs(a)
-	bb, err2 := filepath.Abs(b)
-	return err1 == nil && err2 == nil && aa == bb
-}
-
-// writePlanFile writes the plan atomically with mode 0600.
-func writePlanFile(path string, p *plan.Plan) error {
-	b, err := plan.Encode(p)
-	if err != nil {
-		return err
-	}
-	if err := file.WriteAtomic(path, b, 0o600); err != nil {
-		return fmt.Errorf("writing plan file %s: %w; check that its directory exists and is writable", path, err)
-	}
-	return nil
-}
-
-// maxPlanFile bounds what is read as a plan file: a plan of 10,000 personas
-// with their prompts takes some tens of megabytes.
-const maxPlanFile = 512 << 20
-
-// readPlanFile reads a saved plan. Only a regular file is read: a FIFO or
-// a device would block or never end, so it is refused at once.
-func readPlanFile(path string) (*plan.Plan, error) {
-	info, err := os.Stat(path)
-	if err != nil {
-		return nil, fmt.Errorf("reading plan file: %w; name a file written by personactl plan --out", err)
-	}
-	if !info.Mode().IsRegular() {
-		return nil, fmt.Errorf("plan file %s is not a regular file (%s); name a file written by personactl plan --out", path, info.Mode().Type())
-	}
-	if info.Size() > maxPlanFile {
-		return nil, fmt.Errorf("plan file %s is %d MiB, more than the %d MiB a plan file can be; it is not one personactl wrote", path, info.Size()>>20, maxPlanFile>>20)
-	}
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
-	if err != nil {
-		return nil, fmt.Errorf("reading plan file: %w", err)
-	}
-	defer f.Close()
-	if info, err := f.Stat(); err != nil || !info.Mode().IsRegular() {
-		return nil, fmt.Errorf("plan file %s is not a regular file; name a file written by personactl plan --out", path)
-	}
-	b, err := io.ReadAll(io.LimitReader(f, maxPlanFile+1))
-	if err != nil {
-		return nil, fmt.Errorf("reading plan file %s: %w", path, err)
-	}
-	if len(b) > maxPlanFile {
-		return nil, fmt.Errorf("plan file %s is more than the %d MiB a plan file can be; it is not one personactl wrote", path, maxPlanFile>>20)
-	}
-	p, err := plan.Decode(b)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return p, nil
+	return in
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 
+	"github.com/mana/personactl/apply/reconcile"
 	"github.com/mana/personactl/apply/report"
 	"github.com/mana/personactl/plan"
 )
@@ -44,7 +45,7 @@ type ShowCmd struct {
 // Run renders the plan file, or without one lists the recorded state.
 func (c *ShowCmd) Run(g *Globals, s Streams) error {
 	if c.PlanFile != "" {
-		p, err := readPlanFile(c.PlanFile)
+		p, err := reconcile.LoadPlan(c.PlanFile)
 		if err != nil {
 			return err
 		}

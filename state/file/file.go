@@ -294,3 +294,21 @@ func encodeState(s *state.State) ([]byte, error) {
 	}
 	return append(data, '\n'), nil
 }
+
+// Files names the files a state at path consists of, by what each is: the
+// path as given and, through symbolic links, the state it names, with its
+// backup, journal and lock files beside it.
+func Files(path string) map[string]string {
+	files := map[string]string{path: "the recorded state"}
+	real := path
+	if target, err := filepath.EvalSymlinks(path); err == nil {
+		real = target
+	} else if target, err := os.Readlink(path); err == nil {
+		real = filepath.Join(filepath.Dir(path), target) // a dangling link: its target is the state
+	}
+	files[real] = "the recorded state"
+	for _, suffix := range []string{".backup", ".journal", ".lock"} {
+		files[real+suffix] = "the recorded state's " + strings.TrimPrefix(suffix, ".") + " file"
+	}
+	return files
+}

@@ -1,0 +1,51 @@
+package reconcile
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/mana/personactl/plan"
+	"github.com/mana/personactl/state/file"
+)
+
+// TestSaveAndLoadPlan: a saved plan reads back; a path that is one of the
+// plan's inputs (through a symbolic link too) is refused and left as it
+// was; what is not a regular file is refused at once, without blocking.
+func TestSaveAndLoadPlan(t *testing.T) {
+	dir := t.TempDir()
+	p := &plan.Plan{Workspace: "default", Changes: []plan.Change{{Email: "persona.anna@mana.test", Action: plan.Delete, UserID: "u1"}}}
+	out := filepath.Join(dir, "personas.plan")
+	statePath := filepath.Join(dir, "personactl.state.json")
+	os.WriteFile(statePath, []byte("{}"), 0o600)
+	link := filepath.Join(dir, "link.json")
+	os.Symlink(statePath, link)
+	inputs := file.Files(link)
+	if err := SavePlan(out, p, inputs); err != nil {
+		t.Fatal(err)
+	}
+	if info, err := os.Stat(out); err != nil || info.Mode().Perm() != 0o600 {
+		t.Errorf("plan file: %v, %v; want mode 0600", info, err)
+	}
+	back, err := LoadPlan(out)
+	if err != nil || len(back.Changes) != 1 || back.Changes[0].UserID != "u1" {
+		t.Fatalf("LoadPlan = %+v, %v", back, err)
+	}
+	for _, target := range []string{statePath, statePath + ".journal", link} {
+		if err := SavePlan(target, p, inputs); err == nil || !strings.Contains(err.Error(), "the plan would overwrite it") {
+			t.Errorf("SavePlan(%s) = %v; want a refusal", target, err)
+		}
+	}
+	if data, _ := os.ReadFile(statePath); string(data) != "{}" {
+		t.Errorf("the state was overwritten: %q", data)
+	}
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Skip("no FIFOs here:", err)
+	}
+	if _, err := LoadPlan(fifo); err == nil || !strings.Contains(err.Error(), "not a regular file") {
+		t.Errorf("LoadPlan(FIFO) = %v; want a refusal", err)
+	}
+}
