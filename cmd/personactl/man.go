@@ -5,6 +5,7 @@ import (
 
 	"github.com/alecthomas/kong"
 
+	"github.com/mana/personactl/cmd/personactl/internal/buildinfo"
 	"github.com/mana/personactl/cmd/personactl/internal/kongdoc"
 )
 
@@ -17,12 +18,12 @@ type ManCmd struct{}
 // Run writes the page, in roff, to standard output.
 func (c *ManCmd) Run(kctx *kong.Context, s Streams) error {
 	info, ok := debug.ReadBuildInfo()
-	return kongdoc.WriteManPage(s.Out, kctx.Model, manPage(readVersion(version, commit, info, ok)))
+	return kongdoc.WriteManPage(s.Out, kctx.Model, manPage(buildinfo.Read(version, commit, info, ok)))
 }
 
 // manPage is what personactl's man page says beyond the kong model: the
 // version, the variables read outside the flags and the spec's exit codes.
-func manPage(v buildVersion) kongdoc.ManPage {
+func manPage(v buildinfo.Version) kongdoc.ManPage {
 	date := ""
 	if len(v.CommitTime) >= len("2006-01-02") {
 		date = v.CommitTime[:len("2006-01-02")]

@@ -6,10 +6,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
-	"runtime/debug"
 	"strings"
 	"testing"
+
+	"github.com/mana/personactl/cmd/personactl/internal/buildinfo"
 )
 
 // buildBinary builds personactl into a temporary directory with the given
@@ -41,68 +41,6 @@ func runBinary(t *testing.T, bin string, args ...string) string {
 	return out.String()
 }
 
-func TestReadVersion(t *testing.T) {
-	vcs := &debug.BuildInfo{
-		GoVersion: "go1.26.8",
-		Main:      debug.Module{Path: "github.com/mana/personactl", Version: "v0.3.1-0.20260102150405-0123456789ab+dirty"},
-		Settings: []debug.BuildSetting{
-			{Key: "vcs", Value: "git"},
-			{Key: "vcs.revision", Value: "0123456789abcdef0123456789abcdef01234567"},
-			{Key: "vcs.time", Value: "2026-01-02T15:04:05Z"},
-			{Key: "vcs.modified", Value: "true"},
-		},
-	}
-	platform := runtime.GOOS + "/" + runtime.GOARCH
-	tests := []struct {
-		name            string
-		stamped, commit string
-		info            *debug.BuildInfo
-		ok              bool
-		want            buildVersion
-	}{
-		{
-			name:    "go build in a repository: version and revision from the build info",
-			stamped: "dev", commit: "none", info: vcs, ok: true,
-			want: buildVersion{Version: "v0.3.1-0.20260102150405-0123456789ab+dirty", Commit: "0123456789abcdef0123456789abcdef01234567",
-				CommitTime: "2026-01-02T15:04:05Z", Modified: true, GoVersion: "go1.26.8", Platform: platform},
-		},
-		{
-			name:    "make build: the stamped values win",
-			stamped: "v1.4.0", commit: "89abcde", info: vcs, ok: true,
-			want: buildVersion{Version: "v1.4.0", Commit: "89abcde", CommitTime: "2026-01-02T15:04:05Z", Modified: true, GoVersion: "go1.26.8", Platform: platform},
-		},
-		{
-			name:    "a build without VCS information says so",
-			stamped: "dev", commit: "none", info: &debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Version: "(devel)"}}, ok: true,
-			want: buildVersion{Version: "dev", Commit: "none", GoVersion: "go1.26.8", Platform: platform},
-		},
-		{
-			name:    "no build info at all",
-			stamped: "dev", commit: "none",
-			want: buildVersion{Version: "dev", Commit: "none", GoVersion: runtime.Version(), Platform: platform},
-		},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got := readVersion(tt.stamped, tt.commit, tt.info, tt.ok)
-			if got != tt.want {
-				t.Errorf("readVersion:\n got  %+v\n want %+v", got, tt.want)
-			}
-		})
-	}
-}
-
-func TestVersionText(t *testing.T) {
-	v := buildVersion{Version: "v1.4.0", Commit: "89abcde", Modified: true, GoVersion: "go1.26.8", Platform: "linux/arm64"}
-	if got, want := v.String(), "personactl v1.4.0 (commit 89abcde, modified, go1.26.8 linux/arm64)"; got != want {
-		t.Errorf("got %q, want %q", got, want)
-	}
-	v.Modified = false
-	if got, want := v.String(), "personactl v1.4.0 (commit 89abcde, go1.26.8 linux/arm64)"; got != want {
-		t.Errorf("got %q, want %q", got, want)
-	}
-}
-
 func goEnv(t *testing.T, key string) string {
 	t.Helper()
 	out, err := exec.Command("go", "env", key).Output()
@@ -125,7 +63,7 @@ func TestVersionOfBuiltBinaries(t *testing.T) {
 		// -buildvcs=true is go build's default inside a repository, spelt
 		// out because a GOFLAGS in the go env file can turn it off.
 		bin := buildBinary(t, "-buildvcs=true")
-		var v buildVersion
+		var v buildinfo.Version
 		if err := json.Unmarshal([]byte(runBinary(t, bin, "version", "--format=json")), &v); err != nil {
 			t.Fatal(err)
 		}
@@ -156,7 +94,7 @@ func TestVersionOfBuiltBinaries(t *testing.T) {
 
 	t.Run("make build", func(t *testing.T) {
 		bin := buildBinary(t, "-ldflags", "-X main.version=v9.8.7 -X main.commit=feedbee")
-		var v buildVersion
+		var v buildinfo.Version
 		if err := json.Unmarshal([]byte(runBinary(t, bin, "version", "--format=json")), &v); err != nil {
 			t.Fatal(err)
 		}
