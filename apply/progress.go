@@ -36,6 +36,28 @@ type Event struct {
 	Message     string
 }
 
+// Progress returns how a run's events are shown on w: JSON Lines when
+// asJSON, else one line kept up to date on a terminal when the run has
+// more than 20 steps (which the first event, EventBegin, says), else a
+// line per event. The choice is made at the first event; calls must not
+// overlap (Run makes them one at a time).
+func Progress(w io.Writer, asJSON, terminal bool) func(Event) {
+	var show func(Event)
+	return func(e Event) {
+		if show == nil {
+			switch {
+			case asJSON:
+				show = JSONProgress(w)
+			case terminal && e.Total > 20:
+				show = LiveProgress(w)
+			default:
+				show = TextProgress(w)
+			}
+		}
+		show(e)
+	}
+}
+
 // TextProgress prints a line per started and finished step, Terraform style:
 //
 //	persona.anna@mana.test: Creating...

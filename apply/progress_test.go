@@ -162,3 +162,27 @@ func TestBatchedReportsTheWritersError(t *testing.T) {
 		t.Error("a write after the failure succeeded")
 	}
 }
+
+// TestProgressChoosesAtTheFirstEvent: JSON when asked, one live line on a
+// terminal for more than 20 steps, else a line per event.
+func TestProgressChoosesAtTheFirstEvent(t *testing.T) {
+	for _, tc := range []struct {
+		json, terminal bool
+		total          int
+		want           string
+	}{
+		{true, true, 50, `{"type":"apply_start"`},
+		{false, true, 50, "\r\x1b[K1/50 personas"},
+		{false, true, 5, "persona.a@mana.test: Creating..."},
+		{false, false, 50, "persona.a@mana.test: Creating..."},
+	} {
+		var b bytes.Buffer
+		show := Progress(&b, tc.json, tc.terminal)
+		show(Event{Type: EventBegin, Total: tc.total})
+		show(Event{Type: EventStart, Email: "persona.a@mana.test", Action: "create"})
+		show(Event{Type: EventFinish, Email: "persona.a@mana.test", Action: "create", Done: 1, Total: tc.total, Since: time.Second})
+		if !strings.Contains(b.String(), tc.want) {
+			t.Errorf("json=%v terminal=%v total=%d: output %q does not hold %q", tc.json, tc.terminal, tc.total, b.String(), tc.want)
+		}
+	}
+}

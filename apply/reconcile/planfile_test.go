@@ -49,3 +49,27 @@ func TestSaveAndLoadPlan(t *testing.T) {
 		t.Errorf("LoadPlan(FIFO) = %v; want a refusal", err)
 	}
 }
+
+// TestDerivesPasswords is the rule for when a run needs the seed secret.
+func TestDerivesPasswords(t *testing.T) {
+	deletes := &plan.Plan{Changes: []plan.Change{{Email: "a@mana.test", Action: plan.Delete}}}
+	creates := &plan.Plan{Changes: []plan.Change{{Email: "a@mana.test", Action: plan.Create}}}
+	for _, tc := range []struct {
+		name     string
+		saved    *plan.Plan
+		opts     plan.Options
+		readOnly bool
+		want     bool
+	}{
+		{"a new plan", nil, plan.Options{}, false, true},
+		{"destroy", nil, plan.Options{Destroy: true}, false, false},
+		{"refresh only", nil, plan.Options{RefreshOnly: true}, false, false},
+		{"read only (--live, no token)", nil, plan.Options{}, true, false},
+		{"a saved plan of deletes", deletes, plan.Options{}, false, false},
+		{"a saved plan with a create", creates, plan.Options{}, false, true},
+	} {
+		if got := DerivesPasswords(tc.saved, tc.opts, tc.readOnly); got != tc.want {
+			t.Errorf("%s: DerivesPasswords = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}

@@ -167,6 +167,20 @@ func interruptedNotice(e state.JournalEntry) string {
 		e.Operation, e.ID, e.Started.UTC().Format(time.RFC3339), done)
 }
 
+// DerivesPasswords is the rule for when a run needs the seed secret: when
+// it may create, update or replace a persona, which derives passwords. A
+// saved plan does when it holds such a change; a new plan unless it
+// destroys, only refreshes, or is read-only (live read from mana-auth's
+// database without an admin token, as in a pull request's job: it can
+// write nothing).
+func DerivesPasswords(saved *plan.Plan, opts plan.Options, readOnly bool) bool {
+	if saved != nil {
+		sum := saved.Summary()
+		return sum.Create+sum.Update+sum.Replace > 0
+	}
+	return !opts.Destroy && !opts.RefreshOnly && !readOnly
+}
+
 // Plan reads afresh and computes the plan. The addresses it would create
 // are checked with mana-auth; when one is taken by a user who is not a
 // persona, or the check cannot tell, the plan is computed again with that

@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 	"time"
+
+	"github.com/mana/personactl/apply"
 
 	"github.com/mana/personactl/catalog"
 	"github.com/mana/personactl/state"
@@ -35,6 +38,28 @@ type Readiness struct {
 // Ready reports whether the runner can log in.
 func (r Readiness) Ready() bool { return r.Status == "ready" }
 
+// statusWords are the statuses as a person reads them.
+var statusWords = map[string]string{
+	"ready":          "ready",
+	"wrong_password": "wrong password",
+	"locked":         "locked",
+	"not_persona":    "not a persona",
+	"not_live":       "not live",
+	"unknown":        "unknown",
+	"error":          "error",
+}
+
+// Statuses are the statuses in the order a summary counts them.
+var Statuses = []string{"ready", "wrong_password", "locked", "not_persona", "not_live", "unknown", "error"}
+
+// StatusWords is status as a person reads it ("wrong password").
+func StatusWords(status string) string {
+	if w, ok := statusWords[status]; ok {
+		return w
+	}
+	return status
+}
+
 // Verification is the outcome of Verify.
 type Verification struct {
 	Personas []Readiness `json:"personas"`
@@ -51,6 +76,35 @@ func (v *Verification) Ready() bool {
 		}
 	}
 	return true
+}
+
+// NotReady lists the personas the runner cannot log in as, a line each:
+// address, status, detail.
+func (v *Verification) NotReady() []string {
+	var bad []string
+	for _, r := range v.Personas {
+		if !r.Ready() {
+			bad = append(bad, fmt.Sprintf("%s: %s: %s", r.Email, StatusWords(r.Status), r.Detail))
+		}
+	}
+	return bad
+}
+
+// VerifyApplied logs in, through auth, as every persona res created or
+// replaced, the way the runner will; one that cannot is an error naming it.
+func (s *Session) VerifyApplied(ctx context.Context, auth Authenticator, res *apply.Result) error {
+	emails := append(append([]string(nil), res.Done["create"]...), res.Done["replace"]...)
+	if len(emails) == 0 {
+		return nil
+	}
+	v, err := s.Verify(ctx, VerifyRequest{Auth: auth, Emails: emails})
+	if err != nil {
+		return fmt.Errorf("--verify: %w", err)
+	}
+	if bad := v.NotReady(); len(bad) > 0 {
+		return fmt.Errorf("the apply completed, but the runner cannot log in as %d persona(s) it created or replaced:\n  %s", len(bad), strings.Join(bad, "\n  "))
+	}
+	return nil
 }
 
 // Unknown reports whether some persona's outcome is not known (exit 1).

@@ -5,6 +5,7 @@
 package report
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/mana/personactl/apply"
 	"github.com/mana/personactl/apply/reconcile"
+	"github.com/mana/personactl/plan"
 	"github.com/mana/personactl/state"
 )
 
@@ -33,6 +35,19 @@ func JSONLine(w io.Writer, v any) error {
 	}
 	_, err = w.Write(append(b, '\n'))
 	return err
+}
+
+// PlanLine writes p as the first line of --format=json apply output:
+// {"type":"plan","plan":{…}}, the plan as plan.RenderJSON renders it.
+func PlanLine(w io.Writer, p *plan.Plan) error {
+	var b bytes.Buffer
+	if err := plan.RenderJSON(&b, p); err != nil {
+		return err
+	}
+	return JSONLine(w, struct {
+		Type string          `json:"type"`
+		Plan json.RawMessage `json:"plan"`
+	}{"plan", b.Bytes()})
 }
 
 // Applied writes the last words of an apply or destroy (operation) that
@@ -168,29 +183,6 @@ func pastTense(action string) string {
 	return action
 }
 
-// NotReady lists the personas of v the runner cannot log in as, a line
-// each: address, status, detail.
-func NotReady(v *reconcile.Verification) []string {
-	var bad []string
-	for _, r := range v.Personas {
-		if !r.Ready() {
-			bad = append(bad, fmt.Sprintf("%s: %s: %s", r.Email, readinessWords[r.Status], r.Detail))
-		}
-	}
-	return bad
-}
-
-// readinessWords are the verification statuses as a person reads them.
-var readinessWords = map[string]string{
-	"ready":          "ready",
-	"wrong_password": "wrong password",
-	"locked":         "locked",
-	"not_persona":    "not a persona",
-	"not_live":       "not live",
-	"unknown":        "unknown",
-	"error":          "error",
-}
-
 // Verification writes v as text, JSON or a Markdown table.
 func Verification(w io.Writer, v *reconcile.Verification, format string) error {
 	counts := map[string]int{}
@@ -198,9 +190,9 @@ func Verification(w io.Writer, v *reconcile.Verification, format string) error {
 		counts[r.Status]++
 	}
 	var parts []string
-	for _, st := range []string{"ready", "wrong_password", "locked", "not_persona", "not_live", "unknown", "error"} {
+	for _, st := range reconcile.Statuses {
 		if counts[st] > 0 {
-			parts = append(parts, fmt.Sprintf("%d %s", counts[st], readinessWords[st]))
+			parts = append(parts, fmt.Sprintf("%d %s", counts[st], reconcile.StatusWords(st)))
 		}
 	}
 	summary := fmt.Sprintf("Verified %d persona(s): %s.", len(v.Personas), strings.Join(parts, ", "))
@@ -213,12 +205,12 @@ func Verification(w io.Writer, v *reconcile.Verification, format string) error {
 	case "markdown":
 		fmt.Fprintf(w, "**personactl verify:** %s\n\n| persona | can the runner log in? | detail |\n|---|---|---|\n", summary)
 		for _, r := range v.Personas {
-			fmt.Fprintf(w, "| `%s` | %s | %s |\n", r.Email, readinessWords[r.Status], strings.ReplaceAll(r.Detail, "|", "\\|"))
+			fmt.Fprintf(w, "| `%s` | %s | %s |\n", r.Email, reconcile.StatusWords(r.Status), strings.ReplaceAll(r.Detail, "|", "\\|"))
 		}
 		return nil
 	}
 	for _, r := range v.Personas {
-		line := fmt.Sprintf("%s: %s", r.Email, readinessWords[r.Status])
+		line := fmt.Sprintf("%s: %s", r.Email, reconcile.StatusWords(r.Status))
 		if r.Detail != "" {
 			line += ": " + r.Detail
 		}

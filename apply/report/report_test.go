@@ -75,7 +75,7 @@ func TestVerification(t *testing.T) {
 	if !strings.Contains(b.String(), "b@mana.test: locked: 29 minutes left") || !strings.Contains(b.String(), "Recorded the seed secret's fingerprint for 1 persona(s).") {
 		t.Errorf("text:\n%s", b.String())
 	}
-	if bad := NotReady(v); len(bad) != 1 || !strings.HasPrefix(bad[0], "b@mana.test: locked: ") {
+	if bad := v.NotReady(); len(bad) != 1 || !strings.HasPrefix(bad[0], "b@mana.test: locked: ") {
 		t.Errorf("NotReady = %q", bad)
 	}
 }

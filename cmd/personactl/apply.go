@@ -2,9 +2,7 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -74,23 +72,6 @@ func tokenExpiry(c *adminapi.Client) time.Time {
 	return time.Time{}
 }
 
-// verifyApplied logs in as every persona the run created or replaced, the
-// way the runner will; one that cannot is an error naming it.
-func verifyApplied(ctx context.Context, sess *session, res *apply.Result) error {
-	emails := append(append([]string(nil), res.Done["create"]...), res.Done["replace"]...)
-	if len(emails) == 0 {
-		return nil
-	}
-	v, err := sess.loop.Verify(ctx, reconcile.VerifyRequest{Auth: sess.client, Emails: emails})
-	if err != nil {
-		return fmt.Errorf("--verify: %w", err)
-	}
-	if bad := report.NotReady(v); len(bad) > 0 {
-		return fmt.Errorf("the apply completed, but the runner cannot log in as %d persona(s) it created or replaced:\n  %s", len(bad), strings.Join(bad, "\n  "))
-	}
-	return nil
-}
-
 func runApply(g *Globals, s Streams, r applyRun) error {
 	ctx, stop := interruptible(s)
 	defer stop()
@@ -104,7 +85,7 @@ func runApply(g *Globals, s Streams, r applyRun) error {
 	sess, err := open(ctx, g, s, needs{
 		catalog:         saved == nil,
 		catalogOptional: r.options.Destroy,
-		secret:          needsSecret(saved, r.options),
+		secret:          reconcile.DerivesPasswords(saved, r.options, false),
 		writes:          true,
 	})
 	if err != nil {
@@ -117,19 +98,6 @@ func runApply(g *Globals, s Streams, r applyRun) error {
 	// write per line: two lines per step cost more than the step itself.
 	stepsOut, flushSteps := apply.Batched(s.Out, 100*time.Millisecond)
 	defer flushSteps()
-	var progress func(apply.Event)
-	events := func(e apply.Event) {
-		if progress == nil { // the first event says how many steps there are
-			progress = apply.TextProgress(stepsOut)
-			switch {
-			case jsonOut:
-				progress = apply.JSONProgress(stepsOut)
-			case isTerminal(s.Out) && e.Total > 20:
-				progress = apply.LiveProgress(stepsOut)
-			}
-		}
-		progress(e)
-	}
 	out, err := sess.loop.Apply(ctx, reconcile.Request{
 		Operation:   r.operation,
 		Saved:       saved,
@@ -149,7 +117,7 @@ func runApply(g *Globals, s Streams, r applyRun) error {
 			Parallelism: g.Parallelism,
 			NoRollback:  r.noRollback,
 			Check:       adminapi.CheckUpsert,
-			Events:      events,
+			Events:      apply.Progress(stepsOut, jsonOut, isTerminal(s.Out)),
 			// A refused token refuses the rollback too: stop at once.
 			Fatal: func(err error) bool { return errors.Is(err, adminapi.ErrTokenRejected) },
 		},
@@ -164,7 +132,7 @@ func runApply(g *Globals, s Streams, r applyRun) error {
 	}
 	res := out.Result
 	if r.verify {
-		if err := verifyApplied(ctx, sess, res); err != nil {
+		if err := sess.loop.VerifyApplied(ctx, sess.client, res); err != nil {
 			return err
 		}
 	}
@@ -174,30 +142,13 @@ func runApply(g *Globals, s Streams, r applyRun) error {
 	return report.Applied(s.Out, r.operation, res, jsonOut)
 }
 
-// needsSecret says whether a run derives passwords: a new plan that may
-// create or update, or a saved plan that does.
-func needsSecret(saved *plan.Plan, opts plan.Options) bool {
-	if saved == nil {
-		return !opts.Destroy && !opts.RefreshOnly
-	}
-	sum := saved.Summary()
-	return sum.Create+sum.Update+sum.Replace > 0
-}
-
 // showPlan prints the plan before it is applied: as text, or with
-// --format=json as the first JSON line, {"type":"plan","plan":{…}}.
+// --format=json as the first JSON line.
 func showPlan(s Streams, g *Globals, p *plan.Plan, jsonOut bool) error {
-	if !jsonOut {
-		return plan.RenderText(s.Out, p, plan.TextOptions{Color: g.colour(s.Out)})
+	if jsonOut {
+		return report.PlanLine(s.Out, p)
 	}
-	var b bytes.Buffer
-	if err := plan.RenderJSON(&b, p); err != nil {
-		return err
-	}
-	return report.JSONLine(s.Out, struct {
-		Type string          `json:"type"`
-		Plan json.RawMessage `json:"plan"`
-	}{"plan", b.Bytes()})
+	return plan.RenderText(s.Out, p, plan.TextOptions{Color: g.colour(s.Out)})
 }
 
 // interruptible returns a context cancelled by the first Ctrl-C or SIGTERM:

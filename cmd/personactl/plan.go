@@ -43,11 +43,10 @@ type PlanCmd struct {
 func (c *PlanCmd) Run(g *Globals, s Streams) error {
 	g.github, g.machineOutput = c.Format == "github", c.Format == "json" || c.Format == "markdown"
 	ctx := context.Background()
-	// A read-only plan (--live and no admin token, as in a pull request's
-	// job) derives no password and needs no seed secret; it checks
-	// credentials only when one is set.
+	// A plan that derives no password checks credentials only when a
+	// seed secret is set.
 	readOnly := g.Live != "" && g.JWT == "" && g.JWTFile == ""
-	derives := !c.Destroy && !c.RefreshOnly && !readOnly
+	derives := reconcile.DerivesPasswords(nil, c.options(), readOnly)
 	sess, err := open(ctx, g, s, needs{catalog: true, catalogOptional: c.Destroy, secret: derives, secretIfSet: !derives})
 	if err != nil {
 		return err
