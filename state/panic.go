@@ -2,6 +2,9 @@ package state
 
 import (
 	"fmt"
+	"io"
+	"os"
+	"runtime"
 	"runtime/debug"
 )
 
@@ -31,4 +34,24 @@ func Recover(err *error) {
 	if v := recover(); v != nil {
 		*err = NewPanicError(v)
 	}
+}
+
+// Report tells of the bug on w: a short message, and the full stack in a
+// temporary file for a bug report (on w itself when no file can be
+// written); build names the binary ("personactl v1.2.0 (abc123)").
+func (e *PanicError) Report(w io.Writer, build string) {
+	where := ""
+	if f, err := os.CreateTemp("", "personactl-crash-*.txt"); err == nil {
+		fmt.Fprintf(f, "%s, %s %s/%s\npanic: %v\n\n%s", build, runtime.Version(), runtime.GOOS, runtime.GOARCH, e.Value, e.Stack)
+		if f.Close() == nil {
+			where = f.Name()
+		}
+	}
+	fmt.Fprintf(w, "personactl crashed: %v\nThis is a bug in personactl, not in your input. ", e.Value)
+	if where == "" {
+		fmt.Fprintf(w, "The crash report follows; please attach it to a bug report.\n%s", e.Stack)
+	} else {
+		fmt.Fprintf(w, "The crash report is in %s; please attach it to a bug report.\n", where)
+	}
+	fmt.Fprintln(w, "Steps that started finished or were recorded as they happened; run personactl plan to see where live and the state stand.")
 }

@@ -119,6 +119,28 @@ type State struct {
 	Personas []RecordedPersona `json:"personas"`
 }
 
+// Remove drops the personas with the given addresses (in any letter case)
+// and returns how many it dropped; an address that is not recorded is an
+// error naming it, and then nothing is dropped.
+func (s *State) Remove(emails ...string) (int, error) {
+	drop := map[string]bool{}
+	for _, e := range emails {
+		e = strings.ToLower(e)
+		if _, ok := s.Find(e); !ok {
+			return 0, fmt.Errorf("%s is not in the recorded state", e)
+		}
+		drop[e] = true
+	}
+	kept := s.Personas[:0]
+	for _, p := range s.Personas {
+		if !drop[p.Email] {
+			kept = append(kept, p)
+		}
+	}
+	s.Personas = kept
+	return len(drop), nil
+}
+
 // Find returns the recorded persona with email, if any.
 func (s *State) Find(email string) (RecordedPersona, bool) {
 	i := sort.Search(len(s.Personas), func(i int) bool { return s.Personas[i].Email >= email })

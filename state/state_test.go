@@ -1,6 +1,7 @@
 package state
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -27,5 +28,16 @@ func TestNextKeepsTheTimeOfUnchangedPersonas(t *testing.T) {
 		if !p.AppliedAt.Equal(want[p.Email]) {
 			t.Errorf("%s applied at %s, want %s", p.Email, p.AppliedAt, want[p.Email])
 		}
+	}
+}
+
+// TestRemove: addresses in any letter case; an unknown one drops nothing.
+func TestRemove(t *testing.T) {
+	s := &State{Personas: []RecordedPersona{{Email: "a@mana.test"}, {Email: "b@mana.test"}, {Email: "c@mana.test"}}}
+	if n, err := s.Remove("B@mana.test", "nobody@mana.test"); err == nil || n != 0 || len(s.Personas) != 3 || !strings.Contains(err.Error(), "nobody@mana.test") {
+		t.Fatalf("Remove with an unknown address = %d, %v; left %d; want an error naming it and nothing dropped", n, err, len(s.Personas))
+	}
+	if n, err := s.Remove("B@mana.test", "c@mana.test"); err != nil || n != 2 || len(s.Personas) != 1 || s.Personas[0].Email != "a@mana.test" {
+		t.Fatalf("Remove = %d, %v; left %+v", n, err, s.Personas)
 	}
 }

@@ -80,25 +80,14 @@ func (c *StateRmCmd) Run(g *Globals, s Streams) error {
 		if err != nil {
 			return err
 		}
-		drop := map[string]bool{}
-		for _, e := range c.Email {
-			e = strings.ToLower(e)
-			if _, ok := st.Find(e); !ok {
-				return fmt.Errorf("%s is not in the recorded state %s; nothing was removed", e, b.Describe())
-			}
-			drop[e] = true
+		n, err := st.Remove(c.Email...)
+		if err != nil {
+			return fmt.Errorf("%w %s; nothing was removed", err, b.Describe())
 		}
-		kept := st.Personas[:0]
-		for _, p := range st.Personas {
-			if !drop[p.Email] {
-				kept = append(kept, p)
-			}
-		}
-		st.Personas = kept
 		if err := lock.Write(ctx, st); err != nil {
 			return err
 		}
-		fmt.Fprintf(s.Out, "Removed %d persona(s) from the state (serial %d); they stay live and show as unmanaged until the catalog or --prune says otherwise.\n", len(drop), st.Serial)
+		fmt.Fprintf(s.Out, "Removed %d persona(s) from the state (serial %d); they stay live and show as unmanaged until the catalog or --prune says otherwise.\n", n, st.Serial)
 		return nil
 	})
 }
