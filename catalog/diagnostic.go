@@ -2,6 +2,8 @@ package catalog
 
 import (
 	"fmt"
+	"io"
+	"path/filepath"
 	"strings"
 )
 
@@ -88,4 +90,17 @@ func escapeGitHubData(s string) string {
 // properties.
 func escapeGitHubProperty(s string) string {
 	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A", ":", "%3A", ",", "%2C").Replace(s)
+}
+
+// Annotate writes diags as GitHub Actions workflow commands, a line each,
+// which the runner shows at their line on a pull request's diff. GitHub
+// places an annotation by its path from the repository's root: paths
+// under root (GITHUB_WORKSPACE) are made relative to it.
+func Annotate(w io.Writer, diags []Diagnostic, root string) {
+	for _, d := range diags {
+		if rel, err := filepath.Rel(root, d.File); root != "" && filepath.IsAbs(d.File) && err == nil && !strings.HasPrefix(rel, "..") {
+			d.File = rel
+		}
+		fmt.Fprintln(w, d.GitHub())
+	}
 }

@@ -1,6 +1,9 @@
 package catalog
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 // TestDiagnosticGitHub checks the workflow commands GitHub Actions reads
 // to annotate a pull request: the wrong escaping would cut a message off
@@ -36,5 +39,19 @@ func TestDiagnosticGitHub(t *testing.T) {
 				t.Errorf("GitHub() =\n%s\nwant\n%s", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestAnnotatePathsFromTheWorkspace: paths under the workspace become
+// relative to it, as GitHub places annotations; others stay as they are.
+func TestAnnotatePathsFromTheWorkspace(t *testing.T) {
+	var b strings.Builder
+	Annotate(&b, []Diagnostic{
+		{File: "/home/runner/work/mana/personas/catalog.json", Line: 3, Col: 5, Severity: SeverityError, Message: "bad"},
+		{File: "/elsewhere/catalog.json", Line: 1, Col: 1, Severity: SeverityWarning, Message: "odd"},
+	}, "/home/runner/work/mana")
+	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
+	if len(lines) != 2 || !strings.HasPrefix(lines[0], "::error file=personas/catalog.json,line=3") || !strings.HasPrefix(lines[1], "::warning file=/elsewhere/catalog.json,line=1") {
+		t.Errorf("annotations:\n%s", b.String())
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/url"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"golang.org/x/term"
@@ -50,14 +49,7 @@ func (g *Globals) annotate(s Streams, diags []catalog.Diagnostic) {
 	if g.machineOutput {
 		out = s.Err // the runner reads workflow commands there too
 	}
-	root := os.Getenv("GITHUB_WORKSPACE")
-	for _, d := range diags {
-		// GitHub places an annotation by its path from the repository's root.
-		if rel, err := filepath.Rel(root, d.File); root != "" && filepath.IsAbs(d.File) && err == nil && !strings.HasPrefix(rel, "..") {
-			d.File = rel
-		}
-		fmt.Fprintln(out, d.GitHub())
-	}
+	catalog.Annotate(out, diags, os.Getenv("GITHUB_WORKSPACE"))
 }
 
 // authURL parses --auth and refuses plain http to a host off loopback.
