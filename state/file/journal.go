@@ -95,12 +95,9 @@ func (b *Backend) OpenJournals(ctx context.Context) ([]state.JournalEntry, error
 // decoded whole.
 func (b *Backend) readOpenEntries() (*journal, error) {
 	path := b.journalPath()
-	data, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return &journal{byID: map[string]*state.JournalEntry{}}, nil
-	}
+	data, err := b.journalBytes()
 	if err != nil {
-		return nil, fmt.Errorf("%w; check the file's owner and mode", err)
+		return nil, err
 	}
 	if isJournalV1(data) {
 		return parseJournalV1(path, data)
@@ -145,15 +142,20 @@ func (b *Backend) History(ctx context.Context, limit int) ([]state.JournalEntry,
 
 // readJournal reads PATH.journal; a missing file is an empty journal.
 func (b *Backend) readJournal() (*journal, error) {
-	path := b.journalPath()
-	data, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return &journal{byID: map[string]*state.JournalEntry{}}, nil
-	}
+	data, err := b.journalBytes()
 	if err != nil {
+		return nil, err
+	}
+	return parseJournal(b.journalPath(), data, b.warn)
+}
+
+// journalBytes reads PATH.journal; a missing file reads as empty.
+func (b *Backend) journalBytes() ([]byte, error) {
+	data, err := os.ReadFile(b.journalPath())
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%w; check the file's owner and mode", err)
 	}
-	return parseJournal(path, data, b.warn)
+	return data, nil
 }
 
 // parseJournal parses the journal file's bytes; warn hears of a torn last line.
@@ -189,6 +191,9 @@ type line struct {
 // last line without its newline was cut short by a crash: that batch was
 // never reported durable, so it is dropped with a warning.
 func eachLine(path string, data []byte, warn func(string), fn func(line) error) error {
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil // an empty journal, whatever white space it holds
+	}
 	no := 0
 	for len(data) > 0 {
 		no++
@@ -642,9 +647,9 @@ func (l *lock) CloseJournal(ctx context.Context, id string, o string) error {
 	}
 	return l.held(ctx, "close journal entry in", func() error {
 		path := l.b.journalPath()
-		data, err := os.ReadFile(path)
-		if err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("%w; check the file's owner and mode", err)
+		data, err := l.b.journalBytes()
+		if err != nil {
+			return err
 		}
 		closed := time.Now().UTC().Truncate(time.Microsecond)
 		var out []byte
