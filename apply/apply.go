@@ -239,10 +239,10 @@ func (r *runner) entry() state.JournalEntry {
 // planJSON is the plan as its JSON rendering, for the journal.
 func (r *runner) planJSON() []byte {
 	var b bytes.Buffer
-	if err := plan.RenderJSON(&b, r.p); err != nil {
+	if err := plan.RenderJSONCompact(&b, r.p); err != nil {
 		return nil
 	}
-	return b.Bytes()
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n"))
 }
 
 // haltReason says why the run must stop at once, or "" when it need not.

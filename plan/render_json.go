@@ -39,6 +39,20 @@ type jsonChange struct {
 // RenderJSON writes the plan as one JSON document: every change, drift note or
 // warning-bearing persona, and the summary. It holds no secret.
 func RenderJSON(w io.Writer, p *Plan) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(jsonDocument(p))
+}
+
+// RenderJSONCompact writes the document of RenderJSON on one line, without
+// indentation: for machines (the journal, JSON Lines), at about half the
+// size of the indented document.
+func RenderJSONCompact(w io.Writer, p *Plan) error {
+	return json.NewEncoder(w).Encode(jsonDocument(p))
+}
+
+// jsonDocument is p as the JSON document of format_version 1.
+func jsonDocument(p *Plan) jsonPlan {
 	doc := jsonPlan{
 		FormatVersion: JSONFormatVersion,
 		Workspace:     p.Workspace,
@@ -72,9 +86,7 @@ func RenderJSON(w io.Writer, p *Plan) error {
 		}
 		doc.Changes = append(doc.Changes, jc)
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(doc)
+	return doc
 }
 
 func nonNil(s []string) []string {

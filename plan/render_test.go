@@ -194,6 +194,17 @@ func TestRenderingsMatchGoldenFiles(t *testing.T) {
 			if err := RenderMarkdown(&md, p, MarkdownOptions{}); err != nil {
 				t.Fatal(err)
 			}
+			// The compact rendering is the same document on one line.
+			var compact, want bytes.Buffer
+			if err := RenderJSONCompact(&compact, p); err != nil {
+				t.Fatal(err)
+			}
+			if err := json.Compact(&want, js.Bytes()); err != nil {
+				t.Fatal(err)
+			}
+			if got := bytes.TrimSuffix(compact.Bytes(), []byte("\n")); !bytes.Equal(got, want.Bytes()) {
+				t.Errorf("RenderJSONCompact differs from RenderJSON compacted:\n%s\n%s", got, want.Bytes())
+			}
 			golden(t, sc.name+".txt", text.Bytes())
 			golden(t, sc.name+".color.txt", color.Bytes())
 			golden(t, sc.name+".json", js.Bytes())

@@ -41,7 +41,7 @@ func JSONLine(w io.Writer, v any) error {
 // {"type":"plan","plan":{…}}, the plan as plan.RenderJSON renders it.
 func PlanLine(w io.Writer, p *plan.Plan) error {
 	var b bytes.Buffer
-	if err := plan.RenderJSON(&b, p); err != nil {
+	if err := plan.RenderJSONCompact(&b, p); err != nil {
 		return err
 	}
 	return JSONLine(w, struct {

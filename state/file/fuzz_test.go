@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/mana/personactl/catalog"
 	"github.com/mana/personactl/state"
@@ -195,4 +196,51 @@ func FuzzCloseEntry(f *testing.F) {
 			}
 		}
 	})
+}
+
+// FuzzWriteJSONString: the journal's own string encoder writes what
+// encoding/json reads back as the same text.
+func FuzzWriteJSONString(f *testing.F) {
+	for _, seed := range []string{"", `{"a":"b\"c"}`, "line\nbreak\ttab\r\x00\x1f", "Grüße \u2028 \\ /", "<&>"} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, s []byte) {
+		if !utf8.Valid(s) {
+			return // OpenJournal refuses a plan that is not UTF-8
+		}
+		var b bytes.Buffer
+		writeJSONString(&b, s)
+		var got string
+		if err := json.Unmarshal(b.Bytes(), &got); err != nil {
+			t.Fatalf("%q encoded as %s, which does not decode: %v", s, b.Bytes(), err)
+		}
+		if got != string(s) {
+			t.Fatalf("%q encoded as %s decodes as %q", s, b.Bytes(), got)
+		}
+	})
+}
+
+// TestWriteOpenReadsBackAsEncoded: the open record written a piece at a
+// time reads back as the entry, plan and before-images included.
+func TestWriteOpenReadsBackAsEncoded(t *testing.T) {
+	started := time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)
+	e := state.JournalEntry{ID: "e1", Operation: "apply", Who: "o<p>s", Host: "ci", Started: started,
+		Plan:   []byte("{\"changes\":[{\"email\":\"a\\\"b\",\"note\":\"tab\\there\"}]}\n\x01"),
+		Before: []state.BeforeImage{state.BeforeImageOf(state.LivePersona{UserID: "u1", Values: fuzzState().Personas[0].Values}), state.BeforeImageOf(state.LivePersona{UserID: "u2"})},
+		Steps:  []state.JournalStep{{Email: "persona.anna@mana.test", Action: "update", UserID: "u1", Outcome: state.StepDone, Finished: started}}}
+	var b bytes.Buffer
+	if err := writeOpen(&b, e); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.HasPrefix(b.Bytes(), openPrefix) || bytes.Count(b.Bytes(), []byte("\n")) != 2 {
+		t.Fatalf("not two lines, the first an open record:\n%s", b.Bytes())
+	}
+	j, err := parseJournal("fuzz.journal", b.Bytes(), func(msg string) { t.Error(msg) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := j.byID["e1"]
+	if got == nil || string(got.Plan) != string(e.Plan) || got.Who != e.Who || len(got.Before) != 2 || got.Before[0].Values.SystemPrompt != e.Before[0].Values.SystemPrompt || len(got.Steps) != 1 {
+		t.Fatalf("read back %+v", got)
+	}
 }

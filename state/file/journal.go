@@ -425,19 +425,28 @@ func (j *journal) beyond(keep int) map[string]bool {
 }
 
 // appendRecords appends recs to the journal file and flushes them to disk:
-// one write and one fsync. The file stays open for the next append while
-// the lock is held; it is opened again when it was replaced or removed.
-// On opening, a line that an interrupted write left without its newline is
-// cut off, so that the new records start on a line of their own.
+// one write and one fsync.
 func (l *lock) appendRecords(recs []record) error {
-	l.jbuf.Reset()
-	enc := json.NewEncoder(&l.jbuf)
-	enc.SetEscapeHTML(false)
-	for _, r := range recs {
-		if err := enc.Encode(r); err != nil {
-			return fmt.Errorf("encode a journal record: %w", err)
+	return l.appendWith(func(w io.Writer) error {
+		enc := json.NewEncoder(w)
+		enc.SetEscapeHTML(false)
+		for _, r := range recs {
+			if err := enc.Encode(r); err != nil {
+				return fmt.Errorf("encode a journal record: %w", err)
+			}
 		}
-	}
+		return nil
+	})
+}
+
+// appendWith appends what write writes to the journal file, through a
+// buffer, and flushes it to disk. The file stays open for the next append
+// while the lock is held; it is opened again when it was replaced or
+// removed. On opening, a line that an interrupted write left without its
+// newline is cut off, so that the new records start on a line of their
+// own; a write that fails here closes the file, so that its torn line is
+// cut the same way.
+func (l *lock) appendWith(write func(io.Writer) error) error {
 	path := l.b.journalPath()
 	if l.jf != nil && !l.journalUnchanged(path) {
 		l.closeJournalFile()
@@ -458,12 +467,22 @@ func (l *lock) appendRecords(recs []record) error {
 		}
 		l.jf, l.jsize, created = f, size, fresh
 	}
-	n, err := l.jf.Write(l.jbuf.Bytes())
-	l.jsize += int64(n)
+	cw := &countingWriter{w: l.jf}
+	if l.jbuf == nil {
+		l.jbuf = bufio.NewWriterSize(cw, 256<<10)
+	}
+	l.jbuf.Reset(cw)
+	err := write(l.jbuf)
+	if err == nil {
+		err = l.jbuf.Flush()
+	}
+	l.jsize += cw.n
 	if err != nil {
-		// A short write leaves a torn line: open again, and cut it, next time.
 		l.closeJournalFile()
-		return fmt.Errorf("append to journal %s: %w; check free disk space", path, err)
+		if cw.err != nil {
+			return fmt.Errorf("append to journal %s: %w; check free disk space", path, cw.err)
+		}
+		return fmt.Errorf("append to journal %s: %w", path, err)
 	}
 	if err := l.jf.Sync(); err != nil {
 		l.closeJournalFile()
@@ -475,6 +494,103 @@ func (l *lock) appendRecords(recs []record) error {
 		}
 	}
 	return nil
+}
+
+// countingWriter counts what reaches w and keeps its first error.
+type countingWriter struct {
+	w   io.Writer
+	n   int64
+	err error
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	if err != nil && c.err == nil {
+		c.err = err
+	}
+	return n, err
+}
+
+// writeOpen writes e's open record, and its steps record when it has
+// steps, as appendRecords would encode entryRecords(e), but a piece at a
+// time: the plan and 10,000 before-images are never held encoded whole.
+func writeOpen(w io.Writer, e state.JournalEntry) error {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	piece := func(v any) ([]byte, error) {
+		buf.Reset()
+		if err := enc.Encode(v); err != nil {
+			return nil, fmt.Errorf("encode a journal record: %w", err)
+		}
+		return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+	}
+	head, err := piece(record{Type: recOpen, ID: e.ID, Operation: e.Operation, Who: e.Who, Host: e.Host, Started: e.Started})
+	if err != nil {
+		return err
+	}
+	if _, err := w.Write(head[:len(head)-1]); err != nil { // without its closing brace
+		return err
+	}
+	if len(e.Plan) > 0 {
+		io.WriteString(w, `,"plan":`)
+		writeJSONString(w, e.Plan)
+	}
+	if len(e.Before) > 0 {
+		io.WriteString(w, `,"before":[`)
+		for i, b := range e.Before {
+			if i > 0 {
+				io.WriteString(w, ",")
+			}
+			img, err := piece(b)
+			if err != nil {
+				return err
+			}
+			w.Write(img)
+		}
+		io.WriteString(w, "]")
+	}
+	if _, err := io.WriteString(w, "}\n"); err != nil {
+		return err
+	}
+	if len(e.Steps) > 0 {
+		steps, err := piece(record{Type: recSteps, ID: e.ID, Steps: e.Steps})
+		if err != nil {
+			return err
+		}
+		w.Write(append(steps, '\n'))
+	}
+	return nil
+}
+
+// writeJSONString writes s, valid UTF-8, as a JSON string: quotes,
+// backslashes and control characters escaped, the rest as it is.
+func writeJSONString(w io.Writer, s []byte) {
+	const hex = "0123456789abcdef"
+	io.WriteString(w, `"`)
+	start := 0
+	for i, c := range s {
+		if c >= 0x20 && c != '"' && c != '\\' {
+			continue
+		}
+		w.Write(s[start:i])
+		switch c {
+		case '"', '\\':
+			w.Write([]byte{'\\', c})
+		case '\n':
+			io.WriteString(w, `\n`)
+		case '\r':
+			io.WriteString(w, `\r`)
+		case '\t':
+			io.WriteString(w, `\t`)
+		default:
+			w.Write([]byte{'\\', 'u', '0', '0', hex[c>>4], hex[c&0xf]})
+		}
+		start = i + 1
+	}
+	w.Write(s[start:])
+	io.WriteString(w, `"`)
 }
 
 // journalUnchanged reports whether the journal file held open is still the
@@ -602,14 +718,11 @@ func (l *lock) OpenJournal(ctx context.Context, e state.JournalEntry) error {
 			return fmt.Errorf("open journal entry %s in %s: an entry with this ID exists already; give each run a new ID", e.ID, path)
 		}
 		e.Closed, e.Outcome = time.Time{}, ""
-		recs := entryRecords(e)
-		if err := l.appendRecords(recs); err != nil {
+		if err := l.appendWith(func(w io.Writer) error { return writeOpen(w, e) }); err != nil {
 			return err
 		}
 		// What the entry's open record becomes once it is closed.
-		head := recs[0]
-		head.Plan, head.Before = "", nil
-		l.open[e.ID] = &head
+		l.open[e.ID] = &record{Type: recOpen, ID: e.ID, Operation: e.Operation, Who: e.Who, Host: e.Host, Started: e.Started}
 		return nil
 	})
 }

@@ -1,7 +1,7 @@
 package file
 
 import (
-	"bytes"
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -183,9 +183,9 @@ type lock struct {
 	// open holds the journal entries known to be open: for those this
 	// lock opened, their open record without plan and before-images.
 	open  map[string]*record
-	jf    *os.File     // the journal, open for appends; nil until the first
-	jsize int64        // its size after this lock's last append
-	jbuf  bytes.Buffer // the records being appended
+	jf    *os.File      // the journal, open for appends; nil until the first
+	jsize int64         // its size after this lock's last append
+	jbuf  *bufio.Writer // what is being appended, on its way to jf
 }
 
 func (l *lock) Info() state.LockInfo { return l.info }
