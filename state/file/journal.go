@@ -236,7 +236,7 @@ var (
 
 // scanJournal reads a journal of version 2 as a skeleton: every entry with
 // its times and outcome, without plans, before-images or steps, and the
-// lines with their type and entry ID. The records checks hold as in
+// lines with their type and entry ID. The record checks hold as in
 // parseJournal; the content of open and steps lines is not decoded.
 func scanJournal(path string, data []byte, warn func(string)) (*journal, []line, error) {
 	j := &journal{byID: map[string]*state.JournalEntry{}}
