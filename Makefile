@@ -45,7 +45,7 @@ fuzz:
 
 # One table: plan, apply, destroy and plan --live at 10, 1,000 and 10,000
 # personas against mana-auth-dev in memory and on PostgreSQL, each beside
-# its lower bound measured in the same run (about 10 minutes on 2 cores).
+# its lower bound measured in the same run (about 7 minutes on 2 cores).
 # BENCHFLAGS passes options, e.g. BENCHFLAGS=--stores=memory; the Go
 # benchmarks of each package run with go test -bench.
 bench:
