@@ -22,10 +22,11 @@ type JournalOptions struct {
 
 // Journal records the steps of one open journal entry with group commit:
 // Record hands a step over without waiting for the disk, and one goroutine
-// writes what accumulated while its previous write ran, with one
-// AppendSteps call per batch. A slow disk makes batches grow; a fast one
-// writes each step soon after it finished. A step is reported durable (by
-// Flush, Close) only once the AppendSteps that carried it returned.
+// writes what accumulated while its previous write ran (and, with an
+// Interval, the pause after it), with one AppendSteps call per batch. A
+// slow disk makes batches grow; a fast one writes each step soon after it
+// finished. A step is reported durable (by Flush, Close) only once the
+// AppendSteps that carried it returned.
 //
 // The first failed write, or the loss of the lock, closes Failed: the run
 // must then start nothing new, since what it does next could not be

@@ -128,10 +128,17 @@ func resolveLinks(path string) (string, error) {
 // Describe names the state file for messages.
 func (b *Backend) Describe() string { return b.path }
 
+// The files beside a state, named by the state's path and these endings.
+const (
+	backupSuffix  = ".backup"
+	lockSuffix    = ".lock"
+	journalSuffix = ".journal"
+)
+
 func (b *Backend) dir() string         { return filepath.Dir(b.real) }
-func (b *Backend) backupPath() string  { return b.real + ".backup" }
-func (b *Backend) lockPath() string    { return b.real + ".lock" }
-func (b *Backend) journalPath() string { return b.real + ".journal" }
+func (b *Backend) backupPath() string  { return b.real + backupSuffix }
+func (b *Backend) lockPath() string    { return b.real + lockSuffix }
+func (b *Backend) journalPath() string { return b.real + journalSuffix }
 
 // Read returns the recorded state, or the zero State when the file does not exist.
 func (b *Backend) Read(ctx context.Context) (*state.State, error) {
@@ -307,7 +314,7 @@ func Files(path string) map[string]string {
 		real = filepath.Join(filepath.Dir(path), target) // a dangling link: its target is the state
 	}
 	files[real] = "the recorded state"
-	for _, suffix := range []string{".backup", ".journal", ".lock"} {
+	for _, suffix := range []string{backupSuffix, journalSuffix, lockSuffix} {
 		files[real+suffix] = "the recorded state's " + strings.TrimPrefix(suffix, ".") + " file"
 	}
 	return files
