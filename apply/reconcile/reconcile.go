@@ -16,6 +16,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -165,6 +166,29 @@ func interruptedNotice(e state.JournalEntry) string {
 	}
 	return fmt.Sprintf("Warning: an earlier %s (journal %s) started %s was interrupted after %d finished step(s) of its plan; live personas are read afresh and apply converges them.",
 		e.Operation, e.ID, e.Started.UTC().Format(time.RFC3339), done)
+}
+
+// CatalogOf turns live personas into catalog entries, for export. A live
+// persona that cannot be a catalog entry (catalog.CheckExportable says
+// why) refuses the whole export, naming each such persona; so does an
+// empty live set, since a catalog needs a persona.
+func CatalogOf(live []state.LivePersona) ([]catalog.Persona, error) {
+	personas := make([]catalog.Persona, 0, len(live))
+	var refused []string
+	for _, l := range live {
+		if why := catalog.CheckExportable(l.Values); len(why) > 0 {
+			refused = append(refused, fmt.Sprintf("%s (user %s): %s", l.Values.Email, l.UserID, strings.Join(why, "; ")))
+			continue
+		}
+		personas = append(personas, l.Values)
+	}
+	if len(refused) > 0 {
+		return nil, fmt.Errorf("%d live persona(s) cannot be written as a catalog entry, so nothing was exported:\n  %s\nfix them through the admin API (or delete them), then export again", len(refused), strings.Join(refused, "\n  "))
+	}
+	if len(personas) == 0 {
+		return nil, fmt.Errorf("no live personas to export; a catalog needs at least one persona")
+	}
+	return personas, nil
 }
 
 // DerivesPasswords is the rule for when a run needs the seed secret: when
