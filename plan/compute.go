@@ -119,7 +119,6 @@ func (cx *computer) change(email string, d *catalog.Persona, r *state.RecordedPe
 		// module mixes) rather than copying 10,000 of them; nobody edits a
 		// snapshot after planning.
 		c.Before = &l.Values
-		cx.p.Live[email], cx.scratch = fingerprint(cx.scratch[:0], l)
 	case r != nil:
 		c.UserID = r.UserID
 	}
@@ -142,6 +141,11 @@ func (cx *computer) change(email string, d *catalog.Persona, r *state.RecordedPe
 	cx.credentials(&c, d, r, l)
 	c.Attention = (hasNotApplied(c) && c.Action != Replace) ||
 		(c.Drift.Has(Credentials) && c.Action != Replace && c.Action != Delete)
+	if l != nil && (c.Action != NoOp || c.Record) {
+		// What a saved plan checks before it writes to, or records, this
+		// persona (Stale); a persona it leaves alone needs none.
+		cx.p.Live[email], cx.scratch = fingerprint(cx.scratch[:0], l)
+	}
 	return c
 }
 

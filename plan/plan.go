@@ -307,8 +307,9 @@ type Plan struct {
 	Warnings []string `json:"warnings,omitempty"`
 	Errors   []string `json:"errors,omitempty"`
 	Notes    []string `json:"notes,omitempty"`
-	// Live holds a fingerprint of every live persona the plan saw, by email,
-	// so that a saved plan can tell when live moved on.
+	// Live holds, by email, a fingerprint of every live persona a change of
+	// the plan writes to or records, so that a saved plan can tell when
+	// live moved on.
 	Live map[string]string `json:"live"`
 	// Secret is Input.Secret when the plan was computed: the seed secret the
 	// plan's creates and replaces are recorded with, so that a saved plan
