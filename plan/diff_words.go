@@ -3,6 +3,7 @@ package plan
 import (
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/sergi/go-diff/diffmatchpatch"
 )
@@ -23,11 +24,90 @@ type Segment struct {
 	Text string
 }
 
-// WordDiff compares two texts word by word. go-diff compares characters (or
-// lines); here each word and each run of spaces is mapped to one rune, the way
-// its DiffLinesToChars maps lines, so that the diff, and its semantic clean-up,
-// move whole words.
+// WordDiff compares two texts word by word. The words both texts begin and
+// end with are equal as they are; between them, go-diff compares characters
+// (or lines), so each word and each run of spaces is mapped to one rune, the
+// way its DiffLinesToChars maps lines, and the diff, with its semantic
+// clean-up, moves whole words. A changed sentence in a long prompt costs the
+// sentence, not the prompt.
 func WordDiff(before, after string) []Segment {
+	head := commonWordPrefix(before, after)
+	tail := commonWordSuffix(before[head:], after[head:])
+	out := make([]Segment, 0, 8)
+	if head > 0 {
+		out = append(out, Segment{Op: Equal, Text: before[:head]})
+	}
+	for _, s := range diffWords(before[head:len(before)-tail], after[head:len(after)-tail]) {
+		if n := len(out); n > 0 && out[n-1].Op == s.Op {
+			out[n-1].Text += s.Text
+			continue
+		}
+		out = append(out, s)
+	}
+	if tail > 0 {
+		if n := len(out); n > 0 && out[n-1].Op == Equal {
+			out[n-1].Text += before[len(before)-tail:]
+		} else {
+			out = append(out, Segment{Op: Equal, Text: before[len(before)-tail:]})
+		}
+	}
+	return out
+}
+
+// commonWordPrefix returns the length of the longest common prefix of a and
+// b that ends between two words (or at a text's end) in both: splitWords of
+// either text then cuts there too.
+func commonWordPrefix(a, b string) int {
+	i := 0
+	for i < len(a) && i < len(b) && a[i] == b[i] {
+		i++
+	}
+	for i > 0 && !(wordBoundary(a, i) && wordBoundary(b, i)) {
+		i--
+	}
+	return i
+}
+
+// commonWordSuffix returns the length of the longest common suffix of a
+// and b that starts between two words (or at a text's start) in both.
+func commonWordSuffix(a, b string) int {
+	n := 0
+	for n < len(a) && n < len(b) && a[len(a)-1-n] == b[len(b)-1-n] {
+		n++
+	}
+	for n > 0 && !(wordBoundary(a, len(a)-n) && wordBoundary(b, len(b)-n)) {
+		n--
+	}
+	return n
+}
+
+// wordBoundary says whether splitWords cuts s at byte i: at either end, or
+// between two whole characters of different classes, or next to a
+// punctuation mark, which is a word of its own.
+func wordBoundary(s string, i int) bool {
+	if i == 0 || i == len(s) {
+		return true
+	}
+	if !utf8.RuneStart(s[i]) {
+		return false
+	}
+	prev, _ := utf8.DecodeLastRuneInString(s[:i])
+	next, _ := utf8.DecodeRuneInString(s[i:])
+	p, n := runeClass(prev), runeClass(next)
+	return p != n || n == classOther
+}
+
+// diffWords is WordDiff of two texts that differ from their first word to
+// their last.
+func diffWords(before, after string) []Segment {
+	switch {
+	case before == "" && after == "":
+		return nil
+	case before == "":
+		return []Segment{{Op: Added, Text: after}}
+	case after == "":
+		return []Segment{{Op: Removed, Text: before}}
+	}
 	tokens := make(map[string]rune, 64)
 	words := make([]string, 0, 64)
 	encode := func(s string) ([]rune, bool) {
@@ -93,13 +173,20 @@ func splitWords(s string) []string {
 	out := make([]string, 0, len(s)/3+1)
 	start := 0
 	class := -1
-	for i, r := range s {
-		c := runeClass(r)
+	for i := 0; i < len(s); {
+		var c, size int
+		if b := s[i]; b < utf8.RuneSelf {
+			c, size = int(asciiClass[b]), 1
+		} else {
+			r, n := utf8.DecodeRuneInString(s[i:])
+			c, size = runeClass(r), n
+		}
 		if i > start && (c != class || c == classOther) {
 			out = append(out, s[start:i])
 			start = i
 		}
 		class = c
+		i += size
 	}
 	if start < len(s) {
 		out = append(out, s[start:])
@@ -112,6 +199,15 @@ const (
 	classWord
 	classOther
 )
+
+// asciiClass is runeClass of each ASCII character, looked up instead of
+// computed: most of a prompt is ASCII.
+var asciiClass = func() (t [utf8.RuneSelf]uint8) {
+	for r := range rune(utf8.RuneSelf) {
+		t[r] = uint8(runeClass(r))
+	}
+	return t
+}()
 
 func runeClass(r rune) int {
 	switch {

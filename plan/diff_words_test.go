@@ -59,6 +59,7 @@ func TestWordDiffOfManyDistinctWords(t *testing.T) {
 		a.WriteString(itoa(i))
 		a.WriteString(" ")
 	}
+	b.WriteString("head ") // no common first word, so the whole text is diffed
 	b.WriteString(a.String())
 	b.WriteString("tail")
 	segs := WordDiff(a.String(), b.String())
@@ -77,4 +78,54 @@ func itoa(i int) string {
 		out = append([]byte{digits[i%10]}, out...)
 	}
 	return string(out)
+}
+
+// FuzzWordDiff checks that a word diff gives both texts back, that no two
+// neighbouring segments share an operation, and that every cut between
+// segments falls where splitWords cuts that side, so words move whole.
+func FuzzWordDiff(f *testing.F) {
+	f.Add("Du bist Anna, 28, Studentin", "Du bist Anna, 29, Studentin")
+	f.Add("one two three", "one three")
+	f.Add("Grüße an Zoë", "Grüße an Zoé")
+	f.Add("aaa aaa aaa", "aaa aaa aaa aaa")
+	f.Add("x\xe2\x82y", "x\xe2\x82z")
+	f.Add("", "neu")
+	f.Fuzz(func(t *testing.T, before, after string) {
+		segs := WordDiff(before, after)
+		if got := joinSide(segs, Added); got != before {
+			t.Fatalf("before side is %q, want %q", got, before)
+		}
+		if got := joinSide(segs, Removed); got != after {
+			t.Fatalf("after side is %q, want %q", got, after)
+		}
+		for i, s := range segs {
+			if s.Text == "" {
+				t.Fatalf("segment %d is empty: %+v", i, segs)
+			}
+			if i > 0 && segs[i-1].Op == s.Op {
+				t.Fatalf("segments %d and %d share an operation: %+v", i-1, i, segs)
+			}
+		}
+		for _, side := range []struct {
+			text string
+			skip Op
+		}{{before, Added}, {after, Removed}} {
+			cuts := map[int]bool{}
+			n := 0
+			for _, w := range splitWords(side.text) {
+				n += len(w)
+				cuts[n] = true
+			}
+			n = 0
+			for _, s := range segs {
+				if s.Op == side.skip {
+					continue
+				}
+				n += len(s.Text)
+				if !cuts[n] {
+					t.Fatalf("a segment ends at byte %d of %q, inside a word; segments %+v", n, side.text, segs)
+				}
+			}
+		}
+	})
 }
