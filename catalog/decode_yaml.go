@@ -242,7 +242,7 @@ func yamlLit(n *yaml.Node, p position) litStyle {
 func (c *yamlConverter) scalar(n *yaml.Node, p position) node {
 	switch n.ShortTag() {
 	case "!!str", "!!timestamp": // a date is text in JSON, so it is here too
-		if n.Style == 0 { // plain: neither quoted nor tagged
+		if n.Style == 0 && mayBeNumber(n.Value) { // plain: neither quoted nor tagged
 			// yaml.v3 reads a plain number too large for a float64 (1e400) as
 			// text; the person wrote a number, so report it as one.
 			if f, err := strconv.ParseFloat(n.Value, 64); errors.Is(err, strconv.ErrRange) {
@@ -328,6 +328,13 @@ func (c *yamlConverter) merge(out *node, merges []*yaml.Node, depth int, alias *
 			}
 		}
 	}
+}
+
+// mayBeNumber says whether s starts as a decimal number can: a digit, a
+// sign or a point. Plain text (most of a catalog) is passed over without
+// strconv.ParseFloat, whose error for it is an allocation.
+func mayBeNumber(s string) bool {
+	return s != "" && (s[0] >= '0' && s[0] <= '9' || s[0] == '-' || s[0] == '+' || s[0] == '.')
 }
 
 // yamlKeyProblem explains why a YAML key is not a catalog key.
