@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/mana/personactl/apply"
+	"github.com/mana/personactl/apply/connect"
 	"github.com/mana/personactl/apply/reconcile"
 	"github.com/mana/personactl/apply/report"
 	"github.com/mana/personactl/plan"
@@ -64,14 +65,6 @@ type applyRun struct {
 	options    plan.Options
 }
 
-// tokenExpiry is when the admin token expires, or zero when it does not say.
-func tokenExpiry(c *adminapi.Client) time.Time {
-	if exp, ok := c.TokenExpiry(); ok {
-		return exp
-	}
-	return time.Time{}
-}
-
 func runApply(g *Globals, s Streams, r applyRun) error {
 	ctx, stop := interruptible(s)
 	defer stop()
@@ -82,29 +75,29 @@ func runApply(g *Globals, s Streams, r applyRun) error {
 			return err
 		}
 	}
-	sess, err := open(ctx, g, s, needs{
-		catalog:         saved == nil,
-		catalogOptional: r.options.Destroy,
-		secret:          reconcile.DerivesPasswords(saved, r.options, false),
-		writes:          true,
+	sess, err := open(ctx, g, s, connect.Needs{
+		Catalog:         saved == nil,
+		CatalogOptional: r.options.Destroy,
+		Secret:          reconcile.DerivesPasswords(saved, r.options, false),
+		Writes:          true,
 	})
 	if err != nil {
 		return err
 	}
-	defer sess.close()
+	defer sess.Close()
 
 	jsonOut := r.flags.Format == "json"
 	// Progress reaches standard output ten times a second rather than a
 	// write per line: two lines per step cost more than the step itself.
 	stepsOut, flushSteps := apply.Batched(s.Out, 100*time.Millisecond)
 	defer flushSteps()
-	out, err := sess.loop.Apply(ctx, reconcile.Request{
+	out, err := sess.Loop.Apply(ctx, reconcile.Request{
 		Operation:   r.operation,
 		Saved:       saved,
 		Options:     r.options,
 		LockTimeout: g.LockTimeout,
-		Writer:      testHooks.WrapWriter(sess.client.Writer()),
-		TokenExpiry: tokenExpiry(sess.client),
+		Writer:      testHooks.WrapWriter(sess.Client.Writer()),
+		TokenExpiry: sess.TokenExpiry(),
 		Show:        func(p *plan.Plan) error { return showPlan(s, g, p, jsonOut) },
 		Guards:      plan.Guards{MaxDeletes: r.flags.MaxDeletes, Limit: r.flags.MaxDeletes >= 0, AllowDeleteActive: r.flags.AllowDeleteActive},
 		Approve: func(p *plan.Plan) error {
@@ -132,7 +125,7 @@ func runApply(g *Globals, s Streams, r applyRun) error {
 	}
 	res := out.Result
 	if r.verify {
-		if err := sess.loop.VerifyApplied(ctx, sess.client, res); err != nil {
+		if err := sess.Loop.VerifyApplied(ctx, sess.Client, res); err != nil {
 			return err
 		}
 	}

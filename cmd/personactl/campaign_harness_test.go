@@ -25,6 +25,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mana/personactl/apply/connect"
 	"github.com/mana/personactl/catalog"
 	"github.com/mana/personactl/manaauthdev"
 	"github.com/mana/personactl/state"
@@ -404,7 +405,7 @@ func TestMain(m *testing.M) {
 }
 
 // stateRef names a world's recorded state: a file path or a DSN.
-func isPostgresState(ref string) bool { return isDSN(ref) }
+func isPostgresState(ref string) bool { return connect.IsDSN(ref) }
 
 // openBackend opens the recorded state ref names.
 func openBackend(t *testing.T, ref string) state.Backend {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 
+	"github.com/mana/personactl/apply/connect"
 	"github.com/mana/personactl/apply/reconcile"
 	"github.com/mana/personactl/catalog"
 )
@@ -16,12 +17,12 @@ type ExportCmd struct {
 // Run reads live and writes the catalog, or names what cannot be one.
 func (c *ExportCmd) Run(g *Globals, s Streams) error {
 	ctx := context.Background()
-	sess, err := open(ctx, g, s, needs{})
+	sess, err := open(ctx, g, s, connect.Needs{})
 	if err != nil {
 		return err
 	}
-	defer sess.close()
-	live, err := sess.live.Personas(ctx)
+	defer sess.Close()
+	live, err := sess.Live.Personas(ctx)
 	if err != nil {
 		return err
 	}

@@ -15,7 +15,7 @@ type HistoryCmd struct {
 
 // Run prints the runs newest first: when, who, what, what changed, how it ended.
 func (c *HistoryCmd) Run(g *Globals, s Streams) error {
-	return withBackend(g, func(ctx context.Context, b state.Backend) error {
+	return withBackend(g, s, func(ctx context.Context, b state.Backend) error {
 		entries, err := b.History(ctx, c.Limit)
 		if err != nil {
 			return err

@@ -16,6 +16,7 @@ import (
 
 	"github.com/alecthomas/kong"
 
+	"github.com/mana/personactl/apply/connect"
 	"github.com/mana/personactl/cmd/personactl/internal/kongdoc"
 	"github.com/mana/personactl/state"
 )
@@ -45,9 +46,7 @@ type Globals struct {
 	AllowDevSecret bool          `help:"Allow the public development seed secret against a server that is not on loopback."`
 
 	// jwtInArgs: the token came on the command line, which a warning says.
-	jwtInArgs bool      `kong:"-"`
-	stdin     io.Reader `kong:"-"`
-	stderr    io.Writer `kong:"-"`
+	jwtInArgs bool `kong:"-"`
 	// github: --format=github asked for GitHub Actions annotations;
 	// machineOutput: standard output is JSON or Markdown, so annotations
 	// go to standard error.
@@ -141,7 +140,7 @@ func run(args []string, s Streams) int {
 				}
 			}
 		}()
-		cli.Globals.jwtInArgs, cli.Globals.stdin, cli.Globals.stderr = jwtInArgs(args), s.In, s.Err
+		cli.Globals.jwtInArgs = connect.TokenInArgs(args)
 		kctx, err := parser.Parse(args)
 		if err != nil {
 			fmt.Fprintf(s.Err, "Error: %v\nRun personactl --help for usage.\n", err)

@@ -5,11 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 
+	"github.com/mana/personactl/apply/connect"
 	"github.com/mana/personactl/apply/reconcile"
 	"github.com/mana/personactl/plan"
-	"github.com/mana/personactl/state/file"
 )
 
 // ShapeFlags shape a new plan; plan takes them, and apply without a plan file.
@@ -47,12 +46,12 @@ func (c *PlanCmd) Run(g *Globals, s Streams) error {
 	// seed secret is set.
 	readOnly := g.Live != "" && g.JWT == "" && g.JWTFile == ""
 	derives := reconcile.DerivesPasswords(nil, c.options(), readOnly)
-	sess, err := open(ctx, g, s, needs{catalog: true, catalogOptional: c.Destroy, secret: derives, secretIfSet: !derives})
+	sess, err := open(ctx, g, s, connect.Needs{Catalog: true, CatalogOptional: c.Destroy, Secret: derives, SecretIfSet: !derives})
 	if err != nil {
 		return err
 	}
-	defer sess.close()
-	p, err := sess.loop.Plan(ctx, c.options())
+	defer sess.Close()
+	p, err := sess.Loop.Plan(ctx, c.options())
 	if err != nil {
 		return err
 	}
@@ -60,7 +59,7 @@ func (c *PlanCmd) Run(g *Globals, s Streams) error {
 		return err
 	}
 	if c.Out != "" && len(p.Errors) == 0 {
-		if err := reconcile.SavePlan(c.Out, p, g.inputs()); err != nil {
+		if err := reconcile.SavePlan(c.Out, p, g.settings(s).Inputs()); err != nil {
 			return err
 		}
 		fmt.Fprintf(s.Err, "Saved the plan to %s; apply exactly it with: personactl apply %s\n", c.Out, c.Out)
@@ -84,14 +83,4 @@ func render(w io.Writer, p *plan.Plan, format string, colour bool) error {
 	default:
 		return plan.RenderText(w, p, plan.TextOptions{Color: colour})
 	}
-}
-
-// inputs names the files a plan is computed from, which --out must not
-// overwrite: the catalog and, for a state file, its files.
-func (g *Globals) inputs() map[string]string {
-	in := map[string]string{g.Catalog: "the catalog"}
-	if !isDSN(g.State) {
-		maps.Copy(in, file.Files(g.State))
-	}
-	return in
 }

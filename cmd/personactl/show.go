@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 
+	"github.com/mana/personactl/apply/connect"
 	"github.com/mana/personactl/apply/reconcile"
 	"github.com/mana/personactl/apply/report"
 	"github.com/mana/personactl/plan"
@@ -18,12 +19,12 @@ type DriftCmd struct {
 func (c *DriftCmd) Run(g *Globals, s Streams) error {
 	g.machineOutput = c.Format != "text"
 	ctx := context.Background()
-	sess, err := open(ctx, g, s, needs{catalog: true, secretIfSet: true})
+	sess, err := open(ctx, g, s, connect.Needs{Catalog: true, SecretIfSet: true})
 	if err != nil {
 		return err
 	}
-	defer sess.close()
-	p, err := sess.loop.Plan(ctx, plan.Options{RefreshOnly: true})
+	defer sess.Close()
+	p, err := sess.Loop.Plan(ctx, plan.Options{RefreshOnly: true})
 	if err != nil {
 		return err
 	}
@@ -52,7 +53,7 @@ func (c *ShowCmd) Run(g *Globals, s Streams) error {
 		return render(s.Out, p, c.Format, g.colour(s.Out))
 	}
 	ctx := context.Background()
-	b, err := g.backend(ctx)
+	b, err := g.settings(s).OpenState(ctx)
 	if err != nil {
 		return err
 	}

@@ -19,9 +19,9 @@ type StateCmd struct {
 	ForceUnlock StateForceUnlockCmd `cmd:"" name:"force-unlock" help:"Remove a lock whose holder is gone."`
 }
 
-func withBackend(g *Globals, fn func(context.Context, state.Backend) error) error {
+func withBackend(g *Globals, s Streams, fn func(context.Context, state.Backend) error) error {
 	ctx := context.Background()
-	b, err := g.backend(ctx)
+	b, err := g.settings(s).OpenState(ctx)
 	if err != nil {
 		return err
 	}
@@ -34,7 +34,7 @@ type StateListCmd struct{}
 
 // Run prints one line per recorded persona.
 func (c *StateListCmd) Run(g *Globals, s Streams) error {
-	return withBackend(g, func(ctx context.Context, b state.Backend) error {
+	return withBackend(g, s, func(ctx context.Context, b state.Backend) error {
 		st, err := b.Read(ctx)
 		if err != nil {
 			return err
@@ -50,7 +50,7 @@ type StateShowCmd struct {
 
 // Run prints the persona's recorded values as JSON.
 func (c *StateShowCmd) Run(g *Globals, s Streams) error {
-	return withBackend(g, func(ctx context.Context, b state.Backend) error {
+	return withBackend(g, s, func(ctx context.Context, b state.Backend) error {
 		st, err := b.Read(ctx)
 		if err != nil {
 			return err
@@ -70,7 +70,7 @@ type StateRmCmd struct {
 
 // Run drops the personas from the state under the lock; mana-auth is not touched.
 func (c *StateRmCmd) Run(g *Globals, s Streams) error {
-	return withBackend(g, func(ctx context.Context, b state.Backend) error {
+	return withBackend(g, s, func(ctx context.Context, b state.Backend) error {
 		lock, err := b.Lock(ctx, "state rm", g.LockTimeout)
 		if err != nil {
 			return err
@@ -97,7 +97,7 @@ type StatePullCmd struct{}
 
 // Run writes the recorded state as JSON to standard output.
 func (c *StatePullCmd) Run(g *Globals, s Streams) error {
-	return withBackend(g, func(ctx context.Context, b state.Backend) error {
+	return withBackend(g, s, func(ctx context.Context, b state.Backend) error {
 		st, err := b.Read(ctx)
 		if err != nil {
 			return err
@@ -113,7 +113,7 @@ type StateForceUnlockCmd struct {
 
 // Run removes the lock if its ID matches.
 func (c *StateForceUnlockCmd) Run(g *Globals, s Streams) error {
-	return withBackend(g, func(ctx context.Context, b state.Backend) error {
+	return withBackend(g, s, func(ctx context.Context, b state.Backend) error {
 		if err := b.ForceUnlock(ctx, c.LockID); err != nil {
 			return err
 		}

@@ -14,7 +14,7 @@ type ValidateCmd struct {
 // Run loads the catalog and reports every problem; it never touches the network.
 func (c *ValidateCmd) Run(g *Globals, s Streams) error {
 	g.github = c.Format == "github"
-	cat, err := g.loadCatalog(s)
+	cat, err := g.settings(s).LoadCatalog()
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/mana/personactl/apply/connect"
 	"github.com/mana/personactl/apply/reconcile"
 	"github.com/mana/personactl/apply/report"
 )
@@ -18,12 +19,12 @@ type VerifyCmd struct {
 // Run verifies and reports.
 func (c *VerifyCmd) Run(g *Globals, s Streams) error {
 	ctx := context.Background()
-	sess, err := open(ctx, g, s, needs{catalog: true, secret: true, writes: true})
+	sess, err := open(ctx, g, s, connect.Needs{Catalog: true, Secret: true, Writes: true})
 	if err != nil {
 		return err
 	}
-	defer sess.close()
-	v, err := sess.loop.Verify(ctx, reconcile.VerifyRequest{Auth: sess.client, Emails: lower(c.Target), Record: true, LockTimeout: g.LockTimeout})
+	defer sess.Close()
+	v, err := sess.Loop.Verify(ctx, reconcile.VerifyRequest{Auth: sess.Client, Emails: lower(c.Target), Record: true, LockTimeout: g.LockTimeout})
 	if v != nil {
 		if rerr := report.Verification(s.Out, v, c.Format); rerr != nil {
 			return rerr

@@ -1,0 +1,365 @@
+// Package connect opens what a run works on, from its settings: the catalog
+// loader, the seed secret, the admin API client, the live reader (the API,
+// or mana-auth's database) and the recorded state (a file, or PostgreSQL),
+// and builds reconcile's loop on them. It checks everything that can be
+// checked before a request is sent: the URL, the token, the secret, the
+// numbers.
+//
+// It is the one place that knows the concrete adapters; reconcile and apply
+// see only state's and apply's interfaces. The command line fills Settings
+// from its flags and environment; tests fill it directly.
+package connect
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"maps"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/mana/personactl/apply/reconcile"
+	"github.com/mana/personactl/catalog"
+	"github.com/mana/personactl/state"
+	"github.com/mana/personactl/state/adminapi"
+	"github.com/mana/personactl/state/authdb"
+	"github.com/mana/personactl/state/file"
+	"github.com/mana/personactl/state/postgres"
+)
+
+// Settings are a run's choices, as the command line's flags name them.
+type Settings struct {
+	// Catalog is the catalog's path ("-": Stdin); CatalogFormat (json or
+	// yaml) when its extension does not tell; Strict makes warnings errors.
+	Catalog       string
+	CatalogFormat string
+	Strict        bool
+	// Annotate, when set, also receives the catalog's findings, errors and
+	// warnings (GitHub annotations).
+	Annotate func([]catalog.Diagnostic)
+
+	// Auth is mana-auth's base URL. Plain http to a host off loopback is
+	// refused unless InsecureHTTP; the public development seed secret
+	// against one unless AllowDevSecret.
+	Auth           string
+	InsecureHTTP   bool
+	AllowDevSecret bool
+
+	// Token is the admin JWT (--jwt, MANA_ADMIN_JWT), or TokenFile names a
+	// file holding it ("-": Stdin). TokenInArgs: Token came on the command
+	// line, which a warning says.
+	Token       string
+	TokenFile   string
+	TokenInArgs bool
+
+	// State is a state file's path or a PostgreSQL DSN; Workspace names the
+	// state within PostgreSQL; HistoryRetain is how many finished runs the
+	// journal keeps.
+	State         string
+	Workspace     string
+	HistoryRetain int
+
+	// Live, when set, is mana-auth's database, read instead of the API.
+	Live string
+
+	Parallelism int
+	LockTimeout time.Duration
+
+	Stdin io.Reader
+	// Stderr receives warnings and notices.
+	Stderr io.Writer
+	// LookupEnv reads PERSONA_SEED_SECRET; nil means os.LookupEnv.
+	LookupEnv func(string) (string, bool)
+}
+
+// Needs says what a command needs opened.
+type Needs struct {
+	// Catalog: false when a saved plan already holds the desired values.
+	Catalog bool
+	// CatalogOptional: a missing catalog file is an empty catalog (destroy).
+	CatalogOptional bool
+	// Secret: the run may derive passwords (creates, updates, replaces).
+	Secret bool
+	// SecretIfSet: use the seed secret only when PERSONA_SEED_SECRET is set
+	// (drift checks credentials then, and says it did not otherwise).
+	SecretIfSet bool
+	// Writes: the run writes through the admin API, which needs a token
+	// even when Live reads from mana-auth's database.
+	Writes bool
+}
+
+// Run is what Open opened, and the loop built on it.
+type Run struct {
+	Secret *catalog.Secret
+	// Client writes (and reads, without Live); nil for a read-only run with
+	// Live and no token.
+	Client  *adminapi.Client
+	Live    state.Live
+	Backend state.Backend
+	Loop    *reconcile.Session
+}
+
+// Open checks the settings, the URL, the seed secret and the token, then
+// opens the live reader and the state. The catalog is not read yet: the
+// loop reads it while it reads live. Close releases what Open opened.
+func Open(ctx context.Context, s Settings, n Needs) (*Run, error) {
+	if err := s.check(); err != nil {
+		return nil, err
+	}
+	u, err := s.AuthURL()
+	if err != nil {
+		return nil, err
+	}
+	r := &Run{}
+	if _, set := s.lookupEnv("PERSONA_SEED_SECRET"); n.Secret || (n.SecretIfSet && set) {
+		sec, err := s.secret(u)
+		if err != nil {
+			return nil, err
+		}
+		r.Secret = &sec
+	}
+	if s.Live == "" || n.Writes || s.Token != "" {
+		if r.Client, err = s.client(u); err != nil {
+			return nil, err
+		}
+		r.Live = r.Client.Reader()
+	}
+	if s.Live != "" {
+		reader, err := authdb.Open(ctx, s.Live)
+		if err != nil {
+			r.Close()
+			return nil, err
+		}
+		r.Live = reader
+	}
+	if r.Backend, err = s.OpenState(ctx); err != nil {
+		r.Close()
+		return nil, err
+	}
+	r.Loop = &reconcile.Session{
+		Backend:        r.Backend,
+		Live:           r.Live,
+		Secret:         r.Secret,
+		Workspace:      s.Workspace,
+		Parallelism:    s.Parallelism,
+		CountsRequests: s.Live == "",
+		Notify:         s.say,
+	}
+	if n.Catalog {
+		r.Loop.Catalog = func() (*catalog.Catalog, error) {
+			c, err := s.LoadCatalog()
+			if n.CatalogOptional && errors.Is(err, fs.ErrNotExist) {
+				return &catalog.Catalog{Path: s.Catalog}, nil
+			}
+			return c, err
+		}
+	}
+	return r, nil
+}
+
+// Close releases the connections and the state Open opened.
+func (r *Run) Close() {
+	if db, ok := r.Live.(*authdb.Reader); ok {
+		db.Close()
+	}
+	if r.Client != nil {
+		r.Client.Close()
+	}
+	if r.Backend != nil {
+		r.Backend.Close()
+	}
+}
+
+// TokenExpiry is when the admin token expires, or zero when it does not
+// say or there is no client.
+func (r *Run) TokenExpiry() time.Time {
+	if r.Client == nil {
+		return time.Time{}
+	}
+	if exp, ok := r.Client.TokenExpiry(); ok {
+		return exp
+	}
+	return time.Time{}
+}
+
+func (s Settings) check() error {
+	if s.Parallelism < 1 {
+		return fmt.Errorf("--parallelism=%d: it must be at least 1", s.Parallelism)
+	}
+	if s.LockTimeout < 0 {
+		return fmt.Errorf("--lock-timeout=%s: it must not be negative; 0s fails at once when the state is locked", s.LockTimeout)
+	}
+	return nil
+}
+
+func (s Settings) say(msg string) {
+	if s.Stderr != nil {
+		fmt.Fprintln(s.Stderr, msg)
+	}
+}
+
+func (s Settings) lookupEnv(key string) (string, bool) {
+	if s.LookupEnv == nil {
+		return os.LookupEnv(key)
+	}
+	return s.LookupEnv(key)
+}
+
+// LoadCatalog reads and validates the catalog, printing its warnings to
+// Stderr; its findings also go to Annotate.
+func (s Settings) LoadCatalog() (*catalog.Catalog, error) {
+	c, err := catalog.Load(s.Catalog, catalog.Options{Format: s.CatalogFormat, Strict: s.Strict, Stdin: s.Stdin})
+	if err != nil {
+		var diags catalog.Errors
+		if errors.As(err, &diags) {
+			s.annotate(diags)
+			return nil, fmt.Errorf("the catalog has %s; fix them and run again:\n%w", findings(diags), err)
+		}
+		return nil, err
+	}
+	for _, w := range c.Warnings {
+		s.say(w.String())
+	}
+	s.annotate(c.Warnings)
+	return c, nil
+}
+
+// findings counts a catalog's errors, and its warnings when there are any:
+// "2 error(s) and 1 warning(s)".
+func findings(diags []catalog.Diagnostic) string {
+	errs := 0
+	for _, d := range diags {
+		if d.Severity == catalog.SeverityError {
+			errs++
+		}
+	}
+	if warns := len(diags) - errs; warns > 0 {
+		return fmt.Sprintf("%d error(s) and %d warning(s)", errs, warns)
+	}
+	return fmt.Sprintf("%d error(s)", errs)
+}
+
+func (s Settings) annotate(diags []catalog.Diagnostic) {
+	if s.Annotate != nil && len(diags) > 0 {
+		s.Annotate(diags)
+	}
+}
+
+// AuthURL parses Auth and refuses plain http to a host off loopback.
+func (s Settings) AuthURL() (*url.URL, error) {
+	u, err := url.Parse(s.Auth)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("--auth / MANA_AUTH_URL %q is not an http(s) URL; set it to mana-auth's base URL, e.g. http://localhost:3001", adminapi.Redact(s.Auth))
+	}
+	if u.Scheme == "http" && !catalog.IsLoopback(u) && !s.InsecureHTTP {
+		return nil, fmt.Errorf("refusing plain http:// to %s, which is not on loopback: the admin token and persona passwords would cross the network unencrypted; use https://, or pass --insecure-http if you must", u.Host)
+	}
+	return u, nil
+}
+
+// secret resolves PERSONA_SEED_SECRET with every refusal of catalog.md.
+func (s Settings) secret(u *url.URL) (catalog.Secret, error) {
+	sec, err := catalog.ResolveSecret(s.lookupEnv)
+	if err != nil {
+		return catalog.Secret{}, err
+	}
+	return sec, sec.CheckServer(u, s.AllowDevSecret)
+}
+
+// client builds the admin API client once the URL and token are checked.
+func (s Settings) client(u *url.URL) (*adminapi.Client, error) {
+	token, err := s.ResolveToken()
+	if err != nil {
+		return nil, err
+	}
+	if token == "" {
+		return nil, errors.New("no admin token: set MANA_ADMIN_JWT, or MANA_ADMIN_JWT_FILE / --jwt-file to a file holding it, to an admin JWT for " + adminapi.Redact(u.String()))
+	}
+	return adminapi.New(adminapi.Options{BaseURL: u.String(), Token: token, Parallelism: s.Parallelism})
+}
+
+// ResolveToken returns the admin JWT: Token, or what the file TokenFile
+// names holds ("-": Stdin, at most 64 KiB). Both set is an error, as is a
+// file that holds anything but one word.
+func (s Settings) ResolveToken() (string, error) {
+	if s.TokenFile == "" {
+		if s.TokenInArgs && s.Token != "" {
+			s.say("Warning: --jwt on the command line is visible to every user of this machine (ps, /proc/PID/cmdline) and stays in your shell history; set MANA_ADMIN_JWT, or --jwt-file=PATH / MANA_ADMIN_JWT_FILE, instead.")
+		}
+		return s.Token, nil
+	}
+	if s.Token != "" {
+		return "", errors.New("both an admin JWT (--jwt or MANA_ADMIN_JWT) and a file holding one (--jwt-file or MANA_ADMIN_JWT_FILE) are set; keep one")
+	}
+	var data []byte
+	var err error
+	if s.TokenFile == "-" {
+		if s.Stdin == nil {
+			return "", errors.New("--jwt-file=- reads the admin JWT from standard input, and there is none here; name a file instead")
+		}
+		data, err = io.ReadAll(io.LimitReader(s.Stdin, 64<<10))
+	} else {
+		data, err = os.ReadFile(s.TokenFile)
+	}
+	if err != nil {
+		return "", fmt.Errorf("reading the admin JWT from %s: %w; point --jwt-file / MANA_ADMIN_JWT_FILE at a readable file holding the token", s.TokenFile, err)
+	}
+	token := strings.TrimSpace(string(data))
+	if token == "" || strings.ContainsAny(token, " \t\n") {
+		return "", fmt.Errorf("%s does not hold one admin JWT (it is empty or has several words); write only the token to it", s.TokenFile)
+	}
+	return token, nil
+}
+
+// TokenInArgs reports whether args pass the admin JWT as a command-line
+// argument (--jwt), where every user of the machine can read it.
+func TokenInArgs(args []string) bool {
+	for _, a := range args {
+		if a == "--" {
+			return false
+		}
+		if a == "--jwt" || strings.HasPrefix(a, "--jwt=") {
+			return true
+		}
+	}
+	return false
+}
+
+// OpenState opens the recorded state State names: a file, or with a
+// postgres:// DSN a workspace in PostgreSQL.
+func (s Settings) OpenState(ctx context.Context) (state.Backend, error) {
+	if IsDSN(s.State) {
+		if strings.TrimSpace(s.Workspace) == "" {
+			return nil, errors.New("--workspace / PERSONACTL_WORKSPACE is empty; name the workspace of the PostgreSQL state, e.g. --workspace=default")
+		}
+		b, err := postgres.Open(ctx, s.State, s.Workspace, postgres.Options{Retain: s.HistoryRetain})
+		if err != nil {
+			return nil, err // never a typed nil: callers test the interface
+		}
+		return b, nil
+	}
+	b, err := file.New(s.State, file.Options{Retain: s.HistoryRetain, Warn: func(msg string) { s.say("Warning: " + msg) }})
+	if err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// IsDSN reports whether a --state value names a PostgreSQL database.
+func IsDSN(ref string) bool {
+	return strings.HasPrefix(ref, "postgres://") || strings.HasPrefix(ref, "postgresql://")
+}
+
+// Inputs names the files a plan is computed from, which a saved plan must
+// not overwrite: the catalog and, for a state file, its files.
+func (s Settings) Inputs() map[string]string {
+	in := map[string]string{s.Catalog: "the catalog"}
+	if !IsDSN(s.State) {
+		maps.Copy(in, file.Files(s.State))
+	}
+	return in
+}
