@@ -301,3 +301,42 @@ func TestSavedPlanRoundTripsThroughJSON(t *testing.T) {
 		}
 	}
 }
+
+func TestRenderByFormatName(t *testing.T) {
+	s := scenarios()[0]
+	p := Compute(s.in, s.opts)
+	for _, tt := range []struct {
+		format string
+		want   func(*bytes.Buffer) error
+	}{
+		{"", func(b *bytes.Buffer) error { return RenderText(b, p, TextOptions{}) }},
+		{"text", func(b *bytes.Buffer) error { return RenderText(b, p, TextOptions{}) }},
+		{"github", func(b *bytes.Buffer) error { return RenderText(b, p, TextOptions{}) }},
+		{"json", func(b *bytes.Buffer) error { return RenderJSON(b, p) }},
+		{"markdown", func(b *bytes.Buffer) error { return RenderMarkdown(b, p, MarkdownOptions{}) }},
+	} {
+		var got, want bytes.Buffer
+		if err := Render(&got, p, tt.format, false); err != nil {
+			t.Fatalf("Render(%q): %v", tt.format, err)
+		}
+		if err := tt.want(&want); err != nil {
+			t.Fatal(err)
+		}
+		if got.String() != want.String() || got.Len() == 0 {
+			t.Errorf("Render(%q) differs from its renderer's output", tt.format)
+		}
+	}
+	var colored, plain bytes.Buffer
+	if err := Render(&colored, p, "text", true); err != nil {
+		t.Fatal(err)
+	}
+	if err := Render(&plain, p, "text", false); err != nil {
+		t.Fatal(err)
+	}
+	if colored.String() == plain.String() {
+		t.Error("Render with colour prints what it prints without")
+	}
+	if err := Render(&plain, p, "yaml", false); err == nil || !strings.Contains(err.Error(), `unknown plan format "yaml"`) {
+		t.Errorf("Render(yaml) = %v, want an error naming the format", err)
+	}
+}

@@ -141,6 +141,30 @@ func (s *State) Remove(emails ...string) (int, error) {
 	return len(drop), nil
 }
 
+// Forget drops the personas with the given addresses from b's state, under
+// its lock ("state rm"): they stay live, and the next plan shows them as
+// unmanaged. It returns how many it dropped and the state it wrote; an
+// address that is not recorded is an error, and then nothing is written.
+func Forget(ctx context.Context, b Backend, lockTimeout time.Duration, emails ...string) (int, *State, error) {
+	lock, err := b.Lock(ctx, "state rm", lockTimeout)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer lock.Release()
+	st, err := b.Read(ctx)
+	if err != nil {
+		return 0, nil, err
+	}
+	n, err := st.Remove(emails...)
+	if err != nil {
+		return 0, nil, fmt.Errorf("%w %s; nothing was removed", err, b.Describe())
+	}
+	if err := lock.Write(ctx, st); err != nil {
+		return 0, nil, err
+	}
+	return n, st, nil
+}
+
 // Find returns the recorded persona with email, if any.
 func (s *State) Find(email string) (RecordedPersona, bool) {
 	i := sort.Search(len(s.Personas), func(i int) bool { return s.Personas[i].Email >= email })

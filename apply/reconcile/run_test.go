@@ -179,3 +179,21 @@ func (a *authOnce) Login(context.Context, string, string) (adminapi.LoginResult,
 	a.once.Do(a.do)
 	return adminapi.LoginResult{Status: adminapi.LoginReady, Kind: "persona"}, nil
 }
+
+// TestVerifyTargetsInAnyLetterCase: addresses are stored lower-case, so a
+// target written with capitals names the same persona.
+func TestVerifyTargetsInAnyLetterCase(t *testing.T) {
+	a, b := persona("persona.a@mana.test"), persona("persona.b@mana.test")
+	live := &memLive{personas: map[string]state.LivePersona{
+		a.Email: {UserID: "ua", Values: a},
+		b.Email: {UserID: "ub", Values: b},
+	}}
+	s := session(t, live, a, b)
+	v, err := s.Verify(context.Background(), VerifyRequest{Auth: &authOnce{do: func() {}}, Emails: []string{"Persona.B@Mana.Test"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(v.Personas) != 1 || v.Personas[0].Email != b.Email || !v.Ready() {
+		t.Errorf("verify of Persona.B@Mana.Test = %+v; want b, ready", v.Personas)
+	}
+}

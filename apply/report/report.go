@@ -5,6 +5,7 @@
 package report
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -220,5 +221,20 @@ func Verification(w io.Writer, v *reconcile.Verification, format string) error {
 		fmt.Fprintf(w, "Recorded the seed secret's fingerprint for %d persona(s).\n", v.Recorded)
 	}
 	fmt.Fprintln(w, summary)
+	return nil
+}
+
+// Approve asks for "yes" before an apply or destroy, the way Terraform
+// does. Off a terminal (terminal false) nobody can answer, so it refuses
+// and names --auto-approve; any answer but "yes" cancels.
+func Approve(in io.Reader, out io.Writer, operation string, terminal bool) error {
+	if !terminal {
+		return fmt.Errorf("refusing to %s without confirmation: standard input is not a terminal; review the plan and pass --auto-approve", operation)
+	}
+	fmt.Fprintf(out, "\nDo you want to perform these actions?\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ")
+	answer, _ := bufio.NewReader(in).ReadString('\n')
+	if strings.TrimSpace(answer) != "yes" {
+		return fmt.Errorf("%s cancelled: nothing was changed", operation)
+	}
 	return nil
 }

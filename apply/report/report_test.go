@@ -79,3 +79,30 @@ func TestVerification(t *testing.T) {
 		t.Errorf("NotReady = %q", bad)
 	}
 }
+
+func TestApprove(t *testing.T) {
+	for _, tt := range []struct {
+		answer   string
+		terminal bool
+		err      string
+	}{
+		{"yes\n", true, ""},
+		{"  yes  \n", true, ""},
+		{"yes", true, ""}, // no newline before the end of input
+		{"y\n", true, "destroy cancelled: nothing was changed"},
+		{"", true, "destroy cancelled"},
+		{"yes\n", false, "refusing to destroy without confirmation: standard input is not a terminal; review the plan and pass --auto-approve"},
+	} {
+		var out bytes.Buffer
+		err := Approve(strings.NewReader(tt.answer), &out, "destroy", tt.terminal)
+		switch {
+		case tt.err == "" && err != nil:
+			t.Errorf("answer %q: %v, want approval", tt.answer, err)
+		case tt.err != "" && (err == nil || !strings.Contains(err.Error(), tt.err)):
+			t.Errorf("answer %q on a terminal %v: %v, want %q", tt.answer, tt.terminal, err, tt.err)
+		}
+		if asked := strings.Contains(out.String(), "Only 'yes' will be accepted"); asked != tt.terminal {
+			t.Errorf("answer %q on a terminal %v: asked %v (%q)", tt.answer, tt.terminal, asked, out.String())
+		}
+	}
+}

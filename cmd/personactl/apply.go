@@ -1,13 +1,11 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 
@@ -104,7 +102,7 @@ func runApply(g *Globals, s Streams, r applyRun) error {
 			if saved != nil || r.flags.AutoApprove {
 				return nil // a saved plan is the approval: it was reviewed when it was made
 			}
-			return approve(s, r.operation)
+			return report.Approve(s.In, s.Out, r.operation, isTerminal(s.In))
 		},
 		Run: apply.Options{
 			Parallelism: g.Parallelism,
@@ -167,17 +165,4 @@ func interruptible(s Streams) (context.Context, func()) {
 		close(done)
 		cancel()
 	}
-}
-
-// approve asks for "yes" on a terminal, and refuses off one.
-func approve(s Streams, operation string) error {
-	if !isTerminal(s.In) {
-		return fmt.Errorf("refusing to %s without confirmation: standard input is not a terminal; review the plan and pass --auto-approve", operation)
-	}
-	fmt.Fprintf(s.Out, "\nDo you want to perform these actions?\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ")
-	answer, _ := bufio.NewReader(s.In).ReadString('\n')
-	if strings.TrimSpace(answer) != "yes" {
-		return fmt.Errorf("%s cancelled: nothing was changed", operation)
-	}
-	return nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 
 	"github.com/mana/personactl/apply/connect"
 	"github.com/mana/personactl/apply/reconcile"
@@ -55,7 +54,7 @@ func (c *PlanCmd) Run(g *Globals, s Streams) error {
 	if err != nil {
 		return err
 	}
-	if err := render(s.Out, p, c.Format, g.colour(s.Out)); err != nil {
+	if err := plan.Render(s.Out, p, c.Format, g.colour(s.Out)); err != nil {
 		return err
 	}
 	if c.Out != "" && len(p.Errors) == 0 {
@@ -71,16 +70,4 @@ func (c *PlanCmd) Run(g *Globals, s Streams) error {
 		return &exitCode{code: 2}
 	}
 	return nil
-}
-
-// render writes p in the chosen format.
-func render(w io.Writer, p *plan.Plan, format string, colour bool) error {
-	switch format {
-	case "json":
-		return plan.RenderJSON(w, p)
-	case "markdown":
-		return plan.RenderMarkdown(w, p, plan.MarkdownOptions{})
-	default:
-		return plan.RenderText(w, p, plan.TextOptions{Color: colour})
-	}
 }

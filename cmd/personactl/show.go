@@ -28,7 +28,7 @@ func (c *DriftCmd) Run(g *Globals, s Streams) error {
 	if err != nil {
 		return err
 	}
-	if err := render(s.Out, p, c.Format, g.colour(s.Out)); err != nil {
+	if err := plan.Render(s.Out, p, c.Format, g.colour(s.Out)); err != nil {
 		return err
 	}
 	if p.HasDrift() {
@@ -50,7 +50,7 @@ func (c *ShowCmd) Run(g *Globals, s Streams) error {
 		if err != nil {
 			return err
 		}
-		return render(s.Out, p, c.Format, g.colour(s.Out))
+		return plan.Render(s.Out, p, c.Format, g.colour(s.Out))
 	}
 	ctx := context.Background()
 	b, err := g.settings(s).OpenState(ctx)

@@ -71,20 +71,8 @@ type StateRmCmd struct {
 // Run drops the personas from the state under the lock; mana-auth is not touched.
 func (c *StateRmCmd) Run(g *Globals, s Streams) error {
 	return withBackend(g, s, func(ctx context.Context, b state.Backend) error {
-		lock, err := b.Lock(ctx, "state rm", g.LockTimeout)
+		n, st, err := state.Forget(ctx, b, g.LockTimeout, c.Email...)
 		if err != nil {
-			return err
-		}
-		defer lock.Release()
-		st, err := b.Read(ctx)
-		if err != nil {
-			return err
-		}
-		n, err := st.Remove(c.Email...)
-		if err != nil {
-			return fmt.Errorf("%w %s; nothing was removed", err, b.Describe())
-		}
-		if err := lock.Write(ctx, st); err != nil {
 			return err
 		}
 		fmt.Fprintf(s.Out, "Removed %d persona(s) from the state (serial %d); they stay live and show as unmanaged until the catalog or --prune says otherwise.\n", n, st.Serial)

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/mana/personactl/apply/connect"
 	"github.com/mana/personactl/apply/reconcile"
@@ -24,7 +23,7 @@ func (c *VerifyCmd) Run(g *Globals, s Streams) error {
 		return err
 	}
 	defer sess.Close()
-	v, err := sess.Loop.Verify(ctx, reconcile.VerifyRequest{Auth: sess.Client, Emails: lower(c.Target), Record: true, LockTimeout: g.LockTimeout})
+	v, err := sess.Loop.Verify(ctx, reconcile.VerifyRequest{Auth: sess.Client, Emails: c.Target, Record: true, LockTimeout: g.LockTimeout})
 	if v != nil {
 		if rerr := report.Verification(s.Out, v, c.Format); rerr != nil {
 			return rerr
@@ -39,12 +38,4 @@ func (c *VerifyCmd) Run(g *Globals, s Streams) error {
 		return &exitCode{code: 2}
 	}
 	return nil
-}
-
-func lower(emails []string) []string {
-	out := make([]string, len(emails))
-	for i, e := range emails {
-		out[i] = strings.ToLower(e)
-	}
-	return out
 }
