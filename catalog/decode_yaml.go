@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -21,7 +22,19 @@ const aliasAllowance = 10_000
 // decodeYAML reads one YAML document into a tree. A syntax error, a second
 // document or runaway aliases end the reading, and the tree is then invalid;
 // keys that are not strings and unsupported tags are reported and skipped.
+// A large catalog of the usual shape is parsed in parts on several cores
+// (decodeYAMLParts), with the same result.
 func decodeYAML(file string, data []byte) (node, []Diagnostic) {
+	if len(data) >= splitMinSize {
+		if root, diags, ok := decodeYAMLParts(file, data, runtime.GOMAXPROCS(0), splitMinItems); ok {
+			return root, diags
+		}
+	}
+	return decodeYAMLWhole(file, data)
+}
+
+// decodeYAMLWhole is decodeYAML in one part.
+func decodeYAMLWhole(file string, data []byte) (node, []Diagnostic) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {
@@ -176,6 +189,9 @@ type yamlConverter struct {
 	fatal bool
 	// aliasesReported is set once running out of budget has been reported.
 	aliasesReported bool
+	// lineOffset is how many lines of the file precede the text the nodes
+	// were parsed from (a part of a large catalog, see decodeYAMLParts).
+	lineOffset int
 }
 
 func (c *yamlConverter) errorAt(p position, msg string) {
@@ -189,7 +205,7 @@ func (c *yamlConverter) convert(n *yaml.Node, depth int, alias *position) node {
 	if c.fatal {
 		return node{}
 	}
-	p := position{n.Line, n.Column}
+	p := c.at(n)
 	if alias != nil {
 		p = *alias
 		if c.budget--; c.budget < 0 {
@@ -228,10 +244,15 @@ func (c *yamlConverter) convert(n *yaml.Node, depth int, alias *position) node {
 	return node{}
 }
 
+// at is where n starts in the file.
+func (c *yamlConverter) at(n *yaml.Node) position {
+	return position{n.Line + c.lineOffset, n.Column}
+}
+
 // yamlLit says how the scalar n, found at p, is written in the file.
-func yamlLit(n *yaml.Node, p position) litStyle {
+func (c *yamlConverter) yamlLit(n *yaml.Node, p position) litStyle {
 	switch {
-	case p.line != n.Line || p.col != n.Column: // reached through an alias
+	case p != c.at(n): // reached through an alias
 		return litUnknown
 	case n.Style&yaml.DoubleQuotedStyle != 0:
 		return litYAMLDouble
@@ -249,7 +270,7 @@ func (c *yamlConverter) scalar(n *yaml.Node, p position) node {
 				return node{kind: kindNumber, pos: p, text: n.Value, number: f}
 			}
 		}
-		return node{kind: kindString, lit: yamlLit(n, p), pos: p, text: n.Value}
+		return node{kind: kindString, lit: c.yamlLit(n, p), pos: p, text: n.Value}
 	case "!!int", "!!float":
 		f, err := strconv.ParseFloat(n.Value, 64)
 		if err != nil && !errors.Is(err, strconv.ErrRange) {
@@ -274,7 +295,7 @@ func (c *yamlConverter) mapping(n *yaml.Node, p position, depth int, alias *posi
 	var merges []*yaml.Node
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
-		keyPos := position{k.Line, k.Column}
+		keyPos := c.at(k)
 		if alias != nil {
 			keyPos = *alias
 		}
@@ -289,7 +310,7 @@ func (c *yamlConverter) mapping(n *yaml.Node, p position, depth int, alias *posi
 			c.errorAt(keyPos, yamlKeyProblem(k))
 			continue
 		}
-		out.fields = append(out.fields, field{key: k.Value, keyPos: keyPos, keyLit: yamlLit(k, keyPos), value: c.convert(v, depth+1, alias)})
+		out.fields = append(out.fields, field{key: k.Value, keyPos: keyPos, keyLit: c.yamlLit(k, keyPos), value: c.convert(v, depth+1, alias)})
 	}
 	if len(merges) > 0 {
 		c.merge(&out, merges, depth, alias)

@@ -1,0 +1,183 @@
+package catalog
+
+import (
+	"bytes"
+	"sync"
+
+	"gopkg.in/yaml.v3"
+)
+
+// splitMinSize is the size from which a YAML catalog is parsed in parts,
+// on several cores: yaml.v3 parses about 30 MB/s, so below it the
+// goroutines cost more than they save.
+const splitMinSize = 256 << 10
+
+// splitMinItems is the fewest personas a part holds.
+const splitMinItems = 64
+
+// yamlPart is one run of persona items cut out of a YAML catalog: text
+// starting at the beginning of line firstLine+1 (counted from 1), holding
+// whole items of the personas list and nothing else.
+type yamlPart struct {
+	text      []byte
+	firstLine int
+}
+
+// splitYAML cuts a large catalog into a head (everything up to the end of
+// the first part's items, parsed as the document) and further parts of
+// whole persona items, each parsed on its own. It cuts only a catalog
+// shaped the usual way: a top-level "personas:" key on a line of its own,
+// its items each starting at the same column with "- ", and nothing but
+// blank and comment lines after the list; no document markers or
+// directives past the first line. Any other shape is not cut (ok false).
+//
+// A cut can only fall between two items: a line that starts with "- " at
+// the items' column is a new item in block YAML, and wherever else such a
+// line can stand (inside a quoted string or a flow collection), the part
+// before it no longer parses, and the whole file is then parsed in one.
+func splitYAML(data []byte, parts, minItems int) (head []byte, rest []yamlPart, ok bool) {
+	if parts < 2 {
+		return nil, nil, false
+	}
+	var (
+		items  []int // offsets of the item lines
+		lines  []int // their line numbers, counted from 0
+		inList bool  // past "personas:"
+		col    = -1  // the items' column
+		line   = 0
+	)
+	for off := 0; off < len(data); line++ {
+		end := bytes.IndexByte(data[off:], '\n')
+		next := len(data)
+		if end >= 0 {
+			end += off
+			next = end + 1
+		} else {
+			end = len(data)
+		}
+		text := bytes.TrimSuffix(data[off:end], []byte("\r"))
+		trimmed := bytes.TrimLeft(text, " ")
+		blank := len(trimmed) == 0 || trimmed[0] == '#'
+		switch {
+		case blank:
+		case line > 0 && (bytes.HasPrefix(text, []byte("---")) || bytes.HasPrefix(text, []byte("...")) || text[0] == '%'):
+			return nil, nil, false // a document marker or directive past the start
+		case !inList:
+			if bytes.Equal(bytes.TrimRight(text, " "), []byte("personas:")) {
+				inList = true
+			}
+		default:
+			indent := len(text) - len(trimmed)
+			isItem := trimmed[0] == '-' && (len(trimmed) == 1 || trimmed[1] == ' ')
+			switch {
+			case col < 0 && isItem:
+				col = indent
+				items, lines = append(items, off), append(lines, line)
+			case indent == col && isItem:
+				items, lines = append(items, off), append(lines, line)
+			case indent <= col || col < 0:
+				return nil, nil, false // the list ends before the file does
+			}
+		}
+		off = next
+	}
+	parts = min(parts, len(items)/max(1, minItems))
+	if parts < 2 {
+		return nil, nil, false
+	}
+	per := (len(items) + parts - 1) / parts
+	cut := func(k int) int { return min(k*per, len(items)) }
+	head = data[:items[cut(1)]]
+	for k := 1; k < parts && cut(k) < len(items); k++ {
+		endOff := len(data)
+		if cut(k+1) < len(items) {
+			endOff = items[cut(k+1)]
+		}
+		rest = append(rest, yamlPart{text: data[items[cut(k)]:endOff], firstLine: lines[cut(k)]})
+	}
+	return head, rest, true
+}
+
+// decodeYAMLParts parses and converts a catalog in up to parts parts of at
+// least minItems personas, concurrently. ok is false when the catalog is not cut (see
+// splitYAML), when a part does not parse, or when it uses aliases (whose
+// anchors may lie in another part): the caller then decodes the whole file
+// in one, which also finds the errors where they are.
+func decodeYAMLParts(file string, data []byte, parts, minItems int) (root node, diags []Diagnostic, ok bool) {
+	head, rest, ok := splitYAML(data, parts, minItems)
+	if !ok {
+		return node{}, nil, false
+	}
+	type result struct {
+		items    []node
+		diags    []Diagnostic
+		ok       bool
+		panicked any
+	}
+	results := make([]result, len(rest))
+	var wg sync.WaitGroup
+	for i, part := range rest {
+		wg.Add(1)
+		go func(r *result) {
+			defer wg.Done()
+			defer func() {
+				if v := recover(); v != nil {
+					r.panicked = v // raised again in the caller's goroutine
+				}
+			}()
+			var doc yaml.Node
+			if err := yaml.Unmarshal(part.text, &doc); err != nil || len(doc.Content) != 1 || doc.Content[0].Kind != yaml.SequenceNode || hasAlias(&doc) {
+				return
+			}
+			c := yamlConverter{file: file, lineOffset: part.firstLine}
+			list := c.convert(doc.Content[0], 1, nil)
+			r.items, r.diags, r.ok = list.items, c.diags, !c.fatal
+		}(&results[i])
+	}
+	var doc yaml.Node
+	err := yaml.Unmarshal(head, &doc)
+	if err == nil && len(doc.Content) == 1 && !hasAlias(&doc) {
+		c := yamlConverter{file: file}
+		root, diags = c.convert(doc.Content[0], 0, nil), c.diags
+		ok = !c.fatal
+	} else {
+		ok = false
+	}
+	wg.Wait()
+	for _, r := range results {
+		if r.panicked != nil {
+			panic(r.panicked)
+		}
+		ok = ok && r.ok
+	}
+	if !ok {
+		return node{}, nil, false
+	}
+	var list *node
+	for i := range root.fields {
+		if root.fields[i].key == "personas" {
+			list = &root.fields[i].value
+		}
+	}
+	if root.kind != kindObject || list == nil || list.kind != kindArray {
+		return node{}, nil, false
+	}
+	for _, r := range results {
+		list.items = append(list.items, r.items...)
+		diags = append(diags, r.diags...)
+	}
+	return root, diags, true
+}
+
+// hasAlias reports whether n or a node under it is an alias.
+func hasAlias(n *yaml.Node) bool {
+	if n.Kind == yaml.AliasNode {
+		return true
+	}
+	for _, c := range n.Content {
+		if hasAlias(c) {
+			return true
+		}
+	}
+	return false
+}
