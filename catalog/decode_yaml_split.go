@@ -29,7 +29,8 @@ type yamlPart struct {
 // shaped the usual way: a top-level "personas:" key on a line of its own,
 // its items each starting at the same column with "- ", and nothing but
 // blank and comment lines after the list; no document markers or
-// directives past the first line. Any other shape is not cut (ok false).
+// directives past the first line; lines that end at LF (or CRLF) only.
+// Any other shape is not cut (ok false).
 //
 // A cut can only fall between two items: a line that starts with "- " at
 // the items' column is a new item in block YAML, and wherever else such a
@@ -38,6 +39,13 @@ type yamlPart struct {
 func splitYAML(data []byte, parts, minItems int) (head []byte, rest []yamlPart, ok bool) {
 	if parts < 2 {
 		return nil, nil, false
+	}
+	// yaml.v3 also breaks lines at a lone CR and at NEL, LS and PS; lines
+	// are counted here at LF alone, so a file with those is not cut.
+	for _, lineBreak := range []string{"\u0085", "\u2028", "\u2029"} {
+		if bytes.Contains(data, []byte(lineBreak)) {
+			return nil, nil, false
+		}
 	}
 	var (
 		items  []int // offsets of the item lines
@@ -56,6 +64,9 @@ func splitYAML(data []byte, parts, minItems int) (head []byte, rest []yamlPart, 
 			end = len(data)
 		}
 		text := bytes.TrimSuffix(data[off:end], []byte("\r"))
+		if bytes.IndexByte(text, '\r') >= 0 {
+			return nil, nil, false
+		}
 		trimmed := bytes.TrimLeft(text, " ")
 		blank := len(trimmed) == 0 || trimmed[0] == '#'
 		switch {

@@ -162,3 +162,20 @@ func FuzzYAMLParts(f *testing.F) {
 		sameAsWhole(t, data, parts)
 	})
 }
+
+// TestYAMLNotCutAtOtherLineBreaks: yaml.v3 breaks lines at a lone CR and at
+// NEL, LS and PS too, which the cut does not count; such files are decoded
+// whole.
+func TestYAMLNotCutAtOtherLineBreaks(t *testing.T) {
+	for _, lineBreak := range []string{"\r", "\u0085", "\u2028", "\u2029"} {
+		data := yamlCatalog(4, 2, func(i int) string {
+			if i == 3 {
+				return "    notes: a" + lineBreak + "b\n"
+			}
+			return ""
+		})
+		if _, _, ok := splitYAML([]byte(data), 2, 1); ok {
+			t.Errorf("a catalog with the line break %q was cut", lineBreak)
+		}
+	}
+}
