@@ -22,6 +22,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mana/personactl/apply"
 	"github.com/mana/personactl/apply/reconcile"
 	"github.com/mana/personactl/catalog"
 	"github.com/mana/personactl/state"
@@ -171,6 +172,20 @@ func (r *Run) Close() {
 	}
 	if r.Backend != nil {
 		r.Backend.Close()
+	}
+}
+
+// Writes returns the options of a run that writes through the admin API,
+// with the rules of that API filled in: every request body is checked
+// against mana-auth's validation before the first write, and a refused
+// token stops the run at once (it would refuse the rollback too).
+func (r *Run) Writes(noRollback bool, events func(apply.Event)) apply.Options {
+	return apply.Options{
+		Parallelism: r.Loop.Parallelism,
+		NoRollback:  noRollback,
+		Check:       adminapi.CheckUpsert,
+		Events:      events,
+		Fatal:       func(err error) bool { return errors.Is(err, adminapi.ErrTokenRejected) },
 	}
 }
 

@@ -4,13 +4,16 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/mana/personactl/apply"
 	"github.com/mana/personactl/catalog"
+	"github.com/mana/personactl/state/adminapi"
 )
 
 // settings are valid settings over a state file in a fresh directory.
@@ -333,5 +336,32 @@ func TestInputs(t *testing.T) {
 		if IsDSN(ref) != want {
 			t.Errorf("IsDSN(%q) = %v", ref, !want)
 		}
+	}
+}
+
+func TestWritesCarryTheAdminAPIsRules(t *testing.T) {
+	s := settings(t)
+	r, err := Open(context.Background(), s, Needs{Writes: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	var events int
+	o := r.Writes(true, func(apply.Event) { events++ })
+	if o.Parallelism != 4 || !o.NoRollback || o.Check == nil || o.Fatal == nil || o.Events == nil {
+		t.Fatalf("Writes = %+v; want the settings' parallelism, no rollback, a check and a fatal rule", o)
+	}
+	o.Events(apply.Event{})
+	if events != 1 {
+		t.Error("the events are not the ones given")
+	}
+	if err := o.Check(catalog.Persona{Email: "anna@mana.test", Name: "Anna", Archetype: "adhd-student"}, ""); err == nil {
+		t.Error("an empty password passes the admin API's check")
+	}
+	if !o.Fatal(fmt.Errorf("step 3: %w", adminapi.ErrTokenRejected)) {
+		t.Error("a refused token does not stop the run")
+	}
+	if o.Fatal(errors.New("503 Service Unavailable")) {
+		t.Error("a server error stops the run at once")
 	}
 }

@@ -14,7 +14,6 @@ import (
 	"github.com/mana/personactl/apply/reconcile"
 	"github.com/mana/personactl/apply/report"
 	"github.com/mana/personactl/plan"
-	"github.com/mana/personactl/state/adminapi"
 )
 
 // ApplyCmd makes live personas match the catalog.
@@ -104,14 +103,7 @@ func runApply(g *Globals, s Streams, r applyRun) error {
 			}
 			return report.Approve(s.In, s.Out, r.operation, isTerminal(s.In))
 		},
-		Run: apply.Options{
-			Parallelism: g.Parallelism,
-			NoRollback:  r.noRollback,
-			Check:       adminapi.CheckUpsert,
-			Events:      apply.Progress(stepsOut, jsonOut, isTerminal(s.Out)),
-			// A refused token refuses the rollback too: stop at once.
-			Fatal: func(err error) bool { return errors.Is(err, adminapi.ErrTokenRejected) },
-		},
+		Run: sess.Writes(r.noRollback, apply.Progress(stepsOut, jsonOut, isTerminal(s.Out))),
 	})
 	flushSteps() // before the summary or the error; like every line printed, its failure is not the run's
 	var stale *reconcile.StaleError
