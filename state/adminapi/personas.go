@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/mana/personactl/catalog"
 	"github.com/mana/personactl/state"
@@ -37,31 +38,32 @@ func (c *Client) Personas(ctx context.Context) ([]state.LivePersona, error) {
 		mu      sync.Mutex
 		errs    = make(map[int]error)
 		wg      sync.WaitGroup
-		sem     = make(chan struct{}, c.parallelism)
+		next    atomic.Int64
 	)
-	for i := range list {
-		select {
-		case sem <- struct{}{}:
-		case <-ctx.Done():
-		}
-		if ctx.Err() != nil {
-			break // a request failed (or the caller gave up): start no more
-		}
+	// A fixed set of workers rather than a goroutine per persona: each
+	// new goroutine grows its stack again for decoding, which cost more
+	// than the scheduling at 10,000 personas.
+	for range min(c.parallelism, len(list)) {
 		wg.Go(func() {
-			defer func() { <-sem }()
-			d, err := c.detail(ctx, list[i].UserID)
-			switch {
-			case err == nil:
-				results[i] = merge(list[i], d)
-			case errors.Is(err, ErrNotFound):
-				// Deleted since the list was read: not live any more.
-			case ctx.Err() != nil && errors.Is(err, context.Canceled):
-				// Stopped because another request failed; that one is reported.
-			default:
-				mu.Lock()
-				errs[i] = err
-				mu.Unlock()
-				cancel()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(list) || ctx.Err() != nil {
+					return // all asked, or a request failed (or the caller gave up): start no more
+				}
+				d, err := c.detail(ctx, list[i].UserID)
+				switch {
+				case err == nil:
+					results[i] = merge(list[i], d)
+				case errors.Is(err, ErrNotFound):
+					// Deleted since the list was read: not live any more.
+				case ctx.Err() != nil && errors.Is(err, context.Canceled):
+					// Stopped because another request failed; that one is reported.
+				default:
+					mu.Lock()
+					errs[i] = err
+					mu.Unlock()
+					cancel()
+				}
 			}
 		})
 	}
