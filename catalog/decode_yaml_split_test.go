@@ -110,7 +110,7 @@ func TestYAMLCutInsideAQuotedString(t *testing.T) {
 	// two parts of two, the second starts at the quote's line.
 	head, rest, ok := splitYAML([]byte(data), 2, 1)
 	if !ok || len(rest) != 1 || !strings.HasPrefix(string(rest[0].text), "  - and goes on") {
-		t.Fatalf("splitYAML = %q, %+v, %v; want the second part to start at the quote's line", head, rest, ok)
+		t.Fatalf("splitYAML = %+v, %+v, %v; want the second part to start at the quote's line", head, rest, ok)
 	}
 	if _, _, ok := decodeYAMLParts("c.yaml", []byte(data), 2, 1); ok {
 		t.Fatal("a catalog cut inside a quoted string was decoded in parts")
@@ -121,6 +121,21 @@ func TestYAMLCutInsideAQuotedString(t *testing.T) {
 	}
 	if got := root.fields[1].value.items[1].fields[5].value.text; got != "starts here - and goes on" {
 		t.Errorf("the quoted string reads %q", got)
+	}
+}
+
+// TestYAMLPersonasLineInsideAQuotedString: a "personas:" line and items
+// can stand inside a quoted string that the head closes; the head parses,
+// but its personas key is another one, so the file is decoded whole.
+func TestYAMLPersonasLineInsideAQuotedString(t *testing.T) {
+	for _, data := range []string{
+		"personas: [p]\na:\n  - \"\npersonas:\n  - x\"\n  - y\n",                    // parses whole, to another tree
+		"personas: [p]\ndescription: \"\npersonas:\n  - x\"\n  - y\n",               // does not parse whole
+		"personas: # the list\n  - p\ndescription: \"\npersonas:\n  - x\"\n  - y\n", // a block list before
+	} {
+		if _, _, ok := decodeYAMLParts("c.yaml", []byte(data), 2, 1); ok {
+			t.Errorf("%q was decoded in parts", data)
+		}
 	}
 }
 
@@ -155,6 +170,8 @@ func FuzzYAMLParts(f *testing.F) {
 	f.Add(yamlCatalog(5, 0, func(int) string { return "    notes: |\n      - x\n" }), 3)
 	f.Add(yamlCatalog(4, 2, func(int) string { return "    q: \"a\n  - b\"\n" }), 2)
 	f.Add(yamlCatalog(4, 2, func(int) string { return "    k: &a 1\n    l: *a\n" }), 2)
+	f.Add("personas: [p]\na:\n  - \"\npersonas:\n  - x\"\n  - y\n", 2)
+	f.Add("personas: [p]\ndescription: \"\npersonas:\n  - x\"\n  - y\n", 2)
 	f.Fuzz(func(t *testing.T, data string, parts int) {
 		if parts < 2 || parts > 8 || len(data) > 1<<16 {
 			return
