@@ -33,23 +33,22 @@ type Segment struct {
 func WordDiff(before, after string) []Segment {
 	head := commonWordPrefix(before, after)
 	tail := commonWordSuffix(before[head:], after[head:])
-	out := make([]Segment, 0, 8)
-	if head > 0 {
-		out = append(out, Segment{Op: Equal, Text: before[:head]})
-	}
+	out := appendSegment(make([]Segment, 0, 8), Equal, before[:head])
 	for _, s := range diffWords(before[head:len(before)-tail], after[head:len(after)-tail]) {
-		if n := len(out); n > 0 && out[n-1].Op == s.Op {
-			out[n-1].Text += s.Text
-			continue
-		}
-		out = append(out, s)
+		out = appendSegment(out, s.Op, s.Text)
 	}
-	if tail > 0 {
-		if n := len(out); n > 0 && out[n-1].Op == Equal {
-			out[n-1].Text += before[len(before)-tail:]
-		} else {
-			out = append(out, Segment{Op: Equal, Text: before[len(before)-tail:]})
-		}
+	return appendSegment(out, Equal, before[len(before)-tail:])
+}
+
+// appendSegment adds text with op to out, joining it to the last segment
+// when that has the same op; empty text adds nothing.
+func appendSegment(out []Segment, op Op, text string) []Segment {
+	switch n := len(out); {
+	case text == "":
+	case n > 0 && out[n-1].Op == op:
+		out[n-1].Text += text
+	default:
+		out = append(out, Segment{Op: op, Text: text})
 	}
 	return out
 }
@@ -157,11 +156,7 @@ func diffWords(before, after string) []Segment {
 		case diffmatchpatch.DiffInsert:
 			op = Added
 		}
-		if n := len(out); n > 0 && out[n-1].Op == op {
-			out[n-1].Text += text
-			continue
-		}
-		out = append(out, Segment{Op: op, Text: text})
+		out = appendSegment(out, op, text)
 	}
 	return out
 }
