@@ -25,6 +25,7 @@ import (
 	"github.com/mana/personactl/apply"
 	"github.com/mana/personactl/apply/reconcile"
 	"github.com/mana/personactl/catalog"
+	"github.com/mana/personactl/plan"
 	"github.com/mana/personactl/state"
 	"github.com/mana/personactl/state/adminapi"
 	"github.com/mana/personactl/state/authdb"
@@ -91,6 +92,29 @@ type Needs struct {
 	// Writes: the run writes through the admin API, which needs a token
 	// even when Live reads from mana-auth's database.
 	Writes bool
+}
+
+// PlanNeeds is what a new plan needs: the catalog (optional when it
+// destroys), and the seed secret when it may derive passwords, or else
+// only when one is set (it then checks credentials too). A plan that reads
+// live from mana-auth's database without an admin token can write nothing,
+// so it derives no password.
+func (s Settings) PlanNeeds(opts plan.Options) Needs {
+	readOnly := s.Live != "" && s.Token == "" && s.TokenFile == ""
+	derives := reconcile.DerivesPasswords(nil, opts, readOnly)
+	return Needs{Catalog: true, CatalogOptional: opts.Destroy, Secret: derives, SecretIfSet: !derives}
+}
+
+// ApplyNeeds is what an apply or destroy needs: the catalog unless a saved
+// plan holds the desired values, the seed secret when the plan may derive
+// passwords, and a token to write.
+func ApplyNeeds(saved *plan.Plan, opts plan.Options) Needs {
+	return Needs{
+		Catalog:         saved == nil,
+		CatalogOptional: opts.Destroy,
+		Secret:          reconcile.DerivesPasswords(saved, opts, false),
+		Writes:          true,
+	}
 }
 
 // Run is what Open opened, and the loop built on it.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/mana/personactl/apply"
 	"github.com/mana/personactl/catalog"
+	"github.com/mana/personactl/plan"
 	"github.com/mana/personactl/state/adminapi"
 )
 
@@ -212,6 +213,38 @@ func TestOpenResolvesTheSeedSecretOnlyWhenNeeded(t *testing.T) {
 	defer r.Close()
 	if r.Secret == nil || r.Loop.Secret != r.Secret {
 		t.Error("PERSONA_SEED_SECRET is set, but the loop has no secret")
+	}
+}
+
+func TestNeedsOfEachRun(t *testing.T) {
+	withToken := Settings{Token: "t"}
+	liveOnly := Settings{Live: "postgres://mana-auth"}
+	liveWithTokenFile := Settings{Live: "postgres://mana-auth", TokenFile: "jwt"}
+	saved := func(actions ...plan.Action) *plan.Plan {
+		p := &plan.Plan{}
+		for i, a := range actions {
+			p.Changes = append(p.Changes, plan.Change{Action: a, Email: fmt.Sprintf("p%d@example.com", i)})
+		}
+		return p
+	}
+	for _, tc := range []struct {
+		name string
+		got  Needs
+		want Needs
+	}{
+		{"plan", withToken.PlanNeeds(plan.Options{}), Needs{Catalog: true, Secret: true}},
+		{"plan --destroy", withToken.PlanNeeds(plan.Options{Destroy: true}), Needs{Catalog: true, CatalogOptional: true, SecretIfSet: true}},
+		{"plan --refresh-only (and drift)", withToken.PlanNeeds(plan.Options{RefreshOnly: true}), Needs{Catalog: true, SecretIfSet: true}},
+		{"plan --live without a token writes nothing", liveOnly.PlanNeeds(plan.Options{}), Needs{Catalog: true, SecretIfSet: true}},
+		{"plan --live with a token file", liveWithTokenFile.PlanNeeds(plan.Options{}), Needs{Catalog: true, Secret: true}},
+		{"apply", ApplyNeeds(nil, plan.Options{}), Needs{Catalog: true, Secret: true, Writes: true}},
+		{"destroy", ApplyNeeds(nil, plan.Options{Destroy: true}), Needs{Catalog: true, CatalogOptional: true, Writes: true}},
+		{"apply of a saved plan that deletes", ApplyNeeds(saved(plan.Delete), plan.Options{}), Needs{Writes: true}},
+		{"apply of a saved plan that creates", ApplyNeeds(saved(plan.Delete, plan.Create), plan.Options{}), Needs{Secret: true, Writes: true}},
+	} {
+		if tc.got != tc.want {
+			t.Errorf("%s: needs %+v, want %+v", tc.name, tc.got, tc.want)
+		}
 	}
 }
 

@@ -1,12 +1,8 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/mana/personactl/apply"
@@ -63,7 +59,7 @@ type applyRun struct {
 }
 
 func runApply(g *Globals, s Streams, r applyRun) error {
-	ctx, stop := interruptible(s)
+	ctx, stop := connect.Interruptible(s.Err)
 	defer stop()
 	var saved *plan.Plan
 	if r.planFile != "" {
@@ -72,12 +68,7 @@ func runApply(g *Globals, s Streams, r applyRun) error {
 			return err
 		}
 	}
-	sess, err := open(ctx, g, s, connect.Needs{
-		Catalog:         saved == nil,
-		CatalogOptional: r.options.Destroy,
-		Secret:          reconcile.DerivesPasswords(saved, r.options, false),
-		Writes:          true,
-	})
+	sess, err := open(ctx, g, s, connect.ApplyNeeds(saved, r.options))
 	if err != nil {
 		return err
 	}
@@ -132,29 +123,4 @@ func showPlan(s Streams, g *Globals, p *plan.Plan, jsonOut bool) error {
 		return report.PlanLine(s.Out, p)
 	}
 	return plan.RenderText(s.Out, p, plan.TextOptions{Color: g.colour(s.Out)})
-}
-
-// interruptible returns a context cancelled by the first Ctrl-C or SIGTERM:
-// no new step starts, the steps in flight finish and the run rolls back or
-// records what it did. The signal is then let go, so a second Ctrl-C ends
-// the process at once (the next run reports it as interrupted).
-func interruptible(s Streams) (context.Context, func()) {
-	ctx, cancel := context.WithCancel(context.Background())
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() {
-		select {
-		case <-sigs:
-			signal.Stop(sigs)
-			cancel() // before saying so: no step may start once the message is out
-			fmt.Fprintln(s.Err, "\nInterrupted: no new step starts; the steps in flight finish, then this run rolls back or records what it did. Press Ctrl-C again to stop at once.")
-		case <-done:
-		}
-	}()
-	return ctx, func() {
-		signal.Stop(sigs)
-		close(done)
-		cancel()
-	}
 }

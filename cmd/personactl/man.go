@@ -1,8 +1,6 @@
 package main
 
 import (
-	"runtime/debug"
-
 	"github.com/alecthomas/kong"
 
 	"github.com/mana/personactl/cmd/personactl/internal/buildinfo"
@@ -17,8 +15,7 @@ type ManCmd struct{}
 
 // Run writes the page, in roff, to standard output.
 func (c *ManCmd) Run(kctx *kong.Context, s Streams) error {
-	info, ok := debug.ReadBuildInfo()
-	return kongdoc.WriteManPage(s.Out, kctx.Model, manPage(buildinfo.Read(version, commit, info, ok)))
+	return kongdoc.WriteManPage(s.Out, kctx.Model, manPage(buildVersion()))
 }
 
 // manPage is what personactl's man page says beyond the kong model: the

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/mana/personactl/apply/connect"
 	"github.com/mana/personactl/apply/reconcile"
 	"github.com/mana/personactl/plan"
 )
@@ -41,11 +40,7 @@ type PlanCmd struct {
 func (c *PlanCmd) Run(g *Globals, s Streams) error {
 	g.github, g.machineOutput = c.Format == "github", c.Format == "json" || c.Format == "markdown"
 	ctx := context.Background()
-	// A plan that derives no password checks credentials only when a
-	// seed secret is set.
-	readOnly := g.Live != "" && g.JWT == "" && g.JWTFile == ""
-	derives := reconcile.DerivesPasswords(nil, c.options(), readOnly)
-	sess, err := open(ctx, g, s, connect.Needs{Catalog: true, CatalogOptional: c.Destroy, Secret: derives, SecretIfSet: !derives})
+	sess, err := open(ctx, g, s, g.settings(s).PlanNeeds(c.options()))
 	if err != nil {
 		return err
 	}

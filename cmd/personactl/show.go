@@ -3,10 +3,10 @@ package main
 import (
 	"context"
 
-	"github.com/mana/personactl/apply/connect"
 	"github.com/mana/personactl/apply/reconcile"
 	"github.com/mana/personactl/apply/report"
 	"github.com/mana/personactl/plan"
+	"github.com/mana/personactl/state"
 )
 
 // DriftCmd shows what changed outside personactl.
@@ -19,12 +19,13 @@ type DriftCmd struct {
 func (c *DriftCmd) Run(g *Globals, s Streams) error {
 	g.machineOutput = c.Format != "text"
 	ctx := context.Background()
-	sess, err := open(ctx, g, s, connect.Needs{Catalog: true, SecretIfSet: true})
+	opts := plan.Options{RefreshOnly: true}
+	sess, err := open(ctx, g, s, g.settings(s).PlanNeeds(opts))
 	if err != nil {
 		return err
 	}
 	defer sess.Close()
-	p, err := sess.Loop.Plan(ctx, plan.Options{RefreshOnly: true})
+	p, err := sess.Loop.Plan(ctx, opts)
 	if err != nil {
 		return err
 	}
@@ -52,18 +53,10 @@ func (c *ShowCmd) Run(g *Globals, s Streams) error {
 		}
 		return plan.Render(s.Out, p, c.Format, g.colour(s.Out))
 	}
-	ctx := context.Background()
-	b, err := g.settings(s).OpenState(ctx)
-	if err != nil {
-		return err
-	}
-	defer b.Close()
-	st, err := b.Read(ctx)
-	if err != nil {
-		return err
-	}
-	if c.Format == "json" {
-		return report.JSON(s.Out, st)
-	}
-	return report.State(s.Out, b.Describe(), st)
+	return withState(g, s, func(where string, st *state.State) error {
+		if c.Format == "json" {
+			return report.JSON(s.Out, st)
+		}
+		return report.State(s.Out, where, st)
+	})
 }

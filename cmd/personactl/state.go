@@ -29,17 +29,24 @@ func withBackend(g *Globals, s Streams, fn func(context.Context, state.Backend) 
 	return fn(ctx, b)
 }
 
-// StateListCmd lists the recorded personas.
-type StateListCmd struct{}
-
-// Run prints one line per recorded persona.
-func (c *StateListCmd) Run(g *Globals, s Streams) error {
+// withState reads the recorded state and hands it, with where it is, to fn.
+func withState(g *Globals, s Streams, fn func(where string, st *state.State) error) error {
 	return withBackend(g, s, func(ctx context.Context, b state.Backend) error {
 		st, err := b.Read(ctx)
 		if err != nil {
 			return err
 		}
-		return report.State(s.Out, b.Describe(), st)
+		return fn(b.Describe(), st)
+	})
+}
+
+// StateListCmd lists the recorded personas.
+type StateListCmd struct{}
+
+// Run prints one line per recorded persona.
+func (c *StateListCmd) Run(g *Globals, s Streams) error {
+	return withState(g, s, func(where string, st *state.State) error {
+		return report.State(s.Out, where, st)
 	})
 }
 
@@ -50,14 +57,10 @@ type StateShowCmd struct {
 
 // Run prints the persona's recorded values as JSON.
 func (c *StateShowCmd) Run(g *Globals, s Streams) error {
-	return withBackend(g, s, func(ctx context.Context, b state.Backend) error {
-		st, err := b.Read(ctx)
-		if err != nil {
-			return err
-		}
+	return withState(g, s, func(where string, st *state.State) error {
 		p, ok := st.Find(strings.ToLower(c.Email))
 		if !ok {
-			return fmt.Errorf("%s is not in the recorded state %s; personactl state list shows what is", c.Email, b.Describe())
+			return fmt.Errorf("%s is not in the recorded state %s; personactl state list shows what is", c.Email, where)
 		}
 		return report.JSON(s.Out, p)
 	})
@@ -85,11 +88,7 @@ type StatePullCmd struct{}
 
 // Run writes the recorded state as JSON to standard output.
 func (c *StatePullCmd) Run(g *Globals, s Streams) error {
-	return withBackend(g, s, func(ctx context.Context, b state.Backend) error {
-		st, err := b.Read(ctx)
-		if err != nil {
-			return err
-		}
+	return withState(g, s, func(_ string, st *state.State) error {
 		return report.JSON(s.Out, st)
 	})
 }

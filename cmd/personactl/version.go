@@ -15,8 +15,7 @@ type VersionCmd struct {
 
 // Run writes version, commit and Go version.
 func (c *VersionCmd) Run(s Streams) error {
-	info, ok := debug.ReadBuildInfo()
-	v := buildinfo.Read(version, commit, info, ok)
+	v := buildVersion()
 	if c.Format == "json" {
 		enc := json.NewEncoder(s.Out)
 		enc.SetIndent("", "  ")
@@ -24,4 +23,10 @@ func (c *VersionCmd) Run(s Streams) error {
 	}
 	_, err := fmt.Fprintln(s.Out, v.String())
 	return err
+}
+
+// buildVersion is this binary's version, commit and build details.
+func buildVersion() buildinfo.Version {
+	info, ok := debug.ReadBuildInfo()
+	return buildinfo.Read(version, commit, info, ok)
 }
