@@ -23,6 +23,7 @@ import (
 	"sync"
 
 	"github.com/mana/personactl/state"
+	"github.com/mana/personactl/state/internal/fastjson"
 )
 
 // Backend is the recorded state kept in one local JSON file.
@@ -178,6 +179,13 @@ func exists(path string) bool {
 	return err == nil && fi.Mode().IsRegular()
 }
 
+// stateDocument is a state file: its version (nil when missing), then the
+// state.
+type stateDocument struct {
+	Version *int `json:"version"`
+	state.State
+}
+
 // decodeState parses the state file path, refusing layouts this version
 // cannot read and a state that lists an address twice; backup is where the
 // previous version would be.
@@ -185,11 +193,12 @@ func decodeState(path, backup string, data []byte) (*state.State, error) {
 	// One pass when the file is what this version writes: the version is
 	// checked after decoding, and the file is decoded a second time, for
 	// its version alone, only to tell why a decoding failed.
-	var doc struct {
-		Version *int `json:"version"`
-		state.State
+	var doc stateDocument
+	err := fastjson.Unmarshal(data, &doc)
+	if err != nil {
+		doc = stateDocument{}
+		err = json.Unmarshal(data, &doc)
 	}
-	err := json.Unmarshal(data, &doc)
 	if err != nil {
 		var head struct {
 			Version *int `json:"version"`
