@@ -255,7 +255,7 @@ func FuzzStateDocumentOnePass(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	for _, seed := range []string{string(good), `{"Version":1,"LINEAGE":"L","serial":2,"personas":[{"EMAIL":"a@mana.test","values":{"moduleMix":{"todo":1}}}]}`, `{"version":1,"version":2}`, `{"version":1,"Version":2}`, `{"version":null,"personas":null}`, "{\"lineage\":\"\xff\"}", `{"serial":1.5}`, `{"personas":[{"applied_at":"2026-11-29T10:00:00+01:00"}]}`, `{"personas":[{"applied_at":"2026-11-29T10:00:00.Z"}]}`} {
+	for _, seed := range []string{string(good), `{"Version":1,"LINEAGE":"L","serial":2,"personas":[{"EMAIL":"a@mana.test","values":{"moduleMix":{"todo":1}}}]}`, `{"version":1,"version":2}`, `{"version":1,"Version":2}`, `{"version":null,"personas":null}`, "{\"lineage\":\"\xff\"}", `{"serial":1.5}`, `{"personas":[{"applied_at":"2026-11-29T10:00:00+01:00"}]}`, `{"personas":[{"applied_at":"2026-11-29T10:00:00.Z"}]}`, `{"personas":[{"applied_at":"2026-11-29T10:00:00\u005a"}]}`, `{"personas":[{"applied_at":null}]}`} {
 		f.Add([]byte(seed))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {

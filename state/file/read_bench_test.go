@@ -37,9 +37,10 @@ func BenchmarkRead10k(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.Run("decodeState", func(b *testing.B) {
+		path := filepath.Join(b.TempDir(), "s.json")
 		b.SetBytes(int64(len(data)))
 		for b.Loop() {
-			if _, err := decodeState(filepath.Join(b.TempDir(), "s.json"), "", data); err != nil {
+			if _, err := decodeState(path, "", data); err != nil {
 				b.Fatal(err)
 			}
 		}

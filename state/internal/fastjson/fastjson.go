@@ -11,11 +11,16 @@
 // error here. Every caller decodes again with its encoding/json path when
 // Unmarshal fails, so that path decides each document that is not plain
 // and says what is wrong with it; where Unmarshal succeeds, its result is
-// the one encoding/json would give (each caller's fuzz test checks that).
+// the one encoding/json would give. FuzzStateDocumentOnePass (state/file,
+// whose state holds the persona values state/postgres decodes too) and
+// FuzzDetail (state/adminapi) check that on the types decoded here.
 package fastjson
 
 import (
+	"time"
+
 	"github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 	jsonv1 "github.com/go-json-experiment/json/v1"
 )
 
@@ -23,7 +28,23 @@ import (
 // else, as encoding/json matches them: json/v2's own case-insensitive
 // matching also ignores underscores and dashes ("userid" would fill
 // user_id).
-var options = json.JoinOptions(json.MatchCaseInsensitiveNames(true), jsonv1.MatchCaseSensitiveDelimiter(true))
+var options = json.JoinOptions(
+	json.MatchCaseInsensitiveNames(true),
+	jsonv1.MatchCaseSensitiveDelimiter(true),
+	json.WithUnmarshalers(json.UnmarshalFromFunc(unmarshalTime)),
+)
+
+// unmarshalTime reads a time.Time as encoding/json does, through its
+// UnmarshalJSON with the value's bytes as they are: json/v2 would decode
+// the string's escapes first, and so read "…\u005a" (Z), which
+// encoding/json refuses.
+func unmarshalTime(dec *jsontext.Decoder, t *time.Time) error {
+	raw, err := dec.ReadValue()
+	if err != nil {
+		return err
+	}
+	return t.UnmarshalJSON(raw)
+}
 
 // Unmarshal decodes data into v, or fails where encoding/json might decide
 // otherwise; v may then hold part of data and must be decoded afresh.

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"reflect"
 	"testing"
+	"time"
 )
 
 type doc struct {
@@ -48,6 +49,35 @@ func TestRefusesWhatEncodingJSONMightReadOtherwise(t *testing.T) {
 		var d doc
 		if err := Unmarshal([]byte(in), &d); err == nil {
 			t.Errorf("%q was read as %+v; want an error", in, d)
+		}
+	}
+}
+
+// TestReadsTimesAsEncodingJSON: a time is read by time.Time's UnmarshalJSON
+// from the value's bytes as they are, so an escape in it fails as it does
+// in encoding/json, and null leaves it as it was.
+func TestReadsTimesAsEncodingJSON(t *testing.T) {
+	type doc struct {
+		At time.Time `json:"at"`
+	}
+	earlier := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	for _, in := range []string{
+		`{"at":"2026-11-29T10:00:00Z"}`,
+		`{"at":"2026-11-29T10:00:00+01:00"}`,
+		`{"at":null}`,
+		`{"at":"2026-11-29T10:00:00\u005a"}`,
+		`{"at":"2026\u002d11-29T10:00:00Z"}`,
+		`{"at":1}`,
+		`{"at":"yesterday"}`,
+	} {
+		fast, std := doc{At: earlier}, doc{At: earlier}
+		fastErr := Unmarshal([]byte(in), &fast)
+		stdErr := json.Unmarshal([]byte(in), &std)
+		switch {
+		case (fastErr == nil) != (stdErr == nil):
+			t.Errorf("%s: error %v, encoding/json's %v", in, fastErr, stdErr)
+		case fastErr == nil && !fast.At.Equal(std.At):
+			t.Errorf("%s: %v, encoding/json reads %v", in, fast.At, std.At)
 		}
 	}
 }
