@@ -282,3 +282,27 @@ func FuzzPlainMix(f *testing.F) {
 		}
 	})
 }
+
+// FuzzPlainString: whatever JSON string value the fast reading of a
+// timestamp accepts, encoding/json reads as the same string.
+func FuzzPlainString(f *testing.F) {
+	for _, seed := range []string{`"2026-04-22T10:11:12.345Z"`, `""`, `"a\"b"`, `"\u005a"`, "\"\xff\"", `"ä"`, `null`, `1`, `"`} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if !json.Valid(b) {
+			return // the decoders hand UnmarshalJSON only values they checked
+		}
+		got, ok := plainString(b)
+		if !ok {
+			return
+		}
+		var want string
+		if err := json.Unmarshal(b, &want); err != nil {
+			t.Fatalf("plainString read %q as %q, encoding/json refuses it: %v", b, got, err)
+		}
+		if got != want {
+			t.Fatalf("plainString read %q as %q, encoding/json as %q", b, got, want)
+		}
+	})
+}

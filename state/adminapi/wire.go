@@ -193,8 +193,8 @@ func (w *wireTime) UnmarshalJSON(b []byte) error {
 		*w = wireTime{}
 		return nil
 	}
-	var s string
-	if len(b) == 0 || b[0] != '"' || json.Unmarshal(b, &s) != nil {
+	s, ok := plainString(b)
+	if !ok && (len(b) == 0 || b[0] != '"' || json.Unmarshal(b, &s) != nil) {
 		return &json.UnmarshalTypeError{Value: jsonValueKind(b), Type: reflect.TypeFor[time.Time]()}
 	}
 	t, err := time.Parse(time.RFC3339Nano, s)
@@ -203,6 +203,21 @@ func (w *wireTime) UnmarshalJSON(b []byte) error {
 	}
 	*w = wireTime{t: t.UTC(), valid: true}
 	return nil
+}
+
+// plainString reads a JSON string that needs no decoding, as every
+// timestamp mana-auth sends is: quoted, without escapes, valid UTF-8. b is
+// a value the decoder has already checked. Anything else is left to
+// encoding/json, with ok false.
+func plainString(b []byte) (s string, ok bool) {
+	if len(b) < 2 || b[0] != '"' || b[len(b)-1] != '"' {
+		return "", false
+	}
+	inner := b[1 : len(b)-1]
+	if bytes.IndexByte(inner, '\\') >= 0 || !utf8.Valid(inner) {
+		return "", false
+	}
+	return string(inner), true
 }
 
 func (w wireTime) ptr() *time.Time {
