@@ -1,10 +1,10 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"runtime/debug"
 
+	"github.com/mana/personactl/apply/report"
 	"github.com/mana/personactl/cmd/personactl/internal/buildinfo"
 )
 
@@ -17,9 +17,7 @@ type VersionCmd struct {
 func (c *VersionCmd) Run(s Streams) error {
 	v := buildVersion()
 	if c.Format == "json" {
-		enc := json.NewEncoder(s.Out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(v)
+		return report.JSON(s.Out, v)
 	}
 	_, err := fmt.Fprintln(s.Out, v.String())
 	return err
