@@ -404,10 +404,16 @@ func benchCompute(ctx context.Context, cfg config, n int) row {
 	return r
 }
 
+// personactlRuntime are the runtime settings personactl's main gives
+// itself (its memoryLimit and gcPercent; keep them in step), under which
+// the in-process rows' children run, both sides alike: their time and
+// peak RSS are then what personactl's would be.
+var personactlRuntime = []string{"GOMEMLIMIT=96MiB", "GOGC=400"}
+
 // inProcess runs an in-process job in a child and returns its median
 // operation time and CPU per operation, with the child's peak RSS.
 func inProcess(ctx context.Context, cfg config, job string, n int, args ...string) (measure, error) {
-	env := append(baseEnv(), childEnv+"="+job)
+	env := append(append(baseEnv(), personactlRuntime...), childEnv+"="+job)
 	args = append(args, "-repeat", strconv.Itoa(max(cfg.Repeat, 5)))
 	m, out, err := proc{path: cfg.Self, args: args, env: env, self: cfg.Self}.run(ctx)
 	if err != nil {

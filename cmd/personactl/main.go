@@ -113,6 +113,7 @@ const memoryLimit = 96 << 20
 // 10,000-persona plan, a sixth of the plan's CPU, on the cores the server
 // answering it needs too. It applies only with personactl's own limit:
 // GOGC or GOMEMLIMIT in the environment leave the runtime's settings alone.
+// (cmd/personactl-bench runs its in-process rows under both settings.)
 const gcPercent = 400
 
 func main() {
