@@ -191,14 +191,10 @@ type stateDocument struct {
 // previous version would be.
 func decodeState(path, backup string, data []byte) (*state.State, error) {
 	// One pass when the file is what this version writes: the version is
-	// checked after decoding, and the file is decoded a second time, for
-	// its version alone, only to tell why a decoding failed.
+	// checked after decoding, and the file is decoded again, for its
+	// version alone, only to tell why a decoding failed.
 	var doc stateDocument
-	err := fastjson.Unmarshal(data, &doc)
-	if err != nil {
-		doc = stateDocument{}
-		err = json.Unmarshal(data, &doc)
-	}
+	err := fastjson.Decode(data, &doc)
 	if err != nil {
 		var head struct {
 			Version *int `json:"version"`

@@ -19,7 +19,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/mana/personactl/catalog"
 	"github.com/mana/personactl/state"
 	"github.com/mana/personactl/state/internal/fastjson"
 )
@@ -177,7 +176,7 @@ func readState(ctx context.Context, tx pgx.Tx, workspace string) (*state.State, 
 		if err := rows.Scan(&p.Email, &p.UserID, &values, &p.AppliedAt, &p.Credentials); err != nil {
 			return nil, err
 		}
-		if err := decodeValues([]byte(values), &p.Values); err != nil {
+		if err := fastjson.Decode([]byte(values), &p.Values); err != nil {
 			return nil, fmt.Errorf("persona %s: values are not a persona (%v); restore the row or remove it with `personactl state rm %s`", p.Email, err, p.Email)
 		}
 		p.AppliedAt = p.AppliedAt.UTC()
@@ -188,16 +187,6 @@ func readState(ctx context.Context, tx pgx.Tx, workspace string) (*state.State, 
 	}
 	s.Sort() // the database's collation need not sort the way Find searches
 	return s, nil
-}
-
-// decodeValues decodes a persona's recorded values in one pass, or, when
-// that fails, with encoding/json, which decides and says what is wrong.
-func decodeValues(data []byte, v *catalog.Persona) error {
-	if fastjson.Unmarshal(data, v) == nil {
-		return nil
-	}
-	*v = catalog.Persona{}
-	return json.Unmarshal(data, v)
 }
 
 // personaColumns splits personas into the parallel arrays one INSERT ...

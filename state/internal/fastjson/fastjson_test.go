@@ -2,6 +2,7 @@ package fastjson
 
 import (
 	"encoding/json"
+	"errors"
 	"reflect"
 	"testing"
 	"time"
@@ -79,5 +80,22 @@ func TestReadsTimesAsEncodingJSON(t *testing.T) {
 		case fastErr == nil && !fast.At.Equal(std.At):
 			t.Errorf("%s: %v, encoding/json reads %v", in, fast.At, std.At)
 		}
+	}
+}
+
+// TestDecodeLeavesToEncodingJSONWhatOnePassRefuses: a name given twice is
+// read as encoding/json reads it (the last wins), and a broken document
+// fails with encoding/json's error, which callers describe.
+func TestDecodeLeavesToEncodingJSONWhatOnePassRefuses(t *testing.T) {
+	var d doc
+	if err := Decode([]byte(`{"user_id":"u1","score":2,"email":"a@mana.test","email":"b@mana.test"}`), &d); err != nil {
+		t.Fatal(err)
+	}
+	if want := (doc{UserID: "u1", Score: 2, Email: "b@mana.test"}); d != want {
+		t.Errorf("read %+v, want %+v", d, want)
+	}
+	var syntax *json.SyntaxError
+	if err := Decode([]byte(`{"email":`), &d); !errors.As(err, &syntax) {
+		t.Errorf("a broken document: %T %v, want encoding/json's *SyntaxError", err, err)
 	}
 }
