@@ -122,16 +122,22 @@ func TestTokenCheckedAgainAfterApproval(t *testing.T) {
 	}
 }
 
-// TestVerifyAddsNoRecordFromAStaleRead: when another run wrote the state
-// between verify's read and its recording, verify stamps only the records
-// whose user it logged into and adds none from its older read of live.
-func TestVerifyAddsNoRecordFromAStaleRead(t *testing.T) {
-	a, b := persona("persona.a@mana.test"), persona("persona.b@mana.test")
+// twoLivePersonas is a session over a catalog of two personas, a and b,
+// both live (users ua and ub).
+func twoLivePersonas(t *testing.T) (a, b catalog.Persona, s *Session) {
+	a, b = persona("persona.a@mana.test"), persona("persona.b@mana.test")
 	live := &memLive{personas: map[string]state.LivePersona{
 		a.Email: {UserID: "ua", Values: a},
 		b.Email: {UserID: "ub", Values: b},
 	}}
-	s := session(t, live, a, b)
+	return a, b, session(t, live, a, b)
+}
+
+// TestVerifyAddsNoRecordFromAStaleRead: when another run wrote the state
+// between verify's read and its recording, verify stamps only the records
+// whose user it logged into and adds none from its older read of live.
+func TestVerifyAddsNoRecordFromAStaleRead(t *testing.T) {
+	a, _, s := twoLivePersonas(t)
 	ctx := context.Background()
 	// The state records a only.
 	lock, err := s.Backend.Lock(ctx, "test", 0)
@@ -183,12 +189,7 @@ func (a *authOnce) Login(context.Context, string, string) (adminapi.LoginResult,
 // TestVerifyTargetsInAnyLetterCase: addresses are stored lower-case, so a
 // target written with capitals names the same persona.
 func TestVerifyTargetsInAnyLetterCase(t *testing.T) {
-	a, b := persona("persona.a@mana.test"), persona("persona.b@mana.test")
-	live := &memLive{personas: map[string]state.LivePersona{
-		a.Email: {UserID: "ua", Values: a},
-		b.Email: {UserID: "ub", Values: b},
-	}}
-	s := session(t, live, a, b)
+	_, b, s := twoLivePersonas(t)
 	v, err := s.Verify(context.Background(), VerifyRequest{Auth: &authOnce{do: func() {}}, Emails: []string{"Persona.B@Mana.Test"}})
 	if err != nil {
 		t.Fatal(err)
