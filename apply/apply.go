@@ -101,12 +101,18 @@ type Result struct {
 	Done map[string][]string
 }
 
+// ErrInterrupted is what a run that was asked to stop (its context
+// cancelled: a signal, a broken standard output) matches with errors.Is.
+var ErrInterrupted = errors.New("interrupted")
+
 // Error is a run that did not complete: its failures, each on its own line,
 // then on a line of its own what became of the run (rolled back, rollback
-// incomplete, halted), which is not itself a failure.
+// incomplete, halted, interrupted), which is not itself a failure.
 type Error struct {
 	Failures []error
 	Outcome  string
+	// Interrupted: the run was asked to stop, and kept what it had done.
+	Interrupted bool
 }
 
 func (e *Error) Error() string {
@@ -131,8 +137,14 @@ func (e *Error) Error() string {
 	return b.String()
 }
 
-// Unwrap lets errors.Is and errors.As see every failure.
-func (e *Error) Unwrap() []error { return e.Failures }
+// Unwrap lets errors.Is and errors.As see every failure, and ErrInterrupted
+// when the run was interrupted.
+func (e *Error) Unwrap() []error {
+	if e.Interrupted {
+		return append([]error{ErrInterrupted}, e.Failures...)
+	}
+	return e.Failures
+}
 
 // Input is what a run applies.
 type Input struct {
@@ -177,6 +189,9 @@ func Run(ctx context.Context, in Input, w Writer, rec Recorder, opts Options) (*
 		r.emit(Event{Type: EventSummary, Message: "No changes."})
 		return r.res, nil
 	}
+	if ctx.Err() != nil {
+		return r.res, r.interrupted(nil)
+	}
 	if err := rec.Open(ctx, r.entry()); err != nil {
 		return nil, fmt.Errorf("opening the apply journal, nothing was applied: %w", err)
 	}
@@ -184,9 +199,9 @@ func Run(ctx context.Context, in Input, w Writer, rec Recorder, opts Options) (*
 	r.total = p.Writes()
 	r.emit(Event{Type: EventBegin, Total: r.total})
 	// Steps that started, the rollback, the state write and the journal's
-	// closing must still happen once ctx is cancelled (Ctrl-C, SIGTERM), or
-	// live and the state would disagree without a trace. Each request they
-	// send is bounded by the Writer's own timeouts.
+	// closing must still happen once ctx is cancelled (a signal, a broken
+	// standard output), or live and the state would disagree without a
+	// trace. Each request they send is bounded by the Writer's own timeouts.
 	finish := context.WithoutCancel(ctx)
 
 	outcomes := r.runPhase(ctx, finish, func(c plan.Change) bool { return c.Action == plan.Create || c.Action == plan.Update }, true)
@@ -194,16 +209,21 @@ func Run(ctx context.Context, in Input, w Writer, rec Recorder, opts Options) (*
 	if halt := r.haltReason(); halt != "" {
 		return r.halt(finish, current, outcomes, failed, halt, "nothing was deleted")
 	}
-	if failed != nil && !opts.NoRollback {
+	// An interrupt keeps what was done: the operator asked to stop, not to
+	// undo. A failure alone rolls back.
+	if failed != nil && !opts.NoRollback && !r.stopped {
 		return r.rollBack(finish, current, outcomes, failed)
 	}
-	if failed == nil {
+	if failed == nil && !r.stopped {
 		deletes := r.runPhase(ctx, finish, func(c plan.Change) bool { return c.Action == plan.Delete || c.Action == plan.Replace }, false)
 		failed = failures(deletes)
 		outcomes = append(outcomes, deletes...)
 		if halt := r.haltReason(); halt != "" {
 			return r.halt(finish, current, outcomes, failed, halt, "the deletes that had not started were not sent")
 		}
+	}
+	if r.stopped {
+		return r.interrupt(finish, current, outcomes, failed)
 	}
 	recorded := applyOutcomes(current, p, outcomes, true, r.opts.Credentials)
 	if err := rec.Commit(finish, recorded); err != nil {
@@ -283,6 +303,49 @@ func (r *runner) halt(ctx context.Context, current []state.RecordedPersona, outc
 	return r.res, &Error{Failures: failed, Outcome: fmt.Sprintf("stopped at once: %s; no new step started, nothing was rolled back and %s; the journal stays open; %s: it reads live afresh and converges", why, deletes, again)}
 }
 
+// interrupt ends a run that was asked to stop: what was done is kept and
+// recorded, and the journal entry is closed as interrupted, so that state,
+// journal and live agree and the next apply finishes the plan.
+func (r *runner) interrupt(ctx context.Context, current []state.RecordedPersona, outcomes []outcome, failed []error) (*Result, error) {
+	r.count(outcomes)
+	recorded := applyOutcomes(current, r.p, outcomes, false, r.opts.Credentials)
+	if err := r.rec.Commit(ctx, recorded); err != nil {
+		failed = append(failed, fmt.Errorf("writing the recorded state: %w; the journal stays open; run personactl apply again: it reads live afresh and converges", err))
+	} else {
+		r.res.Recorded = recorded
+		if err := r.rec.Close(ctx, state.OutcomeInterrupted); err != nil {
+			failed = append(failed, fmt.Errorf("closing the journal entry: %w", err))
+		}
+	}
+	err := r.interrupted(failed)
+	r.emit(Event{Type: EventInterrupt, Message: err.Outcome, Done: r.made(), Total: r.total})
+	return r.res, err
+}
+
+// interrupted is the error of an interrupted run with its failures.
+func (r *runner) interrupted(failed []error) *Error {
+	made := r.made()
+	outcome := "Interrupted: nothing was changed; run personactl apply again, or personactl plan to review"
+	if made > 0 {
+		outcome = fmt.Sprintf("Interrupted: %s of %s changes made and recorded; run personactl apply again to finish, or personactl plan to review", thousands(made), thousands(r.total))
+	}
+	return &Error{Failures: failed, Outcome: outcome, Interrupted: true}
+}
+
+// made counts the changes this run made.
+func (r *runner) made() int {
+	return r.res.Created + r.res.Updated + r.res.Deleted + r.res.Replaced
+}
+
+// thousands writes n with commas between groups of three digits.
+func thousands(n int) string {
+	s := fmt.Sprint(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
+
 // rollBack undoes this run's creates and updates after a failure.
 func (r *runner) rollBack(ctx context.Context, current []state.RecordedPersona, outcomes []outcome, failed []error) (*Result, error) {
 	unrolled, rollbackErrs, complete := r.rollback(ctx, outcomes)
@@ -342,6 +405,8 @@ type runner struct {
 	res   *Result
 	start time.Time
 	fatal atomic.Bool
+	// stopped: ctx was cancelled while steps were still to start.
+	stopped bool
 
 	total int // p.Writes(), counted once: every step reports it
 
@@ -406,7 +471,7 @@ func (r *runner) checkBodies() error {
 // new starts once the run must halt (the lock lost, a step not journaled,
 // the token refused) or ctx is cancelled, and with stopOnFailure after the
 // first failure; the steps in flight finish. Steps that a cancelled ctx kept
-// from starting are reported as interrupted.
+// from starting are not failures: the run is then marked stopped.
 //
 // A step that started runs to its end on finish, a context that outlives
 // ctx's cancellation: abandoning a request the server may still carry out
@@ -431,9 +496,7 @@ func (r *runner) runPhase(ctx, finish context.Context, selected func(plan.Change
 			break
 		}
 		if ctx.Err() != nil {
-			for j := i; j < len(out); j++ {
-				out[j].err = fmt.Errorf("not started: %w", context.Cause(ctx))
-			}
+			r.stopped = true
 			break
 		}
 		if stopOnFailure && failed.Load() {

@@ -315,7 +315,11 @@ func TestIncompleteRollbackLeavesTheJournalOpen(t *testing.T) {
 	}
 }
 
-func TestCancelledApplyStopsRollsBackAndSaysSo(t *testing.T) {
+// TestInterruptedApplyKeepsWhatItDid: an interrupt (the context
+// cancelled) while the first create is on its way lets it finish, starts
+// no other, rolls nothing back, records it and closes the journal as
+// interrupted; no step is reported as failed.
+func TestInterruptedApplyKeepsWhatItDid(t *testing.T) {
 	fake := newFake()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -331,14 +335,63 @@ func TestCancelledApplyStopsRollsBackAndSaysSo(t *testing.T) {
 	pl := plan.Compute(plan.Input{Desired: []catalog.Persona{p("persona.a@mana.test", "a"), p("persona.b@mana.test", "a"), p("persona.c@mana.test", "a")}}, plan.Options{})
 	rec := newRecorder()
 	res, err := Run(ctx, Input{Plan: pl, Recorded: nil, Live: fake.snapshot()}, fake, rec, o)
-	if err == nil || !strings.Contains(err.Error(), "not started") || !res.RolledBack {
-		t.Fatalf("err = %v, rolled back %v; want the interrupted steps reported and a rollback", err, res.RolledBack)
+	var ae *Error
+	if !errors.As(err, &ae) || !errors.Is(err, ErrInterrupted) || len(ae.Failures) != 0 || res.RolledBack {
+		t.Fatalf("err = %v, rolled back %v; want an interrupt with no failure and no rollback", err, res.RolledBack)
+	}
+	if want := "Interrupted: 1 of 3 changes made and recorded"; !strings.HasPrefix(ae.Outcome, want) {
+		t.Errorf("outcome = %q, want it to begin %q", ae.Outcome, want)
+	}
+	if n := len(fake.snapshot()); n != 1 || res.Created != 1 {
+		t.Errorf("%d personas live, %d created; want the one in flight kept", n, res.Created)
+	}
+	if len(rec.state) != 1 || rec.state[0].Email != "persona.a@mana.test" {
+		t.Errorf("state = %+v; want the created persona recorded", rec.state)
+	}
+	if !rec.closed || rec.outcome != state.OutcomeInterrupted {
+		t.Errorf("journal closed %v with %q; want it closed as interrupted", rec.closed, rec.outcome)
+	}
+}
+
+// TestInterruptBeforeTheFirstWriteChangesNothing: a run whose context is
+// already cancelled opens no journal and says nothing was changed.
+func TestInterruptBeforeTheFirstWriteChangesNothing(t *testing.T) {
+	fake := newFake()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	pl := plan.Compute(plan.Input{Desired: []catalog.Persona{p("persona.a@mana.test", "a")}}, plan.Options{})
+	rec := newRecorder()
+	_, err := Run(ctx, Input{Plan: pl, Live: fake.snapshot()}, fake, rec, opts())
+	var ae *Error
+	if !errors.As(err, &ae) || !ae.Interrupted || len(ae.Failures) != 0 || !strings.Contains(ae.Outcome, "nothing was changed") {
+		t.Fatalf("err = %v; want an interrupt that says nothing was changed", err)
+	}
+	if len(fake.writes) != 0 || rec.opened {
+		t.Errorf("writes %v, journal opened %v; want neither", fake.writes, rec.opened)
+	}
+}
+
+// TestInterruptDuringRollbackLetsItFinish: a failure starts a rollback; an
+// interrupt that comes while it runs does not cut it short.
+func TestInterruptDuringRollbackLetsItFinish(t *testing.T) {
+	fake := newFake()
+	fake.failFor["persona.zfail@mana.test"] = true
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	fake.onDelete = cancel // Ctrl-C while the rollback deletes what was created
+	o := opts()
+	o.Parallelism = 1
+	pl := plan.Compute(plan.Input{Desired: []catalog.Persona{p("persona.a@mana.test", "a"), p("persona.b@mana.test", "a"), p("persona.zfail@mana.test", "a")}}, plan.Options{})
+	rec := newRecorder()
+	res, err := Run(ctx, Input{Plan: pl, Live: fake.snapshot()}, fake, rec, o)
+	if err == nil || !res.RolledBack || errors.Is(err, ErrInterrupted) {
+		t.Fatalf("err = %v, rolled back %v; want the failure's rollback", err, res.RolledBack)
 	}
 	if n := len(fake.snapshot()); n != 0 {
-		t.Errorf("%d personas live after an interrupted apply rolled back, want 0", n)
+		t.Errorf("%d personas live: the interrupt cut the rollback short", n)
 	}
-	if !rec.closed {
-		t.Error("the rollback ran with the cancelled context: the journal was not closed")
+	if !rec.closed || rec.outcome != state.OutcomeRolledBack {
+		t.Errorf("journal closed %v with %q; want rolled back", rec.closed, rec.outcome)
 	}
 }
 
@@ -382,8 +435,8 @@ func TestCancelledDeletesAreRecordedAsTheyHappened(t *testing.T) {
 	pl := plan.Compute(plan.Input{Recorded: recorded, Live: fake.snapshot()}, plan.Options{Destroy: true})
 	rec := newRecorder()
 	res, err := Run(ctx, Input{Plan: pl, Recorded: recorded, Live: fake.snapshot()}, fake, rec, o)
-	if err == nil || !strings.Contains(err.Error(), "not started") {
-		t.Fatalf("err = %v; want the deletes that never started reported", err)
+	if !errors.Is(err, ErrInterrupted) || strings.Contains(err.Error(), "not started") {
+		t.Fatalf("err = %v; want an interrupt, with no step reported as not started", err)
 	}
 	if res.Deleted != 1 || len(fake.snapshot()) != 2 {
 		t.Errorf("deleted %d, %d live; want the one in flight finished and two left", res.Deleted, len(fake.snapshot()))

@@ -18,7 +18,10 @@ const (
 	EventFinish   EventType = "step_finish"
 	EventRollback EventType = "rollback"
 	EventHalt     EventType = "halt"
-	EventSummary  EventType = "summary"
+	// EventInterrupt: the run was asked to stop and kept what it did; its
+	// Message is the line the run ends with.
+	EventInterrupt EventType = "interrupted"
+	EventSummary   EventType = "summary"
 )
 
 // Event is one moment of a run's progress.
@@ -113,7 +116,7 @@ func LiveProgress(w io.Writer) func(Event) {
 			if e.Done == e.Total {
 				fmt.Fprintln(w)
 			}
-		case EventRollback, EventHalt:
+		case EventRollback, EventHalt, EventInterrupt:
 			fmt.Fprint(w, "\r\x1b[K")
 			TextProgress(w)(e)
 		}

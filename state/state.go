@@ -279,8 +279,9 @@ const (
 	OutcomeRolledBack = "rolled_back"
 	// OutcomeFailed: the run finished with failures and nothing more to do.
 	OutcomeFailed = "failed"
-	// OutcomeInterrupted: the run stopped before closing its entry; a later
-	// run found it open and closed it.
+	// OutcomeInterrupted: the run was asked to stop and kept what it had
+	// done, or it died before closing its entry and a later run that found
+	// it open converged and closed it.
 	OutcomeInterrupted = "interrupted"
 )
 

@@ -4,6 +4,8 @@ package connect
 
 import (
 	"context"
+	"errors"
+	"os"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -29,16 +31,26 @@ func (w *orderWriter) Write(p []byte) (int, error) {
 }
 
 func TestInterruptibleCancelsOnTheFirstSignalThenSaysSo(t *testing.T) {
-	w := &orderWriter{writes: make(chan write, 1)}
-	ctx, stop := Interruptible(w)
-	defer stop()
-	w.ctx.Store(&ctx)
-	if ctx.Err() != nil {
-		t.Fatal("the context is cancelled before any signal")
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP} {
+		t.Run(sig.String(), func(t *testing.T) {
+			w := &orderWriter{writes: make(chan write, 1)}
+			in := Interruptible(w)
+			defer in.Release()
+			ctx := in.Context()
+			w.ctx.Store(&ctx)
+			if in.Interrupted() {
+				t.Fatal("the context is cancelled before any signal")
+			}
+			if err := syscall.Kill(syscall.Getpid(), sig); err != nil {
+				t.Fatal(err)
+			}
+			saysSo(t, w, ctx)
+		})
 	}
-	if err := syscall.Kill(syscall.Getpid(), syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
+}
+
+func saysSo(t *testing.T, w *orderWriter, ctx context.Context) {
+	t.Helper()
 	got := <-w.writes
 	if !got.cancelled {
 		t.Error("the message was printed before the context was cancelled: a step could start after it")
@@ -51,9 +63,10 @@ func TestInterruptibleCancelsOnTheFirstSignalThenSaysSo(t *testing.T) {
 
 func TestInterruptibleStopCancelsWithoutASignal(t *testing.T) {
 	w := &orderWriter{writes: make(chan write, 1)}
-	ctx, stop := Interruptible(w)
+	in := Interruptible(w)
+	ctx := in.Context()
 	w.ctx.Store(&ctx)
-	stop()
+	in.Release()
 	if ctx.Err() == nil {
 		t.Error("the context is not cancelled once stop returns")
 	}
@@ -62,4 +75,26 @@ func TestInterruptibleStopCancelsWithoutASignal(t *testing.T) {
 		t.Errorf("stop printed %q; only a signal is reported", got.text)
 	default:
 	}
+}
+
+// TestBrokenStandardOutputStopsTheRun: a write to a pipe whose reader has
+// gone fails (SIGPIPE does not end the process) and stops the run like a
+// signal.
+func TestBrokenStandardOutputStopsTheRun(t *testing.T) {
+	w := &orderWriter{writes: make(chan write, 1)}
+	in := Interruptible(w)
+	defer in.Release()
+	ctx := in.Context()
+	w.ctx.Store(&ctx)
+	r, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pw.Close()
+	r.Close()
+	out := in.Watch(pw)
+	if _, err := out.Write([]byte("plan\n")); !errors.Is(err, syscall.EPIPE) {
+		t.Fatalf("write to a closed pipe: %v, want EPIPE", err)
+	}
+	saysSo(t, w, ctx)
 }

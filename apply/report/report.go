@@ -7,6 +7,7 @@ package report
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -132,7 +133,7 @@ var outcomeWords = map[string]string{
 	state.OutcomeComplete:    "complete",
 	state.OutcomeRolledBack:  "rolled back",
 	state.OutcomeFailed:      "finished with failures",
-	state.OutcomeInterrupted: "interrupted (converged by a later run)",
+	state.OutcomeInterrupted: "interrupted",
 	"open":                   "open: running now, or interrupted (the next apply converges it)",
 }
 
@@ -227,14 +228,23 @@ func Verification(w io.Writer, v *reconcile.Verification, format string) error {
 // Approve asks for "yes" before an apply or destroy, the way Terraform
 // does. Off a terminal (terminal false) nobody can answer, so it refuses
 // and names --auto-approve; any answer but "yes" cancels.
-func Approve(in io.Reader, out io.Writer, operation string, terminal bool) error {
+func Approve(ctx context.Context, in io.Reader, out io.Writer, operation string, terminal bool) error {
 	if !terminal {
 		return fmt.Errorf("refusing to %s without confirmation: standard input is not a terminal; review the plan and pass --auto-approve", operation)
 	}
 	fmt.Fprintf(out, "\nDo you want to perform these actions?\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ")
-	answer, _ := bufio.NewReader(in).ReadString('\n')
-	if strings.TrimSpace(answer) != "yes" {
-		return fmt.Errorf("%s cancelled: nothing was changed", operation)
+	answer := make(chan string, 1)
+	go func() {
+		line, _ := bufio.NewReader(in).ReadString('\n')
+		answer <- line
+	}()
+	select {
+	case line := <-answer:
+		if strings.TrimSpace(line) != "yes" {
+			return fmt.Errorf("%s cancelled: nothing was changed", operation)
+		}
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
-	return nil
 }

@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -94,7 +95,7 @@ func TestApprove(t *testing.T) {
 		{"yes\n", false, "refusing to destroy without confirmation: standard input is not a terminal; review the plan and pass --auto-approve"},
 	} {
 		var out bytes.Buffer
-		err := Approve(strings.NewReader(tt.answer), &out, "destroy", tt.terminal)
+		err := Approve(context.Background(), strings.NewReader(tt.answer), &out, "destroy", tt.terminal)
 		switch {
 		case tt.err == "" && err != nil:
 			t.Errorf("answer %q: %v, want approval", tt.answer, err)

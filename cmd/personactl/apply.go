@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"time"
@@ -59,8 +60,27 @@ type applyRun struct {
 }
 
 func runApply(g *Globals, s Streams, r applyRun) error {
-	ctx, stop := connect.Interruptible(s.Err)
-	defer stop()
+	stop := connect.Interruptible(s.Err)
+	defer stop.Release()
+	ctx := stop.Context()
+	s.Out = stop.Watch(s.Out)
+	err := applyOrDestroy(ctx, g, s, r)
+	var ae *apply.Error
+	switch {
+	case errors.As(err, &ae) && ae.Interrupted && len(ae.Failures) == 0:
+		// The one line an interrupted run ends with is not an error.
+		fmt.Fprintln(s.Err, ae.Outcome)
+		return &exitCode{code: 1}
+	case err != nil && stop.Interrupted() && ae == nil:
+		// Stopped before the first write: whatever the reads said, it
+		// was the interrupt.
+		fmt.Fprintln(s.Err, "Interrupted: nothing was changed; run personactl apply again, or personactl plan to review")
+		return &exitCode{code: 1}
+	}
+	return err
+}
+
+func applyOrDestroy(ctx context.Context, g *Globals, s Streams, r applyRun) error {
 	var saved *plan.Plan
 	if r.planFile != "" {
 		var err error
@@ -92,7 +112,7 @@ func runApply(g *Globals, s Streams, r applyRun) error {
 			if saved != nil || r.flags.AutoApprove {
 				return nil // a saved plan is the approval: it was reviewed when it was made
 			}
-			return report.Approve(s.In, s.Out, r.operation, isTerminal(s.In))
+			return report.Approve(ctx, s.In, s.Out, r.operation, isTerminal(s.In))
 		},
 		Run: sess.Writes(r.noRollback, apply.Progress(stepsOut, jsonOut, isTerminal(s.Out))),
 	})

@@ -341,9 +341,19 @@ func (p *proc) killedBySignal() bool {
 // plus env; it is killed at the test's end if it still runs.
 func startProc(t *testing.T, bin string, env []string, args ...string) *proc {
 	t.Helper()
+	return startProcTo(t, nil, bin, env, args...)
+}
+
+// startProcTo is startProc with standard output going to stdout (nil:
+// collected in the proc's out).
+func startProcTo(t *testing.T, stdout *os.File, bin string, env []string, args ...string) *proc {
+	t.Helper()
 	p := &proc{cmd: exec.Command(bin, args...), out: newSyncBuffer(), err: newSyncBuffer(), exited: make(chan struct{})}
 	p.cmd.Env = append(os.Environ(), env...)
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.err
+	if stdout != nil {
+		p.cmd.Stdout = stdout
+	}
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
