@@ -85,6 +85,37 @@ func TestTargetsPlanOnlyThoseAddresses(t *testing.T) {
 	}
 }
 
+// TestOptionsRefuseBlankAddresses: an empty --target would narrow nothing
+// (the run would plan, or destroy, every persona), so an empty or blank
+// address in --target or --replace is refused, each flag named.
+func TestOptionsRefuseBlankAddresses(t *testing.T) {
+	tests := []struct {
+		name string
+		opts Options
+		want []string // what the error says; none: no error
+	}{
+		{"no addresses", Options{}, nil},
+		{"addresses", Options{Targets: []string{anna.Email, "PERSONA.BEN@MANA.TEST"}, Replace: []string{anna.Email}}, nil},
+		{"an empty --target", Options{Targets: []string{""}}, []string{`--target=""`, "empty", "unset"}},
+		{"a blank --target among addresses", Options{Destroy: true, Targets: []string{anna.Email, " \t"}}, []string{`--target=" \t"`, "blank"}},
+		{"an empty --replace", Options{Replace: []string{anna.Email, ""}}, []string{`--replace=""`}},
+		{"both, reported together", Options{Targets: []string{"\n"}, Replace: []string{" "}}, []string{`--target="\n"`, `--replace=" "`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.opts.Check()
+			if (err != nil) != (len(tt.want) > 0) {
+				t.Fatalf("Check() = %v, want an error saying %q", err, tt.want)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not say %q", err, w)
+				}
+			}
+		})
+	}
+}
+
 // TestAPlanRecordsItsAddressesNormalised: a saved plan and the JSON plan
 // show the addresses as they were compared, lower case, each once, sorted.
 func TestAPlanRecordsItsAddressesNormalised(t *testing.T) {

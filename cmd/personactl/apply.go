@@ -32,12 +32,19 @@ func (c *ApplyCmd) Run(g *Globals, s Streams) error {
 // DestroyCmd deletes every live persona.
 type DestroyCmd struct {
 	RunFlags
-	Target []string `help:"Destroy only this persona; repeatable. The plan warns that it is partial." placeholder:"EMAIL"`
+	Target []string `help:"Destroy only this persona, in any letter case; repeatable, or several separated by commas. The plan warns that it is partial. An empty address is refused." placeholder:"EMAIL" sep:"none"`
 }
+
+func (c *DestroyCmd) options() plan.Options {
+	return plan.Options{Destroy: true, Targets: addresses(c.Target)}
+}
+
+// Validate refuses an empty or blank --target before anything is read.
+func (c *DestroyCmd) Validate() error { return c.options().Check() }
 
 // Run plans and applies the deletion of every live persona.
 func (c *DestroyCmd) Run(g *Globals, s Streams) error {
-	return runApply(g, s, applyRun{operation: "destroy", flags: c.RunFlags, options: plan.Options{Destroy: true, Targets: c.Target}})
+	return runApply(g, s, applyRun{operation: "destroy", flags: c.RunFlags, options: c.options()})
 }
 
 // RunFlags are the flags apply and destroy share.

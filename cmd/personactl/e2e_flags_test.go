@@ -1,11 +1,66 @@
 package main
 
 import (
+	"os"
 	"strings"
 	"testing"
 
 	"github.com/mana/personactl/manaauthdev"
 )
+
+// requests counts every request mana-auth-dev saw since the last reset.
+func (e *e2e) requests() int {
+	n := 0
+	for _, v := range e.faults().Counts() {
+		n += v
+	}
+	return n
+}
+
+// TestE2EBlankAddressesAreRefused: a narrowing flag never widens a run. An
+// empty or blank --target or --replace (an unset shell variable) is
+// refused before anything is read, by every command that takes them,
+// where it once destroyed, planned or verified every persona.
+func TestE2EBlankAddressesAreRefused(t *testing.T) {
+	e := newE2E(t)
+	e.applyAll()
+	anna := e.personas[0].Email
+	before, err := os.ReadFile(e.state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"destroy", "--auto-approve", "--target="},
+		{"destroy", "--auto-approve", "--target", ""},
+		{"destroy", "--auto-approve", "--target=,"},
+		{"destroy", "--auto-approve", "--target=" + anna + ","},
+		{"destroy", "--auto-approve", "--target=" + anna, "--target= "},
+		{"plan", "--destroy", "--target="},
+		{"apply", "--auto-approve", "--destroy", "--target=\t"},
+		{"apply", "--auto-approve", "--replace="},
+		{"plan", "--replace=" + anna + ",,"},
+		{"verify", "--target="},
+	} {
+		e.faults().ResetCounts()
+		r := e.run(args...)
+		flag := "--target="
+		if strings.Contains(strings.Join(args, " "), "--replace") {
+			flag = "--replace="
+		}
+		if r.code != 1 || !strings.Contains(r.err, flag) || !strings.Contains(r.err, "give each persona's address") {
+			t.Errorf("personactl %q: want exit 1 and an error naming %s and what to do, got\n%s", args, flag, r)
+		}
+		if n := e.requests(); n != 0 {
+			t.Errorf("personactl %q: %d requests reached mana-auth-dev before the refusal", args, n)
+		}
+	}
+	if live := e.live(); len(live) != len(e.personas) {
+		t.Errorf("%d of %d personas still live after the refusals", len(live), len(e.personas))
+	}
+	if after, _ := os.ReadFile(e.state); string(after) != string(before) {
+		t.Error("the state changed")
+	}
+}
 
 // TestE2EAddressesIgnoreLetterCase: --target and --replace name a persona
 // in any letter case, as verify and state show do, and an address named
