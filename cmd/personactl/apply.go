@@ -50,9 +50,18 @@ func (c *DestroyCmd) Run(g *Globals, s Streams) error {
 // RunFlags are the flags apply and destroy share.
 type RunFlags struct {
 	AutoApprove       bool   `help:"Apply without asking for yes."`
-	MaxDeletes        int    `help:"Refuse a plan that deletes more than N personas (a replace counts as a delete); -1: no limit." default:"-1" placeholder:"N"`
+	MaxDeletes        int    `help:"Refuse a plan that deletes more than N personas (a replace counts as a delete); -1: no limit (another negative is refused)." default:"-1" placeholder:"N"`
 	AllowDeleteActive bool   `help:"Allow deleting personas active in the last 24 hours."`
 	Format            string `help:"Output format: text, or json (one JSON object per line: the plan, then one event per step, then the summary)." enum:"text,json" default:"text"`
+}
+
+// Validate refuses a negative --max-deletes other than -1 before anything
+// is read: it would turn the guard off.
+func (f *RunFlags) Validate() error {
+	if f.MaxDeletes < -1 {
+		return fmt.Errorf("--max-deletes=%d: give the most personas the run may delete (0 refuses any delete), or -1 for no limit", f.MaxDeletes)
+	}
+	return nil
 }
 
 // applyRun is one apply or destroy as the command line asked for it.

@@ -99,3 +99,36 @@ func TestE2EAddressesIgnoreLetterCase(t *testing.T) {
 		t.Errorf("after the targeted destroy %d personas are live: %v", len(live), keys(live))
 	}
 }
+
+// TestE2ENegativeNumbersAreRefused: only -1 means no --max-deletes limit;
+// another negative once turned the guard off. A negative history --limit
+// is refused too (0 shows every run).
+func TestE2ENegativeNumbersAreRefused(t *testing.T) {
+	e := newE2E(t)
+	e.applyAll()
+	for _, tc := range []struct {
+		args []string
+		says string
+	}{
+		{[]string{"destroy", "--auto-approve", "--max-deletes=-5"}, "--max-deletes=-5"},
+		{[]string{"apply", "--auto-approve", "--destroy", "--max-deletes=-2"}, "--max-deletes=-2"},
+		{[]string{"history", "--limit=-1"}, "--limit=-1"},
+	} {
+		e.faults().ResetCounts()
+		if r := e.run(tc.args...); r.code != 1 || !strings.Contains(r.err, tc.says) {
+			t.Errorf("personactl %q: want exit 1 and an error naming %s, got\n%s", tc.args, tc.says, r)
+		}
+		if n := e.requests(); n != 0 {
+			t.Errorf("personactl %q: %d requests reached mana-auth-dev before the refusal", tc.args, n)
+		}
+	}
+	if live := e.live(); len(live) != len(e.personas) {
+		t.Fatalf("%d of %d personas still live after the refusals", len(live), len(e.personas))
+	}
+	if r := e.must(0, "history", "--limit=0"); !strings.Contains(r.out, "10 created") {
+		t.Errorf("history --limit=0 does not list the run\n%s", r)
+	}
+	if r := e.must(0, "destroy", "--auto-approve", "--max-deletes=-1"); lastLine(r.out) != "Destroy complete! Personas: 10 deleted." {
+		t.Errorf("destroy --max-deletes=-1 (no limit)\n%s", r)
+	}
+}
