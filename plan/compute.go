@@ -21,7 +21,11 @@ import (
 // It is one merge of the three snapshots sorted by email (already sorted
 // inputs, the usual case, are not sorted again), so it runs in O(n log n) at
 // worst and touches each persona once.
+//
+// Options.Targets and Options.Replace are compared as Addresses, and the
+// plan records them so.
 func Compute(in Input, opts Options) *Plan {
+	opts.Targets, opts.Replace = Addresses(opts.Targets), Addresses(opts.Replace)
 	desired := byEmail(in.Desired, func(p *catalog.Persona) string { return p.Email })
 	recorded := byEmail(in.Recorded, func(r *state.RecordedPersona) string { return r.Email })
 	live := byEmail(in.Live, func(l *state.LivePersona) string { return l.Values.Email })
@@ -226,7 +230,7 @@ func (cx *computer) finish(targets, found map[string]bool, total int) {
 	p := cx.p
 	if targets != nil {
 		p.Warnings = append(p.Warnings, fmt.Sprintf("Only %d of %d personas were planned (--target); the rest may differ", len(p.Changes), total))
-		for _, e := range uniqueSorted(cx.opts.Targets) {
+		for _, e := range cx.opts.Targets {
 			if !found[e] {
 				p.Warnings = append(p.Warnings, fmt.Sprintf("--target=%s: no persona with that address in the catalog, the recorded state or live, so nothing is planned for it; check the spelling", e))
 			}
@@ -360,7 +364,7 @@ func (cx *computer) checkReplaceTargets(targets map[string]bool) {
 			actions[c.Email] = c.Action
 		}
 	}
-	for _, e := range uniqueSorted(cx.opts.Replace) {
+	for _, e := range cx.opts.Replace {
 		switch {
 		case targets != nil && !targets[e]:
 			p.Errors = append(p.Errors, fmt.Sprintf("--replace=%s is not among the --target addresses, so it would not be planned; add --target=%s, or remove the --replace", e, e))
@@ -548,12 +552,6 @@ func set(items []string) map[string]bool {
 		m[s] = true
 	}
 	return m
-}
-
-func uniqueSorted(items []string) []string {
-	out := slices.Clone(items)
-	slices.Sort(out)
-	return slices.Compact(out)
 }
 
 // listSome names up to ten addresses, and how many more there are.

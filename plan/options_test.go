@@ -46,6 +46,10 @@ func TestTargetsPlanOnlyThoseAddresses(t *testing.T) {
 			[]string{"Only 1 of 3 personas"}, []string{"--replace=persona.anna@mana.test is not among the --target addresses"}},
 		{"every address targeted", Options{Targets: []string{mia.Email, anna.Email, ben.Email}}, []string{anna.Email, ben.Email, mia.Email}, []Action{Update, Create, NoOp},
 			[]string{"Only 3 of 3 personas"}, nil},
+		{"targets compare without letter case, each once", Options{Targets: []string{strings.ToUpper(anna.Email), anna.Email, "Persona.Anna@Mana.Test"}}, []string{anna.Email}, []Action{Update},
+			[]string{"Only 1 of 3 personas"}, nil},
+		{"--replace compares without letter case too", Options{Targets: []string{strings.ToUpper(ben.Email)}, Replace: []string{strings.ToUpper(anna.Email), anna.Email}}, []string{ben.Email}, []Action{Create},
+			[]string{"Only 1 of 3 personas"}, []string{"--replace=persona.anna@mana.test is not among the --target addresses"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -78,6 +82,53 @@ func TestTargetsPlanOnlyThoseAddresses(t *testing.T) {
 				t.Errorf("the plan keeps fingerprints of %d live personas it does not plan", len(p.Live)-len(p.Changes))
 			}
 		})
+	}
+}
+
+// TestOptionsRefuseBlankAddresses: an empty --target would narrow nothing
+// (the run would plan, or destroy, every persona), so an empty or blank
+// address in --target or --replace is refused, each flag named.
+func TestOptionsRefuseBlankAddresses(t *testing.T) {
+	tests := []struct {
+		name string
+		opts Options
+		want []string // what the error says; none: no error
+	}{
+		{"no addresses", Options{}, nil},
+		{"addresses", Options{Targets: []string{anna.Email, "PERSONA.BEN@MANA.TEST"}, Replace: []string{anna.Email}}, nil},
+		{"an empty --target", Options{Targets: []string{""}}, []string{`--target=""`, "empty", "unset"}},
+		{"a blank --target among addresses", Options{Destroy: true, Targets: []string{anna.Email, " \t"}}, []string{`--target=" \t"`, "blank"}},
+		{"an empty --replace", Options{Replace: []string{anna.Email, ""}}, []string{`--replace=""`}},
+		{"both, reported together", Options{Targets: []string{"\n"}, Replace: []string{" "}}, []string{`--target="\n"`, `--replace=" "`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.opts.Check()
+			if (err != nil) != (len(tt.want) > 0) {
+				t.Fatalf("Check() = %v, want an error saying %q", err, tt.want)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not say %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+// TestAPlanRecordsItsAddressesNormalised: a saved plan and the JSON plan
+// show the addresses as they were compared, lower case, each once, sorted.
+func TestAPlanRecordsItsAddressesNormalised(t *testing.T) {
+	in := Input{Desired: []catalog.Persona{anna}, Live: []state.LivePersona{live("u1", anna)}, Secret: currentSecret}
+	p := Compute(in, Options{Targets: []string{"Persona.Ben@Mana.Test", strings.ToUpper(anna.Email), anna.Email}, Replace: []string{strings.ToUpper(anna.Email)}})
+	if want := []string{anna.Email, "persona.ben@mana.test"}; !reflect.DeepEqual(p.Options.Targets, want) {
+		t.Errorf("targets %q, want %q", p.Options.Targets, want)
+	}
+	if want := []string{anna.Email}; !reflect.DeepEqual(p.Options.Replace, want) {
+		t.Errorf("replace %q, want %q", p.Options.Replace, want)
+	}
+	if len(p.Changes) != 1 || p.Changes[0].Action != Replace {
+		t.Errorf("changes %+v, want a replace of %s", p.Changes, anna.Email)
 	}
 }
 

@@ -180,6 +180,10 @@ type Options struct {
 	// Targets, when not empty, are the only addresses planned: every other
 	// address is left out of the plan entirely, and the plan warns that it
 	// is partial.
+	//
+	// Both lists are compared as Addresses, and a plan records them so. An
+	// empty Targets plans every persona, so a caller refuses an empty or
+	// blank address the user gave (Check) rather than dropping it.
 	Targets []string `json:"targets,omitempty"`
 }
 

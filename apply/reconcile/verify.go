@@ -12,6 +12,7 @@ import (
 	"github.com/mana/personactl/apply"
 
 	"github.com/mana/personactl/catalog"
+	"github.com/mana/personactl/plan"
 	"github.com/mana/personactl/state"
 	"github.com/mana/personactl/state/adminapi"
 )
@@ -120,8 +121,9 @@ func (v *Verification) Unknown() bool {
 // VerifyRequest says whom to verify and how.
 type VerifyRequest struct {
 	Auth Authenticator
-	// Emails, when not empty, are the only personas verified (in any
-	// letter case); otherwise every catalog persona is.
+	// Emails, when not empty, are the only personas verified, compared as
+	// plan.Addresses (in any letter case, each once); otherwise every
+	// catalog persona is.
 	Emails []string
 	// Record writes the seed secret's fingerprint into the state for every
 	// ready persona, under the state lock.
@@ -141,10 +143,7 @@ func (s *Session) Verify(ctx context.Context, req VerifyRequest) (*Verification,
 	if err := s.Read(ctx); err != nil {
 		return nil, err
 	}
-	emails := make([]string, len(req.Emails))
-	for i, e := range req.Emails {
-		emails[i] = strings.ToLower(e)
-	}
+	emails := plan.Addresses(req.Emails)
 	if len(emails) == 0 {
 		for _, p := range s.Input.Desired {
 			emails = append(emails, p.Email)

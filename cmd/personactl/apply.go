@@ -33,20 +33,36 @@ func (c *ApplyCmd) Run(g *Globals, s Streams) error {
 // DestroyCmd deletes every live persona.
 type DestroyCmd struct {
 	RunFlags
-	Target []string `help:"Destroy only this persona; repeatable. The plan warns that it is partial." placeholder:"EMAIL"`
+	Target []string `help:"Destroy only this persona, in any letter case; repeatable, or several separated by commas. The plan warns that it is partial. An empty address is refused." placeholder:"EMAIL" sep:"none"`
 }
+
+func (c *DestroyCmd) options() plan.Options {
+	return plan.Options{Destroy: true, Targets: addresses(c.Target)}
+}
+
+// Validate refuses an empty or blank --target before anything is read.
+func (c *DestroyCmd) Validate() error { return c.options().Check() }
 
 // Run plans and applies the deletion of every live persona.
 func (c *DestroyCmd) Run(g *Globals, s Streams) error {
-	return runApply(g, s, applyRun{operation: "destroy", flags: c.RunFlags, options: plan.Options{Destroy: true, Targets: c.Target}})
+	return runApply(g, s, applyRun{operation: "destroy", flags: c.RunFlags, options: c.options()})
 }
 
 // RunFlags are the flags apply and destroy share.
 type RunFlags struct {
 	AutoApprove       bool   `help:"Apply without asking for yes."`
-	MaxDeletes        int    `help:"Refuse a plan that deletes more than N personas (a replace counts as a delete); -1: no limit." default:"-1" placeholder:"N"`
+	MaxDeletes        int    `help:"Refuse a plan that deletes more than N personas (a replace counts as a delete); -1: no limit (another negative is refused)." default:"-1" placeholder:"N"`
 	AllowDeleteActive bool   `help:"Allow deleting personas active in the last 24 hours."`
 	Format            string `help:"Output format: text, or json (one JSON object per line: the plan, then one event per step, then the summary)." enum:"text,json" default:"text"`
+}
+
+// Validate refuses a negative --max-deletes other than -1 before anything
+// is read: it would turn the guard off.
+func (f *RunFlags) Validate() error {
+	if f.MaxDeletes < -1 {
+		return fmt.Errorf("--max-deletes=%d: give the most personas the run may delete (0 refuses any delete), or -1 for no limit", f.MaxDeletes)
+	}
+	return nil
 }
 
 // applyRun is one apply or destroy as the command line asked for it.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/mana/personactl/apply/report"
 	"github.com/mana/personactl/state"
@@ -9,8 +10,16 @@ import (
 
 // HistoryCmd lists past runs from the journal.
 type HistoryCmd struct {
-	Limit  int    `help:"Show at most N runs (0: all the journal keeps)." default:"20" placeholder:"N"`
+	Limit  int    `help:"Show at most N runs (0: all the journal keeps; a negative N is refused)." default:"20" placeholder:"N"`
 	Format string `help:"Output format: text or json." enum:"text,json" default:"text"`
+}
+
+// Validate refuses a negative --limit before the journal is read.
+func (c *HistoryCmd) Validate() error {
+	if c.Limit < 0 {
+		return fmt.Errorf("--limit=%d: give how many runs to show, or 0 for every run the journal keeps", c.Limit)
+	}
+	return nil
 }
 
 // Run prints the runs newest first: when, who, what, what changed, how it ended.

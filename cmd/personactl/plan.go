@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/mana/personactl/apply/reconcile"
 	"github.com/mana/personactl/plan"
@@ -14,12 +15,27 @@ type ShapeFlags struct {
 	Destroy     bool     `help:"Plan the deletion of every live persona."`
 	RefreshOnly bool     `help:"Only drift: what changed outside personactl; an apply only records it in the state."`
 	Prune       bool     `help:"Delete live personas that are neither in the catalog nor recorded."`
-	Replace     []string `help:"Delete and re-create this persona (the only way to apply a name); repeatable." placeholder:"EMAIL"`
-	Target      []string `help:"Plan only this persona; repeatable. The plan warns that it is partial." placeholder:"EMAIL"`
+	Replace     []string `help:"Delete and re-create this persona (the only way to apply a name), in any letter case; repeatable, or several separated by commas. An empty address is refused." placeholder:"EMAIL" sep:"none"`
+	Target      []string `help:"Plan only this persona, in any letter case; repeatable, or several separated by commas. The plan warns that it is partial. An empty address is refused." placeholder:"EMAIL" sep:"none"`
 }
 
 func (f *ShapeFlags) options() plan.Options {
-	return plan.Options{Destroy: f.Destroy, RefreshOnly: f.RefreshOnly, Prune: f.Prune, Replace: f.Replace, Targets: f.Target}
+	return plan.Options{Destroy: f.Destroy, RefreshOnly: f.RefreshOnly, Prune: f.Prune, Replace: addresses(f.Replace), Targets: addresses(f.Target)}
+}
+
+// Validate refuses an empty or blank --target or --replace before anything is read.
+func (f *ShapeFlags) Validate() error { return f.options().Check() }
+
+// addresses splits the values of --target, --replace at commas. Kong's own
+// splitting drops empty values (--target= gives no address at all, which
+// would mean every persona), so those flags take each value whole and are
+// split here, keeping the empty addresses for plan.CheckAddresses to refuse.
+func addresses(values []string) []string {
+	var out []string
+	for _, v := range values {
+		out = append(out, strings.Split(v, ",")...)
+	}
+	return out
 }
 
 // given reports whether any of the flags was given.

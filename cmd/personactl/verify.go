@@ -7,13 +7,17 @@ import (
 	"github.com/mana/personactl/apply/connect"
 	"github.com/mana/personactl/apply/reconcile"
 	"github.com/mana/personactl/apply/report"
+	"github.com/mana/personactl/plan"
 )
 
 // VerifyCmd logs in as each persona the way the runner does.
 type VerifyCmd struct {
-	Target []string `help:"Verify only this persona; repeatable." placeholder:"EMAIL"`
+	Target []string `help:"Verify only this persona, in any letter case; repeatable, or several separated by commas. An empty address is refused." placeholder:"EMAIL" sep:"none"`
 	Format string   `help:"Output format: text, json or markdown." enum:"text,json,markdown" default:"text"`
 }
+
+// Validate refuses an empty or blank --target before anything is read.
+func (c *VerifyCmd) Validate() error { return plan.CheckAddresses("target", addresses(c.Target)) }
 
 // Run verifies and reports.
 func (c *VerifyCmd) Run(g *Globals, s Streams) error {
@@ -23,7 +27,7 @@ func (c *VerifyCmd) Run(g *Globals, s Streams) error {
 		return err
 	}
 	defer sess.Close()
-	v, err := sess.Loop.Verify(ctx, reconcile.VerifyRequest{Auth: sess.Client, Emails: c.Target, Record: true, LockTimeout: g.LockTimeout})
+	v, err := sess.Loop.Verify(ctx, reconcile.VerifyRequest{Auth: sess.Client, Emails: addresses(c.Target), Record: true, LockTimeout: g.LockTimeout})
 	if v != nil {
 		if rerr := report.Verification(s.Out, v, c.Format); rerr != nil {
 			return rerr
