@@ -49,6 +49,21 @@ func TestE2EOutNeverOverwritesItsInputs(t *testing.T) {
 	e.must(0, "plan", "--out="+filepath.Join(e.dir, "tfplan"))
 }
 
+// TestE2ETwoStandardInputsRefused: the catalog and the admin JWT cannot
+// both come from standard input; the refusal names both and comes before
+// any request.
+func TestE2ETwoStandardInputsRefused(t *testing.T) {
+	e := newE2E(t)
+	t.Setenv("MANA_ADMIN_JWT", "")
+	r := e.must(1, "plan", "--catalog=-", "--jwt-file=-")
+	if !strings.Contains(r.err, "--catalog (PERSONACTL_CATALOG) and --jwt-file (MANA_ADMIN_JWT_FILE) each read standard input") {
+		t.Errorf("the refusal does not name both\n%s", r)
+	}
+	if n := e.faults().Counts(); len(n) != 0 {
+		t.Errorf("requests sent before the refusal: %v", n)
+	}
+}
+
 // TestE2EApplyJSONIsJSONLines: every line apply --format=json prints is one
 // JSON object with a type: the plan first, then the run's events, the
 // summary last.
