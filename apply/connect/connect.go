@@ -232,7 +232,30 @@ func (s Settings) check() error {
 	if s.LockTimeout < 0 {
 		return fmt.Errorf("--lock-timeout=%s: it must not be negative; 0s fails at once when the state is locked", s.LockTimeout)
 	}
+	var stdin []string
+	for _, in := range s.inputs() {
+		if in.path == "-" {
+			stdin = append(stdin, in.flag)
+		}
+	}
+	if len(stdin) > 1 {
+		return fmt.Errorf("%s each read standard input (-), which can be read only once; keep - for one of them and name a file for the other", strings.Join(stdin, " and "))
+	}
 	return nil
+}
+
+// input is a file a run reads, named by a flag; "-" reads standard input.
+type input struct {
+	flag, path, what string
+}
+
+// inputs are the files the flags name. Each is checked alike: at most one
+// reads standard input, and plan --out never overwrites one.
+func (s Settings) inputs() []input {
+	return []input{
+		{"--catalog (PERSONACTL_CATALOG)", s.Catalog, "the catalog"},
+		{"--jwt-file (MANA_ADMIN_JWT_FILE)", s.TokenFile, "the admin JWT's file"},
+	}
 }
 
 func (s Settings) say(msg string) {
@@ -393,10 +416,16 @@ func IsDSN(ref string) bool {
 	return strings.HasPrefix(ref, "postgres://") || strings.HasPrefix(ref, "postgresql://")
 }
 
-// Inputs names the files a plan is computed from, which a saved plan must
-// not overwrite: the catalog and, for a state file, its files.
+// Inputs names the files a run reads, which a saved plan must not
+// overwrite: the catalog, the admin JWT's file and, for a state file, its
+// files.
 func (s Settings) Inputs() map[string]string {
-	in := map[string]string{s.Catalog: "the catalog"}
+	in := map[string]string{}
+	for _, i := range s.inputs() {
+		if i.path != "" {
+			in[i.path] = i.what
+		}
+	}
 	if !IsDSN(s.State) {
 		maps.Copy(in, file.Files(s.State))
 	}

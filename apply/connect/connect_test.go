@@ -352,12 +352,36 @@ func TestOpenStateRefusesAnEmptyWorkspace(t *testing.T) {
 	wantError(t, err, "--workspace / PERSONACTL_WORKSPACE is empty")
 }
 
+// TestAtMostOneInputReadsStandardInput: two inputs set to - are refused
+// before either is read, naming both; one alone reads it.
+func TestAtMostOneInputReadsStandardInput(t *testing.T) {
+	s := settings(t)
+	stdin := strings.NewReader("admin-token\n")
+	s.Stdin, s.Token, s.TokenFile, s.Catalog = stdin, "", "-", "-"
+	_, err := Open(context.Background(), s, Needs{Writes: true})
+	wantError(t, err, "--catalog (PERSONACTL_CATALOG) and --jwt-file (MANA_ADMIN_JWT_FILE) each read standard input")
+	if stdin.Len() != len("admin-token\n") {
+		t.Error("standard input was read")
+	}
+	s.Catalog = settings(t).Catalog
+	r, err := Open(context.Background(), s, Needs{Writes: true})
+	if err != nil {
+		t.Fatalf("--jwt-file=- alone: %v", err)
+	}
+	r.Close()
+	if stdin.Len() != 0 {
+		t.Error("--jwt-file=- alone did not read standard input")
+	}
+}
+
 func TestInputs(t *testing.T) {
 	s := settings(t)
+	s.TokenFile = filepath.Join(t.TempDir(), "admin.jwt")
 	in := s.Inputs()
-	if in[s.Catalog] != "the catalog" || in[s.State] == "" {
-		t.Errorf("Inputs of a state file = %v; want the catalog and the state", in)
+	if in[s.Catalog] != "the catalog" || in[s.State] == "" || in[s.TokenFile] == "" {
+		t.Errorf("Inputs of a state file = %v; want the catalog, the admin JWT's file and the state", in)
 	}
+	s.TokenFile = ""
 	if len(in) < 3 {
 		t.Errorf("Inputs of a state file = %v; want its backup, journal and lock too", in)
 	}

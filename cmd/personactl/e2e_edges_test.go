@@ -3,10 +3,12 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/mana/personactl/manaauthdev/devtest"
@@ -47,6 +49,64 @@ func TestE2EOutNeverOverwritesItsInputs(t *testing.T) {
 		t.Errorf("the state lost personas: %d recorded", len(st.Personas))
 	}
 	e.must(0, "plan", "--out="+filepath.Join(e.dir, "tfplan"))
+}
+
+// TestE2EOutToStandardOutput: plan --out=- writes the plan file to
+// standard output, which apply reads back, and the plan's rendering to
+// standard error.
+func TestE2EOutToStandardOutput(t *testing.T) {
+	e := newE2E(t)
+	r := e.must(0, "plan", "--out=-")
+	if !strings.Contains(r.err, "Plan: 10 to create, 0 to update, 0 to delete.") || strings.Contains(r.out, "Plan:") {
+		t.Errorf("the rendering is not on standard error alone\n%s", r)
+	}
+	saved := filepath.Join(e.dir, "from-stdout.plan")
+	if err := os.WriteFile(saved, []byte(r.out), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Lstat("-"); err == nil {
+		t.Error("plan --out=- wrote a file named -")
+		os.Remove("-")
+	}
+	r = e.must(0, "apply", saved)
+	if got := lastLine(r.out); got != "Apply complete! Personas: 10 created, 0 updated, 0 deleted." {
+		t.Errorf("apply of the plan from standard output: %q\n%s", got, r)
+	}
+}
+
+// TestE2EOutRefusesWhatIsNotARegularFile: plan --out naming a FIFO is
+// refused before a request is sent, and the FIFO stays one.
+func TestE2EOutRefusesWhatIsNotARegularFile(t *testing.T) {
+	e := newE2E(t)
+	fifo := filepath.Join(e.dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := e.must(1, "plan", "--out="+fifo)
+	if !strings.Contains(r.err, "names a named pipe (FIFO); a plan is written only to a regular file") {
+		t.Errorf("no refusal that says what to do\n%s", r)
+	}
+	if n := e.faults().Counts(); len(n) != 0 {
+		t.Errorf("requests sent before the refusal: %v", n)
+	}
+	if info, err := os.Lstat(fifo); err != nil || info.Mode().Type() != fs.ModeNamedPipe {
+		t.Errorf("the FIFO was replaced: %v, %v", info, err)
+	}
+}
+
+// TestE2ETwoStandardInputsRefused: the catalog and the admin JWT cannot
+// both come from standard input; the refusal names both and comes before
+// any request.
+func TestE2ETwoStandardInputsRefused(t *testing.T) {
+	e := newE2E(t)
+	t.Setenv("MANA_ADMIN_JWT", "")
+	r := e.must(1, "plan", "--catalog=-", "--jwt-file=-")
+	if !strings.Contains(r.err, "--catalog (PERSONACTL_CATALOG) and --jwt-file (MANA_ADMIN_JWT_FILE) each read standard input") {
+		t.Errorf("the refusal does not name both\n%s", r)
+	}
+	if n := e.faults().Counts(); len(n) != 0 {
+		t.Errorf("requests sent before the refusal: %v", n)
+	}
 }
 
 // TestE2EApplyJSONIsJSONLines: every line apply --format=json prints is one

@@ -45,7 +45,7 @@ func (f *ShapeFlags) given() bool {
 
 // PlanCmd shows what apply would change.
 type PlanCmd struct {
-	Out              string `help:"Write the plan to FILE for a later apply." placeholder:"FILE" type:"path"`
+	Out              string `help:"Write the plan to FILE for a later apply; - writes it to standard output, and the rendering to standard error." placeholder:"FILE" type:"path"`
 	DetailedExitcode bool   `help:"Exit 0 for no changes, 2 for changes (with --refresh-only: drift), 1 for errors."`
 	Format           string `help:"Output format: text, json, markdown, or github (text, with catalog findings also as GitHub Actions annotations; automatic under GITHUB_ACTIONS=true)." enum:"text,json,markdown,github" default:"text"`
 	ShapeFlags
@@ -54,7 +54,18 @@ type PlanCmd struct {
 // Run reads catalog, state and live, computes and renders the plan. It
 // never writes to mana-auth or the state.
 func (c *PlanCmd) Run(g *Globals, s Streams) error {
-	g.github, g.machineOutput = c.Format == "github", c.Format == "json" || c.Format == "markdown"
+	// With --out=- standard output carries the plan file, so the rendering
+	// and any annotation go to standard error.
+	view := s.Out
+	if c.Out == "-" {
+		view = s.Err
+	}
+	g.github, g.machineOutput = c.Format == "github", c.Format == "json" || c.Format == "markdown" || c.Out == "-"
+	if c.Out != "" {
+		if _, err := reconcile.CheckOut(c.Out, g.settings(s).Inputs()); err != nil {
+			return err
+		}
+	}
 	ctx := context.Background()
 	sess, err := open(ctx, g, s, g.settings(s).PlanNeeds(c.options()))
 	if err != nil {
@@ -65,14 +76,16 @@ func (c *PlanCmd) Run(g *Globals, s Streams) error {
 	if err != nil {
 		return err
 	}
-	if err := plan.Render(s.Out, p, c.Format, g.colour(s.Out)); err != nil {
+	if err := plan.Render(view, p, c.Format, g.colour(view)); err != nil {
 		return err
 	}
 	if c.Out != "" && len(p.Errors) == 0 {
-		if err := reconcile.SavePlan(c.Out, p, g.settings(s).Inputs()); err != nil {
+		if err := reconcile.SavePlan(c.Out, p, g.settings(s).Inputs(), s.Out); err != nil {
 			return err
 		}
-		fmt.Fprintf(s.Err, "Saved the plan to %s; apply exactly it with: personactl apply %s\n", c.Out, c.Out)
+		if c.Out != "-" {
+			fmt.Fprintf(s.Err, "Saved the plan to %s; apply exactly it with: personactl apply %s\n", c.Out, c.Out)
+		}
 	}
 	if len(p.Errors) > 0 {
 		return &exitCode{1, errors.New("the plan has errors (above); nothing can be applied until they are fixed")}

@@ -48,7 +48,7 @@ type Options struct {
 	Warn func(msg string)
 }
 
-// maxLinks bounds how many symbolic links New follows, as the kernel does.
+// maxLinks bounds how many symbolic links Resolve follows, as the kernel does.
 const maxLinks = 40
 
 // New returns the backend for the state file at path. The file need not
@@ -73,9 +73,9 @@ func New(path string, opts ...Options) (*Backend, error) {
 	if o.Warn == nil {
 		o.Warn = stderrWarn
 	}
-	real, err := resolveLinks(path)
+	real, err := Resolve(path)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("state %s: %w; pass --state=PATH naming the file itself", path, err)
 	}
 	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
 		return nil, fmt.Errorf("state %s is a directory; pass --state=PATH naming a file, e.g. --state=%s", path, filepath.Join(path, "personactl.state.json"))
@@ -90,18 +90,28 @@ func New(path string, opts ...Options) (*Backend, error) {
 	case !fi.IsDir():
 		return nil, fmt.Errorf("state %s: %s is not a directory; pass --state=PATH", path, dir)
 	}
-	// Resolve the directory too, so that two paths to one state share one
-	// lock file.
-	if d, err := filepath.EvalSymlinks(dir); err == nil {
-		real = filepath.Join(d, filepath.Base(real))
-	}
 	return &Backend{path: path, real: real, retain: o.Retain, warn: o.Warn}, nil
 }
 
-// resolveLinks follows path through symbolic links to the file they end at,
-// which need not exist: a dangling link names where the state is to be
-// written, just as a valid one does.
-func resolveLinks(path string) (string, error) {
+// Resolve returns where a file at path is: path followed through symbolic
+// links to the file they end at, which need not exist (a dangling link names
+// where the file is to be written, just as a valid one does), with the links
+// of its directory resolved too, so that two names of one file resolve to
+// one path and share one lock file.
+func Resolve(path string) (string, error) {
+	real, err := followLinks(path)
+	if err != nil {
+		return "", err
+	}
+	if d, err := filepath.EvalSymlinks(filepath.Dir(real)); err == nil {
+		real = filepath.Join(d, filepath.Base(real))
+	}
+	return real, nil
+}
+
+// followLinks follows path through symbolic links to the file they end at,
+// or to the name a dangling one gives.
+func followLinks(path string) (string, error) {
 	cur := path
 	for range maxLinks {
 		fi, err := os.Lstat(cur)
@@ -109,21 +119,21 @@ func resolveLinks(path string) (string, error) {
 			return cur, nil
 		}
 		if err != nil {
-			return "", fmt.Errorf("state %s: %w; check the directory's owner and mode or pass --state=PATH", path, err)
+			return "", fmt.Errorf("%w; check the directory's owner and mode", err)
 		}
 		if fi.Mode()&fs.ModeSymlink == 0 {
 			return cur, nil
 		}
 		target, err := os.Readlink(cur)
 		if err != nil {
-			return "", fmt.Errorf("state %s: read the symbolic link %s: %w", path, cur, err)
+			return "", fmt.Errorf("read the symbolic link %s: %w", cur, err)
 		}
 		if !filepath.IsAbs(target) {
 			target = filepath.Join(filepath.Dir(cur), target)
 		}
 		cur = target
 	}
-	return "", fmt.Errorf("state %s: more than %d symbolic links in a row (a loop?); pass --state=PATH naming the file itself", path, maxLinks)
+	return "", fmt.Errorf("more than %d symbolic links in a row (a loop?)", maxLinks)
 }
 
 // Describe names the state file for messages.
@@ -312,11 +322,9 @@ func encodeState(s *state.State) ([]byte, error) {
 // backup, journal and lock files beside it.
 func Files(path string) map[string]string {
 	files := map[string]string{path: "the recorded state"}
-	real := path
-	if target, err := filepath.EvalSymlinks(path); err == nil {
-		real = target
-	} else if target, err := os.Readlink(path); err == nil {
-		real = filepath.Join(filepath.Dir(path), target) // a dangling link: its target is the state
+	real, err := Resolve(path)
+	if err != nil {
+		real = path
 	}
 	files[real] = "the recorded state"
 	for _, suffix := range []string{backupSuffix, journalSuffix, lockSuffix} {

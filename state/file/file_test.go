@@ -444,6 +444,32 @@ func TestDanglingSymlinkedState(t *testing.T) {
 	}
 }
 
+// TestFilesNameWhereNewWrites: Files names a state's files where New
+// writes them, before they exist, through a dangling link with an absolute
+// target into a linked directory.
+func TestFilesNameWhereNewWrites(t *testing.T) {
+	real, err := filepath.EvalSymlinks(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	linked := filepath.Join(t.TempDir(), "linked")
+	link := filepath.Join(t.TempDir(), "personactl.state.json")
+	if err := errors.Join(os.Symlink(real, linked), os.Symlink(filepath.Join(linked, "shared.state.json"), link)); err != nil {
+		t.Fatal(err)
+	}
+	files := file.Files(link)
+	writeStates(t, open(t, link), 2)
+	for _, name := range []string{"shared.state.json", "shared.state.json.backup"} {
+		path := filepath.Join(real, name)
+		if _, err := os.Stat(path); err != nil {
+			t.Fatalf("New wrote no %s: %v", name, err)
+		}
+		if files[path] == "" {
+			t.Errorf("Files(%s) does not name %s: %v", link, path, files)
+		}
+	}
+}
+
 // TestLockFileRemovedMeansLost: when the lock file is removed under a
 // holder (so that another run can lock a new one), the holder's next write
 // fails saying the lock was lost, and Lost closes.
