@@ -208,8 +208,14 @@ func (cx *computer) credentials(c *Change, d *catalog.Persona, r *state.Recorded
 		cx.uncheckedCredentials++
 		return
 	}
+	same, compared := true, true
+	if sameUser && r.Credentials != "" && r.Credentials != cx.in.Secret {
+		same, compared = cx.in.SameSecret[r.Credentials]
+	}
 	switch {
-	case sameUser && r.Credentials != "" && r.Credentials != cx.in.Secret:
+	case !compared:
+		cx.unknownCredentials = append(cx.unknownCredentials, c.Email)
+	case !same:
 		// A replace is the way out, so it asks for no further decision; the
 		// drift is still true of live until it runs.
 		if c.Action != Replace {
@@ -247,7 +253,7 @@ func (cx *computer) finish(targets, found map[string]bool, total int) {
 		p.Notes = append(p.Notes, "credentials were not checked: no seed secret is in effect for this run; set PERSONA_SEED_SECRET to check that the persona runner can log in as the live personas")
 	}
 	if len(cx.unknownCredentials) > 0 {
-		p.Notes = append(p.Notes, fmt.Sprintf("whether the persona runner can log in as %s is unknown: the state records no seed secret fingerprint for %s (%s); run `personactl verify` to check and record %s",
+		p.Notes = append(p.Notes, fmt.Sprintf("whether the persona runner can log in as %s is unknown: the state records no seed secret fingerprint that can be compared for %s (%s); run `personactl verify` to check and record %s",
 			count(len(cx.unknownCredentials), "persona", "personas"), pick(len(cx.unknownCredentials), "it", "them"), listSome(cx.unknownCredentials), pick(len(cx.unknownCredentials), "it", "them")))
 	}
 	sort.Strings(p.Errors)

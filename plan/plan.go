@@ -160,6 +160,13 @@ type Input struct {
 	// (state.RecordedPersona.Credentials), or "" when no secret is in effect:
 	// then credentials are not checked.
 	Secret string
+	// SameSecret tells, for each fingerprint the state records other than
+	// Secret, whether it was made from the seed secret in effect (the same
+	// secret fingerprinted with other rounds) or from another one. A
+	// recorded fingerprint missing from it could not be compared (an
+	// unknown scheme, a damaged value): its credentials are unknown, not
+	// drifted.
+	SameSecret map[string]bool
 	// Workspace, Lineage and Serial identify the recorded state the plan was
 	// computed against, so that a saved plan can tell when it went stale.
 	Workspace string

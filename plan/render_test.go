@@ -143,6 +143,7 @@ func scenarios() []scenario {
 		// credentials-not-checked shows a run without one.
 		if list[i].name != "credentials-not-checked" {
 			list[i].in.Secret = currentSecret
+			list[i].in.SameSecret = map[string]bool{"fp-old": false}
 		}
 	}
 	return list

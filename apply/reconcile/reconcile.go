@@ -73,6 +73,7 @@ func (s *Session) Read(ctx context.Context) error {
 		live              []state.LivePersona
 		open              []state.JournalEntry
 		secret            string
+		same              map[string]bool
 		catErr, recErr    error
 		liveErr, journErr error
 	)
@@ -94,6 +95,7 @@ func (s *Session) Read(ctx context.Context) error {
 				// live is read, salted with the state's lineage as the
 				// recorded fingerprints are.
 				secret = s.Secret.Fingerprint(recorded.Lineage)
+				same = compareFingerprints(recorded, secret, *s.Secret)
 			}
 		}
 	}()
@@ -122,11 +124,30 @@ func (s *Session) Read(ctx context.Context) error {
 		Live:        live,
 		Interrupted: deletedBy(open),
 		Secret:      secret,
+		SameSecret:  same,
 		Workspace:   s.Workspace,
 		Lineage:     recorded.Lineage,
 		Serial:      recorded.Serial,
 	}
 	return nil
+}
+
+// compareFingerprints tells, for each fingerprint the state records other
+// than current, whether it was made from secret: a fingerprint of the same
+// secret with other rounds is no drift. One that cannot be read is left
+// out, so that the plan calls those credentials unknown rather than
+// drifted.
+func compareFingerprints(recorded *state.State, current string, secret catalog.Secret) map[string]bool {
+	same := map[string]bool{}
+	for _, r := range recorded.Personas {
+		if _, done := same[r.Credentials]; done || r.Credentials == "" || r.Credentials == current {
+			continue
+		}
+		if ok, err := catalog.SameSecret(r.Credentials, secret, recorded.Lineage); err == nil {
+			same[r.Credentials] = ok
+		}
+	}
+	return same
 }
 
 // deletedBy maps each address an interrupted run deleted to that run.
