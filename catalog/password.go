@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/url"
 	"strings"
+	"unicode/utf8"
 )
 
 // DevSecret is the public development seed secret Mana's seed script fell back
@@ -43,6 +44,15 @@ func (s Secret) GoString() string { return s.String() }
 // ErrEmptySecret is returned for a PERSONA_SEED_SECRET that is set but empty.
 var ErrEmptySecret = errors.New("PERSONA_SEED_SECRET is set but empty: the persona-runner refuses an empty secret, so personas created with it could never be driven; set it to the runner's secret or unset it for local development")
 
+// ErrSecretNotText is returned for a PERSONA_SEED_SECRET that is not valid
+// UTF-8: the runner (Node) would read U+FFFD where personactl hashes the raw
+// bytes, and could not log in as any persona created with it.
+var ErrSecretNotText = errors.New("PERSONA_SEED_SECRET is not valid UTF-8: the persona-runner reads it as text and would derive other passwords than personactl, so no persona could be driven; set it to the runner's secret as the runner reads it")
+
+// ErrBlankSecret is returned for a PERSONA_SEED_SECRET of only whitespace,
+// as a secret lost to quoting or a blank line in a secrets file looks.
+var ErrBlankSecret = errors.New("PERSONA_SEED_SECRET is only whitespace: that is no secret (a quoting mistake or an empty line in a secrets file?); set it to the persona-runner's secret")
+
 // ErrFallbackInProduction is returned when NODE_ENV=production and no secret is set.
 var ErrFallbackInProduction = errors.New("PERSONA_SEED_SECRET is unset and NODE_ENV=production: refusing the public development fallback secret; set PERSONA_SEED_SECRET to the persona-runner's secret")
 
@@ -74,8 +84,13 @@ func ResolveSecret(lookup func(string) (string, bool)) (Secret, error) {
 
 // NewSecret wraps an explicit key, for tests and callers that already hold one.
 func NewSecret(key string) (Secret, error) {
-	if key == "" {
+	switch {
+	case key == "":
 		return Secret{}, ErrEmptySecret
+	case !utf8.ValidString(key):
+		return Secret{}, ErrSecretNotText
+	case strings.TrimSpace(key) == "":
+		return Secret{}, ErrBlankSecret
 	}
 	return Secret{key: []byte(key), Fallback: key == DevSecret}, nil
 }

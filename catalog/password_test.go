@@ -90,6 +90,9 @@ func TestResolveSecret(t *testing.T) {
 		{"unset in development", map[string]string{"NODE_ENV": "development"}, nil, true},
 		{"unset in production", map[string]string{"NODE_ENV": "production"}, ErrFallbackInProduction, false},
 		{"empty", map[string]string{"PERSONA_SEED_SECRET": ""}, ErrEmptySecret, false},
+		{"not UTF-8", map[string]string{"PERSONA_SEED_SECRET": "s3cr\xff3t"}, ErrSecretNotText, false},
+		{"only whitespace", map[string]string{"PERSONA_SEED_SECRET": " \t\n"}, ErrBlankSecret, false},
+		{"whitespace around a secret", map[string]string{"PERSONA_SEED_SECRET": " s3cr3t"}, nil, false},
 		{"set to the public secret", map[string]string{"PERSONA_SEED_SECRET": DevSecret}, nil, true},
 		{"set to the public secret in production", map[string]string{"PERSONA_SEED_SECRET": DevSecret, "NODE_ENV": "production"}, ErrDevSecretInProduction, false},
 	}
