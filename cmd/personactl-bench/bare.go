@@ -9,7 +9,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -21,7 +20,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"gopkg.in/yaml.v3"
 
 	"github.com/mana/personactl/catalog"
 	"github.com/mana/personactl/plan"
@@ -70,8 +68,6 @@ func childMain(job string, args []string, stdout, stderr io.Writer) int {
 		res.Items, err = newBare(*base, *parallelism).create(ctx, *catalogPath)
 	case "bare-live":
 		res.Items, err = bareLive(ctx, *dsn, *pending)
-	case "catalog-json", "catalog-yaml", "catalog-load":
-		res, err = timeInProcess(*repeat, func() (int, error) { return decodeCatalog(job, *catalogPath) })
 	case "compute":
 		in := tenPercentChanged(*n)
 		res, err = timeInProcess(*repeat, func() (int, error) { return computeAndRender(in) })
@@ -346,34 +342,6 @@ func timeInProcess(repeat int, op func() (int, error)) (childResult, error) {
 	res.CPU = (selfCPU() - cpu0) / time.Duration(res.Runs)
 	res.Op = median(times)
 	return res, nil
-}
-
-// decodeCatalog is one catalog load: personactl's (catalog.Load) or a
-// lower bound's (encoding/json into plain structs, yaml.v3 into a Node).
-func decodeCatalog(job, path string) (int, error) {
-	switch job {
-	case "catalog-load":
-		c, err := catalog.Load(path, catalog.Options{})
-		if err != nil {
-			return 0, err
-		}
-		return len(c.Personas), nil
-	case "catalog-json":
-		c, err := readCatalog(path)
-		return len(c.Personas), err
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return 0, err
-	}
-	var n yaml.Node
-	if err := yaml.Unmarshal(data, &n); err != nil {
-		return 0, err
-	}
-	if len(n.Content) != 1 || len(n.Content[0].Content) < 2 {
-		return 0, errors.New("the YAML catalog has no personas")
-	}
-	return len(n.Content[0].Content[1].Content), nil
 }
 
 // tenPercentChanged is n converged personas of which every tenth has a new

@@ -5,26 +5,24 @@ import (
 	"fmt"
 	"os"
 	"strings"
-
-	"gopkg.in/yaml.v3"
 )
 
 // benchPersona is one persona of a generated catalog, in the catalog's
 // field names. The bare loops decode catalogs into it too: what
 // encoding/json does with no positions, no checks and no messages.
 type benchPersona struct {
-	Name         string             `json:"name" yaml:"name"`
-	Email        string             `json:"email" yaml:"email"`
-	Archetype    string             `json:"archetype" yaml:"archetype"`
-	SystemPrompt string             `json:"systemPrompt" yaml:"systemPrompt"`
-	ModuleMix    map[string]float64 `json:"moduleMix" yaml:"moduleMix"`
-	TickCadence  string             `json:"tickCadence" yaml:"tickCadence"`
+	Name         string             `json:"name"`
+	Email        string             `json:"email"`
+	Archetype    string             `json:"archetype"`
+	SystemPrompt string             `json:"systemPrompt"`
+	ModuleMix    map[string]float64 `json:"moduleMix"`
+	TickCadence  string             `json:"tickCadence"`
 }
 
 // benchCatalog is a catalog file's shape.
 type benchCatalog struct {
-	Schema   string         `json:"$schema,omitempty" yaml:"$schema,omitempty"`
-	Personas []benchPersona `json:"personas" yaml:"personas"`
+	Schema   string         `json:"$schema,omitempty"`
+	Personas []benchPersona `json:"personas"`
 }
 
 // personaEmail is the address of the i-th persona of the generated
@@ -57,16 +55,9 @@ func catalogOf(n, pending int) benchCatalog {
 	return c
 }
 
-// writeCatalog writes c to path as JSON (indented, as people write
-// catalogs) or, for a path ending in .yaml, as YAML.
+// writeCatalog writes c to path as JSON, indented as people write catalogs.
 func writeCatalog(path string, c benchCatalog) error {
-	var data []byte
-	var err error
-	if strings.HasSuffix(path, ".yaml") {
-		data, err = yaml.Marshal(c)
-	} else {
-		data, err = json.MarshalIndent(c, "", "  ")
-	}
+	data, err := json.MarshalIndent(c, "", "  ")
 	if err != nil {
 		return fmt.Errorf("encoding the catalog for %s: %w", path, err)
 	}

@@ -33,13 +33,12 @@ type config struct {
 // A row that fails carries its error; a PostgreSQL server that cannot
 // be reached fails the whole run.
 func bench(ctx context.Context, cfg config) ([]row, error) {
-	// The in-process rows run first, on a quiet machine: after the server
+	// The in-process row runs first, on a quiet machine: after the server
 	// groups, PostgreSQL is still dropping their databases and
 	// checkpointing, which took a third more time from the rows timed
-	// right after (their bare decoders measured 220 ms, then 315-345 ms).
-	// They are shown last.
+	// right after. It is shown last.
 	largest := cfg.Sizes[len(cfg.Sizes)-1]
-	inProcess := append(benchCatalogs(ctx, cfg, largest), benchCompute(ctx, cfg, largest))
+	inProcess := []row{benchCompute(ctx, cfg, largest)}
 	var rows []row
 	for _, store := range cfg.Stores {
 		for _, n := range cfg.Sizes {
@@ -359,37 +358,6 @@ func baseEnv() []string {
 	return env
 }
 
-// benchCatalogs measures loading a catalog of n personas, JSON and YAML,
-// in-process (median of cfg.Repeat loads in one child each), against
-// encoding/json's plain Unmarshal and yaml.v3's decoding into a Node.
-func benchCatalogs(ctx context.Context, cfg config, n int) []row {
-	var rows []row
-	for _, tt := range []struct {
-		ext, lowerJob, bound string
-		target               float64
-	}{
-		{"json", "catalog-json", "encoding/json Unmarshal into plain structs", 2},
-		{"yaml", "catalog-yaml", "yaml.v3 Unmarshal into a yaml.Node", 1.5},
-	} {
-		r := row{Work: "catalog load (" + strings.ToUpper(tt.ext) + ")", Store: "-", N: n, Bound: tt.bound, InProcess: true}
-		if n >= 10_000 {
-			r.Target = ratioTarget(tt.target)
-		}
-		if cfg.Log != nil {
-			fmt.Fprintf(cfg.Log, "%s catalog load %s n=%d\n", time.Now().Format("15:04:05"), tt.ext, n)
-		}
-		path := filepath.Join(cfg.Dir, "catalog."+tt.ext)
-		if r.Err = writeCatalog(path, catalogOf(n, 0)); r.Err == nil {
-			r.Ours, r.Err = inProcess(ctx, cfg, "catalog-load", n, "-catalog", path)
-		}
-		if r.Err == nil {
-			r.Lower, r.Err = inProcess(ctx, cfg, tt.lowerJob, n, "-catalog", path)
-		}
-		rows = append(rows, r)
-	}
-	return rows
-}
-
 // benchCompute measures plan's Compute and text rendering of n personas,
 // every tenth changed.
 func benchCompute(ctx context.Context, cfg config, n int) row {
@@ -406,8 +374,8 @@ func benchCompute(ctx context.Context, cfg config, n int) row {
 
 // personactlRuntime are the runtime settings personactl's main gives
 // itself (its memoryLimit and gcPercent; keep them in step), under which
-// the in-process rows' children run, both sides alike: their time and
-// peak RSS are then what personactl's would be.
+// the in-process row's child runs: its time and peak RSS are then what
+// personactl's would be.
 var personactlRuntime = []string{"GOMEMLIMIT=96MiB", "GOGC=400"}
 
 // inProcess runs an in-process job in a child and returns its median

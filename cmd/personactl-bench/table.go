@@ -160,7 +160,7 @@ func render(w io.Writer, rows []row) {
 	}
 	fmt.Fprintln(w, "wall and CPU (user+sys) and peak RSS are the child process's own, from the OS; requests are counted at the server.")
 	fmt.Fprintln(w, "Each side of a server row is its run of median wall time, its runs alternating with the other side's (--repeat for plans, --write-repeat for apply and destroy).")
-	fmt.Fprintln(w, "Catalog and Compute rows time one operation in-process (median), CPU per operation; their RSS is the whole child's.")
+	fmt.Fprintln(w, "The Compute row times one operation in-process (median), CPU per operation; its RSS is the whole child's.")
 	for _, r := range rows {
 		if r.Err != nil {
 			fmt.Fprintf(w, "\nError in %s, %s, %s personas: %v\n", r.Work, r.Store, thousands(r.N), r.Err)
