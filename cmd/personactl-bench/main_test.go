@@ -161,7 +161,7 @@ func TestVerdict(t *testing.T) {
 		edit func(*row)
 		want string
 	}{
-		{"within its ratio", func(r *row) { r.Target = ratioTarget(1.3) }, "ok ≤ 1.3×"},
+		{"within its ratio", func(r *row) { r.Target = ratioTarget(1.5) }, "ok ≤ 1.5×"},
 		{"over its ratio", func(r *row) { r.Target = ratioTarget(1.2) }, "missed ≤ 1.2×"},
 		{"over its wall time", func(r *row) { r.Target = wallTarget(100 * time.Millisecond) }, "missed < 100 ms"},
 		{"too much memory", func(r *row) { r.Ours.RSS = 150 << 20 }, "RSS ≥ 150 MB"},

@@ -164,7 +164,7 @@ func (g *group) readOnlyRows(ctx context.Context, largest bool) []row {
 	n, store, srv := g.n, g.store, g.srv
 	planRow := row{Work: "plan (API), converged", Store: store, N: n, Bound: "bare list + detail per persona"}
 	if n >= 10_000 {
-		planRow.Target = ratioTarget(1.3)
+		planRow.Target = ratioTarget(1.5)
 	}
 	g.logf("plan")
 	planRow.Ours, planRow.Lower, planRow.Err = g.pair(ctx,
