@@ -22,8 +22,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/mana/personactl/catalog"
-	"github.com/mana/personactl/plan"
-	"github.com/mana/personactl/state"
 	"github.com/mana/personactl/state/authdb"
 )
 
@@ -33,10 +31,7 @@ const childEnv = "PERSONACTL_BENCH_CHILD"
 
 // childResult is what a child job prints on its standard output, as JSON.
 type childResult struct {
-	Items int           `json:"items"`          // personas handled
-	Op    time.Duration `json:"op,omitempty"`   // in-process jobs: the median time of one operation
-	CPU   time.Duration `json:"cpu,omitempty"`  // in-process jobs: CPU time per operation
-	Runs  int           `json:"runs,omitempty"` // in-process jobs: operations timed
+	Items int `json:"items"` // personas handled
 }
 
 // childMain runs the job named by childEnv and returns the exit status.
@@ -51,8 +46,6 @@ func childMain(job string, args []string, stdout, stderr io.Writer) int {
 	catalogPath := fs.String("catalog", "", "catalog file")
 	dsn := fs.String("dsn", "", "mana-auth's database")
 	pending := fs.String("pending", "", "file of the addresses to check, one a line")
-	repeat := fs.Int("repeat", 5, "in-process jobs: operations to time")
-	n := fs.Int("n", 10000, "compute: personas")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -68,9 +61,6 @@ func childMain(job string, args []string, stdout, stderr io.Writer) int {
 		res.Items, err = newBare(*base, *parallelism).create(ctx, *catalogPath)
 	case "bare-live":
 		res.Items, err = bareLive(ctx, *dsn, *pending)
-	case "compute":
-		in := tenPercentChanged(*n)
-		res, err = timeInProcess(*repeat, func() (int, error) { return computeAndRender(in) })
 	default:
 		err = fmt.Errorf("unknown child job %q", job)
 	}
@@ -320,56 +310,4 @@ func bareLive(ctx context.Context, dsn, pendingFile string) (int, error) {
 	}
 	rows.Close()
 	return n, rows.Err()
-}
-
-// timeInProcess runs op repeat times after one untimed run, and returns
-// the median duration and the mean CPU time of one run.
-func timeInProcess(repeat int, op func() (int, error)) (childResult, error) {
-	res := childResult{Runs: max(1, repeat)}
-	var err error
-	if res.Items, err = op(); err != nil { // warm up: page cache, code
-		return res, err
-	}
-	times := make([]time.Duration, res.Runs)
-	cpu0 := selfCPU()
-	for i := range times {
-		start := time.Now()
-		if res.Items, err = op(); err != nil {
-			return res, err
-		}
-		times[i] = time.Since(start)
-	}
-	res.CPU = (selfCPU() - cpu0) / time.Duration(res.Runs)
-	res.Op = median(times)
-	return res, nil
-}
-
-// tenPercentChanged is n converged personas of which every tenth has a new
-// sentence in its prompt in the catalog: a large catalog change in review.
-func tenPercentChanged(n int) plan.Input {
-	in := plan.Input{Workspace: "default", Lineage: "L", Serial: 9}
-	created := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
-	for i := range n {
-		p := personaAt(i, personaEmail(i))
-		l := catalog.Persona{Name: p.Name, Email: p.Email, Archetype: p.Archetype, SystemPrompt: p.SystemPrompt, ModuleMix: p.ModuleMix, TickCadence: p.TickCadence}
-		d := l
-		if i%10 == 0 {
-			d.SystemPrompt += " Neu ist dieser Satz."
-		}
-		id := fmt.Sprintf("u%05d", i)
-		in.Desired = append(in.Desired, d)
-		in.Recorded = append(in.Recorded, state.RecordedPersona{Email: p.Email, UserID: id, Values: l})
-		in.Live = append(in.Live, state.LivePersona{UserID: id, Values: l, CreatedAt: created})
-	}
-	return in
-}
-
-// computeAndRender is what plan spends between reading its inputs and
-// printing: Compute and the text rendering.
-func computeAndRender(in plan.Input) (int, error) {
-	p := plan.Compute(in, plan.Options{})
-	if err := plan.RenderText(io.Discard, p, plan.TextOptions{}); err != nil {
-		return 0, err
-	}
-	return len(in.Desired), nil
 }

@@ -33,26 +33,21 @@ type config struct {
 // A row that fails carries its error; a PostgreSQL server that cannot
 // be reached fails the whole run.
 func bench(ctx context.Context, cfg config) ([]row, error) {
-	// The in-process row runs first, on a quiet machine: after the server
-	// groups, PostgreSQL is still dropping their databases and
-	// checkpointing, which took a third more time from the rows timed
-	// right after. It is shown last.
 	largest := cfg.Sizes[len(cfg.Sizes)-1]
-	inProcess := []row{benchCompute(ctx, cfg, largest)}
 	var rows []row
 	for _, store := range cfg.Stores {
 		for _, n := range cfg.Sizes {
 			if err := ctx.Err(); err != nil {
-				return append(rows, inProcess...), fmt.Errorf("interrupted: %w", err)
+				return rows, fmt.Errorf("interrupted: %w", err)
 			}
 			got, err := benchStore(ctx, cfg, store, n, n == largest)
 			rows = append(rows, got...)
 			if err != nil {
-				return append(rows, inProcess...), err
+				return rows, err
 			}
 		}
 	}
-	return append(rows, inProcess...), nil
+	return rows, nil
 }
 
 // group is one store and size: its server, catalog and converged state.
@@ -356,44 +351,4 @@ func baseEnv() []string {
 		}
 	}
 	return env
-}
-
-// benchCompute measures plan's Compute and text rendering of n personas,
-// every tenth changed.
-func benchCompute(ctx context.Context, cfg config, n int) row {
-	r := row{Work: "Compute + text rendering, 10% changed", Store: "-", N: n, InProcess: true}
-	if n >= 10_000 {
-		r.Target = wallTarget(50 * time.Millisecond)
-	}
-	if cfg.Log != nil {
-		fmt.Fprintf(cfg.Log, "%s compute + render n=%d\n", time.Now().Format("15:04:05"), n)
-	}
-	r.Ours, r.Err = inProcess(ctx, cfg, "compute", n, "-n", strconv.Itoa(n))
-	return r
-}
-
-// personactlRuntime are the runtime settings personactl's main gives
-// itself (its memoryLimit and gcPercent; keep them in step), under which
-// the in-process row's child runs: its time and peak RSS are then what
-// personactl's would be.
-var personactlRuntime = []string{"GOMEMLIMIT=96MiB", "GOGC=400"}
-
-// inProcess runs an in-process job in a child and returns its median
-// operation time and CPU per operation, with the child's peak RSS.
-func inProcess(ctx context.Context, cfg config, job string, n int, args ...string) (measure, error) {
-	env := append(append(baseEnv(), personactlRuntime...), childEnv+"="+job)
-	args = append(args, "-repeat", strconv.Itoa(max(cfg.Repeat, 5)))
-	m, out, err := proc{path: cfg.Self, args: args, env: env, self: cfg.Self}.run(ctx)
-	if err != nil {
-		return m, err
-	}
-	var res childResult
-	if err := json.Unmarshal(out, &res); err != nil {
-		return m, fmt.Errorf("%s printed %q: %w", job, out, err)
-	}
-	if res.Items != n {
-		return m, fmt.Errorf("%s handled %d personas, want %d", job, res.Items, n)
-	}
-	m.Wall, m.CPU = res.Op, res.CPU
-	return m, nil
 }
