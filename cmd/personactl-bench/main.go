@@ -40,7 +40,7 @@ const defaultDB = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
 
 func main() {
 	if job := os.Getenv(childEnv); job != "" {
-		os.Exit(childMain(job, os.Args[1:], os.Stdout, os.Stderr))
+		os.Exit(childMain(job, os.Args[1:], os.Stderr))
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

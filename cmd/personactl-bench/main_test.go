@@ -16,7 +16,7 @@ import (
 // benchmark starts itself again for a lower bound.
 func TestMain(m *testing.M) {
 	if job := os.Getenv(childEnv); job != "" {
-		os.Exit(childMain(job, os.Args[1:], os.Stdout, os.Stderr))
+		os.Exit(childMain(job, os.Args[1:], os.Stderr))
 	}
 	os.Exit(m.Run())
 }
