@@ -40,7 +40,6 @@ reliability:
 
 fuzz:
 	$(GO) test ./catalog -run '^$$' -fuzz FuzzLoad -fuzztime 30s
-	$(GO) test ./catalog -run '^$$' -fuzz FuzzYAMLParts -fuzztime 30s
 	$(GO) test ./state/file -run '^$$' -fuzz FuzzParseJournal -fuzztime 30s
 	$(GO) test ./state/file -run '^$$' -fuzz FuzzCloseEntry -fuzztime 30s
 	$(GO) test ./state/file -run '^$$' -fuzz FuzzStateDocumentOnePass -fuzztime 30s

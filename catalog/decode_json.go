@@ -2,12 +2,11 @@ package catalog
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"io"
-	"slices"
-	"strconv"
 	"strings"
+
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // maxDepth is how deeply values may nest. A catalog needs four levels
@@ -20,307 +19,165 @@ const tooDeep = "values nest more than 64 levels deep; a catalog needs 4 (catalo
 
 // decodeJSON reads one JSON document into a tree. A syntax error ends the
 // reading, so it is then the only diagnostic and the returned tree is invalid.
-//
-// The tree is built by jsonReader, which walks the bytes once. Building it
-// from encoding/json's Decoder.Token would cost ten times as much (the decoder
-// reads every string and number through reflection, 400ms for a catalog of
-// 10,000 personas), so encoding/json is asked only when the reader rejects
-// the file: its messages are the ones people know.
+// What encoding/json accepts is accepted: duplicate names (the validator
+// reports them) and escapes of lone surrogates (read as U+FFFD).
 func decodeJSON(file string, data []byte) (node, []Diagnostic) {
-	r := jsonReader{data: data, ix: newPositionIndex(data)}
-	root, ok := r.document()
+	r := jsonReader{
+		dec:  jsontext.NewDecoder(bytes.NewReader(data), jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true)),
+		data: data,
+		ix:   newPositionIndex(data),
+	}
+	at := func(off int, msg string) []Diagnostic {
+		p := r.ix.position(off)
+		return []Diagnostic{{Severity: SeverityError, File: file, Line: p.line, Col: p.col, Message: msg}}
+	}
+	root, err := r.value(0)
+	var located locatedError
+	var se *jsontext.SyntacticError
 	switch {
-	case r.tooDeep != nil:
-		return node{}, []Diagnostic{{Severity: SeverityError, File: file, Line: r.tooDeep.line, Col: r.tooDeep.col, Message: tooDeep}}
-	case !ok:
-		return node{}, []Diagnostic{jsonSyntaxError(file, data)}
+	case err == nil:
+		if off := skipJSONSpace(data, int(r.dec.InputOffset())); off < len(data) {
+			return node{}, at(off, "unexpected data after the end of the JSON document; a catalog is one object: remove what follows its closing }")
+		}
+		return root, nil
+	case errors.As(err, &located):
+		return node{}, at(located.off, located.msg)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return node{}, at(len(data), `the file ends in the middle of the JSON document; a closing }, ] or " is missing`)
+	case errors.As(err, &se) && se.Err != nil:
+		off := int(se.ByteOffset)
+		if looksLikeYAML(data, off) {
+			return node{}, at(off, "invalid JSON: "+se.Err.Error()+"; this looks like YAML: name the file .yaml or pass --catalog-format=yaml")
+		}
+		return node{}, at(off, "invalid JSON: "+se.Err.Error()+"; "+jsonSyntaxHint(se.Err.Error(), data, off))
 	}
-	return root, nil
+	return node{}, at(r.next(), "invalid JSON: "+err.Error())
 }
 
-// jsonReader builds a tree from a JSON document as RFC 8259 defines it,
-// rejecting exactly what encoding/json rejects. It only says whether the
-// document is valid; jsonSyntaxError says what is wrong.
+// jsonReader builds a tree from the tokens of a jsontext.Decoder, which
+// rejects what RFC 8259 does.
 type jsonReader struct {
+	dec  *jsontext.Decoder
 	data []byte
-	off  int
 	ix   *positionIndex
-	// tooDeep is where values nest deeper than maxDepth, if they do.
-	tooDeep *position
-	// fields and items hold the members of the objects and arrays being read,
-	// innermost last, so that each gets a slice of exactly its length
-	// instead of one grown by appending.
-	fields []field
-	items  []node
 }
 
-// document reads the one value data holds, with nothing but whitespace after it.
-func (r *jsonReader) document() (node, bool) {
-	root, ok := r.value(0)
-	r.skipSpace()
-	return root, ok && r.off == len(r.data)
+// locatedError is a problem the reader finds itself, at a byte offset.
+type locatedError struct {
+	off int
+	msg string
 }
 
-func (r *jsonReader) skipSpace() {
-	for r.off < len(r.data) && isJSONSpace(r.data[r.off]) {
-		r.off++
-	}
-}
+func (e locatedError) Error() string { return e.msg }
 
-func isJSONSpace(b byte) bool { return b == ' ' || b == '\t' || b == '\r' || b == '\n' }
-
-func (r *jsonReader) value(depth int) (node, bool) {
-	r.skipSpace()
-	if r.off == len(r.data) {
-		return node{}, false
-	}
-	pos := r.ix.position(r.off)
-	switch c := r.data[r.off]; {
-	case c == '{' || c == '[':
-		if depth == maxDepth {
-			r.tooDeep = &pos
-			return node{}, false
-		}
-		if c == '{' {
-			return r.object(pos, depth)
-		}
-		return r.array(pos, depth)
-	case c == '"':
-		s, ok := r.string()
-		return node{kind: kindString, lit: litJSON, pos: pos, text: s}, ok
-	case c == '-' || ('0' <= c && c <= '9'):
-		return r.number(pos)
-	}
-	for _, lit := range []struct {
-		text string
-		kind kind
-	}{{"true", kindBool}, {"false", kindBool}, {"null", kindNull}} {
-		if bytes.HasPrefix(r.data[r.off:], []byte(lit.text)) {
-			r.off += len(lit.text)
-			return node{kind: lit.kind, pos: pos, text: lit.text}, true
-		}
-	}
-	return node{}, false
-}
-
-func (r *jsonReader) object(pos position, depth int) (node, bool) {
-	n := node{kind: kindObject, pos: pos}
-	r.off++ // {
-	r.skipSpace()
-	if r.consume('}') {
-		return n, true
-	}
-	base := len(r.fields)
-	defer func() { r.fields = r.fields[:base] }()
-	for {
-		r.skipSpace()
-		if r.off == len(r.data) || r.data[r.off] != '"' {
-			return node{}, false
-		}
-		keyPos := r.ix.position(r.off)
-		key, ok := r.string()
-		if !ok {
-			return node{}, false
-		}
-		r.skipSpace()
-		if !r.consume(':') {
-			return node{}, false
-		}
-		v, ok := r.value(depth + 1)
-		if !ok {
-			return node{}, false
-		}
-		r.fields = append(r.fields, field{key: key, keyPos: keyPos, keyLit: litJSON, value: v})
-		r.skipSpace()
-		if r.consume('}') {
-			n.fields = slices.Clone(r.fields[base:])
-			return n, true
-		}
-		if !r.consume(',') {
-			return node{}, false
-		}
-	}
-}
-
-func (r *jsonReader) array(pos position, depth int) (node, bool) {
-	n := node{kind: kindArray, pos: pos}
-	r.off++ // [
-	r.skipSpace()
-	if r.consume(']') {
-		return n, true
-	}
-	base := len(r.items)
-	defer func() { r.items = r.items[:base] }()
-	for {
-		v, ok := r.value(depth + 1)
-		if !ok {
-			return node{}, false
-		}
-		r.items = append(r.items, v)
-		r.skipSpace()
-		if r.consume(']') {
-			n.items = slices.Clone(r.items[base:])
-			return n, true
-		}
-		if !r.consume(',') {
-			return node{}, false
-		}
-	}
-}
-
-// consume skips c if it comes next.
-func (r *jsonReader) consume(c byte) bool {
-	if r.off < len(r.data) && r.data[r.off] == c {
-		r.off++
-		return true
-	}
-	return false
-}
-
-// string reads a string literal. Most have no escapes and are sliced out as
-// they are; the others are unquoted by encoding/json, which knows every escape.
-func (r *jsonReader) string() (string, bool) {
-	start := r.off
-	r.off++ // "
-	escaped := false
-	for r.off < len(r.data) {
-		switch c := r.data[r.off]; {
-		case c == '"':
-			r.off++
-			if !escaped {
-				return string(r.data[start+1 : r.off-1]), true
-			}
-			var s string
-			err := json.Unmarshal(r.data[start:r.off], &s)
-			return s, err == nil
-		case c == '\\':
-			escaped = true
-			r.off += 2 // the escape's first character can never end the string
-		case c < 0x20: // control characters must be escaped
-			return "", false
-		default:
-			r.off++
-		}
-	}
-	return "", false
-}
-
-// number reads a number as JSON's grammar has it:
-// -? (0 | [1-9][0-9]*) (.[0-9]+)? ([eE][+-]?[0-9]+)?
-func (r *jsonReader) number(pos position) (node, bool) {
-	start := r.off
-	r.consume('-')
-	if !r.consume('0') && r.digits() == 0 {
-		return node{}, false
-	}
-	if r.consume('.') && r.digits() == 0 {
-		return node{}, false
-	}
-	if r.consume('e') || r.consume('E') {
-		if !r.consume('+') {
-			r.consume('-')
-		}
-		if r.digits() == 0 {
-			return node{}, false
-		}
-	}
-	text := string(r.data[start:r.off])
-	// A range error leaves ±Inf, which the validator reports as not finite.
-	f, _ := strconv.ParseFloat(text, 64)
-	return node{kind: kindNumber, pos: pos, text: text, number: f}, true
-}
-
-// digits skips a run of digits and returns its length.
-func (r *jsonReader) digits() int {
-	start := r.off
-	for r.off < len(r.data) && '0' <= r.data[r.off] && r.data[r.off] <= '9' {
-		r.off++
-	}
-	return r.off - start
-}
-
-// jsonSyntaxError says what is wrong with data, which jsonReader rejected, and
-// where, by reading it with encoding/json's tokens up to the first error.
-func jsonSyntaxError(file string, data []byte) Diagnostic {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	ix := newPositionIndex(data)
-	at := func(off int, msg string) Diagnostic {
-		p := ix.position(off)
-		return Diagnostic{Severity: SeverityError, File: file, Line: p.line, Col: p.col, Message: msg}
-	}
-	for depth := 0; ; {
-		start := nextToken(data, int(dec.InputOffset()))
-		tok, err := dec.Token()
-		var se *json.SyntaxError
-		switch {
-		case errors.As(err, &se):
-			off := badChar(data, se, start)
-			if looksLikeYAML(data, off) {
-				return at(off, "invalid JSON: "+se.Error()+"; this looks like YAML: name the file .yaml or pass --catalog-format=yaml")
-			}
-			return at(off, "invalid JSON: "+se.Error()+"; "+jsonSyntaxHint(se.Error()))
-		case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-			return at(len(data), `the file ends in the middle of the JSON document; a closing }, ] or " is missing`)
-		case err != nil:
-			return at(start, "invalid JSON: "+err.Error())
-		}
-		switch tok {
-		case json.Delim('{'), json.Delim('['):
-			depth++
-		case json.Delim('}'), json.Delim(']'):
-			depth--
-		}
-		if depth == 0 { // the document is complete, so what follows is the problem
-			off := int(dec.InputOffset())
-			for off < len(data) && isJSONSpace(data[off]) {
-				off++
-			}
-			return at(off, "unexpected data after the end of the JSON document; a catalog is one object: remove what follows its closing }")
-		}
-	}
-}
-
-// nextToken returns the offset where the token after off starts: the
-// decoder's offset is the end of the previous token, before any whitespace,
-// comma or colon.
-func nextToken(data []byte, off int) int {
-	for off < len(data) && (isJSONSpace(data[off]) || data[off] == ',' || data[off] == ':') {
+// next returns the offset where the next token starts: the decoder's offset
+// is the end of the previous token, before any whitespace, comma or colon.
+func (r *jsonReader) next() int {
+	off := int(r.dec.InputOffset())
+	for off < len(r.data) && (isJSONSpace(r.data[off]) || r.data[off] == ',' || r.data[off] == ':') {
 		off++
 	}
 	return off
 }
 
-// badChar returns the offset of the character a SyntaxError complains about;
-// start is where the token being read begins. Errors between tokens carry the
-// decoder's offset, which is that character's. Errors inside a string, number
-// or literal carry a count of the bytes the decoder has scanned inside values
-// so far, which locates nothing once tokens have been read; reading the value
-// again on its own reproduces the error with a count from the value's start.
-func badChar(data []byte, se *json.SyntaxError, start int) int {
-	var again *json.SyntaxError
-	err := json.NewDecoder(bytes.NewReader(data[start:])).Decode(new(json.RawMessage))
-	if errors.As(err, &again) && again.Error() == se.Error() {
-		return start + int(again.Offset) - 1 // Offset counts the bad character too
+// value reads the next value; depth is how many objects and arrays enclose it.
+func (r *jsonReader) value(depth int) (node, error) {
+	start := r.next()
+	tok, err := r.dec.ReadToken()
+	if err != nil {
+		return node{}, err
 	}
-	return int(se.Offset)
+	pos := r.ix.position(start)
+	switch kind := tok.Kind(); kind {
+	case '{', '[':
+		if depth == maxDepth {
+			return node{}, locatedError{start, tooDeep}
+		}
+		if kind == '{' {
+			return r.object(pos, depth)
+		}
+		return r.array(pos, depth)
+	case '"':
+		return node{kind: kindString, lit: litJSON, pos: pos, text: tok.String()}, nil
+	case '0':
+		// A range error leaves ±Inf, which the validator reports as not finite.
+		f, _ := tok.Float()
+		return node{kind: kindNumber, pos: pos, text: tok.String(), number: f}, nil
+	case 'n':
+		return node{kind: kindNull, pos: pos, text: "null"}, nil
+	}
+	return node{kind: kindBool, pos: pos, text: tok.String()}, nil
 }
 
-// jsonSyntaxHint says how to mend the usual JSON mistakes.
-func jsonSyntaxHint(msg string) string {
+func (r *jsonReader) object(pos position, depth int) (node, error) {
+	n := node{kind: kindObject, pos: pos}
+	for {
+		start := r.next()
+		// The decoder would read name as the literal null, misspelt.
+		if start < len(r.data) && strings.IndexByte(`"}'`, r.data[start]) < 0 {
+			return node{}, locatedError{start, "invalid JSON: this key is not quoted; keys must be strings in double quotes"}
+		}
+		tok, err := r.dec.ReadToken()
+		if err != nil {
+			return node{}, err
+		}
+		if tok.Kind() == '}' {
+			return n, nil
+		}
+		// A token is valid until the next is read.
+		key, keyPos := tok.String(), r.ix.position(start)
+		v, err := r.value(depth + 1)
+		if err != nil {
+			return node{}, err
+		}
+		n.fields = append(n.fields, field{key: key, keyPos: keyPos, keyLit: litJSON, value: v})
+	}
+}
+
+func (r *jsonReader) array(pos position, depth int) (node, error) {
+	n := node{kind: kindArray, pos: pos}
+	for r.dec.PeekKind() != ']' {
+		v, err := r.value(depth + 1)
+		if err != nil {
+			return node{}, err
+		}
+		n.items = append(n.items, v)
+	}
+	_, err := r.dec.ReadToken()
+	return n, err
+}
+
+func isJSONSpace(b byte) bool { return b == ' ' || b == '\t' || b == '\r' || b == '\n' }
+
+// skipJSONSpace returns the offset of the first byte from off on that is not whitespace.
+func skipJSONSpace(data []byte, off int) int {
+	for off < len(data) && isJSONSpace(data[off]) {
+		off++
+	}
+	return off
+}
+
+// jsonSyntaxHint says how to mend the usual JSON mistakes. msg is the
+// decoder's, about the character at off.
+func jsonSyntaxHint(msg string, data []byte, off int) string {
 	switch {
-	case strings.HasPrefix(msg, "invalid character '}' looking for beginning of object key"):
-		return "JSON allows no comma before }: remove it"
-	case strings.HasPrefix(msg, "invalid character ']' looking for beginning of value"):
-		return "a value is missing; JSON allows no comma before ]: remove it"
+	case strings.HasPrefix(msg, "invalid character ','"):
+		before := bytes.TrimRight(data[:off], " \t\r\n")
+		after := skipJSONSpace(data, off+1)
+		switch {
+		case bytes.HasSuffix(before, []byte(":")):
+			return "a value is missing after the colon"
+		case after < len(data) && (data[after] == '}' || data[after] == ']'):
+			return "JSON allows no comma before " + string(data[after]) + ": remove it"
+		}
+		return "a value is missing between two commas: remove one"
 	case strings.HasPrefix(msg, `invalid character '\''`):
 		return "JSON strings and keys take double quotes"
-	case strings.HasSuffix(msg, "after object key:value pair"), strings.HasSuffix(msg, "after array element"):
+	case strings.Contains(msg, "after object value"), strings.Contains(msg, "after array element"):
 		return "a comma is missing before this point"
-	case strings.HasSuffix(msg, "after object key"):
+	case strings.Contains(msg, "after object name"):
 		return "a colon is missing after the key"
-	case strings.HasSuffix(msg, "looking for beginning of object key string"):
-		return `keys must be strings in double quotes`
-	case strings.Contains(msg, "in string literal"):
+	case strings.Contains(msg, "expecting non-control character"):
 		return `control characters such as newlines and tabs must be escaped in JSON strings (\n, \t)`
 	}
 	return "fix the JSON syntax at this point"
@@ -330,10 +187,7 @@ func jsonSyntaxHint(msg string) string {
 // catalog was read as JSON: the file starts with a YAML document marker, or the
 // error is at its first character and that character could start a YAML key.
 func looksLikeYAML(data []byte, off int) bool {
-	first := 0
-	for first < len(data) && isJSONSpace(data[first]) {
-		first++
-	}
+	first := skipJSONSpace(data, 0)
 	if bytes.HasPrefix(data[first:], []byte("---")) {
 		return true
 	}

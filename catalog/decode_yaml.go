@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -22,19 +21,7 @@ const aliasAllowance = 10_000
 // decodeYAML reads one YAML document into a tree. A syntax error, a second
 // document or runaway aliases end the reading, and the tree is then invalid;
 // keys that are not strings and unsupported tags are reported and skipped.
-// A large catalog of the usual shape is parsed in parts on several cores
-// (decodeYAMLParts), with the same result.
 func decodeYAML(file string, data []byte) (node, []Diagnostic) {
-	if len(data) >= splitMinSize {
-		if root, diags, ok := decodeYAMLParts(file, data, runtime.GOMAXPROCS(0), splitMinItems); ok {
-			return root, diags
-		}
-	}
-	return decodeYAMLWhole(file, data)
-}
-
-// decodeYAMLWhole is decodeYAML in one part.
-func decodeYAMLWhole(file string, data []byte) (node, []Diagnostic) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {
@@ -189,9 +176,6 @@ type yamlConverter struct {
 	fatal bool
 	// aliasesReported is set once running out of budget has been reported.
 	aliasesReported bool
-	// lineOffset is how many lines of the file precede the text the nodes
-	// were parsed from (a part of a large catalog, see decodeYAMLParts).
-	lineOffset int
 }
 
 func (c *yamlConverter) errorAt(p position, msg string) {
@@ -246,7 +230,7 @@ func (c *yamlConverter) convert(n *yaml.Node, depth int, alias *position) node {
 
 // at is where n starts in the file.
 func (c *yamlConverter) at(n *yaml.Node) position {
-	return position{n.Line + c.lineOffset, n.Column}
+	return position{n.Line, n.Column}
 }
 
 // yamlLit says how the scalar n, found at p, is written in the file.
@@ -263,7 +247,7 @@ func (c *yamlConverter) yamlLit(n *yaml.Node, p position) litStyle {
 func (c *yamlConverter) scalar(n *yaml.Node, p position) node {
 	switch n.ShortTag() {
 	case "!!str", "!!timestamp": // a date is text in JSON, so it is here too
-		if n.Style == 0 && mayBeNumber(n.Value) { // plain: neither quoted nor tagged
+		if n.Style == 0 { // plain: neither quoted nor tagged
 			// yaml.v3 reads a plain number too large for a float64 (1e400) as
 			// text; the person wrote a number, so report it as one.
 			if f, err := strconv.ParseFloat(n.Value, 64); errors.Is(err, strconv.ErrRange) {
@@ -349,13 +333,6 @@ func (c *yamlConverter) merge(out *node, merges []*yaml.Node, depth int, alias *
 			}
 		}
 	}
-}
-
-// mayBeNumber says whether s starts as a decimal number can: a digit, a
-// sign or a point. Plain text (most of a catalog) is passed over without
-// strconv.ParseFloat, whose error for it is an allocation.
-func mayBeNumber(s string) bool {
-	return s != "" && (s[0] >= '0' && s[0] <= '9' || s[0] == '-' || s[0] == '+' || s[0] == '.')
 }
 
 // yamlKeyProblem explains why a YAML key is not a catalog key.

@@ -2,7 +2,6 @@ package catalog
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"os"
 	"reflect"
@@ -106,73 +105,6 @@ func checkCatalog(t *testing.T, cat *Catalog) {
 			t.Fatalf("a loaded catalog carries the error %s", w)
 		}
 	}
-}
-
-// FuzzJSONReader checks jsonReader against encoding/json: it must accept
-// exactly the documents encoding/json accepts, read the same values from
-// them, and for the others jsonSyntaxError must locate a problem.
-func FuzzJSONReader(f *testing.F) {
-	for _, seed := range fuzzSeeds() {
-		f.Add(seed)
-	}
-	for _, s := range []string{`"a\u00e9\ud83d\ude00\n"`, `-0.5e+3`, `[1, 2.5, -0, 1E9]`, `{"a": {"b": [true, false, null]}}`, `"\x"`, `01`, `1.`, `"tab	"`} {
-		f.Add([]byte(s))
-	}
-	f.Fuzz(func(t *testing.T, data []byte) {
-		if !utf8.Valid(data) { // Parse refuses it before the reader runs
-			return
-		}
-		r := jsonReader{data: data, ix: newPositionIndex(data)}
-		root, ok := r.document()
-		if r.tooDeep != nil {
-			return
-		}
-		if valid := json.Valid(data); ok != valid {
-			t.Fatalf("jsonReader says valid=%v, encoding/json says %v", ok, valid)
-		}
-		if !ok {
-			// At the end of the file, "unexpected data" would mean that
-			// encoding/json found nothing wrong.
-			d := jsonSyntaxError("f", data)
-			end := newPositionIndex(data).position(len(data))
-			if d.Line < 1 || strings.HasPrefix(d.Message, "unexpected data") && d.Line == end.line && d.Col == end.col {
-				t.Fatalf("syntax error not located: %+v", d)
-			}
-			return
-		}
-		var want any
-		if err := json.Unmarshal(data, &want); err != nil {
-			return // a number beyond float64, which the validator reports
-		}
-		if got := nodeValue(&root); !reflect.DeepEqual(got, want) {
-			t.Fatalf("jsonReader read %#v, encoding/json %#v", got, want)
-		}
-	})
-}
-
-// nodeValue returns n as encoding/json would decode it into an any.
-func nodeValue(n *node) any {
-	switch n.kind {
-	case kindObject:
-		m := map[string]any{}
-		for i := range n.fields {
-			m[n.fields[i].key] = nodeValue(&n.fields[i].value)
-		}
-		return m
-	case kindArray:
-		a := []any{}
-		for i := range n.items {
-			a = append(a, nodeValue(&n.items[i]))
-		}
-		return a
-	case kindString:
-		return n.text
-	case kindNumber:
-		return n.number
-	case kindBool:
-		return n.text == "true"
-	}
-	return nil
 }
 
 // FuzzEncode checks that every persona CheckExportable accepts is written

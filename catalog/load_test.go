@@ -104,7 +104,13 @@ func badCatalogs() []badCatalog {
 	return []badCatalog{
 		// Malformed JSON.
 		{name: "comma before }", file: "c.json", input: with(9, `"tickCadence": "daily",`),
-			msg: "JSON allows no comma before }", line: 10, col: 5, schemaCannot: notJSON, yamlDiffers: jsonSyntax},
+			msg: "JSON allows no comma before }", line: 9, col: 29, schemaCannot: notJSON, yamlDiffers: jsonSyntax},
+		{name: "value missing", file: "c.json", input: with(4, `"name": ,`),
+			msg: "a value is missing after the colon", line: 4, col: 15, schemaCannot: notJSON, yamlDiffers: jsonSyntax},
+		{name: "two commas", file: "c.json", input: with(4, `"name": "Nora",,`),
+			msg: "a value is missing between two commas", line: 4, col: 22, schemaCannot: notJSON, yamlDiffers: jsonSyntax},
+		{name: "key not quoted", file: "c.json", input: with(4, `name: "Nora",`),
+			msg: "keys must be strings in double quotes", line: 4, col: 7, schemaCannot: notJSON, yamlDiffers: jsonSyntax},
 		{name: "comma missing", file: "c.json", input: with(4, `"name": "Nora"`),
 			msg: "a comma is missing", line: 5, col: 7, schemaCannot: notJSON, yamlDiffers: jsonSyntax},
 		{name: "single quotes", file: "c.json", input: with(4, `'name': "Nora",`),

@@ -1,7 +1,6 @@
 package catalog
 
 import (
-	"bytes"
 	"strconv"
 	"unicode/utf8"
 )
@@ -87,9 +86,8 @@ func describe(n *node) string {
 }
 
 // positionIndex turns byte offsets of a file into positions. Decoders ask for
-// offsets in increasing order, so it walks on from its last answer instead of
-// recounting from the start of the line: a catalog written on a single line
-// still costs one pass.
+// offsets in increasing order, so it walks on from its last answer: a
+// catalog written on a single line still costs one pass.
 type positionIndex struct {
 	data []byte
 	off  int
@@ -108,27 +106,16 @@ func (ix *positionIndex) position(off int) position {
 	if off < ix.off {
 		ix.off, ix.at = 0, position{1, 1}
 	}
-	skipped := ix.data[ix.off:off]
-	if bytes.IndexByte(skipped, '\r') < 0 {
-		if nl := bytes.LastIndexByte(skipped, '\n'); nl >= 0 {
-			ix.at.line += bytes.Count(skipped, []byte{'\n'})
-			ix.at.col = 1
-			skipped = skipped[nl+1:]
-		}
-	} else {
-		for {
-			end := lineEnd(ix.data, ix.off, off)
-			if end < 0 {
-				break
-			}
+	for ; ix.off < off; ix.off++ {
+		switch c := ix.data[ix.off]; {
+		case c == '\n', c == '\r' && (ix.off+1 == len(ix.data) || ix.data[ix.off+1] != '\n'):
 			ix.at.line++
 			ix.at.col = 1
-			ix.off = end
+		case !utf8.RuneStart(c): // a character's second byte or later
+		default:
+			ix.at.col++
 		}
-		skipped = ix.data[ix.off:off]
 	}
-	ix.at.col += utf8.RuneCount(skipped)
-	ix.off = off
 	return ix.at
 }
 

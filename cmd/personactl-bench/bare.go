@@ -3,13 +3,13 @@ package main
 // The lower bounds. Each runs in a child process of its own (the bench
 // program started again with childEnv set), so that its CPU time and peak
 // resident set come from the operating system exactly as personactl's do,
-// apart from the server, which stays in the parent and counts requests.
+// apart from the server, which stays in the parent and counts requests:
+// a lower bound that sent other requests than personactl fails its row.
 
 import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -21,11 +21,9 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"gopkg.in/yaml.v3"
 
 	"github.com/mana/personactl/catalog"
-	"github.com/mana/personactl/plan"
-	"github.com/mana/personactl/state"
+	"github.com/mana/personactl/state/adminapi"
 	"github.com/mana/personactl/state/authdb"
 )
 
@@ -33,16 +31,8 @@ import (
 // child job (its value) instead of the benchmark.
 const childEnv = "PERSONACTL_BENCH_CHILD"
 
-// childResult is what a child job prints on its standard output, as JSON.
-type childResult struct {
-	Items int           `json:"items"`          // personas handled
-	Op    time.Duration `json:"op,omitempty"`   // in-process jobs: the median time of one operation
-	CPU   time.Duration `json:"cpu,omitempty"`  // in-process jobs: CPU time per operation
-	Runs  int           `json:"runs,omitempty"` // in-process jobs: operations timed
-}
-
 // childMain runs the job named by childEnv and returns the exit status.
-func childMain(job string, args []string, stdout, stderr io.Writer) int {
+func childMain(job string, args []string, stderr io.Writer) int {
 	if job == "launch" {
 		return launchMain(args)
 	}
@@ -50,39 +40,27 @@ func childMain(job string, args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	base := fs.String("url", "", "mana-auth-dev's base URL")
 	parallelism := fs.Int("parallelism", 10, "requests in flight")
-	catalogPath := fs.String("catalog", "", "catalog file")
+	n := fs.Int("n", 0, "bare-apply: personas to create")
 	dsn := fs.String("dsn", "", "mana-auth's database")
 	pending := fs.String("pending", "", "file of the addresses to check, one a line")
-	repeat := fs.Int("repeat", 5, "in-process jobs: operations to time")
-	n := fs.Int("n", 10000, "compute: personas")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	ctx := context.Background()
-	var res childResult
 	var err error
 	switch job {
 	case "bare-plan":
-		res.Items, err = newBare(*base, *parallelism).read(ctx, false)
+		err = newBare(*base, *parallelism).read(ctx, false)
 	case "bare-destroy":
-		res.Items, err = newBare(*base, *parallelism).read(ctx, true)
+		err = newBare(*base, *parallelism).read(ctx, true)
 	case "bare-apply":
-		res.Items, err = newBare(*base, *parallelism).create(ctx, *catalogPath)
+		err = newBare(*base, *parallelism).create(ctx, catalogOf(*n, 0))
 	case "bare-live":
-		res.Items, err = bareLive(ctx, *dsn, *pending)
-	case "catalog-json", "catalog-yaml", "catalog-load":
-		res, err = timeInProcess(*repeat, func() (int, error) { return decodeCatalog(job, *catalogPath) })
-	case "compute":
-		in := tenPercentChanged(*n)
-		res, err = timeInProcess(*repeat, func() (int, error) { return computeAndRender(in) })
+		err = bareLive(ctx, *dsn, *pending)
 	default:
 		err = fmt.Errorf("unknown child job %q", job)
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "%s: %v\n", job, err)
-		return 1
-	}
-	if err := json.NewEncoder(stdout).Encode(res); err != nil {
 		fmt.Fprintf(stderr, "%s: %v\n", job, err)
 		return 1
 	}
@@ -105,19 +83,20 @@ func newBare(base string, parallelism int) *bare {
 	return &bare{hc: &http.Client{Transport: t}, base: base, token: os.Getenv("MANA_ADMIN_JWT"), parallelism: parallelism}
 }
 
-// do sends one request and reads its answer whole; want is the status
-// expected.
-func (b *bare) do(ctx context.Context, method, path string, body []byte, want int) ([]byte, error) {
-	var rd io.Reader
-	if body != nil {
-		rd = bytes.NewReader(body)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, b.base+path, rd)
+// call is one request of a bare loop.
+type call struct {
+	method, path string
+	body         []byte
+}
+
+// do sends one request and reads its answer whole; any status but 200 fails.
+func (b *bare) do(ctx context.Context, c call) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, c.method, b.base+c.path, bytes.NewReader(c.body))
 	if err != nil {
 		return nil, err
 	}
 	req.Header.Set("Authorization", "Bearer "+b.token)
-	if body != nil {
+	if c.body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	resp, err := b.hc.Do(req)
@@ -126,28 +105,29 @@ func (b *bare) do(ctx context.Context, method, path string, body []byte, want in
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(resp.Body)
-	if err == nil && resp.StatusCode != want {
-		err = fmt.Errorf("%s %s: status %d, want %d", method, path, resp.StatusCode, want)
+	if err == nil && resp.StatusCode != http.StatusOK {
+		err = fmt.Errorf("%s %s: status %d", c.method, c.path, resp.StatusCode)
 	}
 	return raw, err
 }
 
-// each runs fn for every item, parallelism at a time, and returns the
-// first error.
-func each[T any](parallelism int, items []T, fn func(T) error) error {
+// send sends every call, parallelism at a time, and returns the first failure.
+func (b *bare) send(ctx context.Context, calls []call) error {
 	var (
 		wg    sync.WaitGroup
 		mu    sync.Mutex
 		first error
 	)
-	sem := make(chan struct{}, parallelism)
-	for _, it := range items {
+	sem := make(chan struct{}, b.parallelism)
+	for _, c := range calls {
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			if err := fn(it); err != nil {
+			if _, err := b.do(ctx, c); err != nil {
 				mu.Lock()
-				first = cmp(first, err)
+				if first == nil {
+					first = err
+				}
 				mu.Unlock()
 			}
 		})
@@ -156,18 +136,11 @@ func each[T any](parallelism int, items []T, fn func(T) error) error {
 	return first
 }
 
-func cmp(a, b error) error {
-	if a != nil {
-		return a
-	}
-	return b
-}
-
 const pathPersonas = "/api/v1/admin/personas"
 
 // list reads the persona list and returns the user ids in it.
 func (b *bare) list(ctx context.Context) ([]string, error) {
-	raw, err := b.do(ctx, http.MethodGet, pathPersonas, nil, http.StatusOK)
+	raw, err := b.do(ctx, call{method: http.MethodGet, path: pathPersonas})
 	if err != nil {
 		return nil, err
 	}
@@ -189,219 +162,90 @@ func (b *bare) list(ctx context.Context) ([]string, error) {
 // read is the lower bound of a plan over the API: the list and each
 // persona's detail, read whole. With del it then deletes each of them, the
 // lower bound of a destroy.
-func (b *bare) read(ctx context.Context, del bool) (int, error) {
+func (b *bare) read(ctx context.Context, del bool) error {
 	ids, err := b.list(ctx)
 	if err != nil {
-		return 0, err
-	}
-	if err := each(b.parallelism, ids, func(id string) error {
-		_, err := b.do(ctx, http.MethodGet, pathPersonas+"/"+id, nil, http.StatusOK)
 		return err
-	}); err != nil {
-		return 0, err
 	}
-	if del {
-		if err := each(b.parallelism, ids, func(id string) error {
-			_, err := b.do(ctx, http.MethodDelete, pathPersonas+"/"+id, nil, http.StatusOK)
-			return err
-		}); err != nil {
-			return 0, err
-		}
+	gets, deletes := make([]call, len(ids)), make([]call, len(ids))
+	for i, id := range ids {
+		gets[i] = call{method: http.MethodGet, path: pathPersonas + "/" + id}
+		deletes[i] = call{method: http.MethodDelete, path: gets[i].path}
 	}
-	return len(ids), nil
+	if err := b.send(ctx, gets); err != nil || !del {
+		return err
+	}
+	return b.send(ctx, deletes)
 }
 
 // create is the lower bound of an apply of creates, in personactl's
 // order: the list (which finds nobody), the users search for each
-// persona's exact address, then the upsert of each. (Interleaving them
-// would make every search scan the users created so far: slower, so no
-// lower bound.)
-func (b *bare) create(ctx context.Context, catalogPath string) (int, error) {
-	c, err := readCatalog(catalogPath)
-	if err != nil {
-		return 0, err
-	}
+// persona's exact address, then the upsert of each, its body encoded as
+// personactl's client encodes it. (Interleaving them would make every
+// search scan the users created so far: slower, so no lower bound.)
+func (b *bare) create(ctx context.Context, personas []catalog.Persona) error {
 	secret, err := catalog.ResolveSecret(os.LookupEnv)
 	if err != nil {
-		return 0, err
+		return err
 	}
 	if _, err := b.list(ctx); err != nil {
-		return 0, err
-	}
-	err = each(b.parallelism, c.Personas, func(p benchPersona) error {
-		raw, err := b.do(ctx, http.MethodGet, "/api/v1/admin/users?search="+url.QueryEscape(p.Email)+"&limit=100", nil, http.StatusOK)
-		if err != nil {
-			return err
-		}
-		var found struct {
-			Users []struct {
-				Email string `json:"email"`
-			} `json:"users"`
-		}
-		if err := json.Unmarshal(raw, &found); err != nil {
-			return err
-		}
-		for _, u := range found.Users {
-			if strings.EqualFold(u.Email, p.Email) {
-				return fmt.Errorf("%s is taken", p.Email)
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return 0, err
-	}
-	type upsert struct {
-		benchPersona
-		Password string `json:"password"`
-	}
-	err = each(b.parallelism, c.Personas, func(p benchPersona) error {
-		body, err := json.Marshal(upsert{benchPersona: p, Password: secret.Password(p.Email)})
-		if err != nil {
-			return err
-		}
-		_, err = b.do(ctx, http.MethodPost, pathPersonas, body, http.StatusOK)
 		return err
-	})
-	return len(c.Personas), err
+	}
+	searches, upserts := make([]call, len(personas)), make([]call, len(personas))
+	for i, p := range personas {
+		searches[i] = call{method: http.MethodGet, path: "/api/v1/admin/users?search=" + url.QueryEscape(p.Email) + "&limit=100"}
+		body, err := json.Marshal(adminapi.UpsertRequest{Email: p.Email, Name: p.Name, Password: secret.Password(p.Email),
+			Archetype: p.Archetype, SystemPrompt: p.SystemPrompt, ModuleMix: p.ModuleMix, TickCadence: p.TickCadence})
+		if err != nil {
+			return err
+		}
+		upserts[i] = call{method: http.MethodPost, path: pathPersonas, body: body}
+	}
+	if err := b.send(ctx, searches); err != nil {
+		return err
+	}
+	return b.send(ctx, upserts)
 }
 
 // bareLive is the lower bound of plan --live: connect, read every persona
 // with the reader's query in a read-only transaction, and, when addresses
 // are pending, look them all up with the reader's one bulk query.
-func bareLive(ctx context.Context, dsn, pendingFile string) (int, error) {
+func bareLive(ctx context.Context, dsn, pendingFile string) error {
 	conn, err := pgx.Connect(ctx, dsn)
 	if err != nil {
-		return 0, err
+		return err
 	}
 	defer conn.Close(ctx)
 	tx, err := conn.BeginTx(ctx, pgx.TxOptions{AccessMode: pgx.ReadOnly})
 	if err != nil {
-		return 0, err
+		return err
 	}
 	defer tx.Rollback(ctx) //nolint:errcheck // read only
+	var (
+		id, email, name, archetype, prompt, cadence string
+		mix                                         []byte
+		created                                     time.Time
+		lastActive                                  *time.Time
+		a7d, actions, feedback                      int64
+	)
 	rows, err := tx.Query(ctx, authdb.PersonasQuery, time.Now().Add(-7*24*time.Hour))
 	if err != nil {
-		return 0, err
+		return err
 	}
-	n := 0
-	for rows.Next() {
-		var (
-			id, email, name, archetype, prompt, cadence string
-			mix                                         []byte
-			created                                     time.Time
-			lastActive                                  *time.Time
-			a7d, actions, feedback                      int64
-		)
-		if err := rows.Scan(&id, &email, &name, &archetype, &prompt, &mix, &cadence, &created, &lastActive, &a7d, &actions, &feedback); err != nil {
-			rows.Close()
-			return 0, err
-		}
-		n++
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return 0, err
+	if _, err := pgx.ForEachRow(rows, []any{&id, &email, &name, &archetype, &prompt, &mix, &cadence, &created, &lastActive, &a7d, &actions, &feedback}, func() error { return nil }); err != nil {
+		return err
 	}
 	if pendingFile == "" {
-		return n, nil
+		return nil
 	}
 	data, err := os.ReadFile(pendingFile)
 	if err != nil {
-		return 0, err
+		return err
 	}
-	addrs := strings.Fields(string(data))
-	rows, err = conn.Query(ctx, authdb.AddressOwnersQuery, addrs)
-	if err != nil {
-		return 0, err
+	var kind string
+	if rows, err = conn.Query(ctx, authdb.AddressOwnersQuery, strings.Fields(string(data))); err != nil {
+		return err
 	}
-	for rows.Next() {
-		var email, kind string
-		if err := rows.Scan(&email, &kind); err != nil {
-			rows.Close()
-			return 0, err
-		}
-	}
-	rows.Close()
-	return n, rows.Err()
-}
-
-// timeInProcess runs op repeat times after one untimed run, and returns
-// the median duration and the mean CPU time of one run.
-func timeInProcess(repeat int, op func() (int, error)) (childResult, error) {
-	res := childResult{Runs: max(1, repeat)}
-	var err error
-	if res.Items, err = op(); err != nil { // warm up: page cache, code
-		return res, err
-	}
-	times := make([]time.Duration, res.Runs)
-	cpu0 := selfCPU()
-	for i := range times {
-		start := time.Now()
-		if res.Items, err = op(); err != nil {
-			return res, err
-		}
-		times[i] = time.Since(start)
-	}
-	res.CPU = (selfCPU() - cpu0) / time.Duration(res.Runs)
-	res.Op = median(times)
-	return res, nil
-}
-
-// decodeCatalog is one catalog load: personactl's (catalog.Load) or a
-// lower bound's (encoding/json into plain structs, yaml.v3 into a Node).
-func decodeCatalog(job, path string) (int, error) {
-	switch job {
-	case "catalog-load":
-		c, err := catalog.Load(path, catalog.Options{})
-		if err != nil {
-			return 0, err
-		}
-		return len(c.Personas), nil
-	case "catalog-json":
-		c, err := readCatalog(path)
-		return len(c.Personas), err
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return 0, err
-	}
-	var n yaml.Node
-	if err := yaml.Unmarshal(data, &n); err != nil {
-		return 0, err
-	}
-	if len(n.Content) != 1 || len(n.Content[0].Content) < 2 {
-		return 0, errors.New("the YAML catalog has no personas")
-	}
-	return len(n.Content[0].Content[1].Content), nil
-}
-
-// tenPercentChanged is n converged personas of which every tenth has a new
-// sentence in its prompt in the catalog: a large catalog change in review.
-func tenPercentChanged(n int) plan.Input {
-	in := plan.Input{Workspace: "default", Lineage: "L", Serial: 9}
-	created := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
-	for i := range n {
-		p := personaAt(i, personaEmail(i))
-		l := catalog.Persona{Name: p.Name, Email: p.Email, Archetype: p.Archetype, SystemPrompt: p.SystemPrompt, ModuleMix: p.ModuleMix, TickCadence: p.TickCadence}
-		d := l
-		if i%10 == 0 {
-			d.SystemPrompt += " Neu ist dieser Satz."
-		}
-		id := fmt.Sprintf("u%05d", i)
-		in.Desired = append(in.Desired, d)
-		in.Recorded = append(in.Recorded, state.RecordedPersona{Email: p.Email, UserID: id, Values: l})
-		in.Live = append(in.Live, state.LivePersona{UserID: id, Values: l, CreatedAt: created})
-	}
-	return in
-}
-
-// computeAndRender is what plan spends between reading its inputs and
-// printing: Compute and the text rendering.
-func computeAndRender(in plan.Input) (int, error) {
-	p := plan.Compute(in, plan.Options{})
-	if err := plan.RenderText(io.Discard, p, plan.TextOptions{}); err != nil {
-		return 0, err
-	}
-	return len(in.Desired), nil
+	_, err = pgx.ForEachRow(rows, []any{&email, &kind}, func() error { return nil })
+	return err
 }

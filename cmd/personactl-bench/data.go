@@ -1,31 +1,13 @@
 package main
 
 import (
-	"encoding/json"
+	"bytes"
 	"fmt"
 	"os"
 	"strings"
 
-	"gopkg.in/yaml.v3"
+	"github.com/mana/personactl/catalog"
 )
-
-// benchPersona is one persona of a generated catalog, in the catalog's
-// field names. The bare loops decode catalogs into it too: what
-// encoding/json does with no positions, no checks and no messages.
-type benchPersona struct {
-	Name         string             `json:"name" yaml:"name"`
-	Email        string             `json:"email" yaml:"email"`
-	Archetype    string             `json:"archetype" yaml:"archetype"`
-	SystemPrompt string             `json:"systemPrompt" yaml:"systemPrompt"`
-	ModuleMix    map[string]float64 `json:"moduleMix" yaml:"moduleMix"`
-	TickCadence  string             `json:"tickCadence" yaml:"tickCadence"`
-}
-
-// benchCatalog is a catalog file's shape.
-type benchCatalog struct {
-	Schema   string         `json:"$schema,omitempty" yaml:"$schema,omitempty"`
-	Personas []benchPersona `json:"personas" yaml:"personas"`
-}
 
 // personaEmail is the address of the i-th persona of the generated
 // catalogs; pendingEmail of the i-th persona that is not live yet.
@@ -34,8 +16,8 @@ func pendingEmail(i int) string { return fmt.Sprintf("persona.new%05d@mana.test"
 
 // personaAt is a valid persona shaped like Mana's: a prompt of a few
 // hundred characters with umlauts, four modules, one of the cadences.
-func personaAt(i int, email string) benchPersona {
-	return benchPersona{
+func personaAt(i int, email string) catalog.Persona {
+	return catalog.Persona{
 		Name:         fmt.Sprintf("Persona %d", i),
 		Email:        email,
 		Archetype:    []string{"adhd-student", "night-shift-nurse", "retired-gardener"}[i%3],
@@ -46,39 +28,23 @@ func personaAt(i int, email string) benchPersona {
 }
 
 // catalogOf returns n personas, then pending personas that are not live.
-func catalogOf(n, pending int) benchCatalog {
-	c := benchCatalog{Personas: make([]benchPersona, 0, n+pending)}
+func catalogOf(n, pending int) []catalog.Persona {
+	c := make([]catalog.Persona, 0, n+pending)
 	for i := range n {
-		c.Personas = append(c.Personas, personaAt(i, personaEmail(i)))
+		c = append(c, personaAt(i, personaEmail(i)))
 	}
 	for i := range pending {
-		c.Personas = append(c.Personas, personaAt(n+i, pendingEmail(i)))
+		c = append(c, personaAt(n+i, pendingEmail(i)))
 	}
 	return c
 }
 
-// writeCatalog writes c to path as JSON (indented, as people write
-// catalogs) or, for a path ending in .yaml, as YAML.
-func writeCatalog(path string, c benchCatalog) error {
-	var data []byte
-	var err error
-	if strings.HasSuffix(path, ".yaml") {
-		data, err = yaml.Marshal(c)
-	} else {
-		data, err = json.MarshalIndent(c, "", "  ")
+// writeCatalog writes personas to path as a JSON catalog, as personactl
+// export writes one.
+func writeCatalog(path string, personas []catalog.Persona) error {
+	var buf bytes.Buffer
+	if err := catalog.Encode(&buf, personas, "json"); err != nil {
+		return fmt.Errorf("writing the catalog %s: %w", path, err)
 	}
-	if err != nil {
-		return fmt.Errorf("encoding the catalog for %s: %w", path, err)
-	}
-	return os.WriteFile(path, data, 0o644)
-}
-
-// readCatalog decodes a JSON catalog with encoding/json's plain Unmarshal.
-func readCatalog(path string) (benchCatalog, error) {
-	var c benchCatalog
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return c, err
-	}
-	return c, json.Unmarshal(data, &c)
+	return os.WriteFile(path, buf.Bytes(), 0o644)
 }

@@ -7,7 +7,7 @@
 // --personactl) run as a child process with --auto-approve, a fresh state
 // per row and the same --parallelism as the lower bound. Each lower bound
 // (bare HTTP loops of the same requests with the same keep-alive
-// transport, the bare query through pgx, plain decoders) is this program
+// transport, the bare query through pgx) is this program
 // started again as a child, so that both sides' CPU time and peak resident
 // set come from the operating system. mana-auth-dev is served from this
 // process, whose request counters show that both sides sent the same
@@ -40,7 +40,7 @@ const defaultDB = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
 
 func main() {
 	if job := os.Getenv(childEnv); job != "" {
-		os.Exit(childMain(job, os.Args[1:], os.Stdout, os.Stderr))
+		os.Exit(childMain(job, os.Args[1:], os.Stderr))
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

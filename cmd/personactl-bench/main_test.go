@@ -16,7 +16,7 @@ import (
 // benchmark starts itself again for a lower bound.
 func TestMain(m *testing.M) {
 	if job := os.Getenv(childEnv); job != "" {
-		os.Exit(childMain(job, os.Args[1:], os.Stdout, os.Stderr))
+		os.Exit(childMain(job, os.Args[1:], os.Stderr))
 	}
 	os.Exit(m.Run())
 }
@@ -113,18 +113,7 @@ func TestSmallRows(t *testing.T) {
 					t.Errorf("no row %q for %s at %s personas in:\n%s", work, tt.store, n, out)
 					continue
 				}
-				checkRow(t, cells, true)
-			}
-			for _, work := range []string{"catalog load (JSON)", "catalog load (YAML)"} {
-				cells, ok := rows[work+" / - / 10"]
-				if !ok {
-					t.Errorf("no row %q in:\n%s", work, out)
-					continue
-				}
-				checkRow(t, cells, false)
-			}
-			if _, ok := rows["Compute + text rendering, 10% changed / - / 10"]; !ok {
-				t.Errorf("no Compute row in:\n%s", out)
+				checkRow(t, cells)
 			}
 			if !strings.Contains(out, "Machine: ") {
 				t.Errorf("the machine is not described:\n%s", out)
@@ -134,8 +123,8 @@ func TestSmallRows(t *testing.T) {
 }
 
 // checkRow checks a row's cells: a positive ratio, a verdict of ok, and
-// for rows against a server the same number of requests on both sides.
-func checkRow(t *testing.T, cells []string, server bool) {
+// the same number of requests on both sides.
+func checkRow(t *testing.T, cells []string) {
 	t.Helper()
 	col := func(name string) string {
 		for i, c := range columns {
@@ -153,9 +142,6 @@ func checkRow(t *testing.T, cells []string, server bool) {
 	if !strings.HasPrefix(col("verdict"), "ok") {
 		t.Errorf("%s: verdict %q", cells[0], col("verdict"))
 	}
-	if !server {
-		return
-	}
 	if col("requests") != col("bound requests") {
 		t.Errorf("%s: personactl sent %s requests, the lower bound %s", cells[0], col("requests"), col("bound requests"))
 	}
@@ -172,7 +158,7 @@ func TestVerdict(t *testing.T) {
 		edit func(*row)
 		want string
 	}{
-		{"within its ratio", func(r *row) { r.Target = ratioTarget(1.3) }, "ok ≤ 1.3×"},
+		{"within its ratio", func(r *row) { r.Target = ratioTarget(1.5) }, "ok ≤ 1.5×"},
 		{"over its ratio", func(r *row) { r.Target = ratioTarget(1.2) }, "missed ≤ 1.2×"},
 		{"over its wall time", func(r *row) { r.Target = wallTarget(100 * time.Millisecond) }, "missed < 100 ms"},
 		{"too much memory", func(r *row) { r.Ours.RSS = 150 << 20 }, "RSS ≥ 150 MB"},

@@ -15,11 +15,10 @@ import (
 
 // measure is one side of a row: what one run cost.
 type measure struct {
-	Wall time.Duration // from start to exit (in-process jobs: the median operation)
-	CPU  time.Duration // user + system time of the process (in-process jobs: per operation)
+	Wall time.Duration // from start to exit
+	CPU  time.Duration // user + system time of the process
 	RSS  int64         // the process's peak resident set, in bytes, from the OS
-	// Requests counts, by "METHOD pattern", what the server saw during the
-	// run; nil where no server was involved.
+	// Requests counts, by "METHOD pattern", what the server saw during the run.
 	Requests map[string]int
 }
 

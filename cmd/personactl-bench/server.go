@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -143,12 +142,6 @@ func (e *unreachableError) Error() string {
 }
 
 func (e *unreachableError) Unwrap() error { return e.err }
-
-// isUnreachable reports whether err says the PostgreSQL server is not there.
-func isUnreachable(err error) bool {
-	var u *unreachableError
-	return errors.As(err, &u)
-}
 
 // withDatabase returns dsn pointing at database name instead.
 func withDatabase(dsn, name string) (string, error) {

@@ -15,17 +15,14 @@ const maxRSS = 150 << 20
 // row is one line of the table: personactl's side and its lower bound,
 // measured in the same run against the same server.
 type row struct {
-	Work  string
-	Store string // "memory", "postgres", or "-" for in-process rows
-	N     int
-	Ours  measure
-	Lower measure
-	Bound string // what the lower bound does; "" when the row has none
-	// InProcess rows time one operation inside a child process (median of
-	// several); the others time whole processes.
-	InProcess bool
-	Target    target
-	Err       error
+	Work   string
+	Store  string // "memory" or "postgres"
+	N      int
+	Ours   measure
+	Lower  measure
+	Bound  string // what the lower bound does
+	Target target
+	Err    error
 }
 
 // target is what a row must reach; the zero target is none.
@@ -49,7 +46,7 @@ func (t target) String() string {
 
 // ratio is personactl's wall time over its lower bound's; 0 without one.
 func (r row) ratio() float64 {
-	if r.Bound == "" || r.Lower.Wall <= 0 {
+	if r.Lower.Wall <= 0 {
 		return 0
 	}
 	return float64(r.Ours.Wall) / float64(r.Lower.Wall)
@@ -58,7 +55,7 @@ func (r row) ratio() float64 {
 // requestsMatch reports whether both sides sent the same requests, route
 // by route.
 func (r row) requestsMatch() bool {
-	return r.Bound == "" || r.InProcess || maps.Equal(r.Ours.Requests, r.Lower.Requests)
+	return maps.Equal(r.Ours.Requests, r.Lower.Requests)
 }
 
 // verdict says whether the row met its target and the memory bound.
@@ -99,12 +96,9 @@ var columns = []string{"work", "store", "personas", "wall", "CPU", "peak RSS", "
 func render(w io.Writer, rows []row) {
 	cells := [][]string{columns}
 	for _, r := range rows {
-		c := []string{r.Work, r.Store, thousands(r.N), shortDuration(r.Ours.Wall), shortDuration(r.Ours.CPU), mib(r.Ours.RSS), requests(r, r.Ours)}
-		if r.Bound != "" {
-			c = append(c, shortDuration(r.Lower.Wall), shortDuration(r.Lower.CPU), mib(r.Lower.RSS), requests(r, r.Lower), fmt.Sprintf("%.2f", r.ratio()))
-		} else {
-			c = append(c, "-", "-", "-", "-", "-")
-		}
+		c := []string{r.Work, r.Store, thousands(r.N),
+			shortDuration(r.Ours.Wall), shortDuration(r.Ours.CPU), mib(r.Ours.RSS), thousands(r.Ours.total()),
+			shortDuration(r.Lower.Wall), shortDuration(r.Lower.CPU), mib(r.Lower.RSS), thousands(r.Lower.total()), fmt.Sprintf("%.2f", r.ratio())}
 		if r.Err != nil {
 			for i := 3; i < len(c); i++ {
 				c[i] = "-"
@@ -149,7 +143,7 @@ func render(w io.Writer, rows []row) {
 	var order []string
 	for _, r := range rows {
 		work := strings.SplitN(r.Work, ",", 2)[0]
-		if r.Bound != "" && bounds[work] == "" {
+		if bounds[work] == "" {
 			bounds[work] = r.Bound
 			order = append(order, work)
 		}
@@ -160,7 +154,6 @@ func render(w io.Writer, rows []row) {
 	}
 	fmt.Fprintln(w, "wall and CPU (user+sys) and peak RSS are the child process's own, from the OS; requests are counted at the server.")
 	fmt.Fprintln(w, "Each side of a server row is its run of median wall time, its runs alternating with the other side's (--repeat for plans, --write-repeat for apply and destroy).")
-	fmt.Fprintln(w, "Catalog and Compute rows time one operation in-process (median), CPU per operation; their RSS is the whole child's.")
 	for _, r := range rows {
 		if r.Err != nil {
 			fmt.Fprintf(w, "\nError in %s, %s, %s personas: %v\n", r.Work, r.Store, thousands(r.N), r.Err)
@@ -168,14 +161,6 @@ func render(w io.Writer, rows []row) {
 			fmt.Fprintf(w, "\n%s, %s, %s personas: personactl sent %s, the lower bound %s\n", r.Work, r.Store, thousands(r.N), routes(r.Ours.Requests), routes(r.Lower.Requests))
 		}
 	}
-}
-
-// requests is the requests cell: none for in-process rows.
-func requests(r row, m measure) string {
-	if r.InProcess {
-		return "-"
-	}
-	return thousands(m.total())
 }
 
 // routes lists request counts by route.
