@@ -668,8 +668,8 @@ func TestSuggest(t *testing.T) {
 		{"x", ""},
 	}
 	for _, tt := range tests {
-		if got := suggest(tt.got, personaFields[:]); got != tt.want {
-			t.Errorf("suggest(%q) = %q, want %q", tt.got, got, tt.want)
+		if got := Suggest(tt.got, personaFields[:]); got != tt.want {
+			t.Errorf("Suggest(%q) = %q, want %q", tt.got, got, tt.want)
 		}
 	}
 }

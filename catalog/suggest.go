@@ -2,12 +2,12 @@ package catalog
 
 import "strings"
 
-// suggest returns the name in names that got is most likely a misspelling of,
+// Suggest returns the name in names that got is most likely a misspelling of,
 // or "" when none is close. Case, '_' and '-' are ignored ("SystemPrompt",
 // "system_prompt"), a name within two edits counts as close ("sytemPrompt",
 // "emial"), and so does a name that contains got or is contained in it when the
 // shorter has at least four letters ("prompt", "cadence").
-func suggest(got string, names []string) string {
+func Suggest(got string, names []string) string {
 	g := normalizeName(got)
 	best, bestDist := "", 3
 	for _, name := range names {

@@ -149,7 +149,7 @@ func (v *validator) members(obj *node, where string, known []string, found []*fi
 		j := slices.Index(known, f.key)
 		switch {
 		case j < 0:
-			if s := suggest(f.key, known); s != "" {
+			if s := Suggest(f.key, known); s != "" {
 				v.errorf(f.keyPos, "unknown field %q in %s; did you mean %q?", f.key, where, s)
 			} else {
 				v.errorf(f.keyPos, "unknown field %q in %s; the fields are %s", f.key, where, strings.Join(known, ", "))
@@ -272,7 +272,7 @@ func (v *validator) persona(where string, n *node) (p Persona, email, name *node
 				p.TickCadence = s
 			} else {
 				hint := "use one of them, or leave the field out for " + DefaultCadence
-				if guess := suggest(s, cadences); guess != "" {
+				if guess := Suggest(s, cadences); guess != "" {
 					hint = fmt.Sprintf("did you mean %q?", guess)
 				}
 				v.errorf(f.value.pos, "%s is %q, not one of %s; %s", path(where, "tickCadence"), s, strings.Join(cadences, ", "), hint)

@@ -42,11 +42,18 @@ type Globals struct {
 	LockTimeout    time.Duration `help:"How long to wait for the state lock (0s: fail at once)." default:"0s"`
 	HistoryRetain  int           `help:"How many finished runs the journal keeps for personactl history (their summaries; plans and before-images are dropped once a run ends)." env:"PERSONACTL_HISTORY_RETAIN" default:"1000" placeholder:"N"`
 	NoColor        bool          `help:"Never colour the output (NO_COLOR is honoured too)."`
+	Env            string        `help:"Environment of personactl.yaml whose settings apply (below flags and environment variables)." env:"PERSONACTL_ENV" placeholder:"NAME"`
 	InsecureHTTP   bool          `name:"insecure-http" help:"Allow plain http:// to a host that is not loopback."`
 	AllowDevSecret bool          `help:"Allow the public development seed secret against a server that is not on loopback."`
 
 	// jwtInArgs: the token came on the command line, which a warning says.
 	jwtInArgs bool `kong:"-"`
+	// given: the flags given on the command line, by name; configPath:
+	// the personactl.yaml found ("" none); shown: the settings it could
+	// give, with their values and sources.
+	given      map[string]bool   `kong:"-"`
+	configPath string            `kong:"-"`
+	shown      []connect.Setting `kong:"-"`
 	// github: --format=github asked for GitHub Actions annotations;
 	// machineOutput: standard output is JSON or Markdown, so annotations
 	// go to standard error.
@@ -68,7 +75,8 @@ type CLI struct {
 	History  HistoryCmd  `cmd:"" help:"List past runs from the journal, newest first."`
 	Export   ExportCmd   `cmd:"" help:"Write the live personas as a catalog."`
 	State    StateCmd    `cmd:"" help:"Inspect and repair the recorded state."`
-	Schema   SchemaCmd   `cmd:"" help:"Print the catalog's JSON Schema."`
+	Config   ConfigCmd   `cmd:"" help:"Print the effective settings and where each came from (flag, environment, personactl.yaml, default)."`
+	Schema   SchemaCmd   `cmd:"" help:"Print the catalog's JSON Schema (--config: personactl.yaml's)."`
 	Version  VersionCmd  `cmd:"" help:"Print version, commit and Go version."`
 
 	Completion CompletionCmd `cmd:"" help:"Print the shell completion script (bash, zsh or fish)."`
@@ -156,6 +164,10 @@ func run(args []string, s Streams) int {
 		kctx, err := parser.Parse(args)
 		if err != nil {
 			fmt.Fprintf(s.Err, "Error: %v\nRun personactl --help for usage.\n", err)
+			return 1
+		}
+		if err := cli.configure(kctx, s); err != nil {
+			fmt.Fprintf(s.Err, "Error: %v\n", err)
 			return 1
 		}
 		return exitStatus(s.Err, kctx.Run(&cli.Globals))

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/mana/personactl/apply/connect"
 
 	"github.com/mana/personactl/catalog"
 )
@@ -22,11 +23,17 @@ func (c *ValidateCmd) Run(g *Globals, s Streams) error {
 	return nil
 }
 
-// SchemaCmd prints the catalog's JSON Schema.
-type SchemaCmd struct{}
+// SchemaCmd prints the catalog's JSON Schema, or personactl.yaml's.
+type SchemaCmd struct {
+	Config bool `help:"Print personactl.yaml's JSON Schema instead."`
+}
 
 // Run writes the schema to standard output.
 func (c *SchemaCmd) Run(s Streams) error {
-	_, err := s.Out.Write(catalog.Schema())
+	schema := catalog.Schema()
+	if c.Config {
+		schema = connect.ConfigSchema()
+	}
+	_, err := s.Out.Write(schema)
 	return err
 }

@@ -1,0 +1,145 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"text/tabwriter"
+
+	"github.com/alecthomas/kong"
+
+	"github.com/mana/personactl/apply/connect"
+)
+
+// ConfigCmd prints the effective settings and where each came from.
+type ConfigCmd struct{}
+
+// Run prints the settings as configure layered them; secrets redacted.
+func (c *ConfigCmd) Run(g *Globals, s Streams) error {
+	tw := tabwriter.NewWriter(s.Out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "SETTING\tVALUE\tSOURCE")
+	file := g.configPath
+	if file == "" {
+		file = "(none found: " + connect.ConfigName + " in this directory or a parent up to the repository's top)"
+	}
+	fmt.Fprintf(tw, "config file\t%s\t\n", file)
+	env, envSource := g.Env, "default"
+	switch {
+	case g.given["env"]:
+		envSource = "flag --env"
+	case env != "":
+		envSource = "environment PERSONACTL_ENV"
+	default:
+		env = "(none)"
+	}
+	fmt.Fprintf(tw, "env\t%s\t%s\n", env, envSource)
+	for _, st := range g.shown {
+		v := st.Value
+		if v == "" {
+			v = "(unset)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", st.Name, v, st.Source)
+	}
+	fmt.Fprintf(tw, "admin token\t%s\t%s\n", tokenShown(g), tokenSource(g))
+	secret, secretSource := "(unset: the public development secret, on loopback only)", "default"
+	if v, ok := os.LookupEnv("PERSONA_SEED_SECRET"); ok {
+		secret, secretSource = fmt.Sprintf("(set, %d bytes)", len(v)), "environment PERSONA_SEED_SECRET"
+	}
+	fmt.Fprintf(tw, "seed secret\t%s\t%s\n", secret, secretSource)
+	return tw.Flush()
+}
+
+func tokenShown(g *Globals) string {
+	switch {
+	case g.JWTFile != "":
+		return "(read from " + g.JWTFile + ")"
+	case g.JWT != "":
+		return "(set, redacted)"
+	}
+	return "(unset)"
+}
+
+func tokenSource(g *Globals) string {
+	switch {
+	case g.JWTFile != "" && g.given["jwt-file"]:
+		return "flag --jwt-file"
+	case g.JWTFile != "":
+		return "environment MANA_ADMIN_JWT_FILE"
+	case g.JWT != "" && g.given["jwt"]:
+		return "flag --jwt"
+	case g.JWT != "":
+		return "environment MANA_ADMIN_JWT"
+	}
+	return ""
+}
+
+// withRunFlags is a command that applies or destroys.
+type withRunFlags interface{ runFlags() *RunFlags }
+
+func (c *ApplyCmd) runFlags() *RunFlags   { return &c.RunFlags }
+func (c *DestroyCmd) runFlags() *RunFlags { return &c.RunFlags }
+
+// noSettings are the commands that open nothing, so read no settings.
+var noSettings = map[string]bool{"version": true, "completion": true, "__complete": true, "man": true, "schema": true}
+
+// configure layers personactl.yaml under the flags and the environment:
+// a flag beats an environment variable, which beats the file, which beats
+// the default. It warns on standard error where an environment variable
+// overrides the selected environment.
+func (cli *CLI) configure(kctx *kong.Context, s Streams) error {
+	g := &cli.Globals
+	g.given = map[string]bool{}
+	for _, p := range kctx.Path {
+		if p.Flag != nil && !p.Resolved {
+			g.given[p.Flag.Name] = true
+		}
+	}
+	if cmd := kctx.Selected(); cmd != nil && noSettings[cmd.Name] {
+		return nil
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return err
+	}
+	if g.configPath, err = connect.FindConfig(wd); err != nil {
+		return err
+	}
+	cfg := &connect.Config{}
+	if g.configPath != "" {
+		if cfg, err = connect.LoadConfig(g.configPath); err != nil {
+			return err
+		}
+	} else if g.Env != "" {
+		return fmt.Errorf("--env=%s names an environment of %s, and there is none in this directory or a parent up to the repository's top; create one, or drop --env", g.Env, connect.ConfigName)
+	}
+	maxDeletes := ""
+	var rf *RunFlags
+	if cmd, ok := kctx.Selected().Target.Addr().Interface().(withRunFlags); ok {
+		rf = cmd.runFlags()
+		maxDeletes = strconv.Itoa(rf.MaxDeletes)
+	}
+	fields := []connect.Field{
+		{Name: "catalog", Flag: "--catalog", Env: "PERSONACTL_CATALOG", Value: &g.Catalog, Given: g.given["catalog"], Path: true},
+		{Name: "auth", Flag: "--auth", Env: "MANA_AUTH_URL", Value: &g.Auth, Given: g.given["auth"]},
+		{Name: "state", Flag: "--state", Env: "PERSONACTL_STATE", Value: &g.State, Given: g.given["state"], Path: true, Secret: true},
+		{Name: "workspace", Flag: "--workspace", Env: "PERSONACTL_WORKSPACE", Value: &g.Workspace, Given: g.given["workspace"]},
+		{Name: "live", Flag: "--live", Env: "PERSONACTL_LIVE_DSN", Value: &g.Live, Given: g.given["live"], Secret: true},
+	}
+	if rf != nil {
+		fields = append(fields, connect.Field{Name: "max_deletes", Flag: "--max-deletes", Value: &maxDeletes, Given: g.given["max-deletes"]})
+	}
+	shown, warnings, err := cfg.Apply(g.Env, fields, os.LookupEnv)
+	if err != nil {
+		return err
+	}
+	if rf != nil {
+		if rf.MaxDeletes, err = strconv.Atoi(maxDeletes); err != nil {
+			return err
+		}
+	}
+	g.shown = shown
+	for _, w := range warnings {
+		fmt.Fprintf(s.Err, "Warning: %s\n", w)
+	}
+	return nil
+}
