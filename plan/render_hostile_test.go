@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mana/personactl/catalog"
 	"github.com/mana/personactl/state"
@@ -140,5 +141,29 @@ func TestWorkspaceCannotForgeTheMarker(t *testing.T) {
 	}
 	if lines := strings.SplitN(md, "\n", 3); !strings.HasPrefix(lines[0], MarkerPrefix) || !strings.HasSuffix(lines[0], " -->") || !strings.HasPrefix(lines[1], "### personactl plan (workspace ") {
 		t.Errorf("the marker and the title are not the first two lines:\n%s", md)
+	}
+}
+
+// TestGuardsQuoteLiveAddressesEscaped: a refusal names the personas it
+// would delete; a live address holding escape sequences and a line break
+// is named escaped, on the refusal's own line.
+func TestGuardsQuoteLiveAddressesEscaped(t *testing.T) {
+	sc := hostileScenario()
+	p := Compute(sc.in, sc.opts)
+	err := p.CheckGuards(Guards{Limit: true, MaxDeletes: 0, Now: time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)})
+	if err == nil {
+		t.Fatal("the guards let a delete of an active persona through")
+	}
+	text := err.Error()
+	if r := activeRune(text); r >= 0 {
+		t.Errorf("the refusal holds %U:\n%s", r, text)
+	}
+	for _, l := range strings.Split(text, "\n") {
+		if strings.HasPrefix(strings.TrimSpace(l), "## heading") {
+			t.Errorf("the refusal has a line of the server's: %q", l)
+		}
+	}
+	if !strings.Contains(text, `evil\x1b[2J\x1b[31mApply complete!\r\n## heading`) {
+		t.Errorf("the refusal does not name the address escaped:\n%s", text)
 	}
 }
