@@ -2,10 +2,13 @@ package apply
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"sync"
 	"time"
+
+	"github.com/mana/personactl/internal/neutral"
 )
 
 // EventType names a progress event.
@@ -67,6 +70,7 @@ func Progress(w io.Writer, asJSON, terminal bool) func(Event) {
 //	persona.anna@mana.test: Creation complete after 0.1s [id=Nzt7raZt]
 func TextProgress(w io.Writer) func(Event) {
 	return func(e Event) {
+		e = shown(e)
 		switch e.Type {
 		case EventStart:
 			fmt.Fprintf(w, "%s: %s...\n", e.Email, verb(e.Action, false))
@@ -102,7 +106,8 @@ func LiveProgress(w io.Writer) func(Event) {
 		switch e.Type {
 		case EventFinish:
 			if e.Err != nil {
-				fmt.Fprintf(w, "\r\x1b[K%s: %s failed: %v\n", e.Email, verb(e.Action, false), e.Err)
+				s := shown(e)
+				fmt.Fprintf(w, "\r\x1b[K%s: %s failed: %v\n", s.Email, verb(s.Action, false), s.Err)
 			}
 			rate := 0.0
 			if e.Since > 0 {
@@ -121,6 +126,17 @@ func LiveProgress(w io.Writer) func(Event) {
 			TextProgress(w)(e)
 		}
 	}
+}
+
+// shown is e as a terminal may show it: the address and the user id come
+// from mana-auth or the catalog, and the error may quote mana-auth, so none
+// of them may hold a character that acts on the terminal.
+func shown(e Event) Event {
+	e.Email, e.UserID = neutral.Text(e.Email), neutral.Text(e.UserID)
+	if e.Err != nil {
+		e.Err = errors.New(neutral.Lines(e.Err.Error()))
+	}
+	return e
 }
 
 // jsonEvent is one line of --format=json apply output.

@@ -49,6 +49,36 @@ func TestLiveProgressKeepsOneLine(t *testing.T) {
 	}
 }
 
+// TestProgressNeutralisesWhatItQuotes: an address, a user id or an error
+// from mana-auth holding escape sequences, line breaks or a bidi override
+// reaches the terminal escaped; the live line's own "\r\x1b[K" stays.
+func TestProgressNeutralisesWhatItQuotes(t *testing.T) {
+	const hostile = "\x1b[2J\x1b[31mApply complete!\r\n\u202e"
+	evs := []Event{
+		{Type: EventBegin, Total: 2},
+		{Type: EventStart, Email: "persona.a@mana.test" + hostile, Action: "create"},
+		{Type: EventFinish, Email: "persona.a@mana.test" + hostile, Action: "create", UserID: "u1" + hostile, Done: 1, Total: 2},
+		{Type: EventFinish, Email: "persona.b@mana.test", Action: "update", Err: errors.New("mana-auth answered 500 (" + hostile + ")"), Done: 2, Total: 2},
+		{Type: EventRollback, Email: "persona.a@mana.test" + hostile, Action: "create", Err: errors.New(hostile)},
+	}
+	for name, show := range map[string]func(io.Writer) func(Event){"text": TextProgress, "live": LiveProgress} {
+		var b bytes.Buffer
+		for _, e := range evs {
+			show(&b)(e)
+		}
+		out := strings.ReplaceAll(b.String(), "\r\x1b[K", "")
+		for i, r := range out {
+			if (r < 0x20 && r != '\n') || r == 0x202E {
+				t.Errorf("%s progress holds %U at byte %d:\n%q", name, r, i, b.String())
+				break
+			}
+		}
+		if !strings.Contains(out, `\x1b[2J\x1b[31mApply complete!\r\n\u202e`) {
+			t.Errorf("%s progress does not show the escaped text:\n%q", name, out)
+		}
+	}
+}
+
 func TestJSONProgressWritesOneObjectPerLine(t *testing.T) {
 	var b bytes.Buffer
 	for _, e := range events() {

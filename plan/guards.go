@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mana/personactl/internal/neutral"
 	"github.com/mana/personactl/state"
 )
 
@@ -39,7 +40,7 @@ func (p *Plan) CheckGuards(g Guards) error {
 		if c.Action != Delete && c.Action != Replace {
 			continue
 		}
-		what := c.Email
+		what := neutral.Text(c.Email) // a live address may hold anything
 		if c.Action == Replace {
 			what += " (replaced)"
 		}

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/mana/personactl/internal/neutral"
 )
 
 // CommentLimit is the most characters GitHub accepts in one comment.
@@ -30,18 +32,19 @@ func RenderMarkdown(w io.Writer, p *Plan, opts MarkdownOptions) error {
 		limit = CommentLimit
 	}
 	var head strings.Builder
-	fmt.Fprintf(&head, "%s workspace=%s sha256=%s -->\n", MarkerPrefix, markerSafe(p.Workspace), p.Hash())
-	fmt.Fprintf(&head, "### personactl plan (workspace `%s`)\n\n**%s**\n\n", p.Workspace, SummaryLine(p))
+	head.WriteString(heading(p))
+	// Errors, warnings and notes quote catalog and live values (a name,
+	// an address), which must not turn into Markdown or HTML.
 	for _, e := range p.Errors {
-		fmt.Fprintf(&head, "> [!CAUTION]\n> %s\n\n", e)
+		fmt.Fprintf(&head, "> [!CAUTION]\n> %s\n\n", neutral.Markdown(e))
 	}
 	deletions := deletionList(p)
 	head.WriteString(deletions)
 	for _, wn := range p.Warnings {
-		fmt.Fprintf(&head, "> [!WARNING]\n> %s\n\n", wn)
+		fmt.Fprintf(&head, "> [!WARNING]\n> %s\n\n", neutral.Markdown(wn))
 	}
 	for _, n := range p.Notes {
-		fmt.Fprintf(&head, "> [!NOTE]\n> %s\n\n", n)
+		fmt.Fprintf(&head, "> [!NOTE]\n> %s\n\n", neutral.Markdown(n))
 	}
 
 	shown := shownChanges(p)
@@ -83,7 +86,7 @@ func RenderMarkdown(w io.Writer, p *Plan, opts MarkdownOptions) error {
 	if n := len([]rune(out)); n > limit {
 		// Only the summary and the deletions are left, and they alone are too
 		// long: say so rather than post a comment GitHub would refuse.
-		out = head.String()[:0] + fmt.Sprintf("%s workspace=%s sha256=%s -->\n### personactl plan (workspace `%s`)\n\n**%s**\n\nThe list of deletions alone is longer than a comment may be (%d characters); run `personactl plan` to see it.\n", MarkerPrefix, markerSafe(p.Workspace), p.Hash(), p.Workspace, SummaryLine(p), n)
+		out = heading(p) + fmt.Sprintf("The list of deletions alone is longer than a comment may be (%d characters); run `personactl plan` to see it.\n", n)
 	}
 	_, err := io.WriteString(w, out)
 	return err
@@ -91,8 +94,17 @@ func RenderMarkdown(w io.Writer, p *Plan, opts MarkdownOptions) error {
 
 func runeLen(b *strings.Builder) int { return len([]rune(b.String())) }
 
-// markerSafe keeps a workspace name from closing the HTML comment early.
-func markerSafe(s string) string { return strings.ReplaceAll(s, "--", "-‐") }
+// heading is the comment's first lines: the hidden marker, the title and
+// the summary line. The marker is the comment's only HTML comment: every
+// other text is escaped so that none can start or end one.
+func heading(p *Plan) string {
+	return fmt.Sprintf("%s workspace=%s sha256=%s -->\n### personactl plan (workspace %s)\n\n**%s**\n\n",
+		MarkerPrefix, markerSafe(p.Workspace), p.Hash(), neutral.Code(p.Workspace), SummaryLine(p))
+}
+
+// markerSafe keeps a workspace name on the marker's line and from closing
+// the HTML comment early.
+func markerSafe(s string) string { return strings.ReplaceAll(neutral.Text(s), "--", "-‐") }
 
 // shownChanges are the personas a reviewer needs to see: deletions first,
 // then every other change, each group by email.
@@ -125,7 +137,7 @@ func deletionList(p *Plan) string {
 		if c.Action == Replace {
 			note = " (replaced)"
 		}
-		fmt.Fprintf(&b, "> - `%s`%s: %s\n", c.Email, note, c.History.Describe())
+		fmt.Fprintf(&b, "> - %s%s: %s\n", neutral.Code(c.Email), note, c.History.Describe())
 	}
 	if b.Len() > 0 {
 		b.WriteString("\n")
@@ -142,13 +154,14 @@ func tableRow(c Change) string {
 	}
 	drift := ""
 	if c.Drift != nil {
-		drift = c.Drift.Describe()
+		drift = neutral.Markdown(c.Drift.Describe())
 	}
-	return fmt.Sprintf("| %s | `%s` | %s | %s | %s |\n", markdownSign[c.Action], c.Email, c.Action, strings.Join(fields, ", "), drift)
+	return fmt.Sprintf("| %s | %s | %s | %s | %s |\n", markdownSign[c.Action], neutral.Code(c.Email), c.Action, strings.Join(fields, ", "), drift)
 }
 
 // detailBlock is one persona's collapsed diff, reusing the text rendering
-// without colour so both views always agree.
+// without colour so both views always agree; no line of it can close the
+// code block.
 func detailBlock(c Change) string {
 	t := &textWriter{}
 	if c.Drift != nil {
@@ -157,8 +170,7 @@ func detailBlock(c Change) string {
 	if c.Action != NoOp || hasNotApplied(c) {
 		t.change(c)
 	}
-	body := strings.ReplaceAll(diffGutter(t.b.String()), "```", "`\u200b``")
-	return fmt.Sprintf("<details><summary><code>%s %s</code> %s</summary>\n\n```diff\n%s```\n\n</details>\n", strings.TrimSpace(c.Action.Sign()), c.Email, headline(c), body)
+	return fmt.Sprintf("<details><summary><code>%s %s</code> %s</summary>\n\n%s\n</details>\n", strings.TrimSpace(c.Action.Sign()), neutral.HTML(c.Email), headline(c), neutral.CodeBlock("diff", diffGutter(t.b.String())))
 }
 
 // diffGutter moves each line's sign to the first column, where GitHub's diff

@@ -137,6 +137,7 @@ func scenarios() []scenario {
 			Interrupted: map[string]string{anna.Email: interruptedRun, gone.Email: interruptedRun},
 			Workspace:   "default", Lineage: "L", Serial: 8,
 		}, Options{}},
+		hostileScenario(),
 	}
 	for i := range list {
 		// Most scenarios run with a seed secret in effect, as apply does;

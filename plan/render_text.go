@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/mana/personactl/catalog"
+	"github.com/mana/personactl/internal/neutral"
 )
 
 // TextOptions shape the text rendering.
@@ -158,12 +159,12 @@ func (t *textWriter) driftNotes(indent, fieldIndent, subject string, d *Drift) {
 	if len(d.Fields) > 0 {
 		note += " (recorded -> live)"
 	}
-	t.line("%s# %s%s", indent, subject, note)
+	t.line("%s# %s%s", indent, neutral.Text(subject), neutral.Text(note))
 	for _, f := range d.Fields {
 		t.field(fieldIndent, ansiYellow, "~", f, maxFieldWidth(d.Fields))
 	}
 	for _, k := range d.Also {
-		t.line("%s# %s%s", indent, subject, k.Describe())
+		t.line("%s# %s%s", indent, neutral.Text(subject), k.Describe())
 	}
 }
 
@@ -225,9 +226,9 @@ func headline(c Change) string {
 
 func (t *textWriter) change(c Change) {
 	color := actionColor[c.Action]
-	t.line("  # %s %s", t.paint(ansiBold, c.Email), headline(c))
+	t.line("  # %s %s", t.paint(ansiBold, neutral.Text(c.Email)), headline(c))
 	for _, r := range c.Reasons {
-		t.line("  # (%s)", r)
+		t.line("  # (%s)", neutral.Text(r))
 	}
 	if c.History != nil {
 		t.line("  # destroys %s", c.History.Describe())
@@ -291,18 +292,21 @@ func (t *textWriter) field(indent, color, sign string, f FieldChange, width int)
 func (t *textWriter) mix(indent string, before, after map[string]float64, creating bool) {
 	keys := catalog.MixKeys(before, after)
 	width := 0
+	shown := make(map[string]string, len(keys))
 	for _, k := range keys {
-		width = max(width, len(k))
+		shown[k] = neutral.Text(k)
+		width = max(width, len(shown[k]))
 	}
-	for _, k := range keys {
-		b, inBefore := before[k]
-		a, inAfter := after[k]
+	for _, key := range keys {
+		b, inBefore := before[key]
+		a, inAfter := after[key]
+		k := shown[key]
 		switch {
 		case creating || !inBefore:
 			t.line("%s%s %-*s = %s", indent, t.paint(ansiGreen, "+"), width, k, formatWeight(a))
 		case !inAfter:
 			t.line("%s%s %-*s = %s", indent, t.paint(ansiRed, "-"), width, k, formatWeight(b))
-		case catalog.MixEqual(map[string]float64{k: a}, map[string]float64{k: b}):
+		case catalog.MixEqual(map[string]float64{key: a}, map[string]float64{key: b}):
 			t.line("%s  %-*s = %s", indent, width, k, formatWeight(a))
 		default:
 			t.line("%s%s %-*s = %s -> %s", indent, t.paint(ansiYellow, "~"), width, k, formatWeight(b), formatWeight(a))
@@ -378,7 +382,7 @@ func (t *textWriter) notes(kind, color string, notes []string) {
 	sorted := append([]string(nil), notes...)
 	sort.Strings(sorted)
 	for _, n := range sorted {
-		t.line("%s %s", t.paint(color, kind+":"), n)
+		t.line("%s %s", t.paint(color, kind+":"), neutral.Text(n))
 	}
 	t.line("")
 }

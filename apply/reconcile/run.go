@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/mana/personactl/apply"
+	"github.com/mana/personactl/internal/neutral"
 	"github.com/mana/personactl/plan"
 	"github.com/mana/personactl/state"
 )
@@ -51,8 +52,10 @@ type StaleError struct {
 	Why []string
 }
 
+// Error says why on one line; the reasons quote live user ids and
+// addresses, which may hold anything.
 func (e *StaleError) Error() string {
-	return "saved plan is stale, nothing was applied: " + strings.Join(e.Why, "; ")
+	return "saved plan is stale, nothing was applied: " + neutral.Text(strings.Join(e.Why, "; "))
 }
 
 // Apply takes the state lock, reads afresh, computes the plan (or checks a

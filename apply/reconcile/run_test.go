@@ -198,3 +198,13 @@ func TestVerifyTargetsInAnyLetterCase(t *testing.T) {
 		t.Errorf("verify of Persona.B@Mana.Test = %+v; want b, ready", v.Personas)
 	}
 }
+
+// TestStaleErrorIsOneNeutralLine: the reasons quote live user ids, which
+// may hold escape sequences and line breaks; the error shows them escaped.
+func TestStaleErrorIsOneNeutralLine(t *testing.T) {
+	err := &StaleError{Why: []string{"persona.a@mana.test: planned as a create, but live persona u9\x1b[2J\n## heading has the address now", "the recorded state changed"}}
+	text := err.Error()
+	if strings.ContainsAny(text, "\x1b\n") || !strings.Contains(text, `u9\x1b[2J\n## heading has the address now; the recorded state changed`) {
+		t.Errorf("StaleError = %q", text)
+	}
+}

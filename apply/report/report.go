@@ -18,6 +18,7 @@ import (
 
 	"github.com/mana/personactl/apply"
 	"github.com/mana/personactl/apply/reconcile"
+	"github.com/mana/personactl/internal/neutral"
 	"github.com/mana/personactl/plan"
 	"github.com/mana/personactl/state"
 )
@@ -87,7 +88,7 @@ func State(w io.Writer, where string, st *state.State) error {
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "EMAIL\tUSER ID\tARCHETYPE\tCADENCE\tAPPLIED")
 	for _, p := range st.Personas {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", p.Email, p.UserID, p.Values.Archetype, p.Values.TickCadence, p.AppliedAt.UTC().Format(time.RFC3339))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", neutral.Text(p.Email), neutral.Text(p.UserID), neutral.Text(p.Values.Archetype), neutral.Text(p.Values.TickCadence), p.AppliedAt.UTC().Format(time.RFC3339))
 	}
 	return tw.Flush()
 }
@@ -162,10 +163,10 @@ func History(w io.Writer, where string, runs []Run) {
 			fmt.Fprintln(w, "  nothing changed")
 		}
 		for _, a := range actions {
-			fmt.Fprintf(w, "  %d %s: %s\n", len(r.Changed[a]), pastTense(a), strings.Join(r.Changed[a], ", "))
+			fmt.Fprintf(w, "  %d %s: %s\n", len(r.Changed[a]), pastTense(a), neutral.Text(strings.Join(r.Changed[a], ", ")))
 		}
 		if len(r.Failed) > 0 {
-			fmt.Fprintf(w, "  %d failed: %s\n", len(r.Failed), strings.Join(r.Failed, ", "))
+			fmt.Fprintf(w, "  %d failed: %s\n", len(r.Failed), neutral.Text(strings.Join(r.Failed, ", ")))
 		}
 		fmt.Fprintf(w, "  journal %s\n", r.ID)
 	}
@@ -207,14 +208,14 @@ func Verification(w io.Writer, v *reconcile.Verification, format string) error {
 	case "markdown":
 		fmt.Fprintf(w, "**personactl verify:** %s\n\n| persona | can the runner log in? | detail |\n|---|---|---|\n", summary)
 		for _, r := range v.Personas {
-			fmt.Fprintf(w, "| `%s` | %s | %s |\n", r.Email, reconcile.StatusWords(r.Status), strings.ReplaceAll(r.Detail, "|", "\\|"))
+			fmt.Fprintf(w, "| %s | %s | %s |\n", neutral.Code(r.Email), reconcile.StatusWords(r.Status), neutral.Markdown(r.Detail))
 		}
 		return nil
 	}
 	for _, r := range v.Personas {
-		line := fmt.Sprintf("%s: %s", r.Email, reconcile.StatusWords(r.Status))
+		line := fmt.Sprintf("%s: %s", neutral.Text(r.Email), reconcile.StatusWords(r.Status))
 		if r.Detail != "" {
-			line += ": " + r.Detail
+			line += ": " + neutral.Text(r.Detail)
 		}
 		fmt.Fprintln(w, line)
 	}

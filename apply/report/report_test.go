@@ -81,6 +81,60 @@ func TestVerification(t *testing.T) {
 	}
 }
 
+// hostile is text mana-auth could send: escape sequences that clear the
+// screen and print a fake success, a line break starting a heading, HTML,
+// an HTML comment and a bidi override.
+const hostile = "\x1b[2J\x1b[31mApply complete!\n## heading <img src=x onerror=alert(1)> <!-- | \u202e"
+
+// controlIn returns the first control or bidi character of s other than a
+// line feed, or -1.
+func controlIn(s string) rune {
+	for _, r := range s {
+		if (r < 0x20 && r != '\n') || r == 0x7F || (0x80 <= r && r <= 0x9F) || r == 0x202E {
+			return r
+		}
+	}
+	return -1
+}
+
+// TestReportsNeutraliseWhatTheyQuote: verify's text and Markdown, the state
+// table and the history show server text escaped: nothing acts on a
+// terminal, and the Markdown table keeps its rows, with no HTML and no
+// heading.
+func TestReportsNeutraliseWhatTheyQuote(t *testing.T) {
+	v := &reconcile.Verification{Personas: []reconcile.Readiness{
+		{Email: "a@mana.test", Status: "error", Detail: "login as a@mana.test: mana-auth answered 400 (" + hostile + ")"},
+		{Email: "b@mana.test" + hostile, Status: "ready"},
+	}}
+	var md bytes.Buffer
+	if err := Verification(&md, v, "markdown"); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(md.String(), "\n"), "\n")
+	if len(lines) != 6 { // summary, blank, header, delimiter, two rows
+		t.Errorf("the Markdown has %d lines, want 6:\n%s", len(lines), md.String())
+	}
+	for _, l := range lines[2:] {
+		if cells := strings.Count(l, "|") - strings.Count(l, `\|`); cells != 4 {
+			t.Errorf("a table line has %d cell separators, want 4: %s", cells, l)
+		}
+	}
+	if strings.ContainsAny(md.String(), "<>") || controlIn(md.String()) >= 0 {
+		t.Errorf("the Markdown holds raw HTML or a control character:\n%q", md.String())
+	}
+
+	var text bytes.Buffer
+	Verification(&text, v, "text")
+	State(&text, "personactl.state.json", &state.State{Lineage: "L", Personas: []state.RecordedPersona{{Email: "c@mana.test" + hostile, UserID: "u1" + hostile}}})
+	History(&text, "personactl.state.json", []Run{{ID: "j1", Outcome: "open", Changed: map[string][]string{"delete": {"d@mana.test" + hostile}}, Failed: []string{"e@mana.test" + hostile}}})
+	if r := controlIn(text.String()); r >= 0 {
+		t.Errorf("the text holds %U:\n%q", r, text.String())
+	}
+	if n := strings.Count(text.String(), `\x1b[2J\x1b[31mApply complete!\n## heading`); n != 6 {
+		t.Errorf("the text shows the escaped server text %d times, want 6:\n%s", n, text.String())
+	}
+}
+
 func TestApprove(t *testing.T) {
 	for _, tt := range []struct {
 		answer   string

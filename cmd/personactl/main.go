@@ -18,6 +18,7 @@ import (
 
 	"github.com/mana/personactl/apply/connect"
 	"github.com/mana/personactl/cmd/personactl/internal/kongdoc"
+	"github.com/mana/personactl/internal/neutral"
 	"github.com/mana/personactl/state"
 )
 
@@ -194,7 +195,9 @@ func newParser(cli *CLI, opts ...kong.Option) (*kong.Kong, error) {
 }
 
 // exitStatus prints err (every error of a multierror on its own line) and returns
-// the exit code it stands for.
+// the exit code it stands for. Outside text is neutralised where it enters an
+// error; here, as the last guard, no control character but a line break of
+// personactl's own reaches the terminal.
 func exitStatus(w io.Writer, err error) int {
 	if err == nil {
 		return 0
@@ -208,7 +211,7 @@ func exitStatus(w io.Writer, err error) int {
 	if err == nil {
 		return code
 	}
-	fmt.Fprintf(w, "Error: %v\n", err)
+	fmt.Fprintf(w, "Error: %s\n", neutral.Lines(err.Error()))
 	if c, ok := crashed(w, err); ok {
 		return c
 	}

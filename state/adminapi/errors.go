@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"time"
 	"unicode/utf8"
+
+	"github.com/mana/personactl/internal/neutral"
 )
 
 // Errors callers can recognise with errors.Is.
@@ -225,16 +227,18 @@ func (c *Client) apiError(r request, try int, resp *http.Response, raw []byte) *
 }
 
 // envelopeError reads an error answer's body into an *APIError without
-// advice, with the token and the base URL's password scrubbed.
+// advice, with the token and the base URL's password scrubbed, and the
+// server's words neutralised: they are shown on terminals and in pull
+// requests, where an escape sequence or a line break of theirs must not act.
 func (c *Client) envelopeError(r request, try, status int, raw []byte) *APIError {
 	e := &APIError{Method: r.method, Path: r.path, Status: status, Tries: try}
 	e.jsonBody = readEnvelope(raw, e)
-	e.Message = c.scrub(e.Message, r.secrets...)
-	e.Hint = c.scrub(e.Hint, r.secrets...)
+	e.Message = neutral.Text(c.scrub(e.Message, r.secrets...))
+	e.Hint = neutral.Text(c.scrub(e.Hint, r.secrets...))
 	for i := range e.Details {
-		e.Details[i] = c.scrub(e.Details[i], r.secrets...)
+		e.Details[i] = neutral.Text(c.scrub(e.Details[i], r.secrets...))
 	}
-	e.Code = c.scrub(e.Code, r.secrets...)
+	e.Code = neutral.Text(c.scrub(e.Code, r.secrets...))
 	if e.Message == "" && len(e.Details) == 0 && e.Hint == "" {
 		e.Message = http.StatusText(status)
 	}

@@ -18,6 +18,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/mana/personactl/catalog"
 	"github.com/mana/personactl/state/adminapi"
@@ -435,5 +436,45 @@ func TestExpiryIsSaidTheWayAPersonWouldSayIt(t *testing.T) {
 	}
 	if n := f.requests.Load(); n != 1 {
 		t.Errorf("%d requests, want only the one with a live token", n)
+	}
+}
+
+// TestServerWordsAreNeutralised: whatever an error answer holds (escape
+// sequences that clear the screen and print a fake success, line breaks
+// that would start a Markdown heading, C1 controls, bidi overrides), its
+// words reach the error on one line, every control character escaped.
+func TestServerWordsAreNeutralised(t *testing.T) {
+	const fake = "\x1b[2J\x1b[31mApply complete!"
+	bodies := map[string]string{
+		"JSON envelope": `{"error":"\u001b[2J\u001b[31mApply complete!","message":"\n## heading\r","details":["<img src=x onerror=alert(1)>\u0085next"],"hint":"\u202egnp.exe","code":"\u009b31m"}`,
+		"plain text":    fake + "\x9b31m\x7f\n<!-- second line -->",
+	}
+	for name, body := range bodies {
+		t.Run(name, func(t *testing.T) {
+			url := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if strings.HasPrefix(body, "{") {
+					w.Header().Set("Content-Type", "application/json")
+				}
+				status := http.StatusInternalServerError
+				if r.URL.Path == "/api/v1/auth/login" {
+					status = http.StatusBadRequest
+				}
+				w.WriteHeader(status)
+				fmt.Fprint(w, body)
+			}))
+			c := newClient(t, adminapi.Options{BaseURL: url, Token: jwt(map[string]any{"role": "admin"})})
+			_, upsertErr := c.Upsert(context.Background(), validRequest("persona.n@mana.test"))
+			_, loginErr := c.Login(context.Background(), "persona.n@mana.test", "derived-password")
+			for _, err := range []error{upsertErr, loginErr} {
+				text := errText(t, err)
+				for i, r := range text {
+					if r < 0x20 || r == 0x7F || (0x80 <= r && r <= 0x9F) || r == 0x202E || r == utf8.RuneError {
+						t.Errorf("the error holds %U at byte %d: %q", r, i, text)
+						break
+					}
+				}
+				wantIn(t, text, `\x1b[2J\x1b[31mApply complete!`)
+			}
+		})
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/mana/personactl/internal/neutral"
 	"github.com/mana/personactl/state"
 )
 
@@ -108,7 +109,8 @@ func (r *Reader) Personas(ctx context.Context) ([]state.LivePersona, error) {
 			return nil, fmt.Errorf("reading personas from the %s: %w", r.where, err)
 		}
 		if l.Values.ModuleMix, err = decodeMix(mix); err != nil {
-			return nil, fmt.Errorf("persona %s in the %s: module_mix %w", l.Values.Email, r.where, err)
+			// The address and the value are the database's: shown escaped.
+			return nil, fmt.Errorf("persona %s in the %s: module_mix %s", neutral.Text(l.Values.Email), r.where, neutral.Text(err.Error()))
 		}
 		l.Actions7d, l.Actions, l.Feedback = int(a7d), int(min(actions, recentActionsShown)), int(fbs)
 		l.CreatedAt = l.CreatedAt.UTC()

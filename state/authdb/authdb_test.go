@@ -208,3 +208,27 @@ func TestAddressOwnersAnswersEveryAddressInOneQuery(t *testing.T) {
 		t.Errorf("no addresses: %v, %v", got, err)
 	}
 }
+
+// TestUnreadableRowIsNamedEscaped: a persona row whose module_mix cannot be
+// read is named in the error by its address, and both the address and the
+// value are the database's: escape sequences and line breaks in them show
+// escaped.
+func TestUnreadableRowIsNamedEscaped(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	id := w.upsert(t, "persona.bad@mana.test", map[string]float64{"todo": 1})
+	if _, err := w.reader.conn.Exec(ctx, `UPDATE auth.users SET email = $2 WHERE id = $1`, id, "persona.bad\x1b[2J\n## heading@mana.test"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.reader.conn.Exec(ctx, `UPDATE auth.personas SET module_mix = $2::jsonb WHERE user_id = $1`, id, `{"todo": "\u001b[31mApply complete!\n"}`); err != nil {
+		t.Fatal(err)
+	}
+	_, err := w.reader.Personas(ctx)
+	if err == nil {
+		t.Fatal("a module_mix of strings was read")
+	}
+	text := err.Error()
+	if strings.ContainsAny(text, "\x1b\n") || !strings.Contains(text, `persona.bad\x1b[2J\n## heading@mana.test`) || !strings.Contains(text, `\x1b[31mApply complete!\n`) {
+		t.Errorf("error %q: want the address and the value escaped, on one line", text)
+	}
+}
