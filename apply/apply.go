@@ -178,7 +178,7 @@ func Run(ctx context.Context, in Input, w Writer, rec Recorder, opts Options) (*
 	if len(p.Errors) > 0 {
 		errs := make([]error, len(p.Errors))
 		for i, e := range p.Errors {
-			errs[i] = errors.New(e)
+			errs[i] = errors.New(e.Message())
 		}
 		return nil, fmt.Errorf("the plan has errors, nothing was applied: %w", state.Errors(errs...))
 	}

@@ -134,13 +134,13 @@ func (cx *computer) change(email string, d *catalog.Persona, r *state.RecordedPe
 	}
 	switch {
 	case cx.opts.Destroy:
-		planDestroy(&c, d, r, l, cx.gone(email))
+		planDestroy(&c, d, r, l, cx.in.Interrupted[email])
 	case cx.opts.RefreshOnly:
-		planRefresh(&c, r, l, cx.gone(email))
+		planRefresh(&c, r, l, cx.in.Interrupted[email])
 	case d != nil:
 		cx.planDesired(&c, d, r, l)
 	default:
-		planUndesired(&c, r, l, cx.opts.Prune, cx.gone(email))
+		planUndesired(&c, r, l, cx.opts.Prune, cx.in.Interrupted[email])
 	}
 	cx.credentials(&c, d, r, l)
 	c.Attention = (hasNotApplied(c) && c.Action != Replace) ||
@@ -151,14 +151,6 @@ func (cx *computer) change(email string, d *catalog.Persona, r *state.RecordedPe
 		cx.p.Live[email], cx.scratch = fingerprint(cx.scratch[:0], l)
 	}
 	return c
-}
-
-// gone says who deleted a recorded persona that is not live any more.
-func (cx *computer) gone(email string) string {
-	if run, ok := cx.in.Interrupted[email]; ok {
-		return "by " + run
-	}
-	return "outside personactl"
 }
 
 // drift is the drift note of the 3-way table: how live moved away from what
@@ -235,10 +227,10 @@ func (cx *computer) credentials(c *Change, d *catalog.Persona, r *state.Recorded
 func (cx *computer) finish(targets, found map[string]bool, total int) {
 	p := cx.p
 	if targets != nil {
-		p.Warnings = append(p.Warnings, fmt.Sprintf("Only %d of %d personas were planned (--target); the rest may differ", len(p.Changes), total))
+		p.Warnings = append(p.Warnings, Finding{Code: CodePartialPlan, Planned: len(p.Changes), Total: total})
 		for _, e := range cx.opts.Targets {
 			if !found[e] {
-				p.Warnings = append(p.Warnings, fmt.Sprintf("--target=%s: no persona with that address in the catalog, the recorded state or live, so nothing is planned for it; check the spelling", e))
+				p.Warnings = append(p.Warnings, Finding{Code: CodeTargetNotFound, Emails: []string{e}})
 			}
 		}
 	}
@@ -246,21 +238,29 @@ func (cx *computer) finish(targets, found map[string]bool, total int) {
 		cx.checkReplaceTargets(targets)
 	}
 	if len(cx.credDrift) > 0 {
-		p.Warnings = append(p.Warnings, fmt.Sprintf("%s a password from another seed secret than the one in effect, so the persona runner cannot log in as %s: %s. There are two ways out: restore the PERSONA_SEED_SECRET %s created with, or pass --replace=EMAIL for each, which deletes and re-creates the persona with a password from the current secret and destroys its history; an address whose logins already failed may stay locked for up to 30 minutes after the replace",
-			count(len(cx.credDrift), "persona has", "personas have"), pick(len(cx.credDrift), "it", "them"), listSome(cx.credDrift), pick(len(cx.credDrift), "it was", "they were")))
+		p.Warnings = append(p.Warnings, Finding{Code: CodeCredentialDrift, Emails: cx.credDrift})
 	}
 	if cx.uncheckedCredentials > 0 {
-		p.Notes = append(p.Notes, "credentials were not checked: no seed secret is in effect for this run; set PERSONA_SEED_SECRET to check that the persona runner can log in as the live personas")
+		p.Notes = append(p.Notes, Finding{Code: CodeCredentialsNotChecked})
 	}
 	if len(cx.unknownCredentials) > 0 {
-		p.Notes = append(p.Notes, fmt.Sprintf("whether the persona runner can log in as %s is unknown: the state records no seed secret fingerprint that can be compared for %s (%s); run `personactl verify` to check and record %s",
-			count(len(cx.unknownCredentials), "persona", "personas"), pick(len(cx.unknownCredentials), "it", "them"), listSome(cx.unknownCredentials), pick(len(cx.unknownCredentials), "it", "them")))
+		p.Notes = append(p.Notes, Finding{Code: CodeCredentialsUnknown, Emails: cx.unknownCredentials})
 	}
-	sort.Strings(p.Errors)
-	sort.Strings(p.Warnings)
+	sortFindings(p.Errors)
+	sortFindings(p.Warnings)
 }
 
-func planDestroy(c *Change, d *catalog.Persona, r *state.RecordedPersona, l *state.LivePersona, gone string) {
+// sortFindings orders findings by code, then by the first address.
+func sortFindings(fs []Finding) {
+	sort.SliceStable(fs, func(i, j int) bool {
+		if fs[i].Code != fs[j].Code {
+			return fs[i].Code < fs[j].Code
+		}
+		return strings.Join(fs[i].Emails, ",") < strings.Join(fs[j].Emails, ",")
+	})
+}
+
+func planDestroy(c *Change, d *catalog.Persona, r *state.RecordedPersona, l *state.LivePersona, run string) {
 	switch {
 	case l != nil:
 		c.Action = Delete
@@ -268,17 +268,17 @@ func planDestroy(c *Change, d *catalog.Persona, r *state.RecordedPersona, l *sta
 		c.NotInCatalog = d == nil
 	case r != nil:
 		c.Action = Forget
-		c.Reasons = append(c.Reasons, "recorded, but already deleted "+gone)
+		c.Reasons = append(c.Reasons, Finding{Code: ReasonGone, Run: run})
 	}
 }
 
 // planRefresh plans only the state's catch-up with live: nothing is written
 // to mana-auth.
-func planRefresh(c *Change, r *state.RecordedPersona, l *state.LivePersona, gone string) {
+func planRefresh(c *Change, r *state.RecordedPersona, l *state.LivePersona, run string) {
 	switch {
 	case r != nil && l == nil:
 		c.Action = Forget
-		c.Reasons = append(c.Reasons, "deleted "+gone)
+		c.Reasons = append(c.Reasons, Finding{Code: ReasonGone, Run: run})
 	case r != nil && c.Drift.Has(ChangedOutside):
 		c.Record = true
 	}
@@ -295,26 +295,26 @@ func (cx *computer) planDesired(c *Change, d *catalog.Persona, r *state.Recorded
 			c.Fields[i].Before = nil
 		}
 		if r != nil {
-			c.Reasons = append(c.Reasons, "deleted "+cx.gone(d.Email)+" since the last apply; it will be created again")
+			c.Reasons = append(c.Reasons, Finding{Code: ReasonRecreated, Run: cx.in.Interrupted[d.Email]})
 		}
 		switch {
 		case cx.taken[d.Email]:
-			p.Errors = append(p.Errors, fmt.Sprintf("%s is taken by a Mana user who is not a persona: creating it would turn that account into a persona, and a later destroy would delete it with all its data; choose another address in the catalog", d.Email))
-			c.Reasons = append(c.Reasons, "address taken by a Mana user who is not a persona")
+			p.Errors = append(p.Errors, Finding{Code: CodeAddressTaken, Emails: []string{d.Email}})
+			c.Reasons = append(c.Reasons, Finding{Code: ReasonAddressTaken})
 		case cx.undetermined[d.Email] && cx.replace[d.Email] && r != nil:
 			// The user recorded at this address is deleted first; mana-auth
 			// refuses to delete a user who is not a persona, so a person
 			// who took the address is never deleted.
 			c.Action = Replace
 			c.UserID = r.UserID
-			c.Reasons = append(c.Reasons, fmt.Sprintf("the users search cannot tell who holds this address; --replace given: the user recorded as %s is deleted first (mana-auth refuses if it is not a persona), then the persona is created", r.UserID))
+			c.Reasons = append(c.Reasons, Finding{Code: ReasonReplaceRecordedUser, UserID: r.UserID})
 		case cx.undetermined[d.Email]:
-			ways := "run again with --live, which reads users.kind from mana-auth's database"
+			f := Finding{Code: CodeAddressUndetermined, Emails: []string{d.Email}}
 			if r != nil {
-				ways += fmt.Sprintf(", or pass --replace=%s to delete the user recorded as %s first (mana-auth's persona DELETE refuses a user who is not a persona, so this cannot delete a person)", d.Email, r.UserID)
+				f.UserID = r.UserID
 			}
-			p.Errors = append(p.Errors, fmt.Sprintf("%s: the users search cannot tell who holds this address (mana-auth answers it with a 500 for any account that has signed in, and the persona runner signs in every tick), so personactl will not create over it; %s", d.Email, ways))
-			c.Reasons = append(c.Reasons, "the users search cannot tell who holds this address")
+			p.Errors = append(p.Errors, f)
+			c.Reasons = append(c.Reasons, Finding{Code: ReasonAddressUndetermined})
 		}
 		return
 	}
@@ -323,7 +323,7 @@ func (cx *computer) planDesired(c *Change, d *catalog.Persona, r *state.Recorded
 	if cx.replace[d.Email] {
 		c.Action = Replace
 		c.History = history(l)
-		c.Reasons = append(c.Reasons, "--replace given: deleted and created again")
+		c.Reasons = append(c.Reasons, Finding{Code: ReasonReplaceRequested})
 		return
 	}
 	nameDiffers := false
@@ -334,7 +334,7 @@ func (cx *computer) planDesired(c *Change, d *catalog.Persona, r *state.Recorded
 		}
 	}
 	if nameDiffers {
-		p.Warnings = append(p.Warnings, fmt.Sprintf("%s: name is %q live but %q in the catalog; mana-auth cannot rename a persona, so the name is not applied; pass --replace=%s to delete and re-create it (destroys %s)", d.Email, l.Values.Name, d.Name, d.Email, history(l).Describe()))
+		p.Warnings = append(p.Warnings, Finding{Code: CodeNameNeedsReplace, Emails: []string{d.Email}, LiveName: l.Values.Name, CatalogName: d.Name, History: history(l)})
 	}
 	if len(c.Fields) > 1 || (len(c.Fields) == 1 && !nameDiffers) {
 		c.Action = Update
@@ -345,20 +345,20 @@ func (cx *computer) planDesired(c *Change, d *catalog.Persona, r *state.Recorded
 	c.Record = r == nil || c.Drift.Has(ChangedOutside)
 }
 
-func planUndesired(c *Change, r *state.RecordedPersona, l *state.LivePersona, prune bool, gone string) {
+func planUndesired(c *Change, r *state.RecordedPersona, l *state.LivePersona, prune bool, run string) {
 	switch {
 	case r != nil && l != nil:
 		c.Action = Delete
 		c.History = history(l)
-		c.Reasons = append(c.Reasons, "removed from the catalog")
+		c.Reasons = append(c.Reasons, Finding{Code: ReasonRemoved})
 	case r != nil:
 		c.Action = Forget
-		c.Reasons = append(c.Reasons, "removed from the catalog and already deleted "+gone)
+		c.Reasons = append(c.Reasons, Finding{Code: ReasonRemovedAndGone, Run: run})
 	case prune:
 		c.Action = Delete
 		c.History = history(l)
 		c.NotInCatalog = true
-		c.Reasons = append(c.Reasons, "unmanaged, and --prune given")
+		c.Reasons = append(c.Reasons, Finding{Code: ReasonPruned})
 	}
 }
 
@@ -373,11 +373,11 @@ func (cx *computer) checkReplaceTargets(targets map[string]bool) {
 	for _, e := range cx.opts.Replace {
 		switch {
 		case targets != nil && !targets[e]:
-			p.Errors = append(p.Errors, fmt.Sprintf("--replace=%s is not among the --target addresses, so it would not be planned; add --target=%s, or remove the --replace", e, e))
+			p.Errors = append(p.Errors, Finding{Code: CodeReplaceNotTargeted, Emails: []string{e}})
 		case !cx.replaceInCatalog[e]:
-			p.Errors = append(p.Errors, fmt.Sprintf("--replace=%s: no persona with that address in the catalog; check the spelling, or remove the flag", e))
+			p.Errors = append(p.Errors, Finding{Code: CodeReplaceNotInCatalog, Emails: []string{e}})
 		case actions[e] == Create:
-			p.Warnings = append(p.Warnings, fmt.Sprintf("--replace=%s: the persona does not exist live, so it is simply created", e))
+			p.Warnings = append(p.Warnings, Finding{Code: CodeReplaceCreates, Emails: []string{e}})
 		}
 	}
 }
@@ -561,24 +561,3 @@ func set(items []string) map[string]bool {
 }
 
 // listSome names up to ten addresses, and how many more there are.
-func listSome(emails []string) string {
-	const most = 10
-	if len(emails) <= most {
-		return strings.Join(emails, ", ")
-	}
-	return strings.Join(emails[:most], ", ") + fmt.Sprintf(" and %d more", len(emails)-most)
-}
-
-func count(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return fmt.Sprintf("%d %s", n, many)
-}
-
-func pick(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
-}

@@ -97,8 +97,8 @@ func TestThreeWayTable(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p := Compute(Input{Desired: tt.desired, Recorded: tt.recorded, Live: tt.live}, tt.opts)
-			if len(p.Warnings) != tt.warnings || len(p.Errors) != tt.errors {
-				t.Fatalf("warnings %q errors %q, want %d and %d", p.Warnings, p.Errors, tt.warnings, tt.errors)
+			if len(Messages(p.Warnings)) != tt.warnings || len(Messages(p.Errors)) != tt.errors {
+				t.Fatalf("warnings %q errors %q, want %d and %d", Messages(p.Warnings), Messages(p.Errors), tt.warnings, tt.errors)
 			}
 			if tt.noChange {
 				if len(p.Changes) != 0 {
@@ -138,8 +138,8 @@ func TestThreeWayTable(t *testing.T) {
 
 func TestCreateOverAPersonsAddressBlocksThePlan(t *testing.T) {
 	p := Compute(Input{Desired: []catalog.Persona{anna}, Taken: []string{anna.Email}}, Options{})
-	if len(p.Errors) != 1 || !strings.Contains(p.Errors[0], "not a persona") {
-		t.Fatalf("errors = %q, want one naming the address as a non-persona's", p.Errors)
+	if len(Messages(p.Errors)) != 1 || !strings.Contains(Messages(p.Errors)[0], "not a persona") {
+		t.Fatalf("errors = %q, want one naming the address as a non-persona's", Messages(p.Errors))
 	}
 }
 

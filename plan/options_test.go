@@ -63,19 +63,19 @@ func TestTargetsPlanOnlyThoseAddresses(t *testing.T) {
 				}
 			}
 			for _, w := range tt.warnings {
-				if !slices.ContainsFunc(p.Warnings, func(s string) bool { return strings.Contains(s, w) }) {
-					t.Errorf("warnings %q lack %q", p.Warnings, w)
+				if !slices.ContainsFunc(Messages(p.Warnings), func(s string) bool { return strings.Contains(s, w) }) {
+					t.Errorf("warnings %q lack %q", Messages(p.Warnings), w)
 				}
 			}
-			if len(p.Warnings) != len(tt.warnings) {
-				t.Errorf("warnings %q, want %d", p.Warnings, len(tt.warnings))
+			if len(Messages(p.Warnings)) != len(tt.warnings) {
+				t.Errorf("warnings %q, want %d", Messages(p.Warnings), len(tt.warnings))
 			}
-			if len(p.Errors) != len(tt.errors) {
-				t.Fatalf("errors %q, want %q", p.Errors, tt.errors)
+			if len(Messages(p.Errors)) != len(tt.errors) {
+				t.Fatalf("errors %q, want %q", Messages(p.Errors), tt.errors)
 			}
 			for i, e := range tt.errors {
-				if !strings.Contains(p.Errors[i], e) {
-					t.Errorf("error %q does not say %q", p.Errors[i], e)
+				if !strings.Contains(Messages(p.Errors)[i], e) {
+					t.Errorf("error %q does not say %q", Messages(p.Errors)[i], e)
 				}
 			}
 			if len(p.Live) > len(p.Changes) {
@@ -252,17 +252,17 @@ func TestCredentialDrift(t *testing.T) {
 			if r, ok := c.RecordedPersona("u-new"); ok && r.Credentials != tt.records {
 				t.Errorf("RecordedPersona has fingerprint %q, want %q", r.Credentials, tt.records)
 			}
-			if len(p.Warnings) != tt.warnings {
-				t.Errorf("warnings %q, want %d", p.Warnings, tt.warnings)
+			if len(Messages(p.Warnings)) != tt.warnings {
+				t.Errorf("warnings %q, want %d", Messages(p.Warnings), tt.warnings)
 			}
-			if tt.warnings > 0 && !(strings.Contains(p.Warnings[0], "restore the PERSONA_SEED_SECRET") && strings.Contains(p.Warnings[0], "--replace=EMAIL") && strings.Contains(p.Warnings[0], "30 minutes")) {
-				t.Errorf("the warning does not name both ways out and the lockout: %q", p.Warnings[0])
+			if tt.warnings > 0 && !(strings.Contains(Messages(p.Warnings)[0], "restore the PERSONA_SEED_SECRET") && strings.Contains(Messages(p.Warnings)[0], "--replace=EMAIL") && strings.Contains(Messages(p.Warnings)[0], "30 minutes")) {
+				t.Errorf("the warning does not name both ways out and the lockout: %q", Messages(p.Warnings)[0])
 			}
 			switch {
-			case tt.note == "" && len(p.Notes) > 0:
-				t.Errorf("unexpected notes %q", p.Notes)
-			case tt.note != "" && (len(p.Notes) != 1 || !strings.Contains(p.Notes[0], tt.note)):
-				t.Errorf("notes %q, want one saying %q", p.Notes, tt.note)
+			case tt.note == "" && len(Messages(p.Notes)) > 0:
+				t.Errorf("unexpected notes %q", Messages(p.Notes))
+			case tt.note != "" && (len(Messages(p.Notes)) != 1 || !strings.Contains(Messages(p.Notes)[0], tt.note)):
+				t.Errorf("notes %q, want one saying %q", Messages(p.Notes), tt.note)
 			}
 		})
 	}
@@ -281,11 +281,11 @@ func TestUnknownAndUncheckedCredentialsAreOneNote(t *testing.T) {
 		{currentSecret, "can log in as 25 personas is unknown"},
 	} {
 		p := Compute(Input{Desired: desired, Live: lives, Secret: tt.secret}, Options{})
-		if len(p.Notes) != 1 || !strings.Contains(p.Notes[0], tt.want) {
-			t.Fatalf("secret %q: notes %q, want one for all 25 personas saying %q", tt.secret, p.Notes, tt.want)
+		if len(Messages(p.Notes)) != 1 || !strings.Contains(Messages(p.Notes)[0], tt.want) {
+			t.Fatalf("secret %q: notes %q, want one for all 25 personas saying %q", tt.secret, Messages(p.Notes), tt.want)
 		}
-		if tt.secret != "" && !strings.Contains(p.Notes[0], "and 15 more") {
-			t.Errorf("note %q does not abbreviate the list of 25", p.Notes[0])
+		if tt.secret != "" && !strings.Contains(Messages(p.Notes)[0], "and 15 more") {
+			t.Errorf("note %q does not abbreviate the list of 25", Messages(p.Notes)[0])
 		}
 	}
 }
@@ -293,23 +293,23 @@ func TestUnknownAndUncheckedCredentialsAreOneNote(t *testing.T) {
 func TestAddressTheSearchCannotTellAbout(t *testing.T) {
 	in := Input{Desired: []catalog.Persona{anna}, Recorded: []state.RecordedPersona{rec("u1", anna)}, Undetermined: []string{anna.Email}, Secret: currentSecret}
 	p := Compute(in, Options{})
-	if len(p.Errors) != 1 {
-		t.Fatalf("errors %q, want one", p.Errors)
+	if len(Messages(p.Errors)) != 1 {
+		t.Fatalf("errors %q, want one", Messages(p.Errors))
 	}
 	for _, want := range []string{"cannot tell who holds this address", "500 for any account that has signed in", "--live", "users.kind", "--replace=persona.anna@mana.test", "refuses a user who is not a persona"} {
-		if !strings.Contains(p.Errors[0], want) {
-			t.Errorf("error %q does not say %q", p.Errors[0], want)
+		if !strings.Contains(Messages(p.Errors)[0], want) {
+			t.Errorf("error %q does not say %q", Messages(p.Errors)[0], want)
 		}
 	}
 	p = Compute(in, Options{Replace: []string{anna.Email}})
 	c := p.Changes[0]
-	if len(p.Errors) != 0 || c.Action != Replace || c.UserID != "u1" || c.Credentials != currentSecret {
-		t.Errorf("with --replace: errors %q, %s of %q recording %q; want a replace of the recorded user u1", p.Errors, c.Action, c.UserID, c.Credentials)
+	if len(Messages(p.Errors)) != 0 || c.Action != Replace || c.UserID != "u1" || c.Credentials != currentSecret {
+		t.Errorf("with --replace: errors %q, %s of %q recording %q; want a replace of the recorded user u1", Messages(p.Errors), c.Action, c.UserID, c.Credentials)
 	}
 	noRecord := Input{Desired: []catalog.Persona{anna}, Undetermined: []string{anna.Email}}
 	p = Compute(noRecord, Options{})
-	if len(p.Errors) != 1 || strings.Contains(p.Errors[0], "--replace") || !strings.Contains(p.Errors[0], "--live") {
-		t.Errorf("no recorded user to delete: errors %q, want one naming only --live", p.Errors)
+	if len(Messages(p.Errors)) != 1 || strings.Contains(Messages(p.Errors)[0], "--replace") || !strings.Contains(Messages(p.Errors)[0], "--live") {
+		t.Errorf("no recorded user to delete: errors %q, want one naming only --live", Messages(p.Errors))
 	}
 }
 
@@ -321,8 +321,8 @@ func TestDeletedByAnInterruptedRun(t *testing.T) {
 		if c.Drift == nil || c.Drift.Kind != DeletedByRun || c.Drift.Run != run {
 			t.Errorf("%+v: drift %+v, want deleted by the interrupted run", opts, c.Drift)
 		}
-		if !strings.Contains(strings.Join(c.Reasons, " "), "deleted by "+run) || strings.Contains(strings.Join(c.Reasons, " "), "outside personactl") {
-			t.Errorf("%+v: reasons %q, want the run named, not 'outside personactl'", opts, c.Reasons)
+		if !strings.Contains(strings.Join(Messages(c.Reasons), " "), "deleted by "+run) || strings.Contains(strings.Join(Messages(c.Reasons), " "), "outside personactl") {
+			t.Errorf("%+v: reasons %q, want the run named, not 'outside personactl'", opts, Messages(c.Reasons))
 		}
 	}
 }

@@ -272,8 +272,8 @@ type Change struct {
 	// History is set for deletes and replaces: what they destroy.
 	History *History `json:"history,omitempty"`
 	// NotInCatalog marks a destroy's deletes of personas the catalog does not have.
-	NotInCatalog bool     `json:"not_in_catalog,omitempty"`
-	Reasons      []string `json:"reasons,omitempty"`
+	NotInCatalog bool      `json:"not_in_catalog,omitempty"`
+	Reasons      []Finding `json:"reasons,omitempty"`
 	// Record says apply records this persona in the state although nothing is
 	// written to mana-auth (a no-op that the state does not have yet).
 	Record bool `json:"record,omitempty"`
@@ -315,9 +315,9 @@ type Plan struct {
 	Changes []Change `json:"changes"`
 	// Warnings do not stop an apply; Errors do. Notes say what the plan did
 	// not check or cannot know (credentials not checked, or unknown).
-	Warnings []string `json:"warnings,omitempty"`
-	Errors   []string `json:"errors,omitempty"`
-	Notes    []string `json:"notes,omitempty"`
+	Warnings []Finding `json:"warnings,omitempty"`
+	Errors   []Finding `json:"errors,omitempty"`
+	Notes    []Finding `json:"notes,omitempty"`
 	// Live holds, by email, a fingerprint of every live persona a change of
 	// the plan writes to or records, so that a saved plan can tell when
 	// live moved on.

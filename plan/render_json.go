@@ -10,18 +10,18 @@ import (
 
 // JSONFormatVersion is the version of the --format=json document. Fields may
 // be added within a version; none is renamed or removed.
-const JSONFormatVersion = "1"
+const JSONFormatVersion = "2"
 
 // jsonPlan is the documented, stable --format=json document (see README).
 type jsonPlan struct {
-	FormatVersion string       `json:"format_version"`
-	Workspace     string       `json:"workspace"`
-	Options       Options      `json:"options"`
-	Changes       []jsonChange `json:"changes"`
-	Warnings      []string     `json:"warnings"`
-	Errors        []string     `json:"errors"`
-	Notes         []string     `json:"notes"`
-	Summary       Summary      `json:"summary"`
+	FormatVersion string        `json:"format_version"`
+	Workspace     string        `json:"workspace"`
+	Options       Options       `json:"options"`
+	Changes       []jsonChange  `json:"changes"`
+	Warnings      []jsonFinding `json:"warnings"`
+	Errors        []jsonFinding `json:"errors"`
+	Notes         []jsonFinding `json:"notes"`
+	Summary       Summary       `json:"summary"`
 }
 
 type jsonChange struct {
@@ -30,7 +30,7 @@ type jsonChange struct {
 	UserID       *string       `json:"user_id"`
 	Drift        *Drift        `json:"drift"`
 	Fields       []FieldChange `json:"fields"`
-	Reasons      []string      `json:"reasons"`
+	Reasons      []jsonFinding `json:"reasons"`
 	NotInCatalog bool          `json:"not_in_catalog"`
 	History      *History      `json:"history"`
 	Attention    bool          `json:"attention"`
@@ -51,16 +51,16 @@ func RenderJSONCompact(w io.Writer, p *Plan) error {
 	return json.NewEncoder(w).Encode(jsonDocument(p))
 }
 
-// jsonDocument is p as the JSON document of format_version 1.
+// jsonDocument is p as the JSON document of format_version 2.
 func jsonDocument(p *Plan) jsonPlan {
 	doc := jsonPlan{
 		FormatVersion: JSONFormatVersion,
 		Workspace:     p.Workspace,
 		Options:       p.Options,
 		Changes:       []jsonChange{},
-		Warnings:      nonNil(p.Warnings),
-		Errors:        nonNil(p.Errors),
-		Notes:         nonNil(p.Notes),
+		Warnings:      jsonFindings(p.Warnings),
+		Errors:        jsonFindings(p.Errors),
+		Notes:         jsonFindings(p.Notes),
 		Summary:       p.Summary(),
 	}
 	for _, c := range p.Changes {
@@ -72,7 +72,7 @@ func jsonDocument(p *Plan) jsonPlan {
 			Action:       c.Action.String(),
 			Drift:        c.Drift,
 			Fields:       c.Fields,
-			Reasons:      nonNil(c.Reasons),
+			Reasons:      jsonFindings(c.Reasons),
 			NotInCatalog: c.NotInCatalog,
 			History:      c.History,
 			Attention:    c.Attention,
@@ -87,13 +87,6 @@ func jsonDocument(p *Plan) jsonPlan {
 		doc.Changes = append(doc.Changes, jc)
 	}
 	return doc
-}
-
-func nonNil(s []string) []string {
-	if s == nil {
-		return []string{}
-	}
-	return s
 }
 
 // UnmarshalJSON restores a field's values with the Go types the renderers

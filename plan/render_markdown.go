@@ -36,15 +36,15 @@ func RenderMarkdown(w io.Writer, p *Plan, opts MarkdownOptions) error {
 	// Errors, warnings and notes quote catalog and live values (a name,
 	// an address), which must not turn into Markdown or HTML.
 	for _, e := range p.Errors {
-		fmt.Fprintf(&head, "> [!CAUTION]\n> %s\n\n", neutral.Markdown(e))
+		fmt.Fprintf(&head, "> [!CAUTION]\n> %s\n\n", neutral.Markdown(e.Message()))
 	}
 	deletions := deletionList(p)
 	head.WriteString(deletions)
 	for _, wn := range p.Warnings {
-		fmt.Fprintf(&head, "> [!WARNING]\n> %s\n\n", neutral.Markdown(wn))
+		fmt.Fprintf(&head, "> [!WARNING]\n> %s\n\n", neutral.Markdown(wn.Message()))
 	}
 	for _, n := range p.Notes {
-		fmt.Fprintf(&head, "> [!NOTE]\n> %s\n\n", neutral.Markdown(n))
+		fmt.Fprintf(&head, "> [!NOTE]\n> %s\n\n", neutral.Markdown(n.Message()))
 	}
 
 	shown := shownChanges(p)

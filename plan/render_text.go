@@ -51,9 +51,9 @@ func RenderText(w io.Writer, p *Plan, opts TextOptions) error {
 	if !p.Options.RefreshOnly {
 		t.changes(p)
 	}
-	t.notes("Warning", ansiYellow, p.Warnings)
-	t.notes("Note", ansiCyan, p.Notes)
-	t.notes("Error", ansiRed, p.Errors)
+	t.notes("Warning", ansiYellow, Messages(p.Warnings))
+	t.notes("Note", ansiCyan, Messages(p.Notes))
+	t.notes("Error", ansiRed, Messages(p.Errors))
 	t.line("%s", t.paint(ansiBold, SummaryLine(p)))
 	_, err := io.WriteString(w, t.b.String())
 	return err
@@ -228,7 +228,7 @@ func (t *textWriter) change(c Change) {
 	color := actionColor[c.Action]
 	t.line("  # %s %s", t.paint(ansiBold, neutral.Text(c.Email)), headline(c))
 	for _, r := range c.Reasons {
-		t.line("  # (%s)", neutral.Text(r))
+		t.line("  # (%s)", neutral.Text(r.Message()))
 	}
 	if c.History != nil {
 		t.line("  # destroys %s", c.History.Describe())

@@ -10,10 +10,11 @@ import (
 )
 
 // SavedFormatVersion is the version of a plan file's layout. Version 2 added
-// the checksum, the seed secret fingerprint and per-change credentials; a
-// file of another version is refused: plans are short-lived, made again in a
-// second.
-const SavedFormatVersion = "2"
+// the checksum, the seed secret fingerprint and per-change credentials;
+// version 3 holds warnings, errors, notes and reasons as coded findings. A
+// file of another version is refused: plans are short-lived, made again in
+// a second.
+const SavedFormatVersion = "3"
 
 const savedKind = "personactl-plan"
 

@@ -109,7 +109,7 @@ func TestE2EStateCommandsAndFormats(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.out), &doc); err != nil {
 		t.Fatalf("plan --format=json is not one JSON document: %v\n%s", err, r)
 	}
-	if doc.FormatVersion != "1" || len(doc.Changes) != 10 || doc.Summary["create"] != 10 {
+	if doc.FormatVersion != "2" || len(doc.Changes) != 10 || doc.Summary["create"] != 10 {
 		t.Errorf("plan --format=json: version %q, %d changes, summary %v", doc.FormatVersion, len(doc.Changes), doc.Summary)
 	}
 	r = e.must(0, "plan", "--format=markdown")

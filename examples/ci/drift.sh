@@ -6,7 +6,7 @@
 # yet. Drift fails the job; the drifted personas, each with its kind and the
 # fields that changed (recorded -> live), go to the job summary, and the job
 # log gets an ::error annotation naming them. The JSON is personactl's stable
-# format (format_version "1"), so this keeps working as the text changes.
+# format (format_version "2"), so this keeps working as the text changes.
 #
 # Environment:
 #   PERSONACTL           the personactl binary (default: personactl on PATH)

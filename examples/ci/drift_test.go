@@ -46,7 +46,7 @@ func TestDriftFailsTheJobAndSaysWhatDrifted(t *testing.T) {
 	if !strings.Contains(r.out, "::error title=Persona drift in workspace default::1 persona(s) changed outside personactl: "+exampleNora) {
 		t.Errorf("no drift annotation naming the persona:\n%s", r)
 	}
-	if !strings.HasPrefix(w.file("drift.json"), "{") || !strings.Contains(w.file("drift.json"), `"format_version": "1"`) {
+	if !strings.HasPrefix(w.file("drift.json"), "{") || !strings.Contains(w.file("drift.json"), `"format_version": "2"`) {
 		t.Errorf("the drift report artifact is not personactl's JSON:\n%s", w.file("drift.json"))
 	}
 	// Beside JSON, personactl writes annotations to standard error, which
