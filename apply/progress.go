@@ -56,6 +56,9 @@ func Progress(w io.Writer, asJSON, terminal bool) func(Event) {
 				show = JSONProgress(w)
 			case terminal && e.Total > 20:
 				show = LiveProgress(w)
+			case terminal:
+				// Each line overwrites what a StatusLine may show.
+				show = TextProgress(clearingLine{w})
 			default:
 				show = TextProgress(w)
 			}
@@ -137,6 +140,63 @@ func shown(e Event) Event {
 		e.Err = errors.New(neutral.Lines(e.Err.Error()))
 	}
 	return e
+}
+
+// clearingLine starts each write at the start of a cleared line.
+type clearingLine struct{ w io.Writer }
+
+func (c clearingLine) Write(p []byte) (int, error) {
+	if _, err := c.w.Write(append([]byte("\r\x1b[K"), p...)); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// StatusLine shows news that passes, such as a retry under way, on w, and
+// passes on to w what else is written to it. Off a terminal each piece of
+// news is a line of its own. On a terminal the news is shown on one line
+// that each piece replaces rather than scrolls, cleared by Show("") and
+// before anything else written through the StatusLine; the lines of a
+// run's progress overwrite it too. It is safe for concurrent use.
+type StatusLine struct {
+	mu       sync.Mutex
+	w        io.Writer
+	terminal bool
+	shown    bool
+}
+
+// NewStatusLine returns a StatusLine on w, a terminal when terminal is set.
+func NewStatusLine(w io.Writer, terminal bool) *StatusLine {
+	return &StatusLine{w: w, terminal: terminal}
+}
+
+// Show shows news; "" clears what a terminal shows.
+func (l *StatusLine) Show(news string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	switch {
+	case !l.terminal:
+		if news != "" {
+			fmt.Fprintln(l.w, news)
+		}
+	case news != "":
+		fmt.Fprint(l.w, "\r\x1b[K"+news)
+		l.shown = true
+	case l.shown:
+		fmt.Fprint(l.w, "\r\x1b[K")
+		l.shown = false
+	}
+}
+
+// Write clears the news a terminal shows, then writes p.
+func (l *StatusLine) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.shown {
+		fmt.Fprint(l.w, "\r\x1b[K")
+		l.shown = false
+	}
+	return l.w.Write(p)
 }
 
 // jsonEvent is one line of --format=json apply output.

@@ -194,7 +194,8 @@ func TestBatchedReportsTheWritersError(t *testing.T) {
 }
 
 // TestProgressChoosesAtTheFirstEvent: JSON when asked, one live line on a
-// terminal for more than 20 steps, else a line per event.
+// terminal for more than 20 steps, else a line per event, which on a
+// terminal overwrites what a StatusLine shows.
 func TestProgressChoosesAtTheFirstEvent(t *testing.T) {
 	for _, tc := range []struct {
 		json, terminal bool
@@ -203,7 +204,7 @@ func TestProgressChoosesAtTheFirstEvent(t *testing.T) {
 	}{
 		{true, true, 50, `{"type":"apply_start"`},
 		{false, true, 50, "\r\x1b[K1/50 personas"},
-		{false, true, 5, "persona.a@mana.test: Creating..."},
+		{false, true, 5, "\r\x1b[Kpersona.a@mana.test: Creating...\n"},
 		{false, false, 50, "persona.a@mana.test: Creating..."},
 	} {
 		var b bytes.Buffer
@@ -213,6 +214,32 @@ func TestProgressChoosesAtTheFirstEvent(t *testing.T) {
 		show(Event{Type: EventFinish, Email: "persona.a@mana.test", Action: "create", Done: 1, Total: tc.total, Since: time.Second})
 		if !strings.Contains(b.String(), tc.want) {
 			t.Errorf("json=%v terminal=%v total=%d: output %q does not hold %q", tc.json, tc.terminal, tc.total, b.String(), tc.want)
+		}
+	}
+}
+
+// TestStatusLine: on a terminal the news of retries shares one line, each
+// piece replacing the last, and is cleared before anything else is
+// written and when it is over; elsewhere each piece is a line.
+func TestStatusLine(t *testing.T) {
+	for _, tc := range []struct {
+		terminal bool
+		want     string
+	}{
+		{true, "\r\x1b[Kretry 2\r\x1b[Kretry 3\r\x1b[KWarning: w\n\r\x1b[Kretry 4\r\x1b[K"},
+		{false, "retry 2\nretry 3\nWarning: w\nretry 4\n"},
+	} {
+		var b bytes.Buffer
+		l := NewStatusLine(&b, tc.terminal)
+		l.Show("retry 2")
+		l.Show("retry 3")
+		fmt.Fprintln(l, "Warning: w")
+		l.Show("")
+		l.Show("retry 4")
+		l.Show("")
+		l.Show("")
+		if b.String() != tc.want {
+			t.Errorf("terminal=%v: %q, want %q", tc.terminal, b.String(), tc.want)
 		}
 	}
 }

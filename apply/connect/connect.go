@@ -72,8 +72,11 @@ type Settings struct {
 	LockTimeout time.Duration
 
 	Stdin io.Reader
-	// Stderr receives warnings and notices.
-	Stderr io.Writer
+	// Stderr receives warnings and notices, and the news of each retry of
+	// a request to mana-auth; StderrTerminal: it is a terminal, where that
+	// news is shown on one line that each piece replaces.
+	Stderr         io.Writer
+	StderrTerminal bool
 	// LookupEnv reads PERSONA_SEED_SECRET; nil means os.LookupEnv.
 	LookupEnv func(string) (string, bool)
 }
@@ -140,6 +143,11 @@ func Open(ctx context.Context, s Settings, n Needs) (*Run, error) {
 		return nil, err
 	}
 	r := &Run{}
+	var retrying func(string)
+	if s.Stderr != nil {
+		line := apply.NewStatusLine(s.Stderr, s.StderrTerminal)
+		s.Stderr, retrying = line, line.Show
+	}
 	if _, set := s.lookupEnv("PERSONA_SEED_SECRET"); n.Secret || (n.SecretIfSet && set) {
 		sec, err := s.secret(u)
 		if err != nil {
@@ -148,7 +156,7 @@ func Open(ctx context.Context, s Settings, n Needs) (*Run, error) {
 		r.Secret = &sec
 	}
 	if s.Live == "" || n.Writes || s.Token != "" {
-		if r.Client, err = s.client(u); err != nil {
+		if r.Client, err = s.client(u, retrying); err != nil {
 			return nil, err
 		}
 		r.Live = r.Client.Reader()
@@ -332,8 +340,9 @@ func (s Settings) secret(u *url.URL) (catalog.Secret, error) {
 	return sec, sec.CheckServer(u, s.AllowDevSecret)
 }
 
-// client builds the admin API client once the URL and token are checked.
-func (s Settings) client(u *url.URL) (*adminapi.Client, error) {
+// client builds the admin API client once the URL and token are checked;
+// retrying is told of its retries.
+func (s Settings) client(u *url.URL, retrying func(string)) (*adminapi.Client, error) {
 	token, err := s.ResolveToken()
 	if err != nil {
 		return nil, err
@@ -341,7 +350,7 @@ func (s Settings) client(u *url.URL) (*adminapi.Client, error) {
 	if token == "" {
 		return nil, errors.New("no admin token: set MANA_ADMIN_JWT, or MANA_ADMIN_JWT_FILE / --jwt-file to a file holding it, to an admin JWT for " + adminapi.Redact(u.String()))
 	}
-	return adminapi.New(adminapi.Options{BaseURL: u.String(), Token: token, Parallelism: s.Parallelism})
+	return adminapi.New(adminapi.Options{BaseURL: u.String(), Token: token, Parallelism: s.Parallelism, Retrying: retrying})
 }
 
 // ResolveToken returns the admin JWT: Token, or what the file TokenFile

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -235,6 +236,9 @@ func TestE2ETransientFaults(t *testing.T) {
 	if got := lastLine(r.out); got != "Apply complete! Personas: 10 created, 0 updated, 0 deleted." {
 		t.Errorf("apply's last line = %q\n%s", got, r)
 	}
+	if !strings.Contains(r.err, "mana-auth answered 503; retry 2 of 10 in ") {
+		t.Errorf("the retries are not said on standard error\n%s", r)
+	}
 	for _, p := range e.personas {
 		if n := e.users(p.Email); n != 1 {
 			t.Errorf("%d users with %s", n, p.Email)
@@ -253,5 +257,25 @@ func TestE2ETransientFaults(t *testing.T) {
 	}
 	if st := e.recorded(); len(st.Personas) != 0 {
 		t.Errorf("%d recorded after destroy", len(st.Personas))
+	}
+}
+
+// TestE2EPlanAgainstAClosedPort: with nothing listening at the address,
+// plan tries twice, saying so, and ends naming the address and what to
+// check, rather than waiting through the whole retry budget in silence.
+func TestE2EPlanAgainstAClosedPort(t *testing.T) {
+	e := newE2E(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := "http://" + l.Addr().String()
+	l.Close()
+	r := e.must(1, "plan", "--auth="+url)
+	lines := strings.Split(strings.TrimSpace(r.err), "\n")
+	if len(lines) != 2 || !strings.HasPrefix(lines[0], "mana-auth at "+url+" refused the connection; retry 2 of 10 in ") ||
+		!strings.HasPrefix(lines[1], "Error: GET /api/v1/admin/personas: cannot reach mana-auth at "+url) ||
+		!strings.HasSuffix(lines[1], "after 2 tries; mana-auth may not be running: start it, or check MANA_AUTH_URL (or --auth)") {
+		t.Errorf("want the one retry said, then the error naming %s after 2 tries\n%s", url, r)
 	}
 }

@@ -162,7 +162,11 @@ func run(args []string, s Streams) int {
 			}
 		}()
 		cli.Globals.jwtInArgs = connect.TokenInArgs(args)
-		kctx, err := parser.Parse(args)
+		err := singleDashed(parser.Model, args)
+		var kctx *kong.Context
+		if err == nil {
+			kctx, err = parser.Parse(args)
+		}
 		if err != nil {
 			fmt.Fprintf(s.Err, "Error: %v\nRun personactl --help for usage.\n", err)
 			return 1

@@ -21,7 +21,7 @@ func (g *Globals) settings(s Streams) connect.Settings {
 		State: g.State, Workspace: g.Workspace, HistoryRetain: g.HistoryRetain,
 		Live:        g.Live,
 		Parallelism: g.Parallelism, LockTimeout: g.LockTimeout,
-		Stdin: s.In, Stderr: s.Err,
+		Stdin: s.In, Stderr: s.Err, StderrTerminal: isTerminal(s.Err),
 	}
 }
 

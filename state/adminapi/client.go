@@ -120,6 +120,12 @@ type Options struct {
 	// Now tells the time when checking the token's expiry and reading a
 	// Retry-After date; time.Now by default.
 	Now func() time.Time
+	// Retrying, when set, is told of each retry as it is decided, before
+	// its wait ("mana-auth answered 503; retry 3 of 10 in 1.2s"), and with
+	// "" that a request it was told about is over (answered or given up),
+	// so that a line showing the news can be cleared. It is called from
+	// several goroutines at once when requests run in parallel.
+	Retrying func(news string)
 }
 
 // Client talks to one mana-auth instance. It is safe for concurrent use.
@@ -139,11 +145,15 @@ type Client struct {
 	// token, and the password of the base URL.
 	secrets []string
 	// sleep waits between tries; tests replace it to see the waits.
-	sleep func(ctx context.Context, d time.Duration) error
+	sleep    func(ctx context.Context, d time.Duration) error
+	retrying func(news string)
 
 	// accepted: mana-auth has taken the token at least once; rejected: it
 	// has refused it since (401), so nothing more is sent with it.
 	accepted, rejected atomic.Bool
+	// answered: mana-auth has answered at least once (any status), so a
+	// refused connection is a passing fault, not a wrong address.
+	answered atomic.Bool
 
 	// caseTwins maps the lowercase form of every live persona address that
 	// has capitals to the address as listed: an upsert of the lowercase form
@@ -176,6 +186,7 @@ func New(opts Options) (*Client, error) {
 		retry:       opts.Retry.withDefaults(),
 		now:         opts.Now,
 		sleep:       sleepCtx,
+		retrying:    opts.Retrying,
 		caseTwins:   map[string]string{},
 	}
 	if c.now == nil {
@@ -303,6 +314,12 @@ func (c *Client) doOutcome(ctx context.Context, r request) (outcome, error) {
 		}
 	}
 	deadline := time.Now().Add(c.retry.Within)
+	told := false // Retrying was told of a retry of this request
+	defer func() {
+		if told {
+			c.retrying("")
+		}
+	}()
 	for try := 1; ; try++ {
 		o := c.try(ctx, r, try)
 		if o.err == nil || !o.retry {
@@ -311,7 +328,7 @@ func (c *Client) doOutcome(ctx context.Context, r request) (outcome, error) {
 		if r.sendOnce && (o.sent || !o.unanswered) {
 			return o, o.err
 		}
-		if try >= c.retry.Attempts {
+		if try >= c.retry.Attempts || try >= unreachedTries && c.unreached(o.err) {
 			return o, o.err
 		}
 		wait := c.backoff(try)
@@ -327,6 +344,10 @@ func (c *Client) doOutcome(ctx context.Context, r request) (outcome, error) {
 				why = fmt.Sprintf("mana-auth asked to retry after %s, past the %s retry budget of one request", seconds(o.retryAfter), seconds(c.retry.Within))
 			}
 			return o, gaveUp(o.err, why)
+		}
+		if c.retrying != nil {
+			c.retrying(c.retryNews(o.err, try+1, wait))
+			told = true
 		}
 		if err := c.sleep(ctx, wait); err != nil {
 			return o, fmt.Errorf("%s %s: %w (gave up after %s)", r.method, r.path, err, pluralTries(try))
@@ -393,6 +414,7 @@ func (c *Client) try(ctx context.Context, r request, try int) outcome {
 		o.sent = sent.Load()
 		return o
 	}
+	c.answered.Store(true)
 	limit := r.limit
 	if limit <= 0 {
 		limit = MaxOtherBody

@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -226,23 +225,31 @@ func TestMissingRouteSaysWhereItLooked(t *testing.T) {
 	}
 }
 
+// TestUnreachableServerIsNamed: a refused connection before mana-auth has
+// answered once is a wrong address or a server that is not running; it is
+// tried twice, not the whole budget, and the error says where and what to
+// check.
 func TestUnreachableServerIsNamed(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	url := "http://" + l.Addr().String()
-	l.Close() // nothing listens there any more
-	c := newClient(t, adminapi.Options{BaseURL: url, Token: jwt(map[string]any{"role": "admin"}), Retry: adminapi.RetryBudget{Attempts: 3}})
-	_, err = c.Personas(context.Background())
+	url := closedPort(t)
+	var dials atomic.Int64
+	var n told
+	c := newClient(t, adminapi.Options{BaseURL: url, Token: jwt(map[string]any{"role": "admin"}), HTTPClient: countingDials(t, &dials), Retrying: n.retrying})
+	_, err := c.Personas(context.Background())
 	text := errText(t, err)
-	wantIn(t, text, "cannot reach mana-auth at "+url, "after 3 tries", "mana-auth may not be running", "MANA_AUTH_URL (or --auth)")
+	wantIn(t, text, "cannot reach mana-auth at "+url, "after 2 tries", "mana-auth may not be running", "MANA_AUTH_URL (or --auth)")
 	if !errors.Is(err, adminapi.ErrUnreachable) {
 		t.Errorf("errors.Is(err, ErrUnreachable) is false for %v", err)
 	}
 	var ne *adminapi.NetworkError
-	if !errors.As(err, &ne) || ne.Tries != 3 {
-		t.Errorf("want a *NetworkError after 3 tries, got %#v", err)
+	if !errors.As(err, &ne) || ne.Tries != 2 {
+		t.Errorf("want a *NetworkError after 2 tries, got %#v", err)
+	}
+	if d := dials.Load(); d != 2 {
+		t.Errorf("%d connection attempts, want 2", d)
+	}
+	news, over := n.all()
+	if len(news) != 1 || !strings.HasPrefix(news[0], "mana-auth at "+url+" refused the connection; retry 2 of 10 in ") || over != 1 {
+		t.Errorf("told %q and %d over, want the one retry, then over", news, over)
 	}
 }
 

@@ -5,7 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -319,5 +324,118 @@ func TestTokenExpiringMidRunAgainstManaAuthDev(t *testing.T) {
 	}
 	if n := f.WriteRequests(); n != 1 {
 		t.Errorf("%d writes reached the server after the token expired, want the 1 refused", n)
+	}
+}
+
+// told collects what a client says of its retries (Options.Retrying).
+type told struct {
+	mu   sync.Mutex
+	news []string
+	over int // requests said to be over
+}
+
+func (n *told) retrying(news string) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if news == "" {
+		n.over++
+		return
+	}
+	n.news = append(n.news, news)
+}
+
+func (n *told) all() ([]string, int) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return append([]string(nil), n.news...), n.over
+}
+
+// closedPort returns the URL of a port nothing listens on.
+func closedPort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+	return "http://" + l.Addr().String()
+}
+
+// countingDials is an HTTP client that opens a connection per request and
+// counts the connection attempts.
+func countingDials(t *testing.T, dials *atomic.Int64) *http.Client {
+	transport := &http.Transport{DisableKeepAlives: true, DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		dials.Add(1)
+		return (&net.Dialer{}).DialContext(ctx, network, addr)
+	}}
+	t.Cleanup(transport.CloseIdleConnections)
+	return &http.Client{Transport: transport}
+}
+
+// TestRefusedAfterAnAnswerIsRetriedWithTheBudget: once mana-auth has
+// answered in this run, a refused connection is a restart passing by, and
+// is retried like a reset.
+func TestRefusedAfterAnAnswerIsRetriedWithTheBudget(t *testing.T) {
+	srv := httptest.NewServer(&fakeAdmin{bodies: map[string]string{"/health": `{"status":"ok"}`}})
+	var dials atomic.Int64
+	var n told
+	c := newClient(t, adminapi.Options{BaseURL: srv.URL, Token: jwt(map[string]any{"role": "admin"}), HTTPClient: countingDials(t, &dials), Retrying: n.retrying})
+	if err := c.Health(context.Background()); err != nil {
+		t.Fatal(errText(t, err))
+	}
+	srv.Close() // mana-auth goes away
+	dials.Store(0)
+	_, err := c.Personas(context.Background())
+	wantIn(t, errText(t, err), "cannot reach mana-auth at "+srv.URL, "after 10 tries")
+	if d := dials.Load(); d != 10 {
+		t.Errorf("%d connection attempts after mana-auth answered, want the budget's 10", d)
+	}
+	news, over := n.all()
+	for i, s := range news {
+		if want := fmt.Sprintf("mana-auth at %s refused the connection; retry %d of 10 in ", srv.URL, i+2); !strings.HasPrefix(s, want) {
+			t.Errorf("retry %d told as %q, want %q…", i+2, s, want)
+		}
+	}
+	if len(news) != 9 || over != 1 {
+		t.Errorf("told %d retries and %d requests over, want 9 and 1", len(news), over)
+	}
+}
+
+// TestEveryRetryIsTold reads personas from mana-auth-dev behind a proxy
+// that answers every fifth request with 503: each of those retries is told,
+// once, as it is decided.
+func TestEveryRetryIsTold(t *testing.T) {
+	inst := start(t)
+	seedPersonas(t, inst, 40, 0)
+	target, err := url.Parse(inst.URL)
+	must(t, err)
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	var requests, unavailable atomic.Int64
+	flaky := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if requests.Add(1)%5 == 0 {
+			unavailable.Add(1)
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	var n told
+	c := newClient(t, adminapi.Options{BaseURL: flaky, Token: inst.AdminToken, Retrying: n.retrying})
+	got, err := c.Personas(context.Background())
+	if err != nil {
+		t.Fatal(errText(t, err))
+	}
+	if len(got) != 40 {
+		t.Fatalf("%d personas, want 40", len(got))
+	}
+	news, over := n.all()
+	said := regexp.MustCompile(`^mana-auth answered 503; retry [2-9] of 10 in \d+(\.\d+)?m?s$`)
+	for _, s := range news {
+		if !said.MatchString(s) {
+			t.Errorf("a retry told as %q", s)
+		}
+	}
+	if u := int(unavailable.Load()); len(news) != u || u < 8 || over < 1 || over > u {
+		t.Errorf("%d answers of 503, %d retries told, %d retried requests over; want as many told as answered (at least 8)", u, len(news), over)
 	}
 }
