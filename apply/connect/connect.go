@@ -379,7 +379,8 @@ func (s Settings) ResolveToken() (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("reading the admin JWT from %s: %w; point --jwt-file / MANA_ADMIN_JWT_FILE at a readable file holding the token", s.TokenFile, err)
 	}
-	token := strings.TrimSpace(string(data))
+	// An editor on Windows may begin the file with a UTF-8 byte-order mark.
+	token := strings.TrimSpace(strings.TrimPrefix(string(data), "\uFEFF"))
 	if token == "" || strings.ContainsAny(token, " \t\n") {
 		return "", fmt.Errorf("%s does not hold one admin JWT (it is empty or has several words); write only the token to it", s.TokenFile)
 	}
@@ -400,12 +401,26 @@ func TokenInArgs(args []string) bool {
 	return false
 }
 
+// CheckWorkspace refuses a workspace name that is not 1 to 63 letters,
+// digits, '_', '-' and '.': a name is shown in plans, PR comments and
+// locks, and compared byte for byte.
+func CheckWorkspace(name string) error {
+	ok := len(name) >= 1 && len(name) <= 63
+	for _, r := range name {
+		ok = ok && (r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-' || r == '.')
+	}
+	if !ok {
+		return fmt.Errorf("--workspace / PERSONACTL_WORKSPACE %q is not a workspace name: use 1 to 63 letters, digits, '_', '-' and '.', e.g. --workspace=staging", name)
+	}
+	return nil
+}
+
 // OpenState opens the recorded state State names: a file, or with a
 // postgres:// DSN a workspace in PostgreSQL.
 func (s Settings) OpenState(ctx context.Context) (state.Backend, error) {
 	if IsDSN(s.State) {
-		if strings.TrimSpace(s.Workspace) == "" {
-			return nil, errors.New("--workspace / PERSONACTL_WORKSPACE is empty; name the workspace of the PostgreSQL state, e.g. --workspace=default")
+		if err := CheckWorkspace(s.Workspace); err != nil {
+			return nil, err
 		}
 		b, err := postgres.Open(ctx, s.State, s.Workspace, postgres.Options{Retain: s.HistoryRetain})
 		if err != nil {

@@ -126,6 +126,10 @@ func TestResolveToken(t *testing.T) {
 	if tok, err := s.ResolveToken(); tok != "from-file" || err != nil {
 		t.Errorf("ResolveToken from a file = %q, %v; want %q", tok, err, "from-file")
 	}
+	s.TokenFile = write("bom", "\uFEFFfrom-file\r\n")
+	if tok, err := s.ResolveToken(); tok != "from-file" || err != nil {
+		t.Errorf("ResolveToken from a file with a byte-order mark = %q, %v; want %q", tok, err, "from-file")
+	}
 	s.TokenFile, s.Stdin = "-", strings.NewReader("from-stdin\n")
 	if tok, err := s.ResolveToken(); tok != "from-stdin" || err != nil {
 		t.Errorf("ResolveToken from standard input = %q, %v", tok, err)
@@ -345,11 +349,18 @@ func TestLoadCatalogReportsFindings(t *testing.T) {
 	wantError(t, err, "the catalog has 1 error(s); fix them") // --strict: the warning is an error
 }
 
-func TestOpenStateRefusesAnEmptyWorkspace(t *testing.T) {
-	s := settings(t)
-	s.State, s.Workspace = "postgres://postgres@127.0.0.1:1/none", " "
-	_, err := s.OpenState(context.Background())
-	wantError(t, err, "--workspace / PERSONACTL_WORKSPACE is empty")
+func TestOpenStateRefusesABadWorkspaceName(t *testing.T) {
+	for _, name := range []string{"", " ", "a b", "staging\n", strings.Repeat("w", 64), "prod/eu", "ü"} {
+		s := settings(t)
+		s.State, s.Workspace = "postgres://postgres@127.0.0.1:1/none", name
+		_, err := s.OpenState(context.Background())
+		wantError(t, err, "is not a workspace name")
+	}
+	for _, name := range []string{"default", "staging.eu-1", "W_2", strings.Repeat("w", 63)} {
+		if err := CheckWorkspace(name); err != nil {
+			t.Errorf("%q refused: %v", name, err)
+		}
+	}
 }
 
 // TestAtMostOneInputReadsStandardInput: two inputs set to - are refused
