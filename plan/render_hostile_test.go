@@ -85,7 +85,7 @@ func TestHostileTextIsNeutralisedInEveryRendering(t *testing.T) {
 	if r := activeRune(md); r >= 0 {
 		t.Errorf("the comment holds %U:\n%s", r, md)
 	}
-	if n, m := strings.Count(md, "<!--"), strings.Count(md, "-->"); n != 1 || m != 1 || !strings.HasPrefix(md, MarkerPrefix+" workspace=default sha256="+p.Hash()+" -->\n") {
+	if n, m := strings.Count(md, "<!--"), strings.Count(md, "-->"); n != 1 || m != 1 || !strings.HasPrefix(md, MarkerPrefix+" workspace=default sha256="+p.ChangesDigest()+" -->\n") {
 		t.Errorf("the comment holds %d HTML comment starts and %d ends; want only the marker's:\n%s", n, m, md)
 	}
 	// Outside code blocks: no HTML but personactl's own tags, no heading

@@ -12,7 +12,8 @@ import (
 // be added within a version; none is renamed or removed.
 const JSONFormatVersion = "2"
 
-// jsonPlan is the documented, stable --format=json document (see README).
+// jsonPlan is the documented, stable --format=json document
+// (docs/output-formats.md).
 type jsonPlan struct {
 	FormatVersion string        `json:"format_version"`
 	Workspace     string        `json:"workspace"`
@@ -22,6 +23,7 @@ type jsonPlan struct {
 	Errors        []jsonFinding `json:"errors"`
 	Notes         []jsonFinding `json:"notes"`
 	Summary       Summary       `json:"summary"`
+	ChangesDigest string        `json:"changes_digest"`
 }
 
 type jsonChange struct {
@@ -62,6 +64,7 @@ func jsonDocument(p *Plan) jsonPlan {
 		Errors:        jsonFindings(p.Errors),
 		Notes:         jsonFindings(p.Notes),
 		Summary:       p.Summary(),
+		ChangesDigest: p.ChangesDigest(),
 	}
 	for _, c := range p.Changes {
 		if c.Action == NoOp && c.Drift == nil && len(c.Fields) == 0 {

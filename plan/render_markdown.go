@@ -49,7 +49,10 @@ func RenderMarkdown(w io.Writer, p *Plan, opts MarkdownOptions) error {
 
 	shown := shownChanges(p)
 	const tail = "\n<sub>Cut to stay under GitHub's comment size limit; run `personactl plan` for the whole plan.</sub>\n"
-	budget := limit - len([]rune(head.String())) - len([]rune(tail))
+	// The notes of a cut ("… and N more", "N more personas' details left
+	// out") are written past the budget they report on: keep room for them.
+	const cutNotes = 128
+	budget := limit - len([]rune(head.String())) - len([]rune(tail)) - cutNotes
 
 	var table strings.Builder
 	if len(shown) > 0 {
@@ -95,11 +98,14 @@ func RenderMarkdown(w io.Writer, p *Plan, opts MarkdownOptions) error {
 func runeLen(b *strings.Builder) int { return len([]rune(b.String())) }
 
 // heading is the comment's first lines: the hidden marker, the title and
-// the summary line. The marker is the comment's only HTML comment: every
-// other text is escaped so that none can start or end one.
+// the summary line with the changes digest. The marker carries the digest
+// (sha256=), which the deploy compares with the plan it is about to apply.
+// It is the comment's only HTML comment: every other text is escaped so
+// that none can start or end one.
 func heading(p *Plan) string {
-	return fmt.Sprintf("%s workspace=%s sha256=%s -->\n### personactl plan (workspace %s)\n\n**%s**\n\n",
-		MarkerPrefix, markerSafe(p.Workspace), p.Hash(), neutral.Code(p.Workspace), SummaryLine(p))
+	digest := p.ChangesDigest()
+	return fmt.Sprintf("%s workspace=%s sha256=%s -->\n### personactl plan (workspace %s)\n\n**%s**\n\nChanges digest: `%s`\n\n",
+		MarkerPrefix, markerSafe(p.Workspace), digest, neutral.Code(p.Workspace), SummaryLine(p), digest)
 }
 
 // markerSafe keeps a workspace name on the marker's line and from closing

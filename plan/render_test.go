@@ -270,13 +270,13 @@ func TestMarkdownStaysUnderTheCommentLimit(t *testing.T) {
 	}
 	for i := 0; i < 200; i++ {
 		if !strings.Contains(out, "`persona.old"+itoa(i)+"@mana.test`") {
-			t.Fatalf("deletion of persona.old%d@mana.test is missing from the comment", i)
+			t.Fatalf("deletion of persona.old%d@mana.test is missing from the comment:\n%.2000s", i, out)
 		}
 	}
 	if !strings.Contains(out, "comment size limit") {
 		t.Error("the cut is not explained")
 	}
-	if !strings.HasPrefix(out, MarkerPrefix+" workspace=default sha256="+p.Hash()) {
+	if !strings.HasPrefix(out, MarkerPrefix+" workspace=default sha256="+p.ChangesDigest()) {
 		t.Error("the comment does not start with the bot marker")
 	}
 }

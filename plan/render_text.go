@@ -54,6 +54,9 @@ func RenderText(w io.Writer, p *Plan, opts TextOptions) error {
 	t.notes("Warning", ansiYellow, Messages(p.Warnings))
 	t.notes("Note", ansiCyan, Messages(p.Notes))
 	t.notes("Error", ansiRed, Messages(p.Errors))
+	if p.Writes() > 0 {
+		t.line("Changes digest: %s (apply --expect-digest checks it)", p.ChangesDigest())
+	}
 	t.line("%s", t.paint(ansiBold, SummaryLine(p)))
 	_, err := io.WriteString(w, t.b.String())
 	return err

@@ -31,6 +31,12 @@ type Request struct {
 	// Approve asks for approval of a plan that writes; an error stops the
 	// run before anything is written. nil approves.
 	Approve func(*plan.Plan) error
+	// ExpectDigest, when set, is the changes digest of the plan that was
+	// reviewed: a plan whose writes differ is refused before any write.
+	// Reviewed, when set, is that plan, so that the refusal says how the
+	// two differ.
+	ExpectDigest string
+	Reviewed     *plan.Plan
 	// Writer writes through the admin API.
 	Writer apply.Writer
 	// TokenExpiry is when the admin token the writes carry expires (zero:
@@ -45,6 +51,22 @@ type Request struct {
 type Outcome struct {
 	Plan   *plan.Plan
 	Result *apply.Result
+}
+
+// DigestError is a plan whose writes are not the ones reviewed.
+type DigestError struct {
+	Want, Got string
+	// Differences say, per address, how the plan differs from the
+	// reviewed one (when it was given).
+	Differences []string
+}
+
+func (e *DigestError) Error() string {
+	msg := fmt.Sprintf("this plan's changes digest is %s, not the reviewed %s: live, the state or the catalog changed since the review, so this is not the plan that was approved; nothing was changed; review the new plan and approve its digest", e.Got, e.Want)
+	for _, d := range e.Differences {
+		msg += "\n  * " + d
+	}
+	return msg
 }
 
 // StaleError is a saved plan that no longer matches the state or live.
@@ -88,6 +110,17 @@ func (s *Session) Apply(ctx context.Context, req Request) (*Outcome, error) {
 	}
 	if len(p.Errors) > 0 {
 		return out, fmt.Errorf("the plan has errors (above); nothing was applied")
+	}
+	if req.ExpectDigest != "" {
+		if got := p.ChangesDigest(); got != req.ExpectDigest {
+			err := &DigestError{Want: req.ExpectDigest, Got: got}
+			if req.Reviewed != nil {
+				for _, d := range plan.DigestDifference(req.Reviewed, p) {
+					err.Differences = append(err.Differences, neutral.Text(d))
+				}
+			}
+			return out, err
+		}
 	}
 	if !p.NeedsStateWrite() {
 		out.Result = &apply.Result{}

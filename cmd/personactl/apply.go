@@ -17,8 +17,10 @@ import (
 type ApplyCmd struct {
 	PlanFile string `arg:"" optional:"" help:"A plan saved with plan --out; applied exactly, without asking (it was reviewed), or refused when stale." placeholder:"PLANFILE"`
 	RunFlags
-	NoRollback bool `help:"On a failure keep what was done instead of rolling it back."`
-	Verify     bool `help:"After a successful apply, log in as every persona it created or replaced, as the runner does; one that cannot is an error."`
+	NoRollback   bool   `help:"On a failure keep what was done instead of rolling it back."`
+	ExpectDigest string `help:"Apply only a plan whose changes digest is this one (the digest the reviewed plan showed); any other is refused before a write." placeholder:"SHA256"`
+	ExpectPlan   string `help:"Apply only a plan whose writes are those of this saved plan (plan --out), and say how they differ otherwise." placeholder:"FILE" type:"existingfile"`
+	Verify       bool   `help:"After a successful apply, log in as every persona it created or replaced, as the runner does; one that cannot is an error."`
 	ShapeFlags
 }
 
@@ -27,7 +29,20 @@ func (c *ApplyCmd) Run(g *Globals, s Streams) error {
 	if c.PlanFile != "" && c.given() {
 		return errors.New("--destroy, --refresh-only, --prune, --replace and --target shape a new plan, and a saved plan already fixed them; apply the file alone, or make a new plan with those flags")
 	}
-	return runApply(g, s, applyRun{operation: "apply", planFile: c.PlanFile, flags: c.RunFlags, noRollback: c.NoRollback, verify: c.Verify, options: c.options()})
+	r := applyRun{operation: "apply", planFile: c.PlanFile, flags: c.RunFlags, noRollback: c.NoRollback, verify: c.Verify, options: c.options(), expectDigest: c.ExpectDigest}
+	switch {
+	case c.ExpectDigest != "" && c.ExpectPlan != "":
+		return errors.New("--expect-digest and --expect-plan both name the reviewed plan; give one")
+	case c.ExpectDigest != "" && !isDigest(c.ExpectDigest):
+		return fmt.Errorf("--expect-digest=%q is not a changes digest (64 hexadecimal digits, as plan shows after \"Changes digest:\"); copy it from the reviewed plan", c.ExpectDigest)
+	case c.ExpectPlan != "":
+		reviewed, err := reconcile.LoadPlan(c.ExpectPlan)
+		if err != nil {
+			return err
+		}
+		r.reviewed, r.expectDigest = reviewed, reviewed.ChangesDigest()
+	}
+	return runApply(g, s, r)
 }
 
 // DestroyCmd deletes every live persona.
@@ -73,6 +88,23 @@ type applyRun struct {
 	noRollback bool
 	verify     bool
 	options    plan.Options
+	// expectDigest and reviewed: the plan that was reviewed (apply
+	// --expect-digest, --expect-plan).
+	expectDigest string
+	reviewed     *plan.Plan
+}
+
+// isDigest reports whether s is a SHA-256 in lowercase hexadecimal.
+func isDigest(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= '0' && r <= '9' || r >= 'a' && r <= 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 func runApply(g *Globals, s Streams, r applyRun) error {
@@ -116,14 +148,16 @@ func applyOrDestroy(ctx context.Context, g *Globals, s Streams, r applyRun) erro
 	stepsOut, flushSteps := apply.Batched(s.Out, 100*time.Millisecond)
 	defer flushSteps()
 	out, err := sess.Loop.Apply(ctx, reconcile.Request{
-		Operation:   r.operation,
-		Saved:       saved,
-		Options:     r.options,
-		LockTimeout: g.LockTimeout,
-		Writer:      testHooks.WrapWriter(sess.Client.Writer()),
-		TokenExpiry: sess.TokenExpiry(),
-		Show:        func(p *plan.Plan) error { return showPlan(s, g, p, jsonOut) },
-		Guards:      plan.Guards{MaxDeletes: r.flags.MaxDeletes, Limit: r.flags.MaxDeletes >= 0, AllowDeleteActive: r.flags.AllowDeleteActive},
+		Operation:    r.operation,
+		Saved:        saved,
+		Options:      r.options,
+		LockTimeout:  g.LockTimeout,
+		Writer:       testHooks.WrapWriter(sess.Client.Writer()),
+		TokenExpiry:  sess.TokenExpiry(),
+		Show:         func(p *plan.Plan) error { return showPlan(s, g, p, jsonOut) },
+		ExpectDigest: r.expectDigest,
+		Reviewed:     r.reviewed,
+		Guards:       plan.Guards{MaxDeletes: r.flags.MaxDeletes, Limit: r.flags.MaxDeletes >= 0, AllowDeleteActive: r.flags.AllowDeleteActive},
 		Approve: func(p *plan.Plan) error {
 			if saved != nil || r.flags.AutoApprove {
 				return nil // a saved plan is the approval: it was reviewed when it was made
