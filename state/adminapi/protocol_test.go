@@ -198,6 +198,36 @@ func TestUnknownFieldsAndArrayMixesAreRead(t *testing.T) {
 	}
 }
 
+// TestDetailReadAsEncodingJSONWould: a detail answer encoding/json reads
+// is read, with the values encoding/json gives: names in another letter
+// case (but not with other punctuation), a name given twice, bytes that
+// are not UTF-8, an escaped time, text after the answer.
+func TestDetailReadAsEncodingJSONWould(t *testing.T) {
+	tests := []struct {
+		name, body string
+		want       string // name|email|mix|created|actions
+	}{
+		{"letter case", `{"PERSONA":{"NAME":"A","Email":"a@x","module_mix":{"x":1}},"recentactions":[{}]}`, "A|a@x|map[]|1|1"},
+		{"names given twice", `{"persona":{"name":"A"},"recentActions":[{}],"persona":{"email":"b@x","moduleMix":{"a":1,"a":2}},"recentActions":[{},{}]}`, "A|b@x|map[a:2]|1|2"},
+		{"not UTF-8", "{\"persona\":{\"name\":\"A\xff\"}}", "A\uFFFD||map[]|1|0"},
+		{"escaped time", `{"persona":{"createdAt":"2026-04-22T10:11:12\u005a"}}`, "||map[]|2026|0"},
+		{"text after the answer", `{"persona":{"name":"A"}} and more`, "A||map[]|1|0"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := newClient(t, adminapi.Options{BaseURL: serve(t, &fakeAdmin{bodies: map[string]string{"/api/v1/admin/personas/u1": tt.body}}), Token: "not-a-jwt-but-long-enough"})
+			p, err := c.Detail(context.Background(), "u1")
+			if err != nil {
+				t.Fatal(errText(t, err))
+			}
+			got := fmt.Sprintf("%s|%s|%v|%d|%d", p.Values.Name, p.Values.Email, p.Values.ModuleMix, p.CreatedAt.Year(), p.Actions)
+			if got != tt.want {
+				t.Errorf("read %s as %s, want %s", tt.body, got, tt.want)
+			}
+		})
+	}
+}
+
 func TestRedirectIsReportedNotFollowed(t *testing.T) {
 	var followed atomic.Bool
 	mux := http.NewServeMux()
