@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -12,7 +11,6 @@ import (
 
 	"github.com/mana/personactl/catalog"
 	"github.com/mana/personactl/state"
-	"github.com/mana/personactl/state/internal/fastjson"
 )
 
 // fuzzState is a small valid state, as personactl writes it.
@@ -286,30 +284,4 @@ func TestWriteOpenReadsBackAsEncoded(t *testing.T) {
 	if got == nil || string(got.Plan) != string(e.Plan) || got.Who != e.Who || len(got.Before) != 2 || got.Before[0].Values.SystemPrompt != e.Before[0].Values.SystemPrompt || len(got.Steps) != 1 {
 		t.Fatalf("read back %+v", got)
 	}
-}
-
-// FuzzStateDocumentOnePass: where the one-pass decoder reads a state file,
-// encoding/json reads it too, to the same values; where it fails,
-// decodeState's encoding/json path decides.
-func FuzzStateDocumentOnePass(f *testing.F) {
-	good, err := encodeState(fuzzState())
-	if err != nil {
-		f.Fatal(err)
-	}
-	for _, seed := range []string{string(good), `{"Version":1,"LINEAGE":"L","serial":2,"personas":[{"EMAIL":"a@mana.test","values":{"moduleMix":{"todo":1}}}]}`, `{"version":1,"version":2}`, `{"version":1,"Version":2}`, `{"version":null,"personas":null}`, "{\"lineage\":\"\xff\"}", `{"serial":1.5}`, `{"personas":[{"applied_at":"2026-11-29T10:00:00+01:00"}]}`, `{"personas":[{"applied_at":"2026-11-29T10:00:00.Z"}]}`, `{"personas":[{"applied_at":"2026-11-29T10:00:00\u005a"}]}`, `{"personas":[{"applied_at":null}]}`} {
-		f.Add([]byte(seed))
-	}
-	f.Fuzz(func(t *testing.T, data []byte) {
-		var fast stateDocument
-		if fastjson.Unmarshal(data, &fast) != nil {
-			return
-		}
-		var std stateDocument
-		if err := json.Unmarshal(data, &std); err != nil {
-			t.Fatalf("the one-pass decoder read %q, encoding/json refuses it: %v", data, err)
-		}
-		if !reflect.DeepEqual(fast, std) {
-			t.Fatalf("decoders disagree on %q:\none pass      %+v\nencoding/json %+v", data, fast, std)
-		}
-	})
 }
