@@ -252,14 +252,15 @@ func scanJournal(path string, data []byte, warn func(string)) (*journal, []line,
 }
 
 // prefixedID returns the ID that follows prefix at the start of text, when
-// it is a plain JSON string (no escapes) followed by a comma.
+// it is a plain JSON string (no escapes, valid UTF-8, which encoding/json
+// would replace) followed by a comma.
 func prefixedID(text, prefix []byte) (string, bool) {
 	rest, ok := bytes.CutPrefix(text, prefix)
 	if !ok {
 		return "", false
 	}
 	end := bytes.IndexByte(rest, '"')
-	if end <= 0 || bytes.IndexByte(rest[:end], '\\') >= 0 || end+1 >= len(rest) || rest[end+1] != ',' {
+	if end <= 0 || bytes.IndexByte(rest[:end], '\\') >= 0 || !utf8.Valid(rest[:end]) || end+1 >= len(rest) || rest[end+1] != ',' {
 		return "", false
 	}
 	return string(rest[:end]), true
