@@ -42,7 +42,6 @@ fuzz:
 	$(GO) test ./catalog -run '^$$' -fuzz FuzzLoad -fuzztime 30s
 	$(GO) test ./state/file -run '^$$' -fuzz FuzzParseJournal -fuzztime 30s
 	$(GO) test ./state/file -run '^$$' -fuzz FuzzCloseEntry -fuzztime 30s
-	$(GO) test ./state/file -run '^$$' -fuzz FuzzStateDocumentOnePass -fuzztime 30s
 	$(GO) test ./state/adminapi -run '^$$' -fuzz '^FuzzDetail$$' -fuzztime 30s
 
 # One table: plan, apply, destroy and plan --live at 10, 1,000 and 10,000

@@ -3,7 +3,6 @@ package state
 import (
 	"context"
 	"fmt"
-	"sort"
 	"sync"
 )
 
@@ -48,18 +47,4 @@ func Holders(ctx context.Context, live Live, emails []string, parallelism int) (
 	}
 	wg.Wait()
 	return out, Errors(errs...)
-}
-
-// TakenAddresses returns, sorted, the addresses of emails that Holders says
-// are taken by a Mana user who is not a persona.
-func TakenAddresses(ctx context.Context, live Live, emails []string, parallelism int) ([]string, error) {
-	holders, err := Holders(ctx, live, emails, parallelism)
-	var taken []string
-	for email, h := range holders {
-		if h.Owner == AddressTaken {
-			taken = append(taken, email)
-		}
-	}
-	sort.Strings(taken)
-	return taken, err
 }

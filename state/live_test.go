@@ -29,15 +29,19 @@ func (o *ownersOnly) AddressOwner(_ context.Context, email string) (AddressOwner
 	return o.owners[email], nil
 }
 
-func TestTakenAddresses(t *testing.T) {
+// TestHoldersAsksParallelismAtOnce: a live side that only tells owners is
+// asked at most parallelism questions at once; every failed question is
+// reported and its address left out.
+func TestHoldersAsksParallelismAtOnce(t *testing.T) {
 	live := &ownersOnly{
-		owners:  map[string]AddressOwner{"z@mana.test": AddressTaken, "a@mana.test": AddressTaken, "p@mana.test": AddressPersona},
+		owners:  map[string]AddressOwner{"z@mana.test": AddressTaken, "p@mana.test": AddressPersona},
 		failing: map[string]bool{"e1@mana.test": true, "e2@mana.test": true},
 	}
-	emails := []string{"z@mana.test", "free@mana.test", "a@mana.test", "p@mana.test", "e1@mana.test", "e2@mana.test"}
-	taken, err := TakenAddresses(context.Background(), live, emails, 2)
-	if want := []string{"a@mana.test", "z@mana.test"}; !reflect.DeepEqual(taken, want) {
-		t.Errorf("taken = %v, want %v", taken, want)
+	emails := []string{"z@mana.test", "free@mana.test", "p@mana.test", "e1@mana.test", "e2@mana.test"}
+	got, err := Holders(context.Background(), live, emails, 2)
+	want := map[string]Holder{"z@mana.test": {Owner: AddressTaken}, "free@mana.test": {Owner: AddressFree}, "p@mana.test": {Owner: AddressPersona}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("holders = %v, want %v", got, want)
 	}
 	if err == nil || !strings.Contains(err.Error(), "e1@mana.test") || !strings.Contains(err.Error(), "e2@mana.test") {
 		t.Errorf("err = %v; want both failed look-ups reported", err)

@@ -336,10 +336,6 @@ func TestExpiredTokenIsRefusedBeforeAnyRequest(t *testing.T) {
 	if counts := inst.Server.Faults().Counts(); len(counts) != 0 {
 		t.Errorf("requests were sent with an expired token: %v", counts)
 	}
-	// /health needs no token, so it still works.
-	if err := c.Health(ctx); err != nil {
-		t.Errorf("Health: %v", errText(t, err))
-	}
 }
 
 func TestUpsertAndDelete(t *testing.T) {
@@ -655,14 +651,6 @@ func TestParallelismIsRespected(t *testing.T) {
 		if p := gauge.peak(); p != parallelism {
 			t.Errorf("Parallelism %d: %d requests were in flight at the peak", parallelism, p)
 		}
-	}
-}
-
-func TestHealth(t *testing.T) {
-	inst := start(t)
-	c := adminClient(t, inst, adminapi.Options{})
-	if err := c.Health(context.Background()); err != nil {
-		t.Fatal(errText(t, err))
 	}
 }
 

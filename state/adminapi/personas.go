@@ -1,7 +1,6 @@
 package adminapi
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -14,9 +13,11 @@ import (
 	"sync"
 	"sync/atomic"
 
+	jsonv2 "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
+
 	"github.com/mana/personactl/catalog"
 	"github.com/mana/personactl/state"
-	"github.com/mana/personactl/state/internal/fastjson"
 )
 
 // Personas reads every live persona: the list, then each persona's detail
@@ -131,31 +132,21 @@ func (c *Client) detail(ctx context.Context, userID string) (detailAnswer, error
 	r := request{method: http.MethodGet, path: pathPersonas + "/" + url.PathEscape(userID), auth: true}
 	r.read = func(body io.Reader) error {
 		d = detailAnswer{}
-		return readDetailFast(r, body, &d)
+		return readDetail(r, body, &d)
 	}
 	err := c.do(ctx, r)
 	return d, err
 }
 
-// detailBuffers holds the buffers detail answers are read into.
-var detailBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+// detailDecoders keep their buffer and the strings they have seen (a
+// persona's archetype, a module's name) from one detail answer to the next:
+// a fresh decoder allocated ten times what it decodes.
+var detailDecoders = sync.Pool{New: func() any { return new(jsontext.Decoder) }}
 
-// readDetailFast reads a detail answer (at most MaxOtherBody, a few KiB as
-// a rule) whole and decodes it in one pass (fastjson), several times
-// quicker than the streaming readDetail; an answer it cannot decode goes to
-// readDetail, which decides it and says precisely what is wrong.
-func readDetailFast(r request, body io.Reader, d *detailAnswer) error {
-	buf := detailBuffers.Get().(*bytes.Buffer)
-	defer func() {
-		if buf.Cap() <= 256<<10 {
-			buf.Reset()
-			detailBuffers.Put(buf)
-		}
-	}()
-	buf.Reset()
-	if _, err := buf.ReadFrom(body); err != nil {
-		return err
-	}
+// readDetail decodes {"persona":{…},"recentActions":[…],"feedbackByModule":[…]},
+// keeping the number of actions, not the actions. What follows the object
+// is not read.
+func readDetail(r request, body io.Reader, d *detailAnswer) error {
 	var answer struct {
 		Persona       *wirePersona `json:"persona"`
 		RecentActions []struct{}   `json:"recentActions"`
@@ -164,75 +155,22 @@ func readDetailFast(r request, body io.Reader, d *detailAnswer) error {
 			AvgRating float64 `json:"avgRating"`
 		} `json:"feedbackByModule"`
 	}
-	if err := fastjson.Unmarshal(buf.Bytes(), &answer); err != nil || answer.Persona == nil {
-		return readDetail(r, bytes.NewReader(buf.Bytes()), d)
+	dec := detailDecoders.Get().(*jsontext.Decoder)
+	dec.Reset(body, wireOptions)
+	err := jsonv2.UnmarshalDecode(dec, &answer, wireOptions)
+	dec.Reset(http.NoBody)
+	detailDecoders.Put(dec)
+	if err != nil {
+		return wireError(r, err)
+	}
+	if answer.Persona == nil {
+		return decodeError(r, "persona", errors.New("missing"))
 	}
 	d.persona = *answer.Persona
 	d.actions = len(answer.RecentActions)
 	for _, fb := range answer.FeedbackByModule {
 		d.feedback += int(math.Round(fb.AvgRating))
 	}
-	return nil
-}
-
-// readDetail decodes {"persona":{…},"recentActions":[…],"feedbackByModule":[…]}
-// from a stream, counting the actions instead of keeping them.
-//
-// A key given twice counts as encoding/json counts it (readDetailFast must
-// agree): the last array wins, and a second persona object is decoded into
-// the first.
-func readDetail(r request, body io.Reader, d *detailAnswer) error {
-	w := newObjectWalker(body)
-	var p *wirePersona
-	err := w.walk(func(key string) (bool, error) {
-		// Keys match without regard to letter case, as encoding/json
-		// matches them.
-		switch {
-		case strings.EqualFold(key, "persona"):
-			if err := w.dec.Decode(&p); err != nil {
-				return true, decodeError(r, "persona", err)
-			}
-		case strings.EqualFold(key, "recentActions"):
-			d.actions = 0
-			err := w.array(func(i int) error {
-				var action struct{} // an object; its fields are not needed
-				if err := w.dec.Decode(&action); err != nil {
-					return decodeError(r, "recentActions["+strconv.Itoa(i)+"]", err)
-				}
-				d.actions++
-				return nil
-			})
-			if err != nil {
-				return true, asDecodeError(r, "recentActions", err)
-			}
-		case strings.EqualFold(key, "feedbackByModule"):
-			d.feedback = 0
-			err := w.array(func(i int) error {
-				// avgRating is in fact the module's number of ratings.
-				var fb struct {
-					AvgRating float64 `json:"avgRating"`
-				}
-				if err := w.dec.Decode(&fb); err != nil {
-					return decodeError(r, "feedbackByModule["+strconv.Itoa(i)+"]", err)
-				}
-				d.feedback += int(math.Round(fb.AvgRating))
-				return nil
-			})
-			if err != nil {
-				return true, asDecodeError(r, "feedbackByModule", err)
-			}
-		default:
-			return false, nil
-		}
-		return true, nil
-	})
-	if err != nil {
-		return asDecodeError(r, "", err)
-	}
-	if p == nil {
-		return decodeError(r, "persona", errors.New("missing"))
-	}
-	d.persona = *p
 	return nil
 }
 

@@ -15,12 +15,6 @@ type TokenClaims struct {
 	Subject   string
 	Email     string
 	Role      string
-	SessionID string
-	Tier      string
-	Issuer    string
-	// Audience joins the aud claim's values with commas.
-	Audience  string
-	IssuedAt  time.Time
 	ExpiresAt time.Time
 }
 
@@ -41,29 +35,7 @@ func Claims(token string) (TokenClaims, bool) {
 		return TokenClaims{}, false
 	}
 	str := func(k string) string { s, _ := m[k].(string); return s }
-	tc := TokenClaims{
-		Subject:   str("sub"),
-		Email:     str("email"),
-		Role:      str("role"),
-		SessionID: str("sid"),
-		Tier:      str("tier"),
-		Issuer:    str("iss"),
-		IssuedAt:  unixClaim(m["iat"]),
-		ExpiresAt: unixClaim(m["exp"]),
-	}
-	switch aud := m["aud"].(type) {
-	case string:
-		tc.Audience = aud
-	case []any:
-		var parts []string
-		for _, a := range aud {
-			if s, ok := a.(string); ok {
-				parts = append(parts, s)
-			}
-		}
-		tc.Audience = strings.Join(parts, ",")
-	}
-	return tc, true
+	return TokenClaims{Subject: str("sub"), Email: str("email"), Role: str("role"), ExpiresAt: unixClaim(m["exp"])}, true
 }
 
 func unixClaim(v any) time.Time {

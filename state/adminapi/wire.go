@@ -9,7 +9,10 @@ import (
 	"reflect"
 	"strconv"
 	"time"
-	"unicode/utf8"
+
+	jsonv2 "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
+	jsonv1 "github.com/go-json-experiment/json/v1"
 )
 
 // The admin API's paths.
@@ -50,135 +53,19 @@ type wirePersona struct {
 // way JavaScript's Object.entries reads it, with the indexes as keys.
 type wireMix map[string]float64
 
-func (m *wireMix) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
-	if obj, ok := plainMix(b); ok {
-		*m = obj
-		return nil
+func (m *wireMix) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
+	if dec.PeekKind() != '[' {
+		return jsonv2.UnmarshalDecode(dec, (*map[string]float64)(m))
 	}
-	switch {
-	case len(b) > 0 && b[0] == '{':
-		var obj map[string]float64
-		if err := json.Unmarshal(b, &obj); err != nil {
-			return mixTypeError(err)
-		}
-		*m = obj
-	case len(b) > 0 && b[0] == '[':
-		var arr []float64
-		if err := json.Unmarshal(b, &arr); err != nil {
-			return mixTypeError(err)
-		}
-		*m = make(wireMix, len(arr))
-		for i, v := range arr {
-			(*m)[strconv.Itoa(i)] = v
-		}
-	case string(b) == "null":
-		*m = nil
-	default:
-		return &json.UnmarshalTypeError{Value: jsonValueKind(b), Type: reflect.TypeFor[map[string]float64]()}
+	var arr []float64
+	if err := jsonv2.UnmarshalDecode(dec, &arr); err != nil {
+		return err
+	}
+	*m = make(wireMix, len(arr))
+	for i, v := range arr {
+		(*m)[strconv.Itoa(i)] = v
 	}
 	return nil
-}
-
-// plainMix reads the common case without a second pass of encoding/json:
-// {"key":number,…} with keys free of escapes and no spaces around the
-// punctuation. Anything else (escapes, whitespace, other types, a key
-// given twice) is left to encoding/json, with ok false.
-func plainMix(b []byte) (obj map[string]float64, ok bool) {
-	if len(b) < 2 || b[0] != '{' || b[len(b)-1] != '}' {
-		return nil, false
-	}
-	obj = make(map[string]float64, 4)
-	rest := b[1 : len(b)-1]
-	for len(rest) > 0 {
-		if rest[0] != '"' {
-			return nil, false
-		}
-		end := bytes.IndexByte(rest[1:], '"')
-		if end < 0 {
-			return nil, false
-		}
-		key := rest[1 : 1+end]
-		if bytes.IndexByte(key, '\\') >= 0 || !utf8.Valid(key) || bytes.ContainsFunc(key, func(r rune) bool { return r < 0x20 }) {
-			return nil, false
-		}
-		rest = rest[2+end:]
-		if len(rest) == 0 || rest[0] != ':' {
-			return nil, false
-		}
-		rest = rest[1:]
-		n := bytes.IndexByte(rest, ',')
-		num := rest
-		if n >= 0 {
-			num, rest = rest[:n], rest[n+1:]
-			if len(rest) == 0 {
-				return nil, false // a trailing comma
-			}
-		} else {
-			rest = nil
-		}
-		if !jsonNumber(num) {
-			return nil, false
-		}
-		v, err := strconv.ParseFloat(string(num), 64)
-		if err != nil {
-			return nil, false
-		}
-		if _, dup := obj[string(key)]; dup {
-			return nil, false
-		}
-		obj[string(key)] = v
-	}
-	return obj, true
-}
-
-// jsonNumber reports whether b is a number as JSON writes it.
-func jsonNumber(b []byte) bool {
-	i := 0
-	if i < len(b) && b[i] == '-' {
-		i++
-	}
-	switch {
-	case i < len(b) && b[i] == '0':
-		i++
-	case i < len(b) && b[i] >= '1' && b[i] <= '9':
-		i = digits(b, i)
-	default:
-		return false
-	}
-	if i < len(b) && b[i] == '.' {
-		if i = digits(b, i+1); b[i-1] == '.' {
-			return false // no digit after the point
-		}
-	}
-	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
-		i++
-		if i < len(b) && (b[i] == '+' || b[i] == '-') {
-			i++
-		}
-		start := i
-		if i = digits(b, i); i == start {
-			return false
-		}
-	}
-	return i == len(b)
-}
-
-// digits returns the index past the digits of b from i.
-func digits(b []byte, i int) int {
-	for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-		i++
-	}
-	return i
-}
-
-// mixTypeError reports a weight that is not a number as such.
-func mixTypeError(err error) error {
-	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) {
-		return &json.UnmarshalTypeError{Value: te.Value, Type: reflect.TypeFor[float64]()}
-	}
-	return err
 }
 
 // wireTime is an ISO-8601 timestamp or null.
@@ -193,31 +80,16 @@ func (w *wireTime) UnmarshalJSON(b []byte) error {
 		*w = wireTime{}
 		return nil
 	}
-	s, ok := plainString(b)
-	if !ok && (len(b) == 0 || b[0] != '"' || json.Unmarshal(b, &s) != nil) {
+	s, err := jsontext.AppendUnquote(nil, b)
+	if err != nil {
 		return &json.UnmarshalTypeError{Value: jsonValueKind(b), Type: reflect.TypeFor[time.Time]()}
 	}
-	t, err := time.Parse(time.RFC3339Nano, s)
+	t, err := time.Parse(time.RFC3339Nano, string(s))
 	if err != nil {
 		return fmt.Errorf("time %q is not ISO-8601", s)
 	}
 	*w = wireTime{t: t.UTC(), valid: true}
 	return nil
-}
-
-// plainString reads a JSON string that needs no decoding, as every
-// timestamp mana-auth sends is: quoted, without escapes, valid UTF-8. b is
-// a value the decoder has already checked. Anything else is left to
-// encoding/json, with ok false.
-func plainString(b []byte) (s string, ok bool) {
-	if len(b) < 2 || b[0] != '"' || b[len(b)-1] != '"' {
-		return "", false
-	}
-	inner := b[1 : len(b)-1]
-	if bytes.IndexByte(inner, '\\') >= 0 || !utf8.Valid(inner) {
-		return "", false
-	}
-	return string(inner), true
 }
 
 func (w wireTime) ptr() *time.Time {
@@ -247,6 +119,60 @@ func jsonValueKind(b []byte) string {
 		return "null"
 	}
 	return "number"
+}
+
+// wireOptions make json/v2 accept what encoding/json accepts: names match
+// fields in any letter case and in nothing else (json/v2's own
+// case-insensitive matching also ignores underscores and dashes), a name
+// may be given twice, and a string need not be UTF-8.
+var wireOptions = jsonv2.JoinOptions(
+	jsonv2.MatchCaseInsensitiveNames(true),
+	jsonv1.MatchCaseSensitiveDelimiter(true),
+	jsontext.AllowDuplicateNames(true),
+	jsontext.AllowInvalidUTF8(true),
+)
+
+// wireError explains an error of json/v2 as decodeError explains one of
+// encoding/json, the field named by its path ("feedbackByModule[0].avgRating").
+func wireError(r request, err error) error {
+	var syn *jsontext.SyntacticError
+	var sem *jsonv2.SemanticError
+	switch {
+	case errors.As(err, &syn) && errors.Is(syn.Err, io.ErrUnexpectedEOF):
+		return decodeError(r, pointerField(syn.JSONPointer), syn.Err)
+	case errors.As(err, &syn):
+		return decodeError(r, pointerField(syn.JSONPointer), fmt.Errorf("malformed JSON at byte %d: %v", syn.ByteOffset, syn.Err))
+	case !errors.As(err, &sem):
+		return decodeError(r, "", err)
+	}
+	value := jsonValueKind([]byte{byte(sem.JSONKind)})
+	if value == "number" && len(sem.JSONValue) > 0 {
+		value += " " + string(sem.JSONValue)
+	}
+	var te *json.UnmarshalTypeError
+	switch {
+	case sem.JSONPointer == "":
+		return decodeError(r, "", fmt.Errorf("the answer is %s, want an object", jsonKind(value)))
+	case errors.As(sem.Err, &te): // from wireTime
+	case sem.Err == nil, errors.Is(sem.Err, strconv.ErrRange), errors.Is(sem.Err, strconv.ErrSyntax):
+		te = &json.UnmarshalTypeError{Value: value, Type: sem.GoType}
+	default:
+		return decodeError(r, pointerField(sem.JSONPointer), sem.Err)
+	}
+	return decodeError(r, pointerField(sem.JSONPointer), te)
+}
+
+// pointerField writes a JSON pointer as a field path: "/a/0/b" is "a[0].b".
+func pointerField(p jsontext.Pointer) string {
+	field := ""
+	for tok := range p.Tokens() {
+		if _, err := strconv.Atoi(tok); err == nil {
+			field += "[" + tok + "]"
+		} else {
+			field = joinField(field, tok)
+		}
+	}
+	return field
 }
 
 // objectWalker reads a JSON object one member at a time from a stream, so

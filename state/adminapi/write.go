@@ -159,24 +159,3 @@ func (c *Client) Delete(ctx context.Context, userID string) error {
 	}
 	return err
 }
-
-// Health checks that mana-auth answers (GET /health, no token needed).
-func (c *Client) Health(ctx context.Context) error {
-	var answer struct {
-		Status string `json:"status"`
-	}
-	r := request{method: http.MethodGet, path: pathHealth}
-	r.read = func(b io.Reader) error {
-		if err := json.NewDecoder(b).Decode(&answer); err != nil {
-			return decodeError(r, "", err)
-		}
-		return nil
-	}
-	if err := c.do(ctx, r); err != nil {
-		return err
-	}
-	if answer.Status != "ok" {
-		return fmt.Errorf("mana-auth at %s reports status %q instead of \"ok\"; check its log", c.shown, answer.Status)
-	}
-	return nil
-}

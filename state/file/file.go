@@ -23,7 +23,6 @@ import (
 	"sync"
 
 	"github.com/mana/personactl/state"
-	"github.com/mana/personactl/state/internal/fastjson"
 )
 
 // Backend is the recorded state kept in one local JSON file.
@@ -200,11 +199,10 @@ type stateDocument struct {
 // cannot read and a state that lists an address twice; backup is where the
 // previous version would be.
 func decodeState(path, backup string, data []byte) (*state.State, error) {
-	// One pass when the file is what this version writes: the version is
-	// checked after decoding, and the file is decoded again, for its
-	// version alone, only to tell why a decoding failed.
+	// The version is checked after decoding; the file is decoded again,
+	// for its version alone, only to tell why a decoding failed.
 	var doc stateDocument
-	err := fastjson.Decode(data, &doc)
+	err := json.Unmarshal(data, &doc)
 	if err != nil {
 		var head struct {
 			Version *int `json:"version"`

@@ -603,56 +603,6 @@ func TestCorruptJournalLineRefused(t *testing.T) {
 	}
 }
 
-// TestReadsVersion1Journal: a journal written before JSON Lines (one
-// document, before-images without tags) is still read, with its history,
-// and is rewritten in the new layout when its entry is closed.
-func TestReadsVersion1Journal(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "personactl.state.json")
-	v1 := `{
-  "version": 1,
-  "entries": [
-    {
-      "id": "old-closed", "operation": "apply", "started": "2025-01-01T00:00:00Z",
-      "before": [], "steps": [{"email": "x@personas.mana.test", "action": "create", "outcome": "done", "finished": "2025-01-01T00:00:01Z"}],
-      "closed": "2025-01-01T00:00:02Z"
-    },
-    {
-      "id": "old-open", "operation": "destroy", "started": "2025-01-02T00:00:00Z", "plan": "{\"changes\":[]}",
-      "before": [{"UserID": "u-1", "Values": {"name": "Ann", "email": "ann@personas.mana.test"}, "CreatedAt": "2024-12-01T00:00:00Z", "LastActiveAt": null, "Actions7d": 4, "Actions": 9, "Feedback": 2}],
-      "steps": []
-    }
-  ]
-}
-`
-	os.WriteFile(path+".journal", []byte(v1), 0o600)
-	b := open(t, path)
-	ctx := context.Background()
-	open, err := b.OpenJournals(ctx)
-	if err != nil || len(open) != 1 {
-		t.Fatalf("OpenJournals of a version 1 journal: %+v, %v", open, err)
-	}
-	img := open[0].Before[0]
-	if img.Email != "ann@personas.mana.test" || img.UserID != "u-1" || img.Actions != 9 || img.Feedback != 2 || img.Actions7d != 4 || string(open[0].Plan) != `{"changes":[]}` {
-		t.Errorf("version 1 before-image read as %+v, plan %q", img, open[0].Plan)
-	}
-	l, err := b.Lock(ctx, "apply", 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Release()
-	if err := l.CloseJournal(ctx, "old-open", state.OutcomeInterrupted); err != nil {
-		t.Fatal(err)
-	}
-	h, err := b.History(ctx, 0)
-	if err != nil || len(h) != 2 || h[0].ID != "old-open" || h[0].Outcome != state.OutcomeInterrupted || h[1].ID != "old-closed" || len(h[1].Steps) != 1 {
-		t.Errorf("history after closing: %+v, %v", h, err)
-	}
-	data, _ := os.ReadFile(path + ".journal")
-	if !strings.HasPrefix(string(data), `{"type":"journal","version":2}`+"\n") {
-		t.Errorf("journal not rewritten as JSON Lines:\n%s", data)
-	}
-}
-
 // TestWriteAtomic: the helper others use leaves the file with the mode
 // asked for and no temporary file beside it.
 func TestWriteAtomic(t *testing.T) {

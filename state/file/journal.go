@@ -30,8 +30,7 @@ import (
 // beyond retention. A last line without its newline is a write that a crash
 // cut short; it is ignored with a warning, and the next append cuts it off.
 
-// journalVersion is the version of the journal file's layout; version 1 was
-// one JSON document, rewritten whole on every step, and is still read.
+// journalVersion is the version of the journal file's layout.
 const journalVersion = 2
 
 // Record types of the journal file.
@@ -99,9 +98,6 @@ func (b *Backend) readOpenEntries() (*journal, error) {
 	if err != nil {
 		return nil, err
 	}
-	if isJournalV1(data) {
-		return parseJournalV1(path, data)
-	}
 	skel, lines, err := scanJournal(path, data, b.warn)
 	if err != nil {
 		return nil, err
@@ -160,21 +156,12 @@ func (b *Backend) journalBytes() ([]byte, error) {
 
 // parseJournal parses the journal file's bytes; warn hears of a torn last line.
 func parseJournal(path string, data []byte, warn func(string)) (*journal, error) {
-	if isJournalV1(data) {
-		return parseJournalV1(path, data)
-	}
 	j := &journal{byID: map[string]*state.JournalEntry{}}
 	err := eachLine(path, data, warn, func(ln line) error { return j.decodeLine(path, ln) })
 	if err != nil {
 		return nil, err
 	}
 	return j, nil
-}
-
-// isJournalV1 reports whether data has the layout of version 1: one
-// indented JSON document.
-func isJournalV1(data []byte) bool {
-	return bytes.HasPrefix(bytes.TrimLeft(data, " \t\r\n"), []byte("{\n"))
 }
 
 // moveAside is what to do with a journal that cannot be read.
@@ -265,14 +252,15 @@ func scanJournal(path string, data []byte, warn func(string)) (*journal, []line,
 }
 
 // prefixedID returns the ID that follows prefix at the start of text, when
-// it is a plain JSON string (no escapes) followed by a comma.
+// it is a plain JSON string (no escapes, valid UTF-8, which encoding/json
+// would replace) followed by a comma.
 func prefixedID(text, prefix []byte) (string, bool) {
 	rest, ok := bytes.CutPrefix(text, prefix)
 	if !ok {
 		return "", false
 	}
 	end := bytes.IndexByte(rest, '"')
-	if end <= 0 || bytes.IndexByte(rest[:end], '\\') >= 0 || end+1 >= len(rest) || rest[end+1] != ',' {
+	if end <= 0 || bytes.IndexByte(rest[:end], '\\') >= 0 || !utf8.Valid(rest[:end]) || end+1 >= len(rest) || rest[end+1] != ',' {
 		return "", false
 	}
 	return string(rest[:end]), true
@@ -318,91 +306,6 @@ func (j *journal) apply(r record) error {
 		return fmt.Errorf("unknown record type %q", r.Type)
 	}
 	return nil
-}
-
-// parseJournalV1 reads the layout before JSON Lines: one document whose
-// before-images have no JSON tags.
-func parseJournalV1(path string, data []byte) (*journal, error) {
-	var v1 struct {
-		Version int `json:"version"`
-		Entries []struct {
-			ID        string              `json:"id"`
-			Operation string              `json:"operation"`
-			Started   time.Time           `json:"started"`
-			Plan      string              `json:"plan"`
-			Before    []state.LivePersona `json:"before"`
-			Steps     []state.JournalStep `json:"steps"`
-			Closed    time.Time           `json:"closed"`
-		} `json:"entries"`
-	}
-	if err := json.Unmarshal(data, &v1); err != nil {
-		return nil, fmt.Errorf("journal %s is not valid JSON (%s); it only records runs: move it aside and run `personactl plan` to compare the state with what is live", path, describeJSONError(data, err))
-	}
-	if v1.Version != 1 {
-		return nil, fmt.Errorf("journal %s has format version %d, which this personactl cannot read; upgrade personactl, or move it aside", path, v1.Version)
-	}
-	j := &journal{byID: map[string]*state.JournalEntry{}}
-	for _, d := range v1.Entries {
-		e := &state.JournalEntry{ID: d.ID, Operation: d.Operation, Started: d.Started, Steps: d.Steps, Closed: d.Closed}
-		if e.Steps == nil {
-			e.Steps = []state.JournalStep{}
-		}
-		if e.Closed.IsZero() {
-			if d.Plan != "" {
-				e.Plan = []byte(d.Plan)
-			}
-			for _, l := range d.Before {
-				e.Before = append(e.Before, state.BeforeImageOf(l))
-			}
-		}
-		j.add(e)
-	}
-	return j, nil
-}
-
-// encode renders the whole journal as JSON Lines: a header, then per entry
-// its open record, its steps in one record, and its close record.
-func (j *journal) encode() ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(record{Type: recHeader, Version: journalVersion}); err != nil {
-		return nil, err
-	}
-	for _, e := range j.entries {
-		for _, r := range entryRecords(*e) {
-			if err := enc.Encode(r); err != nil {
-				return nil, fmt.Errorf("entry %s: %w", e.ID, err)
-			}
-		}
-	}
-	return buf.Bytes(), nil
-}
-
-// entryRecords are the records that store e.
-func entryRecords(e state.JournalEntry) []record {
-	out := []record{{Type: recOpen, ID: e.ID, Operation: e.Operation, Who: e.Who, Host: e.Host, Started: e.Started, Plan: string(e.Plan), Before: e.Before}}
-	if len(e.Steps) > 0 {
-		out = append(out, record{Type: recSteps, ID: e.ID, Steps: e.Steps})
-	}
-	if !e.Closed.IsZero() {
-		out = append(out, record{Type: recClose, ID: e.ID, Closed: e.Closed, Outcome: e.Outcome})
-	}
-	return out
-}
-
-// prune drops the oldest closed entries beyond keep; open entries stay.
-func (j *journal) prune(keep int) {
-	drop := j.beyond(keep)
-	kept := j.entries[:0]
-	for _, e := range j.entries {
-		if drop[e.ID] {
-			delete(j.byID, e.ID)
-		} else {
-			kept = append(kept, e)
-		}
-	}
-	j.entries = kept
 }
 
 // beyond returns the IDs of the closed entries older than the newest keep.
@@ -513,8 +416,8 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 }
 
 // writeOpen writes e's open record, and its steps record when it has
-// steps, as appendRecords would encode entryRecords(e), but a piece at a
-// time: the plan and 10,000 before-images are never held encoded whole.
+// steps, as appendRecords would encode them, but a piece at a time: the
+// plan and 10,000 before-images are never held encoded whole.
 func writeOpen(w io.Writer, e state.JournalEntry) error {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
@@ -670,8 +573,7 @@ func cutTornLine(f *os.File) (int64, error) {
 }
 
 // journalHasEntry reports whether the journal holds an entry with id, by
-// looking for its open record as the encoder writes it (and, for a journal
-// of the old one-document layout, by reading it).
+// looking for its open record as the encoder writes it.
 func (b *Backend) journalHasEntry(id string) (bool, error) {
 	data, err := os.ReadFile(b.journalPath())
 	switch {
@@ -679,13 +581,6 @@ func (b *Backend) journalHasEntry(id string) (bool, error) {
 		return false, nil
 	case err != nil:
 		return false, fmt.Errorf("read journal %s: %w", b.journalPath(), err)
-	}
-	if isJournalV1(data) {
-		j, err := b.readJournal()
-		if err != nil {
-			return false, err
-		}
-		return j.byID[id] != nil, nil
 	}
 	var want bytes.Buffer
 	enc := json.NewEncoder(&want)
@@ -765,12 +660,7 @@ func (l *lock) CloseJournal(ctx context.Context, id string, o string) error {
 			return err
 		}
 		closed := time.Now().UTC().Truncate(time.Microsecond)
-		var out []byte
-		if isJournalV1(data) {
-			out, err = closeV1(path, data, id, closed, o, l.b.retain)
-		} else {
-			out, err = closeEntry(path, data, l.b.warn, id, l.open[id], closed, o, l.b.retain)
-		}
+		out, err := closeEntry(path, data, l.b.warn, id, l.open[id], closed, o, l.b.retain)
 		if err != nil {
 			return err
 		}
@@ -829,26 +719,6 @@ func closeEntry(path string, data []byte, warn func(string), id string, head *re
 		return nil, err
 	}
 	return buf.Bytes(), nil
-}
-
-// closeV1 closes entry id of a journal of version 1, which is then
-// rewritten in the current layout.
-func closeV1(path string, data []byte, id string, closed time.Time, outcome string, retain int) ([]byte, error) {
-	j, err := parseJournalV1(path, data)
-	if err != nil {
-		return nil, err
-	}
-	e := j.byID[id]
-	if e == nil || !e.Closed.IsZero() {
-		return nil, fmt.Errorf("close journal entry in %s: no open entry %s", path, id)
-	}
-	e.Closed, e.Outcome, e.Plan, e.Before = closed, outcome, nil, nil
-	j.prune(retain)
-	out, err := j.encode()
-	if err != nil {
-		return nil, fmt.Errorf("encode journal %s: %w", path, err)
-	}
-	return out, nil
 }
 
 // stderrWarn is where warnings go when Options.Warn is not set.

@@ -20,7 +20,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/mana/personactl/state"
-	"github.com/mana/personactl/state/internal/fastjson"
 )
 
 // Backend is the recorded state of one workspace in a PostgreSQL database.
@@ -176,7 +175,7 @@ func readState(ctx context.Context, tx pgx.Tx, workspace string) (*state.State, 
 		if err := rows.Scan(&p.Email, &p.UserID, &values, &p.AppliedAt, &p.Credentials); err != nil {
 			return nil, err
 		}
-		if err := fastjson.Decode([]byte(values), &p.Values); err != nil {
+		if err := json.Unmarshal([]byte(values), &p.Values); err != nil {
 			return nil, fmt.Errorf("persona %s: values are not a persona (%v); restore the row or remove it with `personactl state rm %s`", p.Email, err, p.Email)
 		}
 		p.AppliedAt = p.AppliedAt.UTC()

@@ -113,23 +113,7 @@ CREATE TABLE personactl.journal_steps (
 	FOREIGN KEY (workspace, entry_id) REFERENCES personactl.journal (workspace, id) ON DELETE CASCADE
 );
 COMMENT ON TABLE personactl.journal_steps IS 'personactl: the finished steps of each journal entry';
-
-INSERT INTO personactl.journal_steps (workspace, entry_id, email, action, user_id, outcome, error, finished)
-SELECT j.workspace, j.id, s->>'email', s->>'action', coalesce(s->>'user_id', ''), s->>'outcome', coalesce(s->>'error', ''), (s->>'finished')::timestamptz
-FROM personactl.journal j, jsonb_array_elements(j.steps) WITH ORDINALITY AS x(s, n)
-ORDER BY j.workspace, j.id, x.n;
 ALTER TABLE personactl.journal DROP COLUMN steps;
-
--- Version 1 wrote before-images with Go's field names; give open entries
--- the tagged layout. Closed entries keep no before-images or plan.
-UPDATE personactl.journal SET before = coalesce((
-	SELECT jsonb_agg(jsonb_build_object(
-		'email', b->'Values'->>'email', 'user_id', b->>'UserID', 'values', b->'Values',
-		'created_at', b->'CreatedAt', 'last_active_at', b->'LastActiveAt', 'actions_7d', b->'Actions7d',
-		'recent_actions', b->'Actions', 'feedback', b->'Feedback') ORDER BY n)
-	FROM jsonb_array_elements(before) WITH ORDINALITY AS x(b, n)), '[]')
-WHERE closed IS NULL;
-UPDATE personactl.journal SET before = '[]', plan = NULL WHERE closed IS NOT NULL;
 `},
 }
 
