@@ -376,11 +376,11 @@ func countingDials(t *testing.T, dials *atomic.Int64) *http.Client {
 // answered in this run, a refused connection is a restart passing by, and
 // is retried like a reset.
 func TestRefusedAfterAnAnswerIsRetriedWithTheBudget(t *testing.T) {
-	srv := httptest.NewServer(&fakeAdmin{bodies: map[string]string{"/health": `{"status":"ok"}`}})
+	srv := httptest.NewServer(&fakeAdmin{bodies: map[string]string{"/api/v1/admin/personas": `{"personas":[]}`}})
 	var dials atomic.Int64
 	var n told
 	c := newClient(t, adminapi.Options{BaseURL: srv.URL, Token: jwt(map[string]any{"role": "admin"}), HTTPClient: countingDials(t, &dials), Retrying: n.retrying})
-	if err := c.Health(context.Background()); err != nil {
+	if _, err := c.Personas(context.Background()); err != nil {
 		t.Fatal(errText(t, err))
 	}
 	srv.Close() // mana-auth goes away
