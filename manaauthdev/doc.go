@@ -129,7 +129,10 @@
 //     letter case of a locked address is another string, and logs in.
 //  18. The login's bad bodies: 400 VALIDATION "Invalid JSON body", or zod's
 //     "[body.email] Invalid input: expected string, received undefined",
-//     the messages of both fields joined with "; ".
+//     the messages of both fields joined with "; ". An address with spaces
+//     around it is 400 VALIDATION "Invalid email", before any lookup: no
+//     attempt is recorded (login-race-exchanges.json; any address Better
+//     Auth's sign-in calls invalid is answered so).
 //
 // # Inferred, not recorded
 //

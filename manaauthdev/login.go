@@ -72,6 +72,12 @@ func (s *Server) loginRoute(w http.ResponseWriter, r *http.Request) {
 		s.loginError(w, r, http.StatusBadRequest, "VALIDATION", strings.Join(issues, "; "))
 		return
 	}
+	// Better Auth's check of the address (spaces around it included), before
+	// any lookup: no attempt is recorded.
+	if !validEmail(email) {
+		s.loginError(w, r, http.StatusBadRequest, "VALIDATION", "Invalid email")
+		return
+	}
 
 	now := s.now()
 	// The lock comes first: while it holds, even the right password gets

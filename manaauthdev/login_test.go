@@ -158,6 +158,8 @@ func TestLoginRefusalsAndTheirAttempts(t *testing.T) {
 				`{"error":"VALIDATION","message":"[body.email] Invalid input: expected string, received undefined; [body.password] Invalid input: expected string, received undefined","status":400}`, nil},
 			{"a number for a password", map[string]any{"email": persona1, "password": 12345678}, 400,
 				`{"error":"VALIDATION","message":"[body.password] Invalid input: expected string, received number","status":400}`, map[string]int{persona1: 1}},
+			{"spaces around the address", creds(" "+persona1+" ", password1), 400,
+				`{"error":"VALIDATION","message":"Invalid email","status":400}`, map[string]int{persona1: 1, " " + persona1 + " ": 0}},
 		}
 		for _, c := range cases {
 			a := login(t, inst, c.body)
