@@ -265,13 +265,15 @@ func TestFailuresSpreadOverMoreThanTheWindowDoNotLock(t *testing.T) {
 }
 
 func TestLoginFaultsAreSwitchedOnApart(t *testing.T) {
-	inst := devtest.Start(t)
+	clock := manaauthdev.NewClock(time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC))
+	inst := devtest.Start(t, devtest.WithNow(clock.Now))
 	createPersona(t, inst, persona1, password1)
 	f := inst.Server.Faults()
 	f.SetErrorRate(1, http.StatusServiceUnavailable)
 	if a := login(t, inst, creds(persona1, password1)); a.status != 200 {
 		t.Errorf("login with admin faults on, login faults off: %d %s, want 200", a.status, a.raw)
 	}
+	clock.Advance(manaauthdev.ClearLag) // the success's clearing has landed
 	f.SetErrorRate(0, 0)
 	f.SetLoginFaults(true)
 	f.SetLostAnswerRate(1)
