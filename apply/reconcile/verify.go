@@ -38,7 +38,9 @@ const (
 	StatusOtherSecret Status = "wrong_password_not_tried"
 	// StatusLocked: mana-auth locked the address after failed logins.
 	StatusLocked Status = "locked"
-	// StatusNotPersona: the login worked, but the user is not a persona.
+	// StatusNotPersona: the user at the address is not a persona, as the
+	// login answered or as mana-auth's database shows (then no login is
+	// sent: it would be a person's).
 	StatusNotPersona Status = "not_persona"
 	// StatusNotLive: in the catalog, not live: nothing to log in as.
 	StatusNotLive Status = "not_live"
@@ -164,7 +166,8 @@ type VerifyRequest struct {
 // password spends one of the five attempts before a lockout, so nothing
 // that may have been sent is retried. None is sent as a persona whose
 // recorded fingerprint is another seed secret's (a login known to fail),
-// unless req.ForceLogin.
+// unless req.ForceLogin, nor ever to an address mana-auth's database shows
+// held by a user who is not a persona.
 func (s *Session) Verify(ctx context.Context, req VerifyRequest) (*Verification, error) {
 	if s.Secret == nil {
 		return nil, errors.New("verify needs the seed secret the runner uses: set PERSONA_SEED_SECRET")
@@ -182,6 +185,10 @@ func (s *Session) Verify(ctx context.Context, req VerifyRequest) (*Verification,
 	for _, l := range s.Input.Live {
 		live[l.Values.Email] = l
 	}
+	people, err := s.people(ctx, emails, live)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]Readiness, len(emails))
 	sem := make(chan struct{}, max(1, s.Parallelism))
 	var wg sync.WaitGroup
@@ -189,6 +196,9 @@ func (s *Session) Verify(ctx context.Context, req VerifyRequest) (*Verification,
 		out[i] = Readiness{Email: email}
 		l, ok := live[email]
 		switch {
+		case people[email]:
+			out[i].Status, out[i].Detail = StatusNotPersona, "mana-auth's database shows a user here who is not a persona (made a person again by hand?); verify does not log in as a person"
+			continue
 		case !ok:
 			out[i].Status, out[i].Detail = StatusNotLive, "no live persona has this address; personactl apply creates it"
 			continue
@@ -220,6 +230,34 @@ func (s *Session) Verify(ctx context.Context, req VerifyRequest) (*Verification,
 		}
 	}
 	return v, nil
+}
+
+// people tells which of emails, not live, mana-auth's database shows held
+// by a user who is not a persona; over the admin API, which cannot tell
+// without a login, none.
+func (s *Session) people(ctx context.Context, emails []string, live map[string]state.LivePersona) (map[string]bool, error) {
+	db, ok := s.Live.(bulkOwners)
+	if !ok {
+		return nil, nil
+	}
+	var missing []string
+	for _, e := range emails {
+		if _, isLive := live[e]; !isLive {
+			missing = append(missing, e)
+		}
+	}
+	if len(missing) == 0 {
+		return nil, nil
+	}
+	owners, err := db.AddressOwners(ctx, missing)
+	if err != nil {
+		return nil, err
+	}
+	people := map[string]bool{}
+	for e, o := range owners {
+		people[e] = o == state.AddressTaken
+	}
+	return people, nil
 }
 
 // otherSecret reports whether the state records, for the user l is, the

@@ -97,3 +97,45 @@ func TestVerifyTrustsAnotherSecretsFingerprint(t *testing.T) {
 		t.Errorf("with ForceLogin: %+v, want every login's answer", v.Personas)
 	}
 }
+
+// personLive is live as mana-auth's database shows it: the personas, and
+// the kind of user holding any address (the persona row of a user made a
+// person again by hand is not a persona's).
+type personLive struct {
+	*memLive
+	people map[string]bool
+}
+
+func (l personLive) AddressOwners(_ context.Context, emails []string) (map[string]state.AddressOwner, error) {
+	out := map[string]state.AddressOwner{}
+	for _, e := range emails {
+		if l.people[e] {
+			out[e] = state.AddressTaken
+		}
+	}
+	return out, nil
+}
+
+// TestVerifyNeverLogsInAsAPerson: a catalog persona whose user mana-auth's
+// database shows as a person (kind human, set by hand) is reported as not
+// a persona, and no login is sent as them.
+func TestVerifyNeverLogsInAsAPerson(t *testing.T) {
+	a, b, c := persona("persona.a@mana.test"), persona("persona.b@mana.test"), persona("persona.c@mana.test")
+	live := &memLive{personas: map[string]state.LivePersona{a.Email: {UserID: "ua", Values: a}}}
+	s := session(t, live, a, b, c)
+	s.Live = personLive{memLive: live, people: map[string]bool{b.Email: true}}
+	auth := &loginCounter{}
+	v, err := s.Verify(context.Background(), VerifyRequest{Auth: auth, ForceLogin: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := auth.tried(); !slices.Equal(got, []string{a.Email}) {
+		t.Errorf("logged in as %v, want only the persona %s", got, a.Email)
+	}
+	want := map[string]Status{a.Email: StatusReady, b.Email: StatusNotPersona, c.Email: StatusNotLive}
+	for _, r := range v.Personas {
+		if r.Status != want[r.Email] {
+			t.Errorf("%s: %s (%s), want %s", r.Email, r.Status, r.Detail, want[r.Email])
+		}
+	}
+}
