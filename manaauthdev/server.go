@@ -68,6 +68,11 @@ type Server struct {
 	now        func() time.Time
 	faults     *Faults
 
+	// clearing holds, by address string, when a success's clearing of its
+	// failed logins was sent (see ClearLag).
+	clearMu  sync.Mutex
+	clearing map[string]time.Time
+
 	logMu sync.Mutex
 	log   io.Writer
 }

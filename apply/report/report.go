@@ -188,7 +188,7 @@ func pastTense(action string) string {
 
 // Verification writes v as text, JSON or a Markdown table.
 func Verification(w io.Writer, v *reconcile.Verification, format string) error {
-	counts := map[string]int{}
+	counts := map[reconcile.Status]int{}
 	for _, r := range v.Personas {
 		counts[r.Status]++
 	}

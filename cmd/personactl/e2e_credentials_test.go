@@ -61,9 +61,10 @@ func TestE2EAdminTokenExpiresMidRun(t *testing.T) {
 
 // TestE2ECredentialDriftAndVerify: the runner's view end to end. verify with
 // the right secret logs in once per persona; after the seed secret is
-// rotated, plan reports credential drift with no request sent, and verify
-// reports a wrong password with exactly one failed attempt per persona; a
-// locked address is reported with its minutes.
+// rotated, plan reports credential drift with no request sent, and so does
+// verify, from the recorded fingerprints: five such runs once locked every
+// persona. With --force-login it logs in, with exactly one failed attempt
+// per persona; a locked address is reported with its minutes.
 func TestE2ECredentialDriftAndVerify(t *testing.T) {
 	e := newE2E(t)
 	e.must(0, "apply", "--auto-approve", "--verify")
@@ -107,17 +108,28 @@ func TestE2ECredentialDriftAndVerify(t *testing.T) {
 	}
 
 	anna := e.personas[0].Email
+	e.faults().ResetCounts()
 	r = e.must(2, "verify")
+	if n := e.faults().Requests("POST", manaauthdev.PathLogin); n != 0 {
+		t.Errorf("verify with a secret the recorded fingerprints call another sent %d logins, want none", n)
+	}
+	if !strings.Contains(r.out, anna+": wrong password (from the recorded fingerprint; not tried)") || !strings.Contains(r.out, "--force-login") {
+		t.Errorf("verify with a wrong secret does not say it did not try, and how to\n%s", r)
+	}
+	r = e.must(2, "verify", "--force-login")
+	if n := e.faults().Requests("POST", manaauthdev.PathLogin); n != len(e.personas) {
+		t.Errorf("verify --force-login sent %d logins for %d personas", n, len(e.personas))
+	}
 	for _, p := range e.personas {
 		if n := e.inst.Server.FailedLogins(p.Email); n != 1 {
-			t.Errorf("%s: %d failed login attempts after one verify, want exactly 1", p.Email, n)
+			t.Errorf("%s: %d failed login attempts after one verify --force-login, want exactly 1", p.Email, n)
 		}
 	}
-	if !strings.Contains(r.out, anna+": wrong password") {
-		t.Errorf("verify with a wrong secret\n%s", r)
+	if !strings.Contains(r.out, anna+": wrong password: ") {
+		t.Errorf("verify --force-login with a wrong secret\n%s", r)
 	}
 	e.inst.LockOut(t, anna)
-	r = e.must(2, "verify", "--target="+anna)
+	r = e.must(2, "verify", "--target="+anna, "--force-login")
 	if !strings.Contains(r.out, anna+": locked") || !strings.Contains(r.out, "30 minute") {
 		t.Errorf("a locked persona is not reported with its minutes\n%s", r)
 	}
