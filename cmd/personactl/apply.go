@@ -130,7 +130,7 @@ func applyOrDestroy(ctx context.Context, g *Globals, s Streams, r applyRun) erro
 			if saved != nil || r.flags.AutoApprove {
 				return nil // a saved plan is the approval: it was reviewed when it was made
 			}
-			return report.Approve(ctx, s.In, s.Out, r.operation, isTerminal(s.In))
+			return report.Approve(ctx, s.In, s.Out, r.operation, p, isTerminal(s.In))
 		},
 		Run: sess.Writes(r.noRollback, apply.Progress(stepsOut, jsonOut, isTerminal(s.Out))),
 	})
