@@ -327,7 +327,7 @@ func (r *runner) interrupted(failed []error) *Error {
 	made := r.made()
 	outcome := "Interrupted: nothing was changed; run personactl apply again, or personactl plan to review"
 	if made > 0 {
-		outcome = fmt.Sprintf("Interrupted: %s of %s changes made and recorded; run personactl apply again to finish, or personactl plan to review", thousands(made), thousands(r.total))
+		outcome = fmt.Sprintf("Interrupted: %s of %s changes made and recorded; run personactl apply again to finish, or personactl plan to review", Thousands(made), Thousands(r.total))
 	}
 	return &Error{Failures: failed, Outcome: outcome, Interrupted: true}
 }
@@ -337,8 +337,8 @@ func (r *runner) made() int {
 	return r.res.Created + r.res.Updated + r.res.Deleted + r.res.Replaced
 }
 
-// thousands writes n with commas between groups of three digits.
-func thousands(n int) string {
+// Thousands writes n with commas between groups of three digits.
+func Thousands(n int) string {
 	s := fmt.Sprint(n)
 	for i := len(s) - 3; i > 0; i -= 3 {
 		s = s[:i] + "," + s[i:]

@@ -111,7 +111,10 @@ type computer struct {
 	replaceInCatalog              map[string]bool
 	uncheckedCredentials          int
 	unknownCredentials, credDrift []string
-	scratch                       []byte
+	// left are the live personas a destroy leaves: this setup does not
+	// manage them.
+	left    []string
+	scratch []byte
 }
 
 func (cx *computer) change(email string, d *catalog.Persona, r *state.RecordedPersona, l *state.LivePersona) Change {
@@ -134,7 +137,9 @@ func (cx *computer) change(email string, d *catalog.Persona, r *state.RecordedPe
 	}
 	switch {
 	case cx.opts.Destroy:
-		planDestroy(&c, d, r, l, cx.in.Interrupted[email])
+		if planDestroy(&c, d, r, l, cx.opts.All, cx.in.Interrupted[email]) {
+			cx.left = append(cx.left, email)
+		}
 	case cx.opts.RefreshOnly:
 		planRefresh(&c, r, l, cx.in.Interrupted[email])
 	case d != nil:
@@ -237,6 +242,9 @@ func (cx *computer) finish(targets, found map[string]bool, total int) {
 	if !cx.opts.Destroy && !cx.opts.RefreshOnly {
 		cx.checkReplaceTargets(targets)
 	}
+	if cx.opts.Destroy && !cx.opts.All {
+		cx.destroyNotes()
+	}
 	if len(cx.credDrift) > 0 {
 		p.Warnings = append(p.Warnings, Finding{Code: CodeCredentialDrift, Emails: cx.credDrift})
 	}
@@ -258,18 +266,6 @@ func sortFindings(fs []Finding) {
 		}
 		return strings.Join(fs[i].Emails, ",") < strings.Join(fs[j].Emails, ",")
 	})
-}
-
-func planDestroy(c *Change, d *catalog.Persona, r *state.RecordedPersona, l *state.LivePersona, run string) {
-	switch {
-	case l != nil:
-		c.Action = Delete
-		c.History = history(l)
-		c.NotInCatalog = d == nil
-	case r != nil:
-		c.Action = Forget
-		c.Reasons = append(c.Reasons, Finding{Code: ReasonGone, Run: run})
-	}
 }
 
 // planRefresh plans only the state's catch-up with live: nothing is written

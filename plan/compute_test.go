@@ -143,32 +143,79 @@ func TestCreateOverAPersonsAddressBlocksThePlan(t *testing.T) {
 	}
 }
 
-func TestDestroyMarksPersonasNotInCatalog(t *testing.T) {
-	extra := persona("persona.extra@mana.test", prompt)
-	p := Compute(Input{
-		Desired:  []catalog.Persona{anna},
-		Recorded: []state.RecordedPersona{rec("u1", anna), rec("u9", persona("persona.gone@mana.test", prompt))},
-		Live:     []state.LivePersona{live("u1", anna), live("u2", extra)},
-	}, Options{Destroy: true})
-	want := map[string]struct {
+// TestDestroyDeletesWhatThisSetupManages: a destroy deletes the live
+// personas in the catalog or the recorded state and names every other one
+// it leaves; --all deletes every live persona, marking those the catalog
+// does not have; --target narrows the managed set (with --all, the live
+// set), and a target outside it deletes nothing.
+func TestDestroyDeletesWhatThisSetupManages(t *testing.T) {
+	ben := persona("persona.ben@mana.test", prompt)   // in the catalog only
+	mia := persona("persona.mia@mana.test", prompt)   // recorded only
+	zoe := persona("persona.zoe@mana.test", prompt)   // live only: another setup's
+	gone := persona("persona.gone@mana.test", prompt) // recorded, deleted since
+	in := Input{
+		Desired:  []catalog.Persona{anna, ben},
+		Recorded: []state.RecordedPersona{rec("u1", anna), rec("u3", mia), rec("u9", gone)},
+		Live:     []state.LivePersona{live("u1", anna), live("u2", ben), live("u3", mia), live("u4", zoe)},
+	}
+	noCatalog := in
+	noCatalog.Desired, noCatalog.MissingCatalog = nil, "catalog.json"
+	const leftZoe = "1 persona not managed here (in neither this catalog nor this recorded state) was left: persona.zoe@mana.test; `--all` deletes it too"
+	type want struct {
 		action       Action
 		notInCatalog bool
+	}
+	tests := []struct {
+		name    string
+		in      Input
+		opts    Options
+		changes map[string]want
+		notes   []string
 	}{
-		anna.Email:               {Delete, false},
-		extra.Email:              {Delete, true},
-		"persona.gone@mana.test": {Forget, false},
+		{"managed via the catalog, the state or both: deleted; the unmanaged one left and named", in, Options{Destroy: true},
+			map[string]want{anna.Email: {Delete, false}, ben.Email: {Delete, false}, mia.Email: {Delete, true}, zoe.Email: {NoOp, false}, gone.Email: {Forget, false}},
+			[]string{leftZoe}},
+		{"--all: every live persona, marking those not in the catalog", in, Options{Destroy: true, All: true},
+			map[string]want{anna.Email: {Delete, false}, ben.Email: {Delete, false}, mia.Email: {Delete, true}, zoe.Email: {Delete, true}, gone.Email: {Forget, false}},
+			nil},
+		{"--target inside the managed set", in, Options{Destroy: true, Targets: []string{mia.Email}},
+			map[string]want{mia.Email: {Delete, true}}, nil},
+		{"--target outside the managed set deletes nothing", in, Options{Destroy: true, Targets: []string{zoe.Email}},
+			map[string]want{zoe.Email: {NoOp, false}}, []string{leftZoe}},
+		{"--all with --target narrows the live set", in, Options{Destroy: true, All: true, Targets: []string{zoe.Email}},
+			map[string]want{zoe.Email: {Delete, true}}, nil},
+		{"no catalog: the recorded personas only, said", noCatalog, Options{Destroy: true},
+			map[string]want{anna.Email: {Delete, true}, ben.Email: {NoOp, false}, mia.Email: {Delete, true}, zoe.Email: {NoOp, false}, gone.Email: {Forget, false}},
+			[]string{"there is no catalog at catalog.json, so this destroy deletes only the personas the recorded state holds", "2 personas not managed here (in neither this catalog nor this recorded state) were left: persona.ben@mana.test, persona.zoe@mana.test; `--all` deletes them too"}},
+		{"no catalog with --all: every live persona", noCatalog, Options{Destroy: true, All: true},
+			map[string]want{anna.Email: {Delete, true}, ben.Email: {Delete, true}, mia.Email: {Delete, true}, zoe.Email: {Delete, true}, gone.Email: {Forget, false}},
+			nil},
 	}
-	if len(p.Changes) != len(want) {
-		t.Fatalf("got %d changes, want %d", len(p.Changes), len(want))
-	}
-	for _, c := range p.Changes {
-		w := want[c.Email]
-		if c.Action != w.action || c.NotInCatalog != w.notInCatalog {
-			t.Errorf("%s: %s notInCatalog=%v, want %s %v", c.Email, c.Action, c.NotInCatalog, w.action, w.notInCatalog)
-		}
-		if c.Action == Delete && c.History == nil {
-			t.Errorf("%s: delete without the history it destroys", c.Email)
-		}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := Compute(tt.in, tt.opts)
+			got := map[string]want{}
+			for _, c := range p.Changes {
+				got[c.Email] = want{c.Action, c.NotInCatalog}
+				if c.Action == Delete && c.History == nil {
+					t.Errorf("%s: delete without the history it destroys", c.Email)
+				}
+			}
+			if !reflect.DeepEqual(got, tt.changes) {
+				t.Errorf("changes %v, want %v", got, tt.changes)
+			}
+			if len(p.Notes) != len(tt.notes) {
+				t.Fatalf("notes %q, want %d", Messages(p.Notes), len(tt.notes))
+			}
+			for i, n := range tt.notes {
+				if got := p.Notes[i].Message(); !strings.HasPrefix(got, n) {
+					t.Errorf("note %q, want %q", got, n)
+				}
+			}
+			if len(p.Errors) > 0 {
+				t.Errorf("errors %q", Messages(p.Errors))
+			}
+		})
 	}
 }
 

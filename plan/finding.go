@@ -45,6 +45,12 @@ const (
 	CodeCredentialsNotChecked Code = "credentials_not_checked"
 	// CodeCredentialsUnknown: no comparable fingerprint is recorded for Emails.
 	CodeCredentialsUnknown Code = "credentials_unknown"
+	// CodeUnmanagedLeft: a destroy leaves Emails, live personas in neither
+	// the catalog nor the recorded state; --all deletes them too.
+	CodeUnmanagedLeft Code = "unmanaged_left"
+	// CodeCatalogMissing: no catalog file at Catalog, so a destroy deletes
+	// the recorded personas only.
+	CodeCatalogMissing Code = "catalog_missing"
 )
 
 // Reasons for one change.
@@ -92,6 +98,8 @@ type Finding struct {
 	Run string `json:"run,omitempty"`
 	// History is what a replace would destroy.
 	History *History `json:"history,omitempty"`
+	// Catalog is the path of a catalog file that is not there.
+	Catalog string `json:"catalog,omitempty"`
 }
 
 // Message words f for people; every rendering shows this text.
@@ -130,6 +138,11 @@ func (f Finding) Message() string {
 	case CodeCredentialsUnknown:
 		return fmt.Sprintf("whether the persona runner can log in as %s is unknown: the state records no seed secret fingerprint that can be compared for %s (%s); run `personactl verify` to check and record %s",
 			count(n, "persona", "personas"), pick(n, "it", "them"), listSome(f.Emails), pick(n, "it", "them"))
+	case CodeUnmanagedLeft:
+		return fmt.Sprintf("%s not managed here (in neither this catalog nor this recorded state) %s left: %s; `--all` deletes %s too",
+			count(n, "persona", "personas"), pick(n, "was", "were"), listSome(f.Emails), pick(n, "it", "them"))
+	case CodeCatalogMissing:
+		return fmt.Sprintf("there is no catalog at %s, so this destroy deletes only the personas the recorded state holds; pass --catalog=PATH to delete a catalog's personas too", f.Catalog)
 	case ReasonRecreated:
 		return "deleted " + f.gone() + " since the last apply; it will be created again"
 	case ReasonAddressTaken:

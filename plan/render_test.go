@@ -70,6 +70,7 @@ func scenarios() []scenario {
 		{"rename-warning", Input{Desired: []catalog.Persona{renamed}, Recorded: []state.RecordedPersona{rec("u1", anna)}, Live: []state.LivePersona{live("u1", anna)}, Workspace: "default", Lineage: "L", Serial: 1}, Options{}},
 		{"replace", Input{Desired: []catalog.Persona{renamed}, Recorded: []state.RecordedPersona{rec("u1", anna)}, Live: []state.LivePersona{live("u1", anna)}, Workspace: "default", Lineage: "L", Serial: 1}, Options{Replace: []string{anna.Email}}},
 		{"destroy", Input{Desired: []catalog.Persona{anna}, Recorded: []state.RecordedPersona{rec("u1", anna), rec("u4", gone)}, Live: []state.LivePersona{live("u1", anna), live("u5", extra)}, Workspace: "default", Lineage: "L", Serial: 7}, Options{Destroy: true}},
+		{"destroy-all", Input{Desired: []catalog.Persona{anna}, Recorded: []state.RecordedPersona{rec("u1", anna), rec("u4", gone)}, Live: []state.LivePersona{live("u1", anna), live("u5", extra)}, Workspace: "default", Lineage: "L", Serial: 7}, Options{Destroy: true, All: true}},
 		{"refresh-only", Input{
 			Desired:   []catalog.Persona{annaEdited},
 			Recorded:  []state.RecordedPersona{rec("u1", anna), rec("u4", gone)},

@@ -85,7 +85,8 @@ type Settings struct {
 type Needs struct {
 	// Catalog: false when a saved plan already holds the desired values.
 	Catalog bool
-	// CatalogOptional: a missing catalog file is an empty catalog (destroy).
+	// CatalogOptional: a missing catalog file is an empty catalog, marked
+	// Missing so that the plan says so (destroy).
 	CatalogOptional bool
 	// Secret: the run may derive passwords (creates, updates, replaces).
 	Secret bool
@@ -186,7 +187,7 @@ func Open(ctx context.Context, s Settings, n Needs) (*Run, error) {
 		r.Loop.Catalog = func() (*catalog.Catalog, error) {
 			c, err := s.LoadCatalog()
 			if n.CatalogOptional && errors.Is(err, fs.ErrNotExist) {
-				return &catalog.Catalog{Path: s.Catalog}, nil
+				return &catalog.Catalog{Path: s.Catalog, Missing: true}, nil
 			}
 			return c, err
 		}

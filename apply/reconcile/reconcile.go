@@ -28,8 +28,9 @@ import (
 // Session is one run of the loop.
 type Session struct {
 	// Catalog loads the desired personas; it runs while the recorded and
-	// live sides are read. nil means an empty catalog (destroy, or a saved
-	// plan, which holds its desired values).
+	// live sides are read. nil means an empty catalog (a saved plan, which
+	// holds its desired values). A catalog that is Missing (a destroy
+	// without one) is said in the plan (Input.MissingCatalog).
 	Catalog func() (*catalog.Catalog, error)
 	Backend state.Backend
 	Live    state.Live
@@ -128,6 +129,9 @@ func (s *Session) Read(ctx context.Context) error {
 		Workspace:   s.Workspace,
 		Lineage:     recorded.Lineage,
 		Serial:      recorded.Serial,
+	}
+	if cat.Missing {
+		s.Input.MissingCatalog = cat.Path
 	}
 	return nil
 }

@@ -226,14 +226,16 @@ func Verification(w io.Writer, v *reconcile.Verification, format string) error {
 	return nil
 }
 
-// Approve asks for "yes" before an apply or destroy, the way Terraform
-// does. Off a terminal (terminal false) nobody can answer, so it refuses
-// and names --auto-approve; any answer but "yes" cancels.
-func Approve(ctx context.Context, in io.Reader, out io.Writer, operation string, terminal bool) error {
+// Approve asks for "yes" before an apply or destroy (operation) of p, the
+// way Terraform does; a plan that destroys personas asks, as terraform
+// destroy does, whether to delete them, saying how many and that there is
+// no undo. Off a terminal (terminal false) nobody can answer, so it
+// refuses and names --auto-approve; any answer but "yes" cancels.
+func Approve(ctx context.Context, in io.Reader, out io.Writer, operation string, p *plan.Plan, terminal bool) error {
 	if !terminal {
 		return fmt.Errorf("refusing to %s without confirmation: standard input is not a terminal; review the plan and pass --auto-approve", operation)
 	}
-	fmt.Fprintf(out, "\nDo you want to perform these actions?\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ")
+	fmt.Fprintf(out, "\n%s\n\n  Enter a value: ", question(p))
 	answer := make(chan string, 1)
 	go func() {
 		line, _ := bufio.NewReader(in).ReadString('\n')
@@ -248,4 +250,20 @@ func Approve(ctx context.Context, in io.Reader, out io.Writer, operation string,
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// question is what Approve asks about p.
+func question(p *plan.Plan) string {
+	n := p.Summary().Delete
+	if !p.Options.Destroy || n == 0 {
+		return "Do you want to perform these actions?\n  Only 'yes' will be accepted to approve."
+	}
+	what, them := apply.Thousands(n)+" personas", "them and their history"
+	switch {
+	case n == 1:
+		what, them = "1 persona", "it and its history"
+	case p.Options.All && len(p.Options.Targets) == 0:
+		what = "every live persona, " + apply.Thousands(n) + " of them, managed here or not"
+	}
+	return "Do you really want to delete " + what + "?\n  personactl will delete " + them + ", as shown above.\n  There is no undo. Only 'yes' will be accepted to confirm."
 }

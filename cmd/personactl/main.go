@@ -69,7 +69,7 @@ type CLI struct {
 	Validate ValidateCmd `cmd:"" help:"Check the catalog offline."`
 	Plan     PlanCmd     `cmd:"" help:"Show what apply would change; changes nothing."`
 	Apply    ApplyCmd    `cmd:"" help:"Make live personas match the catalog (or apply a saved plan)."`
-	Destroy  DestroyCmd  `cmd:"" help:"Delete every live persona."`
+	Destroy  DestroyCmd  `cmd:"" help:"Delete the personas this catalog and state manage (--all: every live persona)."`
 	Drift    DriftCmd    `cmd:"" help:"Show only what changed outside personactl (exit 2 when something did)."`
 	Show     ShowCmd     `cmd:"" help:"Render a saved plan, or without one the recorded state."`
 	Verify   VerifyCmd   `cmd:"" help:"Log in as each persona the way the runner does (exit 2 when one cannot)."`
