@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -119,6 +120,32 @@ func TestTokenCheckedAgainAfterApproval(t *testing.T) {
 	}
 	if live.writes != 0 {
 		t.Errorf("%d writes with a token about to expire", live.writes)
+	}
+}
+
+// TestTokenMarginOnTopOfThePace: a token must outlive the writes at the
+// pace the reads were answered by TokenMargin, not merely outlive them.
+func TestTokenMarginOnTopOfThePace(t *testing.T) {
+	now := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
+	p := &plan.Plan{}
+	for i := range 60 {
+		p.Changes = append(p.Changes, plan.Change{Email: fmt.Sprintf("p%02d@mana.test", i), Action: plan.Create})
+	}
+	// 11 reads in 11 s, one at a time: a second a request, so the 60
+	// writes need a minute.
+	s := &Session{ReadRequests: 11, ReadTook: 11 * time.Second}
+	need := time.Minute
+	for _, tc := range []struct {
+		left time.Duration
+		ok   bool
+	}{
+		{need + TokenMargin - time.Second, false},
+		{need + TokenMargin + time.Second, true},
+	} {
+		err := s.checkToken(p, now.Add(tc.left), now, 1)
+		if tc.ok != (err == nil) || err != nil && !strings.Contains(err.Error(), "at the pace") {
+			t.Errorf("a token with %s left for writes needing %s: %v; want accepted %v", tc.left, need, err, tc.ok)
+		}
 	}
 }
 

@@ -150,3 +150,22 @@ func TestE2ECredentialDriftAndVerify(t *testing.T) {
 	}
 	_ = state.StepDone
 }
+
+// TestE2EReplaceRecordsTheNewSecret: after the seed secret is rotated,
+// --replace re-creates the personas with passwords from the new secret and
+// records its fingerprint, so the next plan has nothing left to do.
+func TestE2EReplaceRecordsTheNewSecret(t *testing.T) {
+	e := newE2E(t)
+	e.applyAll()
+	t.Setenv("PERSONA_SEED_SECRET", "a-rotated-seed-secret-nobody-told-the-runner")
+	e.must(2, "plan", "--detailed-exitcode")
+
+	r := e.must(0, "apply", "--auto-approve", "--replace="+strings.Join(emailsOf(e.personas), ","))
+	if got := lastLine(r.out); !strings.Contains(got, "10 replaced") {
+		t.Errorf("apply --replace's last line = %q\n%s", got, r)
+	}
+	r = e.run("plan", "--detailed-exitcode")
+	if r.code != 0 || !strings.Contains(r.out, "No changes.") {
+		t.Errorf("the plan after replacing every persona with the new secret is not empty\n%s", r)
+	}
+}

@@ -603,6 +603,26 @@ func TestCorruptJournalLineRefused(t *testing.T) {
 	}
 }
 
+// TestUnknownCloseOutcomeRefused: a close record whose outcome is none of
+// the known ones (a hand edit, or a newer personactl) is refused on read,
+// naming the line, rather than shown in the history as if it meant
+// something.
+func TestUnknownCloseOutcomeRefused(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "personactl.state.json")
+	os.WriteFile(path+".journal", []byte(`{"type":"journal","version":2}
+{"type":"open","id":"j","operation":"apply","started":"2025-01-01T00:00:00Z"}
+{"type":"close","id":"j","closed":"2025-01-01T00:00:02Z","outcome":"exploded"}
+`), 0o600)
+	b := open(t, path)
+	_, openErr := b.OpenJournals(context.Background())
+	_, historyErr := b.History(context.Background(), 0)
+	for what, err := range map[string]error{"OpenJournals": openErr, "History": historyErr} {
+		if err == nil || !strings.Contains(err.Error(), "line 3") || !strings.Contains(err.Error(), `unknown outcome "exploded"`) || !strings.Contains(err.Error(), "move it aside") {
+			t.Errorf("%s of a journal closing an entry with an unknown outcome: %v; want a refusal naming the line and what to do", what, err)
+		}
+	}
+}
+
 // TestWriteAtomic: the helper others use leaves the file with the mode
 // asked for and no temporary file beside it.
 func TestWriteAtomic(t *testing.T) {

@@ -69,6 +69,7 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 		{"ReleasedLockRefusesWrites", testReleasedLockRefusesWrites},
 		{"Journal", testJournal},
 		{"JournalLeftOpen", testJournalLeftOpen},
+		{"OpenJournalsByStart", testOpenJournalsByStart},
 		{"JournalParallelSteps", testJournalParallelSteps},
 		{"NoSecretsStored", testNoSecretsStored},
 		{"LockHeldByAnotherProcess", testLockHeldByAnotherProcess},
@@ -502,6 +503,33 @@ func testJournalLeftOpen(t *testing.T, s Store) {
 	if len(h) != 1 || h[0].ID != e.ID || h[0].Operation != e.Operation || h[0].Who != e.Who || h[0].Host != e.Host ||
 		!h[0].Started.Equal(e.Started) || h[0].Outcome != state.OutcomeInterrupted || len(h[0].Steps) != 1 || h[0].Plan != nil || h[0].Before != nil {
 		t.Errorf("history after another run closed the entry: %+v", h)
+	}
+	// The plan and before-images hold prompts: they are gone from what is
+	// stored, not just from what History returns.
+	if raw := s.Raw(t); bytes.Contains(raw, []byte("format_version")) || bytes.Contains(raw, []byte("You are Zoe")) {
+		t.Error("an interrupted entry closed by the next run still has its plan or before-images stored")
+	}
+}
+
+// testOpenJournalsByStart: open entries come oldest first by the time they
+// started, whatever the order they were opened in or their IDs sort in.
+func testOpenJournalsByStart(t *testing.T, s Store) {
+	b := s.Open(t)
+	ctx := context.Background()
+	l := lock(t, b, "apply")
+	for i, id := range []string{"a-started-last", "b-started-first", "c-started-second"} {
+		e := sampleEntry(id)
+		e.Started = at.Add(time.Duration([]int{3, 1, 2}[i]) * time.Hour)
+		if err := l.OpenJournal(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var ids []string
+	for _, e := range openJournals(t, s.Open(t)) {
+		ids = append(ids, e.ID)
+	}
+	if got := strings.Join(ids, ","); got != "b-started-first,c-started-second,a-started-last" {
+		t.Errorf("open entries in the order %s; want them by start, oldest first", got)
 	}
 }
 
