@@ -12,7 +12,6 @@ import (
 	"github.com/mana/personactl/catalog"
 	"github.com/mana/personactl/plan"
 	"github.com/mana/personactl/state"
-	"github.com/mana/personactl/state/adminapi"
 	"github.com/mana/personactl/state/file"
 )
 
@@ -208,9 +207,9 @@ type authOnce struct {
 	do   func()
 }
 
-func (a *authOnce) Login(context.Context, string, string) (adminapi.LoginResult, error) {
+func (a *authOnce) Login(context.Context, string, string) (state.LoginResult, error) {
 	a.once.Do(a.do)
-	return adminapi.LoginResult{Status: adminapi.LoginReady, Kind: "persona"}, nil
+	return state.LoginResult{Status: state.LoginReady, Kind: "persona"}, nil
 }
 
 // TestVerifyTargetsInAnyLetterCase: addresses are stored lower-case, so a

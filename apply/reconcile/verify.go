@@ -14,13 +14,12 @@ import (
 	"github.com/mana/personactl/catalog"
 	"github.com/mana/personactl/plan"
 	"github.com/mana/personactl/state"
-	"github.com/mana/personactl/state/adminapi"
 )
 
 // Authenticator logs in as a persona the way the persona runner does.
 // adminapi.Client satisfies it.
 type Authenticator interface {
-	Login(ctx context.Context, email, password string) (adminapi.LoginResult, error)
+	Login(ctx context.Context, email, password string) (state.LoginResult, error)
 }
 
 // Status is what verify found out about one persona.
@@ -280,15 +279,15 @@ func (s *Session) login(ctx context.Context, auth Authenticator, email string) R
 		return r
 	}
 	switch res.Status {
-	case adminapi.LoginReady:
+	case state.LoginReady:
 		r.Status = StatusReady
-	case adminapi.LoginWrongPassword:
+	case state.LoginWrongPassword:
 		r.Status, r.Detail = StatusWrongPassword, "the persona's password came from another seed secret; restore that secret, or personactl apply --replace="+email+" (which destroys its history)"
-	case adminapi.LoginLocked:
+	case state.LoginLocked:
 		r.Status, r.LockedFor = StatusLocked, res.RetryAfter
 		r.LockedMin = int((res.RetryAfter + time.Minute - 1) / time.Minute)
 		r.Detail = fmt.Sprintf("mana-auth locked the address after 5 failed logins; it unlocks in about %d minute(s)", r.LockedMin)
-	case adminapi.LoginNotPersona:
+	case state.LoginNotPersona:
 		r.Status, r.Detail = StatusNotPersona, fmt.Sprintf("the login worked but the user is of kind %q, not a persona", res.Kind)
 	default:
 		r.Status, r.Detail = StatusUnknown, "the login may have reached mana-auth but no answer was read ("+res.Reason+"); it was not retried, since a failed login counts toward the lockout"

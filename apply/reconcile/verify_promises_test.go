@@ -8,13 +8,12 @@ import (
 	"time"
 
 	"github.com/mana/personactl/state"
-	"github.com/mana/personactl/state/adminapi"
 )
 
 // authFunc answers each login with what the function says for its address.
-type authFunc func(email string) (adminapi.LoginResult, error)
+type authFunc func(email string) (state.LoginResult, error)
 
-func (f authFunc) Login(_ context.Context, email, _ string) (adminapi.LoginResult, error) {
+func (f authFunc) Login(_ context.Context, email, _ string) (state.LoginResult, error) {
 	return f(email)
 }
 
@@ -24,8 +23,8 @@ func (f authFunc) Login(_ context.Context, email, _ string) (adminapi.LoginResul
 func TestVerifyLockoutMinutesRoundUp(t *testing.T) {
 	a, b, s := twoLivePersonas(t)
 	left := map[string]time.Duration{a.Email: time.Second, b.Email: 30 * time.Minute}
-	v, err := s.Verify(context.Background(), VerifyRequest{Auth: authFunc(func(email string) (adminapi.LoginResult, error) {
-		return adminapi.LoginResult{Status: adminapi.LoginLocked, RetryAfter: left[email]}, nil
+	v, err := s.Verify(context.Background(), VerifyRequest{Auth: authFunc(func(email string) (state.LoginResult, error) {
+		return state.LoginResult{Status: state.LoginLocked, RetryAfter: left[email]}, nil
 	})})
 	if err != nil {
 		t.Fatal(err)

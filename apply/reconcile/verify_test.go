@@ -8,7 +8,6 @@ import (
 
 	"github.com/mana/personactl/catalog"
 	"github.com/mana/personactl/state"
-	"github.com/mana/personactl/state/adminapi"
 )
 
 // loginCounter logs every persona in as ready and notes whom.
@@ -17,11 +16,11 @@ type loginCounter struct {
 	emails []string
 }
 
-func (a *loginCounter) Login(_ context.Context, email, _ string) (adminapi.LoginResult, error) {
+func (a *loginCounter) Login(_ context.Context, email, _ string) (state.LoginResult, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.emails = append(a.emails, email)
-	return adminapi.LoginResult{Status: adminapi.LoginReady, Kind: "persona"}, nil
+	return state.LoginResult{Status: state.LoginReady, Kind: "persona"}, nil
 }
 
 func (a *loginCounter) tried() []string {

@@ -36,7 +36,7 @@ func (c *ApplyCmd) Run(g *Globals, s Streams) error {
 	case c.ExpectDigest != "" && !isDigest(c.ExpectDigest):
 		return fmt.Errorf("--expect-digest=%q is not a changes digest (64 hexadecimal digits, as plan shows after \"Changes digest:\"); copy it from the reviewed plan", c.ExpectDigest)
 	case c.ExpectPlan != "":
-		reviewed, err := reconcile.LoadPlan(c.ExpectPlan)
+		reviewed, err := connect.LoadPlan(c.ExpectPlan)
 		if err != nil {
 			return err
 		}
@@ -134,7 +134,7 @@ func applyOrDestroy(ctx context.Context, g *Globals, s Streams, r applyRun) erro
 	var saved *plan.Plan
 	if r.planFile != "" {
 		var err error
-		if saved, err = reconcile.LoadPlan(r.planFile); err != nil {
+		if saved, err = connect.LoadPlan(r.planFile); err != nil {
 			return err
 		}
 	}

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/mana/personactl/apply/reconcile"
+	"github.com/mana/personactl/apply/connect"
 	"github.com/mana/personactl/plan"
 )
 
@@ -64,7 +64,7 @@ func (c *PlanCmd) Run(g *Globals, s Streams) error {
 	}
 	g.github, g.machineOutput = c.Format == "github", c.Format == "json" || c.Format == "markdown" || c.Out == "-"
 	if c.Out != "" {
-		if _, err := reconcile.CheckOut(c.Out, g.settings(s).Inputs()); err != nil {
+		if _, err := connect.CheckOut(c.Out, g.settings(s).Inputs()); err != nil {
 			return err
 		}
 	}
@@ -82,7 +82,7 @@ func (c *PlanCmd) Run(g *Globals, s Streams) error {
 		return err
 	}
 	if c.Out != "" && len(p.Errors) == 0 {
-		if err := reconcile.SavePlan(c.Out, p, g.settings(s).Inputs(), s.Out); err != nil {
+		if err := connect.SavePlan(c.Out, p, g.settings(s).Inputs(), s.Out); err != nil {
 			return err
 		}
 		if c.Out != "-" {
