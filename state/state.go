@@ -16,6 +16,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sort"
 	"strings"
 	"time"
@@ -240,6 +241,12 @@ type LockInfo struct {
 	Host      string    `json:"host"`
 	PID       int       `json:"pid"`
 	Created   time.Time `json:"created"`
+}
+
+// LogValue is how a lock appears in the debug log: who holds it for what.
+func (i LockInfo) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("id", i.ID), slog.String("operation", i.Operation),
+		slog.String("who", i.Who+"@"+i.Host), slog.Int("pid", i.PID))
 }
 
 // LockedError is returned when another run holds the lock.

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"maps"
 	"net/url"
 	"os"
@@ -79,6 +80,9 @@ type Settings struct {
 	StderrTerminal bool
 	// LookupEnv reads PERSONA_SEED_SECRET; nil means os.LookupEnv.
 	LookupEnv func(string) (string, bool)
+	// Log is the debug log (see OpenLog), handed to every adapter; nil
+	// logs nothing.
+	Log *slog.Logger
 }
 
 // Needs says what a command needs opened.
@@ -163,7 +167,7 @@ func Open(ctx context.Context, s Settings, n Needs) (*Run, error) {
 		r.Live = r.Client.Reader()
 	}
 	if s.Live != "" {
-		reader, err := authdb.Open(ctx, s.Live)
+		reader, err := authdb.Open(ctx, s.Live, authdb.Options{Log: s.Log})
 		if err != nil {
 			r.Close()
 			return nil, err
@@ -351,7 +355,7 @@ func (s Settings) client(u *url.URL, retrying func(string)) (*adminapi.Client, e
 	if token == "" {
 		return nil, errors.New("no admin token: set MANA_ADMIN_JWT, or MANA_ADMIN_JWT_FILE / --jwt-file to a file holding it, to an admin JWT for " + adminapi.Redact(u.String()))
 	}
-	return adminapi.New(adminapi.Options{BaseURL: u.String(), Token: token, Parallelism: s.Parallelism, Retrying: retrying})
+	return adminapi.New(adminapi.Options{BaseURL: u.String(), Token: token, Parallelism: s.Parallelism, Retrying: retrying, Log: s.Log})
 }
 
 // ResolveToken returns the admin JWT: Token, or what the file TokenFile
@@ -423,13 +427,13 @@ func (s Settings) OpenState(ctx context.Context) (state.Backend, error) {
 		if err := CheckWorkspace(s.Workspace); err != nil {
 			return nil, err
 		}
-		b, err := postgres.Open(ctx, s.State, s.Workspace, postgres.Options{Retain: s.HistoryRetain})
+		b, err := postgres.Open(ctx, s.State, s.Workspace, postgres.Options{Retain: s.HistoryRetain, Log: s.Log})
 		if err != nil {
 			return nil, err // never a typed nil: callers test the interface
 		}
 		return b, nil
 	}
-	b, err := file.New(s.State, file.Options{Retain: s.HistoryRetain, Warn: func(msg string) { s.say("Warning: " + msg) }})
+	b, err := file.New(s.State, file.Options{Retain: s.HistoryRetain, Warn: func(msg string) { s.say("Warning: " + msg) }, Log: s.Log})
 	if err != nil {
 		return nil, err
 	}

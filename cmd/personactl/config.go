@@ -18,11 +18,24 @@ type ConfigCmd struct{}
 func (c *ConfigCmd) Run(g *Globals, s Streams) error {
 	tw := tabwriter.NewWriter(s.Out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "SETTING\tVALUE\tSOURCE")
+	for _, st := range g.effective() {
+		v := st.Value
+		if v == "" {
+			v = "(unset)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", st.Name, v, st.Source)
+	}
+	return tw.Flush()
+}
+
+// effective are the settings in effect, each with its source, as
+// personactl config prints them and the debug log records them: secrets
+// redacted, the token and the seed secret only said to be set.
+func (g *Globals) effective() []connect.Setting {
 	file := g.configPath
 	if file == "" {
 		file = "(none found: " + connect.ConfigName + " in this directory or a parent up to the repository's top)"
 	}
-	fmt.Fprintf(tw, "config file\t%s\t\n", file)
 	env, envSource := g.Env, "default"
 	switch {
 	case g.given["env"]:
@@ -32,21 +45,15 @@ func (c *ConfigCmd) Run(g *Globals, s Streams) error {
 	default:
 		env = "(none)"
 	}
-	fmt.Fprintf(tw, "env\t%s\t%s\n", env, envSource)
-	for _, st := range g.shown {
-		v := st.Value
-		if v == "" {
-			v = "(unset)"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", st.Name, v, st.Source)
-	}
-	fmt.Fprintf(tw, "admin token\t%s\t%s\n", tokenShown(g), tokenSource(g))
+	out := []connect.Setting{{Name: "config file", Value: file}, {Name: "env", Value: env, Source: envSource}}
+	out = append(out, g.shown...)
 	secret, secretSource := "(unset: the public development secret, on loopback only)", "default"
 	if v, ok := os.LookupEnv("PERSONA_SEED_SECRET"); ok {
 		secret, secretSource = fmt.Sprintf("(set, %d bytes)", len(v)), "environment PERSONA_SEED_SECRET"
 	}
-	fmt.Fprintf(tw, "seed secret\t%s\t%s\n", secret, secretSource)
-	return tw.Flush()
+	return append(out,
+		connect.Setting{Name: "admin token", Value: tokenShown(g), Source: tokenSource(g)},
+		connect.Setting{Name: "seed secret", Value: secret, Source: secretSource})
 }
 
 func tokenShown(g *Globals) string {
@@ -120,7 +127,7 @@ func (cli *CLI) configure(kctx *kong.Context, s Streams) error {
 	}
 	fields := []connect.Field{
 		{Name: "catalog", Flag: "--catalog", Env: "PERSONACTL_CATALOG", Value: &g.Catalog, Given: g.given["catalog"], Path: true},
-		{Name: "auth", Flag: "--auth", Env: "MANA_AUTH_URL", Value: &g.Auth, Given: g.given["auth"]},
+		{Name: "auth", Flag: "--auth", Env: "MANA_AUTH_URL", Value: &g.Auth, Given: g.given["auth"], Secret: true},
 		{Name: "state", Flag: "--state", Env: "PERSONACTL_STATE", Value: &g.State, Given: g.given["state"], Path: true, Secret: true},
 		{Name: "workspace", Flag: "--workspace", Env: "PERSONACTL_WORKSPACE", Value: &g.Workspace, Given: g.given["workspace"]},
 		{Name: "live", Flag: "--live", Env: "PERSONACTL_LIVE_DSN", Value: &g.Live, Given: g.given["live"], Secret: true},

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"runtime/debug"
 	"time"
@@ -43,6 +44,7 @@ type Globals struct {
 	LockTimeout    time.Duration `help:"How long to wait for the state lock (0s: fail at once)." default:"0s"`
 	HistoryRetain  int           `help:"How many finished runs the journal keeps for personactl history (their summaries; plans and before-images are dropped once a run ends)." env:"PERSONACTL_HISTORY_RETAIN" default:"1000" placeholder:"N"`
 	NoColor        bool          `help:"Never colour the output (NO_COLOR is honoured too)."`
+	Debug          bool          `help:"Write a debug log to standard error: requests, SQL statements, the lock, the journal and the settings (PERSONACTL_LOG=debug|info, PERSONACTL_LOG_FORMAT=json, PERSONACTL_LOG_PATH=FILE)."`
 	Env            string        `help:"Environment of personactl.yaml whose settings apply (below flags and environment variables)." env:"PERSONACTL_ENV" placeholder:"NAME"`
 	InsecureHTTP   bool          `name:"insecure-http" help:"Allow plain http:// to a host that is not loopback."`
 	AllowDevSecret bool          `help:"Allow the public development seed secret against a server that is not on loopback."`
@@ -60,6 +62,8 @@ type Globals struct {
 	// go to standard error.
 	github        bool `kong:"-"`
 	machineOutput bool `kong:"-"`
+	// log is the debug log (openLog); it discards everything unless asked.
+	log *slog.Logger `kong:"-"`
 }
 
 // CLI is personactl's command tree.
@@ -175,6 +179,12 @@ func run(args []string, s Streams) int {
 			fmt.Fprintf(s.Err, "Error: %v\n", err)
 			return 1
 		}
+		closeLog, err := cli.openLog(s)
+		if err != nil {
+			fmt.Fprintf(s.Err, "Error: %v\n", err)
+			return 1
+		}
+		defer closeLog()
 		return exitStatus(s.Err, kctx.Run(&cli.Globals))
 	}()
 	return code

@@ -22,6 +22,7 @@ func (g *Globals) settings(s Streams) connect.Settings {
 		Live:        g.Live,
 		Parallelism: g.Parallelism, LockTimeout: g.LockTimeout,
 		Stdin: s.In, Stderr: s.Err, StderrTerminal: isTerminal(s.Err),
+		Log: g.log,
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptrace"
@@ -126,6 +127,10 @@ type Options struct {
 	// so that a line showing the news can be cleared. It is called from
 	// several goroutines at once when requests run in parallel.
 	Retrying func(news string)
+	// Log, when it records debug records, hears of every try of every
+	// request (method, path, status, bytes, duration, retry); never of a
+	// header, a body or a query, where secrets travel.
+	Log *slog.Logger
 }
 
 // Client talks to one mana-auth instance. It is safe for concurrent use.
@@ -213,6 +218,7 @@ func New(opts Options) (*Client, error) {
 		t.MaxIdleConns = c.parallelism
 		c.http = &http.Client{Transport: t}
 	}
+	c.http.Transport = c.logging(c.http.Transport, opts.Log)
 	// A redirect is reported, not followed: following would turn a POST into
 	// a GET, and the token would go wherever the Location points.
 	c.http.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
@@ -381,7 +387,7 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 
 // try makes one attempt.
 func (c *Client) try(ctx context.Context, r request, try int) outcome {
-	actx, cancel := context.WithTimeout(ctx, c.timeout)
+	actx, cancel := context.WithTimeout(context.WithValue(ctx, tryKey{}, try), c.timeout)
 	defer cancel()
 	var sent atomic.Bool
 	if r.sendOnce {

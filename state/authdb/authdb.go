@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"strings"
 	"sync"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/mana/personactl/internal/neutral"
 	"github.com/mana/personactl/state"
+	"github.com/mana/personactl/state/internal/pgtrace"
 )
 
 // recentActionsShown is how many actions the admin API's detail lists at most;
@@ -37,11 +39,24 @@ type Reader struct {
 	now   func() time.Time
 }
 
-// Open connects to the database dsn names.
-func Open(ctx context.Context, dsn string) (*Reader, error) {
+// Options tune a Reader; the zero value is the default.
+type Options struct {
+	// Log, when it records debug records, hears of every SQL statement
+	// (its text, never its arguments) and how long it took.
+	Log *slog.Logger
+}
+
+// Open connects to the database dsn names. At most one Options may be given.
+func Open(ctx context.Context, dsn string, opts ...Options) (*Reader, error) {
+	if len(opts) > 1 {
+		return nil, errors.New("authdb.Open takes at most one Options")
+	}
 	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("--live / PERSONACTL_LIVE_DSN is not a PostgreSQL connection string: %v; pass postgres://USER@HOST:PORT/DATABASE", redactedParseError(err))
+	}
+	for _, o := range opts {
+		pgtrace.Install(cfg, o.Log, "mana-auth")
 	}
 	where := fmt.Sprintf("mana-auth database %s on %s:%d", cfg.Database, cfg.Host, cfg.Port)
 	conn, err := pgx.ConnectConfig(ctx, cfg)

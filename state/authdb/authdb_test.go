@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mana/personactl/internal/logtest"
 	"github.com/mana/personactl/manaauthdev"
 	"github.com/mana/personactl/manaauthdev/devtest"
 	"github.com/mana/personactl/state"
@@ -19,6 +20,7 @@ import (
 // world is mana-auth-dev on a fresh PostgreSQL database, with the admin API
 // client and the database reader both pointed at it.
 type world struct {
+	dsn    string
 	store  *manaauthdev.PostgresStore
 	client *adminapi.Client
 	reader *Reader
@@ -46,7 +48,7 @@ func newWorld(t *testing.T) *world {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { reader.Close() })
-	return &world{store: store, client: client, reader: reader}
+	return &world{dsn: dsn, store: store, client: client, reader: reader}
 }
 
 func (w *world) upsert(t *testing.T, email string, mix map[string]float64) string {
@@ -230,5 +232,44 @@ func TestUnreadableRowIsNamedEscaped(t *testing.T) {
 	text := err.Error()
 	if strings.ContainsAny(text, "\x1b\n") || !strings.Contains(text, `persona.bad\x1b[2J\n## heading@mana.test`) || !strings.Contains(text, `\x1b[31mApply complete!\n`) {
 		t.Errorf("error %q: want the address and the value escaped, on one line", text)
+	}
+}
+
+// TestDebugLogHasEveryStatement: with a logger, each statement the reader
+// runs is one debug record with its text, duration and rows; never its
+// arguments (the addresses looked up).
+func TestDebugLogHasEveryStatement(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	w.upsert(t, "anna@mana.test", map[string]float64{"todo": 1})
+	log, records := logtest.New()
+	r, err := Open(ctx, w.dsn, Options{Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if _, err := r.Personas(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.AddressOwners(ctx, []string{"Looked.Up@mana.test"}); err != nil {
+		t.Fatal(err)
+	}
+	rows := map[string]float64{}
+	for _, rec := range records.Records("sql") {
+		if rec["db"] != "mana-auth" || rec["duration"] == nil || rec["level"] != "DEBUG" {
+			t.Errorf("a record without its database or duration, or not at debug level: %v", rec)
+		}
+		rows[rec["sql"].(string)] = rec["rows"].(float64)
+	}
+	for sql, want := range map[string]float64{
+		strings.Join(strings.Fields(PersonasQuery), " "):      1,
+		strings.Join(strings.Fields(AddressOwnersQuery), " "): 0,
+	} {
+		if got, ok := rows[sql]; !ok || got != want {
+			t.Errorf("statement %.40q… logged with rows %v (logged: %v), want %v", sql, got, ok, want)
+		}
+	}
+	if text := records.Text(); strings.Contains(strings.ToLower(text), "looked.up") {
+		t.Errorf("the log holds an argument:\n%s", text)
 	}
 }

@@ -618,6 +618,7 @@ func (l *lock) OpenJournal(ctx context.Context, e state.JournalEntry) error {
 		}
 		// What the entry's open record becomes once it is closed.
 		l.open[e.ID] = &record{Type: recOpen, ID: e.ID, Operation: e.Operation, Who: e.Who, Host: e.Host, Started: e.Started}
+		l.b.log.Info("journal opened", "entry", e.ID, "operation", e.Operation)
 		return nil
 	})
 }
@@ -641,7 +642,11 @@ func (l *lock) AppendSteps(ctx context.Context, id string, steps []state.Journal
 			}
 			l.open[id] = nil
 		}
-		return l.appendRecords([]record{{Type: recSteps, ID: id, Steps: steps}})
+		if err := l.appendRecords([]record{{Type: recSteps, ID: id, Steps: steps}}); err != nil {
+			return err
+		}
+		l.b.log.Debug("journal steps written", "entry", id, "steps", len(steps))
+		return nil
 	})
 }
 
@@ -669,6 +674,7 @@ func (l *lock) CloseJournal(ctx context.Context, id string, o string) error {
 			return fmt.Errorf("journal: %w", err)
 		}
 		delete(l.open, id)
+		l.b.log.Info("journal closed", "entry", id, "outcome", o)
 		return nil
 	})
 }

@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"regexp"
 	"strings"
 	"sync"
@@ -19,6 +20,7 @@ import (
 	"time"
 
 	"github.com/mana/personactl/catalog"
+	"github.com/mana/personactl/internal/logtest"
 	"github.com/mana/personactl/state"
 )
 
@@ -35,6 +37,8 @@ type Store interface {
 	// Env is what a child process needs in its environment for the reopen
 	// function given to HelperProcess to open the same store.
 	Env() []string
+	// OpenLogged is Open with the backend's Options.Log set to log.
+	OpenLogged(t *testing.T, log *slog.Logger) state.Backend
 }
 
 // Retainer is a Store that can also open a handle keeping only retain
@@ -83,6 +87,7 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 		{"HistoryNewestFirst", testHistoryNewestFirst},
 		{"HistoryRetention", testHistoryRetention},
 		{"KilledWhileAppending", testKilledWhileAppending},
+		{"LogsLockAndJournal", testLogsLockAndJournal},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newStore(t)) })
@@ -993,5 +998,77 @@ func testKilledWhileAppending(t *testing.T, s Store) {
 			t.Fatalf("round %d: history after closing: %+v", round, h)
 		}
 		t.Logf("round %d: killed after %d durable steps; %d recorded, journal whole", round, last, n)
+	}
+}
+
+// testLogsLockAndJournal: the log hears of a wait for the lock, its taking
+// and release, and the journal's opening, steps and closing, alike for
+// every backend.
+func testLogsLockAndJournal(t *testing.T, s Store) {
+	log, records := logtest.New()
+	b := s.OpenLogged(t, log)
+	ctx := context.Background()
+	other, err := s.Open(t).Lock(ctx, "plan", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	locked := make(chan state.Lock, 1)
+	go func() {
+		l, err := b.Lock(ctx, "apply", 30*time.Second)
+		if err != nil {
+			t.Error(err)
+		}
+		locked <- l
+	}()
+	var l state.Lock
+	select {
+	case <-records.Seen("lock waiting"):
+		other.Release()
+		l = <-locked
+	case l = <-locked:
+		other.Release()
+		t.Error("no lock waiting was logged before the lock was taken")
+	}
+	if l == nil {
+		t.FailNow()
+	}
+	e := sampleEntry("logged-1")
+	if err := l.OpenJournal(ctx, e); err != nil {
+		t.Fatal(err)
+	}
+	steps := []state.JournalStep{sampleStep("zoe@personas.mana.test", state.StepDone), sampleStep("anna@personas.mana.test", state.StepDone)}
+	if err := l.AppendSteps(ctx, e.ID, steps); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.CloseJournal(ctx, e.ID, state.OutcomeComplete); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Release(); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range records.Records("") {
+		switch r["msg"] {
+		case "sql":
+		case "lock taken", "lock released":
+			lock, _ := r["lock"].(map[string]any)
+			got = append(got, fmt.Sprintf("%s %v %v", r["msg"], lock["id"] == l.Info().ID, lock["operation"]))
+			if w, _ := r["waited"].(float64); r["msg"] == "lock taken" && w <= 0 {
+				t.Errorf("the lock taken after a wait says it waited %v", r["waited"])
+			}
+		default:
+			got = append(got, fmt.Sprintf("%s %v %v%v%v", r["msg"], r["entry"], r["operation"], r["steps"], r["outcome"]))
+		}
+	}
+	want := []string{
+		"lock waiting <nil> <nil><nil><nil>",
+		"lock taken true apply",
+		"journal opened logged-1 apply<nil><nil>",
+		"journal steps written logged-1 <nil>2<nil>",
+		"journal closed logged-1 <nil><nil>complete",
+		"lock released true apply",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("the log has\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
