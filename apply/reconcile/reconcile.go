@@ -262,11 +262,11 @@ func (s *Session) Stale(ctx context.Context, p *plan.Plan) ([]string, error) {
 	return p.Stale(s.Input), nil
 }
 
-// bulkOwners is a live side that tells who holds many addresses in one
+// bulkHolders is a live side that tells who holds many addresses in one
 // question (mana-auth's database: one query, one pass over the users
 // table, instead of one scan per address).
-type bulkOwners interface {
-	AddressOwners(ctx context.Context, emails []string) (map[string]state.AddressOwner, error)
+type bulkHolders interface {
+	AddressHolders(ctx context.Context, emails []string) (map[string]state.Holder, error)
 }
 
 // checkAddresses records who holds each of the addresses a plan would
@@ -279,14 +279,10 @@ func (s *Session) checkAddresses(ctx context.Context, emails []string) error {
 	if len(emails) == 0 {
 		return nil
 	}
-	holders := make(map[string]state.Holder, len(emails))
+	var holders map[string]state.Holder
 	var err error
-	if bulk, ok := s.Live.(bulkOwners); ok {
-		var owners map[string]state.AddressOwner
-		owners, err = bulk.AddressOwners(ctx, emails)
-		for email, owner := range owners {
-			holders[email] = state.Holder{Owner: owner}
-		}
+	if bulk, ok := s.Live.(bulkHolders); ok {
+		holders, err = bulk.AddressHolders(ctx, emails)
 	} else {
 		holders, err = state.Holders(ctx, s.Live, emails, s.Parallelism)
 	}
