@@ -45,6 +45,9 @@ const (
 	CodeCredentialsNotChecked Code = "credentials_not_checked"
 	// CodeCredentialsUnknown: no comparable fingerprint is recorded for Emails.
 	CodeCredentialsUnknown Code = "credentials_unknown"
+	// CodeUnfinishedCreate: UserID, at Emails[0], is what Run's create left
+	// half made (signed up, not yet a persona); this create completes it.
+	CodeUnfinishedCreate Code = "unfinished_create"
 )
 
 // Reasons for one change.
@@ -85,10 +88,11 @@ type Finding struct {
 	// LiveName and CatalogName are a name only a replace can apply.
 	LiveName    string `json:"live_name,omitempty"`
 	CatalogName string `json:"catalog_name,omitempty"`
-	// UserID is the user the state records at the address.
+	// UserID is the user the state records at the address, or the one an
+	// interrupted run's create left there.
 	UserID string `json:"user_id,omitempty"`
-	// Run is the interrupted run that deleted the persona; "" when it was
-	// deleted outside personactl.
+	// Run is the interrupted run that deleted the persona, or that left its
+	// create unfinished; "" when it was deleted outside personactl.
 	Run string `json:"run,omitempty"`
 	// History is what a replace would destroy.
 	History *History `json:"history,omitempty"`
@@ -130,6 +134,8 @@ func (f Finding) Message() string {
 	case CodeCredentialsUnknown:
 		return fmt.Sprintf("whether the persona runner can log in as %s is unknown: the state records no seed secret fingerprint that can be compared for %s (%s); run `personactl verify` to check and record %s",
 			count(n, "persona", "personas"), pick(n, "it", "them"), listSome(f.Emails), pick(n, "it", "them"))
+	case CodeUnfinishedCreate:
+		return fmt.Sprintf("%s: user %s holds this address but is not a persona: %s signed it up and stopped before it was one (the user was created inside the request window of that create and has never signed in); this create completes it", email, f.UserID, f.Run)
 	case ReasonRecreated:
 		return "deleted " + f.gone() + " since the last apply; it will be created again"
 	case ReasonAddressTaken:

@@ -110,3 +110,74 @@ func TestE2EKilledRunsCreateLandingAfterTheList(t *testing.T) {
 		})
 	}
 }
+
+// TestE2EServiceStoppedBetweenSignUpAndStamp: mana-auth stops in the
+// middle of an upsert, after the sign-up and before the stamp, and the
+// apply is killed while it is down. The user left at the address was
+// created inside that create's request window and never signed in: the
+// next apply completes it as the persona, saying which run left it. A
+// person at the address instead, who signed up an hour later or who has
+// signed in, is still refused.
+func TestE2EServiceStoppedBetweenSignUpAndStamp(t *testing.T) {
+	for _, at := range []string{"the killed run's user", "a person, outside the window", "a person who signed in"} {
+		t.Run(at, func(t *testing.T) {
+			e, offset := skewedE2E(t)
+			bin := crashtestBinary(t)
+			x := emailsOf(e.personas)[3]
+			stopped := e.faults().StopAfterSignUp(x)
+			p := startProc(t, bin, nil, "apply", "--auto-approve", "--parallelism=1")
+			select {
+			case <-stopped:
+			case <-p.exited:
+				t.Fatalf("the apply ended before mana-auth stopped\n%s", p)
+			case <-time.After(deadline):
+				t.Fatalf("mana-auth did not stop within %s\n%s", deadline, p)
+			}
+			killApply(t, p)
+			e.faults().Restart()
+			open := openJournals(t, e.state)
+			if len(open) != 1 {
+				t.Fatalf("%d journal entries open after the kill, want 1", len(open))
+			}
+			half, err := e.inst.Store.UserByEmail(context.Background(), x)
+			if err != nil {
+				t.Fatalf("no user at %s after the stop: %v", x, err)
+			}
+			e.mustBePerson(x) // what the stop left looks like a person
+
+			switch at {
+			case "the killed run's user":
+				r := e.must(0, "apply", "--auto-approve")
+				note := x + ": user " + half.ID + " holds this address but is not a persona: the interrupted apply of "
+				if !strings.Contains(r.out, note) || !strings.Contains(r.out, "(journal "+open[0].ID+")") {
+					t.Errorf("the apply does not say it completes %s left by journal %s\n%s", x, open[0].ID, r)
+				}
+				e.mustConverge(e.personas, e.state)
+				if id := e.live()[x].UserID; id != half.ID {
+					t.Errorf("%s is persona %s, want the user the stop left (%s) completed", x, id, half.ID)
+				}
+				return
+			case "a person, outside the window":
+				if err := e.inst.Store.DeleteUser(context.Background(), half.ID); err != nil {
+					t.Fatal(err)
+				}
+				offset.Store(int64(time.Hour))
+				e.inst.SignUpHuman(t, x, "a-persons-own-password", "Person")
+				r := e.must(1, "apply", "--auto-approve")
+				if !strings.Contains(r.out, x+" is taken by a Mana user who is not a persona") {
+					t.Errorf("the apply does not refuse the person at %s\n%s", x, r)
+				}
+			case "a person who signed in":
+				if err := e.inst.Store.DeleteUser(context.Background(), half.ID); err != nil {
+					t.Fatal(err)
+				}
+				e.inst.SignedInHuman(t, x, "Person")
+				r := e.must(1, "apply", "--auto-approve")
+				if !strings.Contains(r.out, x+": the users search cannot tell who holds this address") {
+					t.Errorf("the apply does not refuse the person at %s\n%s", x, r)
+				}
+			}
+			e.mustBePerson(x)
+		})
+	}
+}
