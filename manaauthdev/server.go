@@ -122,6 +122,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	note := ""
 	defer func() { s.logRequest(r, sw.status, time.Since(start), note) }()
 
+	if s.faults.isDown() {
+		note = "fault: the service is stopped"
+		sw.status = 0
+		resetConnection(sw)
+		return
+	}
 	if isAdminPath(path) || (path == PathLogin && s.faults.loginFaulted()) {
 		fault := s.faults.draw()
 		if err := wait(r.Context(), fault.delay); err != nil {

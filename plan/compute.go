@@ -256,6 +256,7 @@ func (cx *computer) finish(targets, found map[string]bool, total int) {
 	}
 	sortFindings(p.Errors)
 	sortFindings(p.Warnings)
+	sortFindings(p.Notes)
 }
 
 // sortFindings orders findings by code, then by the first address.
@@ -311,6 +312,10 @@ func (cx *computer) planDesired(c *Change, d *catalog.Persona, r *state.Recorded
 			}
 			p.Errors = append(p.Errors, f)
 			c.Reasons = append(c.Reasons, Finding{Code: ReasonAddressUndetermined})
+		default:
+			if u, ok := cx.in.Unfinished[d.Email]; ok {
+				p.Notes = append(p.Notes, Finding{Code: CodeUnfinishedCreate, Emails: []string{d.Email}, UserID: u.UserID, Run: u.Run})
+			}
 		}
 		return
 	}

@@ -51,6 +51,9 @@ const (
 	// CodeCatalogMissing: no catalog file at Catalog, so a destroy deletes
 	// the recorded personas only.
 	CodeCatalogMissing Code = "catalog_missing"
+	// CodeUnfinishedCreate: UserID, at Emails[0], is what Run's create left
+	// half made (signed up, not yet a persona); this create completes it.
+	CodeUnfinishedCreate Code = "unfinished_create"
 )
 
 // Reasons for one change.
@@ -91,10 +94,11 @@ type Finding struct {
 	// LiveName and CatalogName are a name only a replace can apply.
 	LiveName    string `json:"live_name,omitempty"`
 	CatalogName string `json:"catalog_name,omitempty"`
-	// UserID is the user the state records at the address.
+	// UserID is the user the state records at the address, or the one an
+	// interrupted run's create left there.
 	UserID string `json:"user_id,omitempty"`
-	// Run is the interrupted run that deleted the persona; "" when it was
-	// deleted outside personactl.
+	// Run is the interrupted run that deleted the persona, or that left its
+	// create unfinished; "" when it was deleted outside personactl.
 	Run string `json:"run,omitempty"`
 	// History is what a replace would destroy.
 	History *History `json:"history,omitempty"`
@@ -143,6 +147,8 @@ func (f Finding) Message() string {
 			count(n, "persona", "personas"), pick(n, "was", "were"), listSome(f.Emails), pick(n, "it", "them"))
 	case CodeCatalogMissing:
 		return fmt.Sprintf("there is no catalog at %s, so this destroy deletes only the personas the recorded state holds; pass --catalog=PATH to delete a catalog's personas too", f.Catalog)
+	case CodeUnfinishedCreate:
+		return fmt.Sprintf("%s: user %s holds this address but is not a persona: %s signed it up and stopped before it was one (the user was created inside the request window of that create and has never signed in); this create completes it", email, f.UserID, f.Run)
 	case ReasonRecreated:
 		return "deleted " + f.gone() + " since the last apply; it will be created again"
 	case ReasonAddressTaken:

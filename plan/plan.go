@@ -135,6 +135,13 @@ func (k DriftKind) Describe() string {
 	return string(k)
 }
 
+// Unfinished is a user an interrupted run's create left half made: Run
+// describes the run for people, as Input.Interrupted does.
+type Unfinished struct {
+	Run    string
+	UserID string
+}
+
 // Input is the three snapshots a plan is computed from, and what the caller
 // learnt about them.
 type Input struct {
@@ -151,6 +158,12 @@ type Input struct {
 	// records the user it was (then that user is deleted first, which
 	// mana-auth refuses for anyone who is not a persona).
 	Undetermined []string
+	// Unfinished maps an address to the interrupted run whose create left
+	// a user there half made (signed up, not yet a persona) and to that
+	// user: the create completes it, with a note. The caller fills it when
+	// it checks the addresses; an address in it is in neither Taken nor
+	// Undetermined.
+	Unfinished map[string]Unfinished
 	// Interrupted maps an address to the interrupted run that deleted it,
 	// described for people ("the interrupted destroy of 2026-11-29T10:00:00Z
 	// (journal 1a2b…)"); the caller fills it from the open journals.

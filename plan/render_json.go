@@ -130,3 +130,26 @@ func decodeFieldValue(field catalog.Field, raw json.RawMessage) (any, error) {
 	}
 	return s, nil
 }
+
+// CreatesIn returns the addresses that a plan's JSON document (RenderJSON's,
+// as an open journal entry keeps it) creates: its creates and replaces,
+// each of which signs a user up. A document that does not read creates
+// nothing.
+func CreatesIn(doc []byte) []string {
+	var d struct {
+		Changes []struct {
+			Email  string `json:"email"`
+			Action string `json:"action"`
+		} `json:"changes"`
+	}
+	if json.Unmarshal(doc, &d) != nil {
+		return nil
+	}
+	var out []string
+	for _, c := range d.Changes {
+		if c.Action == Create.String() || c.Action == Replace.String() {
+			out = append(out, c.Email)
+		}
+	}
+	return out
+}

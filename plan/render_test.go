@@ -80,6 +80,11 @@ func scenarios() []scenario {
 		{"unicode-prompt", Input{Desired: []catalog.Persona{zoeEdited}, Recorded: []state.RecordedPersona{rec("u6", zoe)}, Live: []state.LivePersona{live("u6", zoe)}, Workspace: "default", Lineage: "L", Serial: 1}, Options{}},
 		{"long-prompt-one-word", Input{Desired: []catalog.Persona{lenaEdited}, Recorded: []state.RecordedPersona{rec("u7", lena)}, Live: []state.LivePersona{live("u7", lena)}, Workspace: "default", Lineage: "L", Serial: 1}, Options{}},
 		{"address-taken", Input{Desired: []catalog.Persona{anna}, Taken: []string{anna.Email}, Workspace: "default"}, Options{}},
+		{"unfinished-create", Input{
+			Desired:    []catalog.Persona{anna, ben},
+			Unfinished: map[string]Unfinished{anna.Email: {Run: "the interrupted apply of 2026-04-22T10:11:12Z (journal 0a1b2c3d)", UserID: "u9"}},
+			Workspace:  "default",
+		}, Options{}},
 		{"address-undetermined", Input{
 			Desired:      []catalog.Persona{anna, ben},
 			Recorded:     []state.RecordedPersona{rec("u1", anna)},

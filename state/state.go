@@ -64,6 +64,13 @@ const (
 type Holder struct {
 	Owner  AddressOwner
 	UserID string
+	// CreatedAt is when that user was created, by mana-auth's clock; zero
+	// when the answer did not show it.
+	CreatedAt time.Time
+	// NeverSignedIn: the answer showed that the user has never signed in
+	// (the users search's lastActiveAt is absent, or the database holds no
+	// session of theirs). False when it did not show it.
+	NeverSignedIn bool
 }
 
 // HolderLive is a Live that can also say which user holds an address.

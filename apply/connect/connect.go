@@ -184,6 +184,7 @@ func Open(ctx context.Context, s Settings, n Needs) (*Run, error) {
 		Secret:         r.Secret,
 		Workspace:      s.Workspace,
 		Parallelism:    s.Parallelism,
+		RequestTimeout: adminapi.DefaultTimeout,
 		CountsRequests: s.Live == "",
 		Notify:         s.say,
 	}

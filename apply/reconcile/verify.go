@@ -235,7 +235,7 @@ func (s *Session) Verify(ctx context.Context, req VerifyRequest) (*Verification,
 // by a user who is not a persona; over the admin API, which cannot tell
 // without a login, none.
 func (s *Session) people(ctx context.Context, emails []string, live map[string]state.LivePersona) (map[string]bool, error) {
-	db, ok := s.Live.(bulkOwners)
+	db, ok := s.Live.(bulkHolders)
 	if !ok {
 		return nil, nil
 	}
@@ -248,13 +248,13 @@ func (s *Session) people(ctx context.Context, emails []string, live map[string]s
 	if len(missing) == 0 {
 		return nil, nil
 	}
-	owners, err := db.AddressOwners(ctx, missing)
+	holders, err := db.AddressHolders(ctx, missing)
 	if err != nil {
 		return nil, err
 	}
 	people := map[string]bool{}
-	for e, o := range owners {
-		people[e] = o == state.AddressTaken
+	for e, h := range holders {
+		people[e] = h.Owner == state.AddressTaken
 	}
 	return people, nil
 }

@@ -8,8 +8,8 @@ import (
 )
 
 // Reader is the client as a state.Live. It remembers the last full read, so
-// that telling a persona's address from a person's then costs the one users
-// search and nothing more.
+// that telling a persona's address from a person's then costs the users
+// search, and the detail only for a user the read did not list.
 type Reader struct {
 	c    *Client
 	mu   sync.Mutex

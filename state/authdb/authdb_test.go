@@ -171,15 +171,21 @@ func TestOpenErrorsSayWhatToDo(t *testing.T) {
 	}
 }
 
-func TestAddressOwnersAnswersEveryAddressInOneQuery(t *testing.T) {
+func TestAddressHoldersAnswersEveryAddressInOneQuery(t *testing.T) {
 	w := newWorld(t)
 	ctx := context.Background()
 	w.upsert(t, "persona.anna@mana.test", map[string]float64{"todo": 1})
 	w.upsert(t, "twin@mana.test", map[string]float64{"todo": 1})
-	for _, u := range []struct{ email, kind string }{{"person@example.test", manaauthdev.KindHuman}, {"Twin@mana.test", manaauthdev.KindHuman}, {"bot@mana.test", manaauthdev.KindSystem}} {
-		if err := w.store.CreateUser(ctx, manaauthdev.User{ID: manaauthdev.NewID(), Name: "U", Email: u.email, Role: manaauthdev.RoleUser, AccessTier: manaauthdev.TierPublic, Kind: u.kind, CreatedAt: time.Now(), UpdatedAt: time.Now()}, ""); err != nil {
+	ids := map[string]string{}
+	created := time.Date(2026, 4, 22, 10, 11, 12, 345000000, time.UTC)
+	for _, u := range []struct{ email, kind string }{{"person@example.test", manaauthdev.KindHuman}, {"Twin@mana.test", manaauthdev.KindHuman}, {"bot@mana.test", manaauthdev.KindSystem}, {"active@example.test", manaauthdev.KindHuman}} {
+		ids[u.email] = manaauthdev.NewID()
+		if err := w.store.CreateUser(ctx, manaauthdev.User{ID: ids[u.email], Name: "U", Email: u.email, Role: manaauthdev.RoleUser, AccessTier: manaauthdev.TierPublic, Kind: u.kind, CreatedAt: created, UpdatedAt: created}, ""); err != nil {
 			t.Fatal(err)
 		}
+	}
+	if err := w.store.CreateSession(ctx, manaauthdev.Session{ID: manaauthdev.NewID(), Token: manaauthdev.NewID(), UserID: ids["active@example.test"], ExpiresAt: time.Now().Add(time.Hour), CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
 	}
 	want := map[string]state.AddressOwner{
 		"persona.anna@mana.test": state.AddressPersona,
@@ -187,6 +193,7 @@ func TestAddressOwnersAnswersEveryAddressInOneQuery(t *testing.T) {
 		"person@example.test":    state.AddressTaken,
 		"PERSON@example.test":    state.AddressTaken,
 		"bot@mana.test":          state.AddressTaken,
+		"active@example.test":    state.AddressTaken,
 		"twin@mana.test":         state.AddressTaken, // a person holds it in other letter case
 		"nobody@mana.test":       state.AddressFree,
 	}
@@ -194,19 +201,34 @@ func TestAddressOwnersAnswersEveryAddressInOneQuery(t *testing.T) {
 	for e := range want {
 		emails = append(emails, e, e) // duplicates are answered once each
 	}
-	got, err := w.reader.AddressOwners(ctx, emails)
+	got, err := w.reader.AddressHolders(ctx, emails)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("AddressOwners = %v\nwant %v", got, want)
+	owners := map[string]state.AddressOwner{}
+	for e, h := range got {
+		owners[e] = h.Owner
+	}
+	if !reflect.DeepEqual(owners, want) {
+		t.Errorf("AddressHolders = %v\nwant %v", owners, want)
 	}
 	for e, owner := range want {
 		if one, err := w.reader.AddressOwner(ctx, e); err != nil || one != owner {
 			t.Errorf("AddressOwner(%s) = %v, %v; want %v", e, one, err, owner)
 		}
 	}
-	if got, err := w.reader.AddressOwners(ctx, nil); err != nil || len(got) != 0 {
+	// Who holds it, since when, and whether they have signed in: what
+	// tells a user an interrupted create left from a person.
+	for email, h := range map[string]state.Holder{
+		"PERSON@example.test": {Owner: state.AddressTaken, UserID: ids["person@example.test"], CreatedAt: created, NeverSignedIn: true},
+		"active@example.test": {Owner: state.AddressTaken, UserID: ids["active@example.test"], CreatedAt: created},
+		"twin@mana.test":      {Owner: state.AddressTaken}, // two users: neither is named
+	} {
+		if !reflect.DeepEqual(got[email], h) {
+			t.Errorf("holder of %s = %+v, want %+v", email, got[email], h)
+		}
+	}
+	if got, err := w.reader.AddressHolders(ctx, nil); err != nil || len(got) != 0 {
 		t.Errorf("no addresses: %v, %v", got, err)
 	}
 }
@@ -251,7 +273,7 @@ func TestDebugLogHasEveryStatement(t *testing.T) {
 	if _, err := r.Personas(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := r.AddressOwners(ctx, []string{"Looked.Up@mana.test"}); err != nil {
+	if _, err := r.AddressHolders(ctx, []string{"Looked.Up@mana.test"}); err != nil {
 		t.Fatal(err)
 	}
 	rows := map[string]float64{}
@@ -262,8 +284,8 @@ func TestDebugLogHasEveryStatement(t *testing.T) {
 		rows[rec["sql"].(string)] = rec["rows"].(float64)
 	}
 	for sql, want := range map[string]float64{
-		strings.Join(strings.Fields(PersonasQuery), " "):      1,
-		strings.Join(strings.Fields(AddressOwnersQuery), " "): 0,
+		strings.Join(strings.Fields(PersonasQuery), " "):       1,
+		strings.Join(strings.Fields(AddressHoldersQuery), " "): 0,
 	} {
 		if got, ok := rows[sql]; !ok || got != want {
 			t.Errorf("statement %.40q… logged with rows %v (logged: %v), want %v", sql, got, ok, want)
