@@ -1,9 +1,12 @@
 package main
 
 import (
+	"encoding/json"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/mana/personactl/catalog"
 )
 
 // TestE2EColour: --color decides; without it FORCE_COLOR (not 0) forces
@@ -52,5 +55,46 @@ func TestE2EColour(t *testing.T) {
 	r = e.must(1, "plan", "--color=sometimes")
 	if !strings.Contains(r.err, "auto") || !strings.Contains(r.err, "always") {
 		t.Errorf("--color=sometimes does not name the choices\n%s", r)
+	}
+}
+
+// TestE2EStateListJSON: state list --format=json lists the recorded
+// personas with their ids and values, and says whether a fingerprint is
+// recorded without showing it.
+func TestE2EStateListJSON(t *testing.T) {
+	e := newE2E(t)
+	r := e.must(0, "state", "list", "--format=json")
+	var empty struct{ Personas []any }
+	if err := json.Unmarshal([]byte(r.out), &empty); err != nil || empty.Personas == nil || len(empty.Personas) != 0 {
+		t.Errorf("before the first apply: %v, personas %v\n%s", err, empty.Personas, r)
+	}
+	e.applyAll()
+	r = e.must(0, "state", "list", "--format=json")
+	var doc struct {
+		FormatVersion string `json:"format_version"`
+		State         string `json:"state"`
+		Serial        int64  `json:"serial"`
+		Personas      []struct {
+			Email               string          `json:"email"`
+			UserID              string          `json:"user_id"`
+			Values              catalog.Persona `json:"values"`
+			FingerprintRecorded bool            `json:"fingerprint_recorded"`
+		} `json:"personas"`
+	}
+	if err := json.Unmarshal([]byte(r.out), &doc); err != nil {
+		t.Fatalf("state list --format=json is not one JSON document: %v\n%s", err, r)
+	}
+	rec := e.recorded()
+	if doc.FormatVersion != "1" || doc.State != e.state || doc.Serial != rec.Serial || len(doc.Personas) != len(rec.Personas) {
+		t.Fatalf("version %q, state %q, serial %d, %d personas; the state has serial %d, %d personas\n%s", doc.FormatVersion, doc.State, doc.Serial, len(doc.Personas), rec.Serial, len(rec.Personas), r)
+	}
+	for i, p := range doc.Personas {
+		want := rec.Personas[i]
+		if p.Email != want.Email || p.UserID != want.UserID || p.Values.Archetype != want.Values.Archetype || p.FingerprintRecorded != (want.Credentials != "") {
+			t.Errorf("persona %d: %+v, recorded %+v", i, p, want)
+		}
+		if want.Credentials != "" && strings.Contains(r.out, want.Credentials) {
+			t.Errorf("the fingerprint of %s is shown\n%s", want.Email, r)
+		}
 	}
 }

@@ -41,11 +41,16 @@ func withState(g *Globals, s Streams, fn func(where string, st *state.State) err
 }
 
 // StateListCmd lists the recorded personas.
-type StateListCmd struct{}
+type StateListCmd struct {
+	Format string `help:"Output format: text, or json (docs/output-formats.md)." enum:"text,json" default:"text"`
+}
 
-// Run prints one line per recorded persona.
+// Run prints one line per recorded persona, or one JSON document.
 func (c *StateListCmd) Run(g *Globals, s Streams) error {
 	return withState(g, s, func(where string, st *state.State) error {
+		if c.Format == "json" {
+			return report.StateJSON(s.Out, where, st)
+		}
 		return report.State(s.Out, where, st)
 	})
 }
