@@ -201,7 +201,7 @@ var helpText string
 
 // newParser builds the command line's parser, with the detailed help.
 func newParser(cli *CLI, opts ...kong.Option) (*kong.Kong, error) {
-	base := []kong.Option{kong.Name("personactl"), kong.Description("Reconcile Mana's personas with the catalog: plan, apply, destroy.")}
+	base := []kong.Option{kong.Name("personactl"), kong.Description("Reconcile Mana's personas with the catalog: plan, apply, destroy."), kong.Help(kongdoc.Help)}
 	p, err := kong.New(cli, append(base, opts...)...)
 	if err != nil {
 		return nil, err
