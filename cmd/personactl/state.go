@@ -57,7 +57,7 @@ func (c *StateListCmd) Run(g *Globals, s Streams) error {
 
 // StateShowCmd shows one recorded persona.
 type StateShowCmd struct {
-	Email string `arg:"" help:"The persona's address."`
+	Email string `arg:"" help:"The persona's address." predictor:"address"`
 }
 
 // Run prints the persona's recorded values as JSON.
@@ -73,7 +73,7 @@ func (c *StateShowCmd) Run(g *Globals, s Streams) error {
 
 // StateRmCmd forgets a persona.
 type StateRmCmd struct {
-	Email []string `arg:"" help:"Addresses to drop from the state."`
+	Email []string `arg:"" help:"Addresses to drop from the state." predictor:"address"`
 }
 
 // Run drops the personas from the state under the lock; mana-auth is not touched.
