@@ -13,7 +13,7 @@ import (
 
 // TextOptions shape the text rendering.
 type TextOptions struct {
-	// Color adds ANSI colours; callers set it only for a terminal without NO_COLOR.
+	// Color adds ANSI colours; the caller decides when (personactl --color).
 	Color bool
 }
 

@@ -18,6 +18,7 @@ import (
 
 	"github.com/mana/personactl/apply"
 	"github.com/mana/personactl/apply/reconcile"
+	"github.com/mana/personactl/catalog"
 	"github.com/mana/personactl/internal/neutral"
 	"github.com/mana/personactl/plan"
 	"github.com/mana/personactl/state"
@@ -91,6 +92,31 @@ func State(w io.Writer, where string, st *state.State) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", neutral.Text(p.Email), neutral.Text(p.UserID), neutral.Text(p.Values.Archetype), neutral.Text(p.Values.TickCadence), p.AppliedAt.UTC().Format(time.RFC3339))
 	}
 	return tw.Flush()
+}
+
+// StateJSON writes the recorded state st of where as state list
+// --format=json does (docs/output-formats.md): each persona's address, id,
+// values and whether its seed-secret fingerprint is recorded, never the
+// fingerprint itself, which scripts have no use for.
+func StateJSON(w io.Writer, where string, st *state.State) error {
+	type listed struct {
+		Email               string          `json:"email"`
+		UserID              string          `json:"user_id"`
+		Values              catalog.Persona `json:"values"`
+		AppliedAt           time.Time       `json:"applied_at"`
+		FingerprintRecorded bool            `json:"fingerprint_recorded"`
+	}
+	personas := make([]listed, 0, len(st.Personas))
+	for _, p := range st.Personas {
+		personas = append(personas, listed{p.Email, p.UserID, p.Values, p.AppliedAt.UTC(), p.Credentials != ""})
+	}
+	return JSON(w, struct {
+		FormatVersion string   `json:"format_version"`
+		State         string   `json:"state"`
+		Lineage       string   `json:"lineage"`
+		Serial        int64    `json:"serial"`
+		Personas      []listed `json:"personas"`
+	}{"1", where, st.Lineage, st.Serial, personas})
 }
 
 // Run is one run as history shows it.

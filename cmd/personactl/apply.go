@@ -50,7 +50,7 @@ func (c *ApplyCmd) Run(g *Globals, s Streams) error {
 type DestroyCmd struct {
 	RunFlags
 	All    bool     `help:"Delete every live persona, managed here or not, as the old cleanup script did."`
-	Target []string `help:"Destroy only this persona, in any letter case; repeatable, or several separated by commas. The plan warns that it is partial. An empty address is refused." placeholder:"EMAIL" sep:"none"`
+	Target []string `help:"Destroy only this persona, in any letter case; repeatable, or several separated by commas. The plan warns that it is partial. An empty address is refused." placeholder:"EMAIL" sep:"none" predictor:"address"`
 }
 
 func (c *DestroyCmd) options() plan.Options {

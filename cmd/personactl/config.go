@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 	"text/tabwriter"
@@ -104,6 +105,18 @@ func (cli *CLI) configure(kctx *kong.Context, s Streams) error {
 	if cmd := kctx.Selected(); cmd != nil && noSettings[cmd.Name] {
 		return nil
 	}
+	var rf *RunFlags
+	if cmd, ok := kctx.Selected().Target.Addr().Interface().(withRunFlags); ok {
+		rf = cmd.runFlags()
+	}
+	return g.layer(rf, s.Err)
+}
+
+// layer fills from personactl.yaml each setting that neither a flag given
+// (g.given) nor an environment variable set; rf are the apply or destroy
+// flags, when the command has them. It warns on w where an environment
+// variable overrides the selected environment.
+func (g *Globals) layer(rf *RunFlags, w io.Writer) error {
 	wd, err := os.Getwd()
 	if err != nil {
 		return err
@@ -120,9 +133,7 @@ func (cli *CLI) configure(kctx *kong.Context, s Streams) error {
 		return fmt.Errorf("--env=%s names an environment of %s, and there is none in this directory or a parent up to the repository's top; create one, or drop --env", g.Env, connect.ConfigName)
 	}
 	maxDeletes := ""
-	var rf *RunFlags
-	if cmd, ok := kctx.Selected().Target.Addr().Interface().(withRunFlags); ok {
-		rf = cmd.runFlags()
+	if rf != nil {
 		maxDeletes = strconv.Itoa(rf.MaxDeletes)
 	}
 	fields := []connect.Field{
@@ -145,8 +156,8 @@ func (cli *CLI) configure(kctx *kong.Context, s Streams) error {
 		}
 	}
 	g.shown = shown
-	for _, w := range warnings {
-		fmt.Fprintf(s.Err, "Warning: %s\n", w)
+	for _, warning := range warnings {
+		fmt.Fprintf(w, "Warning: %s\n", warning)
 	}
 	return nil
 }

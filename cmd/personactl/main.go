@@ -43,7 +43,8 @@ type Globals struct {
 	Parallelism    int           `help:"Requests in flight at most." default:"10"`
 	LockTimeout    time.Duration `help:"How long to wait for the state lock (0s: fail at once)." default:"0s"`
 	HistoryRetain  int           `help:"How many finished runs the journal keeps for personactl history (their summaries; plans and before-images are dropped once a run ends)." env:"PERSONACTL_HISTORY_RETAIN" default:"1000" placeholder:"N"`
-	NoColor        bool          `help:"Never colour the output (NO_COLOR is honoured too)."`
+	Color          string        `help:"Colour the output always, never, or on a terminal only (auto). Without the flag, FORCE_COLOR (set, not 0) means always and NO_COLOR (set) never." enum:"auto,always,never" default:"auto" lastwins:"color" placeholder:"auto|always|never"`
+	NoColor        bool          `help:"The same as --color=never." lastwins:"color"`
 	Debug          bool          `help:"Write a debug log to standard error: requests, SQL statements, the lock, the journal and the settings (PERSONACTL_LOG=debug|info, PERSONACTL_LOG_FORMAT=json, PERSONACTL_LOG_PATH=FILE)."`
 	Env            string        `help:"Environment of personactl.yaml whose settings apply (below flags and environment variables)." env:"PERSONACTL_ENV" placeholder:"NAME"`
 	InsecureHTTP   bool          `name:"insecure-http" help:"Allow plain http:// to a host that is not loopback."`
@@ -200,7 +201,7 @@ var helpText string
 
 // newParser builds the command line's parser, with the detailed help.
 func newParser(cli *CLI, opts ...kong.Option) (*kong.Kong, error) {
-	base := []kong.Option{kong.Name("personactl"), kong.Description("Reconcile Mana's personas with the catalog: plan, apply, destroy.")}
+	base := []kong.Option{kong.Name("personactl"), kong.Description("Reconcile Mana's personas with the catalog: plan, apply, destroy."), kong.Help(kongdoc.Help)}
 	p, err := kong.New(cli, append(base, opts...)...)
 	if err != nil {
 		return nil, err

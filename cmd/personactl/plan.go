@@ -16,8 +16,8 @@ type ShapeFlags struct {
 	All         bool     `help:"With --destroy: delete every live persona, managed here or not."`
 	RefreshOnly bool     `help:"Only drift: what changed outside personactl; an apply only records it in the state."`
 	Prune       bool     `help:"Delete live personas that are neither in the catalog nor recorded."`
-	Replace     []string `help:"Delete and re-create this persona (the only way to apply a name), in any letter case; repeatable, or several separated by commas. An empty address is refused." placeholder:"EMAIL" sep:"none"`
-	Target      []string `help:"Plan only this persona, in any letter case; repeatable, or several separated by commas. The plan warns that it is partial. An empty address is refused." placeholder:"EMAIL" sep:"none"`
+	Replace     []string `help:"Delete and re-create this persona (the only way to apply a name), in any letter case; repeatable, or several separated by commas. An empty address is refused." placeholder:"EMAIL" sep:"none" predictor:"address"`
+	Target      []string `help:"Plan only this persona, in any letter case; repeatable, or several separated by commas. The plan warns that it is partial. An empty address is refused." placeholder:"EMAIL" sep:"none" predictor:"address"`
 }
 
 func (f *ShapeFlags) options() plan.Options {

@@ -12,7 +12,7 @@ import (
 
 // VerifyCmd logs in as each persona the way the runner does.
 type VerifyCmd struct {
-	Target     []string `help:"Verify only this persona, in any letter case; repeatable, or several separated by commas. An empty address is refused." placeholder:"EMAIL" sep:"none"`
+	Target     []string `help:"Verify only this persona, in any letter case; repeatable, or several separated by commas. An empty address is refused." placeholder:"EMAIL" sep:"none" predictor:"address"`
 	Format     string   `help:"Output format: text, json or markdown." enum:"text,json,markdown" default:"text"`
 	ForceLogin bool     `help:"Log in even as a persona whose recorded fingerprint says its password came from another seed secret (a failed login counts toward mana-auth's lockout: 5 in 15 minutes lock the address for 30)."`
 }
