@@ -14,9 +14,23 @@ import (
 	"github.com/mana/personactl/state"
 )
 
-// Compute returns the plan that makes live match the catalog: the 3-way table
-// of cli.md applied to every email of catalog ∪ recorded ∪ live (or only to
+// Compute returns the plan that makes live match the catalog: this 3-way
+// table applied to every email of catalog ∪ recorded ∪ live (or only to
 // Options.Targets), in email order.
+//
+//	catalog  recorded     live        action                    drift
+//	yes      no           no          create
+//	yes      yes          no          create                    deleted outside personactl
+//	yes      any          = catalog   no-op (recorded if not)   changed outside, if live ≠ recorded
+//	yes      no or = live ≠ catalog   update
+//	yes      yes, ≠ live  ≠ catalog   update                    changed outside (which fields)
+//	no       yes          yes         delete
+//	no       yes          no          forget (state only)       deleted outside personactl
+//	no       no           yes         nothing; with --prune,    unmanaged
+//	                                  delete
+//
+// A name differs only through a replace (--replace); --destroy, --all and
+// --refresh-only change the desired side as Options says.
 //
 // It is one merge of the three snapshots sorted by email (already sorted
 // inputs, the usual case, are not sorted again), so it runs in O(n log n) at
