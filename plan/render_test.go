@@ -348,3 +348,34 @@ func TestRenderByFormatName(t *testing.T) {
 		t.Errorf("Render(yaml) = %v, want an error naming the format", err)
 	}
 }
+
+// TestJSONOptionsCarryEveryKey: the JSON document's options hold every
+// documented key whatever the plan, false and [] included, so that a
+// script reads `.options.targets` rather than testing for its absence.
+func TestJSONOptionsCarryEveryKey(t *testing.T) {
+	for _, opts := range []Options{{}, {Destroy: true, All: true, Targets: []string{"a@mana.test"}}, {Replace: []string{"b@mana.test"}}} {
+		var b bytes.Buffer
+		if err := RenderJSON(&b, Compute(Input{Desired: []catalog.Persona{anna}}, opts)); err != nil {
+			t.Fatal(err)
+		}
+		var doc struct {
+			Options map[string]json.RawMessage `json:"options"`
+		}
+		if err := json.Unmarshal(b.Bytes(), &doc); err != nil {
+			t.Fatal(err)
+		}
+		for key, empty := range map[string]string{"destroy": "false", "all": "false", "refresh_only": "false", "prune": "false", "replace": "[]", "targets": "[]"} {
+			v, ok := doc.Options[key]
+			if !ok {
+				t.Errorf("options %+v: the JSON options lack %q: %s", opts, key, b.Bytes()[:min(200, b.Len())])
+				continue
+			}
+			if string(v) == "null" || (string(v) != empty && strings.Trim(string(v), "[]") == "") {
+				t.Errorf("options %+v: %q is %s, want %s or a value", opts, key, v, empty)
+			}
+		}
+		if len(doc.Options) != 6 {
+			t.Errorf("options %+v: %d keys in the JSON options, want the 6 documented", opts, len(doc.Options))
+		}
+	}
+}
