@@ -416,7 +416,7 @@ func (c *Client) try(ctx context.Context, r request, try int) outcome {
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		o := c.transportFailure(ctx, r, try, err)
+		o := c.transportFailure(ctx, r, try, err, nil)
 		o.sent = sent.Load()
 		return o
 	}
@@ -434,6 +434,7 @@ func (c *Client) try(ctx context.Context, r request, try int) outcome {
 		}
 		resp.Body.Close()
 	}()
+	rec := &readRecorder{r: capped}
 	if resp.ContentLength > limit {
 		capped.over = true
 		return outcome{err: &BodyTooLargeError{Method: r.method, Path: r.path, Limit: limit, Length: resp.ContentLength}, sent: true}
@@ -445,7 +446,6 @@ func (c *Client) try(ctx context.Context, r request, try int) outcome {
 		if r.read == nil {
 			return outcome{sent: true}
 		}
-		rec := &readRecorder{r: capped}
 		err := r.read(rec)
 		switch {
 		case err == nil:
@@ -454,7 +454,7 @@ func (c *Client) try(ctx context.Context, r request, try int) outcome {
 			return outcome{err: &BodyTooLargeError{Method: r.method, Path: r.path, Limit: limit}, sent: true}
 		case rec.err != nil && rec.err != io.EOF:
 			// The answer broke off: the same as getting none.
-			o := c.transportFailure(ctx, r, try, rec.err)
+			o := c.transportFailure(ctx, r, try, rec.err, rec)
 			o.sent = true
 			return o
 		}
@@ -477,14 +477,18 @@ func (c *Client) try(ctx context.Context, r request, try int) outcome {
 }
 
 // transportFailure turns a failure to get (all of) an answer into an error,
-// saying whether a retry is worthwhile.
-func (c *Client) transportFailure(ctx context.Context, r request, try int, err error) outcome {
+// saying whether a retry is worthwhile. body is the answer's body as far as
+// it was read, nil when no answer began.
+func (c *Client) transportFailure(ctx context.Context, r request, try int, err error, body *readRecorder) outcome {
 	err = redactURLError(err)
 	if ctx.Err() != nil {
 		// The caller gave up; that is no fault of the server's.
 		return outcome{err: fmt.Errorf("%s %s: %w", r.method, r.path, context.Cause(ctx)), unanswered: true}
 	}
-	ne := &NetworkError{Method: r.method, Path: r.path, BaseURL: c.shown, Tries: try, Err: err}
+	ne := &NetworkError{Method: r.method, Path: r.path, BaseURL: c.shown, Tries: try, Err: err, Received: -1}
+	if body != nil {
+		ne.Received = body.n
+	}
 	ne.describe(c.timeout, func(s string) string { return c.scrub(s, r.secrets...) })
 	return outcome{err: ne, retry: ne.retryable, unanswered: true}
 }
@@ -536,14 +540,18 @@ func (c *capReader) Read(p []byte) (int, error) {
 }
 
 // readRecorder remembers the first error reading the answer's body, so that a
-// broken connection can be told apart from a malformed answer.
+// broken connection can be told apart from a malformed answer, and counts
+// the bytes read, so that an answer cut off by the deadline is told apart
+// from none.
 type readRecorder struct {
 	r   io.Reader
 	err error
+	n   int64
 }
 
 func (rr *readRecorder) Read(p []byte) (int, error) {
 	n, err := rr.r.Read(p)
+	rr.n += int64(n)
 	if err != nil && rr.err == nil {
 		rr.err = err
 	}

@@ -375,6 +375,9 @@ type NetworkError struct {
 	Tries int
 	// Err is the last failure, as the transport reported it.
 	Err error
+	// Received counts the bytes of the answer's body read before it
+	// failed; -1 when no answer began.
+	Received int64
 
 	msg       string
 	unreached bool
@@ -414,6 +417,9 @@ func (e *NetworkError) describe(timeout time.Duration, scrub func(string) string
 			e.retryable = false
 		}
 		e.msg = fmt.Sprintf("cannot reach mana-auth at %s (%s)%s; mana-auth may not be running: start it, or check MANA_AUTH_URL (or --auth)", e.BaseURL, text, after)
+	case (errors.Is(e.Err, os.ErrDeadlineExceeded) || errors.Is(e.Err, context.DeadlineExceeded) || errors.As(e.Err, &netErr) && netErr.Timeout()) && e.Received >= 0:
+		e.retryable = true
+		e.msg = fmt.Sprintf("mana-auth at %s was too slow (%d bytes in %s): its answer was still arriving when the deadline of one request passed%s; it may be overloaded, or the network slow: try again later", e.BaseURL, e.Received, seconds(timeout), after)
 	case errors.Is(e.Err, os.ErrDeadlineExceeded), errors.Is(e.Err, context.DeadlineExceeded), errors.As(e.Err, &netErr) && netErr.Timeout():
 		e.retryable = true
 		e.msg = fmt.Sprintf("mana-auth at %s gave no answer within %s%s; it may be overloaded or stuck: try again later", e.BaseURL, timeout, after)

@@ -298,6 +298,26 @@ func TestSlowAnswersTimeOutAndAreRetried(t *testing.T) {
 	}
 }
 
+// TestTricklingAnswerIsTooSlowNotSilent: a server whose answer began but
+// did not finish within the deadline of one request answered, too slowly;
+// "gave no answer" would send the user looking for a server that is down.
+func TestTricklingAnswerIsTooSlowNotSilent(t *testing.T) {
+	const begun = `{"personas":[{"userId":"u1",`
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusOK)
+		fmt.Fprint(w, begun)
+		w.(http.Flusher).Flush()
+		<-r.Context().Done() // the rest never comes in time
+	})
+	c := newClient(t, adminapi.Options{BaseURL: serve(t, h), Token: jwt(map[string]any{"role": "admin"}), Timeout: 300 * time.Millisecond, Retry: adminapi.RetryBudget{Attempts: 2}})
+	_, err := c.Personas(context.Background())
+	text := errText(t, err)
+	wantIn(t, text, fmt.Sprintf("was too slow (%d bytes in 300ms)", len(begun)), "after 2 tries")
+	if strings.Contains(text, "gave no answer") {
+		t.Errorf("a trickling answer reads as none: %s", text)
+	}
+}
+
 func TestAnswerCutShortIsRetried(t *testing.T) {
 	var n atomic.Int64
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
