@@ -309,12 +309,16 @@ func TestTricklingAnswerIsTooSlowNotSilent(t *testing.T) {
 		w.(http.Flusher).Flush()
 		<-r.Context().Done() // the rest never comes in time
 	})
-	c := newClient(t, adminapi.Options{BaseURL: serve(t, h), Token: jwt(map[string]any{"role": "admin"}), Timeout: 300 * time.Millisecond, Retry: adminapi.RetryBudget{Attempts: 2}})
+	var n told
+	c := newClient(t, adminapi.Options{BaseURL: serve(t, h), Token: jwt(map[string]any{"role": "admin"}), Timeout: 300 * time.Millisecond, Retry: adminapi.RetryBudget{Attempts: 2}, Retrying: n.retrying})
 	_, err := c.Personas(context.Background())
 	text := errText(t, err)
 	wantIn(t, text, fmt.Sprintf("was too slow (%d bytes in 300ms)", len(begun)), "after 2 tries")
 	if strings.Contains(text, "gave no answer") {
 		t.Errorf("a trickling answer reads as none: %s", text)
+	}
+	if news, _ := n.all(); len(news) != 1 || !strings.HasPrefix(news[0], fmt.Sprintf("mana-auth was too slow (%d bytes in 300ms); retry 2 of 2", len(begun))) {
+		t.Errorf("the retry's news is %q, want it too slow", news)
 	}
 }
 
