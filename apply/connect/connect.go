@@ -187,6 +187,7 @@ func Open(ctx context.Context, s Settings, n Needs) (*Run, error) {
 		RequestTimeout: adminapi.DefaultTimeout,
 		CountsRequests: s.Live == "",
 		Notify:         s.say,
+		TokenSource:    s.tokenSource(),
 	}
 	if n.Catalog {
 		r.Loop.Catalog = func() (*catalog.Catalog, error) {
@@ -356,7 +357,21 @@ func (s Settings) client(u *url.URL, retrying func(string)) (*adminapi.Client, e
 	if token == "" {
 		return nil, errors.New("no admin token: set MANA_ADMIN_JWT, or MANA_ADMIN_JWT_FILE / --jwt-file to a file holding it, to an admin JWT for " + adminapi.Redact(u.String()))
 	}
-	return adminapi.New(adminapi.Options{BaseURL: u.String(), Token: token, Parallelism: s.Parallelism, Retrying: retrying, Log: s.Log})
+	return adminapi.New(adminapi.Options{BaseURL: u.String(), Token: token, TokenSource: s.tokenSource(), Parallelism: s.Parallelism, Retrying: retrying, Log: s.Log})
+}
+
+// tokenSource names where the admin token came from, for the messages that
+// say where a fresh one goes.
+func (s Settings) tokenSource() string {
+	switch {
+	case s.TokenFile == "-":
+		return "standard input (--jwt-file=-)"
+	case s.TokenFile != "":
+		return "the file " + s.TokenFile
+	case s.TokenInArgs:
+		return "--jwt"
+	}
+	return "MANA_ADMIN_JWT"
 }
 
 // ResolveToken returns the admin JWT: Token, or what the file TokenFile

@@ -51,6 +51,10 @@ type Session struct {
 	// Now is the clock of the guard rails and the token's lifetime; nil
 	// means time.Now.
 	Now func() time.Time
+	// TokenSource names where the admin token came from ("MANA_ADMIN_JWT",
+	// "the file tok.txt"), for the message that says where a fresh one
+	// goes; "" means MANA_ADMIN_JWT.
+	TokenSource string
 
 	// CountsRequests: Live answers with one request per persona plus one
 	// (the admin API), so the time its reads took measures the server's

@@ -2,6 +2,8 @@ package main
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -23,6 +25,27 @@ func TestE2EAdminTokenAboutToExpire(t *testing.T) {
 	}
 	if n := e.writes(); n != 0 {
 		t.Errorf("%d writes with a token about to expire", n)
+	}
+
+	// A token read from a file is replaced in that file: every message
+	// about it names the file, not a variable personactl did not read.
+	tokenFile := filepath.Join(e.dir, "tok.txt")
+	t.Setenv("MANA_ADMIN_JWT", "")
+	for _, tt := range []struct {
+		ttl  time.Duration
+		args []string
+		want string
+	}{
+		{90 * time.Second, []string{"apply", "--auto-approve"}, "mint a fresh admin token, put it in the file " + tokenFile + " and run again"},
+		{-time.Minute, []string{"plan"}, "the admin token from the file " + tokenFile + " expired at"},
+	} {
+		if err := os.WriteFile(tokenFile, []byte(e.inst.Server.MintToken(manaauthdev.RoleAdmin, tt.ttl)+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		r := e.must(1, append(tt.args, "--jwt-file="+tokenFile)...)
+		if !strings.Contains(r.err, tt.want) || strings.Contains(r.err, "MANA_ADMIN_JWT") {
+			t.Errorf("personactl %s with --jwt-file: want %q and no MANA_ADMIN_JWT\n%s", tt.args[0], tt.want, r)
+		}
 	}
 }
 

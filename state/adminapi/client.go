@@ -107,6 +107,10 @@ type Options struct {
 	// Token is the admin JWT (MANA_ADMIN_JWT). It is sent as a Bearer token
 	// and decoded (never verified) only to explain a refusal.
 	Token string
+	// TokenSource names where Token came from, for the messages that say
+	// where a valid one goes: "MANA_ADMIN_JWT", "--jwt", "the file tok.txt".
+	// Empty: "MANA_ADMIN_JWT (or --jwt)".
+	TokenSource string
 	// Parallelism bounds the requests in flight while reading every
 	// persona, and the connections the Client's own transport opens.
 	Parallelism int
@@ -139,6 +143,7 @@ type Client struct {
 	// shown is the base URL for messages: Redact-ed.
 	shown       string
 	token       string
+	tokenSource string
 	claims      TokenClaims
 	hasClaims   bool
 	parallelism int
@@ -177,15 +182,19 @@ func New(opts Options) (*Client, error) {
 	if u.RawQuery != "" || u.Fragment != "" || u.ForceQuery {
 		return nil, fmt.Errorf("mana-auth URL %q has a query or fragment; set MANA_AUTH_URL (or --auth) to the service's base address, e.g. http://localhost:3001", Redact(opts.BaseURL))
 	}
-	token := strings.TrimSpace(opts.Token)
+	token, source := strings.TrimSpace(opts.Token), opts.TokenSource
+	if source == "" {
+		source = "MANA_ADMIN_JWT (or --jwt)"
+	}
 	if strings.ContainsFunc(token, unicode.IsControl) || strings.ContainsFunc(token, unicode.IsSpace) {
 		// The token itself must not be shown, only what is wrong with it.
-		return nil, errors.New("MANA_ADMIN_JWT contains spaces or control characters; set it (or --jwt) to the token alone, on one line")
+		return nil, fmt.Errorf("the admin token from %s contains spaces or control characters; put the token alone there, on one line", source)
 	}
 	c := &Client{
 		baseString:  u.String(),
 		shown:       Redact(u.String()),
 		token:       token,
+		tokenSource: source,
 		parallelism: orDefault(opts.Parallelism, DefaultParallelism),
 		timeout:     orDefault(opts.Timeout, DefaultTimeout),
 		retry:       opts.Retry.withDefaults(),

@@ -272,7 +272,7 @@ func TestPersistentFailuresAreExplainedAfterTheRightNumberOfTries(t *testing.T) 
 	}{
 		{"401 for a token of another server", otherToken, 0, 1, []string{
 			"GET /api/v1/admin/personas: mana-auth answered 401 (Invalid or expired token)",
-			"mana-auth refused the admin token; set MANA_ADMIN_JWT (or --jwt) to a valid admin token"}},
+			"mana-auth refused the admin token from MANA_ADMIN_JWT (or --jwt); put a valid admin token there"}},
 		{"401 for a token that is not a JWT", secret("opaque-token-0123456789"), 0, 1, []string{
 			"answered 401 (Invalid or expired token)", "(the one given is not a JWT)"}},
 		{"403 for a user's token", inst.UserToken, 0, 1, []string{
@@ -313,6 +313,43 @@ func TestPersistentFailuresAreExplainedAfterTheRightNumberOfTries(t *testing.T) 
 	}
 }
 
+// TestTokenMessagesNameWhereTheTokenCameFrom: a token read from a file is
+// replaced in that file; advice to set MANA_ADMIN_JWT would leave the user
+// editing a variable personactl does not read.
+func TestTokenMessagesNameWhereTheTokenCameFrom(t *testing.T) {
+	inst := start(t)
+	const source = "the file /run/secrets/tok.txt"
+	now := time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)
+	expired := secret(devtest.Token(manaauthdev.TokenClaims(inst.AdminID, "admin@mana-auth-dev.test", manaauthdev.RoleAdmin, now.Add(-3*time.Hour), 90*time.Minute)))
+	otherServer := secret(devtest.Token(manaauthdev.TokenClaims(manaauthdev.NewID(), "admin@elsewhere.test", manaauthdev.RoleAdmin, time.Now(), time.Hour)))
+	personas := func(opts adminapi.Options) error {
+		opts.TokenSource = source
+		_, err := adminClient(t, inst, opts).Personas(context.Background())
+		return err
+	}
+	refused := adminClient(t, inst, adminapi.Options{Token: otherServer, TokenSource: source})
+	_, _ = refused.Personas(context.Background())
+	_, notSent := refused.Personas(context.Background())
+	_, badChars := adminapi.New(adminapi.Options{BaseURL: inst.URL, Token: secret("eyJhbGciOi.two words"), TokenSource: source})
+	for _, tt := range []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"expired", personas(adminapi.Options{Token: expired, Now: func() time.Time { return now }}), "the admin token from " + source + " expired at"},
+		{"401", personas(adminapi.Options{Token: otherServer}), "mana-auth refused the admin token from " + source + "; put a valid admin token there"},
+		{"403", personas(adminapi.Options{Token: inst.UserToken}), "minted with the service's signing key; put one in " + source},
+		{"refused earlier", notSent, "refused the admin token earlier in this run (401); mint a fresh admin token, put it in " + source + " and run"},
+		{"spaces", badChars, "the admin token from " + source + " contains spaces"},
+	} {
+		text := errText(t, tt.err)
+		wantIn(t, text, tt.want)
+		if strings.Contains(text, "MANA_ADMIN_JWT") || strings.Contains(text, "--jwt") {
+			t.Errorf("%s: the message names another source of the token: %s", tt.name, text)
+		}
+	}
+}
+
 func TestExpiredTokenIsRefusedBeforeAnyRequest(t *testing.T) {
 	inst := start(t)
 	now := time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)
@@ -329,7 +366,7 @@ func TestExpiredTokenIsRefusedBeforeAnyRequest(t *testing.T) {
 	}
 	for name, call := range calls {
 		err := call()
-		wantIn(t, errText(t, err), "MANA_ADMIN_JWT expired at 2026-11-27T06:30:00Z (1h30m ago); mint a new admin token")
+		wantIn(t, errText(t, err), "the admin token from MANA_ADMIN_JWT (or --jwt) expired at 2026-11-27T06:30:00Z (1h30m ago); mint a new admin token")
 		if !errors.Is(err, adminapi.ErrTokenExpired) {
 			t.Errorf("%s: errors.Is(err, ErrTokenExpired) is false", name)
 		}

@@ -448,7 +448,7 @@ func TestNewRefusesBadSettingsWithoutShowingTheToken(t *testing.T) {
 		{adminapi.Options{BaseURL: "localhost:3001"}, "is not an http:// or https:// address"},
 		{adminapi.Options{BaseURL: "ftp://localhost"}, "is not an http:// or https:// address"},
 		{adminapi.Options{BaseURL: "http://localhost:3001/?x=1"}, "has a query or fragment"},
-		{adminapi.Options{BaseURL: "http://localhost:3001", Token: tok}, "MANA_ADMIN_JWT contains spaces or control characters"},
+		{adminapi.Options{BaseURL: "http://localhost:3001", Token: tok}, "the admin token from MANA_ADMIN_JWT (or --jwt) contains spaces or control characters"},
 	}
 	for _, tt := range tests {
 		_, err := adminapi.New(tt.opts)

@@ -67,15 +67,15 @@ func (c *Client) checkToken() error {
 		return &tokenError{kind: ErrNoToken, msg: "no admin token: set MANA_ADMIN_JWT (or --jwt) to an admin token for mana-auth"}
 	}
 	if c.rejected.Load() {
-		return &tokenError{kind: ErrTokenRejected, msg: "not sent: mana-auth refused the admin token earlier in this run (401); mint a fresh admin token, set MANA_ADMIN_JWT (or --jwt) to it and run `personactl apply` again: it converges from where this run stopped"}
+		return &tokenError{kind: ErrTokenRejected, msg: "not sent: mana-auth refused the admin token earlier in this run (401); mint a fresh admin token, put it in " + c.tokenSource + " and run `personactl apply` again: it converges from where this run stopped"}
 	}
 	if !c.hasClaims || c.claims.ExpiresAt.IsZero() {
 		return nil // not a JWT we can read: the server decides
 	}
 	now := c.now()
 	if !c.claims.ExpiresAt.After(now) {
-		msg := fmt.Sprintf("MANA_ADMIN_JWT expired at %s (%s ago); mint a new admin token and set MANA_ADMIN_JWT (or --jwt) to it",
-			c.claims.ExpiresAt.UTC().Format(time.RFC3339), humanDuration(now.Sub(c.claims.ExpiresAt)))
+		msg := fmt.Sprintf("the admin token from %s expired at %s (%s ago); mint a new admin token and put it there",
+			c.tokenSource, c.claims.ExpiresAt.UTC().Format(time.RFC3339), humanDuration(now.Sub(c.claims.ExpiresAt)))
 		if c.accepted.Load() {
 			msg += " and run `personactl apply` again: it converges from where this run stopped"
 		}
