@@ -99,6 +99,14 @@ type Live interface {
 	AddressOwner(ctx context.Context, email string) (AddressOwner, error)
 }
 
+// PartialLive is a Live that can read some personas without the others: the
+// admin API reads the list, then only their details, one request each.
+type PartialLive interface {
+	// PersonasOf returns the live personas with these addresses (letter
+	// case aside), sorted by email; an address no persona has is left out.
+	PersonasOf(ctx context.Context, emails []string) ([]LivePersona, error)
+}
+
 // RecordedPersona is what personactl last applied for one persona.
 type RecordedPersona struct {
 	Email     string          `json:"email"`

@@ -74,7 +74,12 @@ type Session struct {
 // Read takes fresh snapshots of the three sides at once: the catalog is
 // loaded and validated while the recorded state and live personas are read.
 // A catalog error wins over the others, as it is what the user must fix.
-func (s *Session) Read(ctx context.Context) error {
+func (s *Session) Read(ctx context.Context) error { return s.read(ctx, nil) }
+
+// read is Read; with only, a live side that can (state.PartialLive) reads
+// the live personas with those addresses alone, sparing a request for each
+// of the others.
+func (s *Session) read(ctx context.Context, only []string) error {
 	var (
 		wg                sync.WaitGroup
 		cat               = &catalog.Catalog{}
@@ -112,7 +117,11 @@ func (s *Session) Read(ctx context.Context) error {
 		defer wg.Done()
 		defer state.Recover(&liveErr)
 		start := time.Now()
-		live, liveErr = s.Live.Personas(ctx)
+		if partial, ok := s.Live.(state.PartialLive); ok && len(only) > 0 {
+			live, liveErr = partial.PersonasOf(ctx, only)
+		} else {
+			live, liveErr = s.Live.Personas(ctx)
+		}
 		if s.CountsRequests {
 			s.ReadRequests, s.ReadTook = 1+len(live), time.Since(start)
 		}

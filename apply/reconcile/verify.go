@@ -171,10 +171,12 @@ func (s *Session) Verify(ctx context.Context, req VerifyRequest) (*Verification,
 	if s.Secret == nil {
 		return nil, errors.New("verify needs the seed secret the runner uses: set PERSONA_SEED_SECRET")
 	}
-	if err := s.Read(ctx); err != nil {
+	emails := plan.Addresses(req.Emails)
+	// Only the personas verified are read in full: the others' details
+	// would cost a request each for nothing.
+	if err := s.read(ctx, emails); err != nil {
 		return nil, err
 	}
-	emails := plan.Addresses(req.Emails)
 	if len(emails) == 0 {
 		for _, p := range s.Input.Desired {
 			emails = append(emails, p.Email)

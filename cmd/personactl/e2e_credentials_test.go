@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -190,5 +191,32 @@ func TestE2EReplaceRecordsTheNewSecret(t *testing.T) {
 	r = e.run("plan", "--detailed-exitcode")
 	if r.code != 0 || !strings.Contains(r.out, "No changes.") {
 		t.Errorf("the plan after replacing every persona with the new secret is not empty\n%s", r)
+	}
+}
+
+// TestE2EVerifyReadsOnlyTheDetailsItNeeds: verify --target and apply
+// --verify log in as a few personas; reading every live persona's detail
+// for them cost one request per persona of the fleet.
+func TestE2EVerifyReadsOnlyTheDetailsItNeeds(t *testing.T) {
+	e := newE2E(t)
+	e.applyAll()
+	anna := e.personas[0].Email
+	r := e.must(0, "verify", "--target="+anna)
+	if n := e.faults().Requests("GET", manaauthdev.PathPersona); n != 1 {
+		t.Errorf("verify --target read %d persona details, want 1\n%s", n, r)
+	}
+
+	live := e.live()
+	if err := e.inst.Store.DeleteUser(context.Background(), live[anna].UserID); err != nil {
+		t.Fatal(err)
+	}
+	e.faults().ResetCounts()
+	r = e.must(0, "apply", "--auto-approve", "--verify")
+	// The plan reads the 9 personas left; the check after it the one created.
+	if n := e.faults().Requests("GET", manaauthdev.PathPersona); n != len(e.personas) {
+		t.Errorf("apply --verify read %d persona details, want %d\n%s", n, len(e.personas), r)
+	}
+	if n := e.faults().Requests("POST", manaauthdev.PathLogin); n != 1 {
+		t.Errorf("apply --verify sent %d logins for the one persona it created", n)
 	}
 }

@@ -26,9 +26,35 @@ import (
 // The result is sorted by email. On failure it stops sending new requests
 // and reports every error it met.
 func (c *Client) Personas(ctx context.Context) ([]state.LivePersona, error) {
+	return c.personas(ctx, nil)
+}
+
+// PersonasOf reads the live personas with these addresses (letter case
+// aside): the list, then their details alone. An address no persona has is
+// left out.
+func (c *Client) PersonasOf(ctx context.Context, emails []string) ([]state.LivePersona, error) {
+	want := make(map[string]bool, len(emails))
+	for _, e := range emails {
+		want[strings.ToLower(e)] = true
+	}
+	return c.personas(ctx, func(p listEntry) bool { return want[strings.ToLower(p.Email)] })
+}
+
+// personas reads the list, then the detail of each entry keep keeps (every
+// entry when keep is nil).
+func (c *Client) personas(ctx context.Context, keep func(listEntry) bool) ([]state.LivePersona, error) {
 	list, err := c.list(ctx, nil)
 	if err != nil {
 		return nil, err
+	}
+	if keep != nil {
+		kept := list[:0]
+		for _, p := range list {
+			if keep(p) {
+				kept = append(kept, p)
+			}
+		}
+		list = kept
 	}
 
 	ctx, cancel := context.WithCancel(ctx)

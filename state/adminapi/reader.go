@@ -30,6 +30,12 @@ func (r *Reader) Personas(ctx context.Context) ([]state.LivePersona, error) {
 	return live, err
 }
 
+// PersonasOf reads the live personas with these addresses alone (see
+// Client.PersonasOf). It is no full read, so it is not remembered.
+func (r *Reader) PersonasOf(ctx context.Context, emails []string) ([]state.LivePersona, error) {
+	return r.c.PersonasOf(ctx, emails)
+}
+
 // AddressOwner tells who holds email, using the last read when there was one.
 func (r *Reader) AddressOwner(ctx context.Context, email string) (state.AddressOwner, error) {
 	r.mu.Lock()
@@ -54,6 +60,7 @@ func (r *Reader) AddressHolder(ctx context.Context, email string) (state.Holder,
 }
 
 var (
-	_ state.Live       = (*Reader)(nil)
-	_ state.HolderLive = (*Reader)(nil)
+	_ state.Live        = (*Reader)(nil)
+	_ state.HolderLive  = (*Reader)(nil)
+	_ state.PartialLive = (*Reader)(nil)
 )
