@@ -156,13 +156,20 @@ func (cx *computer) change(email string, d *catalog.Persona, r *state.RecordedPe
 		}
 	case cx.opts.RefreshOnly:
 		planRefresh(&c, r, l, cx.in.Interrupted[email])
+	case d != nil && l != nil && l.Unreadable:
+		// Its values are unknown, so nothing is planned for it but a
+		// decision: the warning below says how to delete it.
+		c.Attention = true
 	case d != nil:
 		cx.planDesired(&c, d, r, l)
 	default:
 		planUndesired(&c, r, l, cx.opts.Prune, cx.in.Interrupted[email])
 	}
+	if l != nil && l.Unreadable && c.Action == NoOp {
+		cx.p.Warnings = append(cx.p.Warnings, Finding{Code: CodeLiveUnreadable, Emails: []string{email}, UserID: l.UserID})
+	}
 	cx.credentials(&c, d, r, l)
-	c.Attention = (hasNotApplied(c) && c.Action != Replace) ||
+	c.Attention = c.Attention || (hasNotApplied(c) && c.Action != Replace) ||
 		(c.Drift.Has(Credentials) && c.Action != Replace && c.Action != Delete)
 	if l != nil && (c.Action != NoOp || c.Record) {
 		// What a saved plan checks before it writes to, or records, this
@@ -183,7 +190,10 @@ func (cx *computer) drift(email string, d *catalog.Persona, r *state.RecordedPer
 		}
 		return &Drift{Kind: DeletedOutside}
 	case r != nil && l != nil:
-		diffs := catalog.Differences(r.Values, l.Values)
+		var diffs []catalog.Field
+		if !l.Unreadable { // values unknown: only the user id can tell
+			diffs = catalog.Differences(r.Values, l.Values)
+		}
 		if len(diffs) == 0 && r.UserID == l.UserID {
 			return nil
 		}
@@ -290,7 +300,7 @@ func planRefresh(c *Change, r *state.RecordedPersona, l *state.LivePersona, run 
 	case r != nil && l == nil:
 		c.Action = Forget
 		c.Reasons = append(c.Reasons, Finding{Code: ReasonGone, Run: run})
-	case r != nil && c.Drift.Has(ChangedOutside):
+	case r != nil && c.Drift.Has(ChangedOutside) && !l.Unreadable:
 		c.Record = true
 	}
 }

@@ -244,3 +244,82 @@ func TestRecordedKeepsTheLiveName(t *testing.T) {
 		t.Errorf("recorded after replace has name %q, want the catalog's", got.Name)
 	}
 }
+
+// unreadable is a live persona whose detail was too large to read: the
+// list's email, user id and count of the week's actions alone.
+func unreadable(id, email string) state.LivePersona {
+	return state.LivePersona{UserID: id, Values: catalog.Persona{Email: email}, Actions7d: 4, Unreadable: true}
+}
+
+// TestUnreadableLivePersona: a live persona too large to read is named with
+// its user id and left alone (its values are unknown, so neither an update
+// nor a record of them could be right), the rest of the plan goes on, and a
+// destroy that covers it deletes it by the user id the list gave.
+func TestUnreadableLivePersona(t *testing.T) {
+	big := unreadable("u-big", anna.Email)
+	benEdited := with(anna2(), func(p *catalog.Persona) { p.Archetype = "night-owl" })
+	in := Input{
+		Desired:  []catalog.Persona{anna, benEdited},
+		Recorded: []state.RecordedPersona{rec("u-big", anna), rec("u2", anna2())},
+		Live:     []state.LivePersona{big, live("u2", anna2())},
+		Secret:   currentSecret,
+	}
+	moved := in
+	moved.Recorded = []state.RecordedPersona{rec("u-old", anna), rec("u2", anna2())}
+	unmanaged := in
+	unmanaged.Desired, unmanaged.Recorded = []catalog.Persona{benEdited}, []state.RecordedPersona{rec("u2", anna2())}
+	for _, tt := range []struct {
+		name   string
+		in     Input
+		opts   Options
+		action Action
+		warned bool
+		other  Action // what becomes of the readable persona
+	}{
+		{"apply", in, Options{}, NoOp, true, Update},
+		{"refresh", moved, Options{RefreshOnly: true}, NoOp, true, NoOp},
+		{"destroy", in, Options{Destroy: true}, Delete, false, Delete},
+		{"destroy another", in, Options{Destroy: true, Targets: []string{"persona.mia@mana.test"}}, NoOp, false, Delete},
+		{"destroy leaves it unmanaged", unmanaged, Options{Destroy: true}, NoOp, true, Delete},
+		{"destroy --all --target", unmanaged, Options{Destroy: true, All: true, Targets: []string{anna.Email}}, Delete, false, NoOp},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			p := Compute(tt.in, tt.opts)
+			got := map[string]Change{}
+			for _, c := range p.Changes {
+				got[c.Email] = c
+			}
+			c := got[anna.Email]
+			if c.Action != tt.action || c.Record || len(c.Fields) > 0 {
+				t.Errorf("the unreadable persona: %s, record %v, fields %v; want %s, nothing recorded, no fields", c.Action, c.Record, c.Fields, tt.action)
+			}
+			if c.Action == Delete && c.UserID != "u-big" {
+				t.Errorf("its delete targets user %q, want the listed u-big", c.UserID)
+			}
+			if c.Drift.Has(ChangedOutside) && (len(c.Drift.Fields) != 1 || c.Drift.Fields[0].Field != FieldUserID) {
+				t.Errorf("drift from values nobody read: %+v", c.Drift.Fields)
+			}
+			if other := got["persona.mia@mana.test"]; other.Action != tt.other {
+				t.Errorf("the readable persona: %s, want %s", other.Action, tt.other)
+			}
+			var warning *Finding
+			for i, f := range p.Warnings {
+				if f.Code == CodeLiveUnreadable {
+					warning = &p.Warnings[i]
+				}
+			}
+			switch {
+			case !tt.warned && warning != nil:
+				t.Errorf("warned of a persona the plan deletes or leaves out: %s", warning.Message())
+			case tt.warned && warning == nil:
+				t.Errorf("no warning names the unreadable persona; warnings %v", Messages(p.Warnings))
+			case tt.warned && !strings.Contains(warning.Message(), "persona.anna@mana.test (user u-big)") ||
+				tt.warned && !strings.Contains(warning.Message(), "personactl destroy --all --target=persona.anna@mana.test"):
+				t.Errorf("the warning does not name it, its user id and the way out: %s", warning.Message())
+			}
+			if tt.name == "apply" && !reflect.DeepEqual(p.NeedsAttention(), []string{anna.Email}) {
+				t.Errorf("needs attention: %v, want the unreadable persona (catalog and live may differ)", p.NeedsAttention())
+			}
+		})
+	}
+}

@@ -24,6 +24,9 @@ const (
 	CodeNameNeedsReplace Code = "name_needs_replace"
 	// CodeReplaceCreates: --replace names a persona that is not live.
 	CodeReplaceCreates Code = "replace_creates"
+	// CodeLiveUnreadable: the live persona Emails[0], user UserID, is too
+	// large to read, so the plan leaves it alone.
+	CodeLiveUnreadable Code = "live_unreadable"
 )
 
 // Errors: nothing is applied while one stands.
@@ -125,6 +128,8 @@ func (f Finding) Message() string {
 		return fmt.Sprintf("%s: name is %q live but %q in the catalog; mana-auth cannot rename a persona, so the name is not applied; pass --replace=%s to delete and re-create it (destroys %s)", email, f.LiveName, f.CatalogName, email, f.History.Describe())
 	case CodeReplaceCreates:
 		return fmt.Sprintf("--replace=%s: the persona does not exist live, so it is simply created", email)
+	case CodeLiveUnreadable:
+		return fmt.Sprintf("%s (user %s): mana-auth's answer for this persona is too large to read (its prompt must be megabytes long), so its values are unknown and this plan leaves it alone; `personactl destroy --all --target=%s` deletes it by that user id, and the next apply creates it again if the catalog has it", email, f.UserID, email)
 	case CodeAddressTaken:
 		return fmt.Sprintf("%s is taken by a Mana user who is not a persona: creating it would turn that account into a persona, and a later destroy would delete it with all its data; choose another address in the catalog", email)
 	case CodeAddressUndetermined:

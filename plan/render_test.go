@@ -143,6 +143,12 @@ func scenarios() []scenario {
 			Interrupted: map[string]string{anna.Email: interruptedRun, gone.Email: interruptedRun},
 			Workspace:   "default", Lineage: "L", Serial: 8,
 		}, Options{}},
+		{"live-unreadable", Input{
+			Desired:   []catalog.Persona{anna, benEdited},
+			Recorded:  []state.RecordedPersona{rec("u1", anna), rec("u2", ben)},
+			Live:      []state.LivePersona{unreadable("u1", anna.Email), live("u2", ben)},
+			Workspace: "default", Lineage: "L", Serial: 3,
+		}, Options{}},
 		hostileScenario(),
 	}
 	for i := range list {

@@ -38,6 +38,11 @@ type LivePersona struct {
 	// and Feedback how many feedback ratings: what a delete would destroy.
 	Actions  int
 	Feedback int
+	// Unreadable: the persona is listed, but its detail is too large to
+	// read, so of its values only the email is known (and Actions and
+	// Feedback are 0). A plan leaves it alone, unless it deletes it by its
+	// UserID.
+	Unreadable bool
 }
 
 // AddressOwner says who holds an email address in mana-auth.

@@ -218,6 +218,10 @@ func CatalogOf(live []state.LivePersona) ([]catalog.Persona, error) {
 	personas := make([]catalog.Persona, 0, len(live))
 	var refused []string
 	for _, l := range live {
+		if l.Unreadable {
+			refused = append(refused, fmt.Sprintf("%s (user %s): mana-auth's answer for it is too large to read, so its values are unknown; `personactl destroy --all --target=%s` deletes it", l.Values.Email, l.UserID, l.Values.Email))
+			continue
+		}
 		if why := catalog.CheckExportable(l.Values); len(why) > 0 {
 			refused = append(refused, fmt.Sprintf("%s (user %s): %s", l.Values.Email, l.UserID, strings.Join(why, "; ")))
 			continue

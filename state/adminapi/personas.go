@@ -22,7 +22,9 @@ import (
 
 // Personas reads every live persona: the list, then each persona's detail
 // (the only place its prompt and module mix are), with at most Parallelism
-// requests in flight. A persona deleted between the two reads is left out.
+// requests in flight. A persona deleted between the two reads is left out;
+// one whose detail is over MaxOtherBody is kept as the list shows it,
+// marked Unreadable.
 // The result is sorted by email. On failure it stops sending new requests
 // and reports every error it met.
 func (c *Client) Personas(ctx context.Context) ([]state.LivePersona, error) {
@@ -78,9 +80,15 @@ func (c *Client) personas(ctx context.Context, keep func(listEntry) bool) ([]sta
 					return // all asked, or a request failed (or the caller gave up): start no more
 				}
 				d, err := c.detail(ctx, list[i].UserID)
+				var tooLarge *BodyTooLargeError
 				switch {
 				case err == nil:
 					results[i] = merge(list[i], d)
+				case errors.As(err, &tooLarge):
+					// A persona stored with a huge prompt: the plan names it,
+					// and the rest of the read goes on.
+					results[i] = merge(list[i], detailAnswer{})
+					results[i].Unreadable = true
 				case errors.Is(err, ErrNotFound):
 					// Deleted since the list was read: not live any more.
 				case ctx.Err() != nil && errors.Is(err, context.Canceled):
