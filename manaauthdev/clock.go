@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// Clock is a clock a test sets and moves, for Options.Now (or devtest's
+// Clock is a clock a test starts and moves, for Options.Now (or devtest's
 // WithNow): token expiry, the login lockout's windows and the timestamps
 // follow it, without waiting. Safe for concurrent use.
 type Clock struct {
@@ -28,11 +28,4 @@ func (c *Clock) Advance(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.t = c.t.Add(d)
-}
-
-// Set puts the clock at t.
-func (c *Clock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
 }

@@ -10,8 +10,6 @@ import (
 
 // JournalOptions tune a Journal; the zero value is the default.
 type JournalOptions struct {
-	// MaxBatch caps how many steps one AppendSteps call carries (0: no cap).
-	MaxBatch int
 	// Interval is the least time from the start of one write to the start
 	// of the next (0: the next starts as soon as the previous returned and
 	// a step is pending). Steps finish faster than a disk syncs them; a
@@ -218,8 +216,8 @@ func (j *Journal) pause(began time.Time, lost <-chan struct{}) {
 	}
 }
 
-// flushPending writes the steps pending when it is called, in batches of
-// at most MaxBatch; with untilEmpty it goes on with the steps recorded
+// flushPending writes the steps pending when it is called, in one batch;
+// with untilEmpty it goes on with the steps recorded
 // meanwhile until none is left. It returns false once the journal has
 // failed.
 func (j *Journal) flushPending(untilEmpty bool) bool {
@@ -236,9 +234,6 @@ func (j *Journal) flushPending(untilEmpty bool) bool {
 		n := len(j.pending)
 		if !untilEmpty {
 			n = min(n, left)
-		}
-		if j.opts.MaxBatch > 0 {
-			n = min(n, j.opts.MaxBatch)
 		}
 		batch := j.pending[:n:n]
 		if j.pending = j.pending[n:]; len(j.pending) == 0 {

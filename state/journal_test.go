@@ -229,56 +229,46 @@ func TestJournalLostLock(t *testing.T) {
 }
 
 // TestJournalNoStepLostOrDuplicated: steps recorded from many goroutines
-// are each written exactly once, each goroutine's in its order, in batches
-// no larger than MaxBatch.
+// are each written exactly once, each goroutine's in its order.
 func TestJournalNoStepLostOrDuplicated(t *testing.T) {
-	for _, maxBatch := range []int{0, 7} {
-		t.Run(fmt.Sprintf("MaxBatch=%d", maxBatch), func(t *testing.T) {
-			f := newFakeLock()
-			var mu sync.Mutex
-			var sizes []int
-			counting := &countingLock{fakeLock: f, onBatch: func(n int) { mu.Lock(); sizes = append(sizes, n); mu.Unlock() }}
-			j := NewJournal(counting, "e1", JournalOptions{MaxBatch: maxBatch})
-			const workers, each = 16, 300
-			var wg sync.WaitGroup
-			for w := range workers {
-				wg.Go(func() {
-					for i := range each {
-						j.Record(step(w*each + i))
-					}
-				})
+	f := newFakeLock()
+	var mu sync.Mutex
+	var sizes []int
+	counting := &countingLock{fakeLock: f, onBatch: func(n int) { mu.Lock(); sizes = append(sizes, n); mu.Unlock() }}
+	j := NewJournal(counting, "e1", JournalOptions{})
+	const workers, each = 16, 300
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := range each {
+				j.Record(step(w*each + i))
 			}
-			wg.Wait()
-			if err := j.Close(context.Background(), OutcomeComplete); err != nil {
-				t.Fatal(err)
-			}
-			got := f.writtenSteps()
-			if len(got) != workers*each {
-				t.Fatalf("%d steps written, want %d", len(got), workers*each)
-			}
-			last := map[int]int{}
-			seen := map[string]bool{}
-			for _, s := range got {
-				if seen[s.Email] {
-					t.Fatalf("%s written twice", s.Email)
-				}
-				seen[s.Email] = true
-				var n int
-				fmt.Sscanf(s.Email, "p%05d@", &n)
-				w := n / each
-				if prev, ok := last[w]; ok && n < prev {
-					t.Fatalf("worker %d's steps out of order: %d after %d", w, n, prev)
-				}
-				last[w] = n
-			}
-			for _, n := range sizes {
-				if maxBatch > 0 && n > maxBatch {
-					t.Errorf("a batch of %d steps; MaxBatch is %d", n, maxBatch)
-				}
-			}
-			t.Logf("%d steps in %d writes", len(got), len(sizes))
 		})
 	}
+	wg.Wait()
+	if err := j.Close(context.Background(), OutcomeComplete); err != nil {
+		t.Fatal(err)
+	}
+	got := f.writtenSteps()
+	if len(got) != workers*each {
+		t.Fatalf("%d steps written, want %d", len(got), workers*each)
+	}
+	last := map[int]int{}
+	seen := map[string]bool{}
+	for _, s := range got {
+		if seen[s.Email] {
+			t.Fatalf("%s written twice", s.Email)
+		}
+		seen[s.Email] = true
+		var n int
+		fmt.Sscanf(s.Email, "p%05d@", &n)
+		w := n / each
+		if prev, ok := last[w]; ok && n < prev {
+			t.Fatalf("worker %d's steps out of order: %d after %d", w, n, prev)
+		}
+		last[w] = n
+	}
+	t.Logf("%d steps in %d writes", len(got), len(sizes))
 }
 
 // countingLock reports the size of each batch.

@@ -138,33 +138,13 @@ func parseSizes(s string) ([]int, error) {
 	return out, nil
 }
 
-// buildPersonactl builds the binary once, as `make build` does.
+// buildPersonactl builds the binary once, as `make build` does, from the
+// module the working directory is in.
 func buildPersonactl(ctx context.Context, dir string) (string, error) {
-	root, err := moduleRoot()
-	if err != nil {
-		return "", err
-	}
 	out := filepath.Join(dir, "personactl")
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", out, "./cmd/personactl")
-	cmd.Dir = root
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", out, "github.com/mana/personactl/cmd/personactl")
 	if msg, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("building personactl in %s: %v\n%s", root, err, msg)
+		return "", fmt.Errorf("building personactl: %v\n%s; run from inside the personactl module, or pass --personactl=PATH", err, msg)
 	}
 	return out, nil
-}
-
-// moduleRoot finds the directory holding go.mod, from the working directory up.
-func moduleRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for d := dir; ; d = filepath.Dir(d) {
-		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-			return d, nil
-		}
-		if filepath.Dir(d) == d {
-			return "", fmt.Errorf("no go.mod above %s; run from inside the personactl module, or pass --personactl=PATH", dir)
-		}
-	}
 }

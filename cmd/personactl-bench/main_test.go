@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/mana/personactl/state/adminapi"
 )
 
 // TestMain lets the test binary stand in for the program when the
@@ -46,9 +48,9 @@ func databaseURL(t *testing.T) string {
 	conn, err := pgx.Connect(ctx, dsn)
 	if err != nil {
 		if os.Getenv("PERSONACTL_REQUIRE_DB") == "1" {
-			t.Fatalf("PostgreSQL is not reachable at %s: %v (PERSONACTL_REQUIRE_DB=1)", redactDSN(dsn), err)
+			t.Fatalf("PostgreSQL is not reachable at %s: %v (PERSONACTL_REQUIRE_DB=1)", adminapi.Redact(dsn), err)
 		}
-		t.Skipf("PostgreSQL is not reachable at %s: %v; skipping the postgres rows (set PERSONACTL_TEST_DATABASE_URL, or PERSONACTL_REQUIRE_DB=1 to fail)", redactDSN(dsn), err)
+		t.Skipf("PostgreSQL is not reachable at %s: %v; skipping the postgres rows (set PERSONACTL_TEST_DATABASE_URL, or PERSONACTL_REQUIRE_DB=1 to fail)", adminapi.Redact(dsn), err)
 	}
 	conn.Close(ctx)
 	return dsn

@@ -36,6 +36,7 @@ type proc struct {
 	path string
 	args []string
 	env  []string
+	job  string // the child job (childEnv) of a lower bound; "" for personactl
 	// self is this program, which starts the process for us (see
 	// launchMain) so that its peak RSS is its own: Linux carries a
 	// process's resident high-water mark across fork and exec, so a child
@@ -52,22 +53,11 @@ type launched struct {
 	Err    string        `json:"err,omitempty"`
 }
 
-// launchEnv carries, to the launcher, the child job of the process it
-// starts (childEnv itself says "launch" to the launcher).
-const launchEnv = "PERSONACTL_BENCH_LAUNCH_JOB"
-
 // run starts the process (through the launcher), waits for it and
 // measures it; a failure returns what it printed on standard error.
 func (p proc) run(ctx context.Context) (measure, []byte, error) {
-	env := []string{childEnv + "=launch"}
-	for _, kv := range p.env {
-		if job, ok := strings.CutPrefix(kv, childEnv+"="); ok {
-			kv = launchEnv + "=" + job
-		}
-		env = append(env, kv)
-	}
-	cmd := exec.CommandContext(ctx, p.self, append([]string{p.path}, p.args...)...)
-	cmd.Env = env
+	cmd := exec.CommandContext(ctx, p.self, append([]string{p.job, p.path}, p.args...)...)
+	cmd.Env = append([]string{childEnv + "=launch"}, p.env...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	r, w, err := os.Pipe()
@@ -94,29 +84,23 @@ func (p proc) run(ctx context.Context) (measure, []byte, error) {
 	return m, stdout.Bytes(), nil
 }
 
-// launchMain runs the command in args with this process's standard
-// streams and reports its wall time, CPU time and peak RSS on file
+// launchMain runs the command in args[1:] with this process's standard
+// streams, as the child job args[0] ("" for none), and reports its wall time, CPU time and peak RSS on file
 // descriptor 3, as JSON. This process is small, so the peak RSS the
 // kernel reports for its child is the child's own.
 func launchMain(args []string) int {
 	report := os.NewFile(3, "report")
 	var l launched
 	defer func() { json.NewEncoder(report).Encode(l) }()
-	if len(args) == 0 {
+	if len(args) < 2 {
 		l.Err = "nothing to launch"
 		return 2
 	}
-	env := make([]string, 0, len(os.Environ()))
-	for _, kv := range os.Environ() {
-		switch {
-		case strings.HasPrefix(kv, childEnv+"="):
-		case strings.HasPrefix(kv, launchEnv+"="):
-			env = append(env, childEnv+"="+strings.TrimPrefix(kv, launchEnv+"="))
-		default:
-			env = append(env, kv)
-		}
+	env := slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, childEnv+"=") })
+	if args[0] != "" {
+		env = append(env, childEnv+"="+args[0])
 	}
-	cmd := exec.Command(args[0], args[1:]...)
+	cmd := exec.Command(args[1], args[2:]...)
 	cmd.Env = env
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = nil, os.Stdout, os.Stderr
 	start := time.Now()

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/mana/personactl/apply"
 )
 
 // config is one benchmark run.
@@ -95,51 +97,43 @@ func benchStore(ctx context.Context, cfg config, store string, n int, largest bo
 	}
 	var readOnly []row
 	var applies, applyBounds, destroys, destroyBounds []measure
-	for i := range max(1, cfg.WriteRepeat) {
-		bound := func() error {
-			g.logf("bare apply")
-			m, err := g.bare(ctx, "bare-apply", n, "-n", strconv.Itoa(n))
-			if err != nil {
-				apply.Err = err
-				return err
-			}
-			applyBounds = append(applyBounds, m)
-			g.logf("bare destroy")
-			if m, err = g.bare(ctx, "bare-destroy", 0); err != nil {
-				destroy.Err = err
-				return err
-			}
-			destroyBounds = append(destroyBounds, m)
-			return nil
+	bound := func() error {
+		g.logf("bare apply")
+		m, err := g.bare(ctx, "bare-apply", n, "-n", strconv.Itoa(n))
+		if err != nil {
+			apply.Err = err
+			return err
 		}
-		ours := func() error {
-			g.logf("personactl apply")
-			st := g.freshState("")
-			m, err := g.personactl(ctx, n, []string{"apply", "--auto-approve"}, g.catalog, st, true, "Apply complete!")
-			if err != nil {
-				apply.Err = err
-				return err
-			}
-			applies, g.state = append(applies, m), st
-			if i == 0 {
-				readOnly = g.readOnlyRows(ctx, largest)
-			}
-			g.logf("personactl destroy")
-			if m, err = g.personactl(ctx, 0, []string{"destroy", "--auto-approve"}, g.catalog, g.freshState(g.state), true, "Destroy complete!"); err != nil {
-				destroy.Err = err
-				return err
-			}
-			destroys = append(destroys, m)
-			return nil
+		applyBounds = append(applyBounds, m)
+		g.logf("bare destroy")
+		if m, err = g.bare(ctx, "bare-destroy", 0); err != nil {
+			destroy.Err = err
+			return err
 		}
-		first, second := bound, ours
-		if i%2 == 1 {
-			first, second = ours, bound
-		}
-		if first() != nil || second() != nil {
-			break
-		}
+		destroyBounds = append(destroyBounds, m)
+		return nil
 	}
+	ours := func() error {
+		g.logf("personactl apply")
+		st := g.freshState("")
+		m, err := g.personactl(ctx, n, []string{"apply", "--auto-approve"}, g.catalog, st, true, "Apply complete!")
+		if err != nil {
+			apply.Err = err
+			return err
+		}
+		applies, g.state = append(applies, m), st
+		if len(applies) == 1 {
+			readOnly = g.readOnlyRows(ctx, largest)
+		}
+		g.logf("personactl destroy")
+		if m, err = g.personactl(ctx, 0, []string{"destroy", "--auto-approve"}, g.catalog, g.freshState(g.state), true, "Destroy complete!"); err != nil {
+			destroy.Err = err
+			return err
+		}
+		destroys = append(destroys, m)
+		return nil
+	}
+	_ = alternate(cfg.WriteRepeat, bound, ours) // a failure is its row's error
 	if apply.Err == nil {
 		apply.Ours, apply.Lower = medianRun(applies), medianRun(applyBounds)
 	} else if destroy.Err == nil {
@@ -192,7 +186,7 @@ func (g *group) readOnlyRows(ctx context.Context, largest bool) []row {
 // every address it would create against them.
 func (g *group) pending(ctx context.Context) row {
 	cfg := g.cfg
-	r := row{Work: fmt.Sprintf("plan --live, %s creates pending, %s users", thousands(cfg.Pending), thousands(cfg.Users)), Store: g.store, N: g.n + cfg.Pending,
+	r := row{Work: fmt.Sprintf("plan --live, %s creates pending, %s users", apply.Thousands(cfg.Pending), apply.Thousands(cfg.Users)), Store: g.store, N: g.n + cfg.Pending,
 		Bound: "bare personas query + bulk address query", Target: wallTarget(1500 * time.Millisecond)}
 	g.logf("plan --live with %d creates pending", cfg.Pending)
 	if _, err := g.srv.seedUsers(ctx, cfg.Users); err != nil {
@@ -221,30 +215,36 @@ func (g *group) pending(ctx context.Context) row {
 	return r
 }
 
-// pair runs personactl's side and the lower bound cfg.Repeat times each,
-// alternating which goes first so that both meet the same machine, and
-// returns the runs of median wall time.
+// pair runs personactl's side and the lower bound cfg.Repeat times each
+// (see alternate) and returns the runs of median wall time.
 func (g *group) pair(ctx context.Context, ours, lower func() (measure, error)) (measure, measure, error) {
 	var a, b []measure
-	for i := range max(1, g.cfg.Repeat) {
-		first, second := ours, lower
-		if i%2 == 1 {
-			first, second = lower, ours
-		}
-		m1, err := first()
-		if err != nil {
-			return measure{}, measure{}, err
-		}
-		m2, err := second()
-		if err != nil {
-			return measure{}, measure{}, err
-		}
-		if i%2 == 1 {
-			m1, m2 = m2, m1
-		}
-		a, b = append(a, m1), append(b, m2)
+	err := alternate(g.cfg.Repeat,
+		func() error { m, err := ours(); a = append(a, m); return err },
+		func() error { m, err := lower(); b = append(b, m); return err })
+	if err != nil {
+		return measure{}, measure{}, err
 	}
 	return medianRun(a), medianRun(b), nil
+}
+
+// alternate runs a and b n times each (at least once), alternating which
+// goes first so that both meet the same machine; it stops at the first
+// failure.
+func alternate(n int, a, b func() error) error {
+	for i := range max(1, n) {
+		first, second := a, b
+		if i%2 == 1 {
+			first, second = b, a
+		}
+		if err := first(); err != nil {
+			return err
+		}
+		if err := second(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // medianRun is the run of median wall time.
@@ -309,13 +309,13 @@ func (g *group) personactl(ctx context.Context, wantLive int, args []string, cat
 // bare runs a lower bound in a child process and checks that the server
 // holds wantLive personas afterwards.
 func (g *group) bare(ctx context.Context, job string, wantLive int, args ...string) (measure, error) {
-	env := append(baseEnv(), childEnv+"="+job, "MANA_ADMIN_JWT="+g.srv.token)
+	env := append(baseEnv(), "MANA_ADMIN_JWT="+g.srv.token)
 	args = append([]string{"-url", g.srv.url, "-parallelism", strconv.Itoa(g.cfg.Parallelism)}, args...)
 	if err := g.srv.settle(ctx); err != nil {
 		return measure{}, fmt.Errorf("vacuuming the database before the lower bound %s: %w", job, err)
 	}
 	before := g.srv.counts()
-	m, _, err := proc{path: g.cfg.Self, args: args, env: env, self: g.cfg.Self}.run(ctx)
+	m, _, err := proc{path: g.cfg.Self, args: args, env: env, job: job, self: g.cfg.Self}.run(ctx)
 	m.Requests = g.srv.since(before)
 	if err != nil {
 		return m, fmt.Errorf("the lower bound %s: %w", job, err)

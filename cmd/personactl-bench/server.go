@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/mana/personactl/manaauthdev"
+	"github.com/mana/personactl/state/adminapi"
 )
 
 // server is mana-auth-dev, served from this process on loopback so that
@@ -103,14 +104,14 @@ func (s *server) close() {
 func createDatabase(ctx context.Context, baseDSN string) (string, func() error, error) {
 	admin, err := pgx.Connect(ctx, baseDSN)
 	if err != nil {
-		return "", nil, &unreachableError{dsn: baseDSN, err: err}
+		return "", nil, fmt.Errorf("PostgreSQL is not reachable at %s: %w; start it, point --db at one, or pass --stores=memory", adminapi.Redact(baseDSN), err)
 	}
 	defer admin.Close(context.Background())
 	suffix := make([]byte, 6)
 	rand.Read(suffix)
 	name := "personactl_bench_" + hex.EncodeToString(suffix)
 	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		return "", nil, fmt.Errorf("creating database %s at %s: %w", name, redactDSN(baseDSN), err)
+		return "", nil, fmt.Errorf("creating database %s at %s: %w", name, adminapi.Redact(baseDSN), err)
 	}
 	drop := func() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -131,18 +132,6 @@ func createDatabase(ctx context.Context, baseDSN string) (string, func() error, 
 	return dsn, drop, nil
 }
 
-// unreachableError: no PostgreSQL server answers at the address.
-type unreachableError struct {
-	dsn string
-	err error
-}
-
-func (e *unreachableError) Error() string {
-	return fmt.Sprintf("PostgreSQL is not reachable at %s: %v; start it, point --db at one, or pass --stores=memory", redactDSN(e.dsn), e.err)
-}
-
-func (e *unreachableError) Unwrap() error { return e.err }
-
 // withDatabase returns dsn pointing at database name instead.
 func withDatabase(dsn, name string) (string, error) {
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
@@ -154,14 +143,6 @@ func withDatabase(dsn, name string) (string, error) {
 		return u.String(), nil
 	}
 	return dsn + " dbname=" + name, nil // key=value form: the last one wins
-}
-
-// redactDSN hides a password in a connection URL.
-func redactDSN(dsn string) string {
-	if u, err := url.Parse(dsn); err == nil && u.Scheme != "" {
-		return u.Redacted()
-	}
-	return "the configured server"
 }
 
 // seedUsers adds people (kind human, never signed in) to the users table

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/mana/personactl/apply"
 )
 
 // maxRSS is the most any row's process may hold resident.
@@ -96,9 +98,9 @@ var columns = []string{"work", "store", "personas", "wall", "CPU", "peak RSS", "
 func render(w io.Writer, rows []row) {
 	cells := [][]string{columns}
 	for _, r := range rows {
-		c := []string{r.Work, r.Store, thousands(r.N),
-			shortDuration(r.Ours.Wall), shortDuration(r.Ours.CPU), mib(r.Ours.RSS), thousands(r.Ours.total()),
-			shortDuration(r.Lower.Wall), shortDuration(r.Lower.CPU), mib(r.Lower.RSS), thousands(r.Lower.total()), fmt.Sprintf("%.2f", r.ratio())}
+		c := []string{r.Work, r.Store, apply.Thousands(r.N),
+			shortDuration(r.Ours.Wall), shortDuration(r.Ours.CPU), mib(r.Ours.RSS), apply.Thousands(r.Ours.total()),
+			shortDuration(r.Lower.Wall), shortDuration(r.Lower.CPU), mib(r.Lower.RSS), apply.Thousands(r.Lower.total()), fmt.Sprintf("%.2f", r.ratio())}
 		if r.Err != nil {
 			for i := 3; i < len(c); i++ {
 				c[i] = "-"
@@ -156,9 +158,9 @@ func render(w io.Writer, rows []row) {
 	fmt.Fprintln(w, "Each side of a server row is its run of median wall time, its runs alternating with the other side's (--repeat for plans, --write-repeat for apply and destroy).")
 	for _, r := range rows {
 		if r.Err != nil {
-			fmt.Fprintf(w, "\nError in %s, %s, %s personas: %v\n", r.Work, r.Store, thousands(r.N), r.Err)
+			fmt.Fprintf(w, "\nError in %s, %s, %s personas: %v\n", r.Work, r.Store, apply.Thousands(r.N), r.Err)
 		} else if !r.requestsMatch() {
-			fmt.Fprintf(w, "\n%s, %s, %s personas: personactl sent %s, the lower bound %s\n", r.Work, r.Store, thousands(r.N), routes(r.Ours.Requests), routes(r.Lower.Requests))
+			fmt.Fprintf(w, "\n%s, %s, %s personas: personactl sent %s, the lower bound %s\n", r.Work, r.Store, apply.Thousands(r.N), routes(r.Ours.Requests), routes(r.Lower.Requests))
 		}
 	}
 }
@@ -197,13 +199,4 @@ func mib(b int64) string {
 		return "-"
 	}
 	return fmt.Sprintf("%.0f MB", float64(b)/(1<<20))
-}
-
-// thousands prints n with comma separators.
-func thousands(n int) string {
-	s := fmt.Sprint(n)
-	for i := len(s) - 3; i > 0 && s[i-1] != '-'; i -= 3 {
-		s = s[:i] + "," + s[i:]
-	}
-	return s
 }

@@ -38,7 +38,6 @@ type Instance struct {
 type config struct {
 	postgres bool
 	now      func() time.Time
-	log      io.Writer
 }
 
 // Option changes how Start builds the instance.
@@ -52,9 +51,6 @@ const TokenTTL = 12 * time.Hour
 // actions7d, token expiry and the login lockout's windows follow it. A
 // manaauthdev.Clock moves it: WithNow(clock.Now).
 func WithNow(now func() time.Time) Option { return func(c *config) { c.now = now } }
-
-// WithLog writes the server's request log to w.
-func WithLog(w io.Writer) Option { return func(c *config) { c.log = w } }
 
 // Token returns a JWT-shaped token carrying claims, the way mana-auth's
 // tokens look (EdDSA header, base64url parts), signed by a key no instance
@@ -75,7 +71,7 @@ func Start(t testing.TB, opts ...Option) *Instance {
 		store = startPostgres(t)
 	}
 	inst := &Instance{AdminID: manaauthdev.NewID(), UserID: manaauthdev.NewID(), Store: store}
-	inst.Server = manaauthdev.New(manaauthdev.Options{Store: store, Now: cfg.now, Log: cfg.log})
+	inst.Server = manaauthdev.New(manaauthdev.Options{Store: store, Now: cfg.now})
 	inst.AdminToken = inst.Server.MintTokenFor(inst.AdminID, "admin@mana-auth-dev.test", manaauthdev.RoleAdmin, TokenTTL)
 	inst.UserToken = inst.Server.MintTokenFor(inst.UserID, "user@mana-auth-dev.test", manaauthdev.RoleUser, TokenTTL)
 

@@ -2,7 +2,6 @@ package adminapi
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/mana/personactl/state"
 )
@@ -143,8 +144,8 @@ type searchedUser struct {
 	Email string `json:"email"`
 	// CreatedAt and LastActiveAt are kept as sent: a value that does not
 	// read as a time only leaves the user's age unknown.
-	CreatedAt    string          `json:"createdAt"`
-	LastActiveAt json.RawMessage `json:"lastActiveAt"`
+	CreatedAt    string         `json:"createdAt"`
+	LastActiveAt jsontext.Value `json:"lastActiveAt"`
 }
 
 // createdAt is when the user was created, or zero when the answer's value
@@ -177,8 +178,8 @@ type searchPage struct {
 // total is an error, never "nobody has it".
 func readSearchPage(r request, body io.Reader) (searchPage, error) {
 	var answer searchPage
-	if err := json.NewDecoder(body).Decode(&answer); err != nil {
-		return searchPage{}, decodeError(r, "", err)
+	if err := decodeAnswer(r, body, &answer); err != nil {
+		return searchPage{}, err
 	}
 	switch {
 	case answer.Users == nil:

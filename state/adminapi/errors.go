@@ -260,8 +260,6 @@ func (c *Client) adviceUpsert500(email string) string {
 // advice500 says what mana-auth's bare 500 means for an endpoint.
 func advice500(r request) string {
 	switch {
-	case r.path == pathHealth:
-		return "mana-auth is running but reports a failure; its log has the cause"
 	case r.method == http.MethodGet && r.path == pathPersonas:
 		return "mana-auth failed to list the personas (nothing was changed); try again, and if it keeps failing, its log has the cause"
 	case r.method == http.MethodGet && strings.HasPrefix(r.path, pathPersonas+"/"):

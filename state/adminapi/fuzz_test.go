@@ -81,8 +81,7 @@ func FuzzList(f *testing.F) {
 	f.Add([]byte(`{"personas":[{"userId":""}]}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		r := request{method: http.MethodGet, path: pathPersonas}
-		var got []listEntry
-		err := readList(r, bytes.NewReader(body), func(p listEntry) bool { got = append(got, p); return true })
+		got, err := readList(r, bytes.NewReader(body))
 		if err != nil {
 			checkDecodeError(t, r, err)
 			return
@@ -91,12 +90,6 @@ func FuzzList(f *testing.F) {
 			if p.UserID == "" {
 				t.Fatalf("entry %d has no user id", i)
 			}
-		}
-		// Stopping early reads a prefix of the same entries.
-		var first []listEntry
-		_ = readList(r, bytes.NewReader(body), func(p listEntry) bool { first = append(first, p); return false })
-		if len(got) > 0 && (len(first) != 1 || first[0] != got[0]) {
-			t.Fatalf("stopping at the first entry gave %v, want %v", first, got[:1])
 		}
 	})
 }

@@ -45,7 +45,7 @@ func (c *Client) PersonasOf(ctx context.Context, emails []string) ([]state.LiveP
 // personas reads the list, then the detail of each entry keep keeps (every
 // entry when keep is nil).
 func (c *Client) personas(ctx context.Context, keep func(listEntry) bool) ([]state.LivePersona, error) {
-	list, err := c.list(ctx, nil)
+	list, err := c.list(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -172,14 +172,28 @@ func (c *Client) detail(ctx context.Context, userID string) (detailAnswer, error
 	return d, err
 }
 
-// detailDecoders keep their buffer and the strings they have seen (a
-// persona's archetype, a module's name) from one detail answer to the next:
-// a fresh decoder allocated ten times what it decodes.
-var detailDecoders = sync.Pool{New: func() any { return new(jsontext.Decoder) }}
+// decoders keep their buffer and the strings they have seen (a persona's
+// archetype, a module's name) from one answer to the next: a fresh decoder
+// allocated ten times what it decodes.
+var decoders = sync.Pool{New: func() any { return new(jsontext.Decoder) }}
+
+// decodeAnswer decodes the JSON value at the start of body into v, taking
+// what encoding/json takes (see wireOptions); what follows the value is
+// not read.
+func decodeAnswer(r request, body io.Reader, v any) error {
+	dec := decoders.Get().(*jsontext.Decoder)
+	dec.Reset(body, wireOptions)
+	err := jsonv2.UnmarshalDecode(dec, v, wireOptions)
+	dec.Reset(http.NoBody)
+	decoders.Put(dec)
+	if err != nil {
+		return wireError(r, err)
+	}
+	return nil
+}
 
 // readDetail decodes {"persona":{…},"recentActions":[…],"feedbackByModule":[…]},
-// keeping the number of actions, not the actions. What follows the object
-// is not read.
+// keeping the number of actions, not the actions.
 func readDetail(r request, body io.Reader, d *detailAnswer) error {
 	var answer struct {
 		Persona       *wirePersona `json:"persona"`
@@ -189,13 +203,8 @@ func readDetail(r request, body io.Reader, d *detailAnswer) error {
 			AvgRating float64 `json:"avgRating"`
 		} `json:"feedbackByModule"`
 	}
-	dec := detailDecoders.Get().(*jsontext.Decoder)
-	dec.Reset(body, wireOptions)
-	err := jsonv2.UnmarshalDecode(dec, &answer, wireOptions)
-	dec.Reset(http.NoBody)
-	detailDecoders.Put(dec)
-	if err != nil {
-		return wireError(r, err)
+	if err := decodeAnswer(r, body, &answer); err != nil {
+		return err
 	}
 	if answer.Persona == nil {
 		return decodeError(r, "persona", errors.New("missing"))
@@ -231,63 +240,54 @@ type fieldError struct {
 
 func (e *fieldError) Error() string { return e.field + ": " + e.err.Error() }
 
-// list reads the persona list from a stream, entry by entry. When visit is
-// set, entries are handed to it instead of being kept; it returns false to
-// stop reading.
-func (c *Client) list(ctx context.Context, visit func(listEntry) bool) ([]listEntry, error) {
+// list reads the persona list.
+func (c *Client) list(ctx context.Context) ([]listEntry, error) {
 	var out []listEntry
 	r := request{method: http.MethodGet, path: pathPersonas, auth: true, limit: MaxListBody}
-	r.read = func(body io.Reader) error {
-		out = out[:0]
-		return readList(r, body, func(p listEntry) bool {
-			c.noteCase(p.Email)
-			if visit != nil {
-				return visit(p)
-			}
-			out = append(out, p)
-			return true
-		})
+	r.read = func(body io.Reader) (err error) {
+		out, err = readList(r, body)
+		return err
 	}
-	err := c.do(ctx, r)
-	return out, err
+	if err := c.do(ctx, r); err != nil {
+		return nil, err
+	}
+	for _, p := range out {
+		c.noteCase(p.Email)
+	}
+	return out, nil
 }
 
-// readList decodes {"personas":[…]} from a stream, entry by entry, handing
-// each to each until it returns false; the rest is skipped unread.
-func readList(r request, body io.Reader, each func(listEntry) bool) error {
-	w := newObjectWalker(body)
-	hasList, stop := false, false
-	err := w.walk(func(key string) (bool, error) {
-		if key != "personas" || stop {
-			return false, nil
-		}
-		hasList = true
-		err := w.array(func(i int) error {
-			if stop {
-				return w.skip()
-			}
-			var p listEntry
-			if err := w.dec.Decode(&p); err != nil {
-				return decodeError(r, "personas["+strconv.Itoa(i)+"]", err)
-			}
-			if p.UserID == "" {
-				return decodeError(r, "personas["+strconv.Itoa(i)+"].userId", errors.New("missing"))
-			}
-			stop = !each(p)
-			return nil
-		})
-		if err != nil {
-			return true, asDecodeError(r, "personas", err)
-		}
-		return true, nil
-	})
-	if err != nil {
-		return asDecodeError(r, "", err)
+// listAnswer is {"personas":[…]}; null reads as an empty list, an absent
+// list as an error.
+type listAnswer struct {
+	Personas wireList `json:"personas"`
+}
+
+type wireList struct {
+	entries []listEntry
+	present bool
+}
+
+func (l *wireList) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
+	l.present = true
+	return jsonv2.UnmarshalDecode(dec, &l.entries)
+}
+
+// readList decodes {"personas":[…]}, each entry with its user id.
+func readList(r request, body io.Reader) ([]listEntry, error) {
+	var answer listAnswer
+	if err := decodeAnswer(r, body, &answer); err != nil {
+		return nil, err
 	}
-	if !hasList {
-		return decodeError(r, "personas", errors.New("missing"))
+	if !answer.Personas.present {
+		return nil, decodeError(r, "personas", errors.New("missing"))
 	}
-	return nil
+	for i, p := range answer.Personas.entries {
+		if p.UserID == "" {
+			return nil, decodeError(r, "personas["+strconv.Itoa(i)+"].userId", errors.New("missing"))
+		}
+	}
+	return answer.Personas.entries, nil
 }
 
 // merge joins a list entry with its detail: the detail's values (read
@@ -325,15 +325,14 @@ func merge(entry listEntry, d detailAnswer) state.LivePersona {
 // with the list alone, one request: enough for a rollback that must delete a
 // persona whose create answer was lost.
 func (c *Client) PersonaID(ctx context.Context, email string) (userID string, found bool, err error) {
-	_, err = c.list(ctx, func(p listEntry) bool {
-		if strings.EqualFold(p.Email, email) {
-			userID, found = p.UserID, true
-			return false
-		}
-		return true
-	})
+	list, err := c.list(ctx)
 	if err != nil {
 		return "", false, err
 	}
-	return userID, found, nil
+	for _, p := range list {
+		if strings.EqualFold(p.Email, email) {
+			return p.UserID, true, nil
+		}
+	}
+	return "", false, nil
 }

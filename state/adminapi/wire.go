@@ -17,7 +17,6 @@ import (
 
 // The admin API's paths.
 const (
-	pathHealth   = "/health"
 	pathPersonas = "/api/v1/admin/personas"
 	pathUsers    = "/api/v1/admin/users"
 	pathLogin    = "/api/v1/auth/login"
@@ -173,110 +172,4 @@ func pointerField(p jsontext.Pointer) string {
 		}
 	}
 	return field
-}
-
-// objectWalker reads a JSON object one member at a time from a stream, so
-// that large arrays inside it never sit in memory whole.
-type objectWalker struct {
-	dec *json.Decoder
-}
-
-func newObjectWalker(r io.Reader) *objectWalker { return &objectWalker{dec: json.NewDecoder(r)} }
-
-// walk calls member for each key of the top-level object; member must consume
-// the value (with w.dec) or return false to have it skipped.
-func (w *objectWalker) walk(member func(key string) (consumed bool, err error)) error {
-	if err := w.expectDelim('{', "an object"); err != nil {
-		return err
-	}
-	for w.dec.More() {
-		tok, err := w.dec.Token()
-		if err != nil {
-			return err
-		}
-		key, _ := tok.(string)
-		consumed, err := member(key)
-		if err != nil {
-			return err
-		}
-		if !consumed {
-			if err := w.skip(); err != nil {
-				return err
-			}
-		}
-	}
-	_, err := w.dec.Token() // the closing brace
-	return err
-}
-
-// array reads an array value element by element; a null counts as empty.
-func (w *objectWalker) array(elem func(i int) error) error {
-	tok, err := w.dec.Token()
-	if err != nil {
-		return err
-	}
-	if tok == nil {
-		return nil
-	}
-	if d, ok := tok.(json.Delim); !ok || d != '[' {
-		return &json.UnmarshalTypeError{Value: tokenKind(tok), Type: reflect.TypeFor[[]any]()}
-	}
-	for i := 0; w.dec.More(); i++ {
-		if err := elem(i); err != nil {
-			return err
-		}
-	}
-	_, err = w.dec.Token() // the closing bracket
-	return err
-}
-
-// skip consumes one value of any shape without keeping it.
-func (w *objectWalker) skip() error {
-	depth := 0
-	for {
-		tok, err := w.dec.Token()
-		if err != nil {
-			return err
-		}
-		if d, ok := tok.(json.Delim); ok {
-			if d == '{' || d == '[' {
-				depth++
-			} else {
-				depth--
-			}
-		}
-		if depth == 0 {
-			return nil
-		}
-	}
-}
-
-func (w *objectWalker) expectDelim(want json.Delim, what string) error {
-	tok, err := w.dec.Token()
-	if err != nil {
-		return err
-	}
-	if d, ok := tok.(json.Delim); !ok || d != want {
-		return fmt.Errorf("the answer is %s, want %s", jsonKind(tokenKind(tok)), what)
-	}
-	return nil
-}
-
-func tokenKind(tok json.Token) string {
-	switch v := tok.(type) {
-	case json.Delim:
-		if v == '{' {
-			return "object"
-		}
-		return "array"
-	case string:
-		return "string"
-	case float64, json.Number:
-		return "number"
-	case bool:
-		return "bool"
-	case nil:
-		return "null"
-	}
-	return "something else"
 }

@@ -125,8 +125,8 @@ func readUpsertAnswer(r request, b io.Reader) (string, error) {
 	var answer struct {
 		UserID string `json:"userId"`
 	}
-	if err := json.NewDecoder(b).Decode(&answer); err != nil {
-		return "", decodeError(r, "", err)
+	if err := decodeAnswer(r, b, &answer); err != nil {
+		return "", err
 	}
 	if answer.UserID == "" {
 		return "", decodeError(r, "userId", errors.New("missing"))
@@ -147,10 +147,7 @@ func (c *Client) Delete(ctx context.Context, userID string) error {
 		var answer struct {
 			Deleted string `json:"deleted"`
 		}
-		if err := json.NewDecoder(b).Decode(&answer); err != nil {
-			return decodeError(r, "", err)
-		}
-		return nil
+		return decodeAnswer(r, b, &answer)
 	}
 	err := c.do(ctx, r)
 	var ae *APIError
