@@ -69,9 +69,9 @@ type Options struct {
 	NoRollback bool
 	// Password derives a persona's password from its email.
 	Password func(email string) string
-	// Credentials is the fingerprint of the seed secret Password derives
-	// from, recorded for the personas this run creates or replaces.
-	Credentials string
+	// SecretFingerprint is the fingerprint of the seed secret Password
+	// derives from, recorded for the personas this run creates or replaces.
+	SecretFingerprint string
 	// Check validates a request body against the server's rules before the
 	// first write; nil skips it.
 	Check func(p catalog.Persona, password string) error
@@ -224,7 +224,7 @@ func Run(ctx context.Context, in Input, w Writer, rec Recorder, opts Options) (*
 	if r.stopped {
 		return r.interrupt(finish, current, outcomes, failed)
 	}
-	recorded := applyOutcomes(current, p, outcomes, true, r.opts.Credentials)
+	recorded := applyOutcomes(current, p, outcomes, true, r.opts.SecretFingerprint)
 	if err := rec.Commit(finish, recorded); err != nil {
 		failed = append(failed, fmt.Errorf("writing the recorded state: %w; the personas above were changed; run personactl apply again to record them", err))
 		return r.res, &Error{Failures: failed}

@@ -22,7 +22,7 @@ func (r *runner) halt(ctx context.Context, current []state.RecordedPersona, outc
 	select {
 	case <-r.rec.Halted():
 	default:
-		recorded := applyOutcomes(current, r.p, outcomes, false, r.opts.Credentials)
+		recorded := applyOutcomes(current, r.p, outcomes, false, r.opts.SecretFingerprint)
 		if err := r.rec.Commit(ctx, recorded); err != nil {
 			failed = append(failed, fmt.Errorf("writing the recorded state: %w", err))
 		} else {
@@ -42,7 +42,7 @@ func (r *runner) halt(ctx context.Context, current []state.RecordedPersona, outc
 // journal and live agree and the next apply finishes the plan.
 func (r *runner) interrupt(ctx context.Context, current []state.RecordedPersona, outcomes []outcome, failed []error) (*Result, error) {
 	r.count(outcomes)
-	recorded := applyOutcomes(current, r.p, outcomes, false, r.opts.Credentials)
+	recorded := applyOutcomes(current, r.p, outcomes, false, r.opts.SecretFingerprint)
 	if err := r.rec.Commit(ctx, recorded); err != nil {
 		failed = append(failed, fmt.Errorf("writing the recorded state: %w; the journal stays open; run personactl apply again: it reads live afresh and converges", err))
 	} else {
@@ -86,7 +86,7 @@ func (r *runner) rollBack(ctx context.Context, current []state.RecordedPersona, 
 	failed = append(failed, rollbackErrs...)
 	r.res.RolledBack = true
 	if len(unrolled) > 0 {
-		recorded := applyOutcomes(current, r.p, unrolled, false, r.opts.Credentials)
+		recorded := applyOutcomes(current, r.p, unrolled, false, r.opts.SecretFingerprint)
 		if err := r.rec.Commit(ctx, recorded); err != nil {
 			failed = append(failed, fmt.Errorf("writing the state after a partial rollback: %w", err))
 		} else {
@@ -148,9 +148,9 @@ func (r *runner) rollback(ctx context.Context, outcomes []outcome) (unrolled []o
 // applyOutcomes computes the recorded state after a run: the current state
 // with every successful step applied. When all is true the plan's forgets and
 // state-only records are applied too. Creates and replaces record
-// credentials, the fingerprint of the secret their password came from; an
-// update keeps what was recorded.
-func applyOutcomes(current []state.RecordedPersona, p *plan.Plan, outcomes []outcome, all bool, credentials string) []state.RecordedPersona {
+// fingerprint, the fingerprint of the seed secret their password came from;
+// an update keeps what was recorded.
+func applyOutcomes(current []state.RecordedPersona, p *plan.Plan, outcomes []outcome, all bool, fingerprint string) []state.RecordedPersona {
 	byEmail := make(map[string]state.RecordedPersona, len(current))
 	for _, r := range current {
 		byEmail[r.Email] = r
@@ -170,9 +170,9 @@ func applyOutcomes(current []state.RecordedPersona, p *plan.Plan, outcomes []out
 			if id == "" {
 				id = c.UserID
 			}
-			rec := state.RecordedPersona{Email: c.Email, UserID: id, Values: values, Credentials: byEmail[c.Email].Credentials}
+			rec := state.RecordedPersona{Email: c.Email, UserID: id, Values: values, SecretFingerprint: byEmail[c.Email].SecretFingerprint}
 			if c.Action != plan.Update {
-				rec.Credentials = credentials
+				rec.SecretFingerprint = fingerprint
 			}
 			byEmail[c.Email] = rec
 		case plan.Delete:
@@ -185,7 +185,7 @@ func applyOutcomes(current []state.RecordedPersona, p *plan.Plan, outcomes []out
 			case c.Action == plan.Forget:
 				delete(byEmail, c.Email)
 			case c.Action == plan.NoOp && c.Record && c.Before != nil:
-				byEmail[c.Email] = state.RecordedPersona{Email: c.Email, UserID: c.UserID, Values: *c.Before, Credentials: byEmail[c.Email].Credentials}
+				byEmail[c.Email] = state.RecordedPersona{Email: c.Email, UserID: c.UserID, Values: *c.Before, SecretFingerprint: byEmail[c.Email].SecretFingerprint}
 			}
 		}
 	}

@@ -149,13 +149,13 @@ func TestJournalKeepsRealBeforeImagesAndCredentials(t *testing.T) {
 	created := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 	old := state.LivePersona{UserID: "u1", Values: p("persona.old@mana.test", "a"), CreatedAt: created, Actions7d: 4, Actions: 12, Feedback: 3}
 	fake := newFake(old)
-	recorded := []state.RecordedPersona{{Email: old.Values.Email, UserID: "u1", Values: old.Values, Credentials: "fp-old"}}
+	recorded := []state.RecordedPersona{{Email: old.Values.Email, UserID: "u1", Values: old.Values, SecretFingerprint: "fp-old"}}
 	desired := []catalog.Persona{p("persona.old@mana.test", "b"), p("persona.new@mana.test", "a")}
 	live := []state.LivePersona{old}
 	pl := plan.Compute(plan.Input{Desired: desired, Recorded: recorded, Live: live}, plan.Options{})
 	rec := newRecorder()
 	o := opts()
-	o.Credentials = "fp-new"
+	o.SecretFingerprint = "fp-new"
 	if _, err := Run(context.Background(), Input{Plan: pl, Recorded: recorded, Live: live}, fake, rec, o); err != nil {
 		t.Fatal(err)
 	}
@@ -164,7 +164,7 @@ func TestJournalKeepsRealBeforeImagesAndCredentials(t *testing.T) {
 	}
 	got := map[string]string{}
 	for _, r := range rec.state {
-		got[r.Email] = r.Credentials
+		got[r.Email] = r.SecretFingerprint
 	}
 	if got["persona.new@mana.test"] != "fp-new" || got["persona.old@mana.test"] != "fp-old" {
 		t.Errorf("credentials recorded = %v; want the create stamped, the update unchanged", got)

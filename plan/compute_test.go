@@ -46,7 +46,7 @@ func live(id string, p catalog.Persona) state.LivePersona {
 const currentSecret = "fp-current"
 
 func rec(id string, p catalog.Persona) state.RecordedPersona {
-	return state.RecordedPersona{Email: p.Email, UserID: id, Values: p, Credentials: currentSecret}
+	return state.RecordedPersona{Email: p.Email, UserID: id, Values: p, SecretFingerprint: currentSecret}
 }
 
 const prompt = "Du bist Anna, 28, Studentin der Sozialen Arbeit mit ADHS."
@@ -259,10 +259,10 @@ func TestUnreadableLivePersona(t *testing.T) {
 	big := unreadable("u-big", anna.Email)
 	benEdited := with(anna2(), func(p *catalog.Persona) { p.Archetype = "night-owl" })
 	in := Input{
-		Desired:  []catalog.Persona{anna, benEdited},
-		Recorded: []state.RecordedPersona{rec("u-big", anna), rec("u2", anna2())},
-		Live:     []state.LivePersona{big, live("u2", anna2())},
-		Secret:   currentSecret,
+		Desired:           []catalog.Persona{anna, benEdited},
+		Recorded:          []state.RecordedPersona{rec("u-big", anna), rec("u2", anna2())},
+		Live:              []state.LivePersona{big, live("u2", anna2())},
+		SecretFingerprint: currentSecret,
 	}
 	moved := in
 	moved.Recorded = []state.RecordedPersona{rec("u-old", anna), rec("u2", anna2())}

@@ -168,13 +168,13 @@ type Input struct {
 	// described for people ("the interrupted destroy of 2026-11-29T10:00:00Z
 	// (journal 1a2b…)"); the caller fills it from the open journals.
 	Interrupted map[string]string
-	// Secret is the fingerprint of the seed secret in effect for this run,
-	// computed with the same salt as the recorded fingerprints
-	// (state.RecordedPersona.Credentials), or "" when no secret is in effect:
-	// then credentials are not checked.
-	Secret string
+	// SecretFingerprint is the fingerprint of the seed secret in effect for
+	// this run, computed with the same salt as the recorded fingerprints
+	// (state.RecordedPersona.SecretFingerprint), or "" when no secret is in
+	// effect: then credentials are not checked.
+	SecretFingerprint string
 	// SameSecret tells, for each fingerprint the state records other than
-	// Secret, whether it was made from the seed secret in effect (the same
+	// SecretFingerprint, whether it was made from the seed secret in effect (the same
 	// secret fingerprinted with other rounds) or from another one. A
 	// recorded fingerprint missing from it could not be compared (an
 	// unknown scheme, a damaged value): its credentials are unknown, not
@@ -300,12 +300,12 @@ type Change struct {
 	// Record says apply records this persona in the state although nothing is
 	// written to mana-auth (a no-op that the state does not have yet).
 	Record bool `json:"record,omitempty"`
-	// Credentials is the seed secret fingerprint the state records for this
-	// persona once the change is applied: Input.Secret for a create or a
+	// SecretFingerprint is the seed secret's fingerprint the state records
+	// for this persona once the change is applied: Input.SecretFingerprint for a create or a
 	// replace (the password is derived from the secret in effect), the
 	// recorded one otherwise (an update never changes a password), "" when
 	// unknown. Change.RecordedPersona puts it in the record.
-	Credentials string `json:"credentials,omitempty"`
+	SecretFingerprint string `json:"credentials,omitempty"`
 	// Attention says the persona needs a decision from the user: a name that
 	// only --replace can apply, or credentials from another seed secret.
 	Attention bool `json:"attention,omitempty"`
@@ -341,14 +341,15 @@ type Plan struct {
 	Warnings []Finding `json:"warnings,omitempty"`
 	Errors   []Finding `json:"errors,omitempty"`
 	Notes    []Finding `json:"notes,omitempty"`
-	// Live holds, by email, a fingerprint of every live persona a change of
-	// the plan writes to or records, so that a saved plan can tell when
-	// live moved on.
-	Live map[string]string `json:"live"`
-	// Secret is Input.Secret when the plan was computed: the seed secret the
-	// plan's creates and replaces are recorded with, so that a saved plan
-	// applied under another secret is stale.
-	Secret string `json:"secret_fingerprint,omitempty"`
+	// LiveFingerprints holds, by email, the Fingerprint of every live
+	// persona a change of the plan writes to or records, so that a saved
+	// plan can tell when live moved on.
+	LiveFingerprints map[string]string `json:"live"`
+	// SecretFingerprint is Input.SecretFingerprint when the plan was
+	// computed: the fingerprint of the seed secret the plan's creates and
+	// replaces are recorded with, so that a saved plan applied under another
+	// secret is stale.
+	SecretFingerprint string `json:"secret_fingerprint,omitempty"`
 }
 
 // Summary counts the plan's changes.

@@ -118,11 +118,11 @@ type RecordedPersona struct {
 	UserID    string          `json:"user_id"`
 	Values    catalog.Persona `json:"values"`
 	AppliedAt time.Time       `json:"applied_at"`
-	// Credentials identifies the seed secret the persona's password came
-	// from: a salted, deliberately slow one-way fingerprint computed by the
+	// SecretFingerprint identifies the seed secret the persona's password
+	// came from: a salted, deliberately slow one-way fingerprint computed by the
 	// caller, never the secret or a password. Empty when unknown. Backends
 	// store it as given.
-	Credentials string `json:"credentials,omitempty"`
+	SecretFingerprint string `json:"credentials,omitempty"`
 }
 
 // FormatVersion is the version of the recorded state's JSON layout.

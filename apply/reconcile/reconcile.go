@@ -86,7 +86,7 @@ func (s *Session) read(ctx context.Context, only []string) error {
 		recorded          *state.State
 		live              []state.LivePersona
 		open              []state.JournalEntry
-		secret            string
+		fingerprint       string
 		same              map[string]bool
 		catErr, recErr    error
 		liveErr, journErr error
@@ -108,8 +108,8 @@ func (s *Session) read(ctx context.Context, only []string) error {
 				// Deliberately slow (a salted PBKDF2): computed while
 				// live is read, salted with the state's lineage as the
 				// recorded fingerprints are.
-				secret = s.Secret.Fingerprint(recorded.Lineage)
-				same = compareFingerprints(recorded, secret, *s.Secret)
+				fingerprint = s.Secret.Fingerprint(recorded.Lineage)
+				same = compareFingerprints(recorded, fingerprint, *s.Secret)
 			}
 		}
 	}()
@@ -137,15 +137,15 @@ func (s *Session) read(ctx context.Context, only []string) error {
 		s.notify(interruptedNotice(e))
 	}
 	s.Input = plan.Input{
-		Desired:     cat.Personas,
-		Recorded:    recorded.Personas,
-		Live:        live,
-		Interrupted: deletedBy(open),
-		Secret:      secret,
-		SameSecret:  same,
-		Workspace:   s.Workspace,
-		Lineage:     recorded.Lineage,
-		Serial:      recorded.Serial,
+		Desired:           cat.Personas,
+		Recorded:          recorded.Personas,
+		Live:              live,
+		Interrupted:       deletedBy(open),
+		SecretFingerprint: fingerprint,
+		SameSecret:        same,
+		Workspace:         s.Workspace,
+		Lineage:           recorded.Lineage,
+		Serial:            recorded.Serial,
 	}
 	if cat.Missing {
 		s.Input.MissingCatalog = cat.Path
@@ -161,11 +161,11 @@ func (s *Session) read(ctx context.Context, only []string) error {
 func compareFingerprints(recorded *state.State, current string, secret catalog.Secret) map[string]bool {
 	same := map[string]bool{}
 	for _, r := range recorded.Personas {
-		if _, done := same[r.Credentials]; done || r.Credentials == "" || r.Credentials == current {
+		if _, done := same[r.SecretFingerprint]; done || r.SecretFingerprint == "" || r.SecretFingerprint == current {
 			continue
 		}
-		if ok, err := catalog.SameSecret(r.Credentials, secret, recorded.Lineage); err == nil {
-			same[r.Credentials] = ok
+		if ok, err := catalog.SameSecret(r.SecretFingerprint, secret, recorded.Lineage); err == nil {
+			same[r.SecretFingerprint] = ok
 		}
 	}
 	return same

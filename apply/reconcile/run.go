@@ -43,7 +43,7 @@ type Request struct {
 	// unknown). A run that could outlive it is refused before any write.
 	TokenExpiry time.Time
 	// Run shapes the execution (parallelism, rollback, progress, checks).
-	// Operation, Who, Host, Password and Credentials are filled here.
+	// Operation, Who, Host, Password and SecretFingerprint are filled here.
 	Run apply.Options
 }
 
@@ -161,12 +161,12 @@ func (s *Session) Apply(ctx context.Context, req Request) (*Outcome, error) {
 			base = &next
 		}
 		opts.Password = s.Secret.Password
-		if base.Lineage == s.Input.Lineage && s.Input.Secret != "" {
+		if base.Lineage == s.Input.Lineage && s.Input.SecretFingerprint != "" {
 			// Read computed it for this lineage already, and it is
 			// deliberately slow (a salted PBKDF2).
-			opts.Credentials = s.Input.Secret
+			opts.SecretFingerprint = s.Input.SecretFingerprint
 		} else {
-			opts.Credentials = s.Secret.Fingerprint(base.Lineage)
+			opts.SecretFingerprint = s.Secret.Fingerprint(base.Lineage)
 		}
 	} else {
 		opts.Password = func(string) string { return "" }

@@ -266,10 +266,10 @@ func (s *Session) people(ctx context.Context, emails []string, live map[string]s
 // cannot be compared is not known to be another's.
 func (s *Session) otherSecret(l state.LivePersona) bool {
 	r, ok := s.Recorded.Find(l.Values.Email)
-	if !ok || r.UserID != l.UserID || r.Credentials == "" || r.Credentials == s.Input.Secret {
+	if !ok || r.UserID != l.UserID || r.SecretFingerprint == "" || r.SecretFingerprint == s.Input.SecretFingerprint {
 		return false
 	}
-	same, compared := s.Input.SameSecret[r.Credentials]
+	same, compared := s.Input.SameSecret[r.SecretFingerprint]
 	return compared && !same
 }
 
@@ -338,8 +338,8 @@ func (s *Session) recordCredentials(ctx context.Context, v *Verification, timeou
 	for i := range next.Personas {
 		// Only the user that was logged into: a persona replaced since the
 		// read is another user, with a password of its own.
-		if p := &next.Personas[i]; ready[p.Email] && p.UserID == liveID[p.Email] && p.Credentials != fingerprint {
-			p.Credentials = fingerprint
+		if p := &next.Personas[i]; ready[p.Email] && p.UserID == liveID[p.Email] && p.SecretFingerprint != fingerprint {
+			p.SecretFingerprint = fingerprint
 			n++
 		}
 	}
@@ -353,7 +353,7 @@ func (s *Session) recordCredentials(ctx context.Context, v *Verification, timeou
 			continue
 		}
 		if d, ok := desired[email]; ok && len(catalog.Differences(d, l.Values)) == 0 {
-			next.Personas = append(next.Personas, state.RecordedPersona{Email: email, UserID: l.UserID, Values: l.Values, Credentials: fingerprint, AppliedAt: time.Now().UTC()})
+			next.Personas = append(next.Personas, state.RecordedPersona{Email: email, UserID: l.UserID, Values: l.Values, SecretFingerprint: fingerprint, AppliedAt: time.Now().UTC()})
 			n++
 		}
 	}

@@ -108,7 +108,7 @@ func StateJSON(w io.Writer, where string, st *state.State) error {
 	}
 	personas := make([]listed, 0, len(st.Personas))
 	for _, p := range st.Personas {
-		personas = append(personas, listed{p.Email, p.UserID, p.Values, p.AppliedAt.UTC(), p.Credentials != ""})
+		personas = append(personas, listed{p.Email, p.UserID, p.Values, p.AppliedAt.UTC(), p.SecretFingerprint != ""})
 	}
 	return JSON(w, struct {
 		FormatVersion string   `json:"format_version"`

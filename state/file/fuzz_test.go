@@ -17,7 +17,7 @@ import (
 func fuzzState() *state.State {
 	p := catalog.Persona{Name: "Anna", Email: "persona.anna@mana.test", Archetype: "adhd-student", SystemPrompt: "Du bist Anna und vergisst Dinge.", ModuleMix: map[string]float64{"todo": 0.5, "journal": 0.5}, TickCadence: "daily"}
 	return &state.State{Version: state.FormatVersion, Lineage: "L", Serial: 3, Personas: []state.RecordedPersona{
-		{Email: p.Email, UserID: "u1", Values: p, AppliedAt: time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC), Credentials: "pbkdf2-sha256$180000$abc"},
+		{Email: p.Email, UserID: "u1", Values: p, AppliedAt: time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC), SecretFingerprint: "pbkdf2-sha256$180000$abc"},
 	}}
 }
 
