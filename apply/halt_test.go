@@ -127,7 +127,7 @@ func TestPanicInAWorkerIsAnError(t *testing.T) {
 }
 
 // TestOneFailureReadsAsOne: a failed create and a complete rollback are
-// one failure and, on its own line, the rollback's outcome — not
+// one failure and, on its own line, the rollback's ending — not
 // go-multierror's "2 errors occurred".
 func TestOneFailureReadsAsOne(t *testing.T) {
 	fake := newFake()
@@ -195,7 +195,7 @@ func TestHalfDoneReplaceIsRecordedAsDeleted(t *testing.T) {
 	}
 	deleted := false
 	for _, s := range rec.steps {
-		deleted = deleted || (s.Action == "delete" && s.Outcome == state.StepDone && s.Email == old.Email)
+		deleted = deleted || (s.Action == "delete" && s.Result == state.StepDone && s.Email == old.Email)
 	}
 	if !deleted {
 		t.Errorf("journal steps %+v lack the delete that was done", rec.steps)

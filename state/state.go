@@ -292,24 +292,30 @@ func (e *StaleSerialError) Error() string {
 	return fmt.Sprintf("recorded state changed while this run held it: read serial %d, found %d; another run wrote the state; run the command again", e.Read, e.Found)
 }
 
-// Journal step outcomes.
+// StepResult is how one step of a run ended.
+type StepResult string
+
+// The results of a journal step.
 const (
-	StepDone   = "done"
-	StepFailed = "failed"
+	StepDone   StepResult = "done"
+	StepFailed StepResult = "failed"
 )
 
-// Outcomes of a run, recorded when its journal entry is closed.
+// RunOutcome is how a run ended, recorded when its journal entry is closed.
+type RunOutcome string
+
+// The outcomes of a run.
 const (
 	// OutcomeComplete: every step was done.
-	OutcomeComplete = "complete"
+	OutcomeComplete RunOutcome = "complete"
 	// OutcomeRolledBack: a step failed and what the run did was undone.
-	OutcomeRolledBack = "rolled_back"
+	OutcomeRolledBack RunOutcome = "rolled_back"
 	// OutcomeFailed: the run finished with failures and nothing more to do.
-	OutcomeFailed = "failed"
+	OutcomeFailed RunOutcome = "failed"
 	// OutcomeInterrupted: the run was asked to stop and kept what it had
 	// done, or it died before closing its entry and a later run that found
 	// it open converged and closed it.
-	OutcomeInterrupted = "interrupted"
+	OutcomeInterrupted RunOutcome = "interrupted"
 )
 
 // DefaultRetain is how many closed runs a journal keeps for History when a
@@ -350,7 +356,7 @@ type JournalEntry struct {
 	Closed time.Time `json:"closed,omitzero"`
 	// Outcome is empty while the entry is open, then one of the Outcome
 	// constants.
-	Outcome string `json:"outcome,omitempty"`
+	Outcome RunOutcome `json:"outcome,omitempty"`
 }
 
 // BeforeImage is a persona as it was live before a run changed it, with the
@@ -374,10 +380,11 @@ func BeforeImageOf(l LivePersona) BeforeImage {
 
 // JournalStep is one finished step of an apply.
 type JournalStep struct {
-	Email    string    `json:"email"`
-	Action   string    `json:"action"`
-	UserID   string    `json:"user_id,omitempty"`
-	Outcome  string    `json:"outcome"`
+	Email  string     `json:"email"`
+	Action string     `json:"action"`
+	UserID string     `json:"user_id,omitempty"`
+	Result StepResult `json:"outcome"`
+	// Error says why the step failed.
 	Error    string    `json:"error,omitempty"`
 	Finished time.Time `json:"finished"`
 }
@@ -450,21 +457,21 @@ type Lock interface {
 	// CloseJournal marks entry id closed with outcome (one of the Outcome
 	// constants, see CheckOutcome), drops its plan and before-images, and
 	// prunes the oldest closed runs beyond retention.
-	CloseJournal(ctx context.Context, id string, outcome string) error
+	CloseJournal(ctx context.Context, id string, outcome RunOutcome) error
 	// Release frees the lock.
 	Release() error
 }
 
-// ValidOutcome reports whether o is one of the Outcome constants.
 // CheckOutcome refuses an outcome that is not one of the Outcome constants.
-func CheckOutcome(o string) error {
+func CheckOutcome(o RunOutcome) error {
 	if !ValidOutcome(o) {
 		return fmt.Errorf("outcome %q is not one of %s, %s, %s, %s", o, OutcomeComplete, OutcomeRolledBack, OutcomeFailed, OutcomeInterrupted)
 	}
 	return nil
 }
 
-func ValidOutcome(o string) bool {
+// ValidOutcome reports whether o is one of the Outcome constants.
+func ValidOutcome(o RunOutcome) bool {
 	switch o {
 	case OutcomeComplete, OutcomeRolledBack, OutcomeFailed, OutcomeInterrupted:
 		return true

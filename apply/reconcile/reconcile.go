@@ -177,7 +177,7 @@ func deletedBy(open []state.JournalEntry) map[string]string {
 	for _, e := range open {
 		run := runName(e)
 		for _, st := range e.Steps {
-			if st.Outcome == state.StepDone && (st.Action == "delete" || st.Action == "replace") {
+			if st.Result == state.StepDone && (st.Action == "delete" || st.Action == "replace") {
 				out[st.Email] = run
 			}
 		}
@@ -202,7 +202,7 @@ func (s *Session) notify(msg string) {
 func interruptedNotice(e state.JournalEntry) string {
 	done := 0
 	for _, st := range e.Steps {
-		if st.Outcome == state.StepDone {
+		if st.Result == state.StepDone {
 			done++
 		}
 	}

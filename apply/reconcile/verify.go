@@ -86,7 +86,7 @@ func StatusWords(status Status) string {
 	return string(status)
 }
 
-// Verification is the outcome of Verify.
+// Verification is what Verify found.
 type Verification struct {
 	Personas []Readiness `json:"personas"`
 	// Recorded counts the personas whose credentials fingerprint was
@@ -133,7 +133,7 @@ func (s *Session) VerifyApplied(ctx context.Context, auth Authenticator, res *ap
 	return nil
 }
 
-// Unknown reports whether some persona's outcome is not known (exit 1).
+// Unknown reports whether some persona's readiness is not known (exit 1).
 func (v *Verification) Unknown() bool {
 	for _, r := range v.Personas {
 		if r.Status == StatusUnknown || r.Status == StatusError {

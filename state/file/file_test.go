@@ -502,7 +502,7 @@ func TestLockFileRemovedMeansLost(t *testing.T) {
 		t.Fatalf("a second run after the lock file was removed: %v", err)
 	}
 	defer other.Release()
-	err = l.AppendSteps(ctx, "j1", []state.JournalStep{{Email: "a@personas.mana.test", Action: "delete", Outcome: state.StepDone}})
+	err = l.AppendSteps(ctx, "j1", []state.JournalStep{{Email: "a@personas.mana.test", Action: "delete", Result: state.StepDone}})
 	if !errors.Is(err, state.ErrLockLost) || !strings.Contains(err.Error(), "removed or replaced") || !strings.Contains(err.Error(), "personactl apply") {
 		t.Errorf("append after the lock file was removed: %v", err)
 	}
@@ -537,7 +537,7 @@ func TestJournalIsAppendOnly(t *testing.T) {
 	before, _ := os.ReadFile(path + ".journal")
 	fiBefore, _ := os.Stat(path + ".journal")
 	for i := range 3 {
-		if err := l.AppendSteps(ctx, "j1", []state.JournalStep{{Email: fmt.Sprintf("p%d@personas.mana.test", i), Action: "create", Outcome: state.StepDone}}); err != nil {
+		if err := l.AppendSteps(ctx, "j1", []state.JournalStep{{Email: fmt.Sprintf("p%d@personas.mana.test", i), Action: "create", Result: state.StepDone}}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -575,7 +575,7 @@ func TestTornLastLineIgnored(t *testing.T) {
 	}
 	defer l.Release()
 	step := func(email string) []state.JournalStep {
-		return []state.JournalStep{{Email: email, Action: "create", Outcome: state.StepDone}}
+		return []state.JournalStep{{Email: email, Action: "create", Result: state.StepDone}}
 	}
 	if err := l.OpenJournal(ctx, state.JournalEntry{ID: "j1", Operation: "apply", Started: time.Now()}); err != nil {
 		t.Fatal(err)

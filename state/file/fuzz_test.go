@@ -101,7 +101,7 @@ func FuzzParseJournal(f *testing.F) {
 	j := &journal{byID: map[string]*state.JournalEntry{}}
 	j.add(&state.JournalEntry{ID: "e1", Operation: "apply", Who: "ops", Host: "ci", Started: started, Plan: []byte(`{"changes":[]}`),
 		Before: []state.BeforeImage{state.BeforeImageOf(state.LivePersona{UserID: "u1", Values: fuzzState().Personas[0].Values})},
-		Steps:  []state.JournalStep{{Email: "persona.anna@mana.test", Action: "update", UserID: "u1", Outcome: state.StepDone, Finished: started}}})
+		Steps:  []state.JournalStep{{Email: "persona.anna@mana.test", Action: "update", UserID: "u1", Result: state.StepDone, Finished: started}}})
 	j.add(&state.JournalEntry{ID: "e2", Operation: "destroy", Started: started, Closed: started.Add(time.Minute), Outcome: state.OutcomeComplete})
 	good, err := j.encode()
 	if err != nil {
@@ -172,10 +172,10 @@ func FuzzCloseEntry(f *testing.F) {
 	started := time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)
 	j := &journal{byID: map[string]*state.JournalEntry{}}
 	j.add(&state.JournalEntry{ID: "e0", Operation: "apply", Started: started.Add(-time.Hour), Closed: started.Add(-time.Minute), Outcome: state.OutcomeComplete,
-		Steps: []state.JournalStep{{Email: "persona.ben@mana.test", Action: "create", UserID: "u0", Outcome: state.StepDone, Finished: started}}})
+		Steps: []state.JournalStep{{Email: "persona.ben@mana.test", Action: "create", UserID: "u0", Result: state.StepDone, Finished: started}}})
 	j.add(&state.JournalEntry{ID: "e1", Operation: "apply", Who: "ops", Host: "ci", Started: started, Plan: []byte(`{"changes":[{"email":"a\"b"}]}`),
 		Before: []state.BeforeImage{state.BeforeImageOf(state.LivePersona{UserID: "u1", Values: fuzzState().Personas[0].Values})},
-		Steps:  []state.JournalStep{{Email: "persona.anna@mana.test", Action: "update", UserID: "u1", Outcome: state.StepDone, Finished: started}}})
+		Steps:  []state.JournalStep{{Email: "persona.anna@mana.test", Action: "update", UserID: "u1", Result: state.StepDone, Finished: started}}})
 	good, err := j.encode()
 	if err != nil {
 		f.Fatal(err)
@@ -268,7 +268,7 @@ func TestWriteOpenReadsBackAsEncoded(t *testing.T) {
 	e := state.JournalEntry{ID: "e1", Operation: "apply", Who: "o<p>s", Host: "ci", Started: started,
 		Plan:   []byte("{\"changes\":[{\"email\":\"a\\\"b\",\"note\":\"tab\\there\"}]}\n\x01"),
 		Before: []state.BeforeImage{state.BeforeImageOf(state.LivePersona{UserID: "u1", Values: fuzzState().Personas[0].Values}), state.BeforeImageOf(state.LivePersona{UserID: "u2"})},
-		Steps:  []state.JournalStep{{Email: "persona.anna@mana.test", Action: "update", UserID: "u1", Outcome: state.StepDone, Finished: started}}}
+		Steps:  []state.JournalStep{{Email: "persona.anna@mana.test", Action: "update", UserID: "u1", Result: state.StepDone, Finished: started}}}
 	var b bytes.Buffer
 	if err := writeOpen(&b, e); err != nil {
 		t.Fatal(err)

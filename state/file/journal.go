@@ -54,7 +54,7 @@ type record struct {
 	Before    []state.BeforeImage `json:"before,omitempty"`
 	Steps     []state.JournalStep `json:"steps,omitempty"`
 	Closed    time.Time           `json:"closed,omitzero"`
-	Outcome   string              `json:"outcome,omitempty"`
+	Outcome   state.RunOutcome    `json:"outcome,omitempty"`
 }
 
 // journal is the journal file read into entries, in the order they were opened.

@@ -120,7 +120,7 @@ func readSteps(ctx context.Context, tx pgx.Tx, workspace string, entries []state
 	for rows.Next() {
 		var id string
 		var st state.JournalStep
-		if err := rows.Scan(&id, &st.Email, &st.Action, &st.UserID, &st.Outcome, &st.Error, &st.Finished); err != nil {
+		if err := rows.Scan(&id, &st.Email, &st.Action, &st.UserID, &st.Result, &st.Error, &st.Finished); err != nil {
 			return err
 		}
 		st.Finished = st.Finished.UTC()
@@ -181,10 +181,10 @@ func insertSteps(ctx context.Context, tx pgx.Tx, workspace, id string, steps []s
 		return nil
 	}
 	n := len(steps)
-	emails, actions, userIDs, outcomes, errs := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	emails, actions, userIDs, results, errs := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	finished := make([]time.Time, n)
 	for i, st := range steps {
-		emails[i], actions[i], userIDs[i], outcomes[i], errs[i], finished[i] = st.Email, st.Action, st.UserID, st.Outcome, st.Error, st.Finished
+		emails[i], actions[i], userIDs[i], results[i], errs[i], finished[i] = st.Email, st.Action, st.UserID, string(st.Result), st.Error, st.Finished
 	}
 	tag, err := tx.Exec(ctx, `
 		INSERT INTO personactl.journal_steps (workspace, entry_id, email, action, user_id, outcome, error, finished)
@@ -193,7 +193,7 @@ func insertSteps(ctx context.Context, tx pgx.Tx, workspace, id string, steps []s
 			AS s(email, action, user_id, outcome, error, finished, n)
 		WHERE EXISTS (SELECT 1 FROM personactl.journal WHERE workspace = $1 AND id = $2 AND closed IS NULL)
 		ORDER BY s.n`,
-		workspace, id, emails, actions, userIDs, outcomes, errs, finished)
+		workspace, id, emails, actions, userIDs, results, errs, finished)
 	if err != nil {
 		return err
 	}
@@ -205,7 +205,7 @@ func insertSteps(ctx context.Context, tx pgx.Tx, workspace, id string, steps []s
 
 // CloseJournal marks entry id closed with its outcome, drops its plan and
 // before-images, and prunes the oldest closed runs beyond retention.
-func (l *lock) CloseJournal(ctx context.Context, id string, o string) error {
+func (l *lock) CloseJournal(ctx context.Context, id string, o state.RunOutcome) error {
 	if err := state.CheckOutcome(o); err != nil {
 		return fmt.Errorf("close journal entry %s in %s: %w", id, l.b.where, err)
 	}

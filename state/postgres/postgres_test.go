@@ -368,7 +368,7 @@ func TestLockLostWhenSessionTerminated(t *testing.T) {
 	if lost := records.Records("lock lost"); len(lost) != 1 || lost[0]["level"] != "WARN" || !strings.Contains(lost[0]["why"].(string), "ended") {
 		t.Errorf("the loss is logged as %v, want once, as a warning saying why", lost)
 	}
-	step := state.JournalStep{Email: "a@personas.mana.test", Action: "delete", Outcome: state.StepDone, Finished: time.Now().UTC()}
+	step := state.JournalStep{Email: "a@personas.mana.test", Action: "delete", Result: state.StepDone, Finished: time.Now().UTC()}
 	for what, err := range map[string]error{
 		"AppendSteps":  l.AppendSteps(ctx, e.ID, []state.JournalStep{step}),
 		"Write":        l.Write(ctx, &state.State{}),
@@ -421,10 +421,10 @@ func TestTakeoverRefusesTheOldHolder(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer nl.Release()
-	if err := l.AppendSteps(ctx, "race-1", []state.JournalStep{{Email: "x@personas.mana.test", Action: "create", Outcome: state.StepDone, Finished: time.Now().UTC()}}); !errors.Is(err, state.ErrLockLost) {
+	if err := l.AppendSteps(ctx, "race-1", []state.JournalStep{{Email: "x@personas.mana.test", Action: "create", Result: state.StepDone, Finished: time.Now().UTC()}}); !errors.Is(err, state.ErrLockLost) {
 		t.Errorf("old holder's append after the takeover: %v", err)
 	}
-	if err := nl.AppendSteps(ctx, "race-1", []state.JournalStep{{Email: "y@personas.mana.test", Action: "create", Outcome: state.StepDone, Finished: time.Now().UTC()}}); err != nil {
+	if err := nl.AppendSteps(ctx, "race-1", []state.JournalStep{{Email: "y@personas.mana.test", Action: "create", Result: state.StepDone, Finished: time.Now().UTC()}}); err != nil {
 		t.Errorf("new holder's append to the interrupted entry: %v", err)
 	}
 }

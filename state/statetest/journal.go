@@ -26,9 +26,9 @@ func sampleEntry(id string) state.JournalEntry {
 	}
 }
 
-func sampleStep(email, outcome string) state.JournalStep {
-	st := state.JournalStep{Email: email, Action: "update", UserID: "u-1", Outcome: outcome, Finished: at.Add(2 * time.Second)}
-	if outcome == state.StepFailed {
+func sampleStep(email string, result state.StepResult) state.JournalStep {
+	st := state.JournalStep{Email: email, Action: "update", UserID: "u-1", Result: result, Finished: at.Add(2 * time.Second)}
+	if result == state.StepFailed {
 		st.Error = "PUT /api/admin/personas/u-1: 503 Service Unavailable"
 	}
 	return st
@@ -290,8 +290,9 @@ func testHistoryNewestFirst(t *testing.T, s Store) {
 		t.Fatalf("history of an empty store: %+v", h)
 	}
 	runs := []struct {
-		id, op, who, outcome string
-		steps                int
+		id, op, who string
+		outcome     state.RunOutcome
+		steps       int
 	}{
 		{"run-a", "apply", "ana", state.OutcomeComplete, 2},
 		{"run-b", "destroy", "bo", state.OutcomeRolledBack, 1},

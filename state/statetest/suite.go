@@ -307,8 +307,8 @@ func testNoSecretsStored(t *testing.T, s Store) {
 	if err := l.OpenJournal(ctx, e); err != nil {
 		t.Fatal(err)
 	}
-	for _, outcome := range []string{state.StepDone, state.StepFailed} {
-		if err := l.AppendSteps(ctx, e.ID, []state.JournalStep{sampleStep(personas[0].Email, outcome)}); err != nil {
+	for _, result := range []state.StepResult{state.StepDone, state.StepFailed} {
+		if err := l.AppendSteps(ctx, e.ID, []state.JournalStep{sampleStep(personas[0].Email, result)}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -257,7 +257,7 @@ func (l killLock) Write(ctx context.Context, s *state.State) (err error) {
 	return err
 }
 
-func (l killLock) CloseJournal(ctx context.Context, id string, outcome string) (err error) {
+func (l killLock) CloseJournal(ctx context.Context, id string, outcome state.RunOutcome) (err error) {
 	l.k.call("save", "close journal", func() { err = l.Lock.CloseJournal(ctx, id, outcome) })
 	return err
 }
