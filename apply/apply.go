@@ -96,8 +96,8 @@ type Result struct {
 	Halted bool
 	// Recorded is the state written at the end (nil when nothing was written).
 	Recorded []state.RecordedPersona
-	// Done are the emails of the changes that were made, by action name.
-	Done map[string][]string
+	// Done are the emails of the changes that were made, by action.
+	Done map[plan.Action][]string
 }
 
 // ErrInterrupted is what a run that was asked to stop (its context
@@ -159,7 +159,7 @@ type Input struct {
 // Run applies in.Plan. A run that does not complete returns *Error.
 func Run(ctx context.Context, in Input, w Writer, rec Recorder, opts Options) (*Result, error) {
 	p, current := in.Plan, in.Recorded
-	r := &runner{p: p, w: w, rec: rec, opts: opts, res: &Result{Done: map[string][]string{}}, live: make(map[string]state.LivePersona, len(in.Live))}
+	r := &runner{p: p, w: w, rec: rec, opts: opts, res: &Result{Done: map[plan.Action][]string{}}, live: make(map[string]state.LivePersona, len(in.Live))}
 	for _, l := range in.Live {
 		r.live[l.Values.Email] = l
 	}
@@ -284,8 +284,7 @@ func (r *runner) count(results []stepResult) {
 		if !o.done() {
 			continue
 		}
-		name := o.change.Action.String()
-		r.res.Done[name] = append(r.res.Done[name], o.change.Email)
+		r.res.Done[o.change.Action] = append(r.res.Done[o.change.Action], o.change.Email)
 		switch o.change.Action {
 		case plan.Create:
 			r.res.Created++
@@ -442,7 +441,7 @@ func (r *runner) runPhase(ctx, finish context.Context, selected func(plan.Change
 func (r *runner) step(ctx context.Context, c plan.Change) stepResult {
 	o := stepResult{change: c, userID: c.UserID, started: true}
 	begin := r.opts.Now()
-	r.emit(Event{Type: EventStart, Email: c.Email, Action: c.Action.String()})
+	r.emit(Event{Type: EventStart, Email: c.Email, Action: c.Action})
 	switch c.Action {
 	case plan.Create, plan.Update:
 		o.userID, o.err = r.w.Upsert(ctx, *c.After, r.opts.Password(c.Email))
@@ -470,6 +469,6 @@ func (r *runner) step(ctx context.Context, c plan.Change) stepResult {
 	r.done++
 	done := r.done
 	r.mu.Unlock()
-	r.emit(Event{Type: EventFinish, Email: c.Email, Action: c.Action.String(), UserID: o.userID, Err: o.err, Elapsed: elapsed, Done: done, Total: r.total, Since: finished.Sub(r.start)})
+	r.emit(Event{Type: EventFinish, Email: c.Email, Action: c.Action, UserID: o.userID, Err: o.err, Elapsed: elapsed, Done: done, Total: r.total, Since: finished.Sub(r.start)})
 	return o
 }

@@ -133,7 +133,7 @@ func (r *runner) rollback(ctx context.Context, results []stepResult) (unrolled [
 		case plan.Update:
 			_, err = r.w.Upsert(ctx, *c.Before, r.opts.Password(c.Email))
 		}
-		r.emit(Event{Type: EventRollback, Email: c.Email, Action: c.Action.String(), Err: err})
+		r.emit(Event{Type: EventRollback, Email: c.Email, Action: c.Action, Err: err})
 		if err != nil {
 			complete = false
 			errs = append(errs, fmt.Errorf("rollback of %s %s failed: %w", c.Action, c.Email, err))

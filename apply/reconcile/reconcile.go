@@ -177,7 +177,7 @@ func deletedBy(open []state.JournalEntry) map[string]string {
 	for _, e := range open {
 		run := runName(e)
 		for _, st := range e.Steps {
-			if st.Result == state.StepDone && (st.Action == "delete" || st.Action == "replace") {
+			if a, _ := plan.ParseAction(st.Action); st.Result == state.StepDone && (a == plan.Delete || a == plan.Replace) {
 				out[st.Email] = run
 			}
 		}

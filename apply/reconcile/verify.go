@@ -119,7 +119,7 @@ func (v *Verification) NotReady() []string {
 // VerifyApplied logs in, through auth, as every persona res created or
 // replaced, the way the runner will; one that cannot is an error naming it.
 func (s *Session) VerifyApplied(ctx context.Context, auth Authenticator, res *apply.Result) error {
-	emails := append(append([]string(nil), res.Done["create"]...), res.Done["replace"]...)
+	emails := append(append([]string(nil), res.Done[plan.Create]...), res.Done[plan.Replace]...)
 	if len(emails) == 0 {
 		return nil
 	}

@@ -199,14 +199,14 @@ func History(w io.Writer, where string, runs []Run) {
 }
 
 func pastTense(action string) string {
-	switch action {
-	case "create":
+	switch a, _ := plan.ParseAction(action); a {
+	case plan.Create:
 		return "created"
-	case "update":
+	case plan.Update:
 		return "updated"
-	case "delete":
+	case plan.Delete:
 		return "deleted"
-	case "replace":
+	case plan.Replace:
 		return "replaced"
 	}
 	return action
