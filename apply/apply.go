@@ -250,7 +250,7 @@ func (r *runner) entry() state.JournalEntry {
 	e := state.JournalEntry{ID: state.NewID(), Operation: r.opts.Operation, Who: r.opts.Who, Host: r.opts.Host, Started: r.opts.Now().UTC(), Plan: r.planJSON()}
 	for _, c := range r.p.Changes {
 		if l, ok := r.live[c.Email]; ok && c.Action.Writes() {
-			e.Before = append(e.Before, state.BeforeImageOf(l))
+			e.Before = append(e.Before, l)
 		}
 	}
 	return e

@@ -147,7 +147,7 @@ func TestOneFailureReadsAsOne(t *testing.T) {
 // credentials fingerprint while an update keeps the recorded one.
 func TestJournalKeepsRealBeforeImagesAndCredentials(t *testing.T) {
 	created := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
-	old := state.LivePersona{UserID: "u1", Values: p("persona.old@mana.test", "a"), CreatedAt: created, Actions7d: 4, Actions: 12, Feedback: 3}
+	old := state.LivePersona{UserID: "u1", Values: p("persona.old@mana.test", "a"), CreatedAt: created, History: state.History{Actions7d: 4, Actions: 12, Feedback: 3}}
 	fake := newFake(old)
 	recorded := []state.RecordedPersona{{Email: old.Values.Email, UserID: "u1", Values: old.Values, SecretFingerprint: "fp-old"}}
 	desired := []catalog.Persona{p("persona.old@mana.test", "b"), p("persona.new@mana.test", "a")}

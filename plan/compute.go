@@ -407,12 +407,13 @@ func (cx *computer) checkReplaceTargets(targets map[string]bool) {
 	}
 }
 
-func history(l *state.LivePersona) *History {
-	return &History{Actions7d: l.Actions7d, Actions: l.Actions, Feedback: l.Feedback, LastActiveAt: l.LastActiveAt}
+func history(l *state.LivePersona) *state.History {
+	h := l.History
+	return &h
 }
 
-// Describe says in words how much history is destroyed.
-func (h *History) Describe() string {
+// describeHistory says in words how much history is destroyed.
+func describeHistory(h *state.History) string {
 	if h == nil {
 		return "no history"
 	}

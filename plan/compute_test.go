@@ -38,7 +38,7 @@ func copyMix(m map[string]float64) map[string]float64 {
 
 func live(id string, p catalog.Persona) state.LivePersona {
 	last := time.Date(2026, 11, 20, 9, 30, 0, 0, time.UTC)
-	return state.LivePersona{UserID: id, Values: p, CreatedAt: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), LastActiveAt: &last, Actions7d: 3, Actions: 7, Feedback: 2}
+	return state.LivePersona{UserID: id, Values: p, CreatedAt: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), History: state.History{Actions7d: 3, Actions: 7, Feedback: 2, LastActiveAt: &last}}
 }
 
 // currentSecret stands for the fingerprint of the seed secret in effect; rec
@@ -248,7 +248,7 @@ func TestRecordedKeepsTheLiveName(t *testing.T) {
 // unreadable is a live persona whose detail was too large to read: the
 // list's email, user id and count of the week's actions alone.
 func unreadable(id, email string) state.LivePersona {
-	return state.LivePersona{UserID: id, Values: catalog.Persona{Email: email}, Actions7d: 4, Unreadable: true}
+	return state.LivePersona{UserID: id, Values: catalog.Persona{Email: email}, History: state.History{Actions7d: 4}, Unreadable: true}
 }
 
 // TestUnreadableLivePersona: a live persona too large to read is named with

@@ -13,7 +13,7 @@
 // (state.RecordedPersona), as Terraform's plans package takes its states
 // from the states package; this package owns only what a plan adds: Input
 // (the snapshots together), Options, Plan, Change, Drift, FieldChange,
-// History, Summary, Guards and the plan file's encoding. apply executes a
+// Summary, Guards and the plan file's encoding. apply executes a
 // Plan and builds the next recorded state with Change.RecordedPersona.
 //
 // One term is used for an address held by a Mana user who is not a persona:
@@ -22,7 +22,6 @@ package plan
 
 import (
 	"fmt"
-	"time"
 
 	"github.com/mana/personactl/catalog"
 	"github.com/mana/personactl/state"
@@ -271,14 +270,6 @@ func (d *Drift) Describe() string {
 	return note
 }
 
-// History is what deleting a persona destroys.
-type History struct {
-	Actions7d    int        `json:"actions_7d"`
-	Actions      int        `json:"recent_actions"`
-	Feedback     int        `json:"feedback"`
-	LastActiveAt *time.Time `json:"last_active_at"`
-}
-
 // Change is the plan for one persona.
 type Change struct {
 	Email  string `json:"email"`
@@ -293,7 +284,7 @@ type Change struct {
 	Fields []FieldChange `json:"fields,omitempty"`
 	Drift  *Drift        `json:"drift,omitempty"`
 	// History is set for deletes and replaces: what they destroy.
-	History *History `json:"history,omitempty"`
+	History *state.History `json:"history,omitempty"`
 	// NotInCatalog marks a destroy's deletes of personas the catalog does not have.
 	NotInCatalog bool      `json:"not_in_catalog,omitempty"`
 	Reasons      []Finding `json:"reasons,omitempty"`

@@ -25,24 +25,31 @@ import (
 )
 
 // LivePersona is a persona as mana-auth reports it: the list entry merged with
-// the detail (only the detail carries the prompt and the module mix).
+// the detail (only the detail carries the prompt and the module mix). The
+// journal keeps it as a before-image of a persona a run changes.
 type LivePersona struct {
 	UserID string
 	// Values are the persona's fields as stored by mana-auth (email lowercased).
-	Values       catalog.Persona
-	CreatedAt    time.Time
-	LastActiveAt *time.Time
-	// Actions7d counts the runner's actions of the last seven days.
-	Actions7d int
-	// Actions is how many actions the detail showed (at most 20, of any age),
-	// and Feedback how many feedback ratings: what a delete would destroy.
-	Actions  int
-	Feedback int
+	Values    catalog.Persona
+	CreatedAt time.Time
+	History
 	// Unreadable: the persona is listed, but its detail is too large to
 	// read, so of its values only the email is known (and Actions and
 	// Feedback are 0). A plan leaves it alone, unless it deletes it by its
 	// UserID.
 	Unreadable bool
+}
+
+// History is a live persona's activity: what deleting it destroys. Its JSON
+// keys are the ones a plan shows it with.
+type History struct {
+	// Actions7d counts the runner's actions of the last seven days.
+	Actions7d int `json:"actions_7d"`
+	// Actions is how many actions the detail showed (at most 20, of any age),
+	// and Feedback how many feedback ratings.
+	Actions      int        `json:"recent_actions"`
+	Feedback     int        `json:"feedback"`
+	LastActiveAt *time.Time `json:"last_active_at"`
 }
 
 // AddressOwner says who holds an email address in mana-auth.
@@ -349,33 +356,15 @@ type JournalEntry struct {
 	// Plan is the plan being applied, as its JSON rendering (no secrets).
 	Plan []byte `json:"plan,omitempty"`
 	// Before holds each affected persona as it was live before the run
-	// (absent for personas that did not exist).
-	Before []BeforeImage `json:"before"`
+	// (absent for personas that did not exist), with the history a delete
+	// would destroy, so that the journal tells what was there.
+	Before []LivePersona `json:"before"`
 	Steps  []JournalStep `json:"steps"`
 	// Closed is zero while the entry is open.
 	Closed time.Time `json:"closed,omitzero"`
 	// Outcome is empty while the entry is open, then one of the Outcome
 	// constants.
 	Outcome RunOutcome `json:"outcome,omitempty"`
-}
-
-// BeforeImage is a persona as it was live before a run changed it, with the
-// history a delete would destroy, so that the journal tells what was there.
-type BeforeImage struct {
-	Email        string          `json:"email"`
-	UserID       string          `json:"user_id"`
-	Values       catalog.Persona `json:"values"`
-	CreatedAt    time.Time       `json:"created_at"`
-	LastActiveAt *time.Time      `json:"last_active_at"`
-	Actions7d    int             `json:"actions_7d"`
-	Actions      int             `json:"recent_actions"`
-	Feedback     int             `json:"feedback"`
-}
-
-// BeforeImageOf returns the before-image of a live persona.
-func BeforeImageOf(l LivePersona) BeforeImage {
-	return BeforeImage{Email: l.Values.Email, UserID: l.UserID, Values: l.Values, CreatedAt: l.CreatedAt,
-		LastActiveAt: l.LastActiveAt, Actions7d: l.Actions7d, Actions: l.Actions, Feedback: l.Feedback}
 }
 
 // JournalStep is one finished step of an apply.

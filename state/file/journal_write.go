@@ -130,7 +130,7 @@ func writeOpen(w io.Writer, e state.JournalEntry) error {
 			if i > 0 {
 				io.WriteString(w, ",")
 			}
-			img, err := piece(b)
+			img, err := piece(imageOf(b))
 			if err != nil {
 				return err
 			}

@@ -21,8 +21,8 @@ func sampleEntry(id string) state.JournalEntry {
 	return state.JournalEntry{
 		ID: id, Operation: "apply", Who: "ci", Host: "runner-7", Started: at,
 		Plan: []byte(`{"format_version":"1","changes":[{"email":"zoe@personas.mana.test","action":"update"}]}`),
-		Before: []state.BeforeImage{{Email: "zoe@personas.mana.test", UserID: "u-zoe", Values: samplePersonas()[0].Values,
-			CreatedAt: at.Add(-72 * time.Hour), LastActiveAt: &last, Actions7d: 12, Actions: 20, Feedback: 3}},
+		Before: []state.LivePersona{{UserID: "u-zoe", Values: samplePersonas()[0].Values, CreatedAt: at.Add(-72 * time.Hour),
+			History: state.History{Actions7d: 12, Actions: 20, Feedback: 3, LastActiveAt: &last}}},
 	}
 }
 
