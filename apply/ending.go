@@ -145,11 +145,12 @@ func (r *runner) rollback(ctx context.Context, results []stepResult) (unrolled [
 	return unrolled, errs, complete
 }
 
-// nextRecorded computes the recorded state after a run: the current state
-// with every successful step applied. When all is true the plan's forgets and
-// state-only records are applied too. Creates and replaces record
-// fingerprint, the fingerprint of the seed secret their password came from;
-// an update keeps what was recorded.
+// nextRecorded computes the recorded state after a run, the one rule for it:
+// the current state with every successful step applied. When all is true the
+// plan's forgets and state-only records are applied too. Creates and
+// replaces record fingerprint, the fingerprint of the seed secret their
+// password came from; an update and a state-only record keep what was
+// recorded at the address.
 func nextRecorded(current []state.RecordedPersona, p *plan.Plan, results []stepResult, all bool, fingerprint string) []state.RecordedPersona {
 	byEmail := make(map[string]state.RecordedPersona, len(current))
 	for _, r := range current {

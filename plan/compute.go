@@ -512,30 +512,6 @@ func (c *Change) Recorded() (catalog.Persona, bool) {
 	return v, true
 }
 
-// RecordedPersona is the record the state keeps for this persona once the
-// change is applied, with userID the persona's id after the apply (the one
-// the create or replace returned; "" keeps c.UserID): the values of
-// Recorded, and the seed secret fingerprint of c.SecretFingerprint, so that only a
-// create or a replace records the secret in effect. ok is false when the
-// change leaves nothing to record (delete, forget, or a no-op the state
-// already has).
-func (c *Change) RecordedPersona(userID string) (r state.RecordedPersona, ok bool) {
-	if userID == "" {
-		userID = c.UserID
-	}
-	switch {
-	case c.Action == Create || c.Action == Update || c.Action == Replace:
-		v, ok := c.Recorded()
-		if !ok {
-			return state.RecordedPersona{}, false
-		}
-		return state.RecordedPersona{Email: c.Email, UserID: userID, Values: v, SecretFingerprint: c.SecretFingerprint}, true
-	case c.Action == NoOp && c.Record && c.Before != nil:
-		return state.RecordedPersona{Email: c.Email, UserID: userID, Values: *c.Before, SecretFingerprint: c.SecretFingerprint}, true
-	}
-	return state.RecordedPersona{}, false
-}
-
 // Creates returns the addresses the plan creates: the ones to check with
 // mana-auth, before applying, for a Mana user who is not a persona.
 func (p *Plan) Creates() []string {

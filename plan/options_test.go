@@ -255,9 +255,6 @@ func TestCredentialDrift(t *testing.T) {
 			if c.SecretFingerprint != tt.records {
 				t.Errorf("apply would record fingerprint %q, want %q", c.SecretFingerprint, tt.records)
 			}
-			if r, ok := c.RecordedPersona("u-new"); ok && r.SecretFingerprint != tt.records {
-				t.Errorf("RecordedPersona has fingerprint %q, want %q", r.SecretFingerprint, tt.records)
-			}
 			if len(Messages(p.Warnings)) != tt.warnings {
 				t.Errorf("warnings %q, want %d", Messages(p.Warnings), tt.warnings)
 			}

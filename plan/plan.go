@@ -13,8 +13,8 @@
 // (state.RecordedPersona), as Terraform's plans package takes its states
 // from the states package; this package owns only what a plan adds: Input
 // (the snapshots together), Options, Plan, Change, Drift, FieldChange,
-// Summary, Guards and the plan file's encoding. apply executes a
-// Plan and builds the next recorded state with Change.RecordedPersona.
+// Summary, Guards and the plan file's encoding. apply executes a Plan and
+// builds the next recorded state from what its steps did.
 //
 // One term is used for an address held by a Mana user who is not a persona:
 // "taken by a Mana user who is not a persona" (Input.Taken).
@@ -292,10 +292,11 @@ type Change struct {
 	// written to mana-auth (a no-op that the state does not have yet).
 	Record bool `json:"record,omitempty"`
 	// SecretFingerprint is the seed secret's fingerprint the state records
-	// for this persona once the change is applied: Input.SecretFingerprint for a create or a
-	// replace (the password is derived from the secret in effect), the
-	// recorded one otherwise (an update never changes a password), "" when
-	// unknown. Change.RecordedPersona puts it in the record.
+	// for this persona once the change is applied, as the plan shows it:
+	// Input.SecretFingerprint for a create or a replace (the password is
+	// derived from the secret in effect), the recorded one otherwise (an
+	// update never changes a password), "" when unknown. apply records the
+	// fingerprint of the secret it derives the password with.
 	SecretFingerprint string `json:"credentials,omitempty"`
 	// Attention says the persona needs a decision from the user: a name that
 	// only --replace can apply, or credentials from another seed secret.
