@@ -54,7 +54,7 @@ type Recorder interface {
 	// Close closes the journal entry with the run's outcome (one of
 	// state's Outcome constants): live and state agree with what it reports.
 	// An entry left open is reported by the next run.
-	Close(ctx context.Context, outcome string) error
+	Close(ctx context.Context, outcome state.RunOutcome) error
 }
 
 // Options shape a run.
@@ -69,9 +69,9 @@ type Options struct {
 	NoRollback bool
 	// Password derives a persona's password from its email.
 	Password func(email string) string
-	// Credentials is the fingerprint of the seed secret Password derives
-	// from, recorded for the personas this run creates or replaces.
-	Credentials string
+	// SecretFingerprint is the fingerprint of the seed secret Password
+	// derives from, recorded for the personas this run creates or replaces.
+	SecretFingerprint string
 	// Check validates a request body against the server's rules before the
 	// first write; nil skips it.
 	Check func(p catalog.Persona, password string) error
@@ -96,8 +96,8 @@ type Result struct {
 	Halted bool
 	// Recorded is the state written at the end (nil when nothing was written).
 	Recorded []state.RecordedPersona
-	// Done are the emails of the changes that were made, by action name.
-	Done map[string][]string
+	// Done are the emails of the changes that were made, by action.
+	Done map[plan.Action][]string
 }
 
 // ErrInterrupted is what a run that was asked to stop (its context
@@ -105,11 +105,12 @@ type Result struct {
 var ErrInterrupted = errors.New("interrupted")
 
 // Error is a run that did not complete: its failures, each on its own line,
-// then on a line of its own what became of the run (rolled back, rollback
-// incomplete, halted, interrupted), which is not itself a failure.
+// then on a line of its own its Ending.
 type Error struct {
 	Failures []error
-	Outcome  string
+	// Ending says what became of the run (rolled back, rollback incomplete,
+	// halted, interrupted) and what to do next; it is not itself a failure.
+	Ending string
 	// Interrupted: the run was asked to stop, and kept what it had done.
 	Interrupted bool
 }
@@ -127,11 +128,11 @@ func (e *Error) Error() string {
 			b.WriteString(strings.ReplaceAll(f.Error(), "\n", "\n    "))
 		}
 	}
-	if e.Outcome != "" {
+	if e.Ending != "" {
 		if b.Len() > 0 {
 			b.WriteString("\n")
 		}
-		b.WriteString(e.Outcome)
+		b.WriteString(e.Ending)
 	}
 	return b.String()
 }
@@ -158,7 +159,7 @@ type Input struct {
 // Run applies in.Plan. A run that does not complete returns *Error.
 func Run(ctx context.Context, in Input, w Writer, rec Recorder, opts Options) (*Result, error) {
 	p, current := in.Plan, in.Recorded
-	r := &runner{p: p, w: w, rec: rec, opts: opts, res: &Result{Done: map[string][]string{}}, live: make(map[string]state.LivePersona, len(in.Live))}
+	r := &runner{p: p, w: w, rec: rec, opts: opts, res: &Result{Done: map[plan.Action][]string{}}, live: make(map[string]state.LivePersona, len(in.Live))}
 	for _, l := range in.Live {
 		r.live[l.Values.Email] = l
 	}
@@ -203,34 +204,34 @@ func Run(ctx context.Context, in Input, w Writer, rec Recorder, opts Options) (*
 	// trace. Each request they send is bounded by the Writer's own timeouts.
 	finish := context.WithoutCancel(ctx)
 
-	outcomes := r.runPhase(ctx, finish, func(c plan.Change) bool { return c.Action == plan.Create || c.Action == plan.Update }, true)
-	failed := failures(outcomes)
+	results := r.runPhase(ctx, finish, func(c plan.Change) bool { return c.Action == plan.Create || c.Action == plan.Update }, true)
+	failed := failures(results)
 	if halt := r.haltReason(); halt != "" {
-		return r.halt(finish, current, outcomes, failed, halt, "nothing was deleted")
+		return r.halt(finish, current, results, failed, halt, "nothing was deleted")
 	}
 	// An interrupt keeps what was done: the operator asked to stop, not to
 	// undo. A failure alone rolls back.
 	if failed != nil && !opts.NoRollback && !r.stopped {
-		return r.rollBack(finish, current, outcomes, failed)
+		return r.rollBack(finish, current, results, failed)
 	}
 	if failed == nil && !r.stopped {
 		deletes := r.runPhase(ctx, finish, func(c plan.Change) bool { return c.Action == plan.Delete || c.Action == plan.Replace }, false)
 		failed = failures(deletes)
-		outcomes = append(outcomes, deletes...)
+		results = append(results, deletes...)
 		if halt := r.haltReason(); halt != "" {
-			return r.halt(finish, current, outcomes, failed, halt, "the deletes that had not started were not sent")
+			return r.halt(finish, current, results, failed, halt, "the deletes that had not started were not sent")
 		}
 	}
 	if r.stopped {
-		return r.interrupt(finish, current, outcomes, failed)
+		return r.interrupt(finish, current, results, failed)
 	}
-	recorded := applyOutcomes(current, p, outcomes, true, r.opts.Credentials)
+	recorded := nextRecorded(current, p, results, true, r.opts.SecretFingerprint)
 	if err := rec.Commit(finish, recorded); err != nil {
 		failed = append(failed, fmt.Errorf("writing the recorded state: %w; the personas above were changed; run personactl apply again to record them", err))
 		return r.res, &Error{Failures: failed}
 	}
 	r.res.Recorded = recorded
-	r.count(outcomes)
+	r.count(results)
 	outcome := state.OutcomeComplete
 	if failed != nil {
 		outcome = state.OutcomeFailed
@@ -249,7 +250,7 @@ func (r *runner) entry() state.JournalEntry {
 	e := state.JournalEntry{ID: state.NewID(), Operation: r.opts.Operation, Who: r.opts.Who, Host: r.opts.Host, Started: r.opts.Now().UTC(), Plan: r.planJSON()}
 	for _, c := range r.p.Changes {
 		if l, ok := r.live[c.Email]; ok && c.Action.Writes() {
-			e.Before = append(e.Before, state.BeforeImageOf(l))
+			e.Before = append(e.Before, l)
 		}
 	}
 	return e
@@ -278,13 +279,12 @@ func (r *runner) haltReason() string {
 }
 
 // count fills the result's counts from the steps that were made.
-func (r *runner) count(outcomes []outcome) {
-	for _, o := range outcomes {
+func (r *runner) count(results []stepResult) {
+	for _, o := range results {
 		if !o.done() {
 			continue
 		}
-		name := o.change.Action.String()
-		r.res.Done[name] = append(r.res.Done[name], o.change.Email)
+		r.res.Done[o.change.Action] = append(r.res.Done[o.change.Action], o.change.Email)
 		switch o.change.Action {
 		case plan.Create:
 			r.res.Created++
@@ -321,8 +321,8 @@ type runner struct {
 	done int
 }
 
-// outcome is what happened to one change.
-type outcome struct {
+// stepResult is what happened to one change.
+type stepResult struct {
 	change  plan.Change
 	userID  string
 	err     error
@@ -333,12 +333,12 @@ type outcome struct {
 }
 
 // done reports whether the change was made.
-func (o outcome) done() bool { return o.started && o.err == nil }
+func (o stepResult) done() bool { return o.started && o.err == nil }
 
 // failures lists every failed or interrupted step.
-func failures(outcomes []outcome) []error {
+func failures(results []stepResult) []error {
 	var errs []error
-	for _, o := range outcomes {
+	for _, o := range results {
 		if o.err != nil {
 			errs = append(errs, fmt.Errorf("%s %s: %w", o.change.Action, o.change.Email, o.err))
 		}
@@ -382,12 +382,12 @@ func (r *runner) checkBodies() error {
 //
 // A step that started runs to its end on finish, a context that outlives
 // ctx's cancellation: abandoning a request the server may still carry out
-// would leave its outcome unknown, and the state wrong.
-func (r *runner) runPhase(ctx, finish context.Context, selected func(plan.Change) bool, stopOnFailure bool) []outcome {
-	var out []outcome
+// would leave its result unknown, and the state wrong.
+func (r *runner) runPhase(ctx, finish context.Context, selected func(plan.Change) bool, stopOnFailure bool) []stepResult {
+	var out []stepResult
 	for _, c := range r.p.Changes {
 		if selected(c) {
-			out = append(out, outcome{change: c, userID: c.UserID})
+			out = append(out, stepResult{change: c, userID: c.UserID})
 		}
 	}
 	sem := make(chan struct{}, r.opts.Parallelism)
@@ -411,15 +411,15 @@ func (r *runner) runPhase(ctx, finish context.Context, selected func(plan.Change
 			break
 		}
 		wg.Add(1)
-		go func(o *outcome) {
+		go func(o *stepResult) {
 			defer wg.Done()
 			defer func() { <-sem }()
 			defer func() {
 				// A bug in a step must not end the process with Go's exit
-				// 2, which CI reads as drift: the step's outcome is
+				// 2, which CI reads as drift: the step's result is
 				// unknown, so the run halts like after a refused token.
 				if v := recover(); v != nil {
-					// The step may have been sent: its outcome is
+					// The step may have been sent: its result is
 					// unknown, so it counts as started.
 					o.err, o.started = state.NewPanicError(v), true
 					r.fatal.Store(true)
@@ -438,10 +438,10 @@ func (r *runner) runPhase(ctx, finish context.Context, selected func(plan.Change
 	return out
 }
 
-func (r *runner) step(ctx context.Context, c plan.Change) outcome {
-	o := outcome{change: c, userID: c.UserID, started: true}
+func (r *runner) step(ctx context.Context, c plan.Change) stepResult {
+	o := stepResult{change: c, userID: c.UserID, started: true}
 	begin := r.opts.Now()
-	r.emit(Event{Type: EventStart, Email: c.Email, Action: c.Action.String()})
+	r.emit(Event{Type: EventStart, Email: c.Email, Action: c.Action})
 	switch c.Action {
 	case plan.Create, plan.Update:
 		o.userID, o.err = r.w.Upsert(ctx, *c.After, r.opts.Password(c.Email))
@@ -453,22 +453,22 @@ func (r *runner) step(ctx context.Context, c plan.Change) outcome {
 			if o.userID, o.err = r.w.Upsert(ctx, *c.After, r.opts.Password(c.Email)); o.err != nil {
 				// Half done: the persona is gone. The journal says so,
 				// so that the next run attributes it to this one.
-				r.rec.Record(state.JournalStep{Email: c.Email, Action: plan.Delete.String(), UserID: c.UserID, Outcome: state.StepDone, Finished: r.opts.Now().UTC()})
+				r.rec.Record(state.JournalStep{Email: c.Email, Action: plan.Delete.String(), UserID: c.UserID, Result: state.StepDone, Finished: r.opts.Now().UTC()})
 				o.err = fmt.Errorf("deleted, then creating it again failed, so the persona is gone until personactl apply creates it: %w", o.err)
 			}
 		}
 	}
 	finished := r.opts.Now()
 	elapsed := finished.Sub(begin)
-	step := state.JournalStep{Email: c.Email, Action: c.Action.String(), UserID: o.userID, Outcome: state.StepDone, Finished: finished.UTC()}
+	step := state.JournalStep{Email: c.Email, Action: c.Action.String(), UserID: o.userID, Result: state.StepDone, Finished: finished.UTC()}
 	if o.err != nil {
-		step.Outcome, step.Error = state.StepFailed, o.err.Error()
+		step.Result, step.Error = state.StepFailed, o.err.Error()
 	}
 	r.rec.Record(step)
 	r.mu.Lock()
 	r.done++
 	done := r.done
 	r.mu.Unlock()
-	r.emit(Event{Type: EventFinish, Email: c.Email, Action: c.Action.String(), UserID: o.userID, Err: o.err, Elapsed: elapsed, Done: done, Total: r.total, Since: finished.Sub(r.start)})
+	r.emit(Event{Type: EventFinish, Email: c.Email, Action: c.Action, UserID: o.userID, Err: o.err, Elapsed: elapsed, Done: done, Total: r.total, Since: finished.Sub(r.start)})
 	return o
 }

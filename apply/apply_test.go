@@ -116,7 +116,7 @@ type memRecorder struct {
 	state    []state.RecordedPersona
 	commits  int
 	closed   bool
-	outcome  string
+	outcome  state.RunOutcome
 	failOpen bool
 	// haltAfter, when > 0, halts the run once that many steps were
 	// recorded, as a lost lock or a failed journal write does.
@@ -148,7 +148,7 @@ func (m *memRecorder) Record(s state.JournalStep) {
 }
 func (m *memRecorder) Halted() <-chan struct{} { return m.halted }
 func (m *memRecorder) Err() error              { return errors.New("the state lock was lost") }
-func (m *memRecorder) Close(ctx context.Context, outcome string) error {
+func (m *memRecorder) Close(ctx context.Context, outcome state.RunOutcome) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -360,8 +360,8 @@ func TestInterruptedApplyKeepsWhatItDid(t *testing.T) {
 	if !errors.As(err, &ae) || !errors.Is(err, ErrInterrupted) || len(ae.Failures) != 0 || res.RolledBack {
 		t.Fatalf("err = %v, rolled back %v; want an interrupt with no failure and no rollback", err, res.RolledBack)
 	}
-	if want := "Interrupted: 1 of 3 changes made and recorded"; !strings.HasPrefix(ae.Outcome, want) {
-		t.Errorf("outcome = %q, want it to begin %q", ae.Outcome, want)
+	if want := "Interrupted: 1 of 3 changes made and recorded"; !strings.HasPrefix(ae.Ending, want) {
+		t.Errorf("ending = %q, want it to begin %q", ae.Ending, want)
 	}
 	if n := len(fake.snapshot()); n != 1 || res.Created != 1 {
 		t.Errorf("%d personas live, %d created; want the one in flight kept", n, res.Created)
@@ -384,7 +384,7 @@ func TestInterruptBeforeTheFirstWriteChangesNothing(t *testing.T) {
 	rec := newRecorder()
 	_, err := Run(ctx, Input{Plan: pl, Live: fake.snapshot()}, fake, rec, opts())
 	var ae *Error
-	if !errors.As(err, &ae) || !ae.Interrupted || len(ae.Failures) != 0 || !strings.Contains(ae.Outcome, "nothing was changed") {
+	if !errors.As(err, &ae) || !ae.Interrupted || len(ae.Failures) != 0 || !strings.Contains(ae.Ending, "nothing was changed") {
 		t.Fatalf("err = %v; want an interrupt that says nothing was changed", err)
 	}
 	if len(fake.writes) != 0 || rec.opened {
@@ -465,7 +465,7 @@ func TestCancelledDeletesAreRecordedAsTheyHappened(t *testing.T) {
 	if len(rec.state) != 2 || rec.state[0].Email != "persona.b@mana.test" {
 		t.Errorf("state = %+v; want persona.b and persona.c still recorded, persona.a gone", rec.state)
 	}
-	if len(rec.steps) != 1 || rec.steps[0].Email != "persona.a@mana.test" || rec.steps[0].Outcome != state.StepDone {
+	if len(rec.steps) != 1 || rec.steps[0].Email != "persona.a@mana.test" || rec.steps[0].Result != state.StepDone {
 		t.Errorf("journal steps = %+v; want the finished delete of persona.a", rec.steps)
 	}
 	if !rec.closed {

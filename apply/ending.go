@@ -16,13 +16,13 @@ import (
 // same way, or write without the lock), no deletes. The state is written
 // only while the lock is still held; the journal stays open, so the next
 // run reports this one and converges from a fresh read.
-func (r *runner) halt(ctx context.Context, current []state.RecordedPersona, outcomes []outcome, failed []error, why, deletes string) (*Result, error) {
+func (r *runner) halt(ctx context.Context, current []state.RecordedPersona, results []stepResult, failed []error, why, deletes string) (*Result, error) {
 	r.res.Halted = true
-	r.count(outcomes)
+	r.count(results)
 	select {
 	case <-r.rec.Halted():
 	default:
-		recorded := applyOutcomes(current, r.p, outcomes, false, r.opts.Credentials)
+		recorded := nextRecorded(current, r.p, results, false, r.opts.SecretFingerprint)
 		if err := r.rec.Commit(ctx, recorded); err != nil {
 			failed = append(failed, fmt.Errorf("writing the recorded state: %w", err))
 		} else {
@@ -34,15 +34,15 @@ func (r *runner) halt(ctx context.Context, current []state.RecordedPersona, outc
 	if r.fatal.Load() {
 		again += " with a fresh admin token"
 	}
-	return r.res, &Error{Failures: failed, Outcome: fmt.Sprintf("stopped at once: %s; no new step started, nothing was rolled back and %s; the journal stays open; %s: it reads live afresh and converges", why, deletes, again)}
+	return r.res, &Error{Failures: failed, Ending: fmt.Sprintf("stopped at once: %s; no new step started, nothing was rolled back and %s; the journal stays open; %s: it reads live afresh and converges", why, deletes, again)}
 }
 
 // interrupt ends a run that was asked to stop: what was done is kept and
 // recorded, and the journal entry is closed as interrupted, so that state,
 // journal and live agree and the next apply finishes the plan.
-func (r *runner) interrupt(ctx context.Context, current []state.RecordedPersona, outcomes []outcome, failed []error) (*Result, error) {
-	r.count(outcomes)
-	recorded := applyOutcomes(current, r.p, outcomes, false, r.opts.Credentials)
+func (r *runner) interrupt(ctx context.Context, current []state.RecordedPersona, results []stepResult, failed []error) (*Result, error) {
+	r.count(results)
+	recorded := nextRecorded(current, r.p, results, false, r.opts.SecretFingerprint)
 	if err := r.rec.Commit(ctx, recorded); err != nil {
 		failed = append(failed, fmt.Errorf("writing the recorded state: %w; the journal stays open; run personactl apply again: it reads live afresh and converges", err))
 	} else {
@@ -52,18 +52,18 @@ func (r *runner) interrupt(ctx context.Context, current []state.RecordedPersona,
 		}
 	}
 	err := r.interrupted(failed)
-	r.emit(Event{Type: EventInterrupt, Message: err.Outcome, Done: r.made(), Total: r.total})
+	r.emit(Event{Type: EventInterrupt, Message: err.Ending, Done: r.made(), Total: r.total})
 	return r.res, err
 }
 
 // interrupted is the error of an interrupted run with its failures.
 func (r *runner) interrupted(failed []error) *Error {
 	made := r.made()
-	outcome := "Interrupted: nothing was changed; run personactl apply again, or personactl plan to review"
+	ending := "Interrupted: nothing was changed; run personactl apply again, or personactl plan to review"
 	if made > 0 {
-		outcome = fmt.Sprintf("Interrupted: %s of %s changes made and recorded; run personactl apply again to finish, or personactl plan to review", Thousands(made), Thousands(r.total))
+		ending = fmt.Sprintf("Interrupted: %s of %s changes made and recorded; run personactl apply again to finish, or personactl plan to review", Thousands(made), Thousands(r.total))
 	}
-	return &Error{Failures: failed, Outcome: outcome, Interrupted: true}
+	return &Error{Failures: failed, Ending: ending, Interrupted: true}
 }
 
 // made counts the changes this run made.
@@ -81,27 +81,27 @@ func Thousands(n int) string {
 }
 
 // rollBack undoes this run's creates and updates after a failure.
-func (r *runner) rollBack(ctx context.Context, current []state.RecordedPersona, outcomes []outcome, failed []error) (*Result, error) {
-	unrolled, rollbackErrs, complete := r.rollback(ctx, outcomes)
+func (r *runner) rollBack(ctx context.Context, current []state.RecordedPersona, results []stepResult, failed []error) (*Result, error) {
+	unrolled, rollbackErrs, complete := r.rollback(ctx, results)
 	failed = append(failed, rollbackErrs...)
 	r.res.RolledBack = true
 	if len(unrolled) > 0 {
-		recorded := applyOutcomes(current, r.p, unrolled, false, r.opts.Credentials)
+		recorded := nextRecorded(current, r.p, unrolled, false, r.opts.SecretFingerprint)
 		if err := r.rec.Commit(ctx, recorded); err != nil {
 			failed = append(failed, fmt.Errorf("writing the state after a partial rollback: %w", err))
 		} else {
 			r.res.Recorded = recorded
 		}
 	}
-	outcome := "rolled back: every persona this apply created or updated is as it was; nothing was deleted"
+	ending := "rolled back: every persona this apply created or updated is as it was; nothing was deleted"
 	if complete {
 		if err := r.rec.Close(ctx, state.OutcomeRolledBack); err != nil {
 			failed = append(failed, fmt.Errorf("closing the journal entry after the rollback: %w", err))
 		}
 	} else {
-		outcome = "rollback incomplete: the personas named above may not be as they were; nothing was deleted; run personactl plan to see where live stands"
+		ending = "rollback incomplete: the personas named above may not be as they were; nothing was deleted; run personactl plan to see where live stands"
 	}
-	return r.res, &Error{Failures: failed, Outcome: outcome}
+	return r.res, &Error{Failures: failed, Ending: ending}
 }
 
 // rollback undoes this run's creates and updates: a created persona is
@@ -109,10 +109,10 @@ func (r *runner) rollBack(ctx context.Context, current []state.RecordedPersona, 
 // answer), an updated one gets its before-image back. It returns the
 // changes that were made and could not be undone, the rollback's failures,
 // and whether every step that started was undone.
-func (r *runner) rollback(ctx context.Context, outcomes []outcome) (unrolled []outcome, errs []error, complete bool) {
+func (r *runner) rollback(ctx context.Context, results []stepResult) (unrolled []stepResult, errs []error, complete bool) {
 	complete = true
 	r.emit(Event{Type: EventRollback, Message: "rolling back this apply's creates and updates"})
-	for _, o := range outcomes {
+	for _, o := range results {
 		if !o.started {
 			continue
 		}
@@ -133,7 +133,7 @@ func (r *runner) rollback(ctx context.Context, outcomes []outcome) (unrolled []o
 		case plan.Update:
 			_, err = r.w.Upsert(ctx, *c.Before, r.opts.Password(c.Email))
 		}
-		r.emit(Event{Type: EventRollback, Email: c.Email, Action: c.Action.String(), Err: err})
+		r.emit(Event{Type: EventRollback, Email: c.Email, Action: c.Action, Err: err})
 		if err != nil {
 			complete = false
 			errs = append(errs, fmt.Errorf("rollback of %s %s failed: %w", c.Action, c.Email, err))
@@ -145,17 +145,18 @@ func (r *runner) rollback(ctx context.Context, outcomes []outcome) (unrolled []o
 	return unrolled, errs, complete
 }
 
-// applyOutcomes computes the recorded state after a run: the current state
-// with every successful step applied. When all is true the plan's forgets and
-// state-only records are applied too. Creates and replaces record
-// credentials, the fingerprint of the secret their password came from; an
-// update keeps what was recorded.
-func applyOutcomes(current []state.RecordedPersona, p *plan.Plan, outcomes []outcome, all bool, credentials string) []state.RecordedPersona {
+// nextRecorded computes the recorded state after a run, the one rule for it:
+// the current state with every successful step applied. When all is true the
+// plan's forgets and state-only records are applied too. Creates and
+// replaces record fingerprint, the fingerprint of the seed secret their
+// password came from; an update and a state-only record keep what was
+// recorded at the address.
+func nextRecorded(current []state.RecordedPersona, p *plan.Plan, results []stepResult, all bool, fingerprint string) []state.RecordedPersona {
 	byEmail := make(map[string]state.RecordedPersona, len(current))
 	for _, r := range current {
 		byEmail[r.Email] = r
 	}
-	for _, o := range outcomes {
+	for _, o := range results {
 		if !o.done() {
 			if o.deleted { // a replace whose create failed: the persona is gone
 				delete(byEmail, o.change.Email)
@@ -170,9 +171,9 @@ func applyOutcomes(current []state.RecordedPersona, p *plan.Plan, outcomes []out
 			if id == "" {
 				id = c.UserID
 			}
-			rec := state.RecordedPersona{Email: c.Email, UserID: id, Values: values, Credentials: byEmail[c.Email].Credentials}
+			rec := state.RecordedPersona{Email: c.Email, UserID: id, Values: values, SecretFingerprint: byEmail[c.Email].SecretFingerprint}
 			if c.Action != plan.Update {
-				rec.Credentials = credentials
+				rec.SecretFingerprint = fingerprint
 			}
 			byEmail[c.Email] = rec
 		case plan.Delete:
@@ -185,7 +186,7 @@ func applyOutcomes(current []state.RecordedPersona, p *plan.Plan, outcomes []out
 			case c.Action == plan.Forget:
 				delete(byEmail, c.Email)
 			case c.Action == plan.NoOp && c.Record && c.Before != nil:
-				byEmail[c.Email] = state.RecordedPersona{Email: c.Email, UserID: c.UserID, Values: *c.Before, Credentials: byEmail[c.Email].Credentials}
+				byEmail[c.Email] = state.RecordedPersona{Email: c.Email, UserID: c.UserID, Values: *c.Before, SecretFingerprint: byEmail[c.Email].SecretFingerprint}
 			}
 		}
 	}

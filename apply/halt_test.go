@@ -127,7 +127,7 @@ func TestPanicInAWorkerIsAnError(t *testing.T) {
 }
 
 // TestOneFailureReadsAsOne: a failed create and a complete rollback are
-// one failure and, on its own line, the rollback's outcome — not
+// one failure and, on its own line, the rollback's ending — not
 // go-multierror's "2 errors occurred".
 func TestOneFailureReadsAsOne(t *testing.T) {
 	fake := newFake()
@@ -147,15 +147,15 @@ func TestOneFailureReadsAsOne(t *testing.T) {
 // credentials fingerprint while an update keeps the recorded one.
 func TestJournalKeepsRealBeforeImagesAndCredentials(t *testing.T) {
 	created := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
-	old := state.LivePersona{UserID: "u1", Values: p("persona.old@mana.test", "a"), CreatedAt: created, Actions7d: 4, Actions: 12, Feedback: 3}
+	old := state.LivePersona{UserID: "u1", Values: p("persona.old@mana.test", "a"), CreatedAt: created, History: state.History{Actions7d: 4, Actions: 12, Feedback: 3}}
 	fake := newFake(old)
-	recorded := []state.RecordedPersona{{Email: old.Values.Email, UserID: "u1", Values: old.Values, Credentials: "fp-old"}}
+	recorded := []state.RecordedPersona{{Email: old.Values.Email, UserID: "u1", Values: old.Values, SecretFingerprint: "fp-old"}}
 	desired := []catalog.Persona{p("persona.old@mana.test", "b"), p("persona.new@mana.test", "a")}
 	live := []state.LivePersona{old}
 	pl := plan.Compute(plan.Input{Desired: desired, Recorded: recorded, Live: live}, plan.Options{})
 	rec := newRecorder()
 	o := opts()
-	o.Credentials = "fp-new"
+	o.SecretFingerprint = "fp-new"
 	if _, err := Run(context.Background(), Input{Plan: pl, Recorded: recorded, Live: live}, fake, rec, o); err != nil {
 		t.Fatal(err)
 	}
@@ -164,7 +164,7 @@ func TestJournalKeepsRealBeforeImagesAndCredentials(t *testing.T) {
 	}
 	got := map[string]string{}
 	for _, r := range rec.state {
-		got[r.Email] = r.Credentials
+		got[r.Email] = r.SecretFingerprint
 	}
 	if got["persona.new@mana.test"] != "fp-new" || got["persona.old@mana.test"] != "fp-old" {
 		t.Errorf("credentials recorded = %v; want the create stamped, the update unchanged", got)
@@ -195,7 +195,7 @@ func TestHalfDoneReplaceIsRecordedAsDeleted(t *testing.T) {
 	}
 	deleted := false
 	for _, s := range rec.steps {
-		deleted = deleted || (s.Action == "delete" && s.Outcome == state.StepDone && s.Email == old.Email)
+		deleted = deleted || (s.Action == "delete" && s.Result == state.StepDone && s.Email == old.Email)
 	}
 	if !deleted {
 		t.Errorf("journal steps %+v lack the delete that was done", rec.steps)

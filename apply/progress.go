@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/mana/personactl/internal/neutral"
+	"github.com/mana/personactl/plan"
 )
 
 // EventType names a progress event.
@@ -31,7 +32,7 @@ const (
 type Event struct {
 	Type    EventType
 	Email   string
-	Action  string
+	Action  plan.Action
 	UserID  string
 	Err     error
 	Elapsed time.Duration
@@ -201,15 +202,15 @@ func (l *StatusLine) Write(p []byte) (int, error) {
 
 // jsonEvent is one line of --format=json apply output.
 type jsonEvent struct {
-	Type      EventType `json:"type"`
-	Email     string    `json:"email,omitempty"`
-	Action    string    `json:"action,omitempty"`
-	UserID    string    `json:"user_id,omitempty"`
-	Error     string    `json:"error,omitempty"`
-	ElapsedMS int64     `json:"elapsed_ms,omitempty"`
-	Done      int       `json:"done,omitempty"`
-	Total     int       `json:"total,omitempty"`
-	Message   string    `json:"message,omitempty"`
+	Type      EventType   `json:"type"`
+	Email     string      `json:"email,omitempty"`
+	Action    plan.Action `json:"action,omitempty"`
+	UserID    string      `json:"user_id,omitempty"`
+	Error     string      `json:"error,omitempty"`
+	ElapsedMS int64       `json:"elapsed_ms,omitempty"`
+	Done      int         `json:"done,omitempty"`
+	Total     int         `json:"total,omitempty"`
+	Message   string      `json:"message,omitempty"`
 }
 
 // JSONProgress writes one JSON object per line per event.
@@ -224,15 +225,15 @@ func JSONProgress(w io.Writer) func(Event) {
 	}
 }
 
-func verb(action string, done bool) string {
-	v := map[string][2]string{
-		"create":  {"Creating", "Creation"},
-		"update":  {"Updating", "Update"},
-		"delete":  {"Deleting", "Deletion"},
-		"replace": {"Replacing", "Replacement"},
+func verb(action plan.Action, done bool) string {
+	v := map[plan.Action][2]string{
+		plan.Create:  {"Creating", "Creation"},
+		plan.Update:  {"Updating", "Update"},
+		plan.Delete:  {"Deleting", "Deletion"},
+		plan.Replace: {"Replacing", "Replacement"},
 	}[action]
 	if v[0] == "" {
-		return action
+		return action.String()
 	}
 	if done {
 		return v[1]

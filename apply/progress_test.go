@@ -10,15 +10,17 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/mana/personactl/plan"
 )
 
 func events() []Event {
 	return []Event{
 		{Type: EventBegin, Total: 2},
-		{Type: EventStart, Email: "persona.a@mana.test", Action: "create"},
-		{Type: EventFinish, Email: "persona.a@mana.test", Action: "create", UserID: "u1", Elapsed: 1500 * time.Millisecond, Done: 1, Total: 2, Since: 2 * time.Second},
-		{Type: EventStart, Email: "persona.b@mana.test", Action: "delete"},
-		{Type: EventFinish, Email: "persona.b@mana.test", Action: "delete", Err: errors.New("boom"), Elapsed: 100 * time.Millisecond, Done: 2, Total: 2, Since: 4 * time.Second},
+		{Type: EventStart, Email: "persona.a@mana.test", Action: plan.Create},
+		{Type: EventFinish, Email: "persona.a@mana.test", Action: plan.Create, UserID: "u1", Elapsed: 1500 * time.Millisecond, Done: 1, Total: 2, Since: 2 * time.Second},
+		{Type: EventStart, Email: "persona.b@mana.test", Action: plan.Delete},
+		{Type: EventFinish, Email: "persona.b@mana.test", Action: plan.Delete, Err: errors.New("boom"), Elapsed: 100 * time.Millisecond, Done: 2, Total: 2, Since: 4 * time.Second},
 	}
 }
 
@@ -56,10 +58,10 @@ func TestProgressNeutralisesWhatItQuotes(t *testing.T) {
 	const hostile = "\x1b[2J\x1b[31mApply complete!\r\n\u202e"
 	evs := []Event{
 		{Type: EventBegin, Total: 2},
-		{Type: EventStart, Email: "persona.a@mana.test" + hostile, Action: "create"},
-		{Type: EventFinish, Email: "persona.a@mana.test" + hostile, Action: "create", UserID: "u1" + hostile, Done: 1, Total: 2},
-		{Type: EventFinish, Email: "persona.b@mana.test", Action: "update", Err: errors.New("mana-auth answered 500 (" + hostile + ")"), Done: 2, Total: 2},
-		{Type: EventRollback, Email: "persona.a@mana.test" + hostile, Action: "create", Err: errors.New(hostile)},
+		{Type: EventStart, Email: "persona.a@mana.test" + hostile, Action: plan.Create},
+		{Type: EventFinish, Email: "persona.a@mana.test" + hostile, Action: plan.Create, UserID: "u1" + hostile, Done: 1, Total: 2},
+		{Type: EventFinish, Email: "persona.b@mana.test", Action: plan.Update, Err: errors.New("mana-auth answered 500 (" + hostile + ")"), Done: 2, Total: 2},
+		{Type: EventRollback, Email: "persona.a@mana.test" + hostile, Action: plan.Create, Err: errors.New(hostile)},
 	}
 	for name, show := range map[string]func(io.Writer) func(Event){"text": TextProgress, "live": LiveProgress} {
 		var b bytes.Buffer
@@ -97,6 +99,15 @@ func TestJSONProgressWritesOneObjectPerLine(t *testing.T) {
 	}
 	if last.Type != "step_finish" || last.Error != "boom" {
 		t.Errorf("last event = %+v", last)
+	}
+	// The action is spelled by name, and left out of an event without one.
+	if want := `{"type":"step_start","email":"persona.a@mana.test","action":"create"}`; lines[1] != want {
+		t.Errorf("first step event = %s, want %s", lines[1], want)
+	}
+	b.Reset()
+	JSONProgress(&b)(Event{Type: EventSummary, Message: "No changes."})
+	if got, want := strings.TrimSpace(b.String()), `{"type":"summary","message":"No changes."}`; got != want {
+		t.Errorf("summary event = %s, want %s", got, want)
 	}
 }
 
@@ -210,8 +221,8 @@ func TestProgressChoosesAtTheFirstEvent(t *testing.T) {
 		var b bytes.Buffer
 		show := Progress(&b, tc.json, tc.terminal)
 		show(Event{Type: EventBegin, Total: tc.total})
-		show(Event{Type: EventStart, Email: "persona.a@mana.test", Action: "create"})
-		show(Event{Type: EventFinish, Email: "persona.a@mana.test", Action: "create", Done: 1, Total: tc.total, Since: time.Second})
+		show(Event{Type: EventStart, Email: "persona.a@mana.test", Action: plan.Create})
+		show(Event{Type: EventFinish, Email: "persona.a@mana.test", Action: plan.Create, Done: 1, Total: tc.total, Since: time.Second})
 		if !strings.Contains(b.String(), tc.want) {
 			t.Errorf("json=%v terminal=%v total=%d: output %q does not hold %q", tc.json, tc.terminal, tc.total, b.String(), tc.want)
 		}

@@ -52,7 +52,7 @@ func BenchmarkRenderText10k(b *testing.B) {
 // looks like in review. The addresses sort in the order they are made, as
 // the backends return them and as an exported catalog lists them.
 func tenPercentChanged() Input {
-	in := Input{Workspace: "default", Lineage: "L", Serial: 9, Secret: currentSecret}
+	in := Input{Workspace: "default", Lineage: "L", Serial: 9, SecretFingerprint: currentSecret}
 	for i := 0; i < 10000; i++ {
 		email := fmt.Sprintf("persona.p%05d@mana.test", i)
 		l := persona(email, "Du bist eine Persona mit einem mittellangen Prompt, der sich selten ändert.")

@@ -50,12 +50,12 @@ func Compute(in Input, opts Options) *Plan {
 		undetermined: set(in.Undetermined),
 		replace:      set(opts.Replace),
 		p: &Plan{
-			Options:   opts,
-			Workspace: in.Workspace,
-			Lineage:   in.Lineage,
-			Serial:    in.Serial,
-			Secret:    in.Secret,
-			Live:      make(map[string]string, len(live)),
+			Options:           opts,
+			Workspace:         in.Workspace,
+			Lineage:           in.Lineage,
+			Serial:            in.Serial,
+			SecretFingerprint: in.SecretFingerprint,
+			LiveFingerprints:  make(map[string]string, len(live)),
 		},
 	}
 	var targets map[string]bool
@@ -174,7 +174,7 @@ func (cx *computer) change(email string, d *catalog.Persona, r *state.RecordedPe
 	if l != nil && (c.Action != NoOp || c.Record) {
 		// What a saved plan checks before it writes to, or records, this
 		// persona (Stale); a persona it leaves alone needs none.
-		cx.p.Live[email], cx.scratch = fingerprint(cx.scratch[:0], l)
+		cx.p.LiveFingerprints[email], cx.scratch = fingerprint(cx.scratch[:0], l)
 	}
 	return c
 }
@@ -216,22 +216,22 @@ func (cx *computer) credentials(c *Change, d *catalog.Persona, r *state.Recorded
 	sameUser := r != nil && l != nil && r.UserID == l.UserID
 	switch {
 	case c.Action == Create || c.Action == Replace:
-		c.Credentials = cx.in.Secret
+		c.SecretFingerprint = cx.in.SecretFingerprint
 	case sameUser:
-		c.Credentials = r.Credentials
+		c.SecretFingerprint = r.SecretFingerprint
 	}
 	// Only a live persona the catalog (or, for a refresh, the state) manages
 	// is one the runner logs in as; a destroy deletes them all anyway.
 	if l == nil || cx.opts.Destroy || (d == nil && !(cx.opts.RefreshOnly && r != nil)) {
 		return
 	}
-	if cx.in.Secret == "" {
+	if cx.in.SecretFingerprint == "" {
 		cx.uncheckedCredentials++
 		return
 	}
 	same, compared := true, true
-	if sameUser && r.Credentials != "" && r.Credentials != cx.in.Secret {
-		same, compared = cx.in.SameSecret[r.Credentials]
+	if sameUser && r.SecretFingerprint != "" && r.SecretFingerprint != cx.in.SecretFingerprint {
+		same, compared = cx.in.SameSecret[r.SecretFingerprint]
 	}
 	switch {
 	case !compared:
@@ -247,7 +247,7 @@ func (cx *computer) credentials(c *Change, d *catalog.Persona, r *state.Recorded
 		} else {
 			c.Drift.Also = append(c.Drift.Also, Credentials)
 		}
-	case (!sameUser || r.Credentials == "") && c.Action != Replace:
+	case (!sameUser || r.SecretFingerprint == "") && c.Action != Replace:
 		cx.unknownCredentials = append(cx.unknownCredentials, c.Email)
 	}
 }
@@ -407,12 +407,13 @@ func (cx *computer) checkReplaceTargets(targets map[string]bool) {
 	}
 }
 
-func history(l *state.LivePersona) *History {
-	return &History{Actions7d: l.Actions7d, Actions: l.Actions, Feedback: l.Feedback, LastActiveAt: l.LastActiveAt}
+func history(l *state.LivePersona) *state.History {
+	h := l.History
+	return &h
 }
 
-// Describe says in words how much history is destroyed.
-func (h *History) Describe() string {
+// describeHistory says in words how much history is destroyed.
+func describeHistory(h *state.History) string {
 	if h == nil {
 		return "no history"
 	}
@@ -509,30 +510,6 @@ func (c *Change) Recorded() (catalog.Persona, bool) {
 		v.Name = c.Before.Name
 	}
 	return v, true
-}
-
-// RecordedPersona is the record the state keeps for this persona once the
-// change is applied, with userID the persona's id after the apply (the one
-// the create or replace returned; "" keeps c.UserID): the values of
-// Recorded, and the seed secret fingerprint of c.Credentials, so that only a
-// create or a replace records the secret in effect. ok is false when the
-// change leaves nothing to record (delete, forget, or a no-op the state
-// already has).
-func (c *Change) RecordedPersona(userID string) (r state.RecordedPersona, ok bool) {
-	if userID == "" {
-		userID = c.UserID
-	}
-	switch {
-	case c.Action == Create || c.Action == Update || c.Action == Replace:
-		v, ok := c.Recorded()
-		if !ok {
-			return state.RecordedPersona{}, false
-		}
-		return state.RecordedPersona{Email: c.Email, UserID: userID, Values: v, Credentials: c.Credentials}, true
-	case c.Action == NoOp && c.Record && c.Before != nil:
-		return state.RecordedPersona{Email: c.Email, UserID: userID, Values: *c.Before, Credentials: c.Credentials}, true
-	}
-	return state.RecordedPersona{}, false
 }
 
 // Creates returns the addresses the plan creates: the ones to check with

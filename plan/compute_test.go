@@ -38,7 +38,7 @@ func copyMix(m map[string]float64) map[string]float64 {
 
 func live(id string, p catalog.Persona) state.LivePersona {
 	last := time.Date(2026, 11, 20, 9, 30, 0, 0, time.UTC)
-	return state.LivePersona{UserID: id, Values: p, CreatedAt: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), LastActiveAt: &last, Actions7d: 3, Actions: 7, Feedback: 2}
+	return state.LivePersona{UserID: id, Values: p, CreatedAt: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), History: state.History{Actions7d: 3, Actions: 7, Feedback: 2, LastActiveAt: &last}}
 }
 
 // currentSecret stands for the fingerprint of the seed secret in effect; rec
@@ -46,7 +46,7 @@ func live(id string, p catalog.Persona) state.LivePersona {
 const currentSecret = "fp-current"
 
 func rec(id string, p catalog.Persona) state.RecordedPersona {
-	return state.RecordedPersona{Email: p.Email, UserID: id, Values: p, Credentials: currentSecret}
+	return state.RecordedPersona{Email: p.Email, UserID: id, Values: p, SecretFingerprint: currentSecret}
 }
 
 const prompt = "Du bist Anna, 28, Studentin der Sozialen Arbeit mit ADHS."
@@ -248,7 +248,7 @@ func TestRecordedKeepsTheLiveName(t *testing.T) {
 // unreadable is a live persona whose detail was too large to read: the
 // list's email, user id and count of the week's actions alone.
 func unreadable(id, email string) state.LivePersona {
-	return state.LivePersona{UserID: id, Values: catalog.Persona{Email: email}, Actions7d: 4, Unreadable: true}
+	return state.LivePersona{UserID: id, Values: catalog.Persona{Email: email}, History: state.History{Actions7d: 4}, Unreadable: true}
 }
 
 // TestUnreadableLivePersona: a live persona too large to read is named with
@@ -259,10 +259,10 @@ func TestUnreadableLivePersona(t *testing.T) {
 	big := unreadable("u-big", anna.Email)
 	benEdited := with(anna2(), func(p *catalog.Persona) { p.Archetype = "night-owl" })
 	in := Input{
-		Desired:  []catalog.Persona{anna, benEdited},
-		Recorded: []state.RecordedPersona{rec("u-big", anna), rec("u2", anna2())},
-		Live:     []state.LivePersona{big, live("u2", anna2())},
-		Secret:   currentSecret,
+		Desired:           []catalog.Persona{anna, benEdited},
+		Recorded:          []state.RecordedPersona{rec("u-big", anna), rec("u2", anna2())},
+		Live:              []state.LivePersona{big, live("u2", anna2())},
+		SecretFingerprint: currentSecret,
 	}
 	moved := in
 	moved.Recorded = []state.RecordedPersona{rec("u-old", anna), rec("u2", anna2())}

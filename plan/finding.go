@@ -3,6 +3,8 @@ package plan
 import (
 	"fmt"
 	"strings"
+
+	"github.com/mana/personactl/state"
 )
 
 // Code names one kind of warning, error or note of a plan, or one reason
@@ -104,7 +106,7 @@ type Finding struct {
 	// create unfinished; "" when it was deleted outside personactl.
 	Run string `json:"run,omitempty"`
 	// History is what a replace would destroy.
-	History *History `json:"history,omitempty"`
+	History *state.History `json:"history,omitempty"`
 	// Catalog is the path of a catalog file that is not there.
 	Catalog string `json:"catalog,omitempty"`
 }
@@ -125,7 +127,7 @@ func (f Finding) Message() string {
 		return fmt.Sprintf("%s a password from another seed secret than the one in effect, so the persona runner cannot log in as %s: %s. There are two ways out: restore the PERSONA_SEED_SECRET %s created with, or pass --replace=EMAIL for each, which deletes and re-creates the persona with a password from the current secret and destroys its history; an address whose logins already failed may stay locked for up to 30 minutes after the replace",
 			count(n, "persona has", "personas have"), pick(n, "it", "them"), listSome(f.Emails), pick(n, "it was", "they were"))
 	case CodeNameNeedsReplace:
-		return fmt.Sprintf("%s: name is %q live but %q in the catalog; mana-auth cannot rename a persona, so the name is not applied; pass --replace=%s to delete and re-create it (destroys %s)", email, f.LiveName, f.CatalogName, email, f.History.Describe())
+		return fmt.Sprintf("%s: name is %q live but %q in the catalog; mana-auth cannot rename a persona, so the name is not applied; pass --replace=%s to delete and re-create it (destroys %s)", email, f.LiveName, f.CatalogName, email, describeHistory(f.History))
 	case CodeReplaceCreates:
 		return fmt.Sprintf("--replace=%s: the persona does not exist live, so it is simply created", email)
 	case CodeLiveUnreadable:

@@ -23,10 +23,10 @@ func TestTargetsPlanOnlyThoseAddresses(t *testing.T) {
 	ben := persona("persona.ben@mana.test", prompt)
 	mia := anna2()
 	in := Input{
-		Desired:  []catalog.Persona{annaEdited, ben, mia},
-		Recorded: []state.RecordedPersona{rec("u1", anna), rec("u3", mia)},
-		Live:     []state.LivePersona{live("u1", anna), live("u3", mia)},
-		Secret:   currentSecret,
+		Desired:           []catalog.Persona{annaEdited, ben, mia},
+		Recorded:          []state.RecordedPersona{rec("u1", anna), rec("u3", mia)},
+		Live:              []state.LivePersona{live("u1", anna), live("u3", mia)},
+		SecretFingerprint: currentSecret,
 	}
 	tests := []struct {
 		name     string
@@ -78,8 +78,8 @@ func TestTargetsPlanOnlyThoseAddresses(t *testing.T) {
 					t.Errorf("error %q does not say %q", Messages(p.Errors)[i], e)
 				}
 			}
-			if len(p.Live) > len(p.Changes) {
-				t.Errorf("the plan keeps fingerprints of %d live personas it does not plan", len(p.Live)-len(p.Changes))
+			if len(p.LiveFingerprints) > len(p.Changes) {
+				t.Errorf("the plan keeps fingerprints of %d live personas it does not plan", len(p.LiveFingerprints)-len(p.Changes))
 			}
 		})
 	}
@@ -125,7 +125,7 @@ func TestOptionsRefuseBlankAddresses(t *testing.T) {
 // TestAPlanRecordsItsAddressesNormalised: a saved plan and the JSON plan
 // show the addresses as they were compared, lower case, each once, sorted.
 func TestAPlanRecordsItsAddressesNormalised(t *testing.T) {
-	in := Input{Desired: []catalog.Persona{anna}, Live: []state.LivePersona{live("u1", anna)}, Secret: currentSecret}
+	in := Input{Desired: []catalog.Persona{anna}, Live: []state.LivePersona{live("u1", anna)}, SecretFingerprint: currentSecret}
 	p := Compute(in, Options{Targets: []string{"Persona.Ben@Mana.Test", strings.ToUpper(anna.Email), anna.Email}, Replace: []string{strings.ToUpper(anna.Email)}})
 	if want := []string{anna.Email, "persona.ben@mana.test"}; !reflect.DeepEqual(p.Options.Targets, want) {
 		t.Errorf("targets %q, want %q", p.Options.Targets, want)
@@ -152,23 +152,23 @@ func TestDiffersIsTheDetailedExitcodeRule(t *testing.T) {
 		differs    bool
 		last       string
 	}{
-		{"converged", Input{Desired: []catalog.Persona{anna}, Recorded: []state.RecordedPersona{rec("u1", anna)}, Live: []state.LivePersona{live("u1", anna)}, Secret: currentSecret}, Options{},
+		{"converged", Input{Desired: []catalog.Persona{anna}, Recorded: []state.RecordedPersona{rec("u1", anna)}, Live: []state.LivePersona{live("u1", anna)}, SecretFingerprint: currentSecret}, Options{},
 			false, nil, false, "No changes."},
-		{"only to be recorded", Input{Desired: []catalog.Persona{anna}, Live: []state.LivePersona{live("u1", anna)}, Secret: currentSecret}, Options{},
+		{"only to be recorded", Input{Desired: []catalog.Persona{anna}, Live: []state.LivePersona{live("u1", anna)}, SecretFingerprint: currentSecret}, Options{},
 			false, nil, false, "No changes. 1 persona(s) already match and are recorded in the state at the next apply."},
-		{"a name only --replace can apply", Input{Desired: []catalog.Persona{renamed}, Recorded: []state.RecordedPersona{rec("u1", anna)}, Live: []state.LivePersona{live("u1", anna)}, Secret: currentSecret}, Options{},
+		{"a name only --replace can apply", Input{Desired: []catalog.Persona{renamed}, Recorded: []state.RecordedPersona{rec("u1", anna)}, Live: []state.LivePersona{live("u1", anna)}, SecretFingerprint: currentSecret}, Options{},
 			false, []string{anna.Email}, true, "Nothing to apply; 1 persona needs attention (see above)."},
-		{"a name with --replace is a change, not a question", Input{Desired: []catalog.Persona{renamed}, Recorded: []state.RecordedPersona{rec("u1", anna)}, Live: []state.LivePersona{live("u1", anna)}, Secret: currentSecret}, Options{Replace: []string{anna.Email}},
+		{"a name with --replace is a change, not a question", Input{Desired: []catalog.Persona{renamed}, Recorded: []state.RecordedPersona{rec("u1", anna)}, Live: []state.LivePersona{live("u1", anna)}, SecretFingerprint: currentSecret}, Options{Replace: []string{anna.Email}},
 			true, nil, true, "Plan: 0 to create, 0 to update, 1 to replace, 0 to delete."},
-		{"a name beside a create", Input{Desired: []catalog.Persona{renamed, anna2()}, Recorded: []state.RecordedPersona{rec("u1", anna)}, Live: []state.LivePersona{live("u1", anna)}, Secret: currentSecret}, Options{},
+		{"a name beside a create", Input{Desired: []catalog.Persona{renamed, anna2()}, Recorded: []state.RecordedPersona{rec("u1", anna)}, Live: []state.LivePersona{live("u1", anna)}, SecretFingerprint: currentSecret}, Options{},
 			true, []string{anna.Email}, true, "Plan: 1 to create, 0 to update, 0 to delete. 1 persona needs attention (see above)."},
-		{"credential drift", Input{Desired: []catalog.Persona{anna}, Recorded: []state.RecordedPersona{oldSecret}, Live: []state.LivePersona{live("u1", anna)}, Secret: currentSecret, SameSecret: map[string]bool{"fp-old": false}}, Options{},
+		{"credential drift", Input{Desired: []catalog.Persona{anna}, Recorded: []state.RecordedPersona{oldSecret}, Live: []state.LivePersona{live("u1", anna)}, SecretFingerprint: currentSecret, SameSecret: map[string]bool{"fp-old": false}}, Options{},
 			false, []string{anna.Email}, true, "Nothing to apply; 1 persona needs attention (see above)."},
-		{"credential drift, refresh only", Input{Desired: []catalog.Persona{anna}, Recorded: []state.RecordedPersona{oldSecret}, Live: []state.LivePersona{live("u1", anna)}, Secret: currentSecret, SameSecret: map[string]bool{"fp-old": false}}, Options{RefreshOnly: true},
+		{"credential drift, refresh only", Input{Desired: []catalog.Persona{anna}, Recorded: []state.RecordedPersona{oldSecret}, Live: []state.LivePersona{live("u1", anna)}, SecretFingerprint: currentSecret, SameSecret: map[string]bool{"fp-old": false}}, Options{RefreshOnly: true},
 			false, []string{anna.Email}, true, "Drift: 0 changed outside personactl, 0 deleted outside personactl, 0 unmanaged, 1 with credentials from another seed secret."},
 		{"credentials not checked without a secret", Input{Desired: []catalog.Persona{anna}, Recorded: []state.RecordedPersona{oldSecret}, Live: []state.LivePersona{live("u1", anna)}}, Options{},
 			false, nil, false, "No changes."},
-		{"refresh only, converged", Input{Desired: []catalog.Persona{anna}, Recorded: []state.RecordedPersona{rec("u1", anna)}, Live: []state.LivePersona{live("u1", anna)}, Secret: currentSecret}, Options{RefreshOnly: true},
+		{"refresh only, converged", Input{Desired: []catalog.Persona{anna}, Recorded: []state.RecordedPersona{rec("u1", anna)}, Live: []state.LivePersona{live("u1", anna)}, SecretFingerprint: currentSecret}, Options{RefreshOnly: true},
 			false, nil, false, "No changes. Live personas match the recorded state."},
 	}
 	for _, tt := range tests {
@@ -203,37 +203,37 @@ func TestCredentialDrift(t *testing.T) {
 		action   Action
 		drift    bool   // credentials drift reported
 		also     bool   // as a second kind beside changed_outside
-		records  string // Change.Credentials: what apply records
+		records  string // Change.SecretFingerprint: what apply records
 		note     string // a plan note containing this
 		warnings int
 	}{
-		{"same secret", Input{Desired: []catalog.Persona{anna}, Recorded: []state.RecordedPersona{rec("u1", anna)}, Live: []state.LivePersona{live("u1", anna)}, Secret: currentSecret}, Options{},
+		{"same secret", Input{Desired: []catalog.Persona{anna}, Recorded: []state.RecordedPersona{rec("u1", anna)}, Live: []state.LivePersona{live("u1", anna)}, SecretFingerprint: currentSecret}, Options{},
 			NoOp, false, false, currentSecret, "", 0},
-		{"another secret", Input{Desired: []catalog.Persona{anna}, Recorded: []state.RecordedPersona{oldSecret}, Live: []state.LivePersona{live("u1", anna)}, Secret: currentSecret, SameSecret: map[string]bool{"fp-old": false}}, Options{},
+		{"another secret", Input{Desired: []catalog.Persona{anna}, Recorded: []state.RecordedPersona{oldSecret}, Live: []state.LivePersona{live("u1", anna)}, SecretFingerprint: currentSecret, SameSecret: map[string]bool{"fp-old": false}}, Options{},
 			NoOp, true, false, "fp-old", "", 1},
-		{"another secret, and edited by hand", Input{Desired: []catalog.Persona{anna}, Recorded: []state.RecordedPersona{oldSecret}, Live: []state.LivePersona{live("u1", annaHand)}, Secret: currentSecret, SameSecret: map[string]bool{"fp-old": false}}, Options{},
+		{"another secret, and edited by hand", Input{Desired: []catalog.Persona{anna}, Recorded: []state.RecordedPersona{oldSecret}, Live: []state.LivePersona{live("u1", annaHand)}, SecretFingerprint: currentSecret, SameSecret: map[string]bool{"fp-old": false}}, Options{},
 			Update, true, true, "fp-old", "", 1},
-		{"another secret, replaced: recorded with the new one", Input{Desired: []catalog.Persona{anna}, Recorded: []state.RecordedPersona{oldSecret}, Live: []state.LivePersona{live("u1", anna)}, Secret: currentSecret, SameSecret: map[string]bool{"fp-old": false}}, Options{Replace: []string{anna.Email}},
+		{"another secret, replaced: recorded with the new one", Input{Desired: []catalog.Persona{anna}, Recorded: []state.RecordedPersona{oldSecret}, Live: []state.LivePersona{live("u1", anna)}, SecretFingerprint: currentSecret, SameSecret: map[string]bool{"fp-old": false}}, Options{Replace: []string{anna.Email}},
 			Replace, true, false, currentSecret, "", 0},
 		{"no secret in effect", Input{Desired: []catalog.Persona{anna}, Recorded: []state.RecordedPersona{oldSecret}, Live: []state.LivePersona{live("u1", anna)}}, Options{},
 			NoOp, false, false, "fp-old", "credentials were not checked", 0},
-		{"the same secret with other rounds", Input{Desired: []catalog.Persona{anna}, Recorded: []state.RecordedPersona{oldSecret}, Live: []state.LivePersona{live("u1", anna)}, Secret: currentSecret, SameSecret: map[string]bool{"fp-old": true}}, Options{},
+		{"the same secret with other rounds", Input{Desired: []catalog.Persona{anna}, Recorded: []state.RecordedPersona{oldSecret}, Live: []state.LivePersona{live("u1", anna)}, SecretFingerprint: currentSecret, SameSecret: map[string]bool{"fp-old": true}}, Options{},
 			NoOp, false, false, "fp-old", "", 0},
-		{"a fingerprint that cannot be compared", Input{Desired: []catalog.Persona{anna}, Recorded: []state.RecordedPersona{oldSecret}, Live: []state.LivePersona{live("u1", anna)}, Secret: currentSecret}, Options{},
+		{"a fingerprint that cannot be compared", Input{Desired: []catalog.Persona{anna}, Recorded: []state.RecordedPersona{oldSecret}, Live: []state.LivePersona{live("u1", anna)}, SecretFingerprint: currentSecret}, Options{},
 			NoOp, false, false, "fp-old", "is unknown", 0},
-		{"no fingerprint recorded", Input{Desired: []catalog.Persona{anna}, Recorded: []state.RecordedPersona{unknown}, Live: []state.LivePersona{live("u1", anna)}, Secret: currentSecret}, Options{},
+		{"no fingerprint recorded", Input{Desired: []catalog.Persona{anna}, Recorded: []state.RecordedPersona{unknown}, Live: []state.LivePersona{live("u1", anna)}, SecretFingerprint: currentSecret}, Options{},
 			NoOp, false, false, "", "run `personactl verify` to check and record it", 0},
-		{"not recorded at all", Input{Desired: []catalog.Persona{anna}, Live: []state.LivePersona{live("u1", anna)}, Secret: currentSecret}, Options{},
+		{"not recorded at all", Input{Desired: []catalog.Persona{anna}, Live: []state.LivePersona{live("u1", anna)}, SecretFingerprint: currentSecret}, Options{},
 			NoOp, false, false, "", "is unknown", 0},
-		{"re-created by hand: the fingerprint was another user's", Input{Desired: []catalog.Persona{anna}, Recorded: []state.RecordedPersona{oldSecret}, Live: []state.LivePersona{live("u2", anna)}, Secret: currentSecret, SameSecret: map[string]bool{"fp-old": false}}, Options{},
+		{"re-created by hand: the fingerprint was another user's", Input{Desired: []catalog.Persona{anna}, Recorded: []state.RecordedPersona{oldSecret}, Live: []state.LivePersona{live("u2", anna)}, SecretFingerprint: currentSecret, SameSecret: map[string]bool{"fp-old": false}}, Options{},
 			NoOp, false, false, "", "is unknown", 0},
-		{"a create records the secret in effect", Input{Desired: []catalog.Persona{anna}, Secret: currentSecret}, Options{},
+		{"a create records the secret in effect", Input{Desired: []catalog.Persona{anna}, SecretFingerprint: currentSecret}, Options{},
 			Create, false, false, currentSecret, "", 0},
-		{"an update keeps the recorded fingerprint", Input{Desired: []catalog.Persona{annaEdited}, Recorded: []state.RecordedPersona{withCredentials(rec("u1", anna), currentSecret)}, Live: []state.LivePersona{live("u1", anna)}, Secret: currentSecret}, Options{},
+		{"an update keeps the recorded fingerprint", Input{Desired: []catalog.Persona{annaEdited}, Recorded: []state.RecordedPersona{withCredentials(rec("u1", anna), currentSecret)}, Live: []state.LivePersona{live("u1", anna)}, SecretFingerprint: currentSecret}, Options{},
 			Update, false, false, currentSecret, "", 0},
-		{"a destroy asks nothing about credentials", Input{Desired: []catalog.Persona{anna}, Recorded: []state.RecordedPersona{oldSecret}, Live: []state.LivePersona{live("u1", anna)}, Secret: currentSecret, SameSecret: map[string]bool{"fp-old": false}}, Options{Destroy: true},
+		{"a destroy asks nothing about credentials", Input{Desired: []catalog.Persona{anna}, Recorded: []state.RecordedPersona{oldSecret}, Live: []state.LivePersona{live("u1", anna)}, SecretFingerprint: currentSecret, SameSecret: map[string]bool{"fp-old": false}}, Options{Destroy: true},
 			Delete, false, false, "fp-old", "", 0},
-		{"removed from the catalog: no longer the runner's", Input{Recorded: []state.RecordedPersona{oldSecret}, Live: []state.LivePersona{live("u1", anna)}, Secret: currentSecret, SameSecret: map[string]bool{"fp-old": false}}, Options{},
+		{"removed from the catalog: no longer the runner's", Input{Recorded: []state.RecordedPersona{oldSecret}, Live: []state.LivePersona{live("u1", anna)}, SecretFingerprint: currentSecret, SameSecret: map[string]bool{"fp-old": false}}, Options{},
 			Delete, false, false, "fp-old", "", 0},
 	}
 	for _, tt := range tests {
@@ -252,11 +252,8 @@ func TestCredentialDrift(t *testing.T) {
 			if tt.drift && !p.HasDrift() {
 				t.Error("credential drift does not count as drift")
 			}
-			if c.Credentials != tt.records {
-				t.Errorf("apply would record fingerprint %q, want %q", c.Credentials, tt.records)
-			}
-			if r, ok := c.RecordedPersona("u-new"); ok && r.Credentials != tt.records {
-				t.Errorf("RecordedPersona has fingerprint %q, want %q", r.Credentials, tt.records)
+			if c.SecretFingerprint != tt.records {
+				t.Errorf("apply would record fingerprint %q, want %q", c.SecretFingerprint, tt.records)
 			}
 			if len(Messages(p.Warnings)) != tt.warnings {
 				t.Errorf("warnings %q, want %d", Messages(p.Warnings), tt.warnings)
@@ -286,7 +283,7 @@ func TestUnknownAndUncheckedCredentialsAreOneNote(t *testing.T) {
 		{"", "credentials were not checked"},
 		{currentSecret, "can log in as 25 personas is unknown"},
 	} {
-		p := Compute(Input{Desired: desired, Live: lives, Secret: tt.secret}, Options{})
+		p := Compute(Input{Desired: desired, Live: lives, SecretFingerprint: tt.secret}, Options{})
 		if len(Messages(p.Notes)) != 1 || !strings.Contains(Messages(p.Notes)[0], tt.want) {
 			t.Fatalf("secret %q: notes %q, want one for all 25 personas saying %q", tt.secret, Messages(p.Notes), tt.want)
 		}
@@ -297,7 +294,7 @@ func TestUnknownAndUncheckedCredentialsAreOneNote(t *testing.T) {
 }
 
 func TestAddressTheSearchCannotTellAbout(t *testing.T) {
-	in := Input{Desired: []catalog.Persona{anna}, Recorded: []state.RecordedPersona{rec("u1", anna)}, Undetermined: []string{anna.Email}, Secret: currentSecret}
+	in := Input{Desired: []catalog.Persona{anna}, Recorded: []state.RecordedPersona{rec("u1", anna)}, Undetermined: []string{anna.Email}, SecretFingerprint: currentSecret}
 	p := Compute(in, Options{})
 	if len(Messages(p.Errors)) != 1 {
 		t.Fatalf("errors %q, want one", Messages(p.Errors))
@@ -309,8 +306,8 @@ func TestAddressTheSearchCannotTellAbout(t *testing.T) {
 	}
 	p = Compute(in, Options{Replace: []string{anna.Email}})
 	c := p.Changes[0]
-	if len(Messages(p.Errors)) != 0 || c.Action != Replace || c.UserID != "u1" || c.Credentials != currentSecret {
-		t.Errorf("with --replace: errors %q, %s of %q recording %q; want a replace of the recorded user u1", Messages(p.Errors), c.Action, c.UserID, c.Credentials)
+	if len(Messages(p.Errors)) != 0 || c.Action != Replace || c.UserID != "u1" || c.SecretFingerprint != currentSecret {
+		t.Errorf("with --replace: errors %q, %s of %q recording %q; want a replace of the recorded user u1", Messages(p.Errors), c.Action, c.UserID, c.SecretFingerprint)
 	}
 	noRecord := Input{Desired: []catalog.Persona{anna}, Undetermined: []string{anna.Email}}
 	p = Compute(noRecord, Options{})

@@ -13,8 +13,8 @@
 // (state.RecordedPersona), as Terraform's plans package takes its states
 // from the states package; this package owns only what a plan adds: Input
 // (the snapshots together), Options, Plan, Change, Drift, FieldChange,
-// History, Summary, Guards and the plan file's encoding. apply executes a
-// Plan and builds the next recorded state with Change.RecordedPersona.
+// Summary, Guards and the plan file's encoding. apply executes a Plan and
+// builds the next recorded state from what its steps did.
 //
 // One term is used for an address held by a Mana user who is not a persona:
 // "taken by a Mana user who is not a persona" (Input.Taken).
@@ -22,7 +22,6 @@ package plan
 
 import (
 	"fmt"
-	"time"
 
 	"github.com/mana/personactl/catalog"
 	"github.com/mana/personactl/state"
@@ -168,13 +167,13 @@ type Input struct {
 	// described for people ("the interrupted destroy of 2026-11-29T10:00:00Z
 	// (journal 1a2b…)"); the caller fills it from the open journals.
 	Interrupted map[string]string
-	// Secret is the fingerprint of the seed secret in effect for this run,
-	// computed with the same salt as the recorded fingerprints
-	// (state.RecordedPersona.Credentials), or "" when no secret is in effect:
-	// then credentials are not checked.
-	Secret string
+	// SecretFingerprint is the fingerprint of the seed secret in effect for
+	// this run, computed with the same salt as the recorded fingerprints
+	// (state.RecordedPersona.SecretFingerprint), or "" when no secret is in
+	// effect: then credentials are not checked.
+	SecretFingerprint string
 	// SameSecret tells, for each fingerprint the state records other than
-	// Secret, whether it was made from the seed secret in effect (the same
+	// SecretFingerprint, whether it was made from the seed secret in effect (the same
 	// secret fingerprinted with other rounds) or from another one. A
 	// recorded fingerprint missing from it could not be compared (an
 	// unknown scheme, a damaged value): its credentials are unknown, not
@@ -271,14 +270,6 @@ func (d *Drift) Describe() string {
 	return note
 }
 
-// History is what deleting a persona destroys.
-type History struct {
-	Actions7d    int        `json:"actions_7d"`
-	Actions      int        `json:"recent_actions"`
-	Feedback     int        `json:"feedback"`
-	LastActiveAt *time.Time `json:"last_active_at"`
-}
-
 // Change is the plan for one persona.
 type Change struct {
 	Email  string `json:"email"`
@@ -293,19 +284,20 @@ type Change struct {
 	Fields []FieldChange `json:"fields,omitempty"`
 	Drift  *Drift        `json:"drift,omitempty"`
 	// History is set for deletes and replaces: what they destroy.
-	History *History `json:"history,omitempty"`
+	History *state.History `json:"history,omitempty"`
 	// NotInCatalog marks a destroy's deletes of personas the catalog does not have.
 	NotInCatalog bool      `json:"not_in_catalog,omitempty"`
 	Reasons      []Finding `json:"reasons,omitempty"`
 	// Record says apply records this persona in the state although nothing is
 	// written to mana-auth (a no-op that the state does not have yet).
 	Record bool `json:"record,omitempty"`
-	// Credentials is the seed secret fingerprint the state records for this
-	// persona once the change is applied: Input.Secret for a create or a
-	// replace (the password is derived from the secret in effect), the
-	// recorded one otherwise (an update never changes a password), "" when
-	// unknown. Change.RecordedPersona puts it in the record.
-	Credentials string `json:"credentials,omitempty"`
+	// SecretFingerprint is the seed secret's fingerprint the state records
+	// for this persona once the change is applied, as the plan shows it:
+	// Input.SecretFingerprint for a create or a replace (the password is
+	// derived from the secret in effect), the recorded one otherwise (an
+	// update never changes a password), "" when unknown. apply records the
+	// fingerprint of the secret it derives the password with.
+	SecretFingerprint string `json:"credentials,omitempty"`
 	// Attention says the persona needs a decision from the user: a name that
 	// only --replace can apply, or credentials from another seed secret.
 	Attention bool `json:"attention,omitempty"`
@@ -341,14 +333,15 @@ type Plan struct {
 	Warnings []Finding `json:"warnings,omitempty"`
 	Errors   []Finding `json:"errors,omitempty"`
 	Notes    []Finding `json:"notes,omitempty"`
-	// Live holds, by email, a fingerprint of every live persona a change of
-	// the plan writes to or records, so that a saved plan can tell when
-	// live moved on.
-	Live map[string]string `json:"live"`
-	// Secret is Input.Secret when the plan was computed: the seed secret the
-	// plan's creates and replaces are recorded with, so that a saved plan
-	// applied under another secret is stale.
-	Secret string `json:"secret_fingerprint,omitempty"`
+	// LiveFingerprints holds, by email, the Fingerprint of every live
+	// persona a change of the plan writes to or records, so that a saved
+	// plan can tell when live moved on.
+	LiveFingerprints map[string]string `json:"live"`
+	// SecretFingerprint is Input.SecretFingerprint when the plan was
+	// computed: the fingerprint of the seed secret the plan's creates and
+	// replaces are recorded with, so that a saved plan applied under another
+	// secret is stale.
+	SecretFingerprint string `json:"secret_fingerprint,omitempty"`
 }
 
 // Summary counts the plan's changes.

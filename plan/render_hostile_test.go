@@ -38,7 +38,7 @@ func hostileScenario() scenario {
 		Desired:   []catalog.Persona{bold},
 		Recorded:  []state.RecordedPersona{rec("u1", bold)},
 		Live:      []state.LivePersona{live("u1", boldLive), evilLive},
-		Workspace: "default", Lineage: "L", Serial: 3, Secret: currentSecret,
+		Workspace: "default", Lineage: "L", Serial: 3, SecretFingerprint: currentSecret,
 	}, Options{Prune: true}}
 }
 

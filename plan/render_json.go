@@ -6,6 +6,7 @@ import (
 	"io"
 
 	"github.com/mana/personactl/catalog"
+	"github.com/mana/personactl/state"
 )
 
 // JSONFormatVersion is the version of the --format=json document. Fields may
@@ -48,15 +49,15 @@ func jsonOptionsOf(o Options) jsonOptions {
 }
 
 type jsonChange struct {
-	Email        string        `json:"email"`
-	Action       string        `json:"action"`
-	UserID       *string       `json:"user_id"`
-	Drift        *Drift        `json:"drift"`
-	Fields       []FieldChange `json:"fields"`
-	Reasons      []jsonFinding `json:"reasons"`
-	NotInCatalog bool          `json:"not_in_catalog"`
-	History      *History      `json:"history"`
-	Attention    bool          `json:"attention"`
+	Email        string         `json:"email"`
+	Action       string         `json:"action"`
+	UserID       *string        `json:"user_id"`
+	Drift        *Drift         `json:"drift"`
+	Fields       []FieldChange  `json:"fields"`
+	Reasons      []jsonFinding  `json:"reasons"`
+	NotInCatalog bool           `json:"not_in_catalog"`
+	History      *state.History `json:"history"`
+	Attention    bool           `json:"attention"`
 }
 
 // RenderJSON writes the plan as one JSON document: every change, drift note or

@@ -143,7 +143,7 @@ func deletionList(p *Plan) string {
 		if c.Action == Replace {
 			note = " (replaced)"
 		}
-		fmt.Fprintf(&b, "> - %s%s: %s\n", neutral.Code(c.Email), note, c.History.Describe())
+		fmt.Fprintf(&b, "> - %s%s: %s\n", neutral.Code(c.Email), note, describeHistory(c.History))
 	}
 	if b.Len() > 0 {
 		b.WriteString("\n")

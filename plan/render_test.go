@@ -155,7 +155,7 @@ func scenarios() []scenario {
 		// Most scenarios run with a seed secret in effect, as apply does;
 		// credentials-not-checked shows a run without one.
 		if list[i].name != "credentials-not-checked" {
-			list[i].in.Secret = currentSecret
+			list[i].in.SecretFingerprint = currentSecret
 			list[i].in.SameSecret = map[string]bool{"fp-old": false}
 		}
 	}
@@ -165,7 +165,7 @@ func scenarios() []scenario {
 const interruptedRun = "the interrupted destroy of 2026-11-29T10:00:00Z (journal 1a2b3c4d)"
 
 func withCredentials(r state.RecordedPersona, fingerprint string) state.RecordedPersona {
-	r.Credentials = fingerprint
+	r.SecretFingerprint = fingerprint
 	return r
 }
 

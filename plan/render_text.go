@@ -238,7 +238,7 @@ func (t *textWriter) change(c Change) {
 		t.line("  # (%s)", neutral.Text(r.Message()))
 	}
 	if c.History != nil {
-		t.line("  # destroys %s", c.History.Describe())
+		t.line("  # destroys %s", describeHistory(c.History))
 	}
 	sign := fmt.Sprintf("%3s", c.Action.Sign())
 	t.line("%s persona %q {", t.paint(color, sign), c.Email)

@@ -41,7 +41,7 @@ func bodyOf(t testing.TB, file []byte) []byte {
 }
 
 func TestDecode(t *testing.T) {
-	in := Input{Desired: []catalog.Persona{annaEdited, anna2()}, Recorded: []state.RecordedPersona{rec("u1", anna)}, Live: []state.LivePersona{live("u1", anna)}, Workspace: "default", Lineage: "L", Serial: 3, Secret: currentSecret}
+	in := Input{Desired: []catalog.Persona{annaEdited, anna2()}, Recorded: []state.RecordedPersona{rec("u1", anna)}, Live: []state.LivePersona{live("u1", anna)}, Workspace: "default", Lineage: "L", Serial: 3, SecretFingerprint: currentSecret}
 	p := Compute(in, Options{})
 	file, err := Encode(p)
 	if err != nil {
@@ -110,7 +110,7 @@ func swapChanges(t testing.TB, body []byte) []byte {
 // check against live must.
 func TestAnEditedPlanCannotTurnAPersonIntoAPersona(t *testing.T) {
 	const person = "lena.person@example.com"
-	in := Input{Desired: []catalog.Persona{annaEdited}, Recorded: []state.RecordedPersona{rec("u1", anna)}, Live: []state.LivePersona{live("u1", anna)}, Workspace: "default", Lineage: "L", Serial: 3, Secret: currentSecret}
+	in := Input{Desired: []catalog.Persona{annaEdited}, Recorded: []state.RecordedPersona{rec("u1", anna)}, Live: []state.LivePersona{live("u1", anna)}, Workspace: "default", Lineage: "L", Serial: 3, SecretFingerprint: currentSecret}
 	p := Compute(in, Options{})
 	if p.Changes[0].Action != Update {
 		t.Fatalf("setup: %s, want an update", p.Changes[0].Action)

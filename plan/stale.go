@@ -41,7 +41,7 @@ func (p *Plan) Stale(in Input) []string {
 			why = append(why, err.Error())
 			continue
 		}
-		l, fingerprint := now[c.Email], p.Live[c.Email]
+		l, fingerprint := now[c.Email], p.LiveFingerprints[c.Email]
 		switch c.Action {
 		case Update, Delete:
 			why = append(why, samePersona(c, fingerprint, l)...)
@@ -83,7 +83,7 @@ func (p *Plan) Stale(in Input) []string {
 			}
 		}
 	}
-	if secretUsed && p.Secret != in.Secret {
+	if secretUsed && p.SecretFingerprint != in.SecretFingerprint {
 		why = append(why, "the seed secret in effect is not the one the plan was made with, so the passwords of its creates and replaces would not be the ones it records; make the plan again with the secret apply will use")
 	}
 	return why

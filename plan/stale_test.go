@@ -17,7 +17,7 @@ func TestStaleChecksEveryChangeAgainstLive(t *testing.T) {
 		Desired:   []catalog.Persona{annaEdited, ben},
 		Recorded:  []state.RecordedPersona{rec("u1", anna), rec("u9", persona("persona.gone@mana.test", prompt))},
 		Live:      []state.LivePersona{live("u1", anna), live("u5", persona("persona.extra@mana.test", prompt))},
-		Workspace: "default", Lineage: "L", Serial: 3, Secret: currentSecret,
+		Workspace: "default", Lineage: "L", Serial: 3, SecretFingerprint: currentSecret,
 	}
 	p := Compute(base, Options{Prune: true})
 	// The plan: update anna, create ben, delete extra (pruned), forget gone.
@@ -46,7 +46,7 @@ func TestStaleChecksEveryChangeAgainstLive(t *testing.T) {
 		{"the forgotten persona is live again", func(in *Input) {
 			in.Live = append(in.Live, live("u9", persona("persona.gone@mana.test", prompt)))
 		}, []string{"persona.gone@mana.test: planned to be forgotten as gone, but live persona u9 has the address again"}},
-		{"another seed secret", func(in *Input) { in.Secret = "fp-other" }, []string{"the seed secret in effect is not the one the plan was made with"}},
+		{"another seed secret", func(in *Input) { in.SecretFingerprint = "fp-other" }, []string{"the seed secret in effect is not the one the plan was made with"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -127,7 +127,7 @@ func (j *Journal) Flush(ctx context.Context) error {
 // Close flushes every recorded step, stops the writer, and closes the
 // entry with outcome. When a step could not be written the entry is left
 // open (the next run finds it) and the failure is returned.
-func (j *Journal) Close(ctx context.Context, outcome string) error {
+func (j *Journal) Close(ctx context.Context, outcome RunOutcome) error {
 	if err := j.Flush(ctx); err != nil {
 		j.once.Do(func() { close(j.stop) })
 		return err

@@ -24,7 +24,7 @@ type fakeLock struct {
 	mu      sync.Mutex
 	n       int
 	written []JournalStep
-	closed  string // outcome CloseJournal was called with
+	closed  RunOutcome // outcome CloseJournal was called with
 }
 
 func newFakeLock() *fakeLock { return &fakeLock{lost: make(chan struct{})} }
@@ -54,7 +54,7 @@ func (f *fakeLock) AppendSteps(ctx context.Context, id string, steps []JournalSt
 	return nil
 }
 
-func (f *fakeLock) CloseJournal(ctx context.Context, id string, outcome string) error {
+func (f *fakeLock) CloseJournal(ctx context.Context, id string, outcome RunOutcome) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.closed = outcome
@@ -74,7 +74,7 @@ func (f *fakeLock) OpenJournal(context.Context, JournalEntry) error { return nil
 func (f *fakeLock) Release() error                                  { return nil }
 
 func step(i int) JournalStep {
-	return JournalStep{Email: fmt.Sprintf("p%05d@personas.mana.test", i), Action: "create", Outcome: StepDone}
+	return JournalStep{Email: fmt.Sprintf("p%05d@personas.mana.test", i), Action: "create", Result: StepDone}
 }
 
 func emails(steps []JournalStep) string {
@@ -288,7 +288,7 @@ func TestJournalStopWritesWhatIsPendingAndLeavesTheEntryOpen(t *testing.T) {
 	f := newFakeLock()
 	j := NewJournal(f, "e1", JournalOptions{})
 	for i := range 5 {
-		j.Record(JournalStep{Email: "p" + string(rune('0'+i)) + "@mana.test", Outcome: StepDone})
+		j.Record(JournalStep{Email: "p" + string(rune('0'+i)) + "@mana.test", Result: StepDone})
 	}
 	if err := j.Stop(context.Background()); err != nil {
 		t.Fatal(err)

@@ -25,24 +25,31 @@ import (
 )
 
 // LivePersona is a persona as mana-auth reports it: the list entry merged with
-// the detail (only the detail carries the prompt and the module mix).
+// the detail (only the detail carries the prompt and the module mix). The
+// journal keeps it as a before-image of a persona a run changes.
 type LivePersona struct {
 	UserID string
 	// Values are the persona's fields as stored by mana-auth (email lowercased).
-	Values       catalog.Persona
-	CreatedAt    time.Time
-	LastActiveAt *time.Time
-	// Actions7d counts the runner's actions of the last seven days.
-	Actions7d int
-	// Actions is how many actions the detail showed (at most 20, of any age),
-	// and Feedback how many feedback ratings: what a delete would destroy.
-	Actions  int
-	Feedback int
+	Values    catalog.Persona
+	CreatedAt time.Time
+	History
 	// Unreadable: the persona is listed, but its detail is too large to
 	// read, so of its values only the email is known (and Actions and
 	// Feedback are 0). A plan leaves it alone, unless it deletes it by its
 	// UserID.
 	Unreadable bool
+}
+
+// History is a live persona's activity: what deleting it destroys. Its JSON
+// keys are the ones a plan shows it with.
+type History struct {
+	// Actions7d counts the runner's actions of the last seven days.
+	Actions7d int `json:"actions_7d"`
+	// Actions is how many actions the detail showed (at most 20, of any age),
+	// and Feedback how many feedback ratings.
+	Actions      int        `json:"recent_actions"`
+	Feedback     int        `json:"feedback"`
+	LastActiveAt *time.Time `json:"last_active_at"`
 }
 
 // AddressOwner says who holds an email address in mana-auth.
@@ -118,11 +125,11 @@ type RecordedPersona struct {
 	UserID    string          `json:"user_id"`
 	Values    catalog.Persona `json:"values"`
 	AppliedAt time.Time       `json:"applied_at"`
-	// Credentials identifies the seed secret the persona's password came
-	// from: a salted, deliberately slow one-way fingerprint computed by the
+	// SecretFingerprint identifies the seed secret the persona's password
+	// came from: a salted, deliberately slow one-way fingerprint computed by the
 	// caller, never the secret or a password. Empty when unknown. Backends
 	// store it as given.
-	Credentials string `json:"credentials,omitempty"`
+	SecretFingerprint string `json:"credentials,omitempty"`
 }
 
 // FormatVersion is the version of the recorded state's JSON layout.
@@ -292,24 +299,30 @@ func (e *StaleSerialError) Error() string {
 	return fmt.Sprintf("recorded state changed while this run held it: read serial %d, found %d; another run wrote the state; run the command again", e.Read, e.Found)
 }
 
-// Journal step outcomes.
+// StepResult is how one step of a run ended.
+type StepResult string
+
+// The results of a journal step.
 const (
-	StepDone   = "done"
-	StepFailed = "failed"
+	StepDone   StepResult = "done"
+	StepFailed StepResult = "failed"
 )
 
-// Outcomes of a run, recorded when its journal entry is closed.
+// RunOutcome is how a run ended, recorded when its journal entry is closed.
+type RunOutcome string
+
+// The outcomes of a run.
 const (
 	// OutcomeComplete: every step was done.
-	OutcomeComplete = "complete"
+	OutcomeComplete RunOutcome = "complete"
 	// OutcomeRolledBack: a step failed and what the run did was undone.
-	OutcomeRolledBack = "rolled_back"
+	OutcomeRolledBack RunOutcome = "rolled_back"
 	// OutcomeFailed: the run finished with failures and nothing more to do.
-	OutcomeFailed = "failed"
+	OutcomeFailed RunOutcome = "failed"
 	// OutcomeInterrupted: the run was asked to stop and kept what it had
 	// done, or it died before closing its entry and a later run that found
 	// it open converged and closed it.
-	OutcomeInterrupted = "interrupted"
+	OutcomeInterrupted RunOutcome = "interrupted"
 )
 
 // DefaultRetain is how many closed runs a journal keeps for History when a
@@ -343,41 +356,24 @@ type JournalEntry struct {
 	// Plan is the plan being applied, as its JSON rendering (no secrets).
 	Plan []byte `json:"plan,omitempty"`
 	// Before holds each affected persona as it was live before the run
-	// (absent for personas that did not exist).
-	Before []BeforeImage `json:"before"`
+	// (absent for personas that did not exist), with the history a delete
+	// would destroy, so that the journal tells what was there.
+	Before []LivePersona `json:"before"`
 	Steps  []JournalStep `json:"steps"`
 	// Closed is zero while the entry is open.
 	Closed time.Time `json:"closed,omitzero"`
 	// Outcome is empty while the entry is open, then one of the Outcome
 	// constants.
-	Outcome string `json:"outcome,omitempty"`
-}
-
-// BeforeImage is a persona as it was live before a run changed it, with the
-// history a delete would destroy, so that the journal tells what was there.
-type BeforeImage struct {
-	Email        string          `json:"email"`
-	UserID       string          `json:"user_id"`
-	Values       catalog.Persona `json:"values"`
-	CreatedAt    time.Time       `json:"created_at"`
-	LastActiveAt *time.Time      `json:"last_active_at"`
-	Actions7d    int             `json:"actions_7d"`
-	Actions      int             `json:"recent_actions"`
-	Feedback     int             `json:"feedback"`
-}
-
-// BeforeImageOf returns the before-image of a live persona.
-func BeforeImageOf(l LivePersona) BeforeImage {
-	return BeforeImage{Email: l.Values.Email, UserID: l.UserID, Values: l.Values, CreatedAt: l.CreatedAt,
-		LastActiveAt: l.LastActiveAt, Actions7d: l.Actions7d, Actions: l.Actions, Feedback: l.Feedback}
+	Outcome RunOutcome `json:"outcome,omitempty"`
 }
 
 // JournalStep is one finished step of an apply.
 type JournalStep struct {
-	Email    string    `json:"email"`
-	Action   string    `json:"action"`
-	UserID   string    `json:"user_id,omitempty"`
-	Outcome  string    `json:"outcome"`
+	Email  string     `json:"email"`
+	Action string     `json:"action"`
+	UserID string     `json:"user_id,omitempty"`
+	Result StepResult `json:"outcome"`
+	// Error says why the step failed.
 	Error    string    `json:"error,omitempty"`
 	Finished time.Time `json:"finished"`
 }
@@ -450,21 +446,21 @@ type Lock interface {
 	// CloseJournal marks entry id closed with outcome (one of the Outcome
 	// constants, see CheckOutcome), drops its plan and before-images, and
 	// prunes the oldest closed runs beyond retention.
-	CloseJournal(ctx context.Context, id string, outcome string) error
+	CloseJournal(ctx context.Context, id string, outcome RunOutcome) error
 	// Release frees the lock.
 	Release() error
 }
 
-// ValidOutcome reports whether o is one of the Outcome constants.
 // CheckOutcome refuses an outcome that is not one of the Outcome constants.
-func CheckOutcome(o string) error {
+func CheckOutcome(o RunOutcome) error {
 	if !ValidOutcome(o) {
 		return fmt.Errorf("outcome %q is not one of %s, %s, %s, %s", o, OutcomeComplete, OutcomeRolledBack, OutcomeFailed, OutcomeInterrupted)
 	}
 	return nil
 }
 
-func ValidOutcome(o string) bool {
+// ValidOutcome reports whether o is one of the Outcome constants.
+func ValidOutcome(o RunOutcome) bool {
 	switch o {
 	case OutcomeComplete, OutcomeRolledBack, OutcomeFailed, OutcomeInterrupted:
 		return true

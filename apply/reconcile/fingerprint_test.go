@@ -32,11 +32,11 @@ func TestCompareFingerprints(t *testing.T) {
 	moreRounds := "pbkdf2-sha256$200000$" + base64.RawStdEncoding.EncodeToString(sum)
 	rotated := other.Fingerprint(lineage)
 	recorded := &state.State{Lineage: lineage, Personas: []state.RecordedPersona{
-		{Email: "a@mana.test", Credentials: current},
-		{Email: "b@mana.test", Credentials: moreRounds},
-		{Email: "c@mana.test", Credentials: rotated},
-		{Email: "d@mana.test", Credentials: "not a fingerprint"},
-		{Email: "e@mana.test", Credentials: "pbkdf2-sha256$many$AAAA"},
+		{Email: "a@mana.test", SecretFingerprint: current},
+		{Email: "b@mana.test", SecretFingerprint: moreRounds},
+		{Email: "c@mana.test", SecretFingerprint: rotated},
+		{Email: "d@mana.test", SecretFingerprint: "not a fingerprint"},
+		{Email: "e@mana.test", SecretFingerprint: "pbkdf2-sha256$many$AAAA"},
 		{Email: "f@mana.test"},
 	}}
 	got := compareFingerprints(recorded, current, secret)

@@ -86,7 +86,7 @@ func (s *Session) read(ctx context.Context, only []string) error {
 		recorded          *state.State
 		live              []state.LivePersona
 		open              []state.JournalEntry
-		secret            string
+		fingerprint       string
 		same              map[string]bool
 		catErr, recErr    error
 		liveErr, journErr error
@@ -108,8 +108,8 @@ func (s *Session) read(ctx context.Context, only []string) error {
 				// Deliberately slow (a salted PBKDF2): computed while
 				// live is read, salted with the state's lineage as the
 				// recorded fingerprints are.
-				secret = s.Secret.Fingerprint(recorded.Lineage)
-				same = compareFingerprints(recorded, secret, *s.Secret)
+				fingerprint = s.Secret.Fingerprint(recorded.Lineage)
+				same = compareFingerprints(recorded, fingerprint, *s.Secret)
 			}
 		}
 	}()
@@ -137,15 +137,15 @@ func (s *Session) read(ctx context.Context, only []string) error {
 		s.notify(interruptedNotice(e))
 	}
 	s.Input = plan.Input{
-		Desired:     cat.Personas,
-		Recorded:    recorded.Personas,
-		Live:        live,
-		Interrupted: deletedBy(open),
-		Secret:      secret,
-		SameSecret:  same,
-		Workspace:   s.Workspace,
-		Lineage:     recorded.Lineage,
-		Serial:      recorded.Serial,
+		Desired:           cat.Personas,
+		Recorded:          recorded.Personas,
+		Live:              live,
+		Interrupted:       deletedBy(open),
+		SecretFingerprint: fingerprint,
+		SameSecret:        same,
+		Workspace:         s.Workspace,
+		Lineage:           recorded.Lineage,
+		Serial:            recorded.Serial,
 	}
 	if cat.Missing {
 		s.Input.MissingCatalog = cat.Path
@@ -161,11 +161,11 @@ func (s *Session) read(ctx context.Context, only []string) error {
 func compareFingerprints(recorded *state.State, current string, secret catalog.Secret) map[string]bool {
 	same := map[string]bool{}
 	for _, r := range recorded.Personas {
-		if _, done := same[r.Credentials]; done || r.Credentials == "" || r.Credentials == current {
+		if _, done := same[r.SecretFingerprint]; done || r.SecretFingerprint == "" || r.SecretFingerprint == current {
 			continue
 		}
-		if ok, err := catalog.SameSecret(r.Credentials, secret, recorded.Lineage); err == nil {
-			same[r.Credentials] = ok
+		if ok, err := catalog.SameSecret(r.SecretFingerprint, secret, recorded.Lineage); err == nil {
+			same[r.SecretFingerprint] = ok
 		}
 	}
 	return same
@@ -177,7 +177,7 @@ func deletedBy(open []state.JournalEntry) map[string]string {
 	for _, e := range open {
 		run := runName(e)
 		for _, st := range e.Steps {
-			if st.Outcome == state.StepDone && (st.Action == "delete" || st.Action == "replace") {
+			if a, _ := plan.ParseAction(st.Action); st.Result == state.StepDone && (a == plan.Delete || a == plan.Replace) {
 				out[st.Email] = run
 			}
 		}
@@ -202,7 +202,7 @@ func (s *Session) notify(msg string) {
 func interruptedNotice(e state.JournalEntry) string {
 	done := 0
 	for _, st := range e.Steps {
-		if st.Outcome == state.StepDone {
+		if st.Result == state.StepDone {
 			done++
 		}
 	}

@@ -43,12 +43,13 @@ type Request struct {
 	// unknown). A run that could outlive it is refused before any write.
 	TokenExpiry time.Time
 	// Run shapes the execution (parallelism, rollback, progress, checks).
-	// Operation, Who, Host, Password and Credentials are filled here.
+	// Operation, Who, Host, Password and SecretFingerprint are filled here.
 	Run apply.Options
 }
 
-// Outcome is what an apply did.
-type Outcome struct {
+// Applied is what an apply did: the plan it applied (or refused) and the
+// result of the run.
+type Applied struct {
 	Plan   *plan.Plan
 	Result *apply.Result
 }
@@ -83,7 +84,7 @@ func (e *StaleError) Error() string {
 // Apply takes the state lock, reads afresh, computes the plan (or checks a
 // saved one), has it reviewed, and applies it. The lock is held from before
 // the read until the new state is written, so no other run can interleave.
-func (s *Session) Apply(ctx context.Context, req Request) (*Outcome, error) {
+func (s *Session) Apply(ctx context.Context, req Request) (*Applied, error) {
 	lock, err := s.Backend.Lock(ctx, req.Operation, req.LockTimeout)
 	if err != nil {
 		return nil, err
@@ -97,12 +98,12 @@ func (s *Session) Apply(ctx context.Context, req Request) (*Outcome, error) {
 			return nil, err
 		}
 		if len(stale) > 0 {
-			return &Outcome{Plan: p}, &StaleError{Why: stale}
+			return &Applied{Plan: p}, &StaleError{Why: stale}
 		}
 	} else if p, err = s.Plan(ctx, req.Options); err != nil {
 		return nil, err
 	}
-	out := &Outcome{Plan: p}
+	out := &Applied{Plan: p}
 	if req.Show != nil {
 		if err := req.Show(p); err != nil {
 			return out, err
@@ -161,12 +162,12 @@ func (s *Session) Apply(ctx context.Context, req Request) (*Outcome, error) {
 			base = &next
 		}
 		opts.Password = s.Secret.Password
-		if base.Lineage == s.Input.Lineage && s.Input.Secret != "" {
+		if base.Lineage == s.Input.Lineage && s.Input.SecretFingerprint != "" {
 			// Read computed it for this lineage already, and it is
 			// deliberately slow (a salted PBKDF2).
-			opts.Credentials = s.Input.Secret
+			opts.SecretFingerprint = s.Input.SecretFingerprint
 		} else {
-			opts.Credentials = s.Secret.Fingerprint(base.Lineage)
+			opts.SecretFingerprint = s.Secret.Fingerprint(base.Lineage)
 		}
 	} else {
 		opts.Password = func(string) string { return "" }
@@ -310,6 +311,6 @@ func (r *recorder) Commit(ctx context.Context, recorded []state.RecordedPersona)
 	return r.lock.Write(ctx, r.base.Next(recorded, time.Now()))
 }
 
-func (r *recorder) Close(ctx context.Context, outcome string) error {
+func (r *recorder) Close(ctx context.Context, outcome state.RunOutcome) error {
 	return r.journal.Close(ctx, outcome)
 }

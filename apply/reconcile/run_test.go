@@ -195,7 +195,7 @@ func TestVerifyAddsNoRecordFromAStaleRead(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(st.Personas) != 1 || st.Personas[0].Email != a.Email || st.Personas[0].Credentials == "" {
+	if len(st.Personas) != 1 || st.Personas[0].Email != a.Email || st.Personas[0].SecretFingerprint == "" {
 		t.Errorf("state after verify = %+v; want only a, stamped", st.Personas)
 	}
 }

@@ -39,7 +39,7 @@ func interruptedEntry(t *testing.T, start time.Time, creates, update []string, s
 func TestUnfinishedByWindow(t *testing.T) {
 	const timeout = 30 * time.Second
 	start := time.Date(2026, 4, 22, 10, 0, 0, 123456789, time.UTC)
-	done := state.JournalStep{Email: "persona.a@mana.test", Action: "create", UserID: "ua", Outcome: state.StepDone, Finished: start.Add(40 * time.Second)}
+	done := state.JournalStep{Email: "persona.a@mana.test", Action: "create", UserID: "ua", Result: state.StepDone, Finished: start.Add(40 * time.Second)}
 	half := func(created time.Time) state.Holder {
 		return state.Holder{Owner: state.AddressTaken, UserID: "ux", CreatedAt: created, NeverSignedIn: true}
 	}
@@ -61,7 +61,7 @@ func TestUnfinishedByWindow(t *testing.T) {
 		{"has signed in", []state.JournalEntry{withDone}, state.Holder{Owner: state.AddressTaken, UserID: "ux", CreatedAt: start.Add(time.Second)}, false},
 		{"creation time unknown", []state.JournalEntry{withDone}, half(time.Time{}), false},
 		{"the run did not create the address", []state.JournalEntry{interruptedEntry(t, start, []string{"persona.a@mana.test"}, []string{x})}, half(start.Add(time.Second)), false},
-		{"the run's step at the address names another user", []state.JournalEntry{interruptedEntry(t, start, []string{x}, nil, state.JournalStep{Email: x, Action: "create", UserID: "uy", Outcome: state.StepDone, Finished: start.Add(time.Second)})}, half(start.Add(2 * time.Second)), false},
+		{"the run's step at the address names another user", []state.JournalEntry{interruptedEntry(t, start, []string{x}, nil, state.JournalStep{Email: x, Action: "create", UserID: "uy", Result: state.StepDone, Finished: start.Add(time.Second)})}, half(start.Add(2 * time.Second)), false},
 		{"no interrupted run", nil, half(start.Add(time.Second)), false},
 		{"a journal whose plan does not read", []state.JournalEntry{{ID: "j2", Operation: "apply", Started: start, Plan: []byte("{")}}, half(start.Add(time.Second)), false},
 	} {

@@ -86,7 +86,7 @@ func StatusWords(status Status) string {
 	return string(status)
 }
 
-// Verification is the outcome of Verify.
+// Verification is what Verify found.
 type Verification struct {
 	Personas []Readiness `json:"personas"`
 	// Recorded counts the personas whose credentials fingerprint was
@@ -119,7 +119,7 @@ func (v *Verification) NotReady() []string {
 // VerifyApplied logs in, through auth, as every persona res created or
 // replaced, the way the runner will; one that cannot is an error naming it.
 func (s *Session) VerifyApplied(ctx context.Context, auth Authenticator, res *apply.Result) error {
-	emails := append(append([]string(nil), res.Done["create"]...), res.Done["replace"]...)
+	emails := append(append([]string(nil), res.Done[plan.Create]...), res.Done[plan.Replace]...)
 	if len(emails) == 0 {
 		return nil
 	}
@@ -133,7 +133,7 @@ func (s *Session) VerifyApplied(ctx context.Context, auth Authenticator, res *ap
 	return nil
 }
 
-// Unknown reports whether some persona's outcome is not known (exit 1).
+// Unknown reports whether some persona's readiness is not known (exit 1).
 func (v *Verification) Unknown() bool {
 	for _, r := range v.Personas {
 		if r.Status == StatusUnknown || r.Status == StatusError {
@@ -266,10 +266,10 @@ func (s *Session) people(ctx context.Context, emails []string, live map[string]s
 // cannot be compared is not known to be another's.
 func (s *Session) otherSecret(l state.LivePersona) bool {
 	r, ok := s.Recorded.Find(l.Values.Email)
-	if !ok || r.UserID != l.UserID || r.Credentials == "" || r.Credentials == s.Input.Secret {
+	if !ok || r.UserID != l.UserID || r.SecretFingerprint == "" || r.SecretFingerprint == s.Input.SecretFingerprint {
 		return false
 	}
-	same, compared := s.Input.SameSecret[r.Credentials]
+	same, compared := s.Input.SameSecret[r.SecretFingerprint]
 	return compared && !same
 }
 
@@ -338,8 +338,8 @@ func (s *Session) recordCredentials(ctx context.Context, v *Verification, timeou
 	for i := range next.Personas {
 		// Only the user that was logged into: a persona replaced since the
 		// read is another user, with a password of its own.
-		if p := &next.Personas[i]; ready[p.Email] && p.UserID == liveID[p.Email] && p.Credentials != fingerprint {
-			p.Credentials = fingerprint
+		if p := &next.Personas[i]; ready[p.Email] && p.UserID == liveID[p.Email] && p.SecretFingerprint != fingerprint {
+			p.SecretFingerprint = fingerprint
 			n++
 		}
 	}
@@ -353,7 +353,7 @@ func (s *Session) recordCredentials(ctx context.Context, v *Verification, timeou
 			continue
 		}
 		if d, ok := desired[email]; ok && len(catalog.Differences(d, l.Values)) == 0 {
-			next.Personas = append(next.Personas, state.RecordedPersona{Email: email, UserID: l.UserID, Values: l.Values, Credentials: fingerprint, AppliedAt: time.Now().UTC()})
+			next.Personas = append(next.Personas, state.RecordedPersona{Email: email, UserID: l.UserID, Values: l.Values, SecretFingerprint: fingerprint, AppliedAt: time.Now().UTC()})
 			n++
 		}
 	}

@@ -78,10 +78,10 @@ func TestVerifyRecordsNoFingerprintForAReplacedUser(t *testing.T) {
 	for _, p := range st.Personas {
 		got[p.Email] = p
 	}
-	if p := got[a.Email]; p.UserID != "ua-replaced" || p.Credentials != "" {
+	if p := got[a.Email]; p.UserID != "ua-replaced" || p.SecretFingerprint != "" {
 		t.Errorf("the replaced persona is recorded as %+v; want user ua-replaced with no fingerprint", p)
 	}
-	if p := got[b.Email]; p.Credentials == "" || v.Recorded != 1 {
+	if p := got[b.Email]; p.SecretFingerprint == "" || v.Recorded != 1 {
 		t.Errorf("the persona logged into is recorded as %+v, %d recorded; want it alone stamped", p, v.Recorded)
 	}
 }

@@ -63,10 +63,10 @@ func TestVerifyTrustsAnotherSecretsFingerprint(t *testing.T) {
 	}
 	s := session(t, live, a, b, c, d)
 	record(t, s,
-		state.RecordedPersona{Email: a.Email, UserID: "u-" + a.Email, Values: a, Credentials: rotated},
-		state.RecordedPersona{Email: b.Email, UserID: "u-" + b.Email, Values: b, Credentials: s.Secret.Fingerprint("L1")},
-		state.RecordedPersona{Email: c.Email, UserID: "u-" + c.Email, Values: c, Credentials: "pbkdf2-sha256$many$AAAA"},
-		state.RecordedPersona{Email: d.Email, UserID: "a user replaced since", Values: d, Credentials: rotated},
+		state.RecordedPersona{Email: a.Email, UserID: "u-" + a.Email, Values: a, SecretFingerprint: rotated},
+		state.RecordedPersona{Email: b.Email, UserID: "u-" + b.Email, Values: b, SecretFingerprint: s.Secret.Fingerprint("L1")},
+		state.RecordedPersona{Email: c.Email, UserID: "u-" + c.Email, Values: c, SecretFingerprint: "pbkdf2-sha256$many$AAAA"},
+		state.RecordedPersona{Email: d.Email, UserID: "a user replaced since", Values: d, SecretFingerprint: rotated},
 	)
 
 	auth := &loginCounter{}

@@ -108,7 +108,7 @@ func StateJSON(w io.Writer, where string, st *state.State) error {
 	}
 	personas := make([]listed, 0, len(st.Personas))
 	for _, p := range st.Personas {
-		personas = append(personas, listed{p.Email, p.UserID, p.Values, p.AppliedAt.UTC(), p.Credentials != ""})
+		personas = append(personas, listed{p.Email, p.UserID, p.Values, p.AppliedAt.UTC(), p.SecretFingerprint != ""})
 	}
 	return JSON(w, struct {
 		FormatVersion string   `json:"format_version"`
@@ -126,7 +126,7 @@ type Run struct {
 	Who       string              `json:"who"`
 	Started   time.Time           `json:"started"`
 	Finished  *time.Time          `json:"finished"`
-	Outcome   string              `json:"outcome"`
+	Outcome   state.RunOutcome    `json:"outcome"`
 	Changed   map[string][]string `json:"changed"`
 	Failed    []string            `json:"failed"`
 }
@@ -142,7 +142,7 @@ func Summarize(e state.JournalEntry) Run {
 		r.Outcome = "open" // running now, or interrupted and not yet converged
 	}
 	for _, st := range e.Steps {
-		if st.Outcome == state.StepDone {
+		if st.Result == state.StepDone {
 			r.Changed[st.Action] = append(r.Changed[st.Action], st.Email)
 		} else {
 			r.Failed = append(r.Failed, st.Email)
@@ -156,7 +156,7 @@ func Summarize(e state.JournalEntry) Run {
 }
 
 // outcomeWords are the outcomes as a person reads them.
-var outcomeWords = map[string]string{
+var outcomeWords = map[state.RunOutcome]string{
 	state.OutcomeComplete:    "complete",
 	state.OutcomeRolledBack:  "rolled back",
 	state.OutcomeFailed:      "finished with failures",
@@ -177,7 +177,7 @@ func History(w io.Writer, where string, runs []Run) {
 		}
 		outcome := outcomeWords[r.Outcome]
 		if outcome == "" {
-			outcome = r.Outcome
+			outcome = string(r.Outcome)
 		}
 		fmt.Fprintf(w, "%s  %s by %s: %s\n", r.Started.Format(time.RFC3339), r.Operation, r.Who, outcome)
 		actions := make([]string, 0, len(r.Changed))
@@ -199,14 +199,14 @@ func History(w io.Writer, where string, runs []Run) {
 }
 
 func pastTense(action string) string {
-	switch action {
-	case "create":
+	switch a, _ := plan.ParseAction(action); a {
+	case plan.Create:
 		return "created"
-	case "update":
+	case plan.Update:
 		return "updated"
-	case "delete":
+	case plan.Delete:
 		return "deleted"
-	case "replace":
+	case plan.Replace:
 		return "replaced"
 	}
 	return action

@@ -17,9 +17,9 @@ import (
 func TestSummarizeAndHistory(t *testing.T) {
 	at := time.Date(2026, 11, 29, 10, 0, 0, 0, time.FixedZone("CET", 3600))
 	open := Summarize(state.JournalEntry{ID: "j2", Operation: "apply", Who: "ci", Host: "runner", Started: at, Steps: []state.JournalStep{
-		{Email: "b@mana.test", Action: "create", Outcome: state.StepDone},
-		{Email: "a@mana.test", Action: "create", Outcome: state.StepDone},
-		{Email: "c@mana.test", Action: "delete", Outcome: state.StepFailed},
+		{Email: "b@mana.test", Action: "create", Result: state.StepDone},
+		{Email: "a@mana.test", Action: "create", Result: state.StepDone},
+		{Email: "c@mana.test", Action: "delete", Result: state.StepFailed},
 	}})
 	if open.Outcome != "open" || open.Finished != nil || open.Who != "ci@runner" || !open.Started.Equal(at) || open.Started.Location() != time.UTC {
 		t.Errorf("an entry still open: %+v", open)

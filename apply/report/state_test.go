@@ -23,7 +23,7 @@ func TestStateJSONMatchesGoldenFile(t *testing.T) {
 	anna := catalog.Persona{Name: "Anna", Email: "persona.anna@mana.test", Archetype: "adhd-student", SystemPrompt: "Du bist Anna.", ModuleMix: map[string]float64{"todo": 1}, TickCadence: "daily"}
 	ben := catalog.Persona{Name: "Ben", Email: "persona.ben@mana.test", Archetype: "night-owl", SystemPrompt: "Du bist Ben.", ModuleMix: map[string]float64{"notes": 0.5, "todo": 0.5}, TickCadence: "hourly"}
 	st := &state.State{Version: state.FormatVersion, Lineage: "L1", Serial: 7, Personas: []state.RecordedPersona{
-		{Email: anna.Email, UserID: "u-anna", Values: anna, AppliedAt: at, Credentials: "fingerprint-not-to-show"},
+		{Email: anna.Email, UserID: "u-anna", Values: anna, AppliedAt: at, SecretFingerprint: "fingerprint-not-to-show"},
 		{Email: ben.Email, UserID: "u-ben", Values: ben, AppliedAt: at},
 	}}
 	var b bytes.Buffer

@@ -119,7 +119,7 @@ func runApply(g *Globals, s Streams, r applyRun) error {
 	switch {
 	case errors.As(err, &ae) && ae.Interrupted && len(ae.Failures) == 0:
 		// The one line an interrupted run ends with is not an error.
-		fmt.Fprintln(s.Err, ae.Outcome)
+		fmt.Fprintln(s.Err, ae.Ending)
 		return &exitCode{code: 1}
 	case err != nil && stop.Interrupted() && ae == nil:
 		// Stopped before the first write: whatever the reads said, it

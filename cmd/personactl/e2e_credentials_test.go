@@ -168,8 +168,8 @@ func TestE2ECredentialDriftAndVerify(t *testing.T) {
 		}
 	}
 	for _, p := range st.Personas {
-		if !strings.HasPrefix(p.Credentials, "pbkdf2") {
-			t.Errorf("%s: credentials %q; want the fingerprint recorded by apply", p.Email, p.Credentials)
+		if !strings.HasPrefix(p.SecretFingerprint, "pbkdf2") {
+			t.Errorf("%s: credentials %q; want the fingerprint recorded by apply", p.Email, p.SecretFingerprint)
 		}
 	}
 	_ = state.StepDone

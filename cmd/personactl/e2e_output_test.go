@@ -90,10 +90,10 @@ func TestE2EStateListJSON(t *testing.T) {
 	}
 	for i, p := range doc.Personas {
 		want := rec.Personas[i]
-		if p.Email != want.Email || p.UserID != want.UserID || p.Values.Archetype != want.Values.Archetype || p.FingerprintRecorded != (want.Credentials != "") {
+		if p.Email != want.Email || p.UserID != want.UserID || p.Values.Archetype != want.Values.Archetype || p.FingerprintRecorded != (want.SecretFingerprint != "") {
 			t.Errorf("persona %d: %+v, recorded %+v", i, p, want)
 		}
-		if want.Credentials != "" && strings.Contains(r.out, want.Credentials) {
+		if want.SecretFingerprint != "" && strings.Contains(r.out, want.SecretFingerprint) {
 			t.Errorf("the fingerprint of %s is shown\n%s", want.Email, r)
 		}
 	}

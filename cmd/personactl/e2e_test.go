@@ -745,7 +745,7 @@ func TestE2ECrashRecovery(t *testing.T) {
 	}
 	for _, p := range e.personas[:3] {
 		e.post(p, e.secret.Password(p.Email))
-		if err := lock.AppendSteps(ctx, entry.ID, []state.JournalStep{{Email: p.Email, Action: "create", Outcome: state.StepDone, Finished: time.Now().UTC()}}); err != nil {
+		if err := lock.AppendSteps(ctx, entry.ID, []state.JournalStep{{Email: p.Email, Action: "create", Result: state.StepDone, Finished: time.Now().UTC()}}); err != nil {
 			t.Fatal(err)
 		}
 	}

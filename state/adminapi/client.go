@@ -299,8 +299,8 @@ type request struct {
 	answer func(resp *http.Response, raw []byte) (handled bool)
 }
 
-// outcome is what one try came to.
-type outcome struct {
+// attempt is what one try came to.
+type attempt struct {
 	err error
 	// retry: another try could succeed.
 	retry bool
@@ -318,14 +318,16 @@ type outcome struct {
 // *NetworkError, an answer over its cap a *BodyTooLargeError, and each says
 // how many tries were made and, when retries stopped early, why.
 func (c *Client) do(ctx context.Context, r request) error {
-	_, err := c.doOutcome(ctx, r)
+	_, err := c.doAttempts(ctx, r)
 	return err
 }
 
-func (c *Client) doOutcome(ctx context.Context, r request) (outcome, error) {
+// doAttempts is do that also returns the last attempt, for a caller that
+// must tell a request that was sent but not answered.
+func (c *Client) doAttempts(ctx context.Context, r request) (attempt, error) {
 	if r.auth {
 		if err := c.checkToken(); err != nil {
-			return outcome{}, err
+			return attempt{}, err
 		}
 	}
 	deadline := time.Now().Add(c.retry.Within)
@@ -395,7 +397,7 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 }
 
 // try makes one attempt.
-func (c *Client) try(ctx context.Context, r request, try int) outcome {
+func (c *Client) try(ctx context.Context, r request, try int) attempt {
 	actx, cancel := context.WithTimeout(context.WithValue(ctx, tryKey{}, try), c.timeout)
 	defer cancel()
 	var sent atomic.Bool
@@ -414,7 +416,7 @@ func (c *Client) try(ctx context.Context, r request, try int) outcome {
 	}
 	req, err := http.NewRequestWithContext(actx, r.method, c.baseString+r.path, body)
 	if err != nil {
-		return outcome{err: fmt.Errorf("%s %s: %s", r.method, r.path, c.scrub(redactURLError(err).Error()))}
+		return attempt{err: fmt.Errorf("%s %s: %s", r.method, r.path, c.scrub(redactURLError(err).Error()))}
 	}
 	req.Header.Set("Accept", "application/json")
 	if r.body != nil {
@@ -446,35 +448,35 @@ func (c *Client) try(ctx context.Context, r request, try int) outcome {
 	rec := &readRecorder{r: capped}
 	if resp.ContentLength > limit {
 		capped.over = true
-		return outcome{err: &BodyTooLargeError{Method: r.method, Path: r.path, Limit: limit, Length: resp.ContentLength}, sent: true}
+		return attempt{err: &BodyTooLargeError{Method: r.method, Path: r.path, Limit: limit, Length: resp.ContentLength}, sent: true}
 	}
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		if r.auth {
 			c.accepted.Store(true)
 		}
 		if r.read == nil {
-			return outcome{sent: true}
+			return attempt{sent: true}
 		}
 		err := r.read(rec)
 		switch {
 		case err == nil:
-			return outcome{sent: true}
+			return attempt{sent: true}
 		case capped.over:
-			return outcome{err: &BodyTooLargeError{Method: r.method, Path: r.path, Limit: limit}, sent: true}
+			return attempt{err: &BodyTooLargeError{Method: r.method, Path: r.path, Limit: limit}, sent: true}
 		case rec.err != nil && rec.err != io.EOF:
 			// The answer broke off: the same as getting none.
 			o := c.transportFailure(ctx, r, try, rec.err, rec)
 			o.sent = true
 			return o
 		}
-		return outcome{err: err, sent: true}
+		return attempt{err: err, sent: true}
 	}
 	raw, _ := io.ReadAll(io.LimitReader(capped, maxErrorBody))
 	if r.answer != nil && r.answer(resp, raw) {
-		return outcome{sent: true}
+		return attempt{sent: true}
 	}
 	e := c.apiError(r, try, resp, raw)
-	o := outcome{err: e, retry: e.transient(), sent: true}
+	o := attempt{err: e, retry: e.transient(), sent: true}
 	if e.Status == http.StatusTooManyRequests || e.Status == http.StatusServiceUnavailable {
 		o.retryAfter, o.hasRetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), c.now())
 		e.RetryAfter = o.retryAfter
@@ -488,18 +490,18 @@ func (c *Client) try(ctx context.Context, r request, try int) outcome {
 // transportFailure turns a failure to get (all of) an answer into an error,
 // saying whether a retry is worthwhile. body is the answer's body as far as
 // it was read, nil when no answer began.
-func (c *Client) transportFailure(ctx context.Context, r request, try int, err error, body *readRecorder) outcome {
+func (c *Client) transportFailure(ctx context.Context, r request, try int, err error, body *readRecorder) attempt {
 	err = redactURLError(err)
 	if ctx.Err() != nil {
 		// The caller gave up; that is no fault of the server's.
-		return outcome{err: fmt.Errorf("%s %s: %w", r.method, r.path, context.Cause(ctx)), unanswered: true}
+		return attempt{err: fmt.Errorf("%s %s: %w", r.method, r.path, context.Cause(ctx)), unanswered: true}
 	}
 	ne := &NetworkError{Method: r.method, Path: r.path, BaseURL: c.shown, Tries: try, Err: err, Received: -1}
 	if body != nil {
 		ne.Received = body.n
 	}
 	ne.describe(c.timeout, func(s string) string { return c.scrub(s, r.secrets...) })
-	return outcome{err: ne, retry: ne.retryable, unanswered: true}
+	return attempt{err: ne, retry: ne.retryable, unanswered: true}
 }
 
 // redactURLError replaces the URL a *url.Error carries (and prints) with

@@ -56,7 +56,7 @@ func (c *Client) Login(ctx context.Context, email, password string) (state.Login
 		}
 		return ok
 	}
-	o, err := c.doOutcome(ctx, r)
+	o, err := c.doAttempts(ctx, r)
 	if err != nil && o.sent && o.unanswered {
 		res = state.LoginResult{Status: state.LoginUnknown, Reason: c.scrub(err.Error(), password)}
 		if ctx.Err() != nil {

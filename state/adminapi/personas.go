@@ -313,11 +313,13 @@ func merge(entry listEntry, d detailAnswer) state.LivePersona {
 			ModuleMix:    mix,
 			TickCadence:  p.TickCadence,
 		},
-		CreatedAt:    created.t,
-		LastActiveAt: p.LastActiveAt.ptr(),
-		Actions7d:    entry.Actions7d,
-		Actions:      d.actions,
-		Feedback:     d.feedback,
+		CreatedAt: created.t,
+		History: state.History{
+			Actions7d:    entry.Actions7d,
+			Actions:      d.actions,
+			Feedback:     d.feedback,
+			LastActiveAt: p.LastActiveAt.ptr(),
+		},
 	}
 }
 

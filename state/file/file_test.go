@@ -502,7 +502,7 @@ func TestLockFileRemovedMeansLost(t *testing.T) {
 		t.Fatalf("a second run after the lock file was removed: %v", err)
 	}
 	defer other.Release()
-	err = l.AppendSteps(ctx, "j1", []state.JournalStep{{Email: "a@personas.mana.test", Action: "delete", Outcome: state.StepDone}})
+	err = l.AppendSteps(ctx, "j1", []state.JournalStep{{Email: "a@personas.mana.test", Action: "delete", Result: state.StepDone}})
 	if !errors.Is(err, state.ErrLockLost) || !strings.Contains(err.Error(), "removed or replaced") || !strings.Contains(err.Error(), "personactl apply") {
 		t.Errorf("append after the lock file was removed: %v", err)
 	}
@@ -537,7 +537,7 @@ func TestJournalIsAppendOnly(t *testing.T) {
 	before, _ := os.ReadFile(path + ".journal")
 	fiBefore, _ := os.Stat(path + ".journal")
 	for i := range 3 {
-		if err := l.AppendSteps(ctx, "j1", []state.JournalStep{{Email: fmt.Sprintf("p%d@personas.mana.test", i), Action: "create", Outcome: state.StepDone}}); err != nil {
+		if err := l.AppendSteps(ctx, "j1", []state.JournalStep{{Email: fmt.Sprintf("p%d@personas.mana.test", i), Action: "create", Result: state.StepDone}}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -575,7 +575,7 @@ func TestTornLastLineIgnored(t *testing.T) {
 	}
 	defer l.Release()
 	step := func(email string) []state.JournalStep {
-		return []state.JournalStep{{Email: email, Action: "create", Outcome: state.StepDone}}
+		return []state.JournalStep{{Email: email, Action: "create", Result: state.StepDone}}
 	}
 	if err := l.OpenJournal(ctx, state.JournalEntry{ID: "j1", Operation: "apply", Started: time.Now()}); err != nil {
 		t.Fatal(err)
@@ -706,5 +706,51 @@ func TestWriteDecodesAStateChangedSinceItsRead(t *testing.T) {
 	}
 	if s.Serial != 3 {
 		t.Errorf("serial after two writes = %d, want 3", s.Serial)
+	}
+}
+
+// TestJournalBeforeImageLayout: a before-image written by an earlier
+// personactl reads back whole, and this one writes it with the same keys.
+func TestJournalBeforeImageLayout(t *testing.T) {
+	const image = `{"email":"a@mana.test","user_id":"u1","values":{"name":"A","email":"a@mana.test","archetype":"x","systemPrompt":"p","moduleMix":{"todo":1},"tickCadence":"daily"},"created_at":"2024-12-01T00:00:00Z","last_active_at":"2024-12-31T10:00:00Z","actions_7d":4,"recent_actions":12,"feedback":3}`
+	path := filepath.Join(t.TempDir(), "personactl.state.json")
+	os.WriteFile(path+".journal", []byte(`{"type":"journal","version":2}
+{"type":"open","id":"old","operation":"apply","started":"2025-01-01T00:00:00Z","before":[`+image+`]}
+`), 0o600)
+	b := open(t, path)
+	ctx := context.Background()
+	entries, err := b.OpenJournals(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := time.Date(2024, 12, 31, 10, 0, 0, 0, time.UTC)
+	want := state.LivePersona{UserID: "u1", CreatedAt: time.Date(2024, 12, 1, 0, 0, 0, 0, time.UTC),
+		Values:  catalog.Persona{Name: "A", Email: "a@mana.test", Archetype: "x", SystemPrompt: "p", ModuleMix: map[string]float64{"todo": 1}, TickCadence: "daily"},
+		History: state.History{Actions7d: 4, Actions: 12, Feedback: 3, LastActiveAt: &last}}
+	if len(entries) != 1 || len(entries[0].Before) != 1 || fmt.Sprint(entries[0].Before[0]) != fmt.Sprint(want) {
+		t.Fatalf("read back %+v; want the before-image %+v", entries, want)
+	}
+	l, err := b.Lock(ctx, "apply", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Release()
+	if err := l.OpenJournal(ctx, state.JournalEntry{ID: "new", Operation: "apply", Started: time.Now().UTC(), Before: entries[0].Before}); err != nil {
+		t.Fatal(err)
+	}
+	data, _ := os.ReadFile(path + ".journal")
+	var old, written any
+	json.Unmarshal([]byte(image), &old)
+	for _, line := range strings.Split(string(data), "\n") {
+		var r struct {
+			ID     string `json:"id"`
+			Before []any  `json:"before"`
+		}
+		if json.Unmarshal([]byte(line), &r) == nil && r.ID == "new" && len(r.Before) == 1 {
+			written = r.Before[0]
+		}
+	}
+	if fmt.Sprint(written) != fmt.Sprint(old) {
+		t.Errorf("before-image written as %v; want %v", written, old)
 	}
 }

@@ -17,7 +17,7 @@ import (
 func fuzzState() *state.State {
 	p := catalog.Persona{Name: "Anna", Email: "persona.anna@mana.test", Archetype: "adhd-student", SystemPrompt: "Du bist Anna und vergisst Dinge.", ModuleMix: map[string]float64{"todo": 0.5, "journal": 0.5}, TickCadence: "daily"}
 	return &state.State{Version: state.FormatVersion, Lineage: "L", Serial: 3, Personas: []state.RecordedPersona{
-		{Email: p.Email, UserID: "u1", Values: p, AppliedAt: time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC), Credentials: "pbkdf2-sha256$180000$abc"},
+		{Email: p.Email, UserID: "u1", Values: p, AppliedAt: time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC), SecretFingerprint: "pbkdf2-sha256$180000$abc"},
 	}}
 }
 
@@ -63,7 +63,11 @@ func (j *journal) encode() ([]byte, error) {
 	enc.SetEscapeHTML(false)
 	recs := []record{{Type: recHeader, Version: journalVersion}}
 	for _, e := range j.entries {
-		recs = append(recs, record{Type: recOpen, ID: e.ID, Operation: e.Operation, Who: e.Who, Host: e.Host, Started: e.Started, Plan: string(e.Plan), Before: e.Before})
+		open := record{Type: recOpen, ID: e.ID, Operation: e.Operation, Who: e.Who, Host: e.Host, Started: e.Started, Plan: string(e.Plan)}
+		for _, l := range e.Before {
+			open.Before = append(open.Before, imageOf(l))
+		}
+		recs = append(recs, open)
 		if len(e.Steps) > 0 {
 			recs = append(recs, record{Type: recSteps, ID: e.ID, Steps: e.Steps})
 		}
@@ -100,8 +104,8 @@ func FuzzParseJournal(f *testing.F) {
 	started := time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)
 	j := &journal{byID: map[string]*state.JournalEntry{}}
 	j.add(&state.JournalEntry{ID: "e1", Operation: "apply", Who: "ops", Host: "ci", Started: started, Plan: []byte(`{"changes":[]}`),
-		Before: []state.BeforeImage{state.BeforeImageOf(state.LivePersona{UserID: "u1", Values: fuzzState().Personas[0].Values})},
-		Steps:  []state.JournalStep{{Email: "persona.anna@mana.test", Action: "update", UserID: "u1", Outcome: state.StepDone, Finished: started}}})
+		Before: []state.LivePersona{{UserID: "u1", Values: fuzzState().Personas[0].Values}},
+		Steps:  []state.JournalStep{{Email: "persona.anna@mana.test", Action: "update", UserID: "u1", Result: state.StepDone, Finished: started}}})
 	j.add(&state.JournalEntry{ID: "e2", Operation: "destroy", Started: started, Closed: started.Add(time.Minute), Outcome: state.OutcomeComplete})
 	good, err := j.encode()
 	if err != nil {
@@ -172,10 +176,10 @@ func FuzzCloseEntry(f *testing.F) {
 	started := time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)
 	j := &journal{byID: map[string]*state.JournalEntry{}}
 	j.add(&state.JournalEntry{ID: "e0", Operation: "apply", Started: started.Add(-time.Hour), Closed: started.Add(-time.Minute), Outcome: state.OutcomeComplete,
-		Steps: []state.JournalStep{{Email: "persona.ben@mana.test", Action: "create", UserID: "u0", Outcome: state.StepDone, Finished: started}}})
+		Steps: []state.JournalStep{{Email: "persona.ben@mana.test", Action: "create", UserID: "u0", Result: state.StepDone, Finished: started}}})
 	j.add(&state.JournalEntry{ID: "e1", Operation: "apply", Who: "ops", Host: "ci", Started: started, Plan: []byte(`{"changes":[{"email":"a\"b"}]}`),
-		Before: []state.BeforeImage{state.BeforeImageOf(state.LivePersona{UserID: "u1", Values: fuzzState().Personas[0].Values})},
-		Steps:  []state.JournalStep{{Email: "persona.anna@mana.test", Action: "update", UserID: "u1", Outcome: state.StepDone, Finished: started}}})
+		Before: []state.LivePersona{{UserID: "u1", Values: fuzzState().Personas[0].Values}},
+		Steps:  []state.JournalStep{{Email: "persona.anna@mana.test", Action: "update", UserID: "u1", Result: state.StepDone, Finished: started}}})
 	good, err := j.encode()
 	if err != nil {
 		f.Fatal(err)
@@ -267,8 +271,8 @@ func TestWriteOpenReadsBackAsEncoded(t *testing.T) {
 	started := time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)
 	e := state.JournalEntry{ID: "e1", Operation: "apply", Who: "o<p>s", Host: "ci", Started: started,
 		Plan:   []byte("{\"changes\":[{\"email\":\"a\\\"b\",\"note\":\"tab\\there\"}]}\n\x01"),
-		Before: []state.BeforeImage{state.BeforeImageOf(state.LivePersona{UserID: "u1", Values: fuzzState().Personas[0].Values}), state.BeforeImageOf(state.LivePersona{UserID: "u2"})},
-		Steps:  []state.JournalStep{{Email: "persona.anna@mana.test", Action: "update", UserID: "u1", Outcome: state.StepDone, Finished: started}}}
+		Before: []state.LivePersona{{UserID: "u1", Values: fuzzState().Personas[0].Values}, {UserID: "u2"}},
+		Steps:  []state.JournalStep{{Email: "persona.anna@mana.test", Action: "update", UserID: "u1", Result: state.StepDone, Finished: started}}}
 	var b bytes.Buffer
 	if err := writeOpen(&b, e); err != nil {
 		t.Fatal(err)

@@ -13,6 +13,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/mana/personactl/catalog"
 	"github.com/mana/personactl/state"
 )
 
@@ -51,10 +52,28 @@ type record struct {
 	Host      string              `json:"host,omitempty"`
 	Started   time.Time           `json:"started,omitzero"`
 	Plan      string              `json:"plan,omitempty"`
-	Before    []state.BeforeImage `json:"before,omitempty"`
+	Before    []beforeImage       `json:"before,omitempty"`
 	Steps     []state.JournalStep `json:"steps,omitempty"`
 	Closed    time.Time           `json:"closed,omitzero"`
-	Outcome   string              `json:"outcome,omitempty"`
+	Outcome   state.RunOutcome    `json:"outcome,omitempty"`
+}
+
+// beforeImage is a persona as it was live before a run changed it, as an
+// open record holds it.
+type beforeImage struct {
+	Email     string          `json:"email"`
+	UserID    string          `json:"user_id"`
+	Values    catalog.Persona `json:"values"`
+	CreatedAt time.Time       `json:"created_at"`
+	state.History
+}
+
+func imageOf(l state.LivePersona) beforeImage {
+	return beforeImage{Email: l.Values.Email, UserID: l.UserID, Values: l.Values, CreatedAt: l.CreatedAt, History: l.History}
+}
+
+func (b beforeImage) live() state.LivePersona {
+	return state.LivePersona{UserID: b.UserID, Values: b.Values, CreatedAt: b.CreatedAt, History: b.History}
 }
 
 // journal is the journal file read into entries, in the order they were opened.
@@ -279,7 +298,10 @@ func (j *journal) apply(r record) error {
 		if j.byID[r.ID] != nil {
 			return fmt.Errorf("entry %s opened twice", r.ID)
 		}
-		e := &state.JournalEntry{ID: r.ID, Operation: r.Operation, Who: r.Who, Host: r.Host, Started: r.Started, Before: r.Before, Steps: []state.JournalStep{}}
+		e := &state.JournalEntry{ID: r.ID, Operation: r.Operation, Who: r.Who, Host: r.Host, Started: r.Started, Steps: []state.JournalStep{}}
+		for _, b := range r.Before {
+			e.Before = append(e.Before, b.live())
+		}
 		if r.Plan != "" {
 			e.Plan = []byte(r.Plan)
 		}

@@ -130,7 +130,7 @@ func writeOpen(w io.Writer, e state.JournalEntry) error {
 			if i > 0 {
 				io.WriteString(w, ",")
 			}
-			img, err := piece(b)
+			img, err := piece(imageOf(b))
 			if err != nil {
 				return err
 			}
@@ -318,7 +318,7 @@ func (l *lock) AppendSteps(ctx context.Context, id string, steps []state.Journal
 // journal once: without the entry's plan and before-images, and without the
 // oldest closed runs beyond retention. The other records are copied as
 // they are, without decoding them.
-func (l *lock) CloseJournal(ctx context.Context, id string, o string) error {
+func (l *lock) CloseJournal(ctx context.Context, id string, o state.RunOutcome) error {
 	if err := state.CheckOutcome(o); err != nil {
 		return fmt.Errorf("close journal entry %s in %s: %w", id, l.b.journalPath(), err)
 	}
@@ -347,7 +347,7 @@ func (l *lock) CloseJournal(ctx context.Context, id string, o string) error {
 // record replaced by head (or, when nil, by the record read from data
 // without its plan and before-images), a close record appended, and the
 // runs beyond retention dropped.
-func closeEntry(path string, data []byte, warn func(string), id string, head *record, closed time.Time, outcome string, retain int) ([]byte, error) {
+func closeEntry(path string, data []byte, warn func(string), id string, head *record, closed time.Time, outcome state.RunOutcome, retain int) ([]byte, error) {
 	j, lines, err := scanJournal(path, data, warn)
 	if err != nil {
 		return nil, err

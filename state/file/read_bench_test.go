@@ -24,8 +24,8 @@ func BenchmarkRead10k(b *testing.B) {
 				ModuleMix:    map[string]float64{"todo": 0.4, "journal": 0.3, "habits": 0.3},
 				TickCadence:  "daily",
 			},
-			AppliedAt:   time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC),
-			Credentials: "pbkdf2-sha256$180000$abcdefabcdef$0123456789abcdef",
+			AppliedAt:         time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC),
+			SecretFingerprint: "pbkdf2-sha256$180000$abcdefabcdef$0123456789abcdef",
 		})
 	}
 	data, err := encodeState(s)

@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/mana/personactl/catalog"
 	"github.com/mana/personactl/state"
 )
 
@@ -18,6 +19,16 @@ import (
 // personactl.journal_steps one row per finished step, inserted a batch per
 // statement. Closing a run drops its plan and before-images and keeps the
 // rest as the workspace's history.
+
+// beforeImage is a persona as it was live before a run changed it, as the
+// journal's before column holds it.
+type beforeImage struct {
+	Email     string          `json:"email"`
+	UserID    string          `json:"user_id"`
+	Values    catalog.Persona `json:"values"`
+	CreatedAt time.Time       `json:"created_at"`
+	state.History
+}
 
 // OpenJournals returns the entries that interrupted runs left open, oldest first.
 func (b *Backend) OpenJournals(ctx context.Context) ([]state.JournalEntry, error) {
@@ -29,8 +40,12 @@ func (b *Backend) OpenJournals(ctx context.Context) ([]state.JournalEntry, error
 			if err := rows.Scan(&e.ID, &e.Operation, &e.Who, &e.Host, &e.Started, &e.Plan, &before); err != nil {
 				return err
 			}
-			if err := json.Unmarshal([]byte(before), &e.Before); err != nil {
+			var images []beforeImage
+			if err := json.Unmarshal([]byte(before), &images); err != nil {
 				return fmt.Errorf("entry %s: before-images: %w", e.ID, err)
+			}
+			for _, b := range images {
+				e.Before = append(e.Before, state.LivePersona{UserID: b.UserID, Values: b.Values, CreatedAt: b.CreatedAt, History: b.History})
 			}
 			return nil
 		})
@@ -120,7 +135,7 @@ func readSteps(ctx context.Context, tx pgx.Tx, workspace string, entries []state
 	for rows.Next() {
 		var id string
 		var st state.JournalStep
-		if err := rows.Scan(&id, &st.Email, &st.Action, &st.UserID, &st.Outcome, &st.Error, &st.Finished); err != nil {
+		if err := rows.Scan(&id, &st.Email, &st.Action, &st.UserID, &st.Result, &st.Error, &st.Finished); err != nil {
 			return err
 		}
 		st.Finished = st.Finished.UTC()
@@ -136,7 +151,11 @@ func (l *lock) OpenJournal(ctx context.Context, e state.JournalEntry) error {
 	if e.ID == "" {
 		return fmt.Errorf("open journal entry in %s: the entry has no ID", l.b.where)
 	}
-	before, err := json.Marshal(orEmpty(e.Before))
+	images := make([]beforeImage, len(e.Before))
+	for i, l := range e.Before {
+		images[i] = beforeImage{Email: l.Values.Email, UserID: l.UserID, Values: l.Values, CreatedAt: l.CreatedAt, History: l.History}
+	}
+	before, err := json.Marshal(images)
 	if err != nil {
 		return fmt.Errorf("open journal entry %s in %s: encode before-images: %w", e.ID, l.b.where, err)
 	}
@@ -181,10 +200,10 @@ func insertSteps(ctx context.Context, tx pgx.Tx, workspace, id string, steps []s
 		return nil
 	}
 	n := len(steps)
-	emails, actions, userIDs, outcomes, errs := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	emails, actions, userIDs, results, errs := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	finished := make([]time.Time, n)
 	for i, st := range steps {
-		emails[i], actions[i], userIDs[i], outcomes[i], errs[i], finished[i] = st.Email, st.Action, st.UserID, st.Outcome, st.Error, st.Finished
+		emails[i], actions[i], userIDs[i], results[i], errs[i], finished[i] = st.Email, st.Action, st.UserID, string(st.Result), st.Error, st.Finished
 	}
 	tag, err := tx.Exec(ctx, `
 		INSERT INTO personactl.journal_steps (workspace, entry_id, email, action, user_id, outcome, error, finished)
@@ -193,7 +212,7 @@ func insertSteps(ctx context.Context, tx pgx.Tx, workspace, id string, steps []s
 			AS s(email, action, user_id, outcome, error, finished, n)
 		WHERE EXISTS (SELECT 1 FROM personactl.journal WHERE workspace = $1 AND id = $2 AND closed IS NULL)
 		ORDER BY s.n`,
-		workspace, id, emails, actions, userIDs, outcomes, errs, finished)
+		workspace, id, emails, actions, userIDs, results, errs, finished)
 	if err != nil {
 		return err
 	}
@@ -205,7 +224,7 @@ func insertSteps(ctx context.Context, tx pgx.Tx, workspace, id string, steps []s
 
 // CloseJournal marks entry id closed with its outcome, drops its plan and
 // before-images, and prunes the oldest closed runs beyond retention.
-func (l *lock) CloseJournal(ctx context.Context, id string, o string) error {
+func (l *lock) CloseJournal(ctx context.Context, id string, o state.RunOutcome) error {
 	if err := state.CheckOutcome(o); err != nil {
 		return fmt.Errorf("close journal entry %s in %s: %w", id, l.b.where, err)
 	}
@@ -228,12 +247,4 @@ func (l *lock) CloseJournal(ctx context.Context, id string, o string) error {
 		l.b.log.Info("journal closed", "entry", id, "outcome", o)
 	}
 	return err
-}
-
-// orEmpty turns a nil slice into an empty one, so that jsonb holds [] rather than null.
-func orEmpty[T any](s []T) []T {
-	if s == nil {
-		return []T{}
-	}
-	return s
 }

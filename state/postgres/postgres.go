@@ -185,7 +185,7 @@ func readState(ctx context.Context, tx pgx.Tx, workspace string) (*state.State, 
 	for rows.Next() {
 		var p state.RecordedPersona
 		var values string
-		if err := rows.Scan(&p.Email, &p.UserID, &values, &p.AppliedAt, &p.Credentials); err != nil {
+		if err := rows.Scan(&p.Email, &p.UserID, &values, &p.AppliedAt, &p.SecretFingerprint); err != nil {
 			return nil, err
 		}
 		if err := json.Unmarshal([]byte(values), &p.Values); err != nil {
@@ -218,7 +218,7 @@ func personaColumns(ps []state.RecordedPersona) (emails, userIDs, values []strin
 		userIDs = append(userIDs, p.UserID)
 		values = append(values, string(v))
 		appliedAt = append(appliedAt, p.AppliedAt)
-		credentials = append(credentials, p.Credentials)
+		credentials = append(credentials, p.SecretFingerprint)
 	}
 	return emails, userIDs, values, appliedAt, credentials, nil
 }

@@ -368,7 +368,7 @@ func TestLockLostWhenSessionTerminated(t *testing.T) {
 	if lost := records.Records("lock lost"); len(lost) != 1 || lost[0]["level"] != "WARN" || !strings.Contains(lost[0]["why"].(string), "ended") {
 		t.Errorf("the loss is logged as %v, want once, as a warning saying why", lost)
 	}
-	step := state.JournalStep{Email: "a@personas.mana.test", Action: "delete", Outcome: state.StepDone, Finished: time.Now().UTC()}
+	step := state.JournalStep{Email: "a@personas.mana.test", Action: "delete", Result: state.StepDone, Finished: time.Now().UTC()}
 	for what, err := range map[string]error{
 		"AppendSteps":  l.AppendSteps(ctx, e.ID, []state.JournalStep{step}),
 		"Write":        l.Write(ctx, &state.State{}),
@@ -421,10 +421,10 @@ func TestTakeoverRefusesTheOldHolder(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer nl.Release()
-	if err := l.AppendSteps(ctx, "race-1", []state.JournalStep{{Email: "x@personas.mana.test", Action: "create", Outcome: state.StepDone, Finished: time.Now().UTC()}}); !errors.Is(err, state.ErrLockLost) {
+	if err := l.AppendSteps(ctx, "race-1", []state.JournalStep{{Email: "x@personas.mana.test", Action: "create", Result: state.StepDone, Finished: time.Now().UTC()}}); !errors.Is(err, state.ErrLockLost) {
 		t.Errorf("old holder's append after the takeover: %v", err)
 	}
-	if err := nl.AppendSteps(ctx, "race-1", []state.JournalStep{{Email: "y@personas.mana.test", Action: "create", Outcome: state.StepDone, Finished: time.Now().UTC()}}); err != nil {
+	if err := nl.AppendSteps(ctx, "race-1", []state.JournalStep{{Email: "y@personas.mana.test", Action: "create", Result: state.StepDone, Finished: time.Now().UTC()}}); err != nil {
 		t.Errorf("new holder's append to the interrupted entry: %v", err)
 	}
 }
@@ -566,5 +566,32 @@ func TestDebugLogHasEveryStatement(t *testing.T) {
 	}
 	if text := records.Text(); strings.Contains(text, "canary") {
 		t.Errorf("the log holds an argument or the DSN's password:\n%s", text)
+	}
+}
+
+// TestJournalBeforeImageLayout: a before-image is stored with the keys it
+// always had, so that entries left open by an earlier personactl read back.
+func TestJournalBeforeImageLayout(t *testing.T) {
+	st := newStore(t).(*store)
+	ctx := context.Background()
+	last := time.Date(2024, 12, 31, 10, 0, 0, 0, time.UTC)
+	l := lockOrFail(t, st.Open(t))
+	image := state.LivePersona{UserID: "u1", CreatedAt: time.Date(2024, 12, 1, 0, 0, 0, 0, time.UTC),
+		Values:  catalog.Persona{Name: "A", Email: "a@mana.test", Archetype: "x", SystemPrompt: "p", ModuleMix: map[string]float64{"todo": 1}, TickCadence: "daily"},
+		History: state.History{Actions7d: 4, Actions: 12, Feedback: 3, LastActiveAt: &last}}
+	if err := l.OpenJournal(ctx, state.JournalEntry{ID: "j", Operation: "apply", Started: time.Now().UTC(), Before: []state.LivePersona{image}}); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := pgx.Connect(ctx, st.dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var stored string
+	var same bool
+	err = conn.QueryRow(ctx, `SELECT before->0, before->0 = $2::jsonb FROM personactl.journal WHERE workspace = $1`, st.workspace,
+		`{"email":"a@mana.test","user_id":"u1","values":{"name":"A","email":"a@mana.test","archetype":"x","systemPrompt":"p","moduleMix":{"todo":1},"tickCadence":"daily"},"created_at":"2024-12-01T00:00:00Z","last_active_at":"2024-12-31T10:00:00Z","actions_7d":4,"recent_actions":12,"feedback":3}`).Scan(&stored, &same)
+	if err != nil || !same {
+		t.Errorf("before-image stored as %s (%v); want the layout it always had", stored, err)
 	}
 }

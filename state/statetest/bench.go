@@ -51,7 +51,7 @@ func BenchJournal(b *testing.B, newBackend func(b *testing.B) state.Backend, wri
 					wg.Go(func() {
 						for k := w; k < BenchSteps; k += workers {
 							j.Record(state.JournalStep{Email: fmt.Sprintf("persona-%05d@personas.mana.test", k), Action: "create",
-								UserID: fmt.Sprintf("u-%05d", k), Outcome: state.StepDone, Finished: time.Now().UTC()})
+								UserID: fmt.Sprintf("u-%05d", k), Result: state.StepDone, Finished: time.Now().UTC()})
 							if mode == "durable-each" {
 								if err := j.Flush(ctx); err != nil {
 									b.Error(err)

@@ -21,14 +21,14 @@ func sampleEntry(id string) state.JournalEntry {
 	return state.JournalEntry{
 		ID: id, Operation: "apply", Who: "ci", Host: "runner-7", Started: at,
 		Plan: []byte(`{"format_version":"1","changes":[{"email":"zoe@personas.mana.test","action":"update"}]}`),
-		Before: []state.BeforeImage{{Email: "zoe@personas.mana.test", UserID: "u-zoe", Values: samplePersonas()[0].Values,
-			CreatedAt: at.Add(-72 * time.Hour), LastActiveAt: &last, Actions7d: 12, Actions: 20, Feedback: 3}},
+		Before: []state.LivePersona{{UserID: "u-zoe", Values: samplePersonas()[0].Values, CreatedAt: at.Add(-72 * time.Hour),
+			History: state.History{Actions7d: 12, Actions: 20, Feedback: 3, LastActiveAt: &last}}},
 	}
 }
 
-func sampleStep(email, outcome string) state.JournalStep {
-	st := state.JournalStep{Email: email, Action: "update", UserID: "u-1", Outcome: outcome, Finished: at.Add(2 * time.Second)}
-	if outcome == state.StepFailed {
+func sampleStep(email string, result state.StepResult) state.JournalStep {
+	st := state.JournalStep{Email: email, Action: "update", UserID: "u-1", Result: result, Finished: at.Add(2 * time.Second)}
+	if result == state.StepFailed {
 		st.Error = "PUT /api/admin/personas/u-1: 503 Service Unavailable"
 	}
 	return st
@@ -290,8 +290,9 @@ func testHistoryNewestFirst(t *testing.T, s Store) {
 		t.Fatalf("history of an empty store: %+v", h)
 	}
 	runs := []struct {
-		id, op, who, outcome string
-		steps                int
+		id, op, who string
+		outcome     state.RunOutcome
+		steps       int
 	}{
 		{"run-a", "apply", "ana", state.OutcomeComplete, 2},
 		{"run-b", "destroy", "bo", state.OutcomeRolledBack, 1},

@@ -105,7 +105,7 @@ func samplePersonas() []state.RecordedPersona {
 			Name: "Zoe", Email: "zoe@personas.mana.test", Archetype: "night-owl",
 			SystemPrompt: "You are Zoe. You write \"quotes\", ünïcode and\nnew lines.",
 			ModuleMix:    map[string]float64{"journal": 0.5, "habits": 0.25, "calendar": 0.25}, TickCadence: "hourly"}},
-		{Email: "anna@personas.mana.test", UserID: "u-anna", AppliedAt: at.Add(time.Second), Credentials: "pbkdf2-sha256$600000$c2FsdA$ZmluZ2VycHJpbnQ", Values: catalog.Persona{
+		{Email: "anna@personas.mana.test", UserID: "u-anna", AppliedAt: at.Add(time.Second), SecretFingerprint: "pbkdf2-sha256$600000$c2FsdA$ZmluZ2VycHJpbnQ", Values: catalog.Persona{
 			Name: "Anna", Email: "anna@personas.mana.test", Archetype: "planner",
 			SystemPrompt: "You are Anna.", ModuleMix: map[string]float64{"calendar": 1}, TickCadence: "daily"}},
 	}
@@ -307,8 +307,8 @@ func testNoSecretsStored(t *testing.T, s Store) {
 	if err := l.OpenJournal(ctx, e); err != nil {
 		t.Fatal(err)
 	}
-	for _, outcome := range []string{state.StepDone, state.StepFailed} {
-		if err := l.AppendSteps(ctx, e.ID, []state.JournalStep{sampleStep(personas[0].Email, outcome)}); err != nil {
+	for _, result := range []state.StepResult{state.StepDone, state.StepFailed} {
+		if err := l.AppendSteps(ctx, e.ID, []state.JournalStep{sampleStep(personas[0].Email, result)}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -402,14 +402,14 @@ func testCredentialsRoundTrip(t *testing.T, s Store) {
 	got := read(t, s.Open(t))
 	anna, _ := got.Find("anna@personas.mana.test")
 	zoe, _ := got.Find("zoe@personas.mana.test")
-	if anna.Credentials != samplePersonas()[1].Credentials || zoe.Credentials != "" {
-		t.Errorf("credentials read back: anna %q, zoe %q; want %q and none", anna.Credentials, zoe.Credentials, samplePersonas()[1].Credentials)
+	if anna.SecretFingerprint != samplePersonas()[1].SecretFingerprint || zoe.SecretFingerprint != "" {
+		t.Errorf("credentials read back: anna %q, zoe %q; want %q and none", anna.SecretFingerprint, zoe.SecretFingerprint, samplePersonas()[1].SecretFingerprint)
 	}
 	// A verify records a fingerprint where there was none.
-	got.Personas[1].Credentials = "pbkdf2-sha256$600000$c2FsdA$b3RoZXI"
+	got.Personas[1].SecretFingerprint = "pbkdf2-sha256$600000$c2FsdA$b3RoZXI"
 	write(t, l, got)
-	if zoe, _ := read(t, b).Find("zoe@personas.mana.test"); zoe.Credentials != "pbkdf2-sha256$600000$c2FsdA$b3RoZXI" {
-		t.Errorf("zoe's fingerprint after a second write: %q", zoe.Credentials)
+	if zoe, _ := read(t, b).Find("zoe@personas.mana.test"); zoe.SecretFingerprint != "pbkdf2-sha256$600000$c2FsdA$b3RoZXI" {
+		t.Errorf("zoe's fingerprint after a second write: %q", zoe.SecretFingerprint)
 	}
 }
 

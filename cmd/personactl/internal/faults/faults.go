@@ -17,6 +17,7 @@ import (
 
 	"github.com/mana/personactl/apply"
 	"github.com/mana/personactl/catalog"
+	"github.com/mana/personactl/plan"
 	"github.com/mana/personactl/state"
 )
 
@@ -240,7 +241,7 @@ func (l killLock) OpenJournal(ctx context.Context, e state.JournalEntry) (err er
 // stepPhase is the phase journal steps belong to: that of their writes.
 func (l killLock) stepPhase(steps []state.JournalStep) string {
 	for _, s := range steps {
-		if s.Action == "delete" && !l.k.failed.Load() {
+		if s.Action == plan.Delete.String() && !l.k.failed.Load() {
 			return "delete"
 		}
 	}
@@ -257,7 +258,7 @@ func (l killLock) Write(ctx context.Context, s *state.State) (err error) {
 	return err
 }
 
-func (l killLock) CloseJournal(ctx context.Context, id string, outcome string) (err error) {
+func (l killLock) CloseJournal(ctx context.Context, id string, outcome state.RunOutcome) (err error) {
 	l.k.call("save", "close journal", func() { err = l.Lock.CloseJournal(ctx, id, outcome) })
 	return err
 }
