@@ -32,11 +32,15 @@ release-check:
 	$(GO) run $(GORELEASER) check
 
 # The reliability campaign (faults, kills, lock loss, concurrency, hostile
-# input, secrets) in full; make test runs a fast subset. Needs PostgreSQL
-# (PERSONACTL_TEST_DATABASE_URL); prints its figures.
+# input, secrets, and PERSONACTL_MODEL_HISTORIES random histories of the
+# model-based test on each state backend) in full; make test runs a fast
+# subset. Needs PostgreSQL (PERSONACTL_TEST_DATABASE_URL); prints its
+# figures. -parallel lets the model's six shards (three per backend) run
+# at once; no other campaign test runs in parallel.
+PERSONACTL_MODEL_HISTORIES ?= 1000
 .PHONY: reliability
 reliability:
-	PERSONACTL_CAMPAIGN=full PERSONACTL_REQUIRE_DB=1 $(GO) test -count=1 -v -timeout 60m -run 'Campaign' ./cmd/personactl
+	PERSONACTL_CAMPAIGN=full PERSONACTL_MODEL_HISTORIES=$(PERSONACTL_MODEL_HISTORIES) PERSONACTL_REQUIRE_DB=1 $(GO) test -count=1 -v -parallel 6 -timeout 60m -run 'Campaign' ./cmd/personactl
 
 fuzz:
 	$(GO) test ./catalog -run '^$$' -fuzz FuzzLoad -fuzztime 30s

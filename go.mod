@@ -11,6 +11,7 @@ require (
 	github.com/sergi/go-diff v1.4.0
 	golang.org/x/term v0.48.0
 	gopkg.in/yaml.v3 v3.0.1
+	pgregory.net/rapid v1.3.0
 )
 
 require (
