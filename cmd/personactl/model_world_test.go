@@ -516,7 +516,7 @@ func (w *world) checkJournaled(before map[string]bool, writes []sentWrite) {
 			add(s.Email, s.UserID)
 		}
 		for _, b := range e.Before {
-			add(b.Email, b.UserID)
+			add(b.Values.Email, b.UserID)
 		}
 		var doc struct {
 			Changes []struct {
