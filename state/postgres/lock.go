@@ -230,8 +230,9 @@ func (l *lock) Lost() <-chan struct{} { return l.lost }
 func (l *lock) markLost(why error) {
 	l.lostOnce.Do(func() {
 		l.lostWhy = why
-		close(l.lost)
+		// Logged first: one who sees Lost closed finds the reason logged.
 		l.b.log.Warn("lock lost", "lock", l.info, "why", why.Error())
+		close(l.lost)
 	})
 }
 
