@@ -284,5 +284,5 @@ func (s *session) adviceForbidden() string {
 	case s.roleShown:
 		return fmt.Sprintf(`%s is not an admin: mana-auth gives it role %q; set MANA_ADMIN_EMAIL (or --admin-email) to an admin's address, or make this account one (auth.users.role = 'admin')`, s.email, s.role)
 	}
-	return fmt.Sprintf(`the token mana-auth issued to %s claims role %q: this account is not an admin, or mana-auth drops the role (it does while role is missing from user.additionalFields in services/mana-auth/src/auth/better-auth.config.ts); if auth.users.role is 'admin' for %s, add the line role: { type: 'string', defaultValue: 'user', input: false }, to user.additionalFields there and restart mana-auth (docs/token.md)`, s.email, role, s.email)
+	return fmt.Sprintf(`the token mana-auth issued to %s claims role %q: this account is not an admin, or mana-auth drops the role (it does while role is missing from user.additionalFields in services/mana-auth/src/auth/better-auth.config.ts); if auth.users.role is 'admin' for %s, add the line role: { type: 'string', defaultValue: 'user', input: false }, to user.additionalFields there and restart mana-auth, or until then set MANA_ADMIN_JWT_FILE to an admin token minted with mana-auth's signing key (docs/token.md)`, s.email, role, s.email)
 }
