@@ -262,6 +262,27 @@ func TestNoRollbackKeepsPartialProgress(t *testing.T) {
 	}
 }
 
+// TestRollbackTouchesNoStepThatNeverStarted: the first create fails, so
+// the updates after it never start; the rollback sends nothing for them,
+// not even their unchanged before-images.
+func TestRollbackTouchesNoStepThatNeverStarted(t *testing.T) {
+	b, c := state.LivePersona{UserID: "ub", Values: p("persona.b@mana.test", "a")}, state.LivePersona{UserID: "uc", Values: p("persona.c@mana.test", "a")}
+	fake := newFake(b, c)
+	fake.failFor["persona.a@mana.test"] = true
+	recorded := []state.RecordedPersona{{Email: b.Values.Email, UserID: "ub", Values: b.Values}, {Email: c.Values.Email, UserID: "uc", Values: c.Values}}
+	desired := []catalog.Persona{p("persona.a@mana.test", "a"), p("persona.b@mana.test", "z"), p("persona.c@mana.test", "z")}
+	pl := plan.Compute(plan.Input{Desired: desired, Recorded: recorded, Live: fake.snapshot()}, plan.Options{})
+	o := opts()
+	o.Parallelism = 1
+	res, err := Run(context.Background(), Input{Plan: pl, Recorded: recorded, Live: fake.snapshot()}, fake, newRecorder(), o)
+	if err == nil || !res.RolledBack {
+		t.Fatalf("err = %v, rolled back = %v; want the failed create rolled back", err, res.RolledBack)
+	}
+	if got := strings.Join(fake.writes, ", "); got != "upsert persona.a@mana.test" {
+		t.Errorf("requests: %s; want only the failed create, nothing for the updates that never started", got)
+	}
+}
+
 func TestBodiesAreCheckedBeforeTheFirstWrite(t *testing.T) {
 	fake := newFake()
 	o := opts()

@@ -38,6 +38,9 @@ type Catalog struct {
 	Personas []Persona
 	// Warnings are findings that do not stop a run unless Strict is set.
 	Warnings []Diagnostic
+	// Missing says there was no file at Path, so the catalog is empty: a
+	// run that needs no catalog (a destroy) read none.
+	Missing bool
 }
 
 // Field names a persona field as the catalog and the admin API spell it.

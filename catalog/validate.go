@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"slices"
@@ -23,6 +24,13 @@ const (
 	// maxLocalPartLength is the longest part before the @ that RFC 5321 allows.
 	maxLocalPartLength = 64
 )
+
+// MaxUpsertBody is the most bytes a persona may take as the body that
+// writes it to mana-auth: its fields and password, encoded as JSON. mana-auth
+// stores more, but then answers the persona's detail (the persona with its
+// recent actions) with more than the 4 MiB personactl reads of an answer,
+// and no plan could read the persona back; 1 MiB leaves the detail room.
+const MaxUpsertBody = 1 << 20
 
 // The members the catalog object may have, as indexes into catalogFields.
 const (
@@ -279,7 +287,40 @@ func (v *validator) persona(where string, n *node) (p Persona, email, name *node
 			}
 		}
 	}
+	if size, over := upsertSize(p); over {
+		at := n.pos
+		if f := m[memberSystemPrompt]; f != nil {
+			at = f.value.pos
+		}
+		who := where
+		if who == "" {
+			who = "the persona"
+		}
+		v.errorf(at, "%s takes %d bytes as the body that writes it to mana-auth (its fields and password as JSON), over the limit of %d (1 MiB): mana-auth would store it, but its detail answer could then exceed the 4 MiB personactl reads, and no plan could read it back; shorten its systemPrompt", who, size, MaxUpsertBody)
+	}
 	return p, email, name
+}
+
+// upsertSize returns the length of the upsert body that writes p, and
+// whether it is over MaxUpsertBody. Only a persona that escaping could
+// bring near the limit is encoded.
+func upsertSize(p Persona) (int, bool) {
+	text := len(p.Name) + len(p.Email) + len(p.Archetype) + len(p.SystemPrompt) + len(p.TickCadence)
+	for k := range p.ModuleMix {
+		text += len(k) + 32 // a key's quotes and colon, a number, a comma
+	}
+	// encoding/json writes a byte as at most 6 ("\u003c").
+	if 6*text+256 <= MaxUpsertBody {
+		return 0, false
+	}
+	// The body's members are the persona's, as catalog.Persona's tags
+	// spell them, and the password.
+	b, err := json.Marshal(p)
+	if err != nil {
+		return 0, false // a weight that is not finite, reported on its own
+	}
+	size := len(b) + len(`,"password":""`) + passwordLength
+	return size, size > MaxUpsertBody
 }
 
 // moduleMix checks a persona's weights and returns them.

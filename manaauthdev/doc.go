@@ -146,12 +146,19 @@
 //     from the last failure: 429 ACCOUNT_LOCKED with retryAfterSec and a
 //     Retry-After header (seconds, rounded up), the right password
 //     included; a 429 records nothing; a success deletes the string's
-//     rows. The rows do not reference the user: the lock survives deleting
-//     the persona and holds for the one re-created at the address. Another
-//     letter case of a locked address is another string, and logs in.
+//     rows, and, as the real service's deletion lands late, the first
+//     failure within ClearLag after it is not recorded either (six wrong
+//     passwords right after a success are all 401,
+//     login-race-exchanges.json). The rows do not reference the user: the
+//     lock survives deleting the persona and holds for the one re-created
+//     at the address. Another letter case of a locked address is another
+//     string, and logs in.
 //  18. The login's bad bodies: 400 VALIDATION "Invalid JSON body", or zod's
 //     "[body.email] Invalid input: expected string, received undefined",
-//     the messages of both fields joined with "; ".
+//     the messages of both fields joined with "; ". An address with spaces
+//     around it is 400 VALIDATION "Invalid email", before any lookup: no
+//     attempt is recorded (login-race-exchanges.json; any address Better
+//     Auth's sign-in calls invalid is answered so).
 //
 // # Inferred, not recorded
 //

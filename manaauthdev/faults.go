@@ -49,6 +49,10 @@ type Faults struct {
 	bucket       float64       // requests the limiter allows now
 	bucketAt     time.Time     // when bucket was last filled
 	login        bool          // the runner's login meets the faults too
+
+	stopAt  string        // lowercased address whose next sign-up stops the service; "" none
+	stopped chan struct{} // closed when the service stopped
+	down    bool          // stopped, and not restarted
 }
 
 func newFaults() *Faults {
@@ -159,10 +163,50 @@ func (f *Faults) FailWritesFor(email string) {
 	f.failing[strings.ToLower(email)] = true
 }
 
+// StopAfterSignUp stops the service, as a crash would, in the middle of
+// the next upsert that signs up email (any letter case): after the sign-up,
+// before the kind stamp and the persona row (the real upsert runs them
+// without a transaction, admin-api.md). That request gets no answer (its
+// connection is reset), nor does any later one, on any path, until
+// Restart. The channel is closed once the service has stopped.
+func (f *Faults) StopAfterSignUp(email string) <-chan struct{} {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.stopAt, f.stopped = strings.ToLower(email), make(chan struct{})
+	return f.stopped
+}
+
+// Restart serves requests again after StopAfterSignUp stopped the service.
+func (f *Faults) Restart() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.down = false
+}
+
+// stopsAfterSignUp reports whether the sign-up of email stops the
+// service, and stops it.
+func (f *Faults) stopsAfterSignUp(email string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.stopAt == "" || f.stopAt != strings.ToLower(email) {
+		return false
+	}
+	f.stopAt, f.down = "", true
+	close(f.stopped)
+	return true
+}
+
+func (f *Faults) isDown() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.down
+}
+
 // Reset switches every fault off, zeroes the counters and restarts the
 // draws from the seed.
 func (f *Faults) Reset() {
 	f.mu.Lock()
+	f.stopAt, f.down = "", false
 	f.errorRate, f.errorStatus, f.lostRate, f.resetRate, f.latency = 0, 0, 0, 0, 0
 	f.jitterMin, f.jitterMax, f.throttleRate, f.throttleWait = 0, 0, 0, 0
 	f.rateLimit, f.rateWait, f.login = 0, 0, false

@@ -2,7 +2,9 @@ package manaauthdev_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"reflect"
@@ -356,4 +358,51 @@ func TestLatencyJitterDelaysAdminRequests(t *testing.T) {
 func within(header string, lo, hi int) bool {
 	n, err := strconv.Atoi(header)
 	return err == nil && lo <= n && n <= hi
+}
+
+// TestStopAfterSignUpLeavesAPlainUser: the service stops between the
+// upsert's sign-up and its stamp, as the real one can (no transaction):
+// no answer, then none to anyone until it restarts; a plain user of kind
+// human, unverified and without a persona row, holds the address; the
+// next upsert completes it.
+func TestStopAfterSignUpLeavesAPlainUser(t *testing.T) {
+	for name, opts := range stores {
+		t.Run(name, func(t *testing.T) {
+			inst := devtest.Start(t, opts...)
+			f := inst.Server.Faults()
+			stopped := f.StopAfterSignUp("Persona.Half@mana.test")
+			if a := mustCall(t, inst, http.MethodPost, manaauthdev.PathPersonas, personaBody("persona.other@mana.test")); a.status != 200 {
+				t.Fatalf("POST of another address: %d %s", a.status, a.body)
+			}
+			if a, err := call(t, inst, http.MethodPost, manaauthdev.PathPersonas, personaBody("persona.half@mana.test")); err == nil {
+				t.Fatalf("POST that stops the service: answered %d %s, want no answer", a.status, a.body)
+			}
+			select {
+			case <-stopped:
+			default:
+				t.Fatal("the service did not say it stopped")
+			}
+			for _, path := range []string{manaauthdev.PathPersonas, manaauthdev.PathHealth} {
+				if a, err := call(t, inst, http.MethodGet, path, nil); err == nil {
+					t.Errorf("GET %s while stopped: answered %d, want no answer", path, a.status)
+				}
+			}
+			f.Restart()
+			ctx := context.Background()
+			u, err := inst.Store.UserByEmail(ctx, "persona.half@mana.test")
+			if err != nil {
+				t.Fatalf("the sign-up before the stop: %v", err)
+			}
+			if u.Kind != manaauthdev.KindHuman || u.EmailVerified {
+				t.Errorf("user after the stop: kind %s, verified %v; want a plain unverified human (not stamped)", u.Kind, u.EmailVerified)
+			}
+			if _, err := inst.Store.Persona(ctx, u.ID); !errors.Is(err, manaauthdev.ErrNotFound) {
+				t.Errorf("persona row after the stop: %v, want none", err)
+			}
+			a := mustCall(t, inst, http.MethodPost, manaauthdev.PathPersonas, personaBody("persona.half@mana.test"))
+			if a.status != 200 || !strings.Contains(a.body, u.ID) {
+				t.Errorf("the next upsert: %d %s; want the same user %s completed", a.status, a.body, u.ID)
+			}
+		})
+	}
 }

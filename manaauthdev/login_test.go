@@ -158,6 +158,8 @@ func TestLoginRefusalsAndTheirAttempts(t *testing.T) {
 				`{"error":"VALIDATION","message":"[body.email] Invalid input: expected string, received undefined; [body.password] Invalid input: expected string, received undefined","status":400}`, nil},
 			{"a number for a password", map[string]any{"email": persona1, "password": 12345678}, 400,
 				`{"error":"VALIDATION","message":"[body.password] Invalid input: expected string, received number","status":400}`, map[string]int{persona1: 1}},
+			{"spaces around the address", creds(" "+persona1+" ", password1), 400,
+				`{"error":"VALIDATION","message":"Invalid email","status":400}`, map[string]int{persona1: 1, " " + persona1 + " ": 0}},
 		}
 		for _, c := range cases {
 			a := login(t, inst, c.body)
@@ -263,13 +265,15 @@ func TestFailuresSpreadOverMoreThanTheWindowDoNotLock(t *testing.T) {
 }
 
 func TestLoginFaultsAreSwitchedOnApart(t *testing.T) {
-	inst := devtest.Start(t)
+	clock := manaauthdev.NewClock(time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC))
+	inst := devtest.Start(t, devtest.WithNow(clock.Now))
 	createPersona(t, inst, persona1, password1)
 	f := inst.Server.Faults()
 	f.SetErrorRate(1, http.StatusServiceUnavailable)
 	if a := login(t, inst, creds(persona1, password1)); a.status != 200 {
 		t.Errorf("login with admin faults on, login faults off: %d %s, want 200", a.status, a.raw)
 	}
+	clock.Advance(manaauthdev.ClearLag) // the success's clearing has landed
 	f.SetErrorRate(0, 0)
 	f.SetLoginFaults(true)
 	f.SetLostAnswerRate(1)

@@ -243,6 +243,10 @@ func (s *Server) upsertPersona(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		userID = created.ID
+		if s.faults.stopsAfterSignUp(email) {
+			resetConnection(w) // the service stopped: no stamp, no row, no answer
+			return
+		}
 	default:
 		s.internalError(w, r, err)
 		return

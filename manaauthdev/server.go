@@ -87,6 +87,11 @@ type Server struct {
 	// expiredTokens counts the admin requests refused for an expired token.
 	expiredTokens atomic.Int64
 
+	// clearing holds, by address string, when a success's clearing of its
+	// failed logins was sent (see ClearLag).
+	clearMu  sync.Mutex
+	clearing map[string]time.Time
+
 	logMu sync.Mutex
 	log   io.Writer
 }
@@ -141,6 +146,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	note := ""
 	defer func() { s.logRequest(r, sw.status, time.Since(start), note) }()
 
+	if s.faults.isDown() {
+		note = "fault: the service is stopped"
+		sw.status = 0
+		resetConnection(sw)
+		return
+	}
 	if isAdminPath(path) || (path == PathLogin && s.faults.loginFaulted()) {
 		fault := s.faults.draw()
 		if err := wait(r.Context(), fault.delay); err != nil {

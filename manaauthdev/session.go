@@ -142,6 +142,7 @@ func (s *Server) sessionRoute(w http.ResponseWriter, r *http.Request, path strin
 	case (path == PathRefresh || path == PathSessionToToken) && r.Method == http.MethodPost,
 		path == PathToken && get,
 		(path == PathGetSession || path == PathSession) && get:
+		// The routes that read the cookie: answered below.
 	case path == PathValidate && r.Method == http.MethodPost:
 		s.validate(w, r)
 		return true

@@ -14,9 +14,23 @@ import (
 	"github.com/mana/personactl/state"
 )
 
-// Compute returns the plan that makes live match the catalog: the 3-way table
-// of cli.md applied to every email of catalog ∪ recorded ∪ live (or only to
+// Compute returns the plan that makes live match the catalog: this 3-way
+// table applied to every email of catalog ∪ recorded ∪ live (or only to
 // Options.Targets), in email order.
+//
+//	catalog  recorded     live        action                    drift
+//	yes      no           no          create
+//	yes      yes          no          create                    deleted outside personactl
+//	yes      any          = catalog   no-op (recorded if not)   changed outside, if live ≠ recorded
+//	yes      no or = live ≠ catalog   update
+//	yes      yes, ≠ live  ≠ catalog   update                    changed outside (which fields)
+//	no       yes          yes         delete
+//	no       yes          no          forget (state only)       deleted outside personactl
+//	no       no           yes         nothing; with --prune,    unmanaged
+//	                                  delete
+//
+// A name differs only through a replace (--replace); --destroy, --all and
+// --refresh-only change the desired side as Options says.
 //
 // It is one merge of the three snapshots sorted by email (already sorted
 // inputs, the usual case, are not sorted again), so it runs in O(n log n) at
@@ -111,7 +125,10 @@ type computer struct {
 	replaceInCatalog              map[string]bool
 	uncheckedCredentials          int
 	unknownCredentials, credDrift []string
-	scratch                       []byte
+	// left are the live personas a destroy leaves: this setup does not
+	// manage them.
+	left    []string
+	scratch []byte
 }
 
 func (cx *computer) change(email string, d *catalog.Persona, r *state.RecordedPersona, l *state.LivePersona) Change {
@@ -134,16 +151,25 @@ func (cx *computer) change(email string, d *catalog.Persona, r *state.RecordedPe
 	}
 	switch {
 	case cx.opts.Destroy:
-		planDestroy(&c, d, r, l, cx.in.Interrupted[email])
+		if planDestroy(&c, d, r, l, cx.opts.All, cx.in.Interrupted[email]) {
+			cx.left = append(cx.left, email)
+		}
 	case cx.opts.RefreshOnly:
 		planRefresh(&c, r, l, cx.in.Interrupted[email])
+	case d != nil && l != nil && l.Unreadable:
+		// Its values are unknown, so nothing is planned for it but a
+		// decision: the warning below says how to delete it.
+		c.Attention = true
 	case d != nil:
 		cx.planDesired(&c, d, r, l)
 	default:
 		planUndesired(&c, r, l, cx.opts.Prune, cx.in.Interrupted[email])
 	}
+	if l != nil && l.Unreadable && c.Action == NoOp {
+		cx.p.Warnings = append(cx.p.Warnings, Finding{Code: CodeLiveUnreadable, Emails: []string{email}, UserID: l.UserID})
+	}
 	cx.credentials(&c, d, r, l)
-	c.Attention = (hasNotApplied(c) && c.Action != Replace) ||
+	c.Attention = c.Attention || (hasNotApplied(c) && c.Action != Replace) ||
 		(c.Drift.Has(Credentials) && c.Action != Replace && c.Action != Delete)
 	if l != nil && (c.Action != NoOp || c.Record) {
 		// What a saved plan checks before it writes to, or records, this
@@ -164,7 +190,10 @@ func (cx *computer) drift(email string, d *catalog.Persona, r *state.RecordedPer
 		}
 		return &Drift{Kind: DeletedOutside}
 	case r != nil && l != nil:
-		diffs := catalog.Differences(r.Values, l.Values)
+		var diffs []catalog.Field
+		if !l.Unreadable { // values unknown: only the user id can tell
+			diffs = catalog.Differences(r.Values, l.Values)
+		}
 		if len(diffs) == 0 && r.UserID == l.UserID {
 			return nil
 		}
@@ -237,6 +266,9 @@ func (cx *computer) finish(targets, found map[string]bool, total int) {
 	if !cx.opts.Destroy && !cx.opts.RefreshOnly {
 		cx.checkReplaceTargets(targets)
 	}
+	if cx.opts.Destroy && !cx.opts.All {
+		cx.destroyNotes()
+	}
 	if len(cx.credDrift) > 0 {
 		p.Warnings = append(p.Warnings, Finding{Code: CodeCredentialDrift, Emails: cx.credDrift})
 	}
@@ -248,6 +280,7 @@ func (cx *computer) finish(targets, found map[string]bool, total int) {
 	}
 	sortFindings(p.Errors)
 	sortFindings(p.Warnings)
+	sortFindings(p.Notes)
 }
 
 // sortFindings orders findings by code, then by the first address.
@@ -260,18 +293,6 @@ func sortFindings(fs []Finding) {
 	})
 }
 
-func planDestroy(c *Change, d *catalog.Persona, r *state.RecordedPersona, l *state.LivePersona, run string) {
-	switch {
-	case l != nil:
-		c.Action = Delete
-		c.History = history(l)
-		c.NotInCatalog = d == nil
-	case r != nil:
-		c.Action = Forget
-		c.Reasons = append(c.Reasons, Finding{Code: ReasonGone, Run: run})
-	}
-}
-
 // planRefresh plans only the state's catch-up with live: nothing is written
 // to mana-auth.
 func planRefresh(c *Change, r *state.RecordedPersona, l *state.LivePersona, run string) {
@@ -279,7 +300,7 @@ func planRefresh(c *Change, r *state.RecordedPersona, l *state.LivePersona, run 
 	case r != nil && l == nil:
 		c.Action = Forget
 		c.Reasons = append(c.Reasons, Finding{Code: ReasonGone, Run: run})
-	case r != nil && c.Drift.Has(ChangedOutside):
+	case r != nil && c.Drift.Has(ChangedOutside) && !l.Unreadable:
 		c.Record = true
 	}
 }
@@ -315,6 +336,10 @@ func (cx *computer) planDesired(c *Change, d *catalog.Persona, r *state.Recorded
 			}
 			p.Errors = append(p.Errors, f)
 			c.Reasons = append(c.Reasons, Finding{Code: ReasonAddressUndetermined})
+		default:
+			if u, ok := cx.in.Unfinished[d.Email]; ok {
+				p.Notes = append(p.Notes, Finding{Code: CodeUnfinishedCreate, Emails: []string{d.Email}, UserID: u.UserID, Run: u.Run})
+			}
 		}
 		return
 	}

@@ -143,32 +143,79 @@ func TestCreateOverAPersonsAddressBlocksThePlan(t *testing.T) {
 	}
 }
 
-func TestDestroyMarksPersonasNotInCatalog(t *testing.T) {
-	extra := persona("persona.extra@mana.test", prompt)
-	p := Compute(Input{
-		Desired:  []catalog.Persona{anna},
-		Recorded: []state.RecordedPersona{rec("u1", anna), rec("u9", persona("persona.gone@mana.test", prompt))},
-		Live:     []state.LivePersona{live("u1", anna), live("u2", extra)},
-	}, Options{Destroy: true})
-	want := map[string]struct {
+// TestDestroyDeletesWhatThisSetupManages: a destroy deletes the live
+// personas in the catalog or the recorded state and names every other one
+// it leaves; --all deletes every live persona, marking those the catalog
+// does not have; --target narrows the managed set (with --all, the live
+// set), and a target outside it deletes nothing.
+func TestDestroyDeletesWhatThisSetupManages(t *testing.T) {
+	ben := persona("persona.ben@mana.test", prompt)   // in the catalog only
+	mia := persona("persona.mia@mana.test", prompt)   // recorded only
+	zoe := persona("persona.zoe@mana.test", prompt)   // live only: another setup's
+	gone := persona("persona.gone@mana.test", prompt) // recorded, deleted since
+	in := Input{
+		Desired:  []catalog.Persona{anna, ben},
+		Recorded: []state.RecordedPersona{rec("u1", anna), rec("u3", mia), rec("u9", gone)},
+		Live:     []state.LivePersona{live("u1", anna), live("u2", ben), live("u3", mia), live("u4", zoe)},
+	}
+	noCatalog := in
+	noCatalog.Desired, noCatalog.MissingCatalog = nil, "catalog.json"
+	const leftZoe = "1 persona not managed here (in neither this catalog nor this recorded state) was left: persona.zoe@mana.test; `--all` deletes it too"
+	type want struct {
 		action       Action
 		notInCatalog bool
+	}
+	tests := []struct {
+		name    string
+		in      Input
+		opts    Options
+		changes map[string]want
+		notes   []string
 	}{
-		anna.Email:               {Delete, false},
-		extra.Email:              {Delete, true},
-		"persona.gone@mana.test": {Forget, false},
+		{"managed via the catalog, the state or both: deleted; the unmanaged one left and named", in, Options{Destroy: true},
+			map[string]want{anna.Email: {Delete, false}, ben.Email: {Delete, false}, mia.Email: {Delete, true}, zoe.Email: {NoOp, false}, gone.Email: {Forget, false}},
+			[]string{leftZoe}},
+		{"--all: every live persona, marking those not in the catalog", in, Options{Destroy: true, All: true},
+			map[string]want{anna.Email: {Delete, false}, ben.Email: {Delete, false}, mia.Email: {Delete, true}, zoe.Email: {Delete, true}, gone.Email: {Forget, false}},
+			nil},
+		{"--target inside the managed set", in, Options{Destroy: true, Targets: []string{mia.Email}},
+			map[string]want{mia.Email: {Delete, true}}, nil},
+		{"--target outside the managed set deletes nothing", in, Options{Destroy: true, Targets: []string{zoe.Email}},
+			map[string]want{zoe.Email: {NoOp, false}}, []string{leftZoe}},
+		{"--all with --target narrows the live set", in, Options{Destroy: true, All: true, Targets: []string{zoe.Email}},
+			map[string]want{zoe.Email: {Delete, true}}, nil},
+		{"no catalog: the recorded personas only, said", noCatalog, Options{Destroy: true},
+			map[string]want{anna.Email: {Delete, true}, ben.Email: {NoOp, false}, mia.Email: {Delete, true}, zoe.Email: {NoOp, false}, gone.Email: {Forget, false}},
+			[]string{"there is no catalog at catalog.json, so this destroy deletes only the personas the recorded state holds", "2 personas not managed here (in neither this catalog nor this recorded state) were left: persona.ben@mana.test, persona.zoe@mana.test; `--all` deletes them too"}},
+		{"no catalog with --all: every live persona", noCatalog, Options{Destroy: true, All: true},
+			map[string]want{anna.Email: {Delete, true}, ben.Email: {Delete, true}, mia.Email: {Delete, true}, zoe.Email: {Delete, true}, gone.Email: {Forget, false}},
+			nil},
 	}
-	if len(p.Changes) != len(want) {
-		t.Fatalf("got %d changes, want %d", len(p.Changes), len(want))
-	}
-	for _, c := range p.Changes {
-		w := want[c.Email]
-		if c.Action != w.action || c.NotInCatalog != w.notInCatalog {
-			t.Errorf("%s: %s notInCatalog=%v, want %s %v", c.Email, c.Action, c.NotInCatalog, w.action, w.notInCatalog)
-		}
-		if c.Action == Delete && c.History == nil {
-			t.Errorf("%s: delete without the history it destroys", c.Email)
-		}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := Compute(tt.in, tt.opts)
+			got := map[string]want{}
+			for _, c := range p.Changes {
+				got[c.Email] = want{c.Action, c.NotInCatalog}
+				if c.Action == Delete && c.History == nil {
+					t.Errorf("%s: delete without the history it destroys", c.Email)
+				}
+			}
+			if !reflect.DeepEqual(got, tt.changes) {
+				t.Errorf("changes %v, want %v", got, tt.changes)
+			}
+			if len(p.Notes) != len(tt.notes) {
+				t.Fatalf("notes %q, want %d", Messages(p.Notes), len(tt.notes))
+			}
+			for i, n := range tt.notes {
+				if got := p.Notes[i].Message(); !strings.HasPrefix(got, n) {
+					t.Errorf("note %q, want %q", got, n)
+				}
+			}
+			if len(p.Errors) > 0 {
+				t.Errorf("errors %q", Messages(p.Errors))
+			}
+		})
 	}
 }
 
@@ -195,5 +242,84 @@ func TestRecordedKeepsTheLiveName(t *testing.T) {
 	p = Compute(Input{Desired: []catalog.Persona{renamed}, Live: []state.LivePersona{live("u1", anna)}}, Options{Replace: []string{anna.Email}})
 	if got, _ := p.Changes[0].Recorded(); got.Name != "Anna Maria" {
 		t.Errorf("recorded after replace has name %q, want the catalog's", got.Name)
+	}
+}
+
+// unreadable is a live persona whose detail was too large to read: the
+// list's email, user id and count of the week's actions alone.
+func unreadable(id, email string) state.LivePersona {
+	return state.LivePersona{UserID: id, Values: catalog.Persona{Email: email}, Actions7d: 4, Unreadable: true}
+}
+
+// TestUnreadableLivePersona: a live persona too large to read is named with
+// its user id and left alone (its values are unknown, so neither an update
+// nor a record of them could be right), the rest of the plan goes on, and a
+// destroy that covers it deletes it by the user id the list gave.
+func TestUnreadableLivePersona(t *testing.T) {
+	big := unreadable("u-big", anna.Email)
+	benEdited := with(anna2(), func(p *catalog.Persona) { p.Archetype = "night-owl" })
+	in := Input{
+		Desired:  []catalog.Persona{anna, benEdited},
+		Recorded: []state.RecordedPersona{rec("u-big", anna), rec("u2", anna2())},
+		Live:     []state.LivePersona{big, live("u2", anna2())},
+		Secret:   currentSecret,
+	}
+	moved := in
+	moved.Recorded = []state.RecordedPersona{rec("u-old", anna), rec("u2", anna2())}
+	unmanaged := in
+	unmanaged.Desired, unmanaged.Recorded = []catalog.Persona{benEdited}, []state.RecordedPersona{rec("u2", anna2())}
+	for _, tt := range []struct {
+		name   string
+		in     Input
+		opts   Options
+		action Action
+		warned bool
+		other  Action // what becomes of the readable persona
+	}{
+		{"apply", in, Options{}, NoOp, true, Update},
+		{"refresh", moved, Options{RefreshOnly: true}, NoOp, true, NoOp},
+		{"destroy", in, Options{Destroy: true}, Delete, false, Delete},
+		{"destroy another", in, Options{Destroy: true, Targets: []string{"persona.mia@mana.test"}}, NoOp, false, Delete},
+		{"destroy leaves it unmanaged", unmanaged, Options{Destroy: true}, NoOp, true, Delete},
+		{"destroy --all --target", unmanaged, Options{Destroy: true, All: true, Targets: []string{anna.Email}}, Delete, false, NoOp},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			p := Compute(tt.in, tt.opts)
+			got := map[string]Change{}
+			for _, c := range p.Changes {
+				got[c.Email] = c
+			}
+			c := got[anna.Email]
+			if c.Action != tt.action || c.Record || len(c.Fields) > 0 {
+				t.Errorf("the unreadable persona: %s, record %v, fields %v; want %s, nothing recorded, no fields", c.Action, c.Record, c.Fields, tt.action)
+			}
+			if c.Action == Delete && c.UserID != "u-big" {
+				t.Errorf("its delete targets user %q, want the listed u-big", c.UserID)
+			}
+			if c.Drift.Has(ChangedOutside) && (len(c.Drift.Fields) != 1 || c.Drift.Fields[0].Field != FieldUserID) {
+				t.Errorf("drift from values nobody read: %+v", c.Drift.Fields)
+			}
+			if other := got["persona.mia@mana.test"]; other.Action != tt.other {
+				t.Errorf("the readable persona: %s, want %s", other.Action, tt.other)
+			}
+			var warning *Finding
+			for i, f := range p.Warnings {
+				if f.Code == CodeLiveUnreadable {
+					warning = &p.Warnings[i]
+				}
+			}
+			switch {
+			case !tt.warned && warning != nil:
+				t.Errorf("warned of a persona the plan deletes or leaves out: %s", warning.Message())
+			case tt.warned && warning == nil:
+				t.Errorf("no warning names the unreadable persona; warnings %v", Messages(p.Warnings))
+			case tt.warned && !strings.Contains(warning.Message(), "persona.anna@mana.test (user u-big)") ||
+				tt.warned && !strings.Contains(warning.Message(), "personactl destroy --all --target=persona.anna@mana.test"):
+				t.Errorf("the warning does not name it, its user id and the way out: %s", warning.Message())
+			}
+			if tt.name == "apply" && !reflect.DeepEqual(p.NeedsAttention(), []string{anna.Email}) {
+				t.Errorf("needs attention: %v, want the unreadable persona (catalog and live may differ)", p.NeedsAttention())
+			}
+		})
 	}
 }

@@ -24,6 +24,9 @@ const (
 	CodeNameNeedsReplace Code = "name_needs_replace"
 	// CodeReplaceCreates: --replace names a persona that is not live.
 	CodeReplaceCreates Code = "replace_creates"
+	// CodeLiveUnreadable: the live persona Emails[0], user UserID, is too
+	// large to read, so the plan leaves it alone.
+	CodeLiveUnreadable Code = "live_unreadable"
 )
 
 // Errors: nothing is applied while one stands.
@@ -45,6 +48,15 @@ const (
 	CodeCredentialsNotChecked Code = "credentials_not_checked"
 	// CodeCredentialsUnknown: no comparable fingerprint is recorded for Emails.
 	CodeCredentialsUnknown Code = "credentials_unknown"
+	// CodeUnmanagedLeft: a destroy leaves Emails, live personas in neither
+	// the catalog nor the recorded state; --all deletes them too.
+	CodeUnmanagedLeft Code = "unmanaged_left"
+	// CodeCatalogMissing: no catalog file at Catalog, so a destroy deletes
+	// the recorded personas only.
+	CodeCatalogMissing Code = "catalog_missing"
+	// CodeUnfinishedCreate: UserID, at Emails[0], is what Run's create left
+	// half made (signed up, not yet a persona); this create completes it.
+	CodeUnfinishedCreate Code = "unfinished_create"
 )
 
 // Reasons for one change.
@@ -85,13 +97,16 @@ type Finding struct {
 	// LiveName and CatalogName are a name only a replace can apply.
 	LiveName    string `json:"live_name,omitempty"`
 	CatalogName string `json:"catalog_name,omitempty"`
-	// UserID is the user the state records at the address.
+	// UserID is the user the state records at the address, or the one an
+	// interrupted run's create left there.
 	UserID string `json:"user_id,omitempty"`
-	// Run is the interrupted run that deleted the persona; "" when it was
-	// deleted outside personactl.
+	// Run is the interrupted run that deleted the persona, or that left its
+	// create unfinished; "" when it was deleted outside personactl.
 	Run string `json:"run,omitempty"`
 	// History is what a replace would destroy.
 	History *History `json:"history,omitempty"`
+	// Catalog is the path of a catalog file that is not there.
+	Catalog string `json:"catalog,omitempty"`
 }
 
 // Message words f for people; every rendering shows this text.
@@ -113,6 +128,8 @@ func (f Finding) Message() string {
 		return fmt.Sprintf("%s: name is %q live but %q in the catalog; mana-auth cannot rename a persona, so the name is not applied; pass --replace=%s to delete and re-create it (destroys %s)", email, f.LiveName, f.CatalogName, email, f.History.Describe())
 	case CodeReplaceCreates:
 		return fmt.Sprintf("--replace=%s: the persona does not exist live, so it is simply created", email)
+	case CodeLiveUnreadable:
+		return fmt.Sprintf("%s (user %s): mana-auth's answer for this persona is too large to read (its prompt must be megabytes long), so its values are unknown and this plan leaves it alone; `personactl destroy --all --target=%s` deletes it by that user id, and the next apply creates it again if the catalog has it", email, f.UserID, email)
 	case CodeAddressTaken:
 		return fmt.Sprintf("%s is taken by a Mana user who is not a persona: creating it would turn that account into a persona, and a later destroy would delete it with all its data; choose another address in the catalog", email)
 	case CodeAddressUndetermined:
@@ -130,6 +147,13 @@ func (f Finding) Message() string {
 	case CodeCredentialsUnknown:
 		return fmt.Sprintf("whether the persona runner can log in as %s is unknown: the state records no seed secret fingerprint that can be compared for %s (%s); run `personactl verify` to check and record %s",
 			count(n, "persona", "personas"), pick(n, "it", "them"), listSome(f.Emails), pick(n, "it", "them"))
+	case CodeUnmanagedLeft:
+		return fmt.Sprintf("%s not managed here (in neither this catalog nor this recorded state) %s left: %s; `--all` deletes %s too",
+			count(n, "persona", "personas"), pick(n, "was", "were"), listSome(f.Emails), pick(n, "it", "them"))
+	case CodeCatalogMissing:
+		return fmt.Sprintf("there is no catalog at %s, so this destroy deletes only the personas the recorded state holds; pass --catalog=PATH to delete a catalog's personas too", f.Catalog)
+	case CodeUnfinishedCreate:
+		return fmt.Sprintf("%s: user %s holds this address but is not a persona: %s signed it up and stopped before it was one (the user was created inside the request window of that create and has never signed in); this create completes it", email, f.UserID, f.Run)
 	case ReasonRecreated:
 		return "deleted " + f.gone() + " since the last apply; it will be created again"
 	case ReasonAddressTaken:

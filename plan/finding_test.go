@@ -54,6 +54,7 @@ func TestEveryCodeIsProducedAndDocumented(t *testing.T) {
 		{"removed-and-gone", Input{Recorded: []state.RecordedPersona{rec("u9", anna)}}, Options{}},
 		{"refresh-gone", Input{Recorded: []state.RecordedPersona{rec("u9", anna)}}, Options{RefreshOnly: true}},
 		{"unknown-credentials", Input{Desired: []catalog.Persona{anna}, Live: []state.LivePersona{live("u9", anna)}, Secret: currentSecret}, Options{}},
+		{"destroy-without-catalog", Input{Recorded: []state.RecordedPersona{rec("u9", anna)}, MissingCatalog: "catalog.json"}, Options{Destroy: true}},
 	}
 	produced := map[Code]bool{}
 	for _, sc := range append(extra, more...) {

@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -12,9 +13,17 @@ import (
 // Replace. An unset shell variable gives one (--target="$EMAIL"), and a
 // --target that narrows to nothing must not be read as no --target at
 // all, which plans (or destroys) every persona. Both flags are reported
-// together.
+// together, with a destroy that --prune would widen and an --all without
+// a destroy to widen: each would do other than the user meant.
 func (o Options) Check() error {
-	return state.Errors(CheckAddresses("target", o.Targets), CheckAddresses("replace", o.Replace))
+	var scope error
+	switch {
+	case o.Destroy && o.Prune:
+		scope = errors.New("--destroy --prune: a destroy deletes the personas this catalog and state manage, and --prune does not widen it; to delete every live persona, managed here or not, use --all (personactl destroy --all)")
+	case o.All && !o.Destroy:
+		scope = errors.New("--all widens a destroy to every live persona, and this run destroys nothing; add --destroy (or run personactl destroy --all), or drop --all")
+	}
+	return state.Errors(scope, CheckAddresses("target", o.Targets), CheckAddresses("replace", o.Replace))
 }
 
 // CheckAddresses refuses an empty or blank address among those given to

@@ -87,7 +87,9 @@ func TestTargetsPlanOnlyThoseAddresses(t *testing.T) {
 
 // TestOptionsRefuseBlankAddresses: an empty --target would narrow nothing
 // (the run would plan, or destroy, every persona), so an empty or blank
-// address in --target or --replace is refused, each flag named.
+// address in --target or --replace is refused, each flag named; so are
+// --destroy with --prune and --all without --destroy, which do other than
+// they seem to.
 func TestOptionsRefuseBlankAddresses(t *testing.T) {
 	tests := []struct {
 		name string
@@ -100,6 +102,10 @@ func TestOptionsRefuseBlankAddresses(t *testing.T) {
 		{"a blank --target among addresses", Options{Destroy: true, Targets: []string{anna.Email, " \t"}}, []string{`--target=" \t"`, "blank"}},
 		{"an empty --replace", Options{Replace: []string{anna.Email, ""}}, []string{`--replace=""`}},
 		{"both, reported together", Options{Targets: []string{"\n"}, Replace: []string{" "}}, []string{`--target="\n"`, `--replace=" "`}},
+		{"a destroy of every live persona", Options{Destroy: true, All: true}, nil},
+		{"--destroy --prune points to --all", Options{Destroy: true, Prune: true}, []string{"--destroy --prune", "use --all"}},
+		{"--all without --destroy", Options{All: true}, []string{"--all", "add --destroy"}},
+		{"--all without --destroy beside a blank --target", Options{All: true, Targets: []string{""}}, []string{"add --destroy", `--target=""`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -135,6 +135,13 @@ func (k DriftKind) Describe() string {
 	return string(k)
 }
 
+// Unfinished is a user an interrupted run's create left half made: Run
+// describes the run for people, as Input.Interrupted does.
+type Unfinished struct {
+	Run    string
+	UserID string
+}
+
 // Input is the three snapshots a plan is computed from, and what the caller
 // learnt about them.
 type Input struct {
@@ -151,6 +158,12 @@ type Input struct {
 	// records the user it was (then that user is deleted first, which
 	// mana-auth refuses for anyone who is not a persona).
 	Undetermined []string
+	// Unfinished maps an address to the interrupted run whose create left
+	// a user there half made (signed up, not yet a persona) and to that
+	// user: the create completes it, with a note. The caller fills it when
+	// it checks the addresses; an address in it is in neither Taken nor
+	// Undetermined.
+	Unfinished map[string]Unfinished
 	// Interrupted maps an address to the interrupted run that deleted it,
 	// described for people ("the interrupted destroy of 2026-11-29T10:00:00Z
 	// (journal 1a2b…)"); the caller fills it from the open journals.
@@ -167,6 +180,10 @@ type Input struct {
 	// unknown scheme, a damaged value): its credentials are unknown, not
 	// drifted.
 	SameSecret map[string]bool
+	// MissingCatalog is the catalog's path when no file is there (a destroy
+	// reads a catalog only when there is one): the personas this setup
+	// manages are then the recorded ones only, which the plan says.
+	MissingCatalog string
 	// Workspace, Lineage and Serial identify the recorded state the plan was
 	// computed against, so that a saved plan can tell when it went stale.
 	Workspace string
@@ -176,8 +193,13 @@ type Input struct {
 
 // Options are the user's choices that shape a plan.
 type Options struct {
-	// Destroy plans the deletion of every live persona.
+	// Destroy plans the deletion of the personas this setup manages: every
+	// live persona in the catalog or the recorded state. The other live
+	// personas are left, and a note names them.
 	Destroy bool `json:"destroy,omitempty"`
+	// All, with Destroy, deletes every live persona, managed here or not,
+	// as the old cleanup script did.
+	All bool `json:"all,omitempty"`
 	// RefreshOnly shows drift only and plans no writes to mana-auth.
 	RefreshOnly bool `json:"refresh_only,omitempty"`
 	// Prune deletes live personas that are neither in the catalog nor recorded.
@@ -186,7 +208,8 @@ type Options struct {
 	Replace []string `json:"replace,omitempty"`
 	// Targets, when not empty, are the only addresses planned: every other
 	// address is left out of the plan entirely, and the plan warns that it
-	// is partial.
+	// is partial. A destroy's targets narrow the managed set (with All,
+	// the live set): a target outside it deletes nothing.
 	//
 	// Both lists are compared as Addresses, and a plan records them so. An
 	// empty Targets plans every persona, so a caller refuses an empty or

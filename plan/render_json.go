@@ -17,13 +17,34 @@ const JSONFormatVersion = "2"
 type jsonPlan struct {
 	FormatVersion string        `json:"format_version"`
 	Workspace     string        `json:"workspace"`
-	Options       Options       `json:"options"`
+	Options       jsonOptions   `json:"options"`
 	Changes       []jsonChange  `json:"changes"`
 	Warnings      []jsonFinding `json:"warnings"`
 	Errors        []jsonFinding `json:"errors"`
 	Notes         []jsonFinding `json:"notes"`
 	Summary       Summary       `json:"summary"`
 	ChangesDigest string        `json:"changes_digest"`
+}
+
+// jsonOptions are the plan's options with every documented key, false and
+// [] included, so that a script reads a key rather than its absence.
+type jsonOptions struct {
+	Destroy     bool     `json:"destroy"`
+	All         bool     `json:"all"`
+	RefreshOnly bool     `json:"refresh_only"`
+	Prune       bool     `json:"prune"`
+	Replace     []string `json:"replace"`
+	Targets     []string `json:"targets"`
+}
+
+func jsonOptionsOf(o Options) jsonOptions {
+	nonNil := func(s []string) []string {
+		if s == nil {
+			return []string{}
+		}
+		return s
+	}
+	return jsonOptions{Destroy: o.Destroy, All: o.All, RefreshOnly: o.RefreshOnly, Prune: o.Prune, Replace: nonNil(o.Replace), Targets: nonNil(o.Targets)}
 }
 
 type jsonChange struct {
@@ -58,7 +79,7 @@ func jsonDocument(p *Plan) jsonPlan {
 	doc := jsonPlan{
 		FormatVersion: JSONFormatVersion,
 		Workspace:     p.Workspace,
-		Options:       p.Options,
+		Options:       jsonOptionsOf(p.Options),
 		Changes:       []jsonChange{},
 		Warnings:      jsonFindings(p.Warnings),
 		Errors:        jsonFindings(p.Errors),
@@ -129,4 +150,27 @@ func decodeFieldValue(field catalog.Field, raw json.RawMessage) (any, error) {
 		return nil, fmt.Errorf("field %s: %w", field, err)
 	}
 	return s, nil
+}
+
+// CreatesIn returns the addresses that a plan's JSON document (RenderJSON's,
+// as an open journal entry keeps it) creates: its creates and replaces,
+// each of which signs a user up. A document that does not read creates
+// nothing.
+func CreatesIn(doc []byte) []string {
+	var d struct {
+		Changes []struct {
+			Email  string `json:"email"`
+			Action string `json:"action"`
+		} `json:"changes"`
+	}
+	if json.Unmarshal(doc, &d) != nil {
+		return nil
+	}
+	var out []string
+	for _, c := range d.Changes {
+		if c.Action == Create.String() || c.Action == Replace.String() {
+			out = append(out, c.Email)
+		}
+	}
+	return out
 }

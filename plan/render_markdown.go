@@ -73,7 +73,7 @@ func RenderMarkdown(w io.Writer, p *Plan, opts MarkdownOptions) error {
 
 	var details strings.Builder
 	for i, c := range shown {
-		block := detailBlock(c)
+		block := detailBlock(c, p.Options)
 		if runeLen(&details)+len([]rune(block)) > budget {
 			fmt.Fprintf(&details, "<sub>%d more personas' details left out.</sub>\n", len(shown)-i)
 			cut = true
@@ -168,15 +168,15 @@ func tableRow(c Change) string {
 // detailBlock is one persona's collapsed diff, reusing the text rendering
 // without colour so both views always agree; no line of it can close the
 // code block.
-func detailBlock(c Change) string {
-	t := &textWriter{}
+func detailBlock(c Change, o Options) string {
+	t := &textWriter{options: o}
 	if c.Drift != nil {
 		t.driftNotes("", "  ", "", c.Drift)
 	}
 	if c.Action != NoOp || hasNotApplied(c) {
 		t.change(c)
 	}
-	return fmt.Sprintf("<details><summary><code>%s %s</code> %s</summary>\n\n%s\n</details>\n", strings.TrimSpace(c.Action.Sign()), neutral.HTML(c.Email), headline(c), neutral.CodeBlock("diff", diffGutter(t.b.String())))
+	return fmt.Sprintf("<details><summary><code>%s %s</code> %s</summary>\n\n%s\n</details>\n", strings.TrimSpace(c.Action.Sign()), neutral.HTML(c.Email), headline(c, o), neutral.CodeBlock("diff", diffGutter(t.b.String())))
 }
 
 // diffGutter moves each line's sign to the first column, where GitHub's diff

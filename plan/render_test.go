@@ -70,6 +70,7 @@ func scenarios() []scenario {
 		{"rename-warning", Input{Desired: []catalog.Persona{renamed}, Recorded: []state.RecordedPersona{rec("u1", anna)}, Live: []state.LivePersona{live("u1", anna)}, Workspace: "default", Lineage: "L", Serial: 1}, Options{}},
 		{"replace", Input{Desired: []catalog.Persona{renamed}, Recorded: []state.RecordedPersona{rec("u1", anna)}, Live: []state.LivePersona{live("u1", anna)}, Workspace: "default", Lineage: "L", Serial: 1}, Options{Replace: []string{anna.Email}}},
 		{"destroy", Input{Desired: []catalog.Persona{anna}, Recorded: []state.RecordedPersona{rec("u1", anna), rec("u4", gone)}, Live: []state.LivePersona{live("u1", anna), live("u5", extra)}, Workspace: "default", Lineage: "L", Serial: 7}, Options{Destroy: true}},
+		{"destroy-all", Input{Desired: []catalog.Persona{anna}, Recorded: []state.RecordedPersona{rec("u1", anna), rec("u4", gone)}, Live: []state.LivePersona{live("u1", anna), live("u5", extra)}, Workspace: "default", Lineage: "L", Serial: 7}, Options{Destroy: true, All: true}},
 		{"refresh-only", Input{
 			Desired:   []catalog.Persona{annaEdited},
 			Recorded:  []state.RecordedPersona{rec("u1", anna), rec("u4", gone)},
@@ -79,6 +80,11 @@ func scenarios() []scenario {
 		{"unicode-prompt", Input{Desired: []catalog.Persona{zoeEdited}, Recorded: []state.RecordedPersona{rec("u6", zoe)}, Live: []state.LivePersona{live("u6", zoe)}, Workspace: "default", Lineage: "L", Serial: 1}, Options{}},
 		{"long-prompt-one-word", Input{Desired: []catalog.Persona{lenaEdited}, Recorded: []state.RecordedPersona{rec("u7", lena)}, Live: []state.LivePersona{live("u7", lena)}, Workspace: "default", Lineage: "L", Serial: 1}, Options{}},
 		{"address-taken", Input{Desired: []catalog.Persona{anna}, Taken: []string{anna.Email}, Workspace: "default"}, Options{}},
+		{"unfinished-create", Input{
+			Desired:    []catalog.Persona{anna, ben},
+			Unfinished: map[string]Unfinished{anna.Email: {Run: "the interrupted apply of 2026-04-22T10:11:12Z (journal 0a1b2c3d)", UserID: "u9"}},
+			Workspace:  "default",
+		}, Options{}},
 		{"address-undetermined", Input{
 			Desired:      []catalog.Persona{anna, ben},
 			Recorded:     []state.RecordedPersona{rec("u1", anna)},
@@ -136,6 +142,12 @@ func scenarios() []scenario {
 			Recorded:    []state.RecordedPersona{rec("u1", anna), rec("u4", gone)},
 			Interrupted: map[string]string{anna.Email: interruptedRun, gone.Email: interruptedRun},
 			Workspace:   "default", Lineage: "L", Serial: 8,
+		}, Options{}},
+		{"live-unreadable", Input{
+			Desired:   []catalog.Persona{anna, benEdited},
+			Recorded:  []state.RecordedPersona{rec("u1", anna), rec("u2", ben)},
+			Live:      []state.LivePersona{unreadable("u1", anna.Email), live("u2", ben)},
+			Workspace: "default", Lineage: "L", Serial: 3,
 		}, Options{}},
 		hostileScenario(),
 	}
@@ -340,5 +352,36 @@ func TestRenderByFormatName(t *testing.T) {
 	}
 	if err := Render(&plain, p, "yaml", false); err == nil || !strings.Contains(err.Error(), `unknown plan format "yaml"`) {
 		t.Errorf("Render(yaml) = %v, want an error naming the format", err)
+	}
+}
+
+// TestJSONOptionsCarryEveryKey: the JSON document's options hold every
+// documented key whatever the plan, false and [] included, so that a
+// script reads `.options.targets` rather than testing for its absence.
+func TestJSONOptionsCarryEveryKey(t *testing.T) {
+	for _, opts := range []Options{{}, {Destroy: true, All: true, Targets: []string{"a@mana.test"}}, {Replace: []string{"b@mana.test"}}} {
+		var b bytes.Buffer
+		if err := RenderJSON(&b, Compute(Input{Desired: []catalog.Persona{anna}}, opts)); err != nil {
+			t.Fatal(err)
+		}
+		var doc struct {
+			Options map[string]json.RawMessage `json:"options"`
+		}
+		if err := json.Unmarshal(b.Bytes(), &doc); err != nil {
+			t.Fatal(err)
+		}
+		for key, empty := range map[string]string{"destroy": "false", "all": "false", "refresh_only": "false", "prune": "false", "replace": "[]", "targets": "[]"} {
+			v, ok := doc.Options[key]
+			if !ok {
+				t.Errorf("options %+v: the JSON options lack %q: %s", opts, key, b.Bytes()[:min(200, b.Len())])
+				continue
+			}
+			if string(v) == "null" || (string(v) != empty && strings.Trim(string(v), "[]") == "") {
+				t.Errorf("options %+v: %q is %s, want %s or a value", opts, key, v, empty)
+			}
+		}
+		if len(doc.Options) != 6 {
+			t.Errorf("options %+v: %d keys in the JSON options, want the 6 documented", opts, len(doc.Options))
+		}
 	}
 }

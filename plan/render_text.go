@@ -13,7 +13,7 @@ import (
 
 // TextOptions shape the text rendering.
 type TextOptions struct {
-	// Color adds ANSI colours; callers set it only for a terminal without NO_COLOR.
+	// Color adds ANSI colours; the caller decides when (personactl --color).
 	Color bool
 }
 
@@ -29,6 +29,8 @@ const (
 type textWriter struct {
 	b     strings.Builder
 	color bool
+	// options are the plan's, which some words depend on.
+	options Options
 }
 
 func (t *textWriter) paint(code, s string) string {
@@ -46,7 +48,7 @@ func (t *textWriter) line(format string, a ...any) {
 // RenderText writes the plan the way Terraform prints one: drift first, then
 // one block per persona in email order, warnings, errors and the summary line.
 func RenderText(w io.Writer, p *Plan, opts TextOptions) error {
-	t := &textWriter{color: opts.Color}
+	t := &textWriter{color: opts.Color, options: p.Options}
 	t.drift(p)
 	if !p.Options.RefreshOnly {
 		t.changes(p)
@@ -200,7 +202,7 @@ func hasNotApplied(c Change) bool {
 
 var actionColor = map[Action]string{Create: ansiGreen, Update: ansiYellow, Delete: ansiRed, Replace: ansiRed, Forget: ansiCyan, NoOp: ""}
 
-func headline(c Change) string {
+func headline(c Change, o Options) string {
 	switch c.Action {
 	case Create:
 		return "will be created"
@@ -221,6 +223,8 @@ func headline(c Change) string {
 		return "will not change (its name cannot be applied)"
 	case c.Attention && c.Drift.Has(Credentials):
 		return "will not change (the persona runner cannot log in as it)"
+	case c.Drift != nil && c.Drift.Kind == Unmanaged && o.Destroy:
+		return "is not managed here, so the destroy leaves it (--all deletes it)"
 	case c.Drift != nil && c.Drift.Kind == Unmanaged:
 		return "is not managed by personactl (--prune deletes it)"
 	}
@@ -229,7 +233,7 @@ func headline(c Change) string {
 
 func (t *textWriter) change(c Change) {
 	color := actionColor[c.Action]
-	t.line("  # %s %s", t.paint(ansiBold, neutral.Text(c.Email)), headline(c))
+	t.line("  # %s %s", t.paint(ansiBold, neutral.Text(c.Email)), headline(c, t.options))
 	for _, r := range c.Reasons {
 		t.line("  # (%s)", neutral.Text(r.Message()))
 	}

@@ -67,7 +67,7 @@ func (h *holders) AddressHolder(_ context.Context, email string) (Holder, error)
 func TestHolders(t *testing.T) {
 	live := &holders{ownersOnly{owners: map[string]AddressOwner{"t@mana.test": AddressTaken, "u@mana.test": AddressUndetermined}}}
 	got, err := Holders(context.Background(), live, []string{"t@mana.test", "u@mana.test", "boom@mana.test"}, 3)
-	if got["t@mana.test"] != (Holder{AddressTaken, "id-t@mana.test"}) || got["u@mana.test"].Owner != AddressUndetermined {
+	if got["t@mana.test"] != (Holder{Owner: AddressTaken, UserID: "id-t@mana.test"}) || got["u@mana.test"].Owner != AddressUndetermined {
 		t.Errorf("holders = %+v", got)
 	}
 	var pe *PanicError

@@ -16,6 +16,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sort"
 	"strings"
 	"time"
@@ -37,6 +38,11 @@ type LivePersona struct {
 	// and Feedback how many feedback ratings: what a delete would destroy.
 	Actions  int
 	Feedback int
+	// Unreadable: the persona is listed, but its detail is too large to
+	// read, so of its values only the email is known (and Actions and
+	// Feedback are 0). A plan leaves it alone, unless it deletes it by its
+	// UserID.
+	Unreadable bool
 }
 
 // AddressOwner says who holds an email address in mana-auth.
@@ -63,6 +69,13 @@ const (
 type Holder struct {
 	Owner  AddressOwner
 	UserID string
+	// CreatedAt is when that user was created, by mana-auth's clock; zero
+	// when the answer did not show it.
+	CreatedAt time.Time
+	// NeverSignedIn: the answer showed that the user has never signed in
+	// (the users search's lastActiveAt is absent, or the database holds no
+	// session of theirs). False when it did not show it.
+	NeverSignedIn bool
 }
 
 // HolderLive is a Live that can also say which user holds an address.
@@ -89,6 +102,14 @@ type Live interface {
 	Personas(ctx context.Context) ([]LivePersona, error)
 	// AddressOwner tells whether email belongs to nobody, a persona or another user.
 	AddressOwner(ctx context.Context, email string) (AddressOwner, error)
+}
+
+// PartialLive is a Live that can read some personas without the others: the
+// admin API reads the list, then only their details, one request each.
+type PartialLive interface {
+	// PersonasOf returns the live personas with these addresses (letter
+	// case aside), sorted by email; an address no persona has is left out.
+	PersonasOf(ctx context.Context, emails []string) ([]LivePersona, error)
 }
 
 // RecordedPersona is what personactl last applied for one persona.
@@ -240,6 +261,12 @@ type LockInfo struct {
 	Host      string    `json:"host"`
 	PID       int       `json:"pid"`
 	Created   time.Time `json:"created"`
+}
+
+// LogValue is how a lock appears in the debug log: who holds it for what.
+func (i LockInfo) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("id", i.ID), slog.String("operation", i.Operation),
+		slog.String("who", i.Who+"@"+i.Host), slog.Int("pid", i.PID))
 }
 
 // LockedError is returned when another run holds the lock.

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"maps"
 	"net/url"
 	"os"
@@ -89,13 +90,17 @@ type Settings struct {
 	StderrTerminal bool
 	// LookupEnv reads PERSONA_SEED_SECRET; nil means os.LookupEnv.
 	LookupEnv func(string) (string, bool)
+	// Log is the debug log (see OpenLog), handed to every adapter; nil
+	// logs nothing.
+	Log *slog.Logger
 }
 
 // Needs says what a command needs opened.
 type Needs struct {
 	// Catalog: false when a saved plan already holds the desired values.
 	Catalog bool
-	// CatalogOptional: a missing catalog file is an empty catalog (destroy).
+	// CatalogOptional: a missing catalog file is an empty catalog, marked
+	// Missing so that the plan says so (destroy).
 	CatalogOptional bool
 	// Secret: the run may derive passwords (creates, updates, replaces).
 	Secret bool
@@ -174,7 +179,7 @@ func Open(ctx context.Context, s Settings, n Needs) (*Run, error) {
 		r.Live = r.Client.Reader()
 	}
 	if s.Live != "" {
-		reader, err := authdb.Open(ctx, s.Live)
+		reader, err := authdb.Open(ctx, s.Live, authdb.Options{Log: s.Log})
 		if err != nil {
 			r.Close()
 			return nil, err
@@ -191,14 +196,16 @@ func Open(ctx context.Context, s Settings, n Needs) (*Run, error) {
 		Secret:         r.Secret,
 		Workspace:      s.Workspace,
 		Parallelism:    s.Parallelism,
+		RequestTimeout: adminapi.DefaultTimeout,
 		CountsRequests: s.Live == "",
 		Notify:         s.say,
+		TokenSource:    s.tokenSource(),
 	}
 	if n.Catalog {
 		r.Loop.Catalog = func() (*catalog.Catalog, error) {
 			c, err := s.LoadCatalog()
 			if n.CatalogOptional && errors.Is(err, fs.ErrNotExist) {
-				return &catalog.Catalog{Path: s.Catalog}, nil
+				return &catalog.Catalog{Path: s.Catalog, Missing: true}, nil
 			}
 			return c, err
 		}
@@ -375,13 +382,13 @@ func (s Settings) OpenState(ctx context.Context) (state.Backend, error) {
 		if err := CheckWorkspace(s.Workspace); err != nil {
 			return nil, err
 		}
-		b, err := postgres.Open(ctx, s.State, s.Workspace, postgres.Options{Retain: s.HistoryRetain})
+		b, err := postgres.Open(ctx, s.State, s.Workspace, postgres.Options{Retain: s.HistoryRetain, Log: s.Log})
 		if err != nil {
 			return nil, err // never a typed nil: callers test the interface
 		}
 		return b, nil
 	}
-	b, err := file.New(s.State, file.Options{Retain: s.HistoryRetain, Warn: func(msg string) { s.say("Warning: " + msg) }})
+	b, err := file.New(s.State, file.Options{Retain: s.HistoryRetain, Warn: func(msg string) { s.say("Warning: " + msg) }, Log: s.Log})
 	if err != nil {
 		return nil, err
 	}

@@ -294,8 +294,14 @@ func TestOpenCatalog(t *testing.T) {
 	}
 	defer r2.Close()
 	c, err := r2.Loop.Catalog()
-	if err != nil || c == nil || len(c.Personas) != 0 || c.Path != s.Catalog {
-		t.Errorf("a missing optional catalog is %+v, %v; want an empty catalog at its path", c, err)
+	if err != nil || c == nil || len(c.Personas) != 0 || c.Path != s.Catalog || !c.Missing {
+		t.Errorf("a missing optional catalog is %+v, %v; want an empty catalog at its path, said to be missing", c, err)
+	}
+	if err := os.WriteFile(s.Catalog, []byte("{"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r2.Loop.Catalog(); err == nil {
+		t.Error("an optional catalog that is there but invalid loads without an error")
 	}
 }
 

@@ -83,7 +83,7 @@ func (s Settings) client(ctx context.Context, u *url.URL, retrying func(string))
 	if err != nil {
 		return nil, err
 	}
-	opts := adminapi.Options{BaseURL: u.String(), Parallelism: s.Parallelism, Retrying: retrying, Now: s.Now}
+	opts := adminapi.Options{BaseURL: u.String(), TokenSource: s.tokenSource(), Parallelism: s.Parallelism, Retrying: retrying, Log: s.Log, Now: s.Now}
 	switch src.kind {
 	case 0:
 		return nil, errors.New("no admin token for " + adminapi.Redact(u.String()) + ": set MANA_ADMIN_EMAIL and MANA_ADMIN_PASSWORD_FILE to sign in as an admin, or MANA_ADMIN_JWT (or MANA_ADMIN_JWT_FILE, a file holding it) to an admin JWT")
@@ -106,6 +106,21 @@ func (s Settings) client(ctx context.Context, u *url.URL, retrying func(string))
 		return nil, err
 	}
 	return adminapi.New(opts)
+}
+
+// tokenSource names where a token personactl cannot renew came from, for
+// the messages that say where a fresh one goes.
+func (s Settings) tokenSource() string {
+	src, _ := s.adminSource()
+	switch {
+	case src.kind == sourceTokenFile && s.TokenFile == "-":
+		return "standard input (--jwt-file=-)"
+	case src.kind == sourceTokenFile:
+		return "the file " + s.TokenFile
+	case src.kind == sourceToken:
+		return src.name
+	}
+	return "MANA_ADMIN_JWT"
 }
 
 // adminPassword returns the password of the admin sign-in: the file

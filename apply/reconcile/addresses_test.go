@@ -16,7 +16,7 @@ import (
 type ownersLive struct {
 	owners      map[string]state.AddressOwner // lowercased address → owner
 	single      atomic.Int32                  // AddressOwner calls
-	bulkCalls   atomic.Int32                  // AddressOwners calls
+	bulkCalls   atomic.Int32                  // AddressHolders calls
 	bulkFailure error
 }
 
@@ -29,14 +29,14 @@ func (l *ownersLive) AddressOwner(_ context.Context, email string) (state.Addres
 
 type bulkLive struct{ *ownersLive }
 
-func (l bulkLive) AddressOwners(_ context.Context, emails []string) (map[string]state.AddressOwner, error) {
+func (l bulkLive) AddressHolders(_ context.Context, emails []string) (map[string]state.Holder, error) {
 	l.bulkCalls.Add(1)
 	if l.bulkFailure != nil {
 		return nil, l.bulkFailure
 	}
-	out := map[string]state.AddressOwner{}
+	out := map[string]state.Holder{}
 	for _, e := range emails {
-		out[e] = l.owners[strings.ToLower(e)]
+		out[e] = state.Holder{Owner: l.owners[strings.ToLower(e)]}
 	}
 	return out, nil
 }

@@ -28,8 +28,9 @@ import (
 // Session is one run of the loop.
 type Session struct {
 	// Catalog loads the desired personas; it runs while the recorded and
-	// live sides are read. nil means an empty catalog (destroy, or a saved
-	// plan, which holds its desired values).
+	// live sides are read. nil means an empty catalog (a saved plan, which
+	// holds its desired values). A catalog that is Missing (a destroy
+	// without one) is said in the plan (Input.MissingCatalog).
 	Catalog func() (*catalog.Catalog, error)
 	Backend state.Backend
 	Live    state.Live
@@ -40,12 +41,20 @@ type Session struct {
 	Workspace string
 	// Parallelism bounds the questions asked of mana-auth at once.
 	Parallelism int
+	// RequestTimeout bounds one try of one request to mana-auth: a user an
+	// interrupted run's create left half made was created at most that
+	// long after the run's last recorded step (see unfinishedBy).
+	RequestTimeout time.Duration
 	// Notify receives warnings a person should see (an interrupted run);
 	// nil discards them.
 	Notify func(string)
 	// Now is the clock of the guard rails and the token's lifetime; nil
 	// means time.Now.
 	Now func() time.Time
+	// TokenSource names where the admin token came from ("MANA_ADMIN_JWT",
+	// "the file tok.txt"), for the message that says where a fresh one
+	// goes; "" means MANA_ADMIN_JWT.
+	TokenSource string
 
 	// CountsRequests: Live answers with one request per persona plus one
 	// (the admin API), so the time its reads took measures the server's
@@ -65,7 +74,12 @@ type Session struct {
 // Read takes fresh snapshots of the three sides at once: the catalog is
 // loaded and validated while the recorded state and live personas are read.
 // A catalog error wins over the others, as it is what the user must fix.
-func (s *Session) Read(ctx context.Context) error {
+func (s *Session) Read(ctx context.Context) error { return s.read(ctx, nil) }
+
+// read is Read; with only, a live side that can (state.PartialLive) reads
+// the live personas with those addresses alone, sparing a request for each
+// of the others.
+func (s *Session) read(ctx context.Context, only []string) error {
 	var (
 		wg                sync.WaitGroup
 		cat               = &catalog.Catalog{}
@@ -103,7 +117,11 @@ func (s *Session) Read(ctx context.Context) error {
 		defer wg.Done()
 		defer state.Recover(&liveErr)
 		start := time.Now()
-		live, liveErr = s.Live.Personas(ctx)
+		if partial, ok := s.Live.(state.PartialLive); ok && len(only) > 0 {
+			live, liveErr = partial.PersonasOf(ctx, only)
+		} else {
+			live, liveErr = s.Live.Personas(ctx)
+		}
 		if s.CountsRequests {
 			s.ReadRequests, s.ReadTook = 1+len(live), time.Since(start)
 		}
@@ -128,6 +146,9 @@ func (s *Session) Read(ctx context.Context) error {
 		Workspace:   s.Workspace,
 		Lineage:     recorded.Lineage,
 		Serial:      recorded.Serial,
+	}
+	if cat.Missing {
+		s.Input.MissingCatalog = cat.Path
 	}
 	return nil
 }
@@ -154,7 +175,7 @@ func compareFingerprints(recorded *state.State, current string, secret catalog.S
 func deletedBy(open []state.JournalEntry) map[string]string {
 	out := map[string]string{}
 	for _, e := range open {
-		run := fmt.Sprintf("the interrupted %s of %s (journal %s)", e.Operation, e.Started.UTC().Format(time.RFC3339), e.ID)
+		run := runName(e)
 		for _, st := range e.Steps {
 			if st.Outcome == state.StepDone && (st.Action == "delete" || st.Action == "replace") {
 				out[st.Email] = run
@@ -197,6 +218,10 @@ func CatalogOf(live []state.LivePersona) ([]catalog.Persona, error) {
 	personas := make([]catalog.Persona, 0, len(live))
 	var refused []string
 	for _, l := range live {
+		if l.Unreadable {
+			refused = append(refused, fmt.Sprintf("%s (user %s): mana-auth's answer for it is too large to read, so its values are unknown; `personactl destroy --all --target=%s` deletes it", l.Values.Email, l.UserID, l.Values.Email))
+			continue
+		}
 		if why := catalog.CheckExportable(l.Values); len(why) > 0 {
 			refused = append(refused, fmt.Sprintf("%s (user %s): %s", l.Values.Email, l.UserID, strings.Join(why, "; ")))
 			continue
@@ -229,7 +254,8 @@ func DerivesPasswords(saved *plan.Plan, opts plan.Options, readOnly bool) bool {
 // Plan reads afresh and computes the plan. The addresses it would create
 // are checked with mana-auth; when one is taken by a user who is not a
 // persona, or the check cannot tell, the plan is computed again with that
-// error in it.
+// error in it (or with a note, for a user an interrupted run's create
+// left half made, which the create completes).
 func (s *Session) Plan(ctx context.Context, opts plan.Options) (*plan.Plan, error) {
 	if err := s.Read(ctx); err != nil {
 		return nil, err
@@ -239,7 +265,7 @@ func (s *Session) Plan(ctx context.Context, opts plan.Options) (*plan.Plan, erro
 		if err := s.checkAddresses(ctx, creates); err != nil {
 			return nil, err
 		}
-		if len(s.Input.Taken)+len(s.Input.Undetermined) > 0 {
+		if len(s.Input.Taken)+len(s.Input.Undetermined)+len(s.Input.Unfinished) > 0 {
 			p = plan.Compute(s.Input, opts)
 		}
 	}
@@ -262,31 +288,28 @@ func (s *Session) Stale(ctx context.Context, p *plan.Plan) ([]string, error) {
 	return p.Stale(s.Input), nil
 }
 
-// bulkOwners is a live side that tells who holds many addresses in one
+// bulkHolders is a live side that tells who holds many addresses in one
 // question (mana-auth's database: one query, one pass over the users
 // table, instead of one scan per address).
-type bulkOwners interface {
-	AddressOwners(ctx context.Context, emails []string) (map[string]state.AddressOwner, error)
+type bulkHolders interface {
+	AddressHolders(ctx context.Context, emails []string) (map[string]state.Holder, error)
 }
 
 // checkAddresses records who holds each of the addresses a plan would
 // create, in the input the next plan or staleness check reads: taken by a
 // Mana user who is not a persona, or undetermined (the users search cannot
 // tell). A user the state recorded for that address is the persona itself,
-// whose auth.personas row was deleted by hand: its create restores it.
+// whose auth.personas row was deleted by hand: its create restores it. So
+// is a user an interrupted run's create left half made (unfinishedBy).
 func (s *Session) checkAddresses(ctx context.Context, emails []string) error {
-	s.Input.Taken, s.Input.Undetermined = nil, nil
+	s.Input.Taken, s.Input.Undetermined, s.Input.Unfinished = nil, nil, nil
 	if len(emails) == 0 {
 		return nil
 	}
-	holders := make(map[string]state.Holder, len(emails))
+	var holders map[string]state.Holder
 	var err error
-	if bulk, ok := s.Live.(bulkOwners); ok {
-		var owners map[string]state.AddressOwner
-		owners, err = bulk.AddressOwners(ctx, emails)
-		for email, owner := range owners {
-			holders[email] = state.Holder{Owner: owner}
-		}
+	if bulk, ok := s.Live.(bulkHolders); ok {
+		holders, err = bulk.AddressHolders(ctx, emails)
 	} else {
 		holders, err = state.Holders(ctx, s.Live, emails, s.Parallelism)
 	}
@@ -303,6 +326,13 @@ func (s *Session) checkAddresses(ctx context.Context, emails []string) error {
 		case h.Owner == state.AddressTaken && h.UserID != "" && h.UserID == recorded[email]:
 			// personactl's own persona, its persona row gone: not a person.
 		case h.Owner == state.AddressTaken:
+			if e, ok := unfinishedBy(s.Interrupted, email, h, s.RequestTimeout); ok {
+				if s.Input.Unfinished == nil {
+					s.Input.Unfinished = map[string]plan.Unfinished{}
+				}
+				s.Input.Unfinished[email] = plan.Unfinished{Run: runName(e), UserID: h.UserID}
+				break
+			}
 			s.Input.Taken = append(s.Input.Taken, email)
 		case h.Owner == state.AddressUndetermined:
 			s.Input.Undetermined = append(s.Input.Undetermined, email)

@@ -194,7 +194,11 @@ func (s *Session) checkToken(p *plan.Plan, expiry, now time.Time, parallelism in
 	}
 	left := expiry.Sub(now)
 	if left < TokenMargin {
-		return fmt.Errorf("the admin token expires at %s (%s), less than %s from now; nothing was changed; mint a fresh admin token, set MANA_ADMIN_JWT (or --jwt-file) to it and run again", expiry.UTC().Format(time.RFC3339), untilOrAgo(left), TokenMargin)
+		source := s.TokenSource
+		if source == "" {
+			source = "MANA_ADMIN_JWT"
+		}
+		return fmt.Errorf("the admin token expires at %s (%s), less than %s from now; nothing was changed; mint a fresh admin token, put it in %s and run again", expiry.UTC().Format(time.RFC3339), untilOrAgo(left), TokenMargin, source)
 	}
 	if s.ReadRequests == 0 || s.ReadTook <= 0 {
 		return nil

@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -11,7 +12,6 @@ import (
 	"github.com/mana/personactl/catalog"
 	"github.com/mana/personactl/plan"
 	"github.com/mana/personactl/state"
-	"github.com/mana/personactl/state/adminapi"
 	"github.com/mana/personactl/state/file"
 )
 
@@ -122,6 +122,32 @@ func TestTokenCheckedAgainAfterApproval(t *testing.T) {
 	}
 }
 
+// TestTokenMarginOnTopOfThePace: a token must outlive the writes at the
+// pace the reads were answered by TokenMargin, not merely outlive them.
+func TestTokenMarginOnTopOfThePace(t *testing.T) {
+	now := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
+	p := &plan.Plan{}
+	for i := range 60 {
+		p.Changes = append(p.Changes, plan.Change{Email: fmt.Sprintf("p%02d@mana.test", i), Action: plan.Create})
+	}
+	// 11 reads in 11 s, one at a time: a second a request, so the 60
+	// writes need a minute.
+	s := &Session{ReadRequests: 11, ReadTook: 11 * time.Second}
+	need := time.Minute
+	for _, tc := range []struct {
+		left time.Duration
+		ok   bool
+	}{
+		{need + TokenMargin - time.Second, false},
+		{need + TokenMargin + time.Second, true},
+	} {
+		err := s.checkToken(p, now.Add(tc.left), now, 1)
+		if tc.ok != (err == nil) || err != nil && !strings.Contains(err.Error(), "at the pace") {
+			t.Errorf("a token with %s left for writes needing %s: %v; want accepted %v", tc.left, need, err, tc.ok)
+		}
+	}
+}
+
 // twoLivePersonas is a session over a catalog of two personas, a and b,
 // both live (users ua and ub).
 func twoLivePersonas(t *testing.T) (a, b catalog.Persona, s *Session) {
@@ -181,9 +207,9 @@ type authOnce struct {
 	do   func()
 }
 
-func (a *authOnce) Login(context.Context, string, string) (adminapi.LoginResult, error) {
+func (a *authOnce) Login(context.Context, string, string) (state.LoginResult, error) {
 	a.once.Do(a.do)
-	return adminapi.LoginResult{Status: adminapi.LoginReady, Kind: "persona"}, nil
+	return state.LoginResult{Status: state.LoginReady, Kind: "persona"}, nil
 }
 
 // TestVerifyTargetsInAnyLetterCase: addresses are stored lower-case, so a

@@ -14,22 +14,46 @@ import (
 	"github.com/mana/personactl/catalog"
 	"github.com/mana/personactl/plan"
 	"github.com/mana/personactl/state"
-	"github.com/mana/personactl/state/adminapi"
 )
 
 // Authenticator logs in as a persona the way the persona runner does.
 // adminapi.Client satisfies it.
 type Authenticator interface {
-	Login(ctx context.Context, email, password string) (adminapi.LoginResult, error)
+	Login(ctx context.Context, email, password string) (state.LoginResult, error)
 }
+
+// Status is what verify found out about one persona.
+type Status string
+
+const (
+	// StatusReady: the runner can log in.
+	StatusReady Status = "ready"
+	// StatusWrongPassword: mana-auth refused the password derived from
+	// the seed secret.
+	StatusWrongPassword Status = "wrong_password"
+	// StatusOtherSecret: the state records that the persona's password
+	// came from another seed secret; no login was sent, as a failed one
+	// counts toward mana-auth's lockout (VerifyRequest.ForceLogin sends it).
+	StatusOtherSecret Status = "wrong_password_not_tried"
+	// StatusLocked: mana-auth locked the address after failed logins.
+	StatusLocked Status = "locked"
+	// StatusNotPersona: the user at the address is not a persona, as the
+	// login answered or as mana-auth's database shows (then no login is
+	// sent: it would be a person's).
+	StatusNotPersona Status = "not_persona"
+	// StatusNotLive: in the catalog, not live: nothing to log in as.
+	StatusNotLive Status = "not_live"
+	// StatusUnknown: the login may have reached mana-auth, but its answer
+	// was lost.
+	StatusUnknown Status = "unknown"
+	// StatusError: the login failed otherwise.
+	StatusError Status = "error"
+)
 
 // Readiness is whether the runner can log in as one persona.
 type Readiness struct {
-	Email string `json:"email"`
-	// Status is "ready", "wrong_password", "locked", "not_persona",
-	// "not_live" (in the catalog, not live: nothing to log in as),
-	// "unknown" (the answer was lost) or "error".
-	Status string `json:"status"`
+	Email  string `json:"email"`
+	Status Status `json:"status"`
 	// LockedFor is how long a locked address stays locked.
 	LockedFor time.Duration `json:"-"`
 	LockedMin int           `json:"locked_minutes,omitempty"`
@@ -37,28 +61,29 @@ type Readiness struct {
 }
 
 // Ready reports whether the runner can log in.
-func (r Readiness) Ready() bool { return r.Status == "ready" }
+func (r Readiness) Ready() bool { return r.Status == StatusReady }
 
 // statusWords are the statuses as a person reads them.
-var statusWords = map[string]string{
-	"ready":          "ready",
-	"wrong_password": "wrong password",
-	"locked":         "locked",
-	"not_persona":    "not a persona",
-	"not_live":       "not live",
-	"unknown":        "unknown",
-	"error":          "error",
+var statusWords = map[Status]string{
+	StatusReady:         "ready",
+	StatusWrongPassword: "wrong password",
+	StatusOtherSecret:   "wrong password (from the recorded fingerprint; not tried)",
+	StatusLocked:        "locked",
+	StatusNotPersona:    "not a persona",
+	StatusNotLive:       "not live",
+	StatusUnknown:       "unknown",
+	StatusError:         "error",
 }
 
 // Statuses are the statuses in the order a summary counts them.
-var Statuses = []string{"ready", "wrong_password", "locked", "not_persona", "not_live", "unknown", "error"}
+var Statuses = []Status{StatusReady, StatusWrongPassword, StatusOtherSecret, StatusLocked, StatusNotPersona, StatusNotLive, StatusUnknown, StatusError}
 
 // StatusWords is status as a person reads it ("wrong password").
-func StatusWords(status string) string {
+func StatusWords(status Status) string {
 	if w, ok := statusWords[status]; ok {
 		return w
 	}
-	return status
+	return string(status)
 }
 
 // Verification is the outcome of Verify.
@@ -111,7 +136,7 @@ func (s *Session) VerifyApplied(ctx context.Context, auth Authenticator, res *ap
 // Unknown reports whether some persona's outcome is not known (exit 1).
 func (v *Verification) Unknown() bool {
 	for _, r := range v.Personas {
-		if r.Status == "unknown" || r.Status == "error" {
+		if r.Status == StatusUnknown || r.Status == StatusError {
 			return true
 		}
 	}
@@ -127,23 +152,31 @@ type VerifyRequest struct {
 	Emails []string
 	// Record writes the seed secret's fingerprint into the state for every
 	// ready persona, under the state lock.
-	Record      bool
+	Record bool
+	// ForceLogin logs in even as a persona whose recorded fingerprint
+	// says its password came from another seed secret.
+	ForceLogin  bool
 	LockTimeout time.Duration
 }
 
 // Verify logs in as each catalog persona that is live (or as req.Emails),
 // at most Parallelism at once, with the password derived from the seed
 // secret. One login request at most reaches mana-auth per persona: a wrong
-// password spends one of the five attempts before a lockout, so nothing is
-// retried that may have been sent.
+// password spends one of the five attempts before a lockout, so nothing
+// that may have been sent is retried. None is sent as a persona whose
+// recorded fingerprint is another seed secret's (a login known to fail),
+// unless req.ForceLogin, nor ever to an address mana-auth's database shows
+// held by a user who is not a persona.
 func (s *Session) Verify(ctx context.Context, req VerifyRequest) (*Verification, error) {
 	if s.Secret == nil {
 		return nil, errors.New("verify needs the seed secret the runner uses: set PERSONA_SEED_SECRET")
 	}
-	if err := s.Read(ctx); err != nil {
+	emails := plan.Addresses(req.Emails)
+	// Only the personas verified are read in full: the others' details
+	// would cost a request each for nothing.
+	if err := s.read(ctx, emails); err != nil {
 		return nil, err
 	}
-	emails := plan.Addresses(req.Emails)
 	if len(emails) == 0 {
 		for _, p := range s.Input.Desired {
 			emails = append(emails, p.Email)
@@ -153,13 +186,25 @@ func (s *Session) Verify(ctx context.Context, req VerifyRequest) (*Verification,
 	for _, l := range s.Input.Live {
 		live[l.Values.Email] = l
 	}
+	people, err := s.people(ctx, emails, live)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]Readiness, len(emails))
 	sem := make(chan struct{}, max(1, s.Parallelism))
 	var wg sync.WaitGroup
 	for i, email := range emails {
 		out[i] = Readiness{Email: email}
-		if _, ok := live[email]; !ok {
-			out[i].Status, out[i].Detail = "not_live", "no live persona has this address; personactl apply creates it"
+		l, ok := live[email]
+		switch {
+		case people[email]:
+			out[i].Status, out[i].Detail = StatusNotPersona, "mana-auth's database shows a user here who is not a persona (made a person again by hand?); verify does not log in as a person"
+			continue
+		case !ok:
+			out[i].Status, out[i].Detail = StatusNotLive, "no live persona has this address; personactl apply creates it"
+			continue
+		case !req.ForceLogin && s.otherSecret(l):
+			out[i].Status, out[i].Detail = StatusOtherSecret, "the state's fingerprint says its password came from another seed secret; no login was sent, as a failed one counts toward mana-auth's lockout. Restore that secret, or personactl apply --replace="+email+" (which destroys its history); verify --force-login tries anyway"
 			continue
 		}
 		wg.Add(1)
@@ -169,7 +214,7 @@ func (s *Session) Verify(ctx context.Context, req VerifyRequest) (*Verification,
 			defer func() { <-sem }()
 			defer func() {
 				if v := recover(); v != nil {
-					r.Status, r.Detail = "error", state.NewPanicError(v).Error()
+					r.Status, r.Detail = StatusError, state.NewPanicError(v).Error()
 				}
 			}()
 			*r = s.login(ctx, req.Auth, r.Email)
@@ -188,26 +233,66 @@ func (s *Session) Verify(ctx context.Context, req VerifyRequest) (*Verification,
 	return v, nil
 }
 
+// people tells which of emails, not live, mana-auth's database shows held
+// by a user who is not a persona; over the admin API, which cannot tell
+// without a login, none.
+func (s *Session) people(ctx context.Context, emails []string, live map[string]state.LivePersona) (map[string]bool, error) {
+	db, ok := s.Live.(bulkHolders)
+	if !ok {
+		return nil, nil
+	}
+	var missing []string
+	for _, e := range emails {
+		if _, isLive := live[e]; !isLive {
+			missing = append(missing, e)
+		}
+	}
+	if len(missing) == 0 {
+		return nil, nil
+	}
+	holders, err := db.AddressHolders(ctx, missing)
+	if err != nil {
+		return nil, err
+	}
+	people := map[string]bool{}
+	for e, h := range holders {
+		people[e] = h.Owner == state.AddressTaken
+	}
+	return people, nil
+}
+
+// otherSecret reports whether the state records, for the user l is, the
+// fingerprint of another seed secret than the one in effect. One that
+// cannot be compared is not known to be another's.
+func (s *Session) otherSecret(l state.LivePersona) bool {
+	r, ok := s.Recorded.Find(l.Values.Email)
+	if !ok || r.UserID != l.UserID || r.Credentials == "" || r.Credentials == s.Input.Secret {
+		return false
+	}
+	same, compared := s.Input.SameSecret[r.Credentials]
+	return compared && !same
+}
+
 func (s *Session) login(ctx context.Context, auth Authenticator, email string) Readiness {
 	r := Readiness{Email: email}
 	res, err := auth.Login(ctx, email, s.Secret.Password(email))
 	if err != nil {
-		r.Status, r.Detail = "error", err.Error()
+		r.Status, r.Detail = StatusError, err.Error()
 		return r
 	}
 	switch res.Status {
-	case adminapi.LoginReady:
-		r.Status = "ready"
-	case adminapi.LoginWrongPassword:
-		r.Status, r.Detail = "wrong_password", "the persona's password came from another seed secret; restore that secret, or personactl apply --replace="+email+" (which destroys its history)"
-	case adminapi.LoginLocked:
-		r.Status, r.LockedFor = "locked", res.RetryAfter
+	case state.LoginReady:
+		r.Status = StatusReady
+	case state.LoginWrongPassword:
+		r.Status, r.Detail = StatusWrongPassword, "the persona's password came from another seed secret; restore that secret, or personactl apply --replace="+email+" (which destroys its history)"
+	case state.LoginLocked:
+		r.Status, r.LockedFor = StatusLocked, res.RetryAfter
 		r.LockedMin = int((res.RetryAfter + time.Minute - 1) / time.Minute)
 		r.Detail = fmt.Sprintf("mana-auth locked the address after 5 failed logins; it unlocks in about %d minute(s)", r.LockedMin)
-	case adminapi.LoginNotPersona:
-		r.Status, r.Detail = "not_persona", fmt.Sprintf("the login worked but the user is of kind %q, not a persona", res.Kind)
+	case state.LoginNotPersona:
+		r.Status, r.Detail = StatusNotPersona, fmt.Sprintf("the login worked but the user is of kind %q, not a persona", res.Kind)
 	default:
-		r.Status, r.Detail = "unknown", "the login may have reached mana-auth but no answer was read ("+res.Reason+"); it was not retried, since a failed login counts toward the lockout"
+		r.Status, r.Detail = StatusUnknown, "the login may have reached mana-auth but no answer was read ("+res.Reason+"); it was not retried, since a failed login counts toward the lockout"
 	}
 	return r
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/mana/personactl/apply"
 	"github.com/mana/personactl/apply/reconcile"
+	"github.com/mana/personactl/catalog"
 	"github.com/mana/personactl/internal/neutral"
 	"github.com/mana/personactl/plan"
 	"github.com/mana/personactl/state"
@@ -91,6 +92,31 @@ func State(w io.Writer, where string, st *state.State) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", neutral.Text(p.Email), neutral.Text(p.UserID), neutral.Text(p.Values.Archetype), neutral.Text(p.Values.TickCadence), p.AppliedAt.UTC().Format(time.RFC3339))
 	}
 	return tw.Flush()
+}
+
+// StateJSON writes the recorded state st of where as state list
+// --format=json does (docs/output-formats.md): each persona's address, id,
+// values and whether its seed-secret fingerprint is recorded, never the
+// fingerprint itself, which scripts have no use for.
+func StateJSON(w io.Writer, where string, st *state.State) error {
+	type listed struct {
+		Email               string          `json:"email"`
+		UserID              string          `json:"user_id"`
+		Values              catalog.Persona `json:"values"`
+		AppliedAt           time.Time       `json:"applied_at"`
+		FingerprintRecorded bool            `json:"fingerprint_recorded"`
+	}
+	personas := make([]listed, 0, len(st.Personas))
+	for _, p := range st.Personas {
+		personas = append(personas, listed{p.Email, p.UserID, p.Values, p.AppliedAt.UTC(), p.Credentials != ""})
+	}
+	return JSON(w, struct {
+		FormatVersion string   `json:"format_version"`
+		State         string   `json:"state"`
+		Lineage       string   `json:"lineage"`
+		Serial        int64    `json:"serial"`
+		Personas      []listed `json:"personas"`
+	}{"1", where, st.Lineage, st.Serial, personas})
 }
 
 // Run is one run as history shows it.
@@ -188,7 +214,7 @@ func pastTense(action string) string {
 
 // Verification writes v as text, JSON or a Markdown table.
 func Verification(w io.Writer, v *reconcile.Verification, format string) error {
-	counts := map[string]int{}
+	counts := map[reconcile.Status]int{}
 	for _, r := range v.Personas {
 		counts[r.Status]++
 	}
@@ -226,14 +252,16 @@ func Verification(w io.Writer, v *reconcile.Verification, format string) error {
 	return nil
 }
 
-// Approve asks for "yes" before an apply or destroy, the way Terraform
-// does. Off a terminal (terminal false) nobody can answer, so it refuses
-// and names --auto-approve; any answer but "yes" cancels.
-func Approve(ctx context.Context, in io.Reader, out io.Writer, operation string, terminal bool) error {
+// Approve asks for "yes" before an apply or destroy (operation) of p, the
+// way Terraform does; a plan that destroys personas asks, as terraform
+// destroy does, whether to delete them, saying how many and that there is
+// no undo. Off a terminal (terminal false) nobody can answer, so it
+// refuses and names --auto-approve; any answer but "yes" cancels.
+func Approve(ctx context.Context, in io.Reader, out io.Writer, operation string, p *plan.Plan, terminal bool) error {
 	if !terminal {
 		return fmt.Errorf("refusing to %s without confirmation: standard input is not a terminal; review the plan and pass --auto-approve", operation)
 	}
-	fmt.Fprintf(out, "\nDo you want to perform these actions?\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ")
+	fmt.Fprintf(out, "\n%s\n\n  Enter a value: ", question(p))
 	answer := make(chan string, 1)
 	go func() {
 		line, _ := bufio.NewReader(in).ReadString('\n')
@@ -248,4 +276,20 @@ func Approve(ctx context.Context, in io.Reader, out io.Writer, operation string,
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// question is what Approve asks about p.
+func question(p *plan.Plan) string {
+	n := p.Summary().Delete
+	if !p.Options.Destroy || n == 0 {
+		return "Do you want to perform these actions?\n  Only 'yes' will be accepted to approve."
+	}
+	what, them := apply.Thousands(n)+" personas", "them and their history"
+	switch {
+	case n == 1:
+		what, them = "1 persona", "it and its history"
+	case p.Options.All && len(p.Options.Targets) == 0:
+		what = "every live persona, " + apply.Thousands(n) + " of them, managed here or not"
+	}
+	return "Do you really want to delete " + what + "?\n  personactl will delete " + them + ", as shown above.\n  There is no undo. Only 'yes' will be accepted to confirm."
 }

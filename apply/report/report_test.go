@@ -3,12 +3,14 @@ package report
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/mana/personactl/apply"
 	"github.com/mana/personactl/apply/reconcile"
+	"github.com/mana/personactl/plan"
 	"github.com/mana/personactl/state"
 )
 
@@ -149,7 +151,7 @@ func TestApprove(t *testing.T) {
 		{"yes\n", false, "refusing to destroy without confirmation: standard input is not a terminal; review the plan and pass --auto-approve"},
 	} {
 		var out bytes.Buffer
-		err := Approve(context.Background(), strings.NewReader(tt.answer), &out, "destroy", tt.terminal)
+		err := Approve(context.Background(), strings.NewReader(tt.answer), &out, "destroy", &plan.Plan{}, tt.terminal)
 		switch {
 		case tt.err == "" && err != nil:
 			t.Errorf("answer %q: %v, want approval", tt.answer, err)
@@ -158,6 +160,39 @@ func TestApprove(t *testing.T) {
 		}
 		if asked := strings.Contains(out.String(), "Only 'yes' will be accepted"); asked != tt.terminal {
 			t.Errorf("answer %q on a terminal %v: asked %v (%q)", tt.answer, tt.terminal, asked, out.String())
+		}
+	}
+}
+
+// TestApproveADestroy: a destroy's question says how many personas it
+// deletes (with --all: that they are every live persona, managed here or
+// not) and that there is no undo; an apply asks Terraform's question.
+func TestApproveADestroy(t *testing.T) {
+	deletes := func(n int, opts plan.Options) *plan.Plan {
+		p := &plan.Plan{Options: opts, Changes: []plan.Change{{Email: "kept@mana.test"}, {Email: "gone@mana.test", Action: plan.Forget}}}
+		for i := range n {
+			p.Changes = append(p.Changes, plan.Change{Email: fmt.Sprintf("p%04d@mana.test", i), Action: plan.Delete})
+		}
+		return p
+	}
+	for _, tt := range []struct {
+		name string
+		p    *plan.Plan
+		want string
+	}{
+		{"apply", deletes(2, plan.Options{}), "Do you want to perform these actions?\n  Only 'yes' will be accepted to approve."},
+		{"destroy", deletes(4, plan.Options{Destroy: true}), "Do you really want to delete 4 personas?\n  personactl will delete them and their history, as shown above.\n  There is no undo."},
+		{"destroy of one", deletes(1, plan.Options{Destroy: true}), "Do you really want to delete 1 persona?\n  personactl will delete it and its history"},
+		{"destroy --all", deletes(1004, plan.Options{Destroy: true, All: true}), "Do you really want to delete every live persona, 1,004 of them, managed here or not?\n  personactl will delete them and their history, as shown above.\n  There is no undo. Only 'yes' will be accepted to confirm."},
+		{"destroy --all --target", deletes(2, plan.Options{Destroy: true, All: true, Targets: []string{"a@mana.test", "b@mana.test"}}), "Do you really want to delete 2 personas?"},
+		{"a destroy that only forgets", deletes(0, plan.Options{Destroy: true}), "Do you want to perform these actions?"},
+	} {
+		var out bytes.Buffer
+		if err := Approve(context.Background(), strings.NewReader("yes\n"), &out, "destroy", tt.p, true); err != nil {
+			t.Errorf("%s: %v", tt.name, err)
+		}
+		if !strings.Contains(out.String(), tt.want) {
+			t.Errorf("%s: asked %q, want %q", tt.name, out.String(), tt.want)
 		}
 	}
 }

@@ -242,10 +242,13 @@ func bareLive(ctx context.Context, dsn, pendingFile string) error {
 	if err != nil {
 		return err
 	}
-	var kind string
-	if rows, err = conn.Query(ctx, authdb.AddressOwnersQuery, strings.Fields(string(data))); err != nil {
+	var (
+		kind     string
+		signedIn bool
+	)
+	if rows, err = conn.Query(ctx, authdb.AddressHoldersQuery, strings.Fields(string(data))); err != nil {
 		return err
 	}
-	_, err = pgx.ForEachRow(rows, []any{&email, &kind}, func() error { return nil })
+	_, err = pgx.ForEachRow(rows, []any{&email, &kind, &id, &created, &signedIn}, func() error { return nil })
 	return err
 }

@@ -92,7 +92,7 @@ func (r row) failed() bool { return r.Err != nil || !r.requestsMatch() }
 var columns = []string{"work", "store", "personas", "wall", "CPU", "peak RSS", "requests", "bound wall", "bound CPU", "bound RSS", "bound requests", "ratio", "verdict"}
 
 // render writes the table as Markdown (aligned, so it reads in a terminal
-// and pastes into the README), then the lower bounds and any errors.
+// and pastes into docs/performance.md), then the lower bounds and any errors.
 func render(w io.Writer, rows []row) {
 	cells := [][]string{columns}
 	for _, r := range rows {

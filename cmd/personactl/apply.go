@@ -27,7 +27,7 @@ type ApplyCmd struct {
 // Run applies the plan.
 func (c *ApplyCmd) Run(g *Globals, s Streams) error {
 	if c.PlanFile != "" && c.given() {
-		return errors.New("--destroy, --refresh-only, --prune, --replace and --target shape a new plan, and a saved plan already fixed them; apply the file alone, or make a new plan with those flags")
+		return errors.New("--destroy, --all, --refresh-only, --prune, --replace and --target shape a new plan, and a saved plan already fixed them; apply the file alone, or make a new plan with those flags")
 	}
 	r := applyRun{operation: "apply", planFile: c.PlanFile, flags: c.RunFlags, noRollback: c.NoRollback, verify: c.Verify, options: c.options(), expectDigest: c.ExpectDigest}
 	switch {
@@ -36,7 +36,7 @@ func (c *ApplyCmd) Run(g *Globals, s Streams) error {
 	case c.ExpectDigest != "" && !isDigest(c.ExpectDigest):
 		return fmt.Errorf("--expect-digest=%q is not a changes digest (64 hexadecimal digits, as plan shows after \"Changes digest:\"); copy it from the reviewed plan", c.ExpectDigest)
 	case c.ExpectPlan != "":
-		reviewed, err := reconcile.LoadPlan(c.ExpectPlan)
+		reviewed, err := connect.LoadPlan(c.ExpectPlan)
 		if err != nil {
 			return err
 		}
@@ -45,20 +45,22 @@ func (c *ApplyCmd) Run(g *Globals, s Streams) error {
 	return runApply(g, s, r)
 }
 
-// DestroyCmd deletes every live persona.
+// DestroyCmd deletes the personas this setup manages, or with --all every
+// live persona.
 type DestroyCmd struct {
 	RunFlags
-	Target []string `help:"Destroy only this persona, in any letter case; repeatable, or several separated by commas. The plan warns that it is partial. An empty address is refused." placeholder:"EMAIL" sep:"none"`
+	All    bool     `help:"Delete every live persona, managed here or not, as the old cleanup script did."`
+	Target []string `help:"Destroy only this persona, in any letter case; repeatable, or several separated by commas. The plan warns that it is partial. An empty address is refused." placeholder:"EMAIL" sep:"none" predictor:"address"`
 }
 
 func (c *DestroyCmd) options() plan.Options {
-	return plan.Options{Destroy: true, Targets: addresses(c.Target)}
+	return plan.Options{Destroy: true, All: c.All, Targets: addresses(c.Target)}
 }
 
 // Validate refuses an empty or blank --target before anything is read.
 func (c *DestroyCmd) Validate() error { return c.options().Check() }
 
-// Run plans and applies the deletion of every live persona.
+// Run plans and applies the deletion.
 func (c *DestroyCmd) Run(g *Globals, s Streams) error {
 	return runApply(g, s, applyRun{operation: "destroy", flags: c.RunFlags, options: c.options()})
 }
@@ -132,7 +134,7 @@ func applyOrDestroy(ctx context.Context, g *Globals, s Streams, r applyRun) erro
 	var saved *plan.Plan
 	if r.planFile != "" {
 		var err error
-		if saved, err = reconcile.LoadPlan(r.planFile); err != nil {
+		if saved, err = connect.LoadPlan(r.planFile); err != nil {
 			return err
 		}
 	}
@@ -162,7 +164,7 @@ func applyOrDestroy(ctx context.Context, g *Globals, s Streams, r applyRun) erro
 			if saved != nil || r.flags.AutoApprove {
 				return nil // a saved plan is the approval: it was reviewed when it was made
 			}
-			return report.Approve(ctx, s.In, s.Out, r.operation, isTerminal(s.In))
+			return report.Approve(ctx, s.In, s.Out, r.operation, p, isTerminal(s.In))
 		},
 		Run: sess.Writes(r.noRollback, apply.Progress(stepsOut, jsonOut, isTerminal(s.Out))),
 	})

@@ -494,11 +494,13 @@ func TestCampaignSecretScannerFindsPlantedCanaries(t *testing.T) {
 // TestCampaignSecretsNeverLeak runs a session that touches every output
 // with canaries planted (a DSN with a password, which a trust-auth server
 // accepts, an --auth URL with a query secret, a distinctive seed secret),
-// failures included; collect scans each run's output, the plan files and,
-// at the end, the PostgreSQL state's rows. A last check plants a canary
-// into a copy of a real output to prove this session's scan could fail.
+// failures included; collect scans each run's output (with the debug log
+// on standard error), the plan files and, at the end, the PostgreSQL
+// state's rows. A last check plants a canary into a copy of a real output
+// to prove this session's scan could fail.
 func TestCampaignSecretsNeverLeak(t *testing.T) {
 	e := newE2E(t, devtest.WithFixedRoleClaim())
+	t.Setenv("PERSONACTL_LOG", "debug")
 	dsn := devtest.FreshDatabase(t)
 	u, err := url.Parse(dsn)
 	if err != nil {

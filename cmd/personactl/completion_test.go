@@ -82,6 +82,9 @@ func planFormats(t *testing.T) []string {
 
 func TestCompleteCandidates(t *testing.T) {
 	formats := planFormats(t)
+	// No catalog and no state: no address to offer.
+	t.Setenv("PERSONACTL_CATALOG", filepath.Join(t.TempDir(), "none.json"))
+	t.Setenv("PERSONACTL_STATE", filepath.Join(t.TempDir(), "none.state.json"))
 	tests := []struct {
 		name  string
 		words []string
@@ -172,12 +175,13 @@ func TestCompletionScriptNamesTheShell(t *testing.T) {
 }
 
 // shellCase is what a user types and what <TAB> must offer. The bash
-// harness splits the line the way readline does (at spaces and at "=");
-// the candidates differ between shells only for --flag=value, where bash
-// completes after the "=" and zsh and fish the whole word.
+// harness splits the line the way readline does (at blanks, "=", ":" and
+// "@"); the candidates differ between shells only where bash replaces
+// the part of a word after its last "=" or from its last "@" (want), and
+// zsh and fish the whole word (wantWhole).
 type shellCase struct {
-	line              string
-	want, wantFlagEqs []string
+	line            string
+	want, wantWhole []string
 }
 
 func shellCases(planFormats []string) []shellCase {
@@ -189,8 +193,14 @@ func shellCases(planFormats []string) []shellCase {
 		{line: "personactl completion ", want: []string{"bash", "zsh", "fish"}},
 		{line: "personactl --catalog c", want: []string{"catalog.yaml"}},
 		{line: "personactl apply pl", want: []string{"plan.out"}},
-		{line: "personactl plan --format=m", want: []string{"markdown"}, wantFlagEqs: []string{"--format=markdown"}},
-		{line: "personactl plan --out=pl", want: []string{"plan.out"}, wantFlagEqs: []string{"--out=plan.out"}},
+		{line: "personactl plan --format=m", want: []string{"markdown"}, wantWhole: []string{"--format=markdown"}},
+		{line: "personactl plan --out=pl", want: []string{"plan.out"}, wantWhole: []string{"--out=plan.out"}},
+		{line: "personactl state show persona.z", want: []string{"persona.zoe@mana.test"}},
+		{line: "personactl state rm persona.anna@mana.test persona.ma", want: []string{"persona.marcus@mana.test", "persona.maya@mana.test"}},
+		{line: "personactl state show persona.marcus@m", want: []string{"@mana.test"}, wantWhole: []string{"persona.marcus@mana.test"}},
+		{line: "personactl plan --target persona.j", want: []string{"persona.julia@mana.test"}},
+		{line: "personactl plan --replace=persona.k", want: []string{"persona.kai@mana.test"}, wantWhole: []string{"--replace=persona.kai@mana.test"}},
+		{line: "personactl destroy --target=persona.paul@", want: []string{"@mana.test"}, wantWhole: []string{"--target=persona.paul@mana.test"}},
 	}
 }
 
@@ -206,15 +216,17 @@ func TestCompletionInShells(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	catalogPath, statePath, _ := addressFixtures(t)
 	home := t.TempDir()
 	sr := shellRunner{dir: work, env: append(os.Environ(),
 		"PATH="+filepath.Dir(bin)+string(os.PathListSeparator)+os.Getenv("PATH"),
-		"HOME="+home, "XDG_CONFIG_HOME="+filepath.Join(home, "config"), "XDG_DATA_HOME="+filepath.Join(home, "data"))}
+		"HOME="+home, "XDG_CONFIG_HOME="+filepath.Join(home, "config"), "XDG_DATA_HOME="+filepath.Join(home, "data"),
+		"PERSONACTL_CATALOG="+catalogPath, "PERSONACTL_STATE="+statePath, "PERSONACTL_ENV=")}
 
 	shells := []struct {
-		name    string
-		flagEqs bool // completes --flag=value as one word
-		press   func(sr shellRunner, t *testing.T, shell, script string, typed []string) [][]string
+		name  string
+		whole bool // completes --flag=value and user@host as one word
+		press func(sr shellRunner, t *testing.T, shell, script string, typed []string) [][]string
 	}{
 		{"bash", false, shellRunner.pressBash},
 		{"zsh", true, shellRunner.pressZsh},
@@ -243,8 +255,8 @@ func TestCompletionInShells(t *testing.T) {
 			}
 			for i, c := range cases {
 				want := c.want
-				if sh.flagEqs && c.wantFlagEqs != nil {
-					want = c.wantFlagEqs
+				if sh.whole && c.wantWhole != nil {
+					want = c.wantWhole
 				}
 				got := offered[i]
 				// Shells sort what they show; the order is theirs.
@@ -291,41 +303,54 @@ func lines(s string) []string {
 }
 
 // readlineWords splits a command line as bash hands it to a completion
-// function: words at spaces, "=" a word of its own, and an empty word when
-// the line ends in a space.
-func readlineWords(line string) []string {
-	var words []string
+// function, with the default COMP_WORDBREAKS: COMP_WORDS are the words at
+// blanks, each "=", ":" and "@" a word of its own, and an empty word when
+// the line ends in a blank; cur, the word being completed ($2), is what
+// readline replaces: what follows the last "=" or ":", or the last "@"
+// with it (bash keeps "@", for host names, with the word it starts).
+func readlineWords(line string) (words []string, cur string) {
 	for _, f := range strings.Fields(line) {
-		if name, value, ok := strings.Cut(f, "="); ok && name != "" {
-			words = append(words, name, "=")
-			if value != "" {
-				words = append(words, value)
+		start := 0
+		for i, r := range f {
+			if strings.ContainsRune("=:@", r) {
+				if i > start {
+					words = append(words, f[start:i])
+				}
+				words = append(words, string(r))
+				start = i + 1
 			}
-			continue
 		}
-		words = append(words, f)
+		if start < len(f) {
+			words = append(words, f[start:])
+		}
 	}
 	if strings.HasSuffix(line, " ") {
-		words = append(words, "")
+		return append(words, ""), ""
 	}
-	return words
+	last := line[strings.LastIndexAny(line, " =:@")+1:]
+	if at := strings.LastIndexAny(line, " =:@"); at >= 0 && line[at] == '@' {
+		last = line[at:]
+	}
+	return words, last
 }
 
 // bashHarness sources the script, finds the function it registered for
-// personactl and calls it as bash does on <TAB>.
-const bashHarness = `source "$1"; shift
+// personactl and calls it as bash does on <TAB>: with COMP_LINE the line
+// typed, COMP_WORDS its words, and the word being completed.
+const bashHarness = `source "$1"; COMP_LINE=$2; cur=$3; shift 3
 spec=$(complete -p personactl) || exit 3
 fn=${spec##*-F }; fn=${fn%% *}
 COMP_WORDS=("$@"); COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
-COMP_LINE="$*"; COMP_POINT=${#COMP_LINE}; COMPREPLY=()
-"$fn" personactl "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD-1]}"
+COMP_POINT=${#COMP_LINE}; COMPREPLY=()
+"$fn" personactl "$cur" "${COMP_WORDS[COMP_CWORD-1]}"
 printf '%s\n' "${COMPREPLY[@]}"
 `
 
 func (sr shellRunner) pressBash(t *testing.T, shell, script string, typed []string) [][]string {
 	var got [][]string
 	for _, line := range typed {
-		args := append([]string{"--norc", "--noprofile", "-c", bashHarness, "bash", script}, readlineWords(line)...)
+		words, cur := readlineWords(line)
+		args := append([]string{"--norc", "--noprofile", "-c", bashHarness, "bash", script, line, cur}, words...)
 		got = append(got, lines(sr.output(t, shell, args...)))
 	}
 	return got

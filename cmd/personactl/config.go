@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 	"strings"
@@ -19,11 +20,24 @@ type ConfigCmd struct{}
 func (c *ConfigCmd) Run(g *Globals, s Streams) error {
 	tw := tabwriter.NewWriter(s.Out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "SETTING\tVALUE\tSOURCE")
+	for _, st := range g.effective() {
+		v := st.Value
+		if v == "" {
+			v = "(unset)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", st.Name, v, st.Source)
+	}
+	return tw.Flush()
+}
+
+// effective are the settings in effect, each with its source, as
+// personactl config prints them and the debug log records them: secrets
+// redacted, the token and the seed secret only said to be set.
+func (g *Globals) effective() []connect.Setting {
 	file := g.configPath
 	if file == "" {
 		file = "(none found: " + connect.ConfigName + " in this directory or a parent up to the repository's top)"
 	}
-	fmt.Fprintf(tw, "config file\t%s\t\n", file)
 	env, envSource := g.Env, "default"
 	switch {
 	case g.given["env"]:
@@ -33,21 +47,15 @@ func (c *ConfigCmd) Run(g *Globals, s Streams) error {
 	default:
 		env = "(none)"
 	}
-	fmt.Fprintf(tw, "env\t%s\t%s\n", env, envSource)
-	for _, st := range g.shown {
-		v := st.Value
-		if v == "" {
-			v = "(unset)"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", st.Name, v, st.Source)
-	}
-	fmt.Fprintf(tw, "admin token\t%s\t%s\n", tokenShown(g), tokenSource(g))
+	out := []connect.Setting{{Name: "config file", Value: file}, {Name: "env", Value: env, Source: envSource}}
+	out = append(out, g.shown...)
 	secret, secretSource := "(unset: the public development secret, on loopback only)", "default"
 	if v, ok := os.LookupEnv("PERSONA_SEED_SECRET"); ok {
 		secret, secretSource = fmt.Sprintf("(set, %d bytes)", len(v)), "environment PERSONA_SEED_SECRET"
 	}
-	fmt.Fprintf(tw, "seed secret\t%s\t%s\n", secret, secretSource)
-	return tw.Flush()
+	return append(out,
+		connect.Setting{Name: "admin token", Value: tokenShown(g), Source: tokenSource(g)},
+		connect.Setting{Name: "seed secret", Value: secret, Source: secretSource})
 }
 
 func tokenShown(g *Globals) string {
@@ -99,6 +107,18 @@ func (cli *CLI) configure(kctx *kong.Context, s Streams) error {
 	if cmd := kctx.Selected(); cmd != nil && noSettings[cmd.Name] {
 		return nil
 	}
+	var rf *RunFlags
+	if cmd, ok := kctx.Selected().Target.Addr().Interface().(withRunFlags); ok {
+		rf = cmd.runFlags()
+	}
+	return g.layer(rf, s.Err)
+}
+
+// layer fills from personactl.yaml each setting that neither a flag given
+// (g.given) nor an environment variable set; rf are the apply or destroy
+// flags, when the command has them. It warns on w where an environment
+// variable overrides the selected environment.
+func (g *Globals) layer(rf *RunFlags, w io.Writer) error {
 	wd, err := os.Getwd()
 	if err != nil {
 		return err
@@ -115,14 +135,12 @@ func (cli *CLI) configure(kctx *kong.Context, s Streams) error {
 		return fmt.Errorf("--env=%s names an environment of %s, and there is none in this directory or a parent up to the repository's top; create one, or drop --env", g.Env, connect.ConfigName)
 	}
 	maxDeletes := ""
-	var rf *RunFlags
-	if cmd, ok := kctx.Selected().Target.Addr().Interface().(withRunFlags); ok {
-		rf = cmd.runFlags()
+	if rf != nil {
 		maxDeletes = strconv.Itoa(rf.MaxDeletes)
 	}
 	fields := []connect.Field{
 		{Name: "catalog", Flag: "--catalog", Env: "PERSONACTL_CATALOG", Value: &g.Catalog, Given: g.given["catalog"], Path: true},
-		{Name: "auth", Flag: "--auth", Env: "MANA_AUTH_URL", Value: &g.Auth, Given: g.given["auth"]},
+		{Name: "auth", Flag: "--auth", Env: "MANA_AUTH_URL", Value: &g.Auth, Given: g.given["auth"], Secret: true},
 		{Name: "state", Flag: "--state", Env: "PERSONACTL_STATE", Value: &g.State, Given: g.given["state"], Path: true, Secret: true},
 		{Name: "workspace", Flag: "--workspace", Env: "PERSONACTL_WORKSPACE", Value: &g.Workspace, Given: g.given["workspace"]},
 		{Name: "live", Flag: "--live", Env: "PERSONACTL_LIVE_DSN", Value: &g.Live, Given: g.given["live"], Secret: true},
@@ -140,8 +158,8 @@ func (cli *CLI) configure(kctx *kong.Context, s Streams) error {
 		}
 	}
 	g.shown = shown
-	for _, w := range warnings {
-		fmt.Fprintf(s.Err, "Warning: %s\n", w)
+	for _, warning := range warnings {
+		fmt.Fprintf(w, "Warning: %s\n", warning)
 	}
 	return nil
 }

@@ -1,7 +1,10 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -23,6 +26,27 @@ func TestE2EAdminTokenAboutToExpire(t *testing.T) {
 	}
 	if n := e.writes(); n != 0 {
 		t.Errorf("%d writes with a token about to expire", n)
+	}
+
+	// A token read from a file is replaced in that file: every message
+	// about it names the file, not a variable personactl did not read.
+	tokenFile := filepath.Join(e.dir, "tok.txt")
+	t.Setenv("MANA_ADMIN_JWT", "")
+	for _, tt := range []struct {
+		ttl  time.Duration
+		args []string
+		want string
+	}{
+		{90 * time.Second, []string{"apply", "--auto-approve"}, "mint a fresh admin token, put it in the file " + tokenFile + " and run again"},
+		{-time.Minute, []string{"plan"}, "the admin token from the file " + tokenFile + " expired at"},
+	} {
+		if err := os.WriteFile(tokenFile, []byte(e.inst.Server.MintToken(manaauthdev.RoleAdmin, tt.ttl)+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		r := e.must(1, append(tt.args, "--jwt-file="+tokenFile)...)
+		if !strings.Contains(r.err, tt.want) || strings.Contains(r.err, "MANA_ADMIN_JWT") {
+			t.Errorf("personactl %s with --jwt-file: want %q and no MANA_ADMIN_JWT\n%s", tt.args[0], tt.want, r)
+		}
 	}
 }
 
@@ -61,9 +85,10 @@ func TestE2EAdminTokenExpiresMidRun(t *testing.T) {
 
 // TestE2ECredentialDriftAndVerify: the runner's view end to end. verify with
 // the right secret logs in once per persona; after the seed secret is
-// rotated, plan reports credential drift with no request sent, and verify
-// reports a wrong password with exactly one failed attempt per persona; a
-// locked address is reported with its minutes.
+// rotated, plan reports credential drift with no request sent, and so does
+// verify, from the recorded fingerprints: five such runs once locked every
+// persona. With --force-login it logs in, with exactly one failed attempt
+// per persona; a locked address is reported with its minutes.
 func TestE2ECredentialDriftAndVerify(t *testing.T) {
 	e := newE2E(t)
 	e.must(0, "apply", "--auto-approve", "--verify")
@@ -107,17 +132,28 @@ func TestE2ECredentialDriftAndVerify(t *testing.T) {
 	}
 
 	anna := e.personas[0].Email
+	e.faults().ResetCounts()
 	r = e.must(2, "verify")
+	if n := e.faults().Requests("POST", manaauthdev.PathLogin); n != 0 {
+		t.Errorf("verify with a secret the recorded fingerprints call another sent %d logins, want none", n)
+	}
+	if !strings.Contains(r.out, anna+": wrong password (from the recorded fingerprint; not tried)") || !strings.Contains(r.out, "--force-login") {
+		t.Errorf("verify with a wrong secret does not say it did not try, and how to\n%s", r)
+	}
+	r = e.must(2, "verify", "--force-login")
+	if n := e.faults().Requests("POST", manaauthdev.PathLogin); n != len(e.personas) {
+		t.Errorf("verify --force-login sent %d logins for %d personas", n, len(e.personas))
+	}
 	for _, p := range e.personas {
 		if n := e.inst.Server.FailedLogins(p.Email); n != 1 {
-			t.Errorf("%s: %d failed login attempts after one verify, want exactly 1", p.Email, n)
+			t.Errorf("%s: %d failed login attempts after one verify --force-login, want exactly 1", p.Email, n)
 		}
 	}
-	if !strings.Contains(r.out, anna+": wrong password") {
-		t.Errorf("verify with a wrong secret\n%s", r)
+	if !strings.Contains(r.out, anna+": wrong password: ") {
+		t.Errorf("verify --force-login with a wrong secret\n%s", r)
 	}
 	e.inst.LockOut(t, anna)
-	r = e.must(2, "verify", "--target="+anna)
+	r = e.must(2, "verify", "--target="+anna, "--force-login")
 	if !strings.Contains(r.out, anna+": locked") || !strings.Contains(r.out, "30 minute") {
 		t.Errorf("a locked persona is not reported with its minutes\n%s", r)
 	}
@@ -137,4 +173,50 @@ func TestE2ECredentialDriftAndVerify(t *testing.T) {
 		}
 	}
 	_ = state.StepDone
+}
+
+// TestE2EReplaceRecordsTheNewSecret: after the seed secret is rotated,
+// --replace re-creates the personas with passwords from the new secret and
+// records its fingerprint, so the next plan has nothing left to do.
+func TestE2EReplaceRecordsTheNewSecret(t *testing.T) {
+	e := newE2E(t)
+	e.applyAll()
+	t.Setenv("PERSONA_SEED_SECRET", "a-rotated-seed-secret-nobody-told-the-runner")
+	e.must(2, "plan", "--detailed-exitcode")
+
+	r := e.must(0, "apply", "--auto-approve", "--replace="+strings.Join(emailsOf(e.personas), ","))
+	if got := lastLine(r.out); !strings.Contains(got, "10 replaced") {
+		t.Errorf("apply --replace's last line = %q\n%s", got, r)
+	}
+	r = e.run("plan", "--detailed-exitcode")
+	if r.code != 0 || !strings.Contains(r.out, "No changes.") {
+		t.Errorf("the plan after replacing every persona with the new secret is not empty\n%s", r)
+	}
+}
+
+// TestE2EVerifyReadsOnlyTheDetailsItNeeds: verify --target and apply
+// --verify log in as a few personas; reading every live persona's detail
+// for them cost one request per persona of the fleet.
+func TestE2EVerifyReadsOnlyTheDetailsItNeeds(t *testing.T) {
+	e := newE2E(t)
+	e.applyAll()
+	anna := e.personas[0].Email
+	r := e.must(0, "verify", "--target="+anna)
+	if n := e.faults().Requests("GET", manaauthdev.PathPersona); n != 1 {
+		t.Errorf("verify --target read %d persona details, want 1\n%s", n, r)
+	}
+
+	live := e.live()
+	if err := e.inst.Store.DeleteUser(context.Background(), live[anna].UserID); err != nil {
+		t.Fatal(err)
+	}
+	e.faults().ResetCounts()
+	r = e.must(0, "apply", "--auto-approve", "--verify")
+	// The plan reads the 9 personas left; the check after it the one created.
+	if n := e.faults().Requests("GET", manaauthdev.PathPersona); n != len(e.personas) {
+		t.Errorf("apply --verify read %d persona details, want %d\n%s", n, len(e.personas), r)
+	}
+	if n := e.faults().Requests("POST", manaauthdev.PathLogin); n != 1 {
+		t.Errorf("apply --verify sent %d logins for the one persona it created", n)
+	}
 }

@@ -66,3 +66,26 @@ func TestE2ELiveFromTheDatabase(t *testing.T) {
 		t.Errorf("apply --live without a token: want exit 1 asking for MANA_ADMIN_JWT, got\n%s", r)
 	}
 }
+
+// TestE2EVerifyLiveNeverLogsInAsAPerson: a persona whose user was made a
+// person again by hand (kind human) is, as --live reads mana-auth's
+// database, not a persona: verify says so and sends no login as them.
+func TestE2EVerifyLiveNeverLogsInAsAPerson(t *testing.T) {
+	e, dsn := newE2EOnDatabase(t)
+	e.applyAll()
+	anna := e.personas[0].Email
+	if err := e.inst.Store.SetUserKind(context.Background(), e.live()[anna].UserID, manaauthdev.KindHuman); err != nil {
+		t.Fatal(err)
+	}
+	e.faults().ResetCounts()
+	r := e.must(2, "verify", "--live="+dsn, "--force-login")
+	if n := e.faults().Requests("POST", manaauthdev.PathLogin); n != len(e.personas)-1 {
+		t.Errorf("verify --live sent %d logins, want one per persona but %s", n, anna)
+	}
+	if !strings.Contains(r.out, anna+": not a persona: mana-auth's database shows a user here who is not a persona") {
+		t.Errorf("verify --live does not report %s as not a persona\n%s", anna, r)
+	}
+	if n := e.inst.Server.FailedLogins(anna); n != 0 {
+		t.Errorf("%d failed logins recorded for %s", n, anna)
+	}
+}

@@ -91,12 +91,18 @@ func newE2EWith(t *testing.T, inst *devtest.Instance, personas []catalog.Persona
 // writeCatalog replaces the catalog file with these personas.
 func (e *e2e) writeCatalog(ps []catalog.Persona) {
 	e.t.Helper()
+	writeCatalogFile(e.t, e.catalog, ps)
+}
+
+// writeCatalogFile writes a catalog of these personas to path.
+func writeCatalogFile(t *testing.T, path string, ps []catalog.Persona) {
+	t.Helper()
 	b, err := json.MarshalIndent(map[string]any{"personas": ps}, "", "  ")
 	if err != nil {
-		e.t.Fatal(err)
+		t.Fatal(err)
 	}
-	if err := os.WriteFile(e.catalog, b, 0o644); err != nil {
-		e.t.Fatal(err)
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -430,28 +436,36 @@ func TestE2ERemoveThenDestroy(t *testing.T) {
 		t.Errorf("%s still recorded", gone.Email)
 	}
 
-	// One persona not in the catalog, for destroy to mark.
+	// One persona this setup does not manage: destroy leaves it, and
+	// destroy --all deletes it, marked as not in the catalog.
 	stray := catalog.Persona{Name: "Stray", Email: "persona.stray@mana.test", Archetype: "other", SystemPrompt: "Du bist niemand, nur ein Test.", ModuleMix: map[string]float64{"todo": 1}, TickCadence: "daily"}
 	e.post(stray, "a-password-of-some-length")
 
 	r = e.must(2, "plan", "--destroy", "--detailed-exitcode")
-	if got := lastLine(r.out); got != "Plan: 0 to create, 0 to update, 10 to delete." {
+	if got := lastLine(r.out); got != "Plan: 0 to create, 0 to update, 9 to delete." {
 		t.Errorf("plan --destroy's last line = %q\n%s", got, r)
 	}
-	if !strings.Contains(r.out, "not in the catalog") {
-		t.Errorf("plan --destroy does not mark the persona not in the catalog\n%s", r)
-	}
 	r = e.must(0, "destroy", "--auto-approve")
-	if got := lastLine(r.out); got != "Destroy complete! Personas: 10 deleted." {
+	if got := lastLine(r.out); got != "Destroy complete! Personas: 9 deleted." {
 		t.Errorf("destroy's last line = %q\n%s", got, r)
 	}
-	if live := e.live(); len(live) != 0 {
-		t.Errorf("after destroy %d personas are live: %v", len(live), keys(live))
+	if live := e.live(); len(live) != 1 {
+		t.Errorf("after destroy %d personas are live: %v, want only %s", len(live), keys(live), stray.Email)
 	}
 	if st := e.recorded(); len(st.Personas) != 0 {
 		t.Errorf("after destroy %d personas are recorded", len(st.Personas))
 	}
 	e.must(0, "plan", "--destroy", "--detailed-exitcode")
+
+	r = e.must(2, "plan", "--destroy", "--all", "--detailed-exitcode")
+	if got := lastLine(r.out); got != "Plan: 0 to create, 0 to update, 1 to delete." || !strings.Contains(r.out, stray.Email+" will be deleted (not in the catalog)") {
+		t.Errorf("plan --destroy --all does not delete the persona not in the catalog, marked\n%s", r)
+	}
+	e.must(0, "destroy", "--all", "--auto-approve")
+	if live := e.live(); len(live) != 0 {
+		t.Errorf("after destroy --all %d personas are live: %v", len(live), keys(live))
+	}
+	e.must(0, "plan", "--destroy", "--all", "--detailed-exitcode")
 }
 
 func TestE2EReplaceAppliesName(t *testing.T) {

@@ -3,6 +3,7 @@ package main
 import (
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/alecthomas/kong"
 )
@@ -83,4 +84,56 @@ func TestExamplesParse(t *testing.T) {
 			t.Errorf("example %q does not parse: %v", line, err)
 		}
 	}
+}
+
+// TestHelpFitsFortyColumns: with COLUMNS=40, no line of any --help is
+// wider, but for one word that cannot be broken (an example's long URL,
+// with its indentation, its "# " or its continuing backslash); and a
+// command's own flags come before the global ones, which have their own
+// heading.
+func TestHelpFitsFortyColumns(t *testing.T) {
+	t.Setenv("COLUMNS", "40")
+	app := cliModel(t)
+	for _, path := range commandPaths(t) {
+		args := append(append([]string(nil), path...), "--help")
+		out, errOut, code := cliOutput(args...)
+		if code != 0 {
+			t.Errorf("personactl %s exited %d: %s", strings.Join(args, " "), code, errOut)
+			continue
+		}
+		for l := range strings.Lines(out) {
+			l = strings.TrimRight(l, "\n")
+			word := strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(l), "# "), " \\")
+			if utf8.RuneCountInString(l) > 40 && strings.Contains(word, " ") {
+				t.Errorf("personactl %s: a line of %d columns:\n%s", strings.Join(args, " "), utf8.RuneCountInString(l), l)
+			}
+		}
+		own, global := strings.Index(out, "\nFlags:\n"), strings.Index(out, "\nGlobal flags:\n")
+		if global < 0 || own > global {
+			t.Errorf("personactl %s: Flags: at %d, Global flags: at %d\n%s", strings.Join(args, " "), own, global, out)
+		}
+		for _, f := range app.Node.Flags {
+			if i := strings.Index(out, "\n  --"+f.Name); !f.Hidden && f.Short == 0 && i < global {
+				t.Errorf("personactl %s: the global flag --%s is not under Global flags:\n%s", strings.Join(args, " "), f.Name, out)
+			}
+		}
+		for _, f := range nodeAt(app.Node, path).Flags {
+			if i := strings.Index(out, "\n  --"+f.Name); len(path) > 0 && !f.Hidden && (i < own || i > global) {
+				t.Errorf("personactl %s: its flag --%s is not under Flags:\n%s", strings.Join(args, " "), f.Name, out)
+			}
+		}
+	}
+}
+
+// nodeAt is the command that path names under n.
+func nodeAt(n *kong.Node, path []string) *kong.Node {
+	for _, name := range path {
+		for _, c := range n.Children {
+			if c.Name == name {
+				n = c
+				break
+			}
+		}
+	}
+	return n
 }

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"runtime/debug"
 	"time"
@@ -44,7 +45,9 @@ type Globals struct {
 	Parallelism    int           `help:"Requests in flight at most." default:"10"`
 	LockTimeout    time.Duration `help:"How long to wait for the state lock (0s: fail at once)." default:"0s"`
 	HistoryRetain  int           `help:"How many finished runs the journal keeps for personactl history (their summaries; plans and before-images are dropped once a run ends)." env:"PERSONACTL_HISTORY_RETAIN" default:"1000" placeholder:"N"`
-	NoColor        bool          `help:"Never colour the output (NO_COLOR is honoured too)."`
+	Color          string        `help:"Colour the output always, never, or on a terminal only (auto). Without the flag, FORCE_COLOR (set, not 0) means always and NO_COLOR (set) never." enum:"auto,always,never" default:"auto" lastwins:"color" placeholder:"auto|always|never"`
+	NoColor        bool          `help:"The same as --color=never." lastwins:"color"`
+	Debug          bool          `help:"Write a debug log to standard error: requests, SQL statements, the lock, the journal and the settings (PERSONACTL_LOG=debug|info, PERSONACTL_LOG_FORMAT=json, PERSONACTL_LOG_PATH=FILE)."`
 	Env            string        `help:"Environment of personactl.yaml whose settings apply (below flags and environment variables)." env:"PERSONACTL_ENV" placeholder:"NAME"`
 	InsecureHTTP   bool          `name:"insecure-http" help:"Allow plain http:// to a host that is not loopback."`
 	AllowDevSecret bool          `help:"Allow the public development seed secret against a server that is not on loopback."`
@@ -62,6 +65,8 @@ type Globals struct {
 	// go to standard error.
 	github        bool `kong:"-"`
 	machineOutput bool `kong:"-"`
+	// log is the debug log (openLog); it discards everything unless asked.
+	log *slog.Logger `kong:"-"`
 }
 
 // CLI is personactl's command tree.
@@ -71,7 +76,7 @@ type CLI struct {
 	Validate ValidateCmd `cmd:"" help:"Check the catalog offline."`
 	Plan     PlanCmd     `cmd:"" help:"Show what apply would change; changes nothing."`
 	Apply    ApplyCmd    `cmd:"" help:"Make live personas match the catalog (or apply a saved plan)."`
-	Destroy  DestroyCmd  `cmd:"" help:"Delete every live persona."`
+	Destroy  DestroyCmd  `cmd:"" help:"Delete the personas this catalog and state manage (--all: every live persona)."`
 	Drift    DriftCmd    `cmd:"" help:"Show only what changed outside personactl (exit 2 when something did)."`
 	Show     ShowCmd     `cmd:"" help:"Render a saved plan, or without one the recorded state."`
 	Verify   VerifyCmd   `cmd:"" help:"Log in as each persona the way the runner does (exit 2 when one cannot)."`
@@ -178,6 +183,12 @@ func run(args []string, s Streams) int {
 			fmt.Fprintf(s.Err, "Error: %v\n", err)
 			return 1
 		}
+		closeLog, err := cli.openLog(s)
+		if err != nil {
+			fmt.Fprintf(s.Err, "Error: %v\n", err)
+			return 1
+		}
+		defer closeLog()
 		return exitStatus(s.Err, kctx.Run(&cli.Globals))
 	}()
 	return code
@@ -193,7 +204,7 @@ var helpText string
 
 // newParser builds the command line's parser, with the detailed help.
 func newParser(cli *CLI, opts ...kong.Option) (*kong.Kong, error) {
-	base := []kong.Option{kong.Name("personactl"), kong.Description("Reconcile Mana's personas with the catalog: plan, apply, destroy.")}
+	base := []kong.Option{kong.Name("personactl"), kong.Description("Reconcile Mana's personas with the catalog: plan, apply, destroy."), kong.Help(kongdoc.Help)}
 	p, err := kong.New(cli, append(base, opts...)...)
 	if err != nil {
 		return nil, err

@@ -31,7 +31,8 @@ func manPage(v buildinfo.Version) kongdoc.ManPage {
 		Environment: []kongdoc.ManEntry{
 			{Name: "PERSONA_SEED_SECRET", Help: "The secret each persona's password is derived from. Set but empty is an error. Unset, the public development secret is used, and refused against a server that is not on loopback (unless --allow-dev-secret) or with NODE_ENV=production."},
 			{Name: "NODE_ENV", Help: "With the value production, the public development seed secret is refused."},
-			{Name: "NO_COLOR", Help: "Any value turns colour off, as --no-color does."},
+			{Name: "NO_COLOR", Help: "Any value turns colour off, as --color=never does, unless --color or FORCE_COLOR says otherwise."},
+			{Name: "FORCE_COLOR", Help: "Any value but 0 colours the output even when it is not a terminal, as --color=always does, unless --color or --no-color says otherwise."},
 		},
 		ExitStatus: []kongdoc.ManEntry{
 			{Name: "0", Help: "Success; for plan with --detailed-exitcode, also: no changes."},

@@ -6,24 +6,26 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/mana/personactl/apply/reconcile"
+	"github.com/mana/personactl/apply/connect"
 	"github.com/mana/personactl/plan"
 )
 
 // ShapeFlags shape a new plan; plan takes them, and apply without a plan file.
 type ShapeFlags struct {
-	Destroy     bool     `help:"Plan the deletion of every live persona."`
+	Destroy     bool     `help:"Plan the deletion of the personas this catalog and state manage, naming the live ones it leaves."`
+	All         bool     `help:"With --destroy: delete every live persona, managed here or not."`
 	RefreshOnly bool     `help:"Only drift: what changed outside personactl; an apply only records it in the state."`
 	Prune       bool     `help:"Delete live personas that are neither in the catalog nor recorded."`
-	Replace     []string `help:"Delete and re-create this persona (the only way to apply a name), in any letter case; repeatable, or several separated by commas. An empty address is refused." placeholder:"EMAIL" sep:"none"`
-	Target      []string `help:"Plan only this persona, in any letter case; repeatable, or several separated by commas. The plan warns that it is partial. An empty address is refused." placeholder:"EMAIL" sep:"none"`
+	Replace     []string `help:"Delete and re-create this persona (the only way to apply a name), in any letter case; repeatable, or several separated by commas. An empty address is refused." placeholder:"EMAIL" sep:"none" predictor:"address"`
+	Target      []string `help:"Plan only this persona, in any letter case; repeatable, or several separated by commas. The plan warns that it is partial. An empty address is refused." placeholder:"EMAIL" sep:"none" predictor:"address"`
 }
 
 func (f *ShapeFlags) options() plan.Options {
-	return plan.Options{Destroy: f.Destroy, RefreshOnly: f.RefreshOnly, Prune: f.Prune, Replace: addresses(f.Replace), Targets: addresses(f.Target)}
+	return plan.Options{Destroy: f.Destroy, All: f.All, RefreshOnly: f.RefreshOnly, Prune: f.Prune, Replace: addresses(f.Replace), Targets: addresses(f.Target)}
 }
 
-// Validate refuses an empty or blank --target or --replace before anything is read.
+// Validate refuses an empty or blank --target or --replace, --destroy with
+// --prune and --all without --destroy, before anything is read.
 func (f *ShapeFlags) Validate() error { return f.options().Check() }
 
 // addresses splits the values of --target, --replace at commas. Kong's own
@@ -40,7 +42,7 @@ func addresses(values []string) []string {
 
 // given reports whether any of the flags was given.
 func (f *ShapeFlags) given() bool {
-	return f.Destroy || f.RefreshOnly || f.Prune || len(f.Replace) > 0 || len(f.Target) > 0
+	return f.Destroy || f.All || f.RefreshOnly || f.Prune || len(f.Replace) > 0 || len(f.Target) > 0
 }
 
 // PlanCmd shows what apply would change.
@@ -62,7 +64,7 @@ func (c *PlanCmd) Run(g *Globals, s Streams) error {
 	}
 	g.github, g.machineOutput = c.Format == "github", c.Format == "json" || c.Format == "markdown" || c.Out == "-"
 	if c.Out != "" {
-		if _, err := reconcile.CheckOut(c.Out, g.settings(s).Inputs()); err != nil {
+		if _, err := connect.CheckOut(c.Out, g.settings(s).Inputs()); err != nil {
 			return err
 		}
 	}
@@ -80,7 +82,7 @@ func (c *PlanCmd) Run(g *Globals, s Streams) error {
 		return err
 	}
 	if c.Out != "" && len(p.Errors) == 0 {
-		if err := reconcile.SavePlan(c.Out, p, g.settings(s).Inputs(), s.Out); err != nil {
+		if err := connect.SavePlan(c.Out, p, g.settings(s).Inputs(), s.Out); err != nil {
 			return err
 		}
 		if c.Out != "-" {

@@ -3,7 +3,7 @@ package main
 import (
 	"context"
 
-	"github.com/mana/personactl/apply/reconcile"
+	"github.com/mana/personactl/apply/connect"
 	"github.com/mana/personactl/apply/report"
 	"github.com/mana/personactl/plan"
 	"github.com/mana/personactl/state"
@@ -47,7 +47,7 @@ type ShowCmd struct {
 // Run renders the plan file, or without one lists the recorded state.
 func (c *ShowCmd) Run(g *Globals, s Streams) error {
 	if c.PlanFile != "" {
-		p, err := reconcile.LoadPlan(c.PlanFile)
+		p, err := connect.LoadPlan(c.PlanFile)
 		if err != nil {
 			return err
 		}

@@ -41,18 +41,23 @@ func withState(g *Globals, s Streams, fn func(where string, st *state.State) err
 }
 
 // StateListCmd lists the recorded personas.
-type StateListCmd struct{}
+type StateListCmd struct {
+	Format string `help:"Output format: text, or json (docs/output-formats.md)." enum:"text,json" default:"text"`
+}
 
-// Run prints one line per recorded persona.
+// Run prints one line per recorded persona, or one JSON document.
 func (c *StateListCmd) Run(g *Globals, s Streams) error {
 	return withState(g, s, func(where string, st *state.State) error {
+		if c.Format == "json" {
+			return report.StateJSON(s.Out, where, st)
+		}
 		return report.State(s.Out, where, st)
 	})
 }
 
 // StateShowCmd shows one recorded persona.
 type StateShowCmd struct {
-	Email string `arg:"" help:"The persona's address."`
+	Email string `arg:"" help:"The persona's address." predictor:"address"`
 }
 
 // Run prints the persona's recorded values as JSON.
@@ -68,7 +73,7 @@ func (c *StateShowCmd) Run(g *Globals, s Streams) error {
 
 // StateRmCmd forgets a persona.
 type StateRmCmd struct {
-	Email []string `arg:"" help:"Addresses to drop from the state."`
+	Email []string `arg:"" help:"Addresses to drop from the state." predictor:"address"`
 }
 
 // Run drops the personas from the state under the lock; mana-auth is not touched.

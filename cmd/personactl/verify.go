@@ -12,8 +12,9 @@ import (
 
 // VerifyCmd logs in as each persona the way the runner does.
 type VerifyCmd struct {
-	Target []string `help:"Verify only this persona, in any letter case; repeatable, or several separated by commas. An empty address is refused." placeholder:"EMAIL" sep:"none"`
-	Format string   `help:"Output format: text, json or markdown." enum:"text,json,markdown" default:"text"`
+	Target     []string `help:"Verify only this persona, in any letter case; repeatable, or several separated by commas. An empty address is refused." placeholder:"EMAIL" sep:"none" predictor:"address"`
+	Format     string   `help:"Output format: text, json or markdown." enum:"text,json,markdown" default:"text"`
+	ForceLogin bool     `help:"Log in even as a persona whose recorded fingerprint says its password came from another seed secret (a failed login counts toward mana-auth's lockout: 5 in 15 minutes lock the address for 30)."`
 }
 
 // Validate refuses an empty or blank --target before anything is read.
@@ -27,7 +28,7 @@ func (c *VerifyCmd) Run(g *Globals, s Streams) error {
 		return err
 	}
 	defer sess.Close()
-	v, err := sess.Loop.Verify(ctx, reconcile.VerifyRequest{Auth: sess.Client, Emails: addresses(c.Target), Record: true, LockTimeout: g.LockTimeout})
+	v, err := sess.Loop.Verify(ctx, reconcile.VerifyRequest{Auth: sess.Client, Emails: addresses(c.Target), Record: true, ForceLogin: c.ForceLogin, LockTimeout: g.LockTimeout})
 	if v != nil {
 		if rerr := report.Verification(s.Out, v, c.Format); rerr != nil {
 			return rerr

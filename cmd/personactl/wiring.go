@@ -23,6 +23,7 @@ func (g *Globals) settings(s Streams) connect.Settings {
 		Live:        g.Live,
 		Parallelism: g.Parallelism, LockTimeout: g.LockTimeout,
 		Stdin: s.In, Stderr: s.Err, StderrTerminal: isTerminal(s.Err),
+		Log: g.log,
 	}
 }
 
@@ -54,9 +55,27 @@ func (g *Globals) annotate(s Streams, diags []catalog.Diagnostic) {
 	catalog.Annotate(out, diags, os.Getenv("GITHUB_WORKSPACE"))
 }
 
-// colour reports whether output to w may be coloured.
+// colour reports whether output to w is coloured: as --color (or
+// --no-color) says; without either, FORCE_COLOR (set and not 0) forces
+// colour and NO_COLOR (set) turns it off, FORCE_COLOR winning as it does
+// for Node.js tools, since it is the one set for a single job; else
+// colour goes only to a terminal.
 func (g *Globals) colour(w io.Writer) bool {
-	if g.NoColor || os.Getenv("NO_COLOR") != "" {
+	mode := g.Color
+	if g.NoColor {
+		mode = "never"
+	}
+	if !g.given["color"] && !g.given["no-color"] {
+		if force := os.Getenv("FORCE_COLOR"); force != "" && force != "0" {
+			mode = "always"
+		} else if os.Getenv("NO_COLOR") != "" {
+			mode = "never"
+		}
+	}
+	switch mode {
+	case "always":
+		return true
+	case "never":
 		return false
 	}
 	return isTerminal(w)

@@ -38,11 +38,16 @@ type loginStep struct {
 		Headers map[string]string `json:"headers"`
 		Body    json.RawMessage   `json:"body"`
 	} `json:"request"`
-	Response *struct {
-		Status  int             `json:"status"`
-		Headers map[string]any  `json:"headers"`
-		Body    json.RawMessage `json:"body"`
-	} `json:"response"`
+	Response *recordedAnswer `json:"response"`
+	// Responses are the answers to the request sent that many times in a
+	// row (their headers were not kept).
+	Responses []recordedAnswer `json:"responses"`
+}
+
+type recordedAnswer struct {
+	Status  int             `json:"status"`
+	Headers map[string]any  `json:"headers"`
+	Body    json.RawMessage `json:"body"`
 }
 
 // placeholder matches the recording's stand-ins for ids, tokens and times.
@@ -100,6 +105,9 @@ func TestReplayRecordedLogins(t *testing.T) {
 					r.replay(t, s)
 					replayed++
 				case len(s.Observed) > 0:
+					// The recorder ran psql: the writes the service
+					// left in flight have landed.
+					clock.Advance(manaauthdev.ClearLag)
 					r.observe(t, s)
 				}
 			}
@@ -116,6 +124,10 @@ type loginReplayer struct {
 	clock  *manaauthdev.Clock
 	values map[string]string // placeholder → value of this run
 	email  string            // the persona's address, from its creation
+	// refs are the bodies a recorded body names instead of showing
+	// ("<as in login-exchanges.json step 2>"): another persona's answer,
+	// so only its shape is compared.
+	refs map[string]json.RawMessage
 }
 
 // fill replaces the placeholders of a request by this run's values.
@@ -143,7 +155,15 @@ func (r *loginReplayer) replay(t *testing.T, s loginStep) {
 		if json.Unmarshal(s.Request.Body, &str) == nil {
 			body = str // sent as it is (not JSON)
 		} else {
-			body = []byte(r.fill(t, s.Step, string(s.Request.Body)))
+			// A body's placeholders this run has values for are filled
+			// (a token to validate); others are sent as recorded (a
+			// redacted password is then that text).
+			body = []byte(placeholder.ReplaceAllStringFunc(string(s.Request.Body), func(p string) string {
+				if v, ok := r.values[p]; ok {
+					return v
+				}
+				return p
+			}))
 			var m map[string]any
 			if json.Unmarshal(s.Request.Body, &m) == nil && r.email == "" && s.Request.Method == http.MethodPost && s.Request.Path == manaauthdev.PathPersonas {
 				r.email, _ = m["email"].(string)
@@ -168,7 +188,7 @@ func (r *loginReplayer) replay(t *testing.T, s loginStep) {
 	if got.status != want.Status {
 		diffs = append(diffs, fmt.Sprintf("status %d, recorded %d", got.status, want.Status))
 	}
-	if ct, _ := want.Headers["content-type"].(string); got.header.Get("Content-Type") != ct {
+	if ct, _ := want.Headers["content-type"].(string); want.Headers != nil && got.header.Get("Content-Type") != ct {
 		diffs = append(diffs, fmt.Sprintf("content-type %q, recorded %q", got.header.Get("Content-Type"), ct))
 	}
 	if ra, _ := want.Headers["retry-after"].(string); got.header.Get("Retry-After") != ra {
@@ -201,8 +221,16 @@ func (r *loginReplayer) replay(t *testing.T, s loginStep) {
 	if err := json.Unmarshal(want.Body, &wantBody); err != nil {
 		t.Fatalf("step %q: recorded body: %v", s.Step, err)
 	}
-	diffs = append(diffs, ShapeDiff(wantBody, got.body)...)
-	r.compare("$", wantBody, got.body, &diffs)
+	if ref, ok := r.refs[fmt.Sprint(wantBody)]; ok {
+		var refBody any
+		if err := json.Unmarshal(ref, &refBody); err != nil {
+			t.Fatalf("step %q: the body it refers to: %v", s.Step, err)
+		}
+		diffs = append(diffs, ShapeDiff(refBody, got.body)...)
+	} else {
+		diffs = append(diffs, ShapeDiff(wantBody, got.body)...)
+		r.compare("$", wantBody, got.body, &diffs)
+	}
 	if len(diffs) > 0 {
 		t.Errorf("step %q: %s %s differs from the recording:\n  %s\n  answer: %s", s.Step, s.Request.Method, s.Request.Path, strings.Join(diffs, "\n  "), got.raw)
 	}

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/mana/personactl/state"
 )
@@ -39,8 +40,9 @@ func (c *Client) AddressOwner(ctx context.Context, email string) (state.AddressO
 }
 
 // AddressOwnerAmong is AddressOwner for a caller that has just read the
-// live personas: live is taken as the complete set of personas, which saves
-// the requests AddressOwner makes to tell a persona from another user.
+// live personas: a user found in live is a persona without another
+// request. One the search shows and live lacks is asked about again (the
+// detail), as its persona may have been created since live was read.
 func (c *Client) AddressOwnerAmong(ctx context.Context, email string, live []state.LivePersona) (state.AddressOwner, error) {
 	if live == nil {
 		live = []state.LivePersona{}
@@ -67,7 +69,7 @@ func (c *Client) addressHolder(ctx context.Context, email string, live []state.L
 	if email == "" {
 		return state.Holder{Owner: state.AddressTaken}, errors.New("address owner: empty email")
 	}
-	userID, found, signedIn, err := c.searchUser(ctx, email)
+	u, found, signedIn, err := c.searchUser(ctx, email)
 	switch {
 	case err != nil:
 		return state.Holder{Owner: state.AddressTaken}, err
@@ -76,32 +78,32 @@ func (c *Client) addressHolder(ctx context.Context, email string, live []state.L
 		return state.Holder{Owner: owner}, err
 	case !found:
 		return state.Holder{Owner: state.AddressFree}, nil
-	case live != nil:
-		for _, p := range live {
-			if p.UserID == userID {
-				return state.Holder{Owner: state.AddressPersona, UserID: userID}, nil
-			}
-		}
-		return state.Holder{Owner: state.AddressTaken, UserID: userID}, nil
 	}
-	// The search shows no kind; the detail answers only for a user with a
-	// persona row.
-	if _, err := c.detail(ctx, userID); err != nil {
+	for _, p := range live {
+		if p.UserID == u.ID {
+			return state.Holder{Owner: state.AddressPersona, UserID: u.ID}, nil
+		}
+	}
+	// The search shows no kind, and a list read earlier may miss a persona
+	// whose upsert finished since (one a killed run left in flight): the
+	// detail answers only for a user with a persona row.
+	taken := state.Holder{Owner: state.AddressTaken, UserID: u.ID, CreatedAt: u.createdAt(), NeverSignedIn: u.neverSignedIn()}
+	if _, err := c.detail(ctx, u.ID); err != nil {
 		if errors.Is(err, ErrNotFound) {
-			return state.Holder{Owner: state.AddressTaken, UserID: userID}, nil
+			return taken, nil
 		}
-		return state.Holder{Owner: state.AddressTaken, UserID: userID}, err
+		return taken, err
 	}
-	return state.Holder{Owner: state.AddressPersona, UserID: userID}, nil
+	return state.Holder{Owner: state.AddressPersona, UserID: u.ID}, nil
 }
 
 // searchUser looks for the user whose address is email (letter case aside).
 // signedIn reports the search's 500, which means someone matching it has
 // signed in.
-func (c *Client) searchUser(ctx context.Context, email string) (userID string, found, signedIn bool, err error) {
+func (c *Client) searchUser(ctx context.Context, email string) (u searchedUser, found, signedIn bool, err error) {
 	for page := 1; ; page++ {
 		if page > maxSearchPages {
-			return "", false, false, fmt.Errorf("GET %s?search=%s: the users search still had more after %d pages of %d; cannot tell whether the address is taken; check that MANA_AUTH_URL (or --auth) points at mana-auth", pathUsers, url.QueryEscape(email), maxSearchPages, searchPageSize)
+			return u, false, false, fmt.Errorf("GET %s?search=%s: the users search still had more after %d pages of %d; cannot tell whether the address is taken; check that MANA_AUTH_URL (or --auth) points at mana-auth", pathUsers, url.QueryEscape(email), maxSearchPages, searchPageSize)
 		}
 		var answer searchPage
 		path := pathUsers + "?search=" + url.QueryEscape(email) + "&limit=" + strconv.Itoa(searchPageSize)
@@ -118,11 +120,11 @@ func (c *Client) searchUser(ctx context.Context, email string) (userID string, f
 			return signedIn
 		}
 		if err := c.do(ctx, r); err != nil || signedIn {
-			return "", false, signedIn, err
+			return u, false, signedIn, err
 		}
 		for _, u := range *answer.Users {
 			if strings.EqualFold(u.Email, email) {
-				return u.ID, true, false, nil
+				return u, true, false, nil
 			}
 		}
 		size := answer.Limit
@@ -130,20 +132,43 @@ func (c *Client) searchUser(ctx context.Context, email string) (userID string, f
 			size = searchPageSize
 		}
 		if len(*answer.Users) == 0 || page*size >= *answer.Total {
-			return "", false, false, nil
+			return u, false, false, nil
 		}
 	}
+}
+
+// searchedUser is one user of the users search.
+type searchedUser struct {
+	ID    string `json:"id"`
+	Email string `json:"email"`
+	// CreatedAt and LastActiveAt are kept as sent: a value that does not
+	// read as a time only leaves the user's age unknown.
+	CreatedAt    string          `json:"createdAt"`
+	LastActiveAt json.RawMessage `json:"lastActiveAt"`
+}
+
+// createdAt is when the user was created, or zero when the answer's value
+// is not an ISO-8601 time.
+func (u searchedUser) createdAt() time.Time {
+	t, err := time.Parse(time.RFC3339Nano, u.CreatedAt)
+	if err != nil {
+		return time.Time{}
+	}
+	return t.UTC()
+}
+
+// neverSignedIn: the answer names the user without a last activity, which
+// mana-auth leaves out for a user who never signed in.
+func (u searchedUser) neverSignedIn() bool {
+	return u.ID != "" && (len(u.LastActiveAt) == 0 || string(u.LastActiveAt) == "null")
 }
 
 // searchPage is one page of the users search.
 type searchPage struct {
 	// Pointers tell a missing field from an empty one: an answer without
 	// the list must never read as "nobody has it".
-	Users *[]struct {
-		ID    string `json:"id"`
-		Email string `json:"email"`
-	} `json:"users"`
-	Total *int `json:"total"`
+	Users *[]searchedUser `json:"users"`
+	Total *int            `json:"total"`
 	// Limit is the page size the server used (it may cap ours).
 	Limit int `json:"limit"`
 }

@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptrace"
@@ -107,6 +108,10 @@ type Options struct {
 	// Token is the admin JWT (MANA_ADMIN_JWT). It is sent as a Bearer token
 	// and decoded (never verified) only to explain a refusal.
 	Token string
+	// TokenSource names where Token came from, for the messages that say
+	// where a valid one goes: "MANA_ADMIN_JWT", "--jwt", "the file tok.txt".
+	// Empty: "MANA_ADMIN_JWT (or --jwt)".
+	TokenSource string
 	// Parallelism bounds the requests in flight while reading every
 	// persona, and the connections the Client's own transport opens.
 	Parallelism int
@@ -127,6 +132,10 @@ type Options struct {
 	// so that a line showing the news can be cleared. It is called from
 	// several goroutines at once when requests run in parallel.
 	Retrying func(news string)
+	// Log, when it records debug records, hears of every try of every
+	// request (method, path, status, bytes, duration, retry); never of a
+	// header, a body or a query, where secrets travel.
+	Log *slog.Logger
 }
 
 // Client talks to one mana-auth instance. It is safe for concurrent use.
@@ -135,6 +144,7 @@ type Client struct {
 	// shown is the base URL for messages: Redact-ed.
 	shown       string
 	token       string
+	tokenSource string
 	claims      TokenClaims
 	hasClaims   bool
 	parallelism int
@@ -177,15 +187,19 @@ func New(opts Options) (*Client, error) {
 	if u.RawQuery != "" || u.Fragment != "" || u.ForceQuery {
 		return nil, fmt.Errorf("mana-auth URL %q has a query or fragment; set MANA_AUTH_URL (or --auth) to the service's base address, e.g. http://localhost:3001", Redact(opts.BaseURL))
 	}
-	token := strings.TrimSpace(opts.Token)
+	token, source := strings.TrimSpace(opts.Token), opts.TokenSource
+	if source == "" {
+		source = "MANA_ADMIN_JWT (or --jwt)"
+	}
 	if strings.ContainsFunc(token, unicode.IsControl) || strings.ContainsFunc(token, unicode.IsSpace) {
 		// The token itself must not be shown, only what is wrong with it.
-		return nil, errors.New("MANA_ADMIN_JWT contains spaces or control characters; set it (or --jwt) to the token alone, on one line")
+		return nil, fmt.Errorf("the admin token from %s contains spaces or control characters; put the token alone there, on one line", source)
 	}
 	c := &Client{
 		baseString:  u.String(),
 		shown:       Redact(u.String()),
 		token:       token,
+		tokenSource: source,
 		parallelism: orDefault(opts.Parallelism, DefaultParallelism),
 		timeout:     orDefault(opts.Timeout, DefaultTimeout),
 		retry:       opts.Retry.withDefaults(),
@@ -218,6 +232,7 @@ func New(opts Options) (*Client, error) {
 		t.MaxIdleConns = c.parallelism
 		c.http = &http.Client{Transport: t}
 	}
+	c.http.Transport = c.logging(c.http.Transport, opts.Log)
 	// A redirect is reported, not followed: following would turn a POST into
 	// a GET, and the token would go wherever the Location points.
 	c.http.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
@@ -397,7 +412,7 @@ func (c *Client) try(ctx context.Context, r request, try int) outcome {
 			return outcome{err: err}
 		}
 	}
-	actx, cancel := context.WithTimeout(ctx, c.timeout)
+	actx, cancel := context.WithTimeout(context.WithValue(ctx, tryKey{}, try), c.timeout)
 	defer cancel()
 	var sent atomic.Bool
 	if r.sendOnce {
@@ -429,7 +444,7 @@ func (c *Client) try(ctx context.Context, r request, try int) outcome {
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		o := c.transportFailure(ctx, r, try, err)
+		o := c.transportFailure(ctx, r, try, err, nil)
 		o.sent = sent.Load()
 		return o
 	}
@@ -447,6 +462,7 @@ func (c *Client) try(ctx context.Context, r request, try int) outcome {
 		}
 		resp.Body.Close()
 	}()
+	rec := &readRecorder{r: capped}
 	if resp.ContentLength > limit {
 		capped.over = true
 		return outcome{err: &BodyTooLargeError{Method: r.method, Path: r.path, Limit: limit, Length: resp.ContentLength}, sent: true}
@@ -461,7 +477,6 @@ func (c *Client) try(ctx context.Context, r request, try int) outcome {
 		if r.read == nil {
 			return outcome{sent: true}
 		}
-		rec := &readRecorder{r: capped}
 		err := r.read(rec)
 		switch {
 		case err == nil:
@@ -470,7 +485,7 @@ func (c *Client) try(ctx context.Context, r request, try int) outcome {
 			return outcome{err: &BodyTooLargeError{Method: r.method, Path: r.path, Limit: limit}, sent: true}
 		case rec.err != nil && rec.err != io.EOF:
 			// The answer broke off: the same as getting none.
-			o := c.transportFailure(ctx, r, try, rec.err)
+			o := c.transportFailure(ctx, r, try, rec.err, rec)
 			o.sent = true
 			return o
 		}
@@ -493,14 +508,18 @@ func (c *Client) try(ctx context.Context, r request, try int) outcome {
 }
 
 // transportFailure turns a failure to get (all of) an answer into an error,
-// saying whether a retry is worthwhile.
-func (c *Client) transportFailure(ctx context.Context, r request, try int, err error) outcome {
+// saying whether a retry is worthwhile. body is the answer's body as far as
+// it was read, nil when no answer began.
+func (c *Client) transportFailure(ctx context.Context, r request, try int, err error, body *readRecorder) outcome {
 	err = redactURLError(err)
 	if ctx.Err() != nil {
 		// The caller gave up; that is no fault of the server's.
 		return outcome{err: fmt.Errorf("%s %s: %w", r.method, r.path, context.Cause(ctx)), unanswered: true}
 	}
-	ne := &NetworkError{Method: r.method, Path: r.path, BaseURL: c.shown, Tries: try, Err: err}
+	ne := &NetworkError{Method: r.method, Path: r.path, BaseURL: c.shown, Tries: try, Err: err, Received: -1}
+	if body != nil {
+		ne.Received = body.n
+	}
 	ne.describe(c.timeout, func(s string) string { return c.scrub(s, r.secrets...) })
 	return outcome{err: ne, retry: ne.retryable, unanswered: true}
 }
@@ -552,14 +571,18 @@ func (c *capReader) Read(p []byte) (int, error) {
 }
 
 // readRecorder remembers the first error reading the answer's body, so that a
-// broken connection can be told apart from a malformed answer.
+// broken connection can be told apart from a malformed answer, and counts
+// the bytes read, so that an answer cut off by the deadline is told apart
+// from none.
 type readRecorder struct {
 	r   io.Reader
 	err error
+	n   int64
 }
 
 func (rr *readRecorder) Read(p []byte) (int, error) {
 	n, err := rr.r.Read(p)
+	rr.n += int64(n)
 	if err != nil && rr.err == nil {
 		rr.err = err
 	}

@@ -339,9 +339,9 @@ func (c *Client) adviceUnauthorized() string {
 				why = fmt.Sprintf("it was revoked, or mana-auth's signing key changed (it expires only at %s)", exp.UTC().Format(time.RFC3339))
 			}
 		}
-		return fmt.Sprintf("mana-auth accepted the admin token earlier in this run and now refuses it: %s; nothing more is sent with it; mint a fresh admin token, set MANA_ADMIN_JWT (or --jwt) to it and run `personactl apply` again: it converges from where this run stopped", why)
+		return fmt.Sprintf("mana-auth accepted the admin token earlier in this run and now refuses it: %s; nothing more is sent with it; mint a fresh admin token, put it in %s and run `personactl apply` again: it converges from where this run stopped", why, c.tokenSource)
 	}
-	advice := "mana-auth refused the admin token; set MANA_ADMIN_JWT (or --jwt) to a valid admin token"
+	advice := "mana-auth refused the admin token from " + c.tokenSource + "; put a valid admin token there"
 	if !c.hasClaims {
 		advice += " (the one given is not a JWT)"
 	}
@@ -352,7 +352,7 @@ func (c *Client) adviceForbidden() string {
 	if c.session != nil {
 		return c.session.adviceForbidden()
 	}
-	const mint = `mana-auth's own login issues role "user" even to admins, so an admin token has to be minted with the service's signing key; set MANA_ADMIN_JWT (or --jwt) to one`
+	mint := `mana-auth's own login issues role "user" even to admins, so an admin token has to be minted with the service's signing key; put one in ` + c.tokenSource
 	if !c.hasClaims {
 		return `the admin API needs a token with role "admin", and the token given is not a JWT whose role could be read; ` + mint
 	}
@@ -366,7 +366,7 @@ func (c *Client) adviceForbidden() string {
 		return fmt.Sprintf(`the token%s claims no role, and the admin API needs role "admin"; %s`, who, mint)
 	}
 	if c.claims.Role == "admin" {
-		return fmt.Sprintf(`the token%s claims role "admin" but mana-auth still refused it: the route may not exist, or mana-auth no longer trusts this token; mint a new admin token with the service's signing key and set MANA_ADMIN_JWT (or --jwt) to it`, who)
+		return fmt.Sprintf(`the token%s claims role "admin" but mana-auth still refused it: the route may not exist, or mana-auth no longer trusts this token; mint a new admin token with the service's signing key and put it in %s`, who, c.tokenSource)
 	}
 	return fmt.Sprintf(`the token%s claims role: %q, and the admin API needs role "admin"; %s`, who, c.claims.Role, mint)
 }
@@ -381,6 +381,9 @@ type NetworkError struct {
 	Tries int
 	// Err is the last failure, as the transport reported it.
 	Err error
+	// Received counts the bytes of the answer's body read before it
+	// failed; -1 when no answer began.
+	Received int64
 
 	msg       string
 	unreached bool
@@ -420,6 +423,9 @@ func (e *NetworkError) describe(timeout time.Duration, scrub func(string) string
 			e.retryable = false
 		}
 		e.msg = fmt.Sprintf("cannot reach mana-auth at %s (%s)%s; mana-auth may not be running: start it, or check MANA_AUTH_URL (or --auth)", e.BaseURL, text, after)
+	case (errors.Is(e.Err, os.ErrDeadlineExceeded) || errors.Is(e.Err, context.DeadlineExceeded) || errors.As(e.Err, &netErr) && netErr.Timeout()) && e.Received >= 0:
+		e.retryable = true
+		e.msg = fmt.Sprintf("mana-auth at %s was too slow (%d bytes in %s): its answer was still arriving when the deadline of one request passed%s; it may be overloaded, or the network slow: try again later", e.BaseURL, e.Received, seconds(timeout), after)
 	case errors.Is(e.Err, os.ErrDeadlineExceeded), errors.Is(e.Err, context.DeadlineExceeded), errors.As(e.Err, &netErr) && netErr.Timeout():
 		e.retryable = true
 		e.msg = fmt.Sprintf("mana-auth at %s gave no answer within %s%s; it may be overloaded or stuck: try again later", e.BaseURL, timeout, after)

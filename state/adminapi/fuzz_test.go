@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/mana/personactl/state"
 )
 
 const fuzzToken = "eyJhbGciOiJFZERTQSJ9.eyJyb2xlIjoiYWRtaW4ifQ.fuzz-signature"
@@ -231,7 +233,7 @@ func FuzzLoginAnswer(f *testing.F) {
 	f.Fuzz(func(t *testing.T, status int, retryAfter string, body []byte) {
 		now := time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)
 		if st, after, ok := readLoginRefusal(status, retryAfter, body, now); ok {
-			if st != LoginWrongPassword && st != LoginLocked {
+			if st != state.LoginWrongPassword && st != state.LoginLocked {
 				t.Fatalf("a refusal read as %v", st)
 			}
 			if after < 0 {

@@ -104,7 +104,7 @@ func TestLongAnswersStopAtTheirCap(t *testing.T) {
 			func(c *adminapi.Client) error { _, err := c.Personas(context.Background()); return err }, adminapi.MaxListBody,
 			[]string{"GET /api/v1/admin/personas: the answer is longer than the 32 MiB this endpoint is allowed"}},
 		{"a detail of 100 MB in one string", &endless{path: "/api/v1/admin/personas/u1", prefix: `{"persona":{"userId":"u1","systemPrompt":"`, unit: "Du bist "},
-			func(c *adminapi.Client) error { _, err := c.Personas(context.Background()); return err }, adminapi.MaxOtherBody,
+			func(c *adminapi.Client) error { _, err := c.Detail(context.Background(), "u1"); return err }, adminapi.MaxOtherBody,
 			[]string{"GET /api/v1/admin/personas/u1: the answer is longer than the 4 MiB this endpoint is allowed"}},
 		{"a detail announcing 100 MB", &endless{path: "/api/v1/admin/personas/u1", prefix: `{"persona":{"userId":"u1","systemPrompt":"`, unit: "Du bist ", contentLength: 100 << 20},
 			func(c *adminapi.Client) error { _, err := c.Detail(context.Background(), "u1"); return err }, 0,
@@ -148,6 +148,23 @@ func TestLongAnswersStopAtTheirCap(t *testing.T) {
 				t.Errorf("the heap grew by %.1f MiB reading an answer capped at %.0f MiB, want at most %d MiB", float64(grown)/mib, float64(tt.limit)/mib, allowed/mib)
 			}
 		})
+	}
+}
+
+// TestPersonaTooLargeToReadIsKeptAsListed: a persona whose detail is over
+// its cap does not fail the whole read (every plan, drift and destroy did):
+// it is kept as the list shows it, marked Unreadable, for the plan to name.
+func TestPersonaTooLargeToReadIsKeptAsListed(t *testing.T) {
+	for _, contentLength := range []int64{0, 100 << 20} {
+		server := &endless{path: "/api/v1/admin/personas/u1", prefix: `{"persona":{"userId":"u1","systemPrompt":"`, unit: "Du bist ", contentLength: contentLength}
+		c := newClient(t, adminapi.Options{BaseURL: serve(t, server), Token: jwt(map[string]any{"role": "admin"})})
+		live, err := c.Personas(context.Background())
+		if err != nil {
+			t.Fatalf("Content-Length %d: %v", contentLength, errText(t, err))
+		}
+		if len(live) != 1 || !live[0].Unreadable || live[0].UserID != "u1" || live[0].Values.Email != "persona.a@mana.test" {
+			t.Errorf("Content-Length %d: read %+v, want u1 as listed, unreadable", contentLength, live)
+		}
 	}
 }
 

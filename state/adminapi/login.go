@@ -9,53 +9,9 @@ import (
 	"math"
 	"net/http"
 	"time"
+
+	"github.com/mana/personactl/state"
 )
-
-// LoginStatus is what logging in as a persona came to.
-type LoginStatus int
-
-const (
-	// LoginUnknown: the request may have reached mana-auth, but no answer
-	// was read (a timeout or a broken connection after it was written).
-	// It may have counted as a failed attempt; it is never retried.
-	LoginUnknown LoginStatus = iota
-	// LoginReady: 200, and the user is a persona: the runner can log in.
-	LoginReady
-	// LoginNotPersona: 200, but the user is of another kind (Kind says which).
-	LoginNotPersona
-	// LoginWrongPassword: 401 INVALID_CREDENTIALS: the password (derived
-	// from the seed secret) is not the user's, or no user has the address.
-	// It counted as one failed attempt toward the lockout.
-	LoginWrongPassword
-	// LoginLocked: 429 ACCOUNT_LOCKED: five failures in 15 minutes locked
-	// the address; RetryAfter says for how long.
-	LoginLocked
-)
-
-func (s LoginStatus) String() string {
-	switch s {
-	case LoginReady:
-		return "ready"
-	case LoginNotPersona:
-		return "not a persona"
-	case LoginWrongPassword:
-		return "wrong password"
-	case LoginLocked:
-		return "locked"
-	}
-	return "unknown"
-}
-
-// LoginResult is mana-auth's verdict on one login.
-type LoginResult struct {
-	Status LoginStatus
-	// Kind is user.kind of a successful login ("persona", "human", …).
-	Kind string
-	// RetryAfter is how long a locked address stays locked.
-	RetryAfter time.Duration
-	// Reason says, for LoginUnknown, what happened to the request.
-	Reason string
-}
 
 // Login logs in as a persona the way the runner does, POST
 // /api/v1/auth/login with the address and its password (no admin token is
@@ -66,50 +22,50 @@ type LoginResult struct {
 // failed one counts toward the address's lockout: a request that failed
 // before it was written (refused, DNS, a dial timeout) is retried within
 // the retry budget; one that may have been written and got no answer is
-// LoginUnknown, not retried; no answer is retried, 401 and 429 included.
+// state.LoginUnknown, not retried; no answer is retried, 401 and 429 included.
 // Any other answer (400 VALIDATION, 5xx) is an *APIError with the server's
 // words. The password appears in no error.
-func (c *Client) Login(ctx context.Context, email, password string) (LoginResult, error) {
+func (c *Client) Login(ctx context.Context, email, password string) (state.LoginResult, error) {
 	if email == "" || password == "" {
-		return LoginResult{}, fmt.Errorf("login as %q: an address and a password are needed", email)
+		return state.LoginResult{}, fmt.Errorf("login as %q: an address and a password are needed", email)
 	}
 	body, err := json.Marshal(struct {
 		Email    string `json:"email"`
 		Password string `json:"password"`
 	}{email, password})
 	if err != nil {
-		return LoginResult{}, fmt.Errorf("login as %s: %w", email, err)
+		return state.LoginResult{}, fmt.Errorf("login as %s: %w", email, err)
 	}
-	var res LoginResult
+	var res state.LoginResult
 	r := request{method: http.MethodPost, path: pathLogin, body: body, sendOnce: true, email: email, secrets: []string{password}}
 	r.read = func(b io.Reader) error {
 		kind, err := decodeLoginAnswer(b)
 		if err != nil {
 			return asDecodeError(r, "", err)
 		}
-		res = LoginResult{Status: LoginNotPersona, Kind: kind}
+		res = state.LoginResult{Status: state.LoginNotPersona, Kind: kind}
 		if kind == "persona" {
-			res.Status = LoginReady
+			res.Status = state.LoginReady
 		}
 		return nil
 	}
 	r.answer = func(resp *http.Response, raw []byte) bool {
 		status, after, ok := readLoginRefusal(resp.StatusCode, resp.Header.Get("Retry-After"), raw, c.now())
 		if ok {
-			res = LoginResult{Status: status, RetryAfter: after}
+			res = state.LoginResult{Status: status, RetryAfter: after}
 		}
 		return ok
 	}
 	o, err := c.doOutcome(ctx, r)
 	if err != nil && o.sent && o.unanswered {
-		res = LoginResult{Status: LoginUnknown, Reason: c.scrub(err.Error(), password)}
+		res = state.LoginResult{Status: state.LoginUnknown, Reason: c.scrub(err.Error(), password)}
 		if ctx.Err() != nil {
 			return res, fmt.Errorf("login as %s: %w", email, context.Cause(ctx))
 		}
 		return res, nil
 	}
 	if err != nil {
-		return LoginResult{}, fmt.Errorf("login as %s: %w", email, err)
+		return state.LoginResult{}, fmt.Errorf("login as %s: %w", email, err)
 	}
 	return res, nil
 }
@@ -138,7 +94,7 @@ func decodeLoginAnswer(b io.Reader) (kind string, err error) {
 // password (401 INVALID_CREDENTIALS) or a locked address (429
 // ACCOUNT_LOCKED, for retryAfterSec, or else Retry-After). ok is false for
 // anything else.
-func readLoginRefusal(status int, retryAfter string, raw []byte, now time.Time) (LoginStatus, time.Duration, bool) {
+func readLoginRefusal(status int, retryAfter string, raw []byte, now time.Time) (state.LoginStatus, time.Duration, bool) {
 	var env struct {
 		Error         string   `json:"error"`
 		RetryAfterSec *float64 `json:"retryAfterSec"`
@@ -148,13 +104,13 @@ func readLoginRefusal(status int, retryAfter string, raw []byte, now time.Time) 
 	}
 	switch {
 	case status == http.StatusUnauthorized && env.Error == "INVALID_CREDENTIALS":
-		return LoginWrongPassword, 0, true
+		return state.LoginWrongPassword, 0, true
 	case status == http.StatusTooManyRequests && env.Error == "ACCOUNT_LOCKED":
 		if s := env.RetryAfterSec; s != nil && *s >= 0 && *s < math.MaxInt32 {
-			return LoginLocked, time.Duration(*s * float64(time.Second)), true
+			return state.LoginLocked, time.Duration(*s * float64(time.Second)), true
 		}
 		after, _ := parseRetryAfter(retryAfter, now)
-		return LoginLocked, after, true
+		return state.LoginLocked, after, true
 	}
 	return 0, 0, false
 }

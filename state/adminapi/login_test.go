@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mana/personactl/state"
+
 	"github.com/mana/personactl/state/adminapi"
 )
 
@@ -106,16 +108,16 @@ func TestLoginReadsEveryRecordedAnswer(t *testing.T) {
 			_ = json.Unmarshal(resp.Body, &body)
 			switch resp.Status {
 			case 200:
-				if err != nil || res.Status != adminapi.LoginReady || res.Kind != "persona" {
+				if err != nil || res.Status != state.LoginReady || res.Kind != "persona" {
 					t.Errorf("Login = %+v, %v; want ready, kind persona", res, err)
 				}
 			case 401:
-				if err != nil || res.Status != adminapi.LoginWrongPassword {
+				if err != nil || res.Status != state.LoginWrongPassword {
 					t.Errorf("Login = %+v, %v; want a wrong password", res, err)
 				}
 			case 429:
 				want := time.Duration(body["retryAfterSec"].(float64)) * time.Second
-				if err != nil || res.Status != adminapi.LoginLocked || res.RetryAfter != want {
+				if err != nil || res.Status != state.LoginLocked || res.RetryAfter != want {
 					t.Errorf("Login = %+v, %v; want locked for %v", res, err, want)
 				}
 			case 400:
@@ -152,21 +154,21 @@ func TestLoginAnswersBeyondTheRecordings(t *testing.T) {
 	tests := []struct {
 		name   string
 		answer func(http.ResponseWriter)
-		want   adminapi.LoginResult
+		want   state.LoginResult
 		errs   []string // phrases of the error; none: no error
 	}{
 		{"a person's account", status(200, nil, `{"redirect":false,"token":"t","user":{"email":"maria@example.test","kind":"human","id":"u"}}`),
-			adminapi.LoginResult{Status: adminapi.LoginNotPersona, Kind: "human"}, nil},
+			state.LoginResult{Status: state.LoginNotPersona, Kind: "human"}, nil},
 		{"locked, with Retry-After only", status(429, map[string]string{"Retry-After": "600"}, `{"error":"ACCOUNT_LOCKED","message":"Account temporarily locked","status":429}`),
-			adminapi.LoginResult{Status: adminapi.LoginLocked, RetryAfter: 10 * time.Minute}, nil},
+			state.LoginResult{Status: state.LoginLocked, RetryAfter: 10 * time.Minute}, nil},
 		{"a rate limiter's 429 is not a lock, and not retried", status(429, map[string]string{"Retry-After": "1"}, rateLimited),
-			adminapi.LoginResult{}, []string{"answered 429 (Too many requests. Please try again later.)"}},
-		{"503 is not retried", status(503, nil, ""), adminapi.LoginResult{}, []string{"answered 503 (Service Unavailable)", "try again later"}},
+			state.LoginResult{}, []string{"answered 429 (Too many requests. Please try again later.)"}},
+		{"503 is not retried", status(503, nil, ""), state.LoginResult{}, []string{"answered 503 (Service Unavailable)", "try again later"}},
 		{"500 echoing the password", status(500, nil, `{"statusCode":500,"message":"failed for `+password+`"}`),
-			adminapi.LoginResult{}, []string{"answered 500 (failed for <redacted>)", "may or may not count toward a lockout"}},
-		{"401 of another kind", status(401, nil, `{"statusCode":401,"message":"Unauthorized"}`), adminapi.LoginResult{}, []string{"answered 401 (Unauthorized)"}},
-		{"200 without the user's kind", status(200, nil, `{"user":{"id":"u"}}`), adminapi.LoginResult{}, []string{"user.kind: missing"}},
-		{"200 that is not JSON", status(200, nil, `<html>`), adminapi.LoginResult{}, []string{"unexpected answer from mana-auth", "malformed JSON"}},
+			state.LoginResult{}, []string{"answered 500 (failed for <redacted>)", "may or may not count toward a lockout"}},
+		{"401 of another kind", status(401, nil, `{"statusCode":401,"message":"Unauthorized"}`), state.LoginResult{}, []string{"answered 401 (Unauthorized)"}},
+		{"200 without the user's kind", status(200, nil, `{"user":{"id":"u"}}`), state.LoginResult{}, []string{"user.kind: missing"}},
+		{"200 that is not JSON", status(200, nil, `<html>`), state.LoginResult{}, []string{"unexpected answer from mana-auth", "malformed JSON"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -216,7 +218,7 @@ func TestLoginWithoutAnAnswerIsUnknownAndNotRetried(t *testing.T) {
 			srv := &loginCounter{h: http.HandlerFunc(tt.handler)}
 			c := loginClient(t, serve(t, srv), adminapi.Options{Timeout: 50 * time.Millisecond})
 			res, err := c.Login(context.Background(), "persona.a@mana.test", "derived-password-0123456789")
-			if err != nil || res.Status != adminapi.LoginUnknown {
+			if err != nil || res.Status != state.LoginUnknown {
 				t.Fatalf("Login = %+v, %v; want unknown, no error", res, err)
 			}
 			wantIn(t, res.Reason, tt.reason)
@@ -245,7 +247,7 @@ func TestLoginFailingBeforeItIsSentIsRetried(t *testing.T) {
 	t.Cleanup(transport.CloseIdleConnections)
 	c := loginClient(t, url, adminapi.Options{HTTPClient: &http.Client{Transport: transport}})
 	res, err := c.Login(context.Background(), "persona.a@mana.test", "derived-password-0123456789")
-	if err != nil || res.Status != adminapi.LoginReady {
+	if err != nil || res.Status != state.LoginReady {
 		t.Fatalf("Login = %+v, %v; want ready after a refused connection", res, err)
 	}
 	if n, d := srv.count(), dials.Load(); n != 1 || d != 2 {
@@ -259,14 +261,14 @@ func TestLoginFailingBeforeItIsSentIsRetried(t *testing.T) {
 	c = loginClient(t, url, adminapi.Options{HTTPClient: &http.Client{Transport: transport}})
 	res, err = c.Login(context.Background(), "persona.b@mana.test", "derived-password-0123456789")
 	wantIn(t, errText(t, err), "login as persona.b@mana.test", "cannot reach mana-auth", "after 2 tries")
-	if res.Status != adminapi.LoginUnknown || !errors.Is(err, adminapi.ErrUnreachable) {
+	if res.Status != state.LoginUnknown || !errors.Is(err, adminapi.ErrUnreachable) {
 		t.Errorf("Login = %+v, %v; want an ErrUnreachable error", res, err)
 	}
 }
 
 func TestLoginStatusNames(t *testing.T) {
-	for s, want := range map[adminapi.LoginStatus]string{adminapi.LoginReady: "ready", adminapi.LoginNotPersona: "not a persona",
-		adminapi.LoginWrongPassword: "wrong password", adminapi.LoginLocked: "locked", adminapi.LoginUnknown: "unknown"} {
+	for s, want := range map[state.LoginStatus]string{state.LoginReady: "ready", state.LoginNotPersona: "not a persona",
+		state.LoginWrongPassword: "wrong password", state.LoginLocked: "locked", state.LoginUnknown: "unknown"} {
 		if s.String() != want {
 			t.Errorf("%d.String() = %q, want %q", s, s.String(), want)
 		}
@@ -292,14 +294,14 @@ func TestLoginAgainstManaAuthDev(t *testing.T) {
 	inst.VerifyEmail(t, human)
 	tests := []struct {
 		name, email, password string
-		want                  adminapi.LoginStatus
+		want                  state.LoginStatus
 		kind                  string
 	}{
-		{"the right password", anna.Email, anna.Password, adminapi.LoginReady, "persona"},
-		{"a password from another secret", anna.Email, "another-secret-derived-0123456789", adminapi.LoginWrongPassword, ""},
-		{"an unknown address", "persona.nobody@mana.test", anna.Password, adminapi.LoginWrongPassword, ""},
-		{"a locked address, right password", ben.Email, ben.Password, adminapi.LoginLocked, ""},
-		{"a person", human, "maria-password-123", adminapi.LoginNotPersona, "human"},
+		{"the right password", anna.Email, anna.Password, state.LoginReady, "persona"},
+		{"a password from another secret", anna.Email, "another-secret-derived-0123456789", state.LoginWrongPassword, ""},
+		{"an unknown address", "persona.nobody@mana.test", anna.Password, state.LoginWrongPassword, ""},
+		{"a locked address, right password", ben.Email, ben.Password, state.LoginLocked, ""},
+		{"a person", human, "maria-password-123", state.LoginNotPersona, "human"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -313,7 +315,7 @@ func TestLoginAgainstManaAuthDev(t *testing.T) {
 			if res.Status != tt.want || res.Kind != tt.kind {
 				t.Errorf("Login = %+v, want %v (kind %q)", res, tt.want, tt.kind)
 			}
-			if tt.want == adminapi.LoginLocked && (res.RetryAfter <= 29*time.Minute || res.RetryAfter > 30*time.Minute) {
+			if tt.want == state.LoginLocked && (res.RetryAfter <= 29*time.Minute || res.RetryAfter > 30*time.Minute) {
 				t.Errorf("locked for %v, want about 30 minutes", res.RetryAfter)
 			}
 			if n := f.Requests("POST", "/api/v1/auth/login"); n != 1 {

@@ -22,13 +22,41 @@ import (
 
 // Personas reads every live persona: the list, then each persona's detail
 // (the only place its prompt and module mix are), with at most Parallelism
-// requests in flight. A persona deleted between the two reads is left out.
+// requests in flight. A persona deleted between the two reads is left out;
+// one whose detail is over MaxOtherBody is kept as the list shows it,
+// marked Unreadable.
 // The result is sorted by email. On failure it stops sending new requests
 // and reports every error it met.
 func (c *Client) Personas(ctx context.Context) ([]state.LivePersona, error) {
+	return c.personas(ctx, nil)
+}
+
+// PersonasOf reads the live personas with these addresses (letter case
+// aside): the list, then their details alone. An address no persona has is
+// left out.
+func (c *Client) PersonasOf(ctx context.Context, emails []string) ([]state.LivePersona, error) {
+	want := make(map[string]bool, len(emails))
+	for _, e := range emails {
+		want[strings.ToLower(e)] = true
+	}
+	return c.personas(ctx, func(p listEntry) bool { return want[strings.ToLower(p.Email)] })
+}
+
+// personas reads the list, then the detail of each entry keep keeps (every
+// entry when keep is nil).
+func (c *Client) personas(ctx context.Context, keep func(listEntry) bool) ([]state.LivePersona, error) {
 	list, err := c.list(ctx, nil)
 	if err != nil {
 		return nil, err
+	}
+	if keep != nil {
+		kept := list[:0]
+		for _, p := range list {
+			if keep(p) {
+				kept = append(kept, p)
+			}
+		}
+		list = kept
 	}
 
 	ctx, cancel := context.WithCancel(ctx)
@@ -52,9 +80,15 @@ func (c *Client) Personas(ctx context.Context) ([]state.LivePersona, error) {
 					return // all asked, or a request failed (or the caller gave up): start no more
 				}
 				d, err := c.detail(ctx, list[i].UserID)
+				var tooLarge *BodyTooLargeError
 				switch {
 				case err == nil:
 					results[i] = merge(list[i], d)
+				case errors.As(err, &tooLarge):
+					// A persona stored with a huge prompt: the plan names it,
+					// and the rest of the read goes on.
+					results[i] = merge(list[i], detailAnswer{})
+					results[i].Unreadable = true
 				case errors.Is(err, ErrNotFound):
 					// Deleted since the list was read: not live any more.
 				case ctx.Err() != nil && errors.Is(err, context.Canceled):

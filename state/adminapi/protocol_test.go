@@ -298,6 +298,30 @@ func TestSlowAnswersTimeOutAndAreRetried(t *testing.T) {
 	}
 }
 
+// TestTricklingAnswerIsTooSlowNotSilent: a server whose answer began but
+// did not finish within the deadline of one request answered, too slowly;
+// "gave no answer" would send the user looking for a server that is down.
+func TestTricklingAnswerIsTooSlowNotSilent(t *testing.T) {
+	const begun = `{"personas":[{"userId":"u1",`
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusOK)
+		fmt.Fprint(w, begun)
+		w.(http.Flusher).Flush()
+		<-r.Context().Done() // the rest never comes in time
+	})
+	var n told
+	c := newClient(t, adminapi.Options{BaseURL: serve(t, h), Token: jwt(map[string]any{"role": "admin"}), Timeout: 300 * time.Millisecond, Retry: adminapi.RetryBudget{Attempts: 2}, Retrying: n.retrying})
+	_, err := c.Personas(context.Background())
+	text := errText(t, err)
+	wantIn(t, text, fmt.Sprintf("was too slow (%d bytes in 300ms)", len(begun)), "after 2 tries")
+	if strings.Contains(text, "gave no answer") {
+		t.Errorf("a trickling answer reads as none: %s", text)
+	}
+	if news, _ := n.all(); len(news) != 1 || !strings.HasPrefix(news[0], fmt.Sprintf("mana-auth was too slow (%d bytes in 300ms); retry 2 of 2", len(begun))) {
+		t.Errorf("the retry's news is %q, want it too slow", news)
+	}
+}
+
 func TestAnswerCutShortIsRetried(t *testing.T) {
 	var n atomic.Int64
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -425,7 +449,7 @@ func TestNewRefusesBadSettingsWithoutShowingTheToken(t *testing.T) {
 		{adminapi.Options{BaseURL: "localhost:3001"}, "is not an http:// or https:// address"},
 		{adminapi.Options{BaseURL: "ftp://localhost"}, "is not an http:// or https:// address"},
 		{adminapi.Options{BaseURL: "http://localhost:3001/?x=1"}, "has a query or fragment"},
-		{adminapi.Options{BaseURL: "http://localhost:3001", Token: tok}, "MANA_ADMIN_JWT contains spaces or control characters"},
+		{adminapi.Options{BaseURL: "http://localhost:3001", Token: tok}, "the admin token from MANA_ADMIN_JWT (or --jwt) contains spaces or control characters"},
 	}
 	for _, tt := range tests {
 		_, err := adminapi.New(tt.opts)

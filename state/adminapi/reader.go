@@ -8,8 +8,8 @@ import (
 )
 
 // Reader is the client as a state.Live. It remembers the last full read, so
-// that telling a persona's address from a person's then costs the one users
-// search and nothing more.
+// that telling a persona's address from a person's then costs the users
+// search, and the detail only for a user the read did not list.
 type Reader struct {
 	c    *Client
 	mu   sync.Mutex
@@ -28,6 +28,12 @@ func (r *Reader) Personas(ctx context.Context) ([]state.LivePersona, error) {
 		r.mu.Unlock()
 	}
 	return live, err
+}
+
+// PersonasOf reads the live personas with these addresses alone (see
+// Client.PersonasOf). It is no full read, so it is not remembered.
+func (r *Reader) PersonasOf(ctx context.Context, emails []string) ([]state.LivePersona, error) {
+	return r.c.PersonasOf(ctx, emails)
 }
 
 // AddressOwner tells who holds email, using the last read when there was one.
@@ -54,6 +60,7 @@ func (r *Reader) AddressHolder(ctx context.Context, email string) (state.Holder,
 }
 
 var (
-	_ state.Live       = (*Reader)(nil)
-	_ state.HolderLive = (*Reader)(nil)
+	_ state.Live        = (*Reader)(nil)
+	_ state.HolderLive  = (*Reader)(nil)
+	_ state.PartialLive = (*Reader)(nil)
 )

@@ -30,6 +30,8 @@ func (c *Client) retryNews(err error, next int, wait time.Duration) string {
 	var ae *APIError
 	var dns *net.DNSError
 	var netErr net.Error
+	var ne *NetworkError
+	timedOut := errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, context.DeadlineExceeded) || errors.As(err, &netErr) && netErr.Timeout()
 	what := "the connection to mana-auth broke"
 	switch {
 	case errors.As(err, &ae):
@@ -38,7 +40,9 @@ func (c *Client) retryNews(err error, next int, wait time.Duration) string {
 		what = "mana-auth at " + c.shown + " refused the connection"
 	case errors.As(err, &dns):
 		what = "the name of mana-auth's host did not resolve"
-	case errors.Is(err, os.ErrDeadlineExceeded), errors.Is(err, context.DeadlineExceeded), errors.As(err, &netErr) && netErr.Timeout():
+	case timedOut && errors.As(err, &ne) && ne.Received >= 0:
+		what = fmt.Sprintf("mana-auth was too slow (%d bytes in %s)", ne.Received, seconds(c.timeout))
+	case timedOut:
 		what = fmt.Sprintf("mana-auth gave no answer within %s", c.timeout)
 	}
 	if wait < time.Second {

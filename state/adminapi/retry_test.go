@@ -233,7 +233,7 @@ func TestRejectedTokenMidRunStopsAndSaysApplyAgain(t *testing.T) {
 			now := exp.Add(-10 * time.Minute)
 			var clock atomic.Pointer[time.Time]
 			clock.Store(&now)
-			c := newClient(t, adminapi.Options{BaseURL: serve(t, h), Token: tok, Now: func() time.Time { return *clock.Load() }})
+			c := newClient(t, adminapi.Options{BaseURL: serve(t, h), Token: tok, TokenSource: "the file tok.txt", Now: func() time.Time { return *clock.Load() }})
 			if exp2, ok := c.TokenExpiry(); !ok || !exp2.Equal(exp) {
 				t.Errorf("TokenExpiry = %v, %v; want %v", exp2, ok, exp)
 			}
@@ -247,7 +247,7 @@ func TestRejectedTokenMidRunStopsAndSaysApplyAgain(t *testing.T) {
 			if tt.now.After(exp) {
 				// Our clock knows too: the client refuses without sending.
 				_, err := c.Upsert(ctx, validRequest("persona.b@mana.test"))
-				wantIn(t, errText(t, err), "MANA_ADMIN_JWT expired at 2026-11-27T08:15:00Z", "run `personactl apply` again: it converges")
+				wantIn(t, errText(t, err), "the admin token from the file tok.txt expired at 2026-11-27T08:15:00Z", "run `personactl apply` again: it converges")
 				if !errors.Is(err, adminapi.ErrTokenRejected) || !errors.Is(err, adminapi.ErrTokenExpired) {
 					t.Errorf("an expired token's error is not ErrTokenRejected and ErrTokenExpired: %v", err)
 				}
@@ -259,7 +259,7 @@ func TestRejectedTokenMidRunStopsAndSaysApplyAgain(t *testing.T) {
 			_, err := c.Upsert(ctx, validRequest("persona.b@mana.test"))
 			text := errText(t, err)
 			wantIn(t, text, "answered 401 (Invalid or expired token)", "accepted the admin token earlier in this run and now refuses it",
-				"mint a fresh admin token", "run `personactl apply` again: it converges")
+				"mint a fresh admin token, put it in the file tok.txt", "run `personactl apply` again: it converges")
 			if tt.now.Before(exp) {
 				wantIn(t, text, tt.want)
 			}
@@ -287,7 +287,7 @@ func TestFirst401IsATokenProblemNotAnApplyHint(t *testing.T) {
 	c := newClient(t, adminapi.Options{BaseURL: serve(t, h), Token: jwt(map[string]any{"role": "admin"})})
 	_, err := c.Personas(context.Background())
 	text := errText(t, err)
-	wantIn(t, text, "mana-auth refused the admin token; set MANA_ADMIN_JWT (or --jwt) to a valid admin token")
+	wantIn(t, text, "mana-auth refused the admin token from MANA_ADMIN_JWT (or --jwt); put a valid admin token there")
 	if strings.Contains(text, "earlier in this run") || !errors.Is(err, adminapi.ErrTokenRejected) {
 		t.Errorf("a token refused at once: %v", err)
 	}

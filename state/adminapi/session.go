@@ -256,7 +256,7 @@ func (c *Client) again() string {
 	if c.session != nil {
 		return "run `personactl apply` again: it signs in anew and converges from where this run stopped"
 	}
-	return "mint a fresh admin token, set MANA_ADMIN_JWT (or --jwt) to it and run `personactl apply` again: it converges from where this run stopped"
+	return "mint a fresh admin token, put it in " + c.tokenSource + " and run `personactl apply` again: it converges from where this run stopped"
 }
 
 // secretsNow are the session's secrets: its cookie and every token.

@@ -82,8 +82,8 @@ func (c *Client) checkToken() error {
 	}
 	now := c.now()
 	if !c.claims.ExpiresAt.After(now) {
-		msg := fmt.Sprintf("MANA_ADMIN_JWT expired at %s (%s ago); mint a new admin token and set MANA_ADMIN_JWT (or --jwt) to it",
-			c.claims.ExpiresAt.UTC().Format(time.RFC3339), humanDuration(now.Sub(c.claims.ExpiresAt)))
+		msg := fmt.Sprintf("the admin token from %s expired at %s (%s ago); mint a new admin token and put it there",
+			c.tokenSource, c.claims.ExpiresAt.UTC().Format(time.RFC3339), humanDuration(now.Sub(c.claims.ExpiresAt)))
 		if c.accepted.Load() {
 			msg += " and run `personactl apply` again: it converges from where this run stopped"
 		}

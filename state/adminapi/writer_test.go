@@ -2,6 +2,7 @@ package adminapi_test
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -40,5 +41,37 @@ func TestWriter(t *testing.T) {
 	}
 	if _, ok, err := w.FindPersona(ctx, p.Email); ok || err != nil {
 		t.Errorf("after the delete FindPersona = %v, %v", ok, err)
+	}
+}
+
+// TestCatalogSizeLimitIsTheUpsertBody: the catalog's limit on a persona
+// (catalog.MaxUpsertBody) is on the very body this client sends, escaping
+// and password included, to the byte.
+func TestCatalogSizeLimitIsTheUpsertBody(t *testing.T) {
+	p := catalog.Persona{Name: "Wanda <3", Email: "persona.wanda@mana.test", Archetype: "writer", ModuleMix: map[string]float64{"todo": 0.75, "journal": 0.25}, TickCadence: "weekdays"}
+	password := testSecret.Password(p.Email)
+	empty, err := json.Marshal(adminapi.RequestFor(p, password))
+	if err != nil {
+		t.Fatal(err)
+	}
+	over := func(bodySize int) bool {
+		q := p
+		q.SystemPrompt = strings.Repeat("&", (bodySize-len(empty))/6) + strings.Repeat("x", (bodySize-len(empty))%6)
+		body, err := json.Marshal(adminapi.RequestFor(q, password))
+		if err != nil || len(body) != bodySize {
+			t.Fatalf("a body of %d bytes, want %d: %v", len(body), bodySize, err)
+		}
+		for _, why := range catalog.CheckExportable(q) {
+			if strings.Contains(why, "1 MiB") {
+				return true
+			}
+		}
+		return false
+	}
+	if over(catalog.MaxUpsertBody) {
+		t.Errorf("a persona whose body is exactly %d bytes is refused", catalog.MaxUpsertBody)
+	}
+	if !over(catalog.MaxUpsertBody + 1) {
+		t.Errorf("a persona whose body is %d bytes passes", catalog.MaxUpsertBody+1)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"strings"
 	"sync"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/mana/personactl/internal/neutral"
 	"github.com/mana/personactl/state"
+	"github.com/mana/personactl/state/internal/pgtrace"
 )
 
 // recentActionsShown is how many actions the admin API's detail lists at most;
@@ -37,11 +39,24 @@ type Reader struct {
 	now   func() time.Time
 }
 
-// Open connects to the database dsn names.
-func Open(ctx context.Context, dsn string) (*Reader, error) {
+// Options tune a Reader; the zero value is the default.
+type Options struct {
+	// Log, when it records debug records, hears of every SQL statement
+	// (its text, never its arguments) and how long it took.
+	Log *slog.Logger
+}
+
+// Open connects to the database dsn names. At most one Options may be given.
+func Open(ctx context.Context, dsn string, opts ...Options) (*Reader, error) {
+	if len(opts) > 1 {
+		return nil, errors.New("authdb.Open takes at most one Options")
+	}
 	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("--live / PERSONACTL_LIVE_DSN is not a PostgreSQL connection string: %v; pass postgres://USER@HOST:PORT/DATABASE", redactedParseError(err))
+	}
+	for _, o := range opts {
+		pgtrace.Install(cfg, o.Log, "mana-auth")
 	}
 	where := fmt.Sprintf("mana-auth database %s on %s:%d", cfg.Database, cfg.Host, cfg.Port)
 	conn, err := pgx.ConnectConfig(ctx, cfg)
@@ -157,36 +172,43 @@ func decodeMix(b []byte) (map[string]float64, error) {
 }
 
 // AddressOwner tells whether email belongs to nobody, a persona, or a user of
-// another kind, from users.kind (see AddressOwners, which a plan should use
+// another kind, from users.kind (see AddressHolders, which a plan should use
 // for all its addresses at once).
 func (r *Reader) AddressOwner(ctx context.Context, email string) (state.AddressOwner, error) {
-	owners, err := r.AddressOwners(ctx, []string{email})
-	if err != nil {
-		return state.AddressTaken, err
-	}
-	return owners[email], nil
+	h, err := r.AddressHolder(ctx, email)
+	return h.Owner, err
 }
 
-// addressOwnersQuery finds every user holding one of a set of addresses,
-// letter case aside, in one pass over the users table. mana-auth has no
-// index on lower(email), and personactl adds none: the table is scanned
-// once per plan, whatever the number of addresses. The addresses are
-// joined as a table rather than matched with lower(email) = ANY($1): for a
-// parameter, PostgreSQL compares each row with every element of the array
-// in turn (3,000 addresses against 30,000 users took over a second), while
-// the join hashes them.
-// AddressOwnersQuery tells the kind of the users holding a set of
-// lowercased addresses, in one pass over the users table.
-const AddressOwnersQuery = `SELECT e.email, u.kind::text FROM unnest($1::text[]) AS e(email) JOIN auth.users u ON lower(u.email) = e.email`
+// AddressHolder is AddressHolders for one address.
+func (r *Reader) AddressHolder(ctx context.Context, email string) (state.Holder, error) {
+	holders, err := r.AddressHolders(ctx, []string{email})
+	if err != nil {
+		return state.Holder{Owner: state.AddressTaken}, err
+	}
+	return holders[email], nil
+}
 
-// AddressOwners tells, for each of emails, whether it belongs to nobody, a
-// persona, or a user of another kind, with one query for all of them. The
-// map is keyed by each address as given; letter case is ignored, as
-// mana-auth stores addresses lowercased. When users of different kinds hold
-// an address in different letter case, it is taken unless all of them are
-// personas.
-func (r *Reader) AddressOwners(ctx context.Context, emails []string) (map[string]state.AddressOwner, error) {
-	out := make(map[string]state.AddressOwner, len(emails))
+// AddressHoldersQuery finds every user holding one of a set of lowercased
+// addresses, letter case aside, in one pass over the users table: its
+// kind, id, creation time, and whether it has a session (has signed in).
+// mana-auth has no index on lower(email), and personactl adds none: the
+// table is scanned once per plan, whatever the number of addresses. The
+// addresses are joined as a table rather than matched with lower(email) =
+// ANY($1): for a parameter, PostgreSQL compares each row with every
+// element of the array in turn (3,000 addresses against 30,000 users took
+// over a second), while the join hashes them.
+const AddressHoldersQuery = `SELECT e.email, u.kind::text, u.id, u.created_at,
+       EXISTS (SELECT 1 FROM auth.sessions s WHERE s.user_id = u.id)
+FROM unnest($1::text[]) AS e(email) JOIN auth.users u ON lower(u.email) = e.email`
+
+// AddressHolders tells, for each of emails, whether it belongs to nobody, a
+// persona, or a user of another kind, and which user, with one query for
+// all of them. The map is keyed by each address as given; letter case is
+// ignored, as mana-auth stores addresses lowercased. When users of
+// different kinds hold an address in different letter case, it is taken
+// unless all of them are personas, and no one user is named.
+func (r *Reader) AddressHolders(ctx context.Context, emails []string) (map[string]state.Holder, error) {
+	out := make(map[string]state.Holder, len(emails))
 	if len(emails) == 0 {
 		return out, nil
 	}
@@ -198,34 +220,48 @@ func (r *Reader) AddressOwners(ctx context.Context, emails []string) (map[string
 			lowered = append(lowered, l)
 		}
 	}
-	owners := make(map[string]state.AddressOwner, len(lowered))
+	holders := make(map[string]state.Holder, len(lowered))
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	rows, err := r.conn.Query(ctx, AddressOwnersQuery, lowered)
+	rows, err := r.conn.Query(ctx, AddressHoldersQuery, lowered)
 	if err != nil {
 		return nil, fmt.Errorf("looking up %d addresses in the %s: %w", len(lowered), r.where, err)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var email, kind string
-		if err := rows.Scan(&email, &kind); err != nil {
+		var (
+			email, kind, id string
+			created         time.Time
+			signedIn        bool
+		)
+		if err := rows.Scan(&email, &kind, &id, &created, &signedIn); err != nil {
 			return nil, fmt.Errorf("looking up %d addresses in the %s: %w", len(lowered), r.where, err)
 		}
-		owner := state.AddressTaken
+		h := state.Holder{Owner: state.AddressTaken, UserID: id, CreatedAt: created.UTC(), NeverSignedIn: !signedIn}
 		if kind == "persona" {
-			owner = state.AddressPersona
+			h.Owner = state.AddressPersona
 		}
-		if prev, ok := owners[email]; !ok || prev == state.AddressPersona {
-			owners[email] = owner
+		if prev, ok := holders[email]; ok {
+			// Users in other letter case: taken unless all are personas,
+			// and none of them is named.
+			owner := state.AddressTaken
+			if prev.Owner == state.AddressPersona && h.Owner == state.AddressPersona {
+				owner = state.AddressPersona
+			}
+			h = state.Holder{Owner: owner}
 		}
+		holders[email] = h
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("looking up %d addresses in the %s: %w", len(lowered), r.where, err)
 	}
 	for _, e := range emails {
-		out[e] = owners[strings.ToLower(e)] // AddressFree when absent
+		out[e] = holders[strings.ToLower(e)] // AddressFree when absent
 	}
 	return out, nil
 }
 
-var _ state.Live = (*Reader)(nil)
+var (
+	_ state.Live       = (*Reader)(nil)
+	_ state.HolderLive = (*Reader)(nil)
+)

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mana/personactl/internal/logtest"
 	"github.com/mana/personactl/manaauthdev"
 	"github.com/mana/personactl/manaauthdev/devtest"
 	"github.com/mana/personactl/state"
@@ -19,6 +20,7 @@ import (
 // world is mana-auth-dev on a fresh PostgreSQL database, with the admin API
 // client and the database reader both pointed at it.
 type world struct {
+	dsn    string
 	store  *manaauthdev.PostgresStore
 	client *adminapi.Client
 	reader *Reader
@@ -46,7 +48,7 @@ func newWorld(t *testing.T) *world {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { reader.Close() })
-	return &world{store: store, client: client, reader: reader}
+	return &world{dsn: dsn, store: store, client: client, reader: reader}
 }
 
 func (w *world) upsert(t *testing.T, email string, mix map[string]float64) string {
@@ -169,15 +171,21 @@ func TestOpenErrorsSayWhatToDo(t *testing.T) {
 	}
 }
 
-func TestAddressOwnersAnswersEveryAddressInOneQuery(t *testing.T) {
+func TestAddressHoldersAnswersEveryAddressInOneQuery(t *testing.T) {
 	w := newWorld(t)
 	ctx := context.Background()
 	w.upsert(t, "persona.anna@mana.test", map[string]float64{"todo": 1})
 	w.upsert(t, "twin@mana.test", map[string]float64{"todo": 1})
-	for _, u := range []struct{ email, kind string }{{"person@example.test", manaauthdev.KindHuman}, {"Twin@mana.test", manaauthdev.KindHuman}, {"bot@mana.test", manaauthdev.KindSystem}} {
-		if err := w.store.CreateUser(ctx, manaauthdev.User{ID: manaauthdev.NewID(), Name: "U", Email: u.email, Role: manaauthdev.RoleUser, AccessTier: manaauthdev.TierPublic, Kind: u.kind, CreatedAt: time.Now(), UpdatedAt: time.Now()}, ""); err != nil {
+	ids := map[string]string{}
+	created := time.Date(2026, 4, 22, 10, 11, 12, 345000000, time.UTC)
+	for _, u := range []struct{ email, kind string }{{"person@example.test", manaauthdev.KindHuman}, {"Twin@mana.test", manaauthdev.KindHuman}, {"bot@mana.test", manaauthdev.KindSystem}, {"active@example.test", manaauthdev.KindHuman}} {
+		ids[u.email] = manaauthdev.NewID()
+		if err := w.store.CreateUser(ctx, manaauthdev.User{ID: ids[u.email], Name: "U", Email: u.email, Role: manaauthdev.RoleUser, AccessTier: manaauthdev.TierPublic, Kind: u.kind, CreatedAt: created, UpdatedAt: created}, ""); err != nil {
 			t.Fatal(err)
 		}
+	}
+	if err := w.store.CreateSession(ctx, manaauthdev.Session{ID: manaauthdev.NewID(), Token: manaauthdev.NewID(), UserID: ids["active@example.test"], ExpiresAt: time.Now().Add(time.Hour), CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
 	}
 	want := map[string]state.AddressOwner{
 		"persona.anna@mana.test": state.AddressPersona,
@@ -185,6 +193,7 @@ func TestAddressOwnersAnswersEveryAddressInOneQuery(t *testing.T) {
 		"person@example.test":    state.AddressTaken,
 		"PERSON@example.test":    state.AddressTaken,
 		"bot@mana.test":          state.AddressTaken,
+		"active@example.test":    state.AddressTaken,
 		"twin@mana.test":         state.AddressTaken, // a person holds it in other letter case
 		"nobody@mana.test":       state.AddressFree,
 	}
@@ -192,19 +201,34 @@ func TestAddressOwnersAnswersEveryAddressInOneQuery(t *testing.T) {
 	for e := range want {
 		emails = append(emails, e, e) // duplicates are answered once each
 	}
-	got, err := w.reader.AddressOwners(ctx, emails)
+	got, err := w.reader.AddressHolders(ctx, emails)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("AddressOwners = %v\nwant %v", got, want)
+	owners := map[string]state.AddressOwner{}
+	for e, h := range got {
+		owners[e] = h.Owner
+	}
+	if !reflect.DeepEqual(owners, want) {
+		t.Errorf("AddressHolders = %v\nwant %v", owners, want)
 	}
 	for e, owner := range want {
 		if one, err := w.reader.AddressOwner(ctx, e); err != nil || one != owner {
 			t.Errorf("AddressOwner(%s) = %v, %v; want %v", e, one, err, owner)
 		}
 	}
-	if got, err := w.reader.AddressOwners(ctx, nil); err != nil || len(got) != 0 {
+	// Who holds it, since when, and whether they have signed in: what
+	// tells a user an interrupted create left from a person.
+	for email, h := range map[string]state.Holder{
+		"PERSON@example.test": {Owner: state.AddressTaken, UserID: ids["person@example.test"], CreatedAt: created, NeverSignedIn: true},
+		"active@example.test": {Owner: state.AddressTaken, UserID: ids["active@example.test"], CreatedAt: created},
+		"twin@mana.test":      {Owner: state.AddressTaken}, // two users: neither is named
+	} {
+		if !reflect.DeepEqual(got[email], h) {
+			t.Errorf("holder of %s = %+v, want %+v", email, got[email], h)
+		}
+	}
+	if got, err := w.reader.AddressHolders(ctx, nil); err != nil || len(got) != 0 {
 		t.Errorf("no addresses: %v, %v", got, err)
 	}
 }
@@ -230,5 +254,44 @@ func TestUnreadableRowIsNamedEscaped(t *testing.T) {
 	text := err.Error()
 	if strings.ContainsAny(text, "\x1b\n") || !strings.Contains(text, `persona.bad\x1b[2J\n## heading@mana.test`) || !strings.Contains(text, `\x1b[31mApply complete!\n`) {
 		t.Errorf("error %q: want the address and the value escaped, on one line", text)
+	}
+}
+
+// TestDebugLogHasEveryStatement: with a logger, each statement the reader
+// runs is one debug record with its text, duration and rows; never its
+// arguments (the addresses looked up).
+func TestDebugLogHasEveryStatement(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	w.upsert(t, "anna@mana.test", map[string]float64{"todo": 1})
+	log, records := logtest.New()
+	r, err := Open(ctx, w.dsn, Options{Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if _, err := r.Personas(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.AddressHolders(ctx, []string{"Looked.Up@mana.test"}); err != nil {
+		t.Fatal(err)
+	}
+	rows := map[string]float64{}
+	for _, rec := range records.Records("sql") {
+		if rec["db"] != "mana-auth" || rec["duration"] == nil || rec["level"] != "DEBUG" {
+			t.Errorf("a record without its database or duration, or not at debug level: %v", rec)
+		}
+		rows[rec["sql"].(string)] = rec["rows"].(float64)
+	}
+	for sql, want := range map[string]float64{
+		strings.Join(strings.Fields(PersonasQuery), " "):       1,
+		strings.Join(strings.Fields(AddressHoldersQuery), " "): 0,
+	} {
+		if got, ok := rows[sql]; !ok || got != want {
+			t.Errorf("statement %.40q… logged with rows %v (logged: %v), want %v", sql, got, ok, want)
+		}
+	}
+	if text := records.Text(); strings.Contains(strings.ToLower(text), "looked.up") {
+		t.Errorf("the log holds an argument:\n%s", text)
 	}
 }

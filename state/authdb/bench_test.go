@@ -125,7 +125,7 @@ func BenchmarkLive(b *testing.B) {
 	})
 	b.Run("owners-3000-of-30k/reader", func(b *testing.B) {
 		for b.Loop() {
-			got, err := r.AddressOwners(ctx, emails)
+			got, err := r.AddressHolders(ctx, emails)
 			if err != nil || len(got) != len(emails) {
 				b.Fatalf("%d owners, %v", len(got), err)
 			}
@@ -133,7 +133,7 @@ func BenchmarkLive(b *testing.B) {
 	})
 	b.Run("owners-3000-of-30k/bare", func(b *testing.B) {
 		for b.Loop() {
-			if n := bare(b, conn, AddressOwnersQuery, lowered); n != 1_000 {
+			if n := bare(b, conn, AddressHoldersQuery, lowered); n != 1_000 {
 				b.Fatalf("%d rows, want 1,000", n)
 			}
 		}

@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -34,6 +35,7 @@ type Backend struct {
 	path, real string
 	retain     int          // closed runs the journal keeps
 	warn       func(string) // hears of what is skipped without failing
+	log        *slog.Logger // hears of the lock and the journal
 	last       known        // the state file as last read or written
 }
 
@@ -45,6 +47,9 @@ type Options struct {
 	// Warn hears of problems that do not stop a read, such as a journal
 	// line cut short by a crash (nil: printed to standard error).
 	Warn func(msg string)
+	// Log hears of the lock (taken, waited for, released, lost) and the
+	// journal (opened, steps written, closed); nil: nothing is logged.
+	Log *slog.Logger
 }
 
 // maxLinks bounds how many symbolic links Resolve follows, as the kernel does.
@@ -72,6 +77,9 @@ func New(path string, opts ...Options) (*Backend, error) {
 	if o.Warn == nil {
 		o.Warn = stderrWarn
 	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
 	real, err := Resolve(path)
 	if err != nil {
 		return nil, fmt.Errorf("state %s: %w; pass --state=PATH naming the file itself", path, err)
@@ -89,7 +97,7 @@ func New(path string, opts ...Options) (*Backend, error) {
 	case !fi.IsDir():
 		return nil, fmt.Errorf("state %s: %s is not a directory; pass --state=PATH", path, dir)
 	}
-	return &Backend{path: path, real: real, retain: o.Retain, warn: o.Warn}, nil
+	return &Backend{path: path, real: real, retain: o.Retain, warn: o.Warn, log: o.Log}, nil
 }
 
 // Resolve returns where a file at path is: path followed through symbolic

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sort"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/mana/personactl/catalog"
+	"github.com/mana/personactl/internal/logtest"
 	"github.com/mana/personactl/state"
 	"github.com/mana/personactl/state/file"
 	"github.com/mana/personactl/state/statetest"
@@ -62,6 +64,14 @@ func (s *store) Raw(t *testing.T) []byte {
 }
 
 func (s *store) Env() []string { return []string{pathEnv + "=" + s.path} }
+
+func (s *store) OpenLogged(t *testing.T, log *slog.Logger) state.Backend {
+	b, err := file.New(s.path, file.Options{Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
 
 func TestConformance(t *testing.T) { statetest.Run(t, newStore) }
 
@@ -472,10 +482,11 @@ func TestFilesNameWhereNewWrites(t *testing.T) {
 
 // TestLockFileRemovedMeansLost: when the lock file is removed under a
 // holder (so that another run can lock a new one), the holder's next write
-// fails saying the lock was lost, and Lost closes.
+// fails saying the lock was lost, Lost closes, and the log says so.
 func TestLockFileRemovedMeansLost(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "personactl.state.json")
-	b := open(t, path)
+	log, records := logtest.New()
+	b := (&store{path: path}).OpenLogged(t, log)
 	ctx := context.Background()
 	l, err := b.Lock(ctx, "apply", 0)
 	if err != nil {
@@ -499,6 +510,9 @@ func TestLockFileRemovedMeansLost(t *testing.T) {
 	case <-l.Lost():
 	default:
 		t.Error("Lost is still open after a write found the lock file replaced")
+	}
+	if lost := records.Records("lock lost"); len(lost) != 1 || lost[0]["level"] != "WARN" || !strings.Contains(lost[0]["why"].(string), "removed or replaced") {
+		t.Errorf("the loss is logged as %v, want once, as a warning saying why", lost)
 	}
 	if err := l.Write(ctx, &state.State{}); !errors.Is(err, state.ErrLockLost) {
 		t.Errorf("write after the loss: %v", err)
@@ -600,6 +614,26 @@ func TestCorruptJournalLineRefused(t *testing.T) {
 	_, err := open(t, path).OpenJournals(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "line 2") || !strings.Contains(err.Error(), "move it aside") {
 		t.Errorf("OpenJournals with a corrupt line: %v", err)
+	}
+}
+
+// TestUnknownCloseOutcomeRefused: a close record whose outcome is none of
+// the known ones (a hand edit, or a newer personactl) is refused on read,
+// naming the line, rather than shown in the history as if it meant
+// something.
+func TestUnknownCloseOutcomeRefused(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "personactl.state.json")
+	os.WriteFile(path+".journal", []byte(`{"type":"journal","version":2}
+{"type":"open","id":"j","operation":"apply","started":"2025-01-01T00:00:00Z"}
+{"type":"close","id":"j","closed":"2025-01-01T00:00:02Z","outcome":"exploded"}
+`), 0o600)
+	b := open(t, path)
+	_, openErr := b.OpenJournals(context.Background())
+	_, historyErr := b.History(context.Background(), 0)
+	for what, err := range map[string]error{"OpenJournals": openErr, "History": historyErr} {
+		if err == nil || !strings.Contains(err.Error(), "line 3") || !strings.Contains(err.Error(), `unknown outcome "exploded"`) || !strings.Contains(err.Error(), "move it aside") {
+			t.Errorf("%s of a journal closing an entry with an unknown outcome: %v; want a refusal naming the line and what to do", what, err)
+		}
 	}
 }
 

@@ -27,8 +27,9 @@ func (b *Backend) Lock(ctx context.Context, operation string, timeout time.Durat
 		return nil, fmt.Errorf("lock state %s with timeout %s: %w", b.path, timeout, state.ErrNegativeTimeout)
 	}
 	info := state.NewLockInfo(operation)
-	deadline := time.Now().Add(timeout)
-	for {
+	start := time.Now()
+	deadline := start.Add(timeout)
+	for waiting := false; ; waiting = true {
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("lock state %s: %w", b.path, err)
 		}
@@ -37,11 +38,15 @@ func (b *Backend) Lock(ctx context.Context, operation string, timeout time.Durat
 			return nil, err
 		}
 		if l != nil {
+			b.log.Info("lock taken", "lock", info, "waited", time.Since(start))
 			return l, nil
 		}
 		left := time.Until(deadline)
 		if timeout <= 0 || left <= 0 {
 			return nil, &state.LockedError{Holder: holder, Where: b.path}
+		}
+		if !waiting {
+			b.log.Info("lock waiting", "holder", holder, "timeout", timeout)
 		}
 		t := time.NewTimer(min(pollInterval, left))
 		select {
@@ -213,7 +218,10 @@ func (l *lock) held(ctx context.Context, what string, fn func() error) error {
 		return fmt.Errorf("%s %s: %w", what, l.b.path, err)
 	}
 	if !stillAt(l.f, l.b.lockPath()) {
-		l.lostOnce.Do(func() { close(l.lost) })
+		l.lostOnce.Do(func() {
+			close(l.lost)
+			l.b.log.Warn("lock lost", "lock", l.info, "why", "the lock file was removed or replaced")
+		})
 		return fmt.Errorf("%s %s: %w", what, l.b.path, l.lostError())
 	}
 	return fn()
@@ -243,6 +251,7 @@ func (l *lock) Release() error {
 	if closeErr != nil {
 		return fmt.Errorf("release lock on state %s: %w", l.b.path, closeErr)
 	}
+	l.b.log.Info("lock released", "lock", l.info)
 	return nil
 }
 

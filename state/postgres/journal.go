@@ -140,7 +140,7 @@ func (l *lock) OpenJournal(ctx context.Context, e state.JournalEntry) error {
 	if err != nil {
 		return fmt.Errorf("open journal entry %s in %s: encode before-images: %w", e.ID, l.b.where, err)
 	}
-	return l.held(ctx, "open journal entry in", func(tx pgx.Tx) error {
+	err = l.held(ctx, "open journal entry in", func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `
 			INSERT INTO personactl.journal (workspace, id, operation, who, host, started, plan, before)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb)`,
@@ -154,6 +154,10 @@ func (l *lock) OpenJournal(ctx context.Context, e state.JournalEntry) error {
 		}
 		return insertSteps(ctx, tx, l.b.workspace, e.ID, e.Steps)
 	})
+	if err == nil {
+		l.b.log.Info("journal opened", "entry", e.ID, "operation", e.Operation)
+	}
+	return err
 }
 
 // AppendSteps inserts steps as rows of the open entry id, in one statement.
@@ -161,9 +165,13 @@ func (l *lock) AppendSteps(ctx context.Context, id string, steps []state.Journal
 	if len(steps) == 0 {
 		return nil
 	}
-	return l.held(ctx, "record journal steps in", func(tx pgx.Tx) error {
+	err := l.held(ctx, "record journal steps in", func(tx pgx.Tx) error {
 		return insertSteps(ctx, tx, l.b.workspace, id, steps)
 	})
+	if err == nil {
+		l.b.log.Debug("journal steps written", "entry", id, "steps", len(steps))
+	}
+	return err
 }
 
 // insertSteps appends steps to entry id in one INSERT ... SELECT unnest, in
@@ -201,7 +209,7 @@ func (l *lock) CloseJournal(ctx context.Context, id string, o string) error {
 	if err := state.CheckOutcome(o); err != nil {
 		return fmt.Errorf("close journal entry %s in %s: %w", id, l.b.where, err)
 	}
-	return l.held(ctx, "close journal entry in", func(tx pgx.Tx) error {
+	err := l.held(ctx, "close journal entry in", func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `UPDATE personactl.journal SET closed = $3, outcome = $4, plan = NULL, before = '[]' WHERE workspace = $1 AND id = $2 AND closed IS NULL`,
 			l.b.workspace, id, time.Now().UTC(), o)
 		if err != nil {
@@ -216,6 +224,10 @@ func (l *lock) CloseJournal(ctx context.Context, id string, o string) error {
 			l.b.workspace, l.b.retain)
 		return err
 	})
+	if err == nil {
+		l.b.log.Info("journal closed", "entry", id, "outcome", o)
+	}
+	return err
 }
 
 // orEmpty turns a nil slice into an empty one, so that jsonb holds [] rather than null.

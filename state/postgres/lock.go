@@ -52,8 +52,9 @@ func (b *Backend) Lock(ctx context.Context, operation string, timeout time.Durat
 
 func (b *Backend) lock(ctx context.Context, conn *pgx.Conn, operation string, timeout time.Duration) (*lock, error) {
 	key := workspaceKey(b.workspace)
-	deadline := time.Now().Add(timeout)
-	for {
+	start := time.Now()
+	deadline := start.Add(timeout)
+	for waiting := false; ; waiting = true {
 		var ok bool
 		if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1, $2)`, lockNamespace, key).Scan(&ok); err != nil {
 			return nil, fmt.Errorf("lock %s: %w", b.where, err)
@@ -71,6 +72,9 @@ func (b *Backend) lock(ctx context.Context, conn *pgx.Conn, operation string, ti
 				continue // released between the two queries: try again at once
 			}
 			return nil, &state.LockedError{Holder: holder, Where: b.where}
+		}
+		if !waiting {
+			b.log.Info("lock waiting", "timeout", timeout)
 		}
 		t := time.NewTimer(min(pollInterval, left))
 		select {
@@ -92,6 +96,7 @@ func (b *Backend) lock(ctx context.Context, conn *pgx.Conn, operation string, ti
 	if err != nil {
 		return nil, fmt.Errorf("lock %s: record the holder in personactl.locks: %w; check that the user may write to schema personactl", b.where, err)
 	}
+	b.log.Info("lock taken", "lock", info, "waited", time.Since(start))
 	return &lock{b: b, info: info, holder: conn, backendPID: backendPID, lost: make(chan struct{})}, nil
 }
 
@@ -226,6 +231,7 @@ func (l *lock) markLost(why error) {
 	l.lostOnce.Do(func() {
 		l.lostWhy = why
 		close(l.lost)
+		l.b.log.Warn("lock lost", "lock", l.info, "why", why.Error())
 	})
 }
 
@@ -341,6 +347,7 @@ func (l *lock) Release() error {
 		// The session is gone, and its lock with it; the row may be
 		// another holder's by now.
 		l.holder.Close(ctx)
+		l.b.log.Info("lock released", "lock", l.info)
 		return nil
 	default:
 	}
@@ -357,6 +364,7 @@ func (l *lock) Release() error {
 	if err := state.Errors(errs...); err != nil {
 		return fmt.Errorf("release lock %s on %s: %w; the lock ended with its connection anyway", l.info.ID, l.b.where, err)
 	}
+	l.b.log.Info("lock released", "lock", l.info)
 	return nil
 }
 

@@ -14,12 +14,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/mana/personactl/state"
+	"github.com/mana/personactl/state/internal/pgtrace"
 )
 
 // Backend is the recorded state of one workspace in a PostgreSQL database.
@@ -28,7 +30,8 @@ type Backend struct {
 	cfg       *pgx.ConnConfig
 	workspace string
 	where     string
-	retain    int // closed runs the journal keeps
+	retain    int          // closed runs the journal keeps
+	log       *slog.Logger // hears of the lock and the journal
 
 	mu   sync.Mutex
 	conn *pgx.Conn // for reads and force-unlock; locks have their own
@@ -40,6 +43,11 @@ type Options struct {
 	// first (0: state.DefaultRetain). On a shared database this is the
 	// team's audit trail.
 	Retain int
+	// Log hears of the lock (taken, waited for, released, lost), the
+	// journal (opened, steps written, closed) and, when it records debug
+	// records, every SQL statement (its text, never its arguments); nil:
+	// nothing is logged.
+	Log *slog.Logger
 }
 
 // Open connects to the database dsn names, creates or migrates the
@@ -68,11 +76,16 @@ func Open(ctx context.Context, dsn, workspace string, opts ...Options) (*Backend
 		// So that pg_stat_activity shows whose sessions these are.
 		cfg.RuntimeParams["application_name"] = "personactl"
 	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	pgtrace.Install(cfg, o.Log, "state")
 	b := &Backend{
 		cfg:       cfg,
 		workspace: workspace,
 		where:     fmt.Sprintf("postgres workspace %s (database %s on %s:%d)", workspace, cfg.Database, cfg.Host, cfg.Port),
 		retain:    o.Retain,
+		log:       o.Log,
 	}
 	conn, err := b.connect(ctx)
 	if err != nil {

@@ -5,6 +5,8 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"log/slog"
+	"net/url"
 	"os"
 	"strings"
 	"sync"
@@ -14,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/mana/personactl/catalog"
+	"github.com/mana/personactl/internal/logtest"
 	"github.com/mana/personactl/state"
 	"github.com/mana/personactl/state/postgres"
 	"github.com/mana/personactl/state/statetest"
@@ -101,6 +104,15 @@ func (s *store) Raw(t *testing.T) []byte {
 
 func (s *store) Env() []string {
 	return []string{dsnEnv + "=" + s.dsn, workspaceEnv + "=" + s.workspace}
+}
+
+func (s *store) OpenLogged(t *testing.T, log *slog.Logger) state.Backend {
+	b, err := postgres.Open(context.Background(), s.dsn, s.workspace, postgres.Options{Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	return b
 }
 
 func TestConformance(t *testing.T) { statetest.Run(t, newStore) }
@@ -337,7 +349,8 @@ func terminate(t *testing.T, st *store, pid int32) {
 func TestLockLostWhenSessionTerminated(t *testing.T) {
 	st := newStore(t).(*store)
 	ctx := context.Background()
-	b := st.Open(t)
+	log, records := logtest.New()
+	b := st.OpenLogged(t, log)
 	l := lockOrFail(t, b)
 	e := state.JournalEntry{ID: "lost-1", Operation: "destroy", Started: time.Now().UTC()}
 	if err := l.OpenJournal(ctx, e); err != nil {
@@ -351,6 +364,9 @@ func TestLockLostWhenSessionTerminated(t *testing.T) {
 		t.Logf("Lost closed %s after pg_terminate_backend", time.Since(start).Round(time.Microsecond))
 	case <-time.After(30 * time.Second):
 		t.Fatal("Lost did not close within 30s of the lock's session being terminated")
+	}
+	if lost := records.Records("lock lost"); len(lost) != 1 || lost[0]["level"] != "WARN" || !strings.Contains(lost[0]["why"].(string), "ended") {
+		t.Errorf("the loss is logged as %v, want once, as a warning saying why", lost)
 	}
 	step := state.JournalStep{Email: "a@personas.mana.test", Action: "delete", Outcome: state.StepDone, Finished: time.Now().UTC()}
 	for what, err := range map[string]error{
@@ -506,5 +522,49 @@ func TestDuplicateRowsRefused(t *testing.T) {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("refusal %q does not say %q", err, want)
 		}
+	}
+}
+
+// TestDebugLogHasEveryStatement: at debug level each statement is one
+// record with its text, duration and rows, on every connection (the
+// lock's included); never its arguments, nor the DSN's password.
+func TestDebugLogHasEveryStatement(t *testing.T) {
+	st := newStore(t).(*store)
+	ctx := context.Background()
+	u, err := url.Parse(st.dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.User = url.UserPassword(u.User.Username(), "dsn-password-canary") // trust auth takes any
+	log, records := logtest.New()
+	b, err := postgres.Open(ctx, u.String(), st.workspace, postgres.Options{Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	l := lockOrFail(t, b)
+	if err := l.Write(ctx, &state.State{Personas: []state.RecordedPersona{{Email: "argument.canary@personas.mana.test", UserID: "u-1", AppliedAt: time.Now()}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Read(ctx); err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, r := range records.Records("sql") {
+		if r["db"] != "state" || r["duration"] == nil || r["level"] != "DEBUG" {
+			t.Errorf("a record without its database or duration, or not at debug level: %v", r)
+		}
+		sql := r["sql"].(string)
+		for _, want := range []string{"SELECT pg_try_advisory_lock($1, $2)", "INSERT INTO personactl.personas", "FROM personactl.personas WHERE workspace = $1 ORDER BY email"} {
+			if strings.Contains(sql, want) && r["error"] == nil {
+				seen[want] = true
+			}
+		}
+	}
+	if len(seen) != 3 {
+		t.Errorf("logged statements %v, want the lock, the write and the read:\n%s", seen, records.Text())
+	}
+	if text := records.Text(); strings.Contains(text, "canary") {
+		t.Errorf("the log holds an argument or the DSN's password:\n%s", text)
 	}
 }

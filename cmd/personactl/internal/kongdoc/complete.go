@@ -42,11 +42,19 @@ func WriteAnswer(w io.Writer, cands []Candidate, files bool) error {
 	return err
 }
 
+// A Predictor lists the values a flag or an argument tagged
+// predictor:"NAME" may take, the program's own data (names it keeps,
+// entries of a file). flags are the values the words being completed give
+// to flags, by flag name, so that it reads what the command would. It runs
+// on a <TAB>, so it must be quick and must not print.
+type Predictor func(flags map[string]string) []string
+
 // Complete returns what may replace the last of words (the words after the
 // program name), read against the kong model: subcommands, flags, enum
-// values; files reports that file paths fit there instead. A "--flag=value"
-// word is answered with "--flag=" candidates.
-func Complete(app *kong.Application, words []string) (cands []Candidate, files bool) {
+// values, the values predictors list for a value tagged predictor:"NAME";
+// files reports that file paths fit there instead. A "--flag=value" word
+// is answered with "--flag=" candidates.
+func Complete(app *kong.Application, words []string, predictors map[string]Predictor) (cands []Candidate, files bool) {
 	if len(words) == 0 {
 		words = []string{""}
 	}
@@ -55,17 +63,29 @@ func Complete(app *kong.Application, words []string) (cands []Candidate, files b
 	positional := 0
 	var pending *kong.Flag // a flag whose value is the next word
 	dashdash := false
+	flags := map[string]string{}
+	predict := func(name string) []string {
+		if p := predictors[name]; p != nil {
+			return p(flags)
+		}
+		return nil
+	}
 	for _, w := range words[:len(words)-1] {
 		switch {
 		case pending != nil:
+			flags[pending.Name] = w
 			pending = nil
 		case dashdash:
 			positional++
 		case w == "--":
 			dashdash = true
 		case strings.HasPrefix(w, "-") && w != "-":
-			name, _, hasValue := strings.Cut(w, "=")
-			if f := findFlag(node, name); f != nil && !hasValue && takesValue(f) {
+			name, value, hasValue := strings.Cut(w, "=")
+			switch f := findFlag(node, name); {
+			case f == nil || !takesValue(f):
+			case hasValue:
+				flags[f.Name] = value
+			default:
 				pending = f
 			}
 		default:
@@ -78,12 +98,12 @@ func Complete(app *kong.Application, words []string) (cands []Candidate, files b
 	}
 
 	if pending != nil {
-		return valueCandidates(pending.Value, "", cur)
+		return valueCandidates(pending.Value, "", cur, predict)
 	}
 	if !dashdash && strings.HasPrefix(cur, "--") {
 		if name, value, ok := strings.Cut(cur, "="); ok {
 			if f := findFlag(node, name); f != nil && takesValue(f) {
-				return valueCandidates(f.Value, name+"=", value)
+				return valueCandidates(f.Value, name+"=", value, predict)
 			}
 			return nil, false
 		}
@@ -107,7 +127,7 @@ func Complete(app *kong.Application, words []string) (cands []Candidate, files b
 	if len(node.Positional) > 0 {
 		i := min(positional, len(node.Positional)-1)
 		if p := node.Positional[i]; positional < len(node.Positional) || p.IsCumulative() {
-			return valueCandidates(p, "", cur)
+			return valueCandidates(p, "", cur, predict)
 		}
 	}
 	// Nothing positional is left: what remains to type are flags.
@@ -176,19 +196,27 @@ func flagCandidates(node *kong.Node, prefix string) []Candidate {
 }
 
 // valueCandidates completes the value of v (a flag or a positional) that
-// starts with typed: its enum values, or files when v names a path. prefix
-// ("--flag=") is put back in front of each value.
-func valueCandidates(v *kong.Value, prefix, typed string) ([]Candidate, bool) {
-	if v.Enum != "" {
-		var cands []Candidate
-		for _, e := range v.EnumSlice() {
-			if e != "" && strings.HasPrefix(e, typed) {
-				cands = append(cands, Candidate{Value: prefix + e})
-			}
-		}
-		return cands, false
+// starts with typed: its enum values, the values predict lists for its
+// predictor tag, or files when v names a path. prefix ("--flag=") is put
+// back in front of each value.
+func valueCandidates(v *kong.Value, prefix, typed string, predict func(name string) []string) ([]Candidate, bool) {
+	var values []string
+	switch {
+	case v.Enum != "":
+		values = v.EnumSlice()
+	case v.Tag.Has("predictor"):
+		values = predict(v.Tag.Get("predictor"))
+	default:
+		return nil, isPath(v)
 	}
-	return nil, isPath(v)
+	var cands []Candidate
+	for _, e := range values {
+		// A line break in a predicted value would end the answer's line.
+		if e != "" && strings.HasPrefix(e, typed) && !strings.ContainsAny(e, "\t\r\n") {
+			cands = append(cands, Candidate{Value: prefix + e})
+		}
+	}
+	return cands, false
 }
 
 // isPath reports whether v holds a file path: a path type, or a

@@ -2,6 +2,7 @@ package kongdoc
 
 import (
 	"bytes"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -51,7 +52,7 @@ func TestComplete(t *testing.T) {
 	app := toolModel(t)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cands, files := Complete(app, tt.words)
+			cands, files := Complete(app, tt.words, nil)
 			var got []string
 			for _, c := range cands {
 				got = append(got, c.Value)
@@ -77,9 +78,54 @@ func TestCompleteHelp(t *testing.T) {
 	}
 	app := toolModel(t)
 	for _, tt := range tests {
-		if got, _ := Complete(app, tt.words); !slices.Equal(got, tt.want) {
+		if got, _ := Complete(app, tt.words, nil); !slices.Equal(got, tt.want) {
 			t.Errorf("tool %s<TAB>: got %q, want %q", strings.Join(tt.words, " "), got, tt.want)
 		}
+	}
+}
+
+// TestCompletePredicted: a value tagged predictor:"NAME" is completed
+// from the predictor of that name, which is told the flags typed so far;
+// without one it has no candidates, and no files.
+func TestCompletePredicted(t *testing.T) {
+	var told map[string]string
+	predictors := map[string]Predictor{
+		"remote": func(flags map[string]string) []string {
+			told = flags
+			return []string{"origin", "upstream", "other\nline", ""}
+		},
+	}
+	tests := []struct {
+		name  string
+		words []string
+		want  []string
+		told  map[string]string
+	}{
+		{"an argument", []string{"remote", "rm", ""}, []string{"origin", "upstream"}, map[string]string{}},
+		{"by prefix, never a value with a line break", []string{"remote", "rm", "o"}, []string{"origin"}, map[string]string{}},
+		{"told the flags typed", []string{"--config", "a.yaml", "-j", "2", "--level=low", "remote", "rm", "up"}, []string{"upstream"},
+			map[string]string{"config": "a.yaml", "jobs": "2", "level": "low"}},
+		{"an alias's argument", []string{"remote", "remove", "--config=b.yaml", "u"}, []string{"upstream"}, map[string]string{"config": "b.yaml"}},
+		{"no predictor of that name", []string{"build", "--tag", ""}, nil, nil},
+		{"nor after --flag=", []string{"build", "--tag=v"}, nil, nil},
+	}
+	app := toolModel(t)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			told = nil
+			cands, files := Complete(app, tt.words, predictors)
+			var got []string
+			for _, c := range cands {
+				got = append(got, c.Value)
+			}
+			if !slices.Equal(got, tt.want) || files || !maps.Equal(told, tt.told) {
+				t.Errorf("tool %s<TAB>: got %q files=%v, told %v; want %q, told %v", strings.Join(tt.words, " "), got, files, told, tt.want, tt.told)
+			}
+		})
+	}
+	predictors["tag"] = func(map[string]string) []string { return []string{"v1", "v2", "latest"} }
+	if got, _ := Complete(app, []string{"build", "--tag=v"}, predictors); !slices.Equal(got, []Candidate{{Value: "--tag=v1"}, {Value: "--tag=v2"}}) {
+		t.Errorf("tool build --tag=v<TAB>: got %q", got)
 	}
 }
 

@@ -9,8 +9,8 @@ import (
 // tool is a small command line with one of each thing kongdoc reads:
 // aliases; short, counter, negatable, hidden, repeatable and enum flags;
 // paths told by type, by placeholder and by argument name; required,
-// optional and repeated arguments; a hidden command; help texts with
-// examples and with what roff must escape.
+// optional and repeated arguments; values completed by predictors; a
+// hidden command; help texts with examples and with what roff must escape.
 type tool struct {
 	Config  string `help:"Config file. Read before anything else." placeholder:"PATH" env:"TOOL_CONFIG"`
 	Verbose int    `short:"v" type:"counter" help:"Say more (repeatable)."`
@@ -35,7 +35,7 @@ func (tool) Help() string {
 type buildCmd struct {
 	Out     string   `type:"path" help:"Where to write." env:"TOOL_OUT"`
 	Input   string   `short:"i" type:"existingfile" help:"Read the targets from this file."`
-	Tag     []string `help:"Tag the build."`
+	Tag     []string `help:"Tag the build." predictor:"tag"`
 	Format  string   `enum:"text,json" default:"text" help:"Output format." env:"TOOL_FORMAT"`
 	Cache   bool     `negatable:"fresh" help:"Reuse earlier results."`
 	Targets []string `arg:"" optional:"" help:"What to build (\"all\" by default)."`
@@ -58,7 +58,7 @@ type remoteAddCmd struct {
 }
 
 type remoteRmCmd struct {
-	Name string `arg:"" help:"The remote's name."`
+	Name string `arg:"" help:"The remote's name." predictor:"remote"`
 }
 
 // toolModel is tool's kong model.

@@ -36,37 +36,35 @@ const bashScript = `# bash completion for {{name}}.
 # Load it in the current shell:   source <({{name}} completion bash)
 # or for every new shell:         {{name}} completion bash > ~/.local/share/bash-completion/completions/{{name}}
 _{{name}}_complete() {
-    local words=() i w joined=0
-    # Readline splits --flag=value at "="; join it back so that {{name}}
-    # sees the flag.
-    for ((i = 1; i <= COMP_CWORD; i++)); do
+    # Readline splits words at "=", ":" and "@" too (COMP_WORDBREAKS): join
+    # back what no blank separates, so that {{name}} reads
+    # --target=ada@example.com as it was typed.
+    local typed=${COMP_LINE:0:COMP_POINT} words=() i w gap at=0
+    for ((i = 0; i <= COMP_CWORD; i++)); do
         w=${COMP_WORDS[i]}
-        if [[ $w == "=" && ${#words[@]} -gt 0 && ${words[${#words[@]}-1]} == --* ]]; then
-            words[${#words[@]}-1]+="="
-            joined=1
-            continue
-        fi
-        if ((joined)); then
+        gap=${typed:at}
+        gap=${gap%%[![:space:]]*}
+        if ((i > 0)) && [[ -z $gap ]]; then
             words[${#words[@]}-1]+=$w
-            joined=0
-            continue
+        else
+            words+=("$w")
         fi
-        words+=("$w")
+        at=$((at + ${#gap} + ${#w}))
     done
     local cur=${words[${#words[@]}-1]}
     local out
-    out=$("${COMP_WORDS[0]}" __complete -- "${words[@]}" 2>/dev/null) || return 0
+    out=$("${words[0]}" __complete -- "${words[@]:1}" 2>/dev/null) || return 0
     local lines=() line
     mapfile -t lines <<<"$out"
     local directive=${lines[${#lines[@]}-1]}
     unset 'lines[${#lines[@]}-1]'
-    # Readline replaces only what follows the "=" of --flag=value.
-    local prefix=
-    [[ $cur == --*=* ]] && prefix=${cur%%=*}=
+    # Readline replaces only its own last word, $2: what follows the last
+    # "=" or ":" (or the last "@", itself included).
+    local prefix=${cur%"$2"}
     COMPREPLY=()
     if [[ $directive == :files ]]; then
         compopt -o filenames 2>/dev/null
-        mapfile -t COMPREPLY < <(compgen -f -- "${cur#"$prefix"}")
+        mapfile -t COMPREPLY < <(compgen -f -- "$2")
         return 0
     fi
     for line in "${lines[@]}"; do
