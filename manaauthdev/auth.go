@@ -2,6 +2,7 @@ package manaauthdev
 
 import (
 	"crypto/subtle"
+	"errors"
 	"net/http"
 	"strings"
 )
@@ -24,6 +25,9 @@ func (s *Server) requireAdmin(w http.ResponseWriter, r *http.Request) bool {
 		return false
 	}
 	claims, err := s.verifyToken(token)
+	if errors.Is(err, errTokenExpired) {
+		s.expiredTokens.Add(1)
+	}
 	if err != nil {
 		s.writeJSON(w, r, http.StatusUnauthorized, middlewareError{StatusCode: 401, Message: "Invalid or expired token"})
 		return false

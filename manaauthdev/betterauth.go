@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strings"
 	"time"
@@ -27,7 +28,8 @@ type apiError struct {
 	Code    string
 }
 
-// baUser is Better Auth's user object as mana-auth returns it.
+// baUser is Better Auth's user object as mana-auth returns it; Role only
+// with Options.FixedRoleClaim (Better Auth shows the fields it knows).
 type baUser struct {
 	Name             string  `json:"name"`
 	Email            string  `json:"email"`
@@ -38,15 +40,20 @@ type baUser struct {
 	TwoFactorEnabled bool    `json:"twoFactorEnabled"`
 	AccessTier       string  `json:"accessTier"`
 	Kind             string  `json:"kind"`
+	Role             string  `json:"role,omitempty"`
 	ID               string  `json:"id"`
 }
 
-func userJSON(u User) baUser {
-	return baUser{
+func (s *Server) userJSON(u User) baUser {
+	b := baUser{
 		Name: u.Name, Email: u.Email, EmailVerified: u.EmailVerified,
 		CreatedAt: timestamp(u.CreatedAt), UpdatedAt: timestamp(u.UpdatedAt),
 		AccessTier: u.AccessTier, Kind: u.Kind, ID: u.ID,
 	}
+	if s.fixedRoleClaim {
+		b.Role = u.Role
+	}
+	return b
 }
 
 func (s *Server) health(w http.ResponseWriter, r *http.Request) {
@@ -94,7 +101,7 @@ func (s *Server) signUpRoute(w http.ResponseWriter, r *http.Request) {
 	s.writeJSON(w, r, http.StatusOK, struct {
 		Token *string `json:"token"`
 		User  baUser  `json:"user"`
-	}{nil, userJSON(u)})
+	}{nil, s.userJSON(u)})
 }
 
 // signUp is Better Auth's email sign-up: body checks, password length, then
@@ -193,21 +200,17 @@ func (s *Server) signInRoute(w http.ResponseWriter, r *http.Request) {
 		s.writeAPIError(w, r, &apiError{Status: http.StatusForbidden, Message: "Email not verified", Code: "EMAIL_NOT_VERIFIED"})
 		return
 	}
-	now := s.now()
-	sess := Session{ID: NewID(), Token: NewID(), UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(sessionLifetime)}
-	if err := s.store.CreateSession(ctx, sess); err != nil {
+	sess, err := s.newSession(ctx, r, u)
+	if err != nil {
 		s.internalError(w, r, err)
 		return
 	}
-	http.SetCookie(w, &http.Cookie{
-		Name: "mana.session_token", Value: sess.Token, Path: "/",
-		MaxAge: int(sessionLifetime / time.Second), HttpOnly: true, SameSite: http.SameSiteLaxMode,
-	})
+	setCookie(w, sessionCookie(r), url.QueryEscape(s.signedToken(sess.Token)), sessionLifetime)
 	s.writeJSON(w, r, http.StatusOK, struct {
 		Redirect bool   `json:"redirect"`
 		Token    string `json:"token"`
 		User     baUser `json:"user"`
-	}{false, sess.Token, userJSON(u)})
+	}{false, sess.Token, s.userJSON(u)})
 }
 
 // expectedString is zod's message for a value that is not a string.

@@ -15,6 +15,12 @@
 //   - GET /health
 //   - POST /api/auth/sign-up/email, POST /api/auth/sign-in/email (Better Auth)
 //   - POST /api/v1/auth/login (the persona runner's login, with its lockout)
+//   - a signed-in session (testdata/contract/admin-token-exchanges.json):
+//     POST /api/v1/auth/refresh, POST /api/v1/auth/session-to-token,
+//     GET /api/auth/token, GET /api/auth/get-session and
+//     GET /api/v1/auth/session (a token in set-auth-jwt),
+//     POST /api/v1/auth/validate, POST /api/v1/auth/logout, and the JWKS
+//     at GET /api/v1/auth/jwks and GET /api/auth/jwks
 //   - GET, HEAD, POST /api/v1/admin/personas
 //   - GET, HEAD, DELETE /api/v1/admin/personas/{id}
 //   - GET, HEAD /api/v1/admin/users (?search=&page=&limit=, or ?tier= alone)
@@ -32,6 +38,14 @@
 // Options.AdminToken and UserToken are static tokens accepted whole
 // besides, for tokens given on the command line; the same string for both
 // is refused (Options.Check), as it would make every user an admin.
+//
+// The tokens it issues to users (a login, a refresh, a session's) live
+// Options.TokenTTL (15 minutes by default) and claim role "user" whatever
+// the user's role, as mana-auth's do while role is missing from Better
+// Auth's user.additionalFields (so an admin who signs in gets 403 from
+// the admin API); with Options.FixedRoleClaim they claim the user's role,
+// read at each issue, and Better Auth's user objects show it, as the
+// fixed service does. AddAdmin makes a verified admin.
 //
 // # The real service's quirks, reproduced on purpose
 //
@@ -110,7 +124,15 @@
 //     answers 200 with a made-up id and creates nothing; sign-in of an
 //     unverified user is 403 EMAIL_NOT_VERIFIED, a wrong address or
 //     password 401 INVALID_EMAIL_OR_PASSWORD; its session cookie is
-//     mana.session_token.
+//     mana.session_token (__Secure-mana.session_token over https), the
+//     session token and its HMAC, URL-encoded, for 7 days. Only that
+//     signed cookie turns into access tokens: the session token alone, as
+//     a cookie or a Bearer token, gets each route's own 401. A refresh
+//     does not extend the session. The logout always answers 200 and
+//     clears the cookies, but with the cookie it needs an Origin (or
+//     Referer) of the web app (http://localhost:5173) or of the service
+//     itself (403 MISSING_OR_NULL_ORIGIN, INVALID_ORIGIN), and only then
+//     ends the session; tokens already issued stay valid until exp.
 //  16. The runner's login, POST /api/v1/auth/login: 200 {redirect:false,
 //     token, user:{…, accessTier, kind, id}, accessToken, refreshToken}
 //     with refreshToken equal to token (the session token) and an
@@ -167,7 +189,11 @@
 // sign people up and in while the admin API fails: error statuses, lost
 // answers (written, then 502), connection resets, latency and seeded
 // jitter, and 429 with Retry-After from a seeded rate or a rate limiter.
-// Passwords are kept as salted PBKDF2-SHA256 hashes. There is no JWKS:
-// tokens are checked against the server's own key. Options.Now (a Clock
-// in tests) moves token expiry and the lockout's windows without waiting.
+// Passwords are kept as salted PBKDF2-SHA256 hashes. The JWKS publishes
+// the server's own key, and tokens are checked against it. Options.Now (a
+// Clock in tests) moves token expiry and the lockout's windows without
+// waiting. A token's iss is TokenIssuer, where mana-auth's is its
+// BASE_URL. POST /api/v1/auth/validate of a token that is not valid
+// answers {valid:false, error} (not recorded). Server.ExpiredTokenRequests
+// counts the admin requests refused for an expired token.
 package manaauthdev

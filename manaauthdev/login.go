@@ -125,23 +125,21 @@ func (s *Server) loginRoute(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.clearingSent(email, now)
-	sess := Session{ID: NewID(), Token: NewID(), UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(sessionLifetime)}
-	if err := s.store.CreateSession(ctx, sess); err != nil {
+	sess, err := s.newSession(ctx, r, u)
+	if err != nil {
 		s.internalError(w, r, err)
 		return
 	}
-	// mana-auth's own login issues role "user" whatever the user's role.
-	access := s.Sign(map[string]any{
-		"iat": now.Unix(), "sub": u.ID, "email": u.Email, "role": RoleUser, "sid": sess.ID,
-		"tier": u.AccessTier, "exp": now.Add(AccessTokenTTL).Unix(), "iss": TokenIssuer, "aud": "mana",
-	})
+	// mana-auth's own login issues role "user" whatever the user's role
+	// (see roleClaim).
+	access := s.accessToken(u, sess)
 	s.writeJSON(w, r, http.StatusOK, struct {
 		Redirect     bool   `json:"redirect"`
 		Token        string `json:"token"`
 		User         baUser `json:"user"`
 		AccessToken  string `json:"accessToken"`
 		RefreshToken string `json:"refreshToken"`
-	}{false, sess.Token, userJSON(u), access, sess.Token})
+	}{false, sess.Token, s.userJSON(u), access, sess.Token})
 }
 
 // checkCredentials is Better Auth's sign-in under the route: the address

@@ -347,8 +347,24 @@ func (s *PostgresStore) UsersByTier(ctx context.Context, tier string) ([]UserLis
 }
 
 func (s *PostgresStore) CreateSession(ctx context.Context, sess Session) error {
-	_, err := s.exec(ctx, `INSERT INTO auth.sessions (id, token, user_id, expires_at, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)`,
-		sess.ID, sess.Token, sess.UserID, sess.ExpiresAt, sess.CreatedAt)
+	_, err := s.exec(ctx, `INSERT INTO auth.sessions (id, token, user_id, expires_at, created_at, updated_at, ip_address, user_agent)
+		VALUES ($1, $2, $3, $4, $5, $5, nullif($6, ''), nullif($7, ''))`,
+		sess.ID, sess.Token, sess.UserID, sess.ExpiresAt, sess.CreatedAt, sess.IPAddress, sess.UserAgent)
+	return err
+}
+
+func (s *PostgresStore) SessionByToken(ctx context.Context, token string) (Session, error) {
+	var sess Session
+	err := s.do(ctx, func(c *pgx.Conn) error {
+		return c.QueryRow(ctx, `SELECT id, token, user_id, expires_at, created_at, coalesce(ip_address, ''), coalesce(user_agent, '')
+			FROM auth.sessions WHERE token = $1`, token).
+			Scan(&sess.ID, &sess.Token, &sess.UserID, &sess.ExpiresAt, &sess.CreatedAt, &sess.IPAddress, &sess.UserAgent)
+	})
+	return sess, translate(err)
+}
+
+func (s *PostgresStore) DeleteSession(ctx context.Context, token string) error {
+	_, err := s.exec(ctx, `DELETE FROM auth.sessions WHERE token = $1`, token)
 	return err
 }
 
@@ -456,6 +472,14 @@ func (s *PostgresStore) DeletePersonaRow(ctx context.Context, userID string) err
 
 func (s *PostgresStore) MarkVerified(ctx context.Context, userID string) error {
 	n, err := s.exec(ctx, `UPDATE auth.users SET email_verified = true WHERE id = $1`, userID)
+	if err == nil && n == 0 {
+		return ErrNotFound
+	}
+	return err
+}
+
+func (s *PostgresStore) SetUserRole(ctx context.Context, userID, role string) error {
+	n, err := s.exec(ctx, `UPDATE auth.users SET role = $2::text::auth.user_role WHERE id = $1`, userID, role)
 	if err == nil && n == 0 {
 		return ErrNotFound
 	}

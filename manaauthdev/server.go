@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -45,6 +46,16 @@ type Options struct {
 	Store      Store            // nil: a new MemoryStore
 	Now        func() time.Time // the clock of timestamps, token expiry and the login lockout; nil: time.Now
 	Log        io.Writer        // one line per request; nil: no log
+	// TokenTTL is how long the access tokens of a login, a refresh or a
+	// session live; zero: AccessTokenTTL, as mana-auth's.
+	TokenTTL time.Duration
+	// FixedRoleClaim issues tokens claiming the user's role, as mana-auth
+	// does once role is in Better Auth's user.additionalFields; without it
+	// every token claims "user", admins' included, as mana-auth does today.
+	FixedRoleClaim bool
+	// Issued, when set, is told each session token and access token the
+	// server hands out (for tests that check a client keeps them secret).
+	Issued func(secret string)
 }
 
 // Check reports options New refuses: the same static token for the admin
@@ -67,6 +78,14 @@ type Server struct {
 	store      Store
 	now        func() time.Time
 	faults     *Faults
+	// cookieKey signs the session cookies; tokenTTL, fixedRoleClaim and
+	// onIssue are Options'.
+	cookieKey      []byte
+	tokenTTL       time.Duration
+	fixedRoleClaim bool
+	onIssue        func(string)
+	// expiredTokens counts the admin requests refused for an expired token.
+	expiredTokens atomic.Int64
 
 	// clearing holds, by address string, when a success's clearing of its
 	// failed logins was sent (see ClearLag).
@@ -93,6 +112,11 @@ func New(opts Options) *Server {
 		now:        opts.Now,
 		log:        opts.Log,
 		faults:     newFaults(),
+
+		cookieKey:      []byte(NewID()),
+		tokenTTL:       tokenTTLOrDefault(opts.TokenTTL),
+		fixedRoleClaim: opts.FixedRoleClaim,
+		onIssue:        opts.Issued,
 	}
 	if s.store == nil {
 		s.store = NewMemoryStore()
@@ -172,7 +196,8 @@ func isAdminPath(path string) bool {
 // routePattern names the route a path belongs to, for request counts.
 func routePattern(path string) string {
 	switch path {
-	case PathHealth, PathSignUp, PathSignIn, PathPersonas, PathUsers, PathLogin:
+	case PathHealth, PathSignUp, PathSignIn, PathPersonas, PathUsers, PathLogin,
+		PathRefresh, PathSessionToToken, PathToken, PathGetSession, PathSession, PathValidate, PathLogout, PathJWKS, PathAuthJWKS:
 		return path
 	}
 	if id, ok := strings.CutPrefix(path, PathPersonas+"/"); ok && id != "" && !strings.Contains(id, "/") {
@@ -210,6 +235,8 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 			s.loginRoute(w, r)
 			return
 		}
+	case s.sessionRoute(w, r, path):
+		return
 	case isAdminPath(path):
 		if !s.requireAdmin(w, r) {
 			return

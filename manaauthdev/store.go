@@ -120,6 +120,8 @@ type Session struct {
 	UserID    string
 	ExpiresAt time.Time
 	CreatedAt time.Time
+	IPAddress string // "" when not known
+	UserAgent string
 }
 
 // LoginAttempt is a row of auth.login_attempts: a failed login of the
@@ -213,6 +215,11 @@ type Store interface {
 	UsersByTier(ctx context.Context, tier string) ([]UserListing, error)
 	// CreateSession records a sign-in.
 	CreateSession(ctx context.Context, s Session) error
+	// SessionByToken finds a session by its token (expired ones included).
+	SessionByToken(ctx context.Context, token string) (Session, error)
+	// DeleteSession deletes the session with this token, as a sign-out
+	// does; deleting one that does not exist is no error.
+	DeleteSession(ctx context.Context, token string) error
 	// RecordLoginFailure adds a failed attempt for the address exactly as
 	// given (no lowercasing) at the time at.
 	RecordLoginFailure(ctx context.Context, email string, at time.Time) error
@@ -242,6 +249,8 @@ type Store interface {
 	DeletePersonaRow(ctx context.Context, userID string) error
 	// MarkVerified sets users.email_verified, as clicking the mailed link would.
 	MarkVerified(ctx context.Context, userID string) error
+	// SetUserRole sets users.role, as an operator makes an admin with psql.
+	SetUserRole(ctx context.Context, userID, role string) error
 	// RowCounts counts what is stored for one user id.
 	RowCounts(ctx context.Context, userID string) (RowCounts, error)
 	// LoginAttempts returns every recorded failed login, oldest first.

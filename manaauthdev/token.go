@@ -46,7 +46,7 @@ func newSigningKey() ed25519.PrivateKey {
 func SignToken(claims map[string]any) string { return signToken(foreignKey(), claims) }
 
 func signToken(key ed25519.PrivateKey, claims map[string]any) string {
-	header, _ := json.Marshal(map[string]string{"alg": "EdDSA", "typ": "JWT", "kid": "mana-auth-dev"})
+	header, _ := json.Marshal(map[string]string{"alg": "EdDSA", "kid": signingKeyID})
 	payload, err := json.Marshal(claims)
 	if err != nil {
 		panic(fmt.Sprintf("token claims are not JSON: %v", err))
@@ -95,8 +95,11 @@ func (s *Server) MintTokenFor(sub, email, role string, ttl time.Duration) string
 }
 
 // errBadToken is any token the server does not accept: not a JWT, another
-// key's signature, or expired.
-var errBadToken = errors.New("invalid or expired token")
+// key's signature, or expired (errTokenExpired, which is one too).
+var (
+	errBadToken     = errors.New("invalid or expired token")
+	errTokenExpired = fmt.Errorf("%w: expired", errBadToken)
+)
 
 // verifyToken returns the claims of a token signed with the server's key
 // whose exp, when present, lies ahead of the server's clock (jose's rule:
@@ -134,8 +137,11 @@ func (s *Server) verifyToken(token string) (map[string]any, error) {
 			return nil, errBadToken
 		}
 		exp, err := n.Float64()
-		if err != nil || math.IsNaN(exp) || exp <= float64(s.now().Unix()) {
+		if err != nil || math.IsNaN(exp) {
 			return nil, errBadToken
+		}
+		if exp <= float64(s.now().Unix()) {
+			return nil, errTokenExpired
 		}
 	}
 	return claims, nil

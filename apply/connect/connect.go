@@ -54,10 +54,20 @@ type Settings struct {
 
 	// Token is the admin JWT (--jwt, MANA_ADMIN_JWT), or TokenFile names a
 	// file holding it ("-": Stdin). TokenInArgs: Token came on the command
-	// line, which a warning says.
-	Token       string
-	TokenFile   string
-	TokenInArgs bool
+	// line, which a warning says. Or personactl signs in as the admin
+	// AdminEmail with the password in AdminPasswordFile ("-": Stdin) or
+	// MANA_ADMIN_PASSWORD, and renews the token as the run goes
+	// (credentials.go).
+	Token             string
+	TokenFile         string
+	TokenInArgs       bool
+	AdminEmail        string
+	AdminPasswordFile string
+	// Given names the flags given on the command line ("jwt", "jwt-file",
+	// "admin-email", …): a flag beats an environment variable.
+	Given map[string]bool
+	// Now is the admin API client's clock; nil: time.Now.
+	Now func() time.Time
 
 	// State is a state file's path or a PostgreSQL DSN; Workspace names the
 	// state within PostgreSQL; HistoryRetain is how many finished runs the
@@ -108,7 +118,7 @@ type Needs struct {
 // live from mana-auth's database without an admin token can write nothing,
 // so it derives no password.
 func (s Settings) PlanNeeds(opts plan.Options) Needs {
-	readOnly := s.Live != "" && s.Token == "" && s.TokenFile == ""
+	readOnly := s.Live != "" && s.Token == "" && s.TokenFile == "" && s.AdminEmail == ""
 	derives := reconcile.DerivesPasswords(nil, opts, readOnly)
 	return Needs{Catalog: true, CatalogOptional: opts.Destroy, Secret: derives, SecretIfSet: !derives}
 }
@@ -134,6 +144,8 @@ type Run struct {
 	Live    state.Live
 	Backend state.Backend
 	Loop    *reconcile.Session
+	// warn says that the admin's session may outlive the run.
+	warn func(string)
 }
 
 // Open checks the settings, the URL, the seed secret and the token, then
@@ -147,7 +159,7 @@ func Open(ctx context.Context, s Settings, n Needs) (*Run, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Run{}
+	r := &Run{warn: s.say}
 	var retrying func(string)
 	if s.Stderr != nil {
 		line := apply.NewStatusLine(s.Stderr, s.StderrTerminal)
@@ -161,7 +173,7 @@ func Open(ctx context.Context, s Settings, n Needs) (*Run, error) {
 		r.Secret = &sec
 	}
 	if s.Live == "" || n.Writes || s.Token != "" {
-		if r.Client, err = s.client(u, retrying); err != nil {
+		if r.Client, err = s.client(ctx, u, retrying); err != nil {
 			return nil, err
 		}
 		r.Live = r.Client.Reader()
@@ -207,6 +219,7 @@ func (r *Run) Close() {
 		db.Close()
 	}
 	if r.Client != nil {
+		signOut(r.Client, r.warn)
 		r.Client.Close()
 	}
 	if r.Backend != nil {
@@ -270,6 +283,7 @@ func (s Settings) inputs() []input {
 	return []input{
 		{"--catalog (PERSONACTL_CATALOG)", s.Catalog, "the catalog"},
 		{"--jwt-file (MANA_ADMIN_JWT_FILE)", s.TokenFile, "the admin JWT's file"},
+		{"--admin-password-file (MANA_ADMIN_PASSWORD_FILE)", s.AdminPasswordFile, "the admin's password file"},
 	}
 }
 
@@ -345,81 +359,6 @@ func (s Settings) secret(u *url.URL) (catalog.Secret, error) {
 		return catalog.Secret{}, err
 	}
 	return sec, sec.CheckServer(u, s.AllowDevSecret)
-}
-
-// client builds the admin API client once the URL and token are checked;
-// retrying is told of its retries.
-func (s Settings) client(u *url.URL, retrying func(string)) (*adminapi.Client, error) {
-	token, err := s.ResolveToken()
-	if err != nil {
-		return nil, err
-	}
-	if token == "" {
-		return nil, errors.New("no admin token: set MANA_ADMIN_JWT, or MANA_ADMIN_JWT_FILE / --jwt-file to a file holding it, to an admin JWT for " + adminapi.Redact(u.String()))
-	}
-	return adminapi.New(adminapi.Options{BaseURL: u.String(), Token: token, TokenSource: s.tokenSource(), Parallelism: s.Parallelism, Retrying: retrying, Log: s.Log})
-}
-
-// tokenSource names where the admin token came from, for the messages that
-// say where a fresh one goes.
-func (s Settings) tokenSource() string {
-	switch {
-	case s.TokenFile == "-":
-		return "standard input (--jwt-file=-)"
-	case s.TokenFile != "":
-		return "the file " + s.TokenFile
-	case s.TokenInArgs:
-		return "--jwt"
-	}
-	return "MANA_ADMIN_JWT"
-}
-
-// ResolveToken returns the admin JWT: Token, or what the file TokenFile
-// names holds ("-": Stdin, at most 64 KiB). Both set is an error, as is a
-// file that holds anything but one word.
-func (s Settings) ResolveToken() (string, error) {
-	if s.TokenFile == "" {
-		if s.TokenInArgs && s.Token != "" {
-			s.say("Warning: --jwt on the command line is visible to every user of this machine (ps, /proc/PID/cmdline) and stays in your shell history; set MANA_ADMIN_JWT, or --jwt-file=PATH / MANA_ADMIN_JWT_FILE, instead.")
-		}
-		return s.Token, nil
-	}
-	if s.Token != "" {
-		return "", errors.New("both an admin JWT (--jwt or MANA_ADMIN_JWT) and a file holding one (--jwt-file or MANA_ADMIN_JWT_FILE) are set; keep one")
-	}
-	var data []byte
-	var err error
-	if s.TokenFile == "-" {
-		if s.Stdin == nil {
-			return "", errors.New("--jwt-file=- reads the admin JWT from standard input, and there is none here; name a file instead")
-		}
-		data, err = io.ReadAll(io.LimitReader(s.Stdin, 64<<10))
-	} else {
-		data, err = os.ReadFile(s.TokenFile)
-	}
-	if err != nil {
-		return "", fmt.Errorf("reading the admin JWT from %s: %w; point --jwt-file / MANA_ADMIN_JWT_FILE at a readable file holding the token", s.TokenFile, err)
-	}
-	// An editor on Windows may begin the file with a UTF-8 byte-order mark.
-	token := strings.TrimSpace(strings.TrimPrefix(string(data), "\uFEFF"))
-	if token == "" || strings.ContainsAny(token, " \t\n") {
-		return "", fmt.Errorf("%s does not hold one admin JWT (it is empty or has several words); write only the token to it", s.TokenFile)
-	}
-	return token, nil
-}
-
-// TokenInArgs reports whether args pass the admin JWT as a command-line
-// argument (--jwt), where every user of the machine can read it.
-func TokenInArgs(args []string) bool {
-	for _, a := range args {
-		if a == "--" {
-			return false
-		}
-		if a == "--jwt" || strings.HasPrefix(a, "--jwt=") {
-			return true
-		}
-	}
-	return false
 }
 
 // CheckWorkspace refuses a workspace name that is not 1 to 63 letters,

@@ -142,7 +142,7 @@ func TestResolveToken(t *testing.T) {
 		token, file string
 		words       []string
 	}{
-		{"admin-token", good, []string{"both an admin JWT", "keep one"}},
+		{"admin-token", good, []string{"MANA_ADMIN_JWT and MANA_ADMIN_JWT_FILE both give the admin token", "keep one"}},
 		{"", write("empty", " \n"), []string{"does not hold one admin JWT"}},
 		{"", write("two", "one two\n"), []string{"does not hold one admin JWT", "several words"}},
 		{"", filepath.Join(dir, "missing"), []string{"reading the admin JWT from", "no such file", "--jwt-file"}},

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -24,9 +25,13 @@ type cli struct {
 	Listen     string        `default:"127.0.0.1:3001" help:"Loopback address to listen on; port 0 picks a free port."`
 	AdminToken string        `name:"admin-token" placeholder:"TOKEN" help:"A static bearer token of the admin, accepted whole and never expiring. When empty an admin token is minted for --token-ttl and printed."`
 	UserToken  string        `name:"user-token" placeholder:"TOKEN" help:"A static bearer token of a valid non-admin user (answered 403); must differ from --admin-token. When empty a user token is minted for --token-ttl and printed."`
-	TokenTTL   time.Duration `name:"token-ttl" default:"15m" help:"How long the minted tokens live, as mana-auth's do (15m); after that the server answers 401 Invalid or expired token."`
+	TokenTTL   time.Duration `name:"token-ttl" default:"15m" help:"How long the minted tokens, and the access tokens of a sign-in, a refresh or a login, live, as mana-auth's do (15m); after that the server answers 401 Invalid or expired token."`
 	DB         string        `name:"db" placeholder:"postgres://…" help:"Keep the data in this PostgreSQL database. The database itself must exist (createdb NAME); the auth schema and its tables are created in it if missing. In memory when empty."`
 	Quiet      bool          `help:"Do not log requests on stderr."`
+
+	FixedRoleClaim    bool   `name:"fixed-role-claim" help:"Issue access tokens claiming the user's role, as mana-auth does once role is in user.additionalFields of better-auth.config.ts. Without it every token claims role user, admins' included, as mana-auth's do today."`
+	AdminEmail        string `name:"admin-email" placeholder:"EMAIL" help:"Create a verified admin with this address at start (with --admin-password-file), who signs in as Mana's web app does."`
+	AdminPasswordFile string `name:"admin-password-file" placeholder:"PATH" help:"The file holding the password of --admin-email (8 to 128 characters; a final line break is not part of it)."`
 }
 
 func main() {
@@ -78,7 +83,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if c.Quiet {
 		logw = nil
 	}
-	srv := manaauthdev.New(manaauthdev.Options{AdminToken: c.AdminToken, UserToken: c.UserToken, Store: store, Log: logw})
+	srv := manaauthdev.New(manaauthdev.Options{AdminToken: c.AdminToken, UserToken: c.UserToken, Store: store, Log: logw, TokenTTL: c.TokenTTL, FixedRoleClaim: c.FixedRoleClaim})
+	if err := addAdmin(ctx, srv, c.AdminEmail, c.AdminPasswordFile); err != nil {
+		return err
+	}
 	var generated []string
 	if c.AdminToken == "" {
 		generated = append(generated, "MANA_ADMIN_JWT="+srv.MintToken(manaauthdev.RoleAdmin, c.TokenTTL))
@@ -116,6 +124,26 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
+	}
+	return nil
+}
+
+// addAdmin creates the admin that --admin-email and --admin-password-file
+// name.
+func addAdmin(ctx context.Context, srv *manaauthdev.Server, email, passwordFile string) error {
+	if (email == "") != (passwordFile == "") {
+		return errors.New("--admin-email and --admin-password-file go together: give both to create an admin, or neither")
+	}
+	if email == "" {
+		return nil
+	}
+	b, err := os.ReadFile(passwordFile)
+	if err != nil {
+		return fmt.Errorf("--admin-password-file: %w", err)
+	}
+	password := strings.TrimRight(string(b), "\r\n")
+	if _, err := srv.AddAdmin(ctx, email, password); err != nil {
+		return fmt.Errorf("--admin-email=%s: %w; give another address, or a fresh --db", email, err)
 	}
 	return nil
 }

@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -209,5 +211,63 @@ func TestDBHelpAndErrorSayTheDatabaseMustExist(t *testing.T) {
 	err = run(context.Background(), []string{"--listen=127.0.0.1:0", "--quiet", "--db=" + missing}, io.Discard, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "does not exist") || !strings.Contains(err.Error(), "the database itself must exist") {
 		t.Errorf("--db naming a missing database: %v, want the server's words and that the database must exist", err)
+	}
+}
+
+// TestAdminCreatedAtStart: --admin-email and --admin-password-file create
+// an admin who signs in as the web app does and refreshes a token of
+// --token-ttl; its role claim is "user", as mana-auth's today (the admin
+// API answers 403), or with --fixed-role-claim "admin" (200).
+func TestAdminCreatedAtStart(t *testing.T) {
+	pwFile := filepath.Join(t.TempDir(), "pw")
+	if err := os.WriteFile(pwFile, []byte("admin-password-123\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		fixed  bool
+		role   string
+		status int
+	}{{false, "user", 403}, {true, "admin", 200}} {
+		args := []string{"--listen=127.0.0.1:0", "--quiet", "--admin-token=adm", "--user-token=usr", "--token-ttl=2m", "--admin-email=ops@example.test", "--admin-password-file=" + pwFile}
+		if c.fixed {
+			args = append(args, "--fixed-role-claim")
+		}
+		base := startRun(t, 1, args...)[0]
+		resp, err := http.Post(base+"/api/auth/sign-in/email", "application/json", strings.NewReader(`{"email":"ops@example.test","password":"admin-password-123"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		cookie, _, _ := strings.Cut(resp.Header.Get("Set-Cookie"), ";")
+		if resp.StatusCode != 200 || cookie == "" {
+			t.Fatalf("fixed=%v: sign-in as the admin: %s, cookie %q", c.fixed, resp.Status, cookie)
+		}
+		req, _ := http.NewRequest(http.MethodPost, base+"/api/v1/auth/refresh", nil)
+		req.Header.Set("Cookie", cookie)
+		resp, err = http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var answer struct{ AccessToken string }
+		json.NewDecoder(resp.Body).Decode(&answer)
+		resp.Body.Close()
+		cl := claims(t, answer.AccessToken)
+		if cl["role"] != c.role || cl["exp"].(float64)-cl["iat"].(float64) != 120 {
+			t.Errorf("fixed=%v: the refreshed token claims role %v and lives %v s, want %s and 120", c.fixed, cl["role"], cl["exp"].(float64)-cl["iat"].(float64), c.role)
+		}
+		req, _ = http.NewRequest(http.MethodGet, base+"/api/v1/admin/personas", nil)
+		req.Header.Set("Authorization", "Bearer "+answer.AccessToken)
+		resp, err = http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != c.status {
+			t.Errorf("fixed=%v: the admin API answers the admin's token with %d, want %d", c.fixed, resp.StatusCode, c.status)
+		}
+	}
+	err := run(context.Background(), []string{"--listen=127.0.0.1:0", "--quiet", "--admin-email=ops@example.test"}, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "go together") {
+		t.Errorf("--admin-email without a password file: %v", err)
 	}
 }

@@ -378,8 +378,17 @@ func hostileCases() []hostileCase {
 			return []string{"--jwt-file=" + filepath.Join(e.dir, "nope.jwt")}
 		}, want: []string{"nope.jwt"}},
 		{name: "flag: --jwt and --jwt-file both", setup: func(t *testing.T, e *e2e) []string {
-			return []string{"--jwt-file=" + writeFile(t, e, "admin.jwt", []byte(e.inst.AdminToken))}
-		}, want: []string{"keep one"}},
+			return []string{"--jwt=" + e.inst.AdminToken, "--jwt-file=" + writeFile(t, e, "admin.jwt", []byte(e.inst.AdminToken))}
+		}, want: []string{"--jwt and --jwt-file both give the admin token", "keep one"}},
+		{name: "env: MANA_ADMIN_JWT and MANA_ADMIN_EMAIL both", setup: func(t *testing.T, e *e2e) []string {
+			t.Setenv("MANA_ADMIN_EMAIL", "ops@example.test")
+			return nil
+		}, want: []string{"MANA_ADMIN_JWT and MANA_ADMIN_EMAIL both give the admin token", "keep one"}},
+		{name: "env: MANA_ADMIN_EMAIL without a password", setup: func(t *testing.T, e *e2e) []string {
+			t.Setenv("MANA_ADMIN_JWT", "")
+			t.Setenv("MANA_ADMIN_EMAIL", "ops@example.test")
+			return nil
+		}, want: []string{"no password to sign in as ops@example.test", "MANA_ADMIN_PASSWORD_FILE"}},
 	}
 }
 

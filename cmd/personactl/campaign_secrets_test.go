@@ -79,6 +79,18 @@ func newSecretScanner(env []string, args []string) *secretScanner {
 	for _, t := range flag("jwt") {
 		s.add(t, "the admin JWT")
 	}
+	if pw, ok := get("MANA_ADMIN_PASSWORD"); ok {
+		s.add(pw, "the admin's password")
+	}
+	files := flag("admin-password-file")
+	if f, ok := get("MANA_ADMIN_PASSWORD_FILE"); ok {
+		files = append(files, f)
+	}
+	for _, f := range files {
+		if data, err := os.ReadFile(f); err == nil {
+			s.add(strings.TrimSpace(string(data)), "the admin's password")
+		}
+	}
 	var urls []string
 	for _, k := range []string{"MANA_AUTH_URL", "PERSONACTL_STATE", "PERSONACTL_LIVE_DSN"} {
 		if v, ok := get(k); ok {
@@ -92,6 +104,31 @@ func newSecretScanner(env []string, args []string) *secretScanner {
 		s.addURL(u)
 	}
 	return s
+}
+
+// issuedSecrets collects the session tokens (which the session cookie
+// carries) and access tokens a mana-auth-dev issued.
+type issuedSecrets struct {
+	mu     sync.Mutex
+	values []string
+}
+
+func (i *issuedSecrets) add(v string) {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	i.values = append(i.values, v)
+}
+
+// addIssued registers what a server issued.
+func (s *secretScanner) addIssued(i *issuedSecrets) {
+	if i == nil {
+		return
+	}
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	for _, v := range i.values {
+		s.add(v, "a session cookie or access token mana-auth issued")
+	}
 }
 
 // add registers a secret; values too short to be told from ordinary text
@@ -220,6 +257,7 @@ func (e *e2e) collect(args []string, r result, before map[string]fileStamp) {
 		}
 	}
 	sc.add(e.inst.AdminToken, "the admin JWT")
+	sc.addIssued(e.issued)
 	ws := e.worldScan()
 	ws.mu.Lock()
 	ws.scanners = append(ws.scanners, sc)
@@ -387,9 +425,11 @@ func dumpDatabase(dsn string) (string, int, error) {
 // Canaries: distinctive secrets planted where personactl sees them, so
 // that the scan has something to find if anything leaks.
 const (
-	canarySeed     = "seed-canary-3b9d0f6e2a71c845-do-not-print"
-	canaryPassword = "dsnpw-canary-81f2c7"
-	canarySig      = "sig-canary-5e0a9d33"
+	canarySeed          = "seed-canary-3b9d0f6e2a71c845-do-not-print"
+	canaryPassword      = "dsnpw-canary-81f2c7"
+	canarySig           = "sig-canary-5e0a9d33"
+	canaryAdminPassword = "adminpw-canary-6a40e2d9"
+	canarySession       = "sessiontokencanary9f3c51d0a7be2"
 )
 
 // TestCampaignSecretScannerFindsPlantedCanaries proves that the scan can
@@ -401,12 +441,20 @@ func TestCampaignSecretScannerFindsPlantedCanaries(t *testing.T) {
 		t.Fatal(err)
 	}
 	token := devtest.Token(map[string]any{"sub": "x", "role": "admin"})
+	pwFile := filepath.Join(t.TempDir(), "admin.password")
+	if err := os.WriteFile(pwFile, []byte("file-"+canaryAdminPassword+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	env := []string{
 		"PERSONA_SEED_SECRET=" + canarySeed,
 		"MANA_ADMIN_JWT=" + token,
 		"MANA_AUTH_URL=http://127.0.0.1:1/?sig=" + canarySig,
 		"PERSONACTL_STATE=postgres://postgres:" + canaryPassword + "@127.0.0.1:5432/postgres?sslmode=disable",
+		"MANA_ADMIN_PASSWORD=" + canaryAdminPassword,
+		"MANA_ADMIN_PASSWORD_FILE=" + pwFile,
 	}
+	accessToken := devtest.Token(map[string]any{"sub": "ops", "role": "user", "sid": canarySession})
+	issued := &issuedSecrets{values: []string{canarySession, accessToken}}
 	clean := "Plan: 1 to create for persona.anna@mana.test at http://127.0.0.1:1/?sig=xxxxx with postgres://postgres:xxxxx@127.0.0.1:5432/postgres\n"
 	for _, tc := range []struct {
 		name, planted, want string
@@ -418,9 +466,14 @@ func TestCampaignSecretScannerFindsPlantedCanaries(t *testing.T) {
 		{"derived password of an address in capitals", sec.Password("Persona.Anna@Mana.Test"), "the derived password of Persona.Anna@Mana.Test"},
 		{"URL query secret", canarySig, "the query value sig"},
 		{"DSN password", canaryPassword, "the password of postgres://postgres:xxxxx@"},
+		{"admin's password", canaryAdminPassword, "the admin's password"},
+		{"admin's password file", "file-" + canaryAdminPassword, "the admin's password"},
+		{"session cookie", "mana.session_token=" + canarySession + ".c2lnbmF0dXJl%3D", "a session cookie or access token mana-auth issued"},
+		{"access token", accessToken, "a session cookie or access token mana-auth issued"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			sc := newSecretScanner(env, nil)
+			sc.addIssued(issued)
 			if got := sc.scan("clean output", []byte(clean)); len(got) != 0 {
 				t.Fatalf("a clean output is reported: %v", got)
 			}
@@ -446,7 +499,7 @@ func TestCampaignSecretScannerFindsPlantedCanaries(t *testing.T) {
 // state's rows. A last check plants a canary into a copy of a real output
 // to prove this session's scan could fail.
 func TestCampaignSecretsNeverLeak(t *testing.T) {
-	e := newE2E(t)
+	e := newE2E(t, devtest.WithFixedRoleClaim())
 	t.Setenv("PERSONACTL_LOG", "debug")
 	dsn := devtest.FreshDatabase(t)
 	u, err := url.Parse(dsn)
@@ -519,6 +572,35 @@ func TestCampaignSecretsNeverLeak(t *testing.T) {
 		t.Errorf("the unreachable database is not named\n%s", r)
 	}
 	e.must(1, "plan", "--auth=ftp://user:"+canaryPassword+"@example.com/?sig="+canarySig)
+
+	// Signed in as an admin: the password, the session cookie and every
+	// token stay in memory, through successes and failures alike.
+	e.inst.AddAdmin(t, e2eAdmin, canaryAdminPassword)
+	t.Setenv("MANA_ADMIN_JWT", "")
+	t.Setenv("MANA_ADMIN_EMAIL", e2eAdmin)
+	t.Setenv("MANA_ADMIN_PASSWORD", canaryAdminPassword)
+	e.must(0, "auth", "status")
+	ps[3].TickCadence = "hourly"
+	e.writeCatalog(ps)
+	signedPlan := filepath.Join(e.dir, "signed.plan")
+	e.must(0, "plan", "--out="+signedPlan, "--format=json")
+	e.must(0, "apply", signedPlan)
+	ps[4].TickCadence = "hourly"
+	e.writeCatalog(ps)
+	e.faults().FailWritesFor(ps[4].Email)
+	e.must(1, "apply", "--auto-approve", "--format=json")
+	e.faults().Reset()
+	e.must(0, "verify")
+	t.Setenv("MANA_ADMIN_PASSWORD", "")
+	t.Setenv("MANA_ADMIN_PASSWORD_FILE", writeFile(t, e, "admin.password", []byte(canaryAdminPassword+"\n")))
+	e.must(0, "history", "--format=json")
+	e.must(0, "apply", "--auto-approve")
+	t.Setenv("MANA_ADMIN_EMAIL", "plain.admin@example.test")
+	e.must(1, "plan")
+	if len(e.issued.values) < 6 {
+		t.Errorf("the signed-in runs were issued %d session tokens and access tokens: the scan had little to look for", len(e.issued.values))
+	}
+	t.Setenv("MANA_ADMIN_EMAIL", e2eAdmin)
 	e.must(0, "destroy", "--auto-approve")
 
 	// The same scan finds a canary planted in one of these outputs.

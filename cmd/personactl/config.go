@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/alecthomas/kong"
@@ -58,25 +59,26 @@ func (g *Globals) effective() []connect.Setting {
 }
 
 func tokenShown(g *Globals) string {
-	switch {
-	case g.JWTFile != "":
+	switch name, _ := g.settings(Streams{}).AdminSource(); name {
+	case "--jwt-file", "MANA_ADMIN_JWT_FILE":
 		return "(read from " + g.JWTFile + ")"
-	case g.JWT != "":
+	case "--jwt", "MANA_ADMIN_JWT":
 		return "(set, redacted)"
+	case "--admin-email", "MANA_ADMIN_EMAIL":
+		return "(a sign-in as " + g.AdminEmail + ", renewed as a run goes)"
 	}
 	return "(unset)"
 }
 
 func tokenSource(g *Globals) string {
+	name, err := g.settings(Streams{}).AdminSource()
 	switch {
-	case g.JWTFile != "" && g.given["jwt-file"]:
-		return "flag --jwt-file"
-	case g.JWTFile != "":
-		return "environment MANA_ADMIN_JWT_FILE"
-	case g.JWT != "" && g.given["jwt"]:
-		return "flag --jwt"
-	case g.JWT != "":
-		return "environment MANA_ADMIN_JWT"
+	case err != nil:
+		return err.Error()
+	case strings.HasPrefix(name, "--"):
+		return "flag " + name
+	case name != "":
+		return "environment " + name
 	}
 	return ""
 }

@@ -39,6 +39,9 @@ type e2e struct {
 	state    string // path or DSN of the recorded state
 	personas []catalog.Persona
 	secret   catalog.Secret
+	// issued holds the session and access tokens the server handed out,
+	// for the secret scan.
+	issued *issuedSecrets
 }
 
 // loadReal returns the real catalog's personas (the project's copy).
@@ -57,7 +60,10 @@ func loadReal(t *testing.T) []catalog.Persona {
 func newE2E(t *testing.T, opts ...devtest.Option) *e2e {
 	t.Helper()
 	personas := loadReal(t)
-	return newE2EWith(t, devtest.Start(t, opts...), personas)
+	issued := &issuedSecrets{}
+	e := newE2EWith(t, devtest.Start(t, append(opts, devtest.WithIssued(issued.add))...), personas)
+	e.issued = issued
+	return e
 }
 
 // newE2EWith builds the world around a mana-auth-dev the test started itself.

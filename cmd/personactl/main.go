@@ -37,6 +37,8 @@ type Globals struct {
 	Auth           string        `help:"mana-auth's base URL." env:"MANA_AUTH_URL" default:"http://localhost:3001" placeholder:"URL"`
 	JWT            string        `name:"jwt" help:"Admin JWT for mana-auth's admin API. On the command line it is visible to every user of the machine: prefer MANA_ADMIN_JWT or --jwt-file." env:"MANA_ADMIN_JWT" placeholder:"TOKEN"`
 	JWTFile        string        `name:"jwt-file" help:"Read the admin JWT from this file (- for standard input)." env:"MANA_ADMIN_JWT_FILE" placeholder:"PATH"`
+	AdminEmail     string        `help:"Sign in to mana-auth as this admin, as Mana's web app does, and renew the admin token as the run goes; the password comes from --admin-password-file or MANA_ADMIN_PASSWORD." env:"MANA_ADMIN_EMAIL" placeholder:"EMAIL"`
+	AdminPassFile  string        `name:"admin-password-file" help:"Read the admin's password (for --admin-email) from this file (- for standard input)." env:"MANA_ADMIN_PASSWORD_FILE" placeholder:"PATH"`
 	State          string        `help:"Recorded state: a file path, or postgres://… for the PostgreSQL backend." env:"PERSONACTL_STATE" default:"personactl.state.json" placeholder:"PATH|DSN"`
 	Workspace      string        `help:"Workspace within a PostgreSQL state." env:"PERSONACTL_WORKSPACE" default:"default"`
 	Live           string        `help:"Read live personas in one query from mana-auth's database (read only) instead of the admin API; writes still go through the API." env:"PERSONACTL_LIVE_DSN" placeholder:"postgres://…"`
@@ -82,6 +84,7 @@ type CLI struct {
 	Export   ExportCmd   `cmd:"" help:"Write the live personas as a catalog."`
 	State    StateCmd    `cmd:"" help:"Inspect and repair the recorded state."`
 	Config   ConfigCmd   `cmd:"" help:"Print the effective settings and where each came from (flag, environment, personactl.yaml, default)."`
+	Auth     AuthCmd     `cmd:"" help:"Check the admin token a run would use."`
 	Schema   SchemaCmd   `cmd:"" help:"Print the catalog's JSON Schema (--config: personactl.yaml's)."`
 	Version  VersionCmd  `cmd:"" help:"Print version, commit and Go version."`
 

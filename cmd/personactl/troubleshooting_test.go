@@ -110,6 +110,14 @@ var troubleshootingSetups = map[string]func(t *testing.T, e *e2e){
 	"The admin token has expired": func(t *testing.T, e *e2e) {
 		t.Setenv("MANA_ADMIN_JWT", e.inst.Expired())
 	},
+	"The admin sign-in is refused": func(t *testing.T, e *e2e) {
+		e.inst.AddAdmin(t, e2eAdmin, e2eAdminPassword)
+		e.signInAs(e2eAdmin, "a-wrong-password")
+	},
+	"mana-auth answers 403 after a sign-in": func(t *testing.T, e *e2e) {
+		e.inst.AddAdmin(t, e2eAdmin, e2eAdminPassword)
+		e.signInAs(e2eAdmin, e2eAdminPassword)
+	},
 	"mana-auth answers 403: not an admin token": func(t *testing.T, e *e2e) {
 		t.Setenv("MANA_ADMIN_JWT", e.inst.UserToken)
 	},

@@ -18,6 +18,7 @@ func (g *Globals) settings(s Streams) connect.Settings {
 		Annotate: func(diags []catalog.Diagnostic) { g.annotate(s, diags) },
 		Auth:     g.Auth, InsecureHTTP: g.InsecureHTTP, AllowDevSecret: g.AllowDevSecret,
 		Token: g.JWT, TokenFile: g.JWTFile, TokenInArgs: g.jwtInArgs,
+		AdminEmail: g.AdminEmail, AdminPasswordFile: g.AdminPassFile, Given: g.given, Now: testHooks.Now,
 		State: g.State, Workspace: g.Workspace, HistoryRetain: g.HistoryRetain,
 		Live:        g.Live,
 		Parallelism: g.Parallelism, LockTimeout: g.LockTimeout,

@@ -27,7 +27,7 @@ func TestReplayRecordedLoginRaces(t *testing.T) {
 		t.Fatalf("login-race-exchanges.json: %v", err)
 	}
 	refs := map[string]json.RawMessage{}
-	for _, s := range loadLoginSteps(t) {
+	for _, s := range loadSteps(t, "login-exchanges.json") {
 		if number, _, _ := strings.Cut(s.Step, " "); s.Response != nil {
 			refs["<as in login-exchanges.json step "+number+">"] = s.Response.Body
 		}

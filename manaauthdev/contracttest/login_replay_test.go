@@ -65,24 +65,26 @@ var notModelled = map[string]string{
 	"3f persona-runner AuthClient.loginAndResolvePersonalSpace (services/mana-persona-runner/src/clients/auth.ts, run unmodified against this service)": "a run of the runner's client, not an exchange",
 }
 
-func loadLoginSteps(t *testing.T) []loginStep {
+// loadSteps reads a recording of steps (login-exchanges.json and
+// admin-token-exchanges.json share the format).
+func loadSteps(t *testing.T, name string) []loginStep {
 	t.Helper()
-	raw, err := os.ReadFile(testdataFile(t, "contract/login-exchanges.json"))
+	raw, err := os.ReadFile(testdataFile(t, "contract/"+name))
 	if err != nil {
 		t.Fatal(err)
 	}
 	var steps []loginStep
 	if err := json.Unmarshal(raw, &steps); err != nil {
-		t.Fatalf("login-exchanges.json: %v", err)
+		t.Fatalf("%s: %v", name, err)
 	}
 	if len(steps) == 0 {
-		t.Fatal("login-exchanges.json holds no steps")
+		t.Fatalf("%s holds no steps", name)
 	}
 	return steps
 }
 
 func TestReplayRecordedLogins(t *testing.T) {
-	steps := loadLoginSteps(t)
+	steps := loadSteps(t, "login-exchanges.json")
 	t.Parallel()
 	for name, opts := range map[string][]devtest.Option{"memory": nil, "postgres": {devtest.WithPostgres()}} {
 		t.Run(name, func(t *testing.T) {
@@ -153,7 +155,15 @@ func (r *loginReplayer) replay(t *testing.T, s loginStep) {
 		if json.Unmarshal(s.Request.Body, &str) == nil {
 			body = str // sent as it is (not JSON)
 		} else {
-			body = []byte(s.Request.Body)
+			// A body's placeholders this run has values for are filled
+			// (a token to validate); others are sent as recorded (a
+			// redacted password is then that text).
+			body = []byte(placeholder.ReplaceAllStringFunc(string(s.Request.Body), func(p string) string {
+				if v, ok := r.values[p]; ok {
+					return v
+				}
+				return p
+			}))
 			var m map[string]any
 			if json.Unmarshal(s.Request.Body, &m) == nil && r.email == "" && s.Request.Method == http.MethodPost && s.Request.Path == manaauthdev.PathPersonas {
 				r.email, _ = m["email"].(string)
@@ -161,15 +171,14 @@ func (r *loginReplayer) replay(t *testing.T, s loginStep) {
 		}
 	}
 	auth := ""
-	var header []string
+	// The recorder sent no User-Agent (the sessions show "").
+	header := []string{"User-Agent", ""}
 	for k, v := range s.Request.Headers {
 		switch strings.ToLower(k) {
 		case "authorization":
 			auth = r.fill(t, s.Step, v)
-		case "cookie":
-			t.Fatalf("step %q sends a cookie: teach the replay to keep cookies", s.Step)
 		default:
-			header = append(header, k, v)
+			header = append(header, k, r.fill(t, s.Step, v))
 		}
 	}
 	got := r.env.request(t, s.Request.Method, r.fill(t, s.Step, s.Request.Path), auth, body, header...)
@@ -185,18 +194,28 @@ func (r *loginReplayer) replay(t *testing.T, s loginStep) {
 	if ra, _ := want.Headers["retry-after"].(string); got.header.Get("Retry-After") != ra {
 		diffs = append(diffs, fmt.Sprintf("Retry-After %q, recorded %q", got.header.Get("Retry-After"), ra))
 	}
+	// A cookie is recorded whole (admin-token-exchanges.json), or by its
+	// name alone (login-exchanges.json).
 	var wantCookies, gotCookies []string
 	if list, ok := want.Headers["set-cookie"].([]any); ok {
 		for _, c := range list {
 			wantCookies = append(wantCookies, c.(string))
 		}
 	}
-	for _, c := range got.header.Values("Set-Cookie") {
-		name, _, _ := strings.Cut(c, "=")
-		gotCookies = append(gotCookies, name)
+	for i, c := range got.header.Values("Set-Cookie") {
+		if i >= len(wantCookies) || !strings.Contains(wantCookies[i], "=") {
+			c, _, _ = strings.Cut(c, "=")
+		}
+		gotCookies = append(gotCookies, c)
 	}
-	if !slices.Equal(wantCookies, gotCookies) {
+	if len(wantCookies) != len(gotCookies) {
 		diffs = append(diffs, fmt.Sprintf("cookies %q, recorded %q", gotCookies, wantCookies))
+	}
+	for i := range min(len(wantCookies), len(gotCookies)) {
+		r.compare(fmt.Sprintf("Set-Cookie[%d]", i), wantCookies[i], gotCookies[i], &diffs)
+	}
+	if jwt, ok := want.Headers["set-auth-jwt"].(string); ok || got.header.Get("set-auth-jwt") != "" {
+		r.compare("set-auth-jwt", jwt, got.header.Get("set-auth-jwt"), &diffs)
 	}
 	var wantBody any
 	if err := json.Unmarshal(want.Body, &wantBody); err != nil {
@@ -239,18 +258,12 @@ func (r *loginReplayer) compare(path string, want, got any, diffs *[]string) {
 		g, ok := got.(string)
 		switch {
 		case !ok:
-		case w == "<ts>":
+		case strings.HasPrefix(w, "<ts>"): // "<ts>", or "<ts> (createdAt + 7 d)"
 			if !Timestamp.MatchString(g) {
 				*diffs = append(*diffs, fmt.Sprintf("%s: %q is not a timestamp", path, g))
 			}
-		case placeholder.MatchString(w) && placeholder.FindString(w) == w:
-			if g == "" {
-				*diffs = append(*diffs, fmt.Sprintf("%s: empty, recorded %s", path, w))
-			} else if known, ok := r.values[w]; !ok {
-				r.values[w] = g
-			} else if known != g {
-				*diffs = append(*diffs, fmt.Sprintf("%s: %q, but %s was %q before", path, g, w, known))
-			}
+		case placeholder.MatchString(w):
+			r.match(path, w, g, diffs)
 		case g != w:
 			*diffs = append(*diffs, fmt.Sprintf("%s: %q, recorded %q", path, g, w))
 		}
@@ -261,6 +274,39 @@ func (r *loginReplayer) compare(path string, want, got any, diffs *[]string) {
 	case bool:
 		if g, ok := got.(bool); ok && g != w {
 			*diffs = append(*diffs, fmt.Sprintf("%s: %v, recorded %v", path, g, w))
+		}
+	}
+}
+
+// match compares text holding placeholders ("<jwt-2>", or
+// "mana.session_token=<session-token-2>.<cookie-sig-2>; Max-Age=…"): the
+// rest must be the same, and each placeholder stands for the value it
+// stood for before, or is learned here.
+func (r *loginReplayer) match(path, want, got string, diffs *[]string) {
+	names := placeholder.FindAllString(want, -1)
+	parts := placeholder.Split(want, -1)
+	pattern := "^"
+	for i, part := range parts {
+		pattern += regexp.QuoteMeta(part)
+		if i < len(names) {
+			switch known, ok := r.values[names[i]]; {
+			case ok:
+				pattern += "(" + regexp.QuoteMeta(known) + ")"
+			case len(names) == 1 && want == names[0]:
+				pattern += "(.+)" // the whole value: an id, a JWT
+			default:
+				pattern += "([^.;=\\s]+)" // a token, a signature: up to the next separator
+			}
+		}
+	}
+	m := regexp.MustCompile(pattern + "$").FindStringSubmatch(got)
+	if m == nil {
+		*diffs = append(*diffs, fmt.Sprintf("%s: %q, recorded %q", path, got, want))
+		return
+	}
+	for i, name := range names {
+		if _, ok := r.values[name]; !ok {
+			r.values[name] = m[i+1]
 		}
 	}
 }

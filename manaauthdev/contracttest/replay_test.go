@@ -51,8 +51,9 @@ type scriptRun struct {
 	ServiceSaw []string `json:"service_saw"`
 }
 
-// Better Auth's token routes are out of scope: mana-auth-dev mints its
-// tokens itself (Server.MintToken) and publishes no JWKS.
+// Better Auth's token routes are replayed from admin-token-exchanges.json
+// (TestReplayRecordedAdminTokenExchanges): here their cookie is redacted,
+// and the JWKS key is another server's.
 var outOfScope = map[string]bool{
 	"/api/auth/token": true,
 	"/api/auth/jwks":  true,

@@ -38,6 +38,7 @@ type Instance struct {
 type config struct {
 	postgres bool
 	now      func() time.Time
+	server   manaauthdev.Options
 }
 
 // Option changes how Start builds the instance.
@@ -51,6 +52,22 @@ const TokenTTL = 12 * time.Hour
 // actions7d, token expiry and the login lockout's windows follow it. A
 // manaauthdev.Clock moves it: WithNow(clock.Now).
 func WithNow(now func() time.Time) Option { return func(c *config) { c.now = now } }
+
+// WithFixedRoleClaim makes the server issue tokens claiming the user's
+// role, as mana-auth does once its role line is fixed
+// (manaauthdev.Options.FixedRoleClaim); without it every token it issues
+// to a user claims "user", as the real service's do today.
+func WithFixedRoleClaim() Option { return func(c *config) { c.server.FixedRoleClaim = true } }
+
+// WithTokenTTL sets how long the access tokens the server issues to users
+// live (a login's, a refresh's); 15 minutes without it.
+func WithTokenTTL(d time.Duration) Option { return func(c *config) { c.server.TokenTTL = d } }
+
+// WithIssued tells issued every session token and access token the
+// server hands out.
+func WithIssued(issued func(secret string)) Option {
+	return func(c *config) { c.server.Issued = issued }
+}
 
 // Token returns a JWT-shaped token carrying claims, the way mana-auth's
 // tokens look (EdDSA header, base64url parts), signed by a key no instance
@@ -71,7 +88,9 @@ func Start(t testing.TB, opts ...Option) *Instance {
 		store = startPostgres(t)
 	}
 	inst := &Instance{AdminID: manaauthdev.NewID(), UserID: manaauthdev.NewID(), Store: store}
-	inst.Server = manaauthdev.New(manaauthdev.Options{Store: store, Now: cfg.now})
+	server := cfg.server
+	server.Store, server.Now = store, cfg.now
+	inst.Server = manaauthdev.New(server)
 	inst.AdminToken = inst.Server.MintTokenFor(inst.AdminID, "admin@mana-auth-dev.test", manaauthdev.RoleAdmin, TokenTTL)
 	inst.UserToken = inst.Server.MintTokenFor(inst.UserID, "user@mana-auth-dev.test", manaauthdev.RoleUser, TokenTTL)
 
@@ -157,6 +176,17 @@ func (i *Instance) VerifyEmail(t testing.TB, email string) {
 	if err := i.Store.MarkVerified(ctx, u.ID); err != nil {
 		t.Fatalf("verifying %s: %v", email, err)
 	}
+}
+
+// AddAdmin creates a verified user with role admin who signs in with
+// password, and returns its id.
+func (i *Instance) AddAdmin(t testing.TB, email, password string) string {
+	t.Helper()
+	u, err := i.Server.AddAdmin(context.Background(), email, password)
+	if err != nil {
+		t.Fatalf("adding the admin %s: %v", email, err)
+	}
+	return u.ID
 }
 
 // SignIn signs in with email and password and fails the test unless the

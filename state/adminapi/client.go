@@ -21,6 +21,7 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -165,6 +166,10 @@ type Client struct {
 	// refused connection is a passing fault, not a wrong address.
 	answered atomic.Bool
 
+	// session is the admin's sign-in (SignIn), which supplies the token;
+	// nil when the token was given.
+	session *session
+
 	// caseTwins maps the lowercase form of every live persona address that
 	// has capitals to the address as listed: an upsert of the lowercase form
 	// fails with mana-auth's bare 500 (admin-api.md, step 2).
@@ -291,6 +296,10 @@ type request struct {
 	// secrets are scrubbed from the server's words besides the token (a
 	// login's password).
 	secrets []string
+	// header holds headers to send besides the usual ones (a cookie, an
+	// Origin); gotHeader, when set, is given a 2xx answer's headers.
+	header    map[string]string
+	gotHeader func(http.Header)
 	// read handles a 2xx answer; it is called again on a retry.
 	read func(r io.Reader) error
 	// answer, when set, may take a non-2xx answer as an ordinary one (the
@@ -398,6 +407,13 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 
 // try makes one attempt.
 func (c *Client) try(ctx context.Context, r request, try int) attempt {
+	var token string
+	if r.auth {
+		var err error
+		if token, err = c.bearer(ctx); err != nil {
+			return attempt{err: err}
+		}
+	}
 	actx, cancel := context.WithTimeout(context.WithValue(ctx, tryKey{}, try), c.timeout)
 	defer cancel()
 	var sent atomic.Bool
@@ -423,7 +439,10 @@ func (c *Client) try(ctx context.Context, r request, try int) attempt {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	if r.auth {
-		req.Header.Set("Authorization", "Bearer "+c.token)
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for k, v := range r.header {
+		req.Header.Set(k, v)
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
@@ -453,6 +472,9 @@ func (c *Client) try(ctx context.Context, r request, try int) attempt {
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		if r.auth {
 			c.accepted.Store(true)
+		}
+		if r.gotHeader != nil {
+			r.gotHeader(resp.Header)
 		}
 		if r.read == nil {
 			return attempt{sent: true}
@@ -569,11 +591,11 @@ func (rr *readRecorder) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// scrub removes the token and the base URL's password from text that came
-// from elsewhere (a server's message, a transport error) before it goes
-// into an error.
+// scrub removes the token (a session's cookie and tokens) and the base
+// URL's password from text that came from elsewhere (a server's message, a
+// transport error) before it goes into an error.
 func (c *Client) scrub(s string, more ...string) string {
-	for _, secret := range append(c.secrets, more...) {
+	for _, secret := range slices.Concat(c.secrets, c.session.secretsNow(), more) {
 		if len(secret) >= 4 {
 			s = strings.ReplaceAll(s, secret, "<redacted>")
 		}

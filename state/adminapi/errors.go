@@ -324,6 +324,9 @@ func shorten(s string, n int) string {
 }
 
 func (c *Client) adviceUnauthorized() string {
+	if s := c.session; s != nil {
+		return fmt.Sprintf("mana-auth refused the admin token it issued to this run's sign-in as %s (it expired on the way, or mana-auth's signing key changed); nothing more is sent with it; %s", s.email, c.again())
+	}
 	if c.accepted.Load() {
 		// Taken earlier in this run, refused now: it ran out, or was revoked.
 		why := "it expired, or mana-auth no longer trusts it"
@@ -344,6 +347,9 @@ func (c *Client) adviceUnauthorized() string {
 }
 
 func (c *Client) adviceForbidden() string {
+	if c.session != nil {
+		return c.session.adviceForbidden()
+	}
 	mint := `mana-auth's own login issues role "user" even to admins, so an admin token has to be minted with the service's signing key; put one in ` + c.tokenSource
 	if !c.hasClaims {
 		return `the admin API needs a token with role "admin", and the token given is not a JWT whose role could be read; ` + mint

@@ -354,7 +354,8 @@ func TestClaims(t *testing.T) {
 	if !ok {
 		t.Fatal("Claims refused a JWT")
 	}
-	want := adminapi.TokenClaims{Subject: "u-admin", Email: "admin@example.test", Role: "user", ExpiresAt: time.Unix(1795801900, 0).UTC()}
+	want := adminapi.TokenClaims{Subject: "u-admin", Email: "admin@example.test", Role: "user", Issuer: "http://127.0.0.1:3001",
+		IssuedAt: time.Unix(1795758700, 0).UTC(), ExpiresAt: time.Unix(1795801900, 0).UTC()}
 	if c != want {
 		t.Errorf("Claims = %+v\nwant %+v", c, want)
 	}

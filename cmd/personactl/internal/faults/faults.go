@@ -27,6 +27,9 @@ type Hooks struct {
 	Writer  func(apply.Writer) apply.Writer
 	Backend func(state.Backend) state.Backend
 	Live    func(state.Live) state.Live
+	// Now is the admin API client's clock, when a test shares one with
+	// mana-auth-dev; nil: time.Now.
+	Now func() time.Time
 }
 
 // WrapWriter returns w through the Writer hook.
