@@ -44,12 +44,15 @@ type Environment struct {
 	// LiveDSNEnv names the environment variable that holds mana-auth's
 	// database DSN (the DSN is a secret; its name is not).
 	LiveDSNEnv string
+	// AdminEmail is the admin personactl signs in as (its password comes
+	// from the environment).
+	AdminEmail string
 	MaxDeletes *int
 	Line       int
 }
 
 // environmentKeys are the keys an environment may hold.
-var environmentKeys = []string{"auth", "state", "workspace", "live_dsn_env", "max_deletes"}
+var environmentKeys = []string{"auth", "state", "workspace", "live_dsn_env", "max_deletes", "admin_email"}
 
 // secretKeys are words of keys that would hold a secret.
 var secretKeys = []string{"jwt", "token", "password", "secret", "dsn", "cookie", "key"}
@@ -152,6 +155,8 @@ func environment(n *yaml.Node, name string, bad func(*yaml.Node, string, ...any)
 			env.Workspace = v
 		case "live_dsn_env":
 			env.LiveDSNEnv = v
+		case "admin_email":
+			env.AdminEmail = v
 		case "max_deletes":
 			n, err := strconv.Atoi(v)
 			if err != nil || n < -1 {
@@ -305,6 +310,8 @@ func (c *Config) value(e Environment, env, name string, lookup func(string) (str
 		return e.State, at + "state", nil
 	case "workspace":
 		return e.Workspace, at + "workspace", nil
+	case "admin_email":
+		return e.AdminEmail, at + "admin_email", nil
 	case "max_deletes":
 		if e.MaxDeletes == nil {
 			return "", "", nil

@@ -91,6 +91,7 @@ environments:
     workspace: staging
     live_dsn_env: STAGING_DB
     max_deletes: 3
+    admin_email: deploy@mana.test
 `)
 	c, err := LoadConfig(path)
 	if err != nil {
@@ -98,7 +99,7 @@ environments:
 	}
 	env := map[string]string{"PERSONACTL_WORKSPACE": "mine", "STAGING_DB": "postgres://reader@db/auth"}
 	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
-	catalogPath, auth, statePath, workspace, live, maxDeletes := "catalog.json", "https://flag.example", "personactl.state.json", "mine", "", "-1"
+	catalogPath, auth, statePath, workspace, live, maxDeletes, adminEmail := "catalog.json", "https://flag.example", "personactl.state.json", "mine", "", "-1", ""
 	fields := []Field{
 		{Name: "catalog", Flag: "--catalog", Env: "PERSONACTL_CATALOG", Value: &catalogPath, Path: true},
 		{Name: "auth", Flag: "--auth", Env: "MANA_AUTH_URL", Value: &auth, Given: true},
@@ -106,6 +107,7 @@ environments:
 		{Name: "workspace", Flag: "--workspace", Env: "PERSONACTL_WORKSPACE", Value: &workspace},
 		{Name: "live", Flag: "--live", Env: "PERSONACTL_LIVE_DSN", Value: &live, Secret: true},
 		{Name: "max_deletes", Flag: "--max-deletes", Value: &maxDeletes},
+		{Name: "admin_email", Flag: "--admin-email", Env: "MANA_ADMIN_EMAIL", Value: &adminEmail},
 	}
 	settings, warnings, err := c.Apply("staging", fields, lookup)
 	if err != nil {
@@ -114,7 +116,7 @@ environments:
 	if catalogPath != filepath.Join(dir, "scripts/catalog.json") || statePath != filepath.Join(dir, "staging.state.json") {
 		t.Errorf("catalog %q, state %q: want both relative to the file's directory", catalogPath, statePath)
 	}
-	if auth != "https://flag.example" || workspace != "mine" || live != "postgres://reader@db/auth" || maxDeletes != "3" {
+	if auth != "https://flag.example" || workspace != "mine" || live != "postgres://reader@db/auth" || maxDeletes != "3" || adminEmail != "deploy@mana.test" {
 		t.Errorf("auth %q workspace %q live %q max_deletes %q", auth, workspace, live, maxDeletes)
 	}
 	sources := map[string]string{}

@@ -144,6 +144,7 @@ func (g *Globals) layer(rf *RunFlags, w io.Writer) error {
 		{Name: "state", Flag: "--state", Env: "PERSONACTL_STATE", Value: &g.State, Given: g.given["state"], Path: true, Secret: true},
 		{Name: "workspace", Flag: "--workspace", Env: "PERSONACTL_WORKSPACE", Value: &g.Workspace, Given: g.given["workspace"]},
 		{Name: "live", Flag: "--live", Env: "PERSONACTL_LIVE_DSN", Value: &g.Live, Given: g.given["live"], Secret: true},
+		{Name: "admin_email", Flag: "--admin-email", Env: "MANA_ADMIN_EMAIL", Value: &g.AdminEmail, Given: g.given["admin-email"]},
 	}
 	if rf != nil {
 		fields = append(fields, connect.Field{Name: "max_deletes", Flag: "--max-deletes", Value: &maxDeletes, Given: g.given["max-deletes"]})
