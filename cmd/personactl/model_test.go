@@ -46,7 +46,7 @@ type modelStep struct {
 
 func (s modelStep) GoString() string { return fmt.Sprintf("{%q, %d, %d}", s.Kind, s.A, s.B) }
 
-// The kinds of step. Runs take a fault mode (applyFaults) from one of A
+// The kinds of step. Runs take a fault mode (world.faults) from one of A
 // or B and their parallelism from the other.
 var modelKinds = []string{
 	// The catalog: a new persona; one dropped; a value changed (B: which);
@@ -65,18 +65,19 @@ var modelKinds = []string{
 	// --destroy) saved for later; a saved plan applied late (B: which);
 	// apply --target (B odd: in upper case); apply --replace; a saved
 	// destroy plan (B even) or destroy --target; two applies at once (B
-	// odd: the second waits for the lock); an apply whose lock is lost.
+	// odd: with --lock-timeout, so that one waits for the other); an apply
+	// whose lock is lost.
 	"apply", "apply", "plan", "save-plan", "apply-saved", "target", "replace", "destroy", "concurrent", "lock-loss",
 }
 
 // killKind is the step of the histories with kills: an apply in a process
-// of its own, killed with SIGKILL at an event of a phase (A) numbered B.
+// of its own, killed with SIGKILL at event B+1 of a phase (A).
 const killKind = "kill"
 
 var killPhasesModel = []string{"write", "read", "journal", "rollback", "delete", "save"}
 
-// modelHistory draws a history of at most max steps; with kills, a fifth
-// of its steps are kills.
+// modelHistory draws a history of at most max steps; with kills, about a
+// sixth of its steps are kills.
 func modelHistory(kills bool, max int) *rapid.Generator[[]modelStep] {
 	kinds := modelKinds
 	if kills {
