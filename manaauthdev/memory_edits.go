@@ -1,0 +1,180 @@
+package manaauthdev
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// The memory store's hand edits and test helpers: what a person (or a test)
+// does to the tables outside the admin API, and the counts tests read.
+
+func (m *MemoryStore) AddAction(_ context.Context, a Action) error {
+	if err := checkText(a.ID, a.TickID, a.ToolName); err != nil {
+		return err
+	}
+	if err := validEnum(a.Result, "ok", "error"); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.personas[a.PersonaID]; !ok {
+		return fmt.Errorf("persona_actions_persona_id_fkey: persona %q: %w", a.PersonaID, ErrNoSuchUser)
+	}
+	if _, ok := m.actions[a.ID]; ok {
+		return fmt.Errorf("duplicate key value violates unique constraint persona_actions_pkey: %s", a.ID)
+	}
+	m.actions[a.ID] = a
+	return nil
+}
+
+func (m *MemoryStore) AddFeedback(_ context.Context, f Feedback) error {
+	if err := checkText(f.ID, f.TickID, f.Module); err != nil {
+		return err
+	}
+	if f.Rating < 1 || f.Rating > 5 {
+		return fmt.Errorf("new row for relation persona_feedback violates check constraint: rating %d", f.Rating)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.personas[f.PersonaID]; !ok {
+		return fmt.Errorf("persona_feedback_persona_id_fkey: persona %q: %w", f.PersonaID, ErrNoSuchUser)
+	}
+	if _, ok := m.feedback[f.ID]; ok {
+		return fmt.Errorf("duplicate key value violates unique constraint persona_feedback_pkey: %s", f.ID)
+	}
+	m.feedback[f.ID] = f
+	return nil
+}
+
+func (m *MemoryStore) SetLastActiveAt(_ context.Context, personaID string, at *time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	p, ok := m.personas[personaID]
+	if !ok {
+		return ErrNotFound
+	}
+	p.lastActiveAt = copyTime(at)
+	return nil
+}
+
+func (m *MemoryStore) EditPersona(_ context.Context, userID string, e PersonaEdit) error {
+	var mix []byte
+	if e.ModuleMix != nil {
+		var err error
+		if mix, err = jsonbText(e.ModuleMix, false); err != nil {
+			return err
+		}
+	}
+	for _, s := range []*string{e.Name, e.Archetype, e.SystemPrompt, e.TickCadence} {
+		if s != nil {
+			if err := checkText(*s); err != nil {
+				return err
+			}
+		}
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	p, ok := m.personas[userID]
+	if !ok {
+		return ErrNotFound
+	}
+	if e.Name != nil {
+		m.users[userID].Name = *e.Name
+	}
+	if e.Archetype != nil {
+		p.Archetype = *e.Archetype
+	}
+	if e.SystemPrompt != nil {
+		p.SystemPrompt = *e.SystemPrompt
+	}
+	if mix != nil {
+		p.ModuleMix = mix
+	}
+	if e.TickCadence != nil {
+		p.TickCadence = *e.TickCadence
+	}
+	return nil
+}
+
+func (m *MemoryStore) SetUserKind(_ context.Context, userID, kind string) error {
+	if err := validEnum(kind, KindHuman, KindPersona, KindSystem); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	u, ok := m.users[userID]
+	if !ok {
+		return ErrNotFound
+	}
+	u.Kind = kind
+	return nil
+}
+
+func (m *MemoryStore) DeletePersonaRow(_ context.Context, userID string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.personas[userID]; !ok {
+		return ErrNotFound
+	}
+	m.dropPersonaRow(userID)
+	return nil
+}
+
+// dropPersonaRow deletes the persona row of id and, as the foreign keys
+// cascade, its actions and feedback. The caller holds m.mu.
+func (m *MemoryStore) dropPersonaRow(id string) {
+	delete(m.personas, id)
+	for k, a := range m.actions {
+		if a.PersonaID == id {
+			delete(m.actions, k)
+		}
+	}
+	for k, f := range m.feedback {
+		if f.PersonaID == id {
+			delete(m.feedback, k)
+		}
+	}
+}
+
+func (m *MemoryStore) MarkVerified(_ context.Context, userID string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	u, ok := m.users[userID]
+	if !ok {
+		return ErrNotFound
+	}
+	u.EmailVerified = true
+	return nil
+}
+
+func (m *MemoryStore) RowCounts(_ context.Context, userID string) (RowCounts, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var c RowCounts
+	if u, ok := m.users[userID]; ok {
+		c.Users = 1
+		if u.hasAccount {
+			c.Accounts = 1
+		}
+	}
+	if _, ok := m.personas[userID]; ok {
+		c.Personas = 1
+	}
+	for _, s := range m.sessions {
+		if s.UserID == userID {
+			c.Sessions++
+		}
+	}
+	for _, a := range m.actions {
+		if a.PersonaID == userID {
+			c.Actions++
+		}
+	}
+	for _, f := range m.feedback {
+		if f.PersonaID == userID {
+			c.Feedback++
+		}
+	}
+	return c, nil
+}
