@@ -46,14 +46,7 @@ func (m *MemoryStore) SetUserRole(_ context.Context, userID, role string) error 
 	if err := validEnum(role, RoleUser, RoleAdmin, RoleService); err != nil {
 		return err
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	u, ok := m.users[userID]
-	if !ok {
-		return ErrNotFound
-	}
-	u.Role = role
-	return nil
+	return m.editUser(userID, func(u *memUser) { u.Role = role })
 }
 
 func (m *MemoryStore) RecordLoginFailure(_ context.Context, email string, at time.Time) error {

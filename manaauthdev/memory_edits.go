@@ -101,14 +101,7 @@ func (m *MemoryStore) SetUserKind(_ context.Context, userID, kind string) error 
 	if err := validEnum(kind, KindHuman, KindPersona, KindSystem); err != nil {
 		return err
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	u, ok := m.users[userID]
-	if !ok {
-		return ErrNotFound
-	}
-	u.Kind = kind
-	return nil
+	return m.editUser(userID, func(u *memUser) { u.Kind = kind })
 }
 
 func (m *MemoryStore) DeletePersonaRow(_ context.Context, userID string) error {
@@ -177,4 +170,16 @@ func (m *MemoryStore) RowCounts(_ context.Context, userID string) (RowCounts, er
 		}
 	}
 	return c, nil
+}
+
+// editUser changes the user with userID under the store's lock.
+func (m *MemoryStore) editUser(userID string, edit func(*memUser)) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	u, ok := m.users[userID]
+	if !ok {
+		return ErrNotFound
+	}
+	edit(u)
+	return nil
 }
