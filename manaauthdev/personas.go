@@ -77,8 +77,8 @@ type moduleFeedback struct {
 	AvgRating int `json:"avgRating"`
 }
 
-func (s *Server) personaDetail(w http.ResponseWriter, r *http.Request, id string) {
-	ctx := r.Context()
+func (s *Server) personaDetail(w http.ResponseWriter, r *http.Request) {
+	ctx, id := r.Context(), r.PathValue("id")
 	p, err := s.store.Persona(ctx, id)
 	if errors.Is(err, ErrNotFound) {
 		s.writeJSON(w, r, http.StatusNotFound, routeError{Error: "Not found"})
@@ -269,8 +269,8 @@ func (s *Server) upsertPersona(w http.ResponseWriter, r *http.Request) {
 	}{true, userID, email})
 }
 
-func (s *Server) deletePersona(w http.ResponseWriter, r *http.Request, id string) {
-	ctx := r.Context()
+func (s *Server) deletePersona(w http.ResponseWriter, r *http.Request) {
+	ctx, id := r.Context(), r.PathValue("id")
 	u, err := s.store.UserByID(ctx, id)
 	if errors.Is(err, ErrNotFound) {
 		s.writeJSON(w, r, http.StatusNotFound, routeError{Error: "Not found"})

@@ -193,15 +193,37 @@ func isAdminPath(path string) bool {
 	return path == PathAdmin || strings.HasPrefix(path, PathAdmin+"/")
 }
 
+// handler is one route's answer to one method.
+type handler = func(s *Server, w http.ResponseWriter, r *http.Request)
+
+// routes are the served paths and patterns, each with its handlers by
+// method; GET serves HEAD too.
+var routes = map[string]map[string]handler{
+	PathHealth:         {http.MethodGet: (*Server).health},
+	PathSignUp:         {http.MethodPost: (*Server).signUpRoute},
+	PathSignIn:         {http.MethodPost: (*Server).signInRoute},
+	PathLogin:          {http.MethodPost: (*Server).loginRoute},
+	PathRefresh:        {http.MethodPost: (*Server).fromSession},
+	PathSessionToToken: {http.MethodPost: (*Server).fromSession},
+	PathToken:          {http.MethodGet: (*Server).fromSession},
+	PathGetSession:     {http.MethodGet: (*Server).fromSession},
+	PathSession:        {http.MethodGet: (*Server).fromSession},
+	PathValidate:       {http.MethodPost: (*Server).validate},
+	PathLogout:         {http.MethodPost: (*Server).logout},
+	PathJWKS:           {http.MethodGet: (*Server).jwks},
+	PathAuthJWKS:       {http.MethodGet: (*Server).jwks},
+	PathPersonas:       {http.MethodGet: (*Server).listPersonas, http.MethodPost: (*Server).upsertPersona},
+	PathUsers:          {http.MethodGet: (*Server).searchUsers},
+	PathPersona:        {http.MethodGet: (*Server).personaDetail, http.MethodDelete: (*Server).deletePersona},
+}
+
 // routePattern names the route a path belongs to, for request counts.
 func routePattern(path string) string {
-	switch path {
-	case PathHealth, PathSignUp, PathSignIn, PathPersonas, PathUsers, PathLogin,
-		PathRefresh, PathSessionToToken, PathToken, PathGetSession, PathSession, PathValidate, PathLogout, PathJWKS, PathAuthJWKS:
-		return path
-	}
 	if id, ok := strings.CutPrefix(path, PathPersonas+"/"); ok && id != "" && !strings.Contains(id, "/") {
 		return PathPersona
+	}
+	if _, ok := routes[path]; ok {
+		return path
 	}
 	if isAdminPath(path) {
 		return PathOtherAdmin
@@ -213,77 +235,28 @@ func routePattern(path string) string {
 // runs for everything under /api/v1/admin before any route matches.
 func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	path := r.URL.EscapedPath()
-	get := r.Method == http.MethodGet || r.Method == http.MethodHead
-	switch {
-	case path == PathHealth:
-		if get {
-			s.health(w, r)
-			return
-		}
-	case path == PathSignUp:
-		if r.Method == http.MethodPost {
-			s.signUpRoute(w, r)
-			return
-		}
-	case path == PathSignIn:
-		if r.Method == http.MethodPost {
-			s.signInRoute(w, r)
-			return
-		}
-	case path == PathLogin:
-		if r.Method == http.MethodPost {
-			s.loginRoute(w, r)
-			return
-		}
-	case s.sessionRoute(w, r, path):
+	if isAdminPath(path) && !s.requireAdmin(w, r) {
 		return
-	case isAdminPath(path):
-		if !s.requireAdmin(w, r) {
-			return
-		}
-		if s.adminRoute(w, r, path) {
-			return
-		}
 	}
-	s.notFound(w, r)
-}
-
-func (s *Server) adminRoute(w http.ResponseWriter, r *http.Request, path string) bool {
-	get := r.Method == http.MethodGet || r.Method == http.MethodHead
-	switch {
-	case path == PathPersonas:
-		switch {
-		case get:
-			s.listPersonas(w, r)
-		case r.Method == http.MethodPost:
-			s.upsertPersona(w, r)
-		default:
-			return false
-		}
-		return true
-	case path == PathUsers:
-		if !get {
-			return false
-		}
-		s.searchUsers(w, r)
-		return true
-	case routePattern(path) == PathPersona:
+	method := r.Method
+	if method == http.MethodHead {
+		method = http.MethodGet
+	}
+	pattern := routePattern(path)
+	h := routes[pattern][method]
+	if h == nil {
+		s.notFound(w, r)
+		return
+	}
+	if pattern == PathPersona {
 		raw := strings.TrimPrefix(path, PathPersonas+"/")
 		id, err := url.PathUnescape(raw)
 		if err != nil {
 			id = raw // Hono keeps a parameter it cannot decode as it is
 		}
-		switch {
-		case get:
-			s.personaDetail(w, r, id)
-		case r.Method == http.MethodDelete:
-			s.deletePersona(w, r, id)
-		default:
-			return false
-		}
-		return true
+		r.SetPathValue("id", id)
 	}
-	return false
+	h(s, w, r)
 }
 
 // notFound is Hono's default 404, preceded by its trimTrailingSlash

@@ -134,33 +134,14 @@ func (s *Server) issued(secret string) {
 	}
 }
 
-// sessionRoute answers the routes that turn the cookie into an access
-// token; it reports false for a path that is not one of them.
-func (s *Server) sessionRoute(w http.ResponseWriter, r *http.Request, path string) bool {
-	get := r.Method == http.MethodGet || r.Method == http.MethodHead
-	switch {
-	case (path == PathRefresh || path == PathSessionToToken) && r.Method == http.MethodPost,
-		path == PathToken && get,
-		(path == PathGetSession || path == PathSession) && get:
-		// The routes that read the cookie: answered below.
-	case path == PathValidate && r.Method == http.MethodPost:
-		s.validate(w, r)
-		return true
-	case path == PathLogout && r.Method == http.MethodPost:
-		s.logout(w, r)
-		return true
-	case (path == PathJWKS || path == PathAuthJWKS) && get:
-		s.jwks(w, r)
-		return true
-	default:
-		return false
-	}
+// fromSession answers the routes that turn the session cookie into an
+// access token (or, for get-session, the session itself).
+func (s *Server) fromSession(w http.ResponseWriter, r *http.Request) {
+	path := r.URL.EscapedPath()
 	sess, u, ok, err := s.session(r)
-	if err != nil {
-		s.internalError(w, r, err)
-		return true
-	}
 	switch {
+	case err != nil:
+		s.internalError(w, r, err)
 	case !ok && path == PathRefresh:
 		s.loginError(w, r, http.StatusUnauthorized, "TOKEN_EXPIRED", "Session expired")
 	case !ok && path == PathSessionToToken:
@@ -186,7 +167,6 @@ func (s *Server) sessionRoute(w http.ResponseWriter, r *http.Request, path strin
 			RefreshToken string `json:"refreshToken"`
 		}{s.accessToken(u, sess), sess.Token})
 	}
-	return true
 }
 
 // baSession is Better Auth's session object.
