@@ -177,26 +177,15 @@ func (s *Server) signInRoute(w http.ResponseWriter, r *http.Request) {
 		s.writeAPIError(w, r, &apiError{Status: http.StatusBadRequest, Message: "Invalid email", Code: "INVALID_EMAIL"})
 		return
 	}
-	wrong := &apiError{Status: http.StatusUnauthorized, Message: "Invalid email or password", Code: "INVALID_EMAIL_OR_PASSWORD"}
-	u, err := s.store.UserByEmail(ctx, strings.ToLower(email))
-	if errors.Is(err, ErrNotFound) {
-		s.writeAPIError(w, r, wrong)
-		return
-	}
-	if err != nil {
+	u, ok, err := s.checkCredentials(ctx, email, password)
+	switch {
+	case err != nil:
 		s.internalError(w, r, err)
 		return
-	}
-	hash, err := s.store.PasswordHash(ctx, u.ID)
-	if errors.Is(err, ErrNotFound) || (err == nil && !checkPassword(hash, password)) {
-		s.writeAPIError(w, r, wrong)
+	case !ok:
+		s.writeAPIError(w, r, &apiError{Status: http.StatusUnauthorized, Message: "Invalid email or password", Code: "INVALID_EMAIL_OR_PASSWORD"})
 		return
-	}
-	if err != nil {
-		s.internalError(w, r, err)
-		return
-	}
-	if !u.EmailVerified {
+	case !u.EmailVerified:
 		s.writeAPIError(w, r, &apiError{Status: http.StatusForbidden, Message: "Email not verified", Code: "EMAIL_NOT_VERIFIED"})
 		return
 	}

@@ -167,34 +167,39 @@ func jsNumberJSON(f float64) json.RawMessage {
 // errJSONBNull is what PostgreSQL says about a NUL character in jsonb.
 var errJSONBNull = errors.New(`unsupported Unicode escape sequence: \u0000 cannot be converted to text`)
 
-// jsonbText returns the JSON text PostgreSQL's jsonb gives back for raw:
-// object keys sorted shorter first, then bytewise, duplicate keys resolved
-// last-wins, insignificant whitespace dropped. With jsNumbers the numbers
-// are first rewritten as JavaScript would print them.
-func jsonbText(raw []byte, jsNumbers bool) (json.RawMessage, error) {
+// parseJSON is JSON.parse: one JSON value, its numbers as written, and
+// nothing after it.
+func parseJSON(raw []byte) (v any, err error) {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
-	var v any
 	if err := dec.Decode(&v); err != nil {
-		return nil, fmt.Errorf("invalid input syntax for type json: %w", err)
+		return nil, err
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return nil, errors.New("invalid input syntax for type json: trailing data")
+		return nil, errors.New("trailing data")
 	}
-	var buf bytes.Buffer
-	if err := writeJSONB(&buf, v, jsNumbers); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
+	return v, nil
 }
 
-// jsonbFromValue is jsonbText for an already decoded value.
+// jsonbText returns the JSON text PostgreSQL's jsonb gives back for raw:
+// object keys sorted shorter first, then bytewise, duplicate keys resolved
+// last-wins, insignificant whitespace dropped.
+func jsonbText(raw []byte) (json.RawMessage, error) {
+	v, err := parseJSON(raw)
+	if err != nil {
+		return nil, fmt.Errorf("invalid input syntax for type json: %w", err)
+	}
+	var buf bytes.Buffer
+	err = writeJSONB(&buf, v, false)
+	return buf.Bytes(), err
+}
+
+// jsonbFromValue is jsonbText for a value the service decoded, its
+// numbers first rewritten as JavaScript prints them.
 func jsonbFromValue(v any) (json.RawMessage, error) {
 	var buf bytes.Buffer
-	if err := writeJSONB(&buf, v, true); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
+	err := writeJSONB(&buf, v, true)
+	return buf.Bytes(), err
 }
 
 func writeJSONB(buf *bytes.Buffer, v any, jsNumbers bool) error {

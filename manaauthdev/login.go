@@ -108,14 +108,12 @@ func (s *Server) loginRoute(w http.ResponseWriter, r *http.Request) {
 		s.internalError(w, r, err)
 		return
 	}
-	if !ok {
-		if s.erasedByClearing(email, now) {
-			s.loginError(w, r, http.StatusUnauthorized, "INVALID_CREDENTIALS", "Invalid email or password")
-			return
-		}
-		if err := s.store.RecordLoginFailure(ctx, email, now); err != nil {
-			s.internalError(w, r, err)
-			return
+	if !ok || !u.EmailVerified {
+		if !s.erasedByClearing(email, now) {
+			if err := s.store.RecordLoginFailure(ctx, email, now); err != nil {
+				s.internalError(w, r, err)
+				return
+			}
 		}
 		s.loginError(w, r, http.StatusUnauthorized, "INVALID_CREDENTIALS", "Invalid email or password")
 		return
@@ -142,9 +140,10 @@ func (s *Server) loginRoute(w http.ResponseWriter, r *http.Request) {
 	}{false, sess.Token, s.userJSON(u), access, sess.Token})
 }
 
-// checkCredentials is Better Auth's sign-in under the route: the address
-// lowercased, the password of the credential account, a verified address.
-// ok=false for any refusal; the route answers them all alike.
+// checkCredentials is Better Auth's check of a sign-in: the address
+// lowercased, the password of the credential account. ok=false for an
+// unknown address or a wrong password; whether the address is verified is
+// the caller's to check.
 func (s *Server) checkCredentials(ctx context.Context, email, password string) (User, bool, error) {
 	u, err := s.store.UserByEmail(ctx, strings.ToLower(email))
 	if errors.Is(err, ErrNotFound) {
@@ -160,10 +159,7 @@ func (s *Server) checkCredentials(ctx context.Context, email, password string) (
 	if err != nil {
 		return User{}, false, err
 	}
-	if !checkPassword(hash, password) || !u.EmailVerified {
-		return User{}, false, nil
-	}
-	return u, true, nil
+	return u, checkPassword(hash, password), nil
 }
 
 // clearingSent notes that a success's clearing of the failures of the

@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
 	"time"
-	"unicode"
 	"unicode/utf8"
 )
 
@@ -146,7 +146,7 @@ func (m *MemoryStore) UpsertPersona(_ context.Context, p PersonaRow) error {
 	if err := checkText(p.Archetype, p.SystemPrompt, p.TickCadence); err != nil {
 		return err
 	}
-	mix, err := jsonbText(p.ModuleMix, false)
+	mix, err := jsonbText(p.ModuleMix)
 	if err != nil {
 		return err
 	}
@@ -287,18 +287,15 @@ func (m *MemoryStore) lastSession(userID string) *time.Time {
 }
 
 func (m *MemoryStore) SearchUsers(_ context.Context, q UserQuery) ([]UserListing, int, error) {
-	var pattern []likeToken
-	if q.Search != "" {
-		var err error
-		if pattern, err = parseLike("%" + q.Search + "%"); err != nil {
-			return nil, 0, err
-		}
+	pattern, err := likePattern("%" + q.Search + "%")
+	if err != nil {
+		return nil, 0, err
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var match []*memUser
 	for _, u := range m.users {
-		if q.Search == "" || ilike(u.Email, pattern) || ilike(u.Name, pattern) {
+		if pattern.MatchString(u.Email) || pattern.MatchString(u.Name) {
 			match = append(match, u)
 		}
 	}
@@ -359,59 +356,25 @@ func copyTime(t *time.Time) *time.Time {
 	return &c
 }
 
-// likeToken is one element of an SQL LIKE pattern.
-type likeToken struct {
-	kind byte // 'c' one literal character, '_' any one character, '%' any run
-	r    rune
-}
-
-// parseLike reads an SQL LIKE pattern with PostgreSQL's default escape
-// character, the backslash.
-func parseLike(pattern string) ([]likeToken, error) {
-	var out []likeToken
-	rs := []rune(pattern)
-	for i := 0; i < len(rs); i++ {
-		switch rs[i] {
+// likePattern compiles an SQL ILIKE pattern, with PostgreSQL's default
+// escape character (the backslash), into a regular expression.
+func likePattern(pattern string) (*regexp.Regexp, error) {
+	var b strings.Builder
+	for rs := []rune(pattern); len(rs) > 0; rs = rs[1:] {
+		switch rs[0] {
 		case '\\':
-			if i+1 == len(rs) {
+			if len(rs) == 1 {
 				return nil, errors.New("LIKE pattern must not end with escape character")
 			}
-			i++
-			out = append(out, likeToken{kind: 'c', r: rs[i]})
+			rs = rs[1:]
+			b.WriteString(regexp.QuoteMeta(string(rs[0])))
 		case '%':
-			out = append(out, likeToken{kind: '%'})
+			b.WriteString(".*")
 		case '_':
-			out = append(out, likeToken{kind: '_'})
+			b.WriteString(".")
 		default:
-			out = append(out, likeToken{kind: 'c', r: rs[i]})
+			b.WriteString(regexp.QuoteMeta(string(rs[0])))
 		}
 	}
-	return out, nil
-}
-
-// ilike matches s against a parsed LIKE pattern, ignoring case.
-func ilike(s string, p []likeToken) bool {
-	rs := []rune(strings.ToLower(s))
-	si, pi := 0, 0
-	star, mark := -1, 0
-	for si < len(rs) {
-		switch {
-		case pi < len(p) && (p[pi].kind == '_' || (p[pi].kind == 'c' && unicode.ToLower(p[pi].r) == rs[si])):
-			si++
-			pi++
-		case pi < len(p) && p[pi].kind == '%':
-			star, mark = pi, si
-			pi++
-		case star >= 0:
-			pi = star + 1
-			mark++
-			si = mark
-		default:
-			return false
-		}
-	}
-	for pi < len(p) && p[pi].kind == '%' {
-		pi++
-	}
-	return pi == len(p)
+	return regexp.Compile("(?is)^" + b.String() + "$")
 }

@@ -1,7 +1,6 @@
 package manaauthdev
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -134,15 +133,8 @@ func readJSONBody(r *http.Request) (v any, ok bool, err error) {
 	if len(raw) > maxBody {
 		return nil, false, fmt.Errorf("body larger than %d bytes", maxBody)
 	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	if err := dec.Decode(&v); err != nil {
-		return nil, false, nil
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return nil, false, nil // trailing data
-	}
-	return v, true, nil
+	v, err = parseJSON(raw)
+	return v, err == nil, nil
 }
 
 // upsertPersona is POST /api/v1/admin/personas, step by step as the real
