@@ -189,7 +189,7 @@ func (g *group) pending(ctx context.Context) row {
 	r := row{Work: fmt.Sprintf("plan --live, %s creates pending, %s users", apply.Thousands(cfg.Pending), apply.Thousands(cfg.Users)), Store: g.store, N: g.n + cfg.Pending,
 		Bound: "bare personas query + bulk address query", Target: wallTarget(1500 * time.Millisecond)}
 	g.logf("plan --live with %d creates pending", cfg.Pending)
-	if _, err := g.srv.seedUsers(ctx, cfg.Users); err != nil {
+	if err := g.srv.seedUsers(ctx, cfg.Users); err != nil {
 		r.Err = fmt.Errorf("seeding the users table: %w", err)
 		return r
 	}
