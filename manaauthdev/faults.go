@@ -2,6 +2,7 @@ package manaauthdev
 
 import (
 	"context"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"net"
@@ -238,11 +239,7 @@ func (f *Faults) Requests(method, pattern string) int {
 func (f *Faults) Counts() map[string]int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	out := make(map[string]int, len(f.counts))
-	for k, v := range f.counts {
-		out[k] = v
-	}
-	return out
+	return maps.Clone(f.counts)
 }
 
 // WriteRequests counts the requests under /api/v1/admin with a method that

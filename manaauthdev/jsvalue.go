@@ -2,12 +2,14 @@ package manaauthdev
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -202,20 +204,19 @@ func jsonbFromValue(v any) (json.RawMessage, error) {
 	return buf.Bytes(), err
 }
 
+// writeJSONB writes v as jsonb gives it back, its numbers as JavaScript
+// prints them when jsNumbers is set.
 func writeJSONB(buf *bytes.Buffer, v any, jsNumbers bool) error {
 	switch x := v.(type) {
-	case nil:
-		buf.WriteString("null")
-	case bool:
-		buf.WriteString(strconv.FormatBool(x))
 	case json.Number:
 		if jsNumbers {
 			buf.WriteString(jsNumber(x))
-		} else {
-			buf.WriteString(x.String())
+			return nil
 		}
 	case string:
-		return writeJSONString(buf, x)
+		if strings.ContainsRune(x, 0) {
+			return errJSONBNull
+		}
 	case []any:
 		buf.WriteByte('[')
 		for i, e := range x {
@@ -227,23 +228,17 @@ func writeJSONB(buf *bytes.Buffer, v any, jsNumbers bool) error {
 			}
 		}
 		buf.WriteByte(']')
+		return nil
 	case map[string]any:
-		keys := make([]string, 0, len(x))
-		for k := range x {
-			keys = append(keys, k)
-		}
-		sort.Slice(keys, func(i, j int) bool {
-			if len(keys[i]) != len(keys[j]) {
-				return len(keys[i]) < len(keys[j])
-			}
-			return keys[i] < keys[j]
+		keys := slices.SortedFunc(maps.Keys(x), func(a, b string) int {
+			return cmp.Or(cmp.Compare(len(a), len(b)), strings.Compare(a, b))
 		})
 		buf.WriteByte('{')
 		for i, k := range keys {
 			if i > 0 {
 				buf.WriteByte(',')
 			}
-			if err := writeJSONString(buf, k); err != nil {
+			if err := writeJSONB(buf, k, false); err != nil {
 				return err
 			}
 			buf.WriteByte(':')
@@ -252,19 +247,13 @@ func writeJSONB(buf *bytes.Buffer, v any, jsNumbers bool) error {
 			}
 		}
 		buf.WriteByte('}')
-	default:
-		return fmt.Errorf("unexpected JSON value %T", v)
+		return nil
 	}
-	return nil
-}
-
-func writeJSONString(buf *bytes.Buffer, s string) error {
-	if strings.ContainsRune(s, 0) {
-		return errJSONBNull
-	}
+	// null, booleans, strings and numbers as written: as encoding/json
+	// writes them, without HTML escapes.
 	enc := json.NewEncoder(buf)
 	enc.SetEscapeHTML(false)
-	if err := enc.Encode(s); err != nil {
+	if err := enc.Encode(v); err != nil {
 		return err
 	}
 	buf.Truncate(buf.Len() - 1) // Encode's newline

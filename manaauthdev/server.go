@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"strings"
@@ -175,9 +176,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		case fault.lost:
 			note = "fault: answer lost"
-			buf := &bufferedWriter{header: http.Header{}}
-			s.route(buf, r)
-			note += fmt.Sprintf(" (handler answered %d)", buf.status)
+			answer := httptest.NewRecorder() // thrown away
+			s.route(answer, r)
+			note += fmt.Sprintf(" (handler answered %d)", answer.Code)
 			sw.Header().Set("Content-Type", "text/plain; charset=UTF-8")
 			sw.WriteHeader(http.StatusBadGateway)
 			if r.Method != http.MethodHead {
@@ -384,23 +385,3 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 }
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
-// bufferedWriter collects an answer that is then thrown away (a lost answer).
-type bufferedWriter struct {
-	header http.Header
-	status int
-	body   bytes.Buffer
-}
-
-func (b *bufferedWriter) Header() http.Header { return b.header }
-func (b *bufferedWriter) Write(p []byte) (int, error) {
-	if b.status == 0 {
-		b.status = http.StatusOK
-	}
-	return b.body.Write(p)
-}
-func (b *bufferedWriter) WriteHeader(code int) {
-	if b.status == 0 {
-		b.status = code
-	}
-}
