@@ -4,12 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // maxConns bounds the connections a PostgresStore opens.
@@ -20,12 +19,7 @@ const maxConns = 8
 // its own, without a transaction around the steps of an upsert. Safe for
 // concurrent use.
 type PostgresStore struct {
-	config *pgx.ConnConfig
-	slots  chan struct{}  // one per open or opening connection
-	idle   chan *pgx.Conn // connections ready for use
-
-	closeOnce sync.Once
-	closed    atomic.Bool
+	pool *pgxpool.Pool
 }
 
 var _ Store = (*PostgresStore)(nil)
@@ -33,98 +27,42 @@ var _ Store = (*PostgresStore)(nil)
 // OpenPostgres connects to the database at dsn and creates the auth schema's
 // tables there if they are missing.
 func OpenPostgres(ctx context.Context, dsn string) (*PostgresStore, error) {
-	config, err := pgx.ParseConfig(dsn)
+	config, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("parsing the database address: %w", err)
 	}
-	s := &PostgresStore{
-		config: config,
-		slots:  make(chan struct{}, maxConns),
-		idle:   make(chan *pgx.Conn, maxConns),
+	config.MaxConns = maxConns
+	pool, err := pgxpool.NewWithConfig(ctx, config)
+	if err == nil {
+		err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+			// Two servers starting at once on one database must not race on
+			// CREATE TYPE / CREATE TABLE.
+			if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(7247361)`); err != nil {
+				return err
+			}
+			_, err := tx.Exec(ctx, schemaSQL)
+			return err
+		})
 	}
-	err = s.do(ctx, func(c *pgx.Conn) error {
-		tx, err := c.Begin(ctx)
-		if err != nil {
-			return err
-		}
-		defer tx.Rollback(ctx)
-		// Two servers starting at once on one database must not race on
-		// CREATE TYPE / CREATE TABLE.
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(7247361)`); err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, schemaSQL); err != nil {
-			return err
-		}
-		return tx.Commit(ctx)
-	})
 	if err != nil {
-		s.Close()
-		return nil, fmt.Errorf("preparing the auth schema in %s@%s/%s: %w", config.User, config.Host, config.Database, err)
+		if pool != nil {
+			pool.Close()
+		}
+		cc := config.ConnConfig
+		return nil, fmt.Errorf("preparing the auth schema in %s@%s/%s: %w", cc.User, cc.Host, cc.Database, err)
 	}
-	return s, nil
+	return &PostgresStore{pool: pool}, nil
 }
 
-// Close closes the idle connections; connections in use close when released.
+// Close closes the store's connections, once those in use are released.
 func (s *PostgresStore) Close() error {
-	s.closed.Store(true)
-	s.closeOnce.Do(func() {
-		for {
-			select {
-			case c := <-s.idle:
-				ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-				c.Close(ctx)
-				cancel()
-			default:
-				return
-			}
-		}
-	})
+	s.pool.Close()
 	return nil
 }
 
-// do runs fn on a connection of the store's small pool.
-func (s *PostgresStore) do(ctx context.Context, fn func(*pgx.Conn) error) error {
-	select {
-	case s.slots <- struct{}{}:
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	defer func() { <-s.slots }()
-	var c *pgx.Conn
-	select {
-	case c = <-s.idle:
-	default:
-	}
-	if c == nil || c.IsClosed() {
-		var err error
-		if c, err = pgx.ConnectConfig(ctx, s.config.Copy()); err != nil {
-			return err
-		}
-	}
-	err := fn(c)
-	if s.closed.Load() || c.IsClosed() || c.PgConn().IsBusy() || c.PgConn().TxStatus() != 'I' {
-		closeCtx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		c.Close(closeCtx)
-		cancel()
-		return err
-	}
-	select {
-	case s.idle <- c:
-	default:
-		c.Close(ctx)
-	}
-	return err
-}
-
 func (s *PostgresStore) exec(ctx context.Context, sql string, args ...any) (int64, error) {
-	var n int64
-	err := s.do(ctx, func(c *pgx.Conn) error {
-		tag, err := c.Exec(ctx, sql, args...)
-		n = tag.RowsAffected()
-		return err
-	})
-	return n, translate(err)
+	tag, err := s.pool.Exec(ctx, sql, args...)
+	return tag.RowsAffected(), translate(err)
 }
 
 // translate maps the database's refusals to the Store's errors.
@@ -153,30 +91,18 @@ func (s *PostgresStore) update(ctx context.Context, sql string, args ...any) err
 	return err
 }
 
-// query runs sql on a connection of the store's pool and returns its rows,
-// each made a T by to.
+// query runs sql and returns its rows, each made a T by to. (The rows of
+// a query that failed carry its error, which CollectRows returns.)
 func query[T any](ctx context.Context, s *PostgresStore, to pgx.RowToFunc[T], sql string, args ...any) ([]T, error) {
-	var out []T
-	err := s.do(ctx, func(c *pgx.Conn) error {
-		rows, err := c.Query(ctx, sql, args...)
-		if err == nil {
-			out, err = pgx.CollectRows(rows, to)
-		}
-		return err
-	})
+	rows, _ := s.pool.Query(ctx, sql, args...)
+	out, err := pgx.CollectRows(rows, to)
 	return out, translate(err)
 }
 
 // queryRow is query of exactly one row: none is ErrNotFound.
 func queryRow[T any](ctx context.Context, s *PostgresStore, sql string, args ...any) (T, error) {
-	var out T
-	err := s.do(ctx, func(c *pgx.Conn) error {
-		rows, err := c.Query(ctx, sql, args...)
-		if err == nil {
-			out, err = pgx.CollectExactlyOneRow(rows, pgx.RowToStructByPos[T])
-		}
-		return err
-	})
+	rows, _ := s.pool.Query(ctx, sql, args...)
+	out, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByPos[T])
 	return out, translate(err)
 }
 
