@@ -255,18 +255,11 @@ func (v *validator) offset(p position) (int, bool) {
 	if p.line < 1 || p.col < 1 {
 		return 0, false
 	}
-	off := 0
-	for line := 1; line < p.line; line++ {
-		if off = lineEnd(v.data, off, len(v.data)); off < 0 {
-			return 0, false
+	ix := newPositionIndex(v.data)
+	for off := range v.data {
+		if ix.position(off) == p {
+			return off, true
 		}
 	}
-	for col := 1; col < p.col; col++ {
-		if off >= len(v.data) || v.data[off] == '\n' || v.data[off] == '\r' {
-			return 0, false
-		}
-		_, size := utf8.DecodeRune(v.data[off:])
-		off += size
-	}
-	return off, true
+	return 0, false
 }
