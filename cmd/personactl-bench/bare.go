@@ -39,7 +39,6 @@ func childMain(job string, args []string, stderr io.Writer) int {
 	fs := flag.NewFlagSet(job, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	base := fs.String("url", "", "mana-auth-dev's base URL")
-	parallelism := fs.Int("parallelism", 10, "requests in flight")
 	n := fs.Int("n", 0, "bare-apply: personas to create")
 	dsn := fs.String("dsn", "", "mana-auth's database")
 	pending := fs.String("pending", "", "file of the addresses to check, one a line")
@@ -50,11 +49,11 @@ func childMain(job string, args []string, stderr io.Writer) int {
 	var err error
 	switch job {
 	case "bare-plan":
-		err = newBare(*base, *parallelism).read(ctx, false)
+		err = newBare(*base).read(ctx, false)
 	case "bare-destroy":
-		err = newBare(*base, *parallelism).read(ctx, true)
+		err = newBare(*base).read(ctx, true)
 	case "bare-apply":
-		err = newBare(*base, *parallelism).create(ctx, catalogOf(*n, 0))
+		err = newBare(*base).create(ctx, catalogOf(*n, 0))
 	case "bare-live":
 		err = bareLive(ctx, *dsn, *pending)
 	default:
@@ -72,15 +71,14 @@ func childMain(job string, args []string, stderr io.Writer) int {
 type bare struct {
 	hc          *http.Client
 	base, token string
-	parallelism int
 }
 
-func newBare(base string, parallelism int) *bare {
+func newBare(base string) *bare {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxConnsPerHost = parallelism
 	t.MaxIdleConnsPerHost = parallelism
 	t.MaxIdleConns = parallelism
-	return &bare{hc: &http.Client{Transport: t}, base: base, token: os.Getenv("MANA_ADMIN_JWT"), parallelism: parallelism}
+	return &bare{hc: &http.Client{Transport: t}, base: base, token: os.Getenv("MANA_ADMIN_JWT")}
 }
 
 // call is one request of a bare loop.
@@ -118,7 +116,7 @@ func (b *bare) send(ctx context.Context, calls []call) error {
 		mu    sync.Mutex
 		first error
 	)
-	sem := make(chan struct{}, b.parallelism)
+	sem := make(chan struct{}, parallelism)
 	for _, c := range calls {
 		sem <- struct{}{}
 		wg.Go(func() {
