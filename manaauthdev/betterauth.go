@@ -89,8 +89,7 @@ func (s *Server) signUpRoute(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	u, apiErr, err := s.signUp(r.Context(), fields["email"], fields["password"], fields["name"])
-	if err != nil {
-		s.internalError(w, r, err)
+	if s.failed(w, r, err) {
 		return
 	}
 	if apiErr != nil {
@@ -190,8 +189,7 @@ func (s *Server) signInRoute(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sess, err := s.newSession(ctx, r, u)
-	if err != nil {
-		s.internalError(w, r, err)
+	if s.failed(w, r, err) {
 		return
 	}
 	setCookie(w, sessionCookie(r), url.QueryEscape(s.signedToken(sess.Token)), sessionLifetime)

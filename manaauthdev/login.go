@@ -63,8 +63,7 @@ func credentialFields(fields map[string]any) (email, password string, issues []s
 func (s *Server) loginRoute(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	body, ok, err := readJSONBody(r)
-	if err != nil {
-		s.internalError(w, r, err)
+	if s.failed(w, r, err) {
 		return
 	}
 	if !ok {
@@ -104,28 +103,24 @@ func (s *Server) loginRoute(w http.ResponseWriter, r *http.Request) {
 	}
 
 	u, ok, err := s.checkCredentials(ctx, email, password)
-	if err != nil {
-		s.internalError(w, r, err)
+	if s.failed(w, r, err) {
 		return
 	}
 	if !ok || !u.EmailVerified {
 		if !s.erasedByClearing(email, now) {
-			if err := s.store.RecordLoginFailure(ctx, email, now); err != nil {
-				s.internalError(w, r, err)
+			if s.failed(w, r, s.store.RecordLoginFailure(ctx, email, now)) {
 				return
 			}
 		}
 		s.loginError(w, r, http.StatusUnauthorized, "INVALID_CREDENTIALS", "Invalid email or password")
 		return
 	}
-	if err := s.store.ClearLoginFailures(ctx, email); err != nil {
-		s.internalError(w, r, err)
+	if s.failed(w, r, s.store.ClearLoginFailures(ctx, email)) {
 		return
 	}
 	s.clearingSent(email, now)
 	sess, err := s.newSession(ctx, r, u)
-	if err != nil {
-		s.internalError(w, r, err)
+	if s.failed(w, r, err) {
 		return
 	}
 	// mana-auth's own login issues role "user" whatever the user's role

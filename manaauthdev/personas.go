@@ -29,8 +29,7 @@ type personaListEntry struct {
 
 func (s *Server) listPersonas(w http.ResponseWriter, r *http.Request) {
 	rows, err := s.store.ListPersonas(r.Context(), s.now().Add(-7*24*time.Hour))
-	if err != nil {
-		s.internalError(w, r, err)
+	if s.failed(w, r, err) {
 		return
 	}
 	out := struct {
@@ -79,22 +78,15 @@ type moduleFeedback struct {
 func (s *Server) personaDetail(w http.ResponseWriter, r *http.Request) {
 	ctx, id := r.Context(), r.PathValue("id")
 	p, err := s.store.Persona(ctx, id)
-	if errors.Is(err, ErrNotFound) {
-		s.writeJSON(w, r, http.StatusNotFound, routeError{Error: "Not found"})
-		return
-	}
-	if err != nil {
-		s.internalError(w, r, err)
+	if s.missing(w, r, err) {
 		return
 	}
 	actions, err := s.store.RecentActions(ctx, id, 20)
-	if err != nil {
-		s.internalError(w, r, err)
+	if s.failed(w, r, err) {
 		return
 	}
 	counts, err := s.store.FeedbackCounts(ctx, id)
-	if err != nil {
-		s.internalError(w, r, err)
+	if s.failed(w, r, err) {
 		return
 	}
 	out := struct {
@@ -142,8 +134,7 @@ func readJSONBody(r *http.Request) (v any, ok bool, err error) {
 func (s *Server) upsertPersona(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	body, ok, err := readJSONBody(r)
-	if err != nil {
-		s.internalError(w, r, err)
+	if s.failed(w, r, err) {
 		return
 	}
 	if !ok {
@@ -201,8 +192,7 @@ func (s *Server) upsertPersona(w http.ResponseWriter, r *http.Request) {
 		cadence = jsString(tc)
 	}
 	mix, err := jsonbFromValue(fields["moduleMix"])
-	if err != nil {
-		s.internalError(w, r, err)
+	if s.failed(w, r, err) {
 		return
 	}
 	if s.faults.writeFails(email) {
@@ -226,8 +216,7 @@ func (s *Server) upsertPersona(w http.ResponseWriter, r *http.Request) {
 			name = email[:strings.Index(email, "@")]
 		}
 		created, apiErr, err := s.signUp(ctx, email, fields["password"], name)
-		if err != nil {
-			s.internalError(w, r, err)
+		if s.failed(w, r, err) {
 			return
 		}
 		if apiErr != nil {
@@ -244,14 +233,12 @@ func (s *Server) upsertPersona(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// 3. The stamp, whatever kind of user this was.
-	if err := s.store.StampPersona(ctx, userID, s.now()); err != nil {
-		s.internalError(w, r, err)
+	if s.failed(w, r, s.store.StampPersona(ctx, userID, s.now())) {
 		return
 	}
 	// 4. The persona row; for a made-up id the foreign key refuses it.
 	row := PersonaRow{UserID: userID, Archetype: archetype, SystemPrompt: prompt, ModuleMix: mix, TickCadence: cadence, CreatedAt: s.now()}
-	if err := s.store.UpsertPersona(ctx, row); err != nil {
-		s.internalError(w, r, err)
+	if s.failed(w, r, s.store.UpsertPersona(ctx, row)) {
 		return
 	}
 	s.writeJSON(w, r, http.StatusOK, struct {
@@ -264,12 +251,7 @@ func (s *Server) upsertPersona(w http.ResponseWriter, r *http.Request) {
 func (s *Server) deletePersona(w http.ResponseWriter, r *http.Request) {
 	ctx, id := r.Context(), r.PathValue("id")
 	u, err := s.store.UserByID(ctx, id)
-	if errors.Is(err, ErrNotFound) {
-		s.writeJSON(w, r, http.StatusNotFound, routeError{Error: "Not found"})
-		return
-	}
-	if err != nil {
-		s.internalError(w, r, err)
+	if s.missing(w, r, err) {
 		return
 	}
 	if u.Kind != KindPersona {
@@ -284,12 +266,7 @@ func (s *Server) deletePersona(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	err = s.store.DeleteUser(ctx, id)
-	if errors.Is(err, ErrNotFound) {
-		s.writeJSON(w, r, http.StatusNotFound, routeError{Error: "Not found"})
-		return
-	}
-	if err != nil {
-		s.internalError(w, r, err)
+	if s.missing(w, r, err) {
 		return
 	}
 	s.writeJSON(w, r, http.StatusOK, struct {

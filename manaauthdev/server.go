@@ -313,6 +313,24 @@ func (s *Server) internalError(w http.ResponseWriter, r *http.Request, cause err
 	s.writeJSON(w, r, http.StatusInternalServerError, middlewareError{StatusCode: 500, Message: "Internal server error"})
 }
 
+// failed answers the catch-all 500 when err is not nil, and reports
+// whether it did.
+func (s *Server) failed(w http.ResponseWriter, r *http.Request, err error) bool {
+	if err != nil {
+		s.internalError(w, r, err)
+	}
+	return err != nil
+}
+
+// missing is failed, but answers a route's 404 for ErrNotFound.
+func (s *Server) missing(w http.ResponseWriter, r *http.Request, err error) bool {
+	if errors.Is(err, ErrNotFound) {
+		s.writeJSON(w, r, http.StatusNotFound, routeError{Error: "Not found"})
+		return true
+	}
+	return s.failed(w, r, err)
+}
+
 // writeJSON writes v as the service does (no HTML escaping, no newline).
 func (s *Server) writeJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
 	var buf bytes.Buffer

@@ -193,8 +193,7 @@ func sessionJSON(s Session) baSession {
 // the route's code gives.
 func (s *Server) validate(w http.ResponseWriter, r *http.Request) {
 	body, _, err := readJSONBody(r)
-	if err != nil {
-		s.internalError(w, r, err)
+	if s.failed(w, r, err) {
 		return
 	}
 	fields, _ := body.(map[string]any)
@@ -234,8 +233,7 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 		if err == nil && ok {
 			err = s.store.DeleteSession(r.Context(), sess.Token)
 		}
-		if err != nil {
-			s.internalError(w, r, err)
+		if s.failed(w, r, err) {
 			return
 		}
 	}

@@ -58,8 +58,7 @@ func (s *Server) searchUsers(w http.ResponseWriter, r *http.Request) {
 		query.Offset = int(offset)
 	}
 	users, total, err := s.store.SearchUsers(r.Context(), query)
-	if err != nil {
-		s.internalError(w, r, err)
+	if s.failed(w, r, err) {
 		return
 	}
 	out := struct {
@@ -82,8 +81,7 @@ func (s *Server) searchUsers(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) usersByTier(w http.ResponseWriter, r *http.Request, tier string) {
 	users, err := s.store.UsersByTier(r.Context(), tier)
-	if err != nil {
-		s.internalError(w, r, err)
+	if s.failed(w, r, err) {
 		return
 	}
 	out := struct {
