@@ -115,7 +115,7 @@ func New(opts Options) *Server {
 		faults:     newFaults(),
 
 		cookieKey:      []byte(NewID()),
-		tokenTTL:       tokenTTLOrDefault(opts.TokenTTL),
+		tokenTTL:       opts.TokenTTL,
 		fixedRoleClaim: opts.FixedRoleClaim,
 		onIssue:        opts.Issued,
 	}
@@ -124,6 +124,9 @@ func New(opts Options) *Server {
 	}
 	if s.now == nil {
 		s.now = time.Now
+	}
+	if s.tokenTTL <= 0 {
+		s.tokenTTL = AccessTokenTTL
 	}
 	return s
 }
@@ -361,16 +364,10 @@ func nullableTimestamp(t *time.Time) *string {
 }
 
 func (s *Server) logRequest(r *http.Request, status int, d time.Duration, note string) {
-	if s.log == nil {
-		return
-	}
-	line := fmt.Sprintf("%s %s %s %d %s", timestamp(time.Now()), r.Method, r.URL.RequestURI(), status, d.Round(time.Microsecond))
 	if note != "" {
-		line += " " + note
+		note = " " + note
 	}
-	s.logMu.Lock()
-	defer s.logMu.Unlock()
-	fmt.Fprintln(s.log, line)
+	s.logf("%s %s %s %d %s%s", timestamp(time.Now()), r.Method, r.URL.RequestURI(), status, d.Round(time.Microsecond), note)
 }
 
 func (s *Server) logf(format string, args ...any) {

@@ -301,11 +301,3 @@ func (s *Server) AddAdmin(ctx context.Context, email, password string) (User, er
 // ExpiredTokenRequests counts the admin requests refused because their
 // token had expired, since the server started.
 func (s *Server) ExpiredTokenRequests() int { return int(s.expiredTokens.Load()) }
-
-// tokenTTLOrDefault is Options.TokenTTL, AccessTokenTTL when zero.
-func tokenTTLOrDefault(d time.Duration) time.Duration {
-	if d <= 0 {
-		return AccessTokenTTL
-	}
-	return d
-}
