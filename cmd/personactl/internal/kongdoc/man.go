@@ -182,12 +182,7 @@ func (m manWriter) flags(flags []*kong.Flag) {
 func valueNotes(v *kong.Value) string {
 	var notes string
 	if v.Enum != "" {
-		var values []string
-		for _, e := range v.EnumSlice() {
-			if e != "" {
-				values = append(values, e)
-			}
-		}
+		values := slices.DeleteFunc(v.EnumSlice(), func(e string) bool { return e == "" })
 		notes += " One of: " + strings.Join(values, ", ") + "."
 	}
 	if v.HasDefault && v.Default != "" && (v.Flag == nil || !v.IsBool()) {
@@ -251,13 +246,7 @@ func visibleCommands(n *kong.Node) []*kong.Node {
 
 // visibleFlags are n's own flags, hidden ones left out.
 func visibleFlags(n *kong.Node) []*kong.Flag {
-	var out []*kong.Flag
-	for _, f := range n.Flags {
-		if !f.Hidden {
-			out = append(out, f)
-		}
-	}
-	return out
+	return slices.DeleteFunc(slices.Clone(n.Flags), func(f *kong.Flag) bool { return f.Hidden })
 }
 
 // allFlags are the visible flags of n and of every visible command under
