@@ -1,9 +1,11 @@
 package manaauthdev
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -171,22 +173,14 @@ func (m *MemoryStore) UpsertPersona(_ context.Context, p PersonaRow) error {
 // newestFirst orders personas by created_at descending; the insertion
 // order breaks ties so that the order is stable.
 func newestFirst(a, b *memPersona) int {
-	if c := b.CreatedAt.Compare(a.CreatedAt); c != 0 {
-		return c
-	}
-	return int(b.seq - a.seq)
+	return cmp.Or(b.CreatedAt.Compare(a.CreatedAt), cmp.Compare(b.seq, a.seq))
 }
 
 func (m *MemoryStore) ListPersonas(_ context.Context, actionsSince time.Time) ([]PersonaListing, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	rows := make([]*memPersona, 0, len(m.personas))
-	for _, p := range m.personas {
-		rows = append(rows, p)
-	}
-	slices.SortFunc(rows, newestFirst)
-	out := make([]PersonaListing, 0, len(rows))
-	for _, p := range rows {
+	out := make([]PersonaListing, 0, len(m.personas))
+	for _, p := range slices.SortedFunc(maps.Values(m.personas), newestFirst) {
 		u := m.users[p.UserID]
 		n := 0
 		for _, a := range m.actions {
@@ -228,10 +222,7 @@ func (m *MemoryStore) RecentActions(_ context.Context, personaID string, limit i
 		}
 	}
 	slices.SortFunc(out, func(a, b Action) int {
-		if c := b.CreatedAt.Compare(a.CreatedAt); c != 0 {
-			return c
-		}
-		return strings.Compare(a.ID, b.ID)
+		return cmp.Or(b.CreatedAt.Compare(a.CreatedAt), strings.Compare(a.ID, b.ID))
 	})
 	if len(out) > limit {
 		out = out[:limit]
@@ -249,10 +240,9 @@ func (m *MemoryStore) FeedbackCounts(_ context.Context, personaID string) ([]Mod
 		}
 	}
 	out := make([]ModuleCount, 0, len(counts))
-	for mod, n := range counts {
-		out = append(out, ModuleCount{Module: mod, Count: n})
+	for _, mod := range slices.Sorted(maps.Keys(counts)) {
+		out = append(out, ModuleCount{Module: mod, Count: counts[mod]})
 	}
-	slices.SortFunc(out, func(a, b ModuleCount) int { return strings.Compare(a.Module, b.Module) })
 	return out, nil
 }
 
@@ -300,10 +290,7 @@ func (m *MemoryStore) SearchUsers(_ context.Context, q UserQuery) ([]UserListing
 		}
 	}
 	slices.SortFunc(match, func(a, b *memUser) int {
-		if c := b.CreatedAt.Compare(a.CreatedAt); c != 0 {
-			return c
-		}
-		return strings.Compare(a.ID, b.ID)
+		return cmp.Or(b.CreatedAt.Compare(a.CreatedAt), strings.Compare(a.ID, b.ID))
 	})
 	total := len(match)
 	lo := min(max(q.Offset, 0), total)
@@ -336,10 +323,7 @@ func (m *MemoryStore) UsersByTier(_ context.Context, tier string) ([]UserListing
 	// No ORDER BY in the real query: PostgreSQL returns rows in the order
 	// they were last written, which is what updated_at gives here.
 	slices.SortFunc(match, func(a, b *memUser) int {
-		if c := a.UpdatedAt.Compare(b.UpdatedAt); c != 0 {
-			return c
-		}
-		return strings.Compare(a.ID, b.ID)
+		return cmp.Or(a.UpdatedAt.Compare(b.UpdatedAt), strings.Compare(a.ID, b.ID))
 	})
 	out := make([]UserListing, 0, len(match))
 	for _, u := range match {
