@@ -34,6 +34,17 @@ func sampleStep(email string, result state.StepResult) state.JournalStep {
 	return st
 }
 
+// opened opens a handle on s, takes its lock and opens the journal entry
+// id (a sampleEntry) with it.
+func opened(t *testing.T, s Store, id string) (state.Backend, state.Lock, state.JournalEntry) {
+	t.Helper()
+	b := s.Open(t)
+	l := lock(t, b, "apply")
+	e := sampleEntry(id)
+	must(t, l.OpenJournal(context.Background(), e))
+	return b, l, e
+}
+
 func openJournals(t *testing.T, b state.Backend) []state.JournalEntry {
 	t.Helper()
 	open, err := b.OpenJournals(context.Background())
@@ -44,11 +55,8 @@ func openJournals(t *testing.T, b state.Backend) []state.JournalEntry {
 }
 
 func testJournal(t *testing.T, s Store) {
-	b := s.Open(t)
 	ctx := context.Background()
-	l := lock(t, b, "apply")
-	e := sampleEntry("journal-1")
-	must(t, l.OpenJournal(ctx, e))
+	b, l, e := opened(t, s, "journal-1")
 	same(t, "just opened", openJournals(t, b), []state.JournalEntry{e})
 	steps := []state.JournalStep{sampleStep("zoe@personas.mana.test", state.StepDone), sampleStep("anna@personas.mana.test", state.StepFailed)}
 	for _, st := range steps {
@@ -84,11 +92,8 @@ func testJournal(t *testing.T, s Store) {
 }
 
 func testJournalLeftOpen(t *testing.T, s Store) {
-	b := s.Open(t)
 	ctx := context.Background()
-	l := lock(t, b, "apply")
-	e := sampleEntry("interrupted-1")
-	must(t, l.OpenJournal(ctx, e))
+	b, l, e := opened(t, s, "interrupted-1")
 	st := sampleStep("zoe@personas.mana.test", state.StepDone)
 	must(t, l.AppendSteps(ctx, e.ID, []state.JournalStep{st}))
 	l.Release() // the run ends without closing its entry
@@ -138,11 +143,8 @@ func testOpenJournalsByStart(t *testing.T, s Store) {
 }
 
 func testJournalParallelSteps(t *testing.T, s Store) {
-	b := s.Open(t)
 	ctx := context.Background()
-	l := lock(t, b, "apply")
-	e := sampleEntry("parallel-1")
-	must(t, l.OpenJournal(ctx, e))
+	b, l, e := opened(t, s, "parallel-1")
 	const n = 20
 	var wg sync.WaitGroup
 	errs := make(chan error, n)
@@ -172,11 +174,8 @@ func testJournalParallelSteps(t *testing.T, s Store) {
 }
 
 func testJournalAppendOnly(t *testing.T, s Store) {
-	b := s.Open(t)
 	ctx := context.Background()
-	l := lock(t, b, "apply")
-	e := sampleEntry("append-1")
-	must(t, l.OpenJournal(ctx, e))
+	b, l, e := opened(t, s, "append-1")
 	var want []state.JournalStep
 	for batch, n := range []int{1, 0, 7, 30} {
 		var steps []state.JournalStep
@@ -211,11 +210,8 @@ func testJournalAppendOnly(t *testing.T, s Store) {
 }
 
 func testJournalThroughGroupCommit(t *testing.T, s Store) {
-	b := s.Open(t)
 	ctx := context.Background()
-	l := lock(t, b, "apply")
-	e := sampleEntry("group-1")
-	must(t, l.OpenJournal(ctx, e))
+	b, l, e := opened(t, s, "group-1")
 	j := state.NewJournal(l, e.ID, state.JournalOptions{})
 	const workers, each = 5, 100
 	var wg sync.WaitGroup
