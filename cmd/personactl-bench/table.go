@@ -133,19 +133,13 @@ func render(w io.Writer, rows []row) {
 		}
 		fmt.Fprintln(w)
 	}
-	fmt.Fprintln(w)
-	bounds := map[string]string{}
-	var order []string
+	fmt.Fprintln(w, "\nLower bounds (same server process, same keep-alive transport and parallelism, measured in this run):")
+	listed := map[string]bool{}
 	for _, r := range rows {
-		work := strings.SplitN(r.Work, ",", 2)[0]
-		if bounds[work] == "" {
-			bounds[work] = r.Bound
-			order = append(order, work)
+		if work, _, _ := strings.Cut(r.Work, ","); !listed[work] {
+			listed[work] = true
+			fmt.Fprintf(w, "  %s: %s\n", work, r.Bound)
 		}
-	}
-	fmt.Fprintln(w, "Lower bounds (same server process, same keep-alive transport and parallelism, measured in this run):")
-	for _, work := range order {
-		fmt.Fprintf(w, "  %s: %s\n", work, bounds[work])
 	}
 	fmt.Fprintln(w, "wall and CPU (user+sys) and peak RSS are the child process's own, from the OS; requests are counted at the server.")
 	fmt.Fprintln(w, "Each side of a server row is its run of median wall time, its runs alternating with the other side's (--repeat for plans, --write-repeat for apply and destroy).")
