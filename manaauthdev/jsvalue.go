@@ -120,7 +120,8 @@ func jsString(v any) string {
 // space, a sign, then "0x" and hexadecimal digits or decimal digits, up to
 // the first other character; NaN when there are no digits.
 func jsParseInt(s string) float64 {
-	s = strings.TrimLeftFunc(s, func(r rune) bool { return unicode.IsSpace(r) || r == '\uFEFF' })
+	// Lowercase: no other character lowers to a digit or an x.
+	s = strings.ToLower(strings.TrimLeftFunc(s, func(r rune) bool { return unicode.IsSpace(r) || r == '\uFEFF' }))
 	sign := 1.0
 	if s != "" && (s[0] == '+' || s[0] == '-') {
 		if s[0] == '-' {
@@ -129,11 +130,11 @@ func jsParseInt(s string) float64 {
 		s = s[1:]
 	}
 	base, digits := 10.0, "0123456789"
-	if len(s) > 1 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X') {
+	if len(s) > 1 && s[0] == '0' && s[1] == 'x' {
 		base, digits, s = 16, "0123456789abcdef", s[2:]
 	}
 	end := 0
-	for end < len(s) && strings.IndexByte(digits, lowerASCII(s[end])) >= 0 {
+	for end < len(s) && strings.IndexByte(digits, s[end]) >= 0 {
 		end++
 	}
 	if end == 0 {
@@ -145,16 +146,9 @@ func jsParseInt(s string) float64 {
 	}
 	n := 0.0
 	for i := range end {
-		n = n*base + float64(strings.IndexByte(digits, lowerASCII(s[i])))
+		n = n*base + float64(strings.IndexByte(digits, s[i]))
 	}
 	return sign * n
-}
-
-func lowerASCII(b byte) byte {
-	if 'A' <= b && b <= 'Z' {
-		return b + 'a' - 'A'
-	}
-	return b
 }
 
 // jsNumberJSON is JSON.stringify of a JavaScript number: NaN and the

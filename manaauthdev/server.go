@@ -269,11 +269,7 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
 	path := r.URL.EscapedPath()
 	if (r.Method == http.MethodGet || r.Method == http.MethodHead) && path != "/" && strings.HasSuffix(path, "/") {
-		scheme := "http"
-		if r.TLS != nil {
-			scheme = "https"
-		}
-		loc := scheme + "://" + r.Host + strings.TrimSuffix(path, "/")
+		loc := ownOrigin(r) + strings.TrimSuffix(path, "/")
 		if r.URL.RawQuery != "" {
 			loc += "?" + r.URL.RawQuery
 		}
@@ -287,6 +283,14 @@ func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodHead {
 		io.WriteString(w, "404 Not Found")
 	}
+}
+
+// ownOrigin is the service's origin as the request reached it.
+func ownOrigin(r *http.Request) string {
+	if r.TLS != nil {
+		return "https://" + r.Host
+	}
+	return "http://" + r.Host
 }
 
 // The three error envelopes of the service.

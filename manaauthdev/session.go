@@ -252,12 +252,8 @@ func (s *Server) trusted(r *http.Request, origin string) bool {
 	if err != nil || u.Host == "" {
 		return false
 	}
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
 	got := u.Scheme + "://" + u.Host
-	return got == WebAppOrigin || got == scheme+"://"+r.Host
+	return got == WebAppOrigin || got == ownOrigin(r)
 }
 
 // jwks publishes the public key that signs the server's tokens.
