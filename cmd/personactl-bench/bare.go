@@ -17,10 +17,10 @@ import (
 	"net/url"
 	"os"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/mana/personactl/catalog"
 	"github.com/mana/personactl/state/adminapi"
@@ -111,27 +111,15 @@ func (b *bare) do(ctx context.Context, c call) ([]byte, error) {
 
 // send sends every call, parallelism at a time, and returns the first failure.
 func (b *bare) send(ctx context.Context, calls []call) error {
-	var (
-		wg    sync.WaitGroup
-		mu    sync.Mutex
-		first error
-	)
-	sem := make(chan struct{}, parallelism)
+	var g errgroup.Group
+	g.SetLimit(parallelism)
 	for _, c := range calls {
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			if _, err := b.do(ctx, c); err != nil {
-				mu.Lock()
-				if first == nil {
-					first = err
-				}
-				mu.Unlock()
-			}
+		g.Go(func() error {
+			_, err := b.do(ctx, c)
+			return err
 		})
 	}
-	wg.Wait()
-	return first
+	return g.Wait()
 }
 
 const pathPersonas = "/api/v1/admin/personas"
