@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
@@ -162,14 +163,7 @@ func (s *Server) checkCredentials(ctx context.Context, email, password string) (
 func (s *Server) clearingSent(email string, now time.Time) {
 	s.clearMu.Lock()
 	defer s.clearMu.Unlock()
-	for e, sent := range s.clearing {
-		if now.Sub(sent) >= ClearLag {
-			delete(s.clearing, e)
-		}
-	}
-	if s.clearing == nil {
-		s.clearing = map[string]time.Time{}
-	}
+	maps.DeleteFunc(s.clearing, func(_ string, sent time.Time) bool { return now.Sub(sent) >= ClearLag })
 	s.clearing[email] = now
 }
 

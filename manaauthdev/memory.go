@@ -32,8 +32,7 @@ type MemoryStore struct {
 
 type memUser struct {
 	User
-	passwordHash string // the credential account; "" when it has none
-	hasAccount   bool
+	passwordHash string // of the credential account, which CreateUser makes with the user
 }
 
 type memPersona struct {
@@ -97,16 +96,9 @@ func (m *MemoryStore) UserByID(_ context.Context, id string) (User, error) {
 }
 
 func (m *MemoryStore) CreateUser(_ context.Context, u User, passwordHash string) error {
-	if err := checkText(u.ID, u.Name, u.Email); err != nil {
-		return err
-	}
-	if err := validEnum(u.Role, RoleUser, RoleAdmin, RoleService); err != nil {
-		return err
-	}
-	if err := validEnum(u.AccessTier, TierGuest, TierPublic, TierBeta, TierAlpha, TierFounder); err != nil {
-		return err
-	}
-	if err := validEnum(u.Kind, KindHuman, KindPersona, KindSystem); err != nil {
+	err := cmp.Or(checkText(u.ID, u.Name, u.Email), validEnum(u.Role, RoleUser, RoleAdmin, RoleService),
+		validEnum(u.AccessTier, TierGuest, TierPublic, TierBeta, TierAlpha, TierFounder), validEnum(u.Kind, KindHuman, KindPersona, KindSystem))
+	if err != nil {
 		return err
 	}
 	m.mu.Lock()
@@ -117,7 +109,7 @@ func (m *MemoryStore) CreateUser(_ context.Context, u User, passwordHash string)
 	if _, ok := m.byEmail[u.Email]; ok {
 		return ErrEmailTaken
 	}
-	m.users[u.ID] = &memUser{User: u, passwordHash: passwordHash, hasAccount: true}
+	m.users[u.ID] = &memUser{User: u, passwordHash: passwordHash}
 	m.byEmail[u.Email] = u.ID
 	return nil
 }
@@ -126,7 +118,7 @@ func (m *MemoryStore) PasswordHash(_ context.Context, userID string) (string, er
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	u, ok := m.users[userID]
-	if !ok || !u.hasAccount {
+	if !ok {
 		return "", ErrNotFound
 	}
 	return u.passwordHash, nil

@@ -113,6 +113,7 @@ func New(opts Options) *Server {
 		now:        opts.Now,
 		log:        opts.Log,
 		faults:     newFaults(),
+		clearing:   map[string]time.Time{},
 
 		cookieKey:      []byte(NewID()),
 		tokenTTL:       opts.TokenTTL,

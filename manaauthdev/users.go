@@ -9,12 +9,11 @@ import (
 )
 
 type userEntry struct {
-	ID           string  `json:"id"`
-	Email        string  `json:"email"`
-	Name         string  `json:"name"`
-	Role         string  `json:"role"`
-	CreatedAt    string  `json:"createdAt"`
-	LastActiveAt *string `json:"lastActiveAt,omitempty"`
+	ID        string `json:"id"`
+	Email     string `json:"email"`
+	Name      string `json:"name"`
+	Role      string `json:"role"`
+	CreatedAt string `json:"createdAt"` // no lastActiveAt: a page with one fails (searchUsers)
 }
 
 type legacyUserEntry struct {
