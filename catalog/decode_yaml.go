@@ -146,12 +146,8 @@ func misindented(data []byte, start int) (line, col int, ok bool) {
 
 // lineOf returns line n of data, counted from 1, or nil.
 func lineOf(data []byte, n int) []byte {
-	for i := 1; i <= n; i++ {
-		line, rest, _ := bytes.Cut(data, []byte("\n"))
-		if i == n {
-			return line
-		}
-		data = rest
+	if lines := bytes.Split(data, []byte("\n")); n >= 1 && n <= len(lines) {
+		return lines[n-1]
 	}
 	return nil
 }
