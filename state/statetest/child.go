@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -121,10 +122,7 @@ func playRole(role string, reopen func(ctx context.Context) (state.Backend, erro
 
 // children counts the children started, so that each append-loop child
 // opens an entry of its own.
-var children struct {
-	mu sync.Mutex
-	n  int
-}
+var children atomic.Int64
 
 // Child is a re-executed test binary playing a helper role.
 type Child struct {
@@ -143,10 +141,7 @@ type Child struct {
 // it holds the lock.
 func StartChild(t *testing.T, store Store, role string) *Child {
 	t.Helper()
-	children.mu.Lock()
-	children.n++
-	n := children.n
-	children.mu.Unlock()
+	n := children.Add(1)
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(append(os.Environ(), store.Env()...), roleEnv+"="+role, fmt.Sprintf("%s=%d", appendRoundEnv, n))
 	stdin, err := cmd.StdinPipe()
