@@ -141,21 +141,15 @@ func (s *Server) loginRoute(w http.ResponseWriter, r *http.Request) {
 // unknown address or a wrong password; whether the address is verified is
 // the caller's to check.
 func (s *Server) checkCredentials(ctx context.Context, email, password string) (User, bool, error) {
+	var hash string
 	u, err := s.store.UserByEmail(ctx, strings.ToLower(email))
+	if err == nil {
+		hash, err = s.store.PasswordHash(ctx, u.ID)
+	}
 	if errors.Is(err, ErrNotFound) {
 		return User{}, false, nil
 	}
-	if err != nil {
-		return User{}, false, err
-	}
-	hash, err := s.store.PasswordHash(ctx, u.ID)
-	if errors.Is(err, ErrNotFound) {
-		return User{}, false, nil
-	}
-	if err != nil {
-		return User{}, false, err
-	}
-	return u, checkPassword(hash, password), nil
+	return u, err == nil && checkPassword(hash, password), err
 }
 
 // clearingSent notes that a success's clearing of the failures of the
