@@ -201,12 +201,8 @@ func (s *Server) upsertPersona(w http.ResponseWriter, r *http.Request) {
 	}
 
 	// 1. The lookup compares the address verbatim.
-	userID := ""
 	u, err := s.store.UserByEmail(ctx, email)
-	switch {
-	case err == nil:
-		userID = u.ID
-	case errors.Is(err, ErrNotFound):
+	if errors.Is(err, ErrNotFound) {
 		// 2. Better Auth's sign-up, which lowercases the address and answers
 		// a made-up id for one that exists.
 		// body.name ?? email.split('@')[0]: only a missing name or null
@@ -223,15 +219,15 @@ func (s *Server) upsertPersona(w http.ResponseWriter, r *http.Request) {
 			s.writeJSON(w, r, http.StatusInternalServerError, routeError{Error: "Sign-up failed", Message: apiErr.Message})
 			return
 		}
-		userID = created.ID
+		u = created
 		if s.faults.stopsAfterSignUp(email) {
 			resetConnection(w) // the service stopped: no stamp, no row, no answer
 			return
 		}
-	default:
-		s.internalError(w, r, err)
+	} else if s.failed(w, r, err) {
 		return
 	}
+	userID := u.ID
 	// 3. The stamp, whatever kind of user this was.
 	if s.failed(w, r, s.store.StampPersona(ctx, userID, s.now())) {
 		return

@@ -40,7 +40,7 @@ func OpenPostgres(ctx context.Context, dsn string) (*PostgresStore, error) {
 			if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(7247361)`); err != nil {
 				return err
 			}
-			_, err := tx.Exec(ctx, schemaSQL)
+			_, err := tx.Exec(ctx, SchemaSQL)
 			return err
 		})
 	}

@@ -152,7 +152,7 @@ func ensureTemplate(ctx context.Context, admin *pgx.Conn, base, template string)
 // schemaTemplate names the template database of the current auth schema:
 // a change of the schema gives a new template.
 func schemaTemplate() string {
-	sum := sha256.Sum256([]byte(manaauthdev.SchemaSQL()))
+	sum := sha256.Sum256([]byte(manaauthdev.SchemaSQL))
 	return "manaauthdev_template_" + hex.EncodeToString(sum[:6])
 }
 
