@@ -68,19 +68,15 @@ func WriteManPage(w io.Writer, app *kong.Application, page ManPage) error {
 	}
 
 	m.macro("SH", "ENVIRONMENT")
-	seen := map[string]bool{}
+	var env []ManEntry // the flags' first, each once
 	for _, f := range allFlags(app.Node) {
-		for _, env := range f.Envs {
-			if seen[env] {
-				continue
+		for _, e := range f.Envs {
+			if !slices.ContainsFunc(env, func(have ManEntry) bool { return have.Name == e }) {
+				env = append(env, ManEntry{e, "Sets --" + f.Name + ": " + f.Help})
 			}
-			seen[env] = true
-			m.macro("TP")
-			m.raw(`.B ` + escape(env))
-			m.text("Sets --" + f.Name + ": " + f.Help)
 		}
 	}
-	m.entries(page.Environment)
+	m.entries(append(env, page.Environment...))
 
 	m.macro("SH", "EXIT STATUS")
 	m.entries(page.ExitStatus)
