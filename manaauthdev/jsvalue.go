@@ -243,13 +243,8 @@ func writeJSONB(buf *bytes.Buffer, v any, jsNumbers bool) error {
 		buf.WriteByte('}')
 		return nil
 	}
-	// null, booleans, strings and numbers as written: as encoding/json
-	// writes them, without HTML escapes.
-	enc := json.NewEncoder(buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return err
-	}
-	buf.Truncate(buf.Len() - 1) // Encode's newline
-	return nil
+	// null, booleans, strings and numbers as written.
+	b, err := marshal(v)
+	buf.Write(b)
+	return err
 }

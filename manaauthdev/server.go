@@ -341,21 +341,25 @@ func (s *Server) missing(w http.ResponseWriter, r *http.Request, err error) bool
 
 // writeJSON writes v as the service does (no HTML escaping, no newline).
 func (s *Server) writeJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	body := []byte(`{"statusCode":500,"message":"Internal server error"}`)
-	if err := enc.Encode(v); err != nil {
+	body, err := marshal(v)
+	if err != nil {
 		s.logf("encoding the answer to %s %s: %v", r.Method, r.URL.EscapedPath(), err)
-		status = http.StatusInternalServerError
-	} else {
-		body = bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+		status, body = http.StatusInternalServerError, []byte(`{"statusCode":500,"message":"Internal server error"}`)
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	if r.Method != http.MethodHead {
 		w.Write(body)
 	}
+}
+
+// marshal is JSON.stringify: json.Marshal without escaping HTML.
+func marshal(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	err := enc.Encode(v)
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), err
 }
 
 func timestamp(t time.Time) string { return t.UTC().Format(timestampLayout) }

@@ -83,13 +83,13 @@ func (s *Server) session(r *http.Request) (Session, User, bool, error) {
 	}
 	ctx := r.Context()
 	sess, err := s.store.SessionByToken(ctx, token)
-	if errors.Is(err, ErrNotFound) || err == nil && !sess.ExpiresAt.After(s.now()) {
-		return Session{}, User{}, false, nil
+	if err == nil && !sess.ExpiresAt.After(s.now()) {
+		err = ErrNotFound // expired
 	}
-	if err != nil {
-		return Session{}, User{}, false, err
+	var u User
+	if err == nil {
+		u, err = s.store.UserByID(ctx, sess.UserID)
 	}
-	u, err := s.store.UserByID(ctx, sess.UserID)
 	if errors.Is(err, ErrNotFound) {
 		return Session{}, User{}, false, nil
 	}

@@ -161,10 +161,10 @@ func (i *Instance) VerifyEmail(t testing.TB, email string) {
 	t.Helper()
 	ctx := context.Background()
 	u, err := i.Store.UserByEmail(ctx, strings.ToLower(email))
-	if err != nil {
-		t.Fatalf("verifying %s: %v", email, err)
+	if err == nil {
+		err = i.Store.MarkVerified(ctx, u.ID)
 	}
-	if err := i.Store.MarkVerified(ctx, u.ID); err != nil {
+	if err != nil {
 		t.Fatalf("verifying %s: %v", email, err)
 	}
 }

@@ -130,11 +130,10 @@ func ensureTemplate(ctx context.Context, admin *pgx.Conn, base, template string)
 		return nil
 	}
 	building := template + "_building"
-	if _, err := admin.Exec(ctx, "DROP DATABASE IF EXISTS "+building+" WITH (FORCE)"); err != nil {
-		return err
-	}
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+building); err != nil {
-		return err
+	for _, sql := range []string{"DROP DATABASE IF EXISTS " + building + " WITH (FORCE)", "CREATE DATABASE " + building} {
+		if _, err := admin.Exec(ctx, sql); err != nil {
+			return err
+		}
 	}
 	dsn, err := withDatabase(base, building)
 	if err != nil {
