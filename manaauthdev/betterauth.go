@@ -3,7 +3,6 @@ package manaauthdev
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -108,22 +107,13 @@ func (s *Server) signUpRoute(w http.ResponseWriter, r *http.Request) {
 // creates nothing, so that sign-up cannot tell who has an account.
 func (s *Server) signUp(ctx context.Context, emailV, passwordV, nameV any) (User, *apiError, error) {
 	var issues []string
-	name, ok := nameV.(string)
-	if !ok {
-		issues = append(issues, "[body.name] "+expectedString(nameV))
-	}
-	email, ok := emailV.(string)
-	switch {
-	case !ok:
-		issues = append(issues, "[body.email] "+expectedString(emailV))
-	case !validEmail(email):
+	name, _ := stringField(&issues, "name", nameV)
+	email, ok := stringField(&issues, "email", emailV)
+	if ok && !validEmail(email) {
 		issues = append(issues, "[body.email] Invalid email address")
 	}
-	password, ok := passwordV.(string)
-	switch {
-	case !ok:
-		issues = append(issues, "[body.password] "+expectedString(passwordV))
-	case password == "":
+	password, ok := stringField(&issues, "password", passwordV)
+	if ok && password == "" {
 		issues = append(issues, "[body.password] Too small: expected string to have >=1 characters")
 	}
 	if len(issues) > 0 {
@@ -200,9 +190,14 @@ func (s *Server) signInRoute(w http.ResponseWriter, r *http.Request) {
 	}{false, sess.Token, s.userJSON(u)})
 }
 
-// expectedString is zod's message for a value that is not a string.
-func expectedString(v any) string {
-	return fmt.Sprintf("Invalid input: expected string, received %s", jsTypeName(v))
+// stringField returns the body's field name, valued v, if it is a string,
+// and otherwise adds zod's issue about it to issues.
+func stringField(issues *[]string, name string, v any) (string, bool) {
+	s, ok := v.(string)
+	if !ok {
+		*issues = append(*issues, "[body."+name+"] Invalid input: expected string, received "+jsTypeName(v))
+	}
+	return s, ok
 }
 
 func jsTypeName(v any) string {

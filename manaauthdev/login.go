@@ -50,14 +50,8 @@ func (s *Server) loginError(w http.ResponseWriter, r *http.Request, status int, 
 // login body, with the validation issue of each field that is not a
 // string, worded as the service's schema words them.
 func credentialFields(fields map[string]any) (email, password string, issues []string) {
-	email, ok := fields["email"].(string)
-	if !ok {
-		issues = append(issues, "[body.email] "+expectedString(fields["email"]))
-	}
-	password, ok = fields["password"].(string)
-	if !ok {
-		issues = append(issues, "[body.password] "+expectedString(fields["password"]))
-	}
+	email, _ = stringField(&issues, "email", fields["email"])
+	password, _ = stringField(&issues, "password", fields["password"])
 	return email, password, issues
 }
 
@@ -67,24 +61,23 @@ func (s *Server) loginRoute(w http.ResponseWriter, r *http.Request) {
 	if s.failed(w, r, err) {
 		return
 	}
-	if !ok {
-		s.loginError(w, r, http.StatusBadRequest, "VALIDATION", "Invalid JSON body")
-		return
-	}
 	fields, isObject := body.(map[string]any)
-	if !isObject {
-		s.loginError(w, r, http.StatusBadRequest, "VALIDATION", "[body] Invalid input: expected object, received "+jsTypeNameOf(body))
-		return
-	}
 	email, password, issues := credentialFields(fields)
-	if len(issues) > 0 {
-		s.loginError(w, r, http.StatusBadRequest, "VALIDATION", strings.Join(issues, "; "))
-		return
+	invalid := ""
+	switch {
+	case !ok:
+		invalid = "Invalid JSON body"
+	case !isObject:
+		invalid = "[body] Invalid input: expected object, received " + jsTypeNameOf(body)
+	case len(issues) > 0:
+		invalid = strings.Join(issues, "; ")
+	case !validEmail(email):
+		// Better Auth's check of the address (spaces around it included),
+		// before any lookup: no attempt is recorded.
+		invalid = "Invalid email"
 	}
-	// Better Auth's check of the address (spaces around it included), before
-	// any lookup: no attempt is recorded.
-	if !validEmail(email) {
-		s.loginError(w, r, http.StatusBadRequest, "VALIDATION", "Invalid email")
+	if invalid != "" {
+		s.loginError(w, r, http.StatusBadRequest, "VALIDATION", invalid)
 		return
 	}
 

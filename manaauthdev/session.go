@@ -1,6 +1,7 @@
 package manaauthdev
 
 import (
+	"cmp"
 	"context"
 	"crypto/ed25519"
 	"crypto/hmac"
@@ -217,10 +218,7 @@ func (s *Server) validate(w http.ResponseWriter, r *http.Request) {
 // session; it always clears the cookies, and a Bearer token ends nothing.
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 	if _, err := r.Cookie(sessionCookie(r)); err == nil {
-		origin := r.Header.Get("Origin")
-		if origin == "" {
-			origin = r.Header.Get("Referer")
-		}
+		origin := cmp.Or(r.Header.Get("Origin"), r.Header.Get("Referer"))
 		if origin == "" || origin == "null" {
 			s.writeAPIError(w, r, &apiError{Status: http.StatusForbidden, Message: "Missing or null Origin", Code: "MISSING_OR_NULL_ORIGIN"})
 			return

@@ -1,6 +1,7 @@
 package devtest
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -90,10 +91,7 @@ func CreateDatabase(ctx context.Context, base, template string) (dsn string, dro
 // dropped when the test ends.
 func freshDatabase(t testing.TB, template string) string {
 	t.Helper()
-	base := os.Getenv("PERSONACTL_TEST_DATABASE_URL")
-	if base == "" {
-		base = DefaultDatabaseURL
-	}
+	base := cmp.Or(os.Getenv("PERSONACTL_TEST_DATABASE_URL"), DefaultDatabaseURL)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	dsn, drop, err := CreateDatabase(ctx, base, template)
