@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -336,9 +337,7 @@ func yamlKeyProblem(k *yaml.Node) string {
 	if k.Kind != yaml.ScalarNode {
 		return "a YAML mapping or sequence cannot be a key; catalog keys are strings"
 	}
-	what := map[string]string{"!!int": "an integer", "!!float": "a number", "!!bool": "a boolean", "!!null": "null"}[k.ShortTag()]
-	if what == "" {
-		what = "the type " + k.ShortTag()
-	}
+	what := cmp.Or(map[string]string{"!!int": "an integer", "!!float": "a number", "!!bool": "a boolean", "!!null": "null"}[k.ShortTag()],
+		"the type "+k.ShortTag())
 	return fmt.Sprintf("the key %s is %s in YAML, not a string; quote it (%q): catalog keys are strings", k.Value, what, k.Value)
 }
