@@ -19,6 +19,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -55,11 +56,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	sizes := fs.String("sizes", "10,1000,10000", "personas per row group, comma-separated, ascending")
 	stores := fs.String("stores", "memory,postgres", "mana-auth-dev stores: memory, postgres or both")
-	dbDefault := defaultDB
-	if v := os.Getenv("PERSONACTL_TEST_DATABASE_URL"); v != "" {
-		dbDefault = v
-	}
-	db := fs.String("db", dbDefault, "PostgreSQL server on which a database is created (and dropped) per group (default from PERSONACTL_TEST_DATABASE_URL)")
+	db := fs.String("db", cmp.Or(os.Getenv("PERSONACTL_TEST_DATABASE_URL"), defaultDB), "PostgreSQL server on which a database is created (and dropped) per group (default from PERSONACTL_TEST_DATABASE_URL)")
 	repeat := fs.Int("repeat", 5, "runs of each read-only row, alternating with its lower bound; the median is shown")
 	writeRepeat := fs.Int("write-repeat", 3, "runs of apply and destroy, each against fresh data and beside its lower bound, alternating which goes first; the median is shown")
 	pending := fs.Int("pending", 3000, "creates pending in the plan --live row of the largest size")
