@@ -201,10 +201,7 @@ func (c *yamlConverter) convert(n *yaml.Node, depth int, alias *position) node {
 	}
 	switch n.Kind {
 	case yaml.AliasNode:
-		if alias == nil {
-			alias = &p
-		}
-		v := c.convert(n.Alias, depth, alias)
+		v := c.convert(n.Alias, depth, cmp.Or(alias, &p))
 		if c.budget < 0 && !c.aliasesReported {
 			c.aliasesReported = true
 			c.errorAt(p, fmt.Sprintf("YAML aliases in this file expand to more than %d values beyond what it writes out; write the repeated values out instead of nesting aliases", aliasAllowance))
