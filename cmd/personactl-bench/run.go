@@ -98,20 +98,22 @@ func benchStore(ctx context.Context, cfg config, store string, n int, largest bo
 	if n >= 10_000 {
 		apply.Target, destroy.Target = ratioTarget(1.5), ratioTarget(1.5)
 	}
+	failed := func(r *row, err error) error { // the row's error, and the run's
+		r.Err = err
+		return err
+	}
 	var readOnly []row
 	var applies, applyBounds, destroys, destroyBounds []measure
 	bound := func() error {
 		g.logf("bare apply")
 		m, err := g.bare(ctx, "bare-apply", n, "-n", strconv.Itoa(n))
 		if err != nil {
-			apply.Err = err
-			return err
+			return failed(&apply, err)
 		}
 		applyBounds = append(applyBounds, m)
 		g.logf("bare destroy")
 		if m, err = g.bare(ctx, "bare-destroy", 0); err != nil {
-			destroy.Err = err
-			return err
+			return failed(&destroy, err)
 		}
 		destroyBounds = append(destroyBounds, m)
 		return nil
@@ -121,8 +123,7 @@ func benchStore(ctx context.Context, cfg config, store string, n int, largest bo
 		st := g.freshState("")
 		m, err := g.personactl(ctx, n, []string{"apply", "--auto-approve"}, g.catalog, st, true, "Apply complete!")
 		if err != nil {
-			apply.Err = err
-			return err
+			return failed(&apply, err)
 		}
 		applies, g.state = append(applies, m), st
 		if len(applies) == 1 {
@@ -130,8 +131,7 @@ func benchStore(ctx context.Context, cfg config, store string, n int, largest bo
 		}
 		g.logf("personactl destroy")
 		if m, err = g.personactl(ctx, 0, []string{"destroy", "--auto-approve"}, g.catalog, g.freshState(g.state), true, "Destroy complete!"); err != nil {
-			destroy.Err = err
-			return err
+			return failed(&destroy, err)
 		}
 		destroys = append(destroys, m)
 		return nil
