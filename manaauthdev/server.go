@@ -129,6 +129,9 @@ func New(opts Options) *Server {
 	if s.tokenTTL <= 0 {
 		s.tokenTTL = AccessTokenTTL
 	}
+	if s.onIssue == nil {
+		s.onIssue = func(string) {}
+	}
 	return s
 }
 

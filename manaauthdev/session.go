@@ -105,7 +105,7 @@ func (s *Server) newSession(ctx context.Context, r *http.Request, u User) (Sessi
 	if err := s.store.CreateSession(ctx, sess); err != nil {
 		return Session{}, err
 	}
-	s.issued(sess.Token)
+	s.onIssue(sess.Token)
 	return sess, nil
 }
 
@@ -125,14 +125,8 @@ func (s *Server) accessToken(u User, sess Session) string {
 		"iat": now.Unix(), "sub": u.ID, "email": u.Email, "role": s.roleClaim(u), "sid": sess.ID,
 		"tier": u.AccessTier, "exp": now.Add(s.tokenTTL).Unix(), "iss": TokenIssuer, "aud": "mana",
 	})
-	s.issued(token)
+	s.onIssue(token)
 	return token
-}
-
-func (s *Server) issued(secret string) {
-	if s.onIssue != nil {
-		s.onIssue(secret)
-	}
 }
 
 // fromSession answers the routes that turn the session cookie into an
