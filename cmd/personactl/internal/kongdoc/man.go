@@ -114,8 +114,8 @@ func (m manWriter) text(s string) {
 // command writes a command's section: synopsis, help, arguments, its own
 // flags and its examples.
 func (m manWriter) command(cmd *kong.Node) {
-	synopsis := cmd.FullPath()
-	if flags := visibleFlags(cmd); len(flags) > 0 {
+	synopsis, flags := cmd.FullPath(), visibleFlags(cmd)
+	if len(flags) > 0 {
 		synopsis += " [flags]"
 	}
 	for _, p := range cmd.Positional {
@@ -135,7 +135,7 @@ func (m manWriter) command(cmd *kong.Node) {
 			m.text(p.Help + valueNotes(p))
 		}
 	}
-	if flags := visibleFlags(cmd); len(flags) > 0 {
+	if len(flags) > 0 {
 		m.macro("PP")
 		m.raw("Flags:")
 		m.flags(flags)
