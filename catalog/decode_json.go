@@ -74,10 +74,7 @@ func (e locatedError) Error() string { return e.msg }
 // is the end of the previous token, before any whitespace, comma or colon.
 func (r *jsonReader) next() int {
 	off := int(r.dec.InputOffset())
-	for off < len(r.data) && (isJSONSpace(r.data[off]) || r.data[off] == ',' || r.data[off] == ':') {
-		off++
-	}
-	return off
+	return off + len(r.data[off:]) - len(bytes.TrimLeft(r.data[off:], " \t\r\n,:"))
 }
 
 // value reads the next value; depth is how many objects and arrays enclose it.
@@ -147,14 +144,9 @@ func (r *jsonReader) array(pos position, depth int) (node, error) {
 	return n, err
 }
 
-func isJSONSpace(b byte) bool { return b == ' ' || b == '\t' || b == '\r' || b == '\n' }
-
 // skipJSONSpace returns the offset of the first byte from off on that is not whitespace.
 func skipJSONSpace(data []byte, off int) int {
-	for off < len(data) && isJSONSpace(data[off]) {
-		off++
-	}
-	return off
+	return len(data) - len(bytes.TrimLeft(data[min(off, len(data)):], " \t\r\n"))
 }
 
 // jsonSyntaxHint says how to mend the usual JSON mistakes. msg is the

@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -146,12 +147,8 @@ func misindented(data []byte, start int) (line, col int, ok bool) {
 
 // lineOf returns line n of data, counted from 1, or nil.
 func lineOf(data []byte, n int) []byte {
-	for i := 1; i <= n; i++ {
-		line, rest, _ := bytes.Cut(data, []byte("\n"))
-		if i == n {
-			return line
-		}
-		data = rest
+	if lines := bytes.Split(data, []byte("\n")); n >= 1 && n <= len(lines) {
+		return lines[n-1]
 	}
 	return nil
 }
@@ -204,10 +201,7 @@ func (c *yamlConverter) convert(n *yaml.Node, depth int, alias *position) node {
 	}
 	switch n.Kind {
 	case yaml.AliasNode:
-		if alias == nil {
-			alias = &p
-		}
-		v := c.convert(n.Alias, depth, alias)
+		v := c.convert(n.Alias, depth, cmp.Or(alias, &p))
 		if c.budget < 0 && !c.aliasesReported {
 			c.aliasesReported = true
 			c.errorAt(p, fmt.Sprintf("YAML aliases in this file expand to more than %d values beyond what it writes out; write the repeated values out instead of nesting aliases", aliasAllowance))
@@ -340,9 +334,7 @@ func yamlKeyProblem(k *yaml.Node) string {
 	if k.Kind != yaml.ScalarNode {
 		return "a YAML mapping or sequence cannot be a key; catalog keys are strings"
 	}
-	what := map[string]string{"!!int": "an integer", "!!float": "a number", "!!bool": "a boolean", "!!null": "null"}[k.ShortTag()]
-	if what == "" {
-		what = "the type " + k.ShortTag()
-	}
+	what := cmp.Or(map[string]string{"!!int": "an integer", "!!float": "a number", "!!bool": "a boolean", "!!null": "null"}[k.ShortTag()],
+		"the type "+k.ShortTag())
 	return fmt.Sprintf("the key %s is %s in YAML, not a string; quote it (%q): catalog keys are strings", k.Value, what, k.Value)
 }

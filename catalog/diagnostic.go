@@ -17,6 +17,14 @@ const (
 	SeverityWarning
 )
 
+// String is "error" or "warning".
+func (s Severity) String() string {
+	if s == SeverityWarning {
+		return "warning"
+	}
+	return "error"
+}
+
 // Diagnostic is one finding about a catalog file, located by line and column
 // (both 1-based; both 0 when the finding is about the file as a whole, and Col
 // alone 0 when only the line is known, as for YAML syntax errors). Columns
@@ -31,10 +39,7 @@ type Diagnostic struct {
 
 // String formats d as "file:line:col: error: message".
 func (d Diagnostic) String() string {
-	kind := "error"
-	if d.Severity == SeverityWarning {
-		kind = "warning"
-	}
+	kind := d.Severity.String()
 	switch {
 	case d.Line > 0 && d.Col > 0:
 		return fmt.Sprintf("%s:%d:%d: %s: %s", d.File, d.Line, d.Col, kind, d.Message)
@@ -64,10 +69,7 @@ func (e Errors) Error() string {
 // col are left out when unknown. File is written as it is: GitHub matches
 // it against paths relative to the repository's root.
 func (d Diagnostic) GitHub() string {
-	kind := "error"
-	if d.Severity == SeverityWarning {
-		kind = "warning"
-	}
+	kind := d.Severity.String()
 	props := "file=" + escapeGitHubProperty(d.File)
 	if d.Line > 0 {
 		props += fmt.Sprintf(",line=%d", d.Line)

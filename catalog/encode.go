@@ -18,19 +18,11 @@ import (
 const SchemaRef = "./catalog.schema.json"
 
 // catalogFile is a catalog as Encode writes it in JSON: every member of
-// every persona, in the order people read them. encodeYAML writes the same.
+// every persona, in the order Persona's fields (and people) read them.
+// encodeYAML writes the same.
 type catalogFile struct {
-	Schema   string        `json:"$schema"`
-	Personas []filePersona `json:"personas"`
-}
-
-type filePersona struct {
-	Name         string             `json:"name"`
-	Email        string             `json:"email"`
-	Archetype    string             `json:"archetype"`
-	SystemPrompt string             `json:"systemPrompt"`
-	ModuleMix    map[string]float64 `json:"moduleMix"`
-	TickCadence  string             `json:"tickCadence"`
+	Schema   string    `json:"$schema"`
+	Personas []Persona `json:"personas"`
 }
 
 // CheckExportable returns why p could not be an entry of a catalog, one
@@ -70,12 +62,7 @@ func CheckExportable(p Persona) []string {
 func personaNode(p Persona) node {
 	str := func(s string) node { return node{kind: kindString, text: s} }
 	mix := node{kind: kindObject}
-	keys := make([]string, 0, len(p.ModuleMix))
-	for k := range p.ModuleMix {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
+	for _, k := range MixKeys(p.ModuleMix, nil) {
 		w := p.ModuleMix[k]
 		mix.fields = append(mix.fields, field{key: k, value: node{kind: kindNumber, number: w, text: strconv.FormatFloat(w, 'g', -1, 64)}})
 	}
@@ -118,11 +105,8 @@ func Encode(w io.Writer, personas []Persona, format string) error {
 			len(refused), len(personas), strings.Join(refused, "\n  "))
 	}
 
-	file := catalogFile{Schema: SchemaRef, Personas: make([]filePersona, len(personas))}
-	for i, p := range personas {
-		file.Personas[i] = filePersona(p)
-	}
-	slices.SortFunc(file.Personas, func(a, b filePersona) int { return strings.Compare(a.Email, b.Email) })
+	file := catalogFile{Schema: SchemaRef, Personas: slices.Clone(personas)}
+	slices.SortFunc(file.Personas, func(a, b Persona) int { return strings.Compare(a.Email, b.Email) })
 
 	var buf bytes.Buffer
 	if format == "yaml" {
@@ -165,12 +149,7 @@ func encodeYAML(w io.Writer, file *catalogFile) error {
 	personas := &yaml.Node{Kind: yaml.SequenceNode}
 	for _, p := range file.Personas {
 		mix := &yaml.Node{Kind: yaml.MappingNode, Style: yaml.FlowStyle}
-		keys := make([]string, 0, len(p.ModuleMix))
-		for k := range p.ModuleMix {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
-		for _, k := range keys {
+		for _, k := range MixKeys(p.ModuleMix, nil) {
 			// Untagged: every number FormatFloat writes reads as a number.
 			weight := &yaml.Node{Kind: yaml.ScalarNode, Value: strconv.FormatFloat(p.ModuleMix[k], 'g', -1, 64)}
 			mix.Content = append(mix.Content, str(k), weight)

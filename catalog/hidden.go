@@ -193,6 +193,13 @@ func (v *validator) locate(s string, index int, r rune, at position, style litSt
 	return at
 }
 
+// jsonEscapes are the one-letter escapes of JSON and of YAML's double
+// quotes that write a control character; yamlEscapes are YAML's own.
+var (
+	jsonEscapes = map[byte]rune{'n': '\n', 't': '\t', 'r': '\r', 'b': '\b', 'f': '\f'}
+	yamlEscapes = map[byte]rune{'0': 0, 'a': '\a', 'v': '\v', 'e': 0x1B, 'N': 0x85, '\t': '\t'}
+)
+
 // unescape reads the escape sequence at the start of b (which starts with
 // a backslash) and returns the character it writes, or -1 for one that
 // writes none (YAML's escaped line break), and its length in bytes.
@@ -210,41 +217,22 @@ func unescape(b []byte, style litStyle) (rune, int) {
 		}
 		return rune(v), 2 + n
 	}
-	switch b[1] {
-	case 'u':
+	yaml := style == litYAMLDouble
+	switch c := b[1]; {
+	case c == 'u':
 		return hex(4)
-	case 'n':
-		return '\n', 2
-	case 't':
-		return '\t', 2
-	case 'r':
-		return '\r', 2
-	case 'b':
-		return '\b', 2
-	case 'f':
-		return '\f', 2
+	case yaml && c == 'x':
+		return hex(2)
+	case yaml && c == 'U':
+		return hex(8)
+	case yaml && (c == '\n' || c == '\r'):
+		return -1, 2
 	}
-	if style == litYAMLDouble {
-		switch b[1] {
-		case 'x':
-			return hex(2)
-		case 'U':
-			return hex(8)
-		case '0':
-			return 0, 2
-		case 'a':
-			return '\a', 2
-		case 'v':
-			return '\v', 2
-		case 'e':
-			return 0x1B, 2
-		case 'N':
-			return 0x85, 2
-		case '\t':
-			return '\t', 2
-		case '\n', '\r':
-			return -1, 2
-		}
+	if r, ok := jsonEscapes[b[1]]; ok {
+		return r, 2
+	}
+	if r, ok := yamlEscapes[b[1]]; ok && yaml {
+		return r, 2
 	}
 	r, size := utf8.DecodeRune(b[1:])
 	return r, 1 + size
@@ -255,18 +243,11 @@ func (v *validator) offset(p position) (int, bool) {
 	if p.line < 1 || p.col < 1 {
 		return 0, false
 	}
-	off := 0
-	for line := 1; line < p.line; line++ {
-		if off = lineEnd(v.data, off, len(v.data)); off < 0 {
-			return 0, false
+	ix := newPositionIndex(v.data)
+	for off := range v.data {
+		if ix.position(off) == p {
+			return off, true
 		}
 	}
-	for col := 1; col < p.col; col++ {
-		if off >= len(v.data) || v.data[off] == '\n' || v.data[off] == '\r' {
-			return 0, false
-		}
-		_, size := utf8.DecodeRune(v.data[off:])
-		off += size
-	}
-	return off, true
+	return 0, false
 }

@@ -5,15 +5,16 @@
 package catalog
 
 import (
+	"maps"
 	"math"
-	"sort"
+	"slices"
 )
 
 // Cadences lists the tick cadences the runner knows, in the order people read them.
 var cadences = []string{"daily", "weekdays", "hourly"}
 
 // Cadences returns the tick cadences a persona may have.
-func Cadences() []string { return append([]string(nil), cadences...) }
+func Cadences() []string { return slices.Clone(cadences) }
 
 // DefaultCadence is the cadence of a persona whose catalog entry names none.
 const DefaultCadence = "daily"
@@ -109,16 +110,12 @@ func MixEqual(a, b map[string]float64) bool {
 
 // MixKeys returns the union of both mixes' keys, sorted.
 func MixKeys(a, b map[string]float64) []string {
-	seen := make(map[string]bool, len(a)+len(b))
-	var keys []string
-	for _, m := range []map[string]float64{a, b} {
-		for k := range m {
-			if !seen[k] {
-				seen[k] = true
-				keys = append(keys, k)
-			}
+	keys := slices.Collect(maps.Keys(a))
+	for k := range b {
+		if _, ok := a[k]; !ok {
+			keys = append(keys, k)
 		}
 	}
-	sort.Strings(keys)
+	slices.Sort(keys)
 	return keys
 }

@@ -118,24 +118,3 @@ func (ix *positionIndex) position(off int) position {
 	}
 	return ix.at
 }
-
-// lineEnd returns the offset just past the first line break that starts
-// in data[from:limit], or -1. A carriage return whose line feed is at limit
-// has not ended its line yet: the line feed is still on it.
-func lineEnd(data []byte, from, limit int) int {
-	for i := from; i < limit; i++ {
-		switch data[i] {
-		case '\n':
-			return i + 1
-		case '\r':
-			if i+1 < len(data) && data[i+1] == '\n' {
-				if i+1 >= limit {
-					return -1
-				}
-				return i + 2
-			}
-			return i + 1
-		}
-	}
-	return -1
-}

@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -292,10 +293,7 @@ func (v *validator) persona(where string, n *node) (p Persona, email, name *node
 		if f := m[memberSystemPrompt]; f != nil {
 			at = f.value.pos
 		}
-		who := where
-		if who == "" {
-			who = "the persona"
-		}
+		who := cmp.Or(where, "the persona")
 		v.errorf(at, "%s takes %d bytes as the body that writes it to mana-auth (its fields and password as JSON), over the limit of %d (1 MiB): mana-auth would store it, but its detail answer could then exceed the 4 MiB personactl reads, and no plan could read it back; shorten its systemPrompt", who, size, MaxUpsertBody)
 	}
 	return p, email, name

@@ -3,7 +3,6 @@ package manaauthdev
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -89,8 +88,7 @@ func (s *Server) signUpRoute(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	u, apiErr, err := s.signUp(r.Context(), fields["email"], fields["password"], fields["name"])
-	if err != nil {
-		s.internalError(w, r, err)
+	if s.failed(w, r, err) {
 		return
 	}
 	if apiErr != nil {
@@ -109,22 +107,13 @@ func (s *Server) signUpRoute(w http.ResponseWriter, r *http.Request) {
 // creates nothing, so that sign-up cannot tell who has an account.
 func (s *Server) signUp(ctx context.Context, emailV, passwordV, nameV any) (User, *apiError, error) {
 	var issues []string
-	name, ok := nameV.(string)
-	if !ok {
-		issues = append(issues, "[body.name] "+expectedString(nameV))
-	}
-	email, ok := emailV.(string)
-	switch {
-	case !ok:
-		issues = append(issues, "[body.email] "+expectedString(emailV))
-	case !validEmail(email):
+	name, _ := stringField(&issues, "name", nameV)
+	email, ok := stringField(&issues, "email", emailV)
+	if ok && !validEmail(email) {
 		issues = append(issues, "[body.email] Invalid email address")
 	}
-	password, ok := passwordV.(string)
-	switch {
-	case !ok:
-		issues = append(issues, "[body.password] "+expectedString(passwordV))
-	case password == "":
+	password, ok := stringField(&issues, "password", passwordV)
+	if ok && password == "" {
 		issues = append(issues, "[body.password] Too small: expected string to have >=1 characters")
 	}
 	if len(issues) > 0 {
@@ -177,32 +166,20 @@ func (s *Server) signInRoute(w http.ResponseWriter, r *http.Request) {
 		s.writeAPIError(w, r, &apiError{Status: http.StatusBadRequest, Message: "Invalid email", Code: "INVALID_EMAIL"})
 		return
 	}
-	wrong := &apiError{Status: http.StatusUnauthorized, Message: "Invalid email or password", Code: "INVALID_EMAIL_OR_PASSWORD"}
-	u, err := s.store.UserByEmail(ctx, strings.ToLower(email))
-	if errors.Is(err, ErrNotFound) {
-		s.writeAPIError(w, r, wrong)
-		return
-	}
-	if err != nil {
+	u, ok, err := s.checkCredentials(ctx, email, password)
+	switch {
+	case err != nil:
 		s.internalError(w, r, err)
 		return
-	}
-	hash, err := s.store.PasswordHash(ctx, u.ID)
-	if errors.Is(err, ErrNotFound) || (err == nil && !checkPassword(hash, password)) {
-		s.writeAPIError(w, r, wrong)
+	case !ok:
+		s.writeAPIError(w, r, &apiError{Status: http.StatusUnauthorized, Message: "Invalid email or password", Code: "INVALID_EMAIL_OR_PASSWORD"})
 		return
-	}
-	if err != nil {
-		s.internalError(w, r, err)
-		return
-	}
-	if !u.EmailVerified {
+	case !u.EmailVerified:
 		s.writeAPIError(w, r, &apiError{Status: http.StatusForbidden, Message: "Email not verified", Code: "EMAIL_NOT_VERIFIED"})
 		return
 	}
 	sess, err := s.newSession(ctx, r, u)
-	if err != nil {
-		s.internalError(w, r, err)
+	if s.failed(w, r, err) {
 		return
 	}
 	setCookie(w, sessionCookie(r), url.QueryEscape(s.signedToken(sess.Token)), sessionLifetime)
@@ -213,9 +190,14 @@ func (s *Server) signInRoute(w http.ResponseWriter, r *http.Request) {
 	}{false, sess.Token, s.userJSON(u)})
 }
 
-// expectedString is zod's message for a value that is not a string.
-func expectedString(v any) string {
-	return fmt.Sprintf("Invalid input: expected string, received %s", jsTypeName(v))
+// stringField returns the body's field name, valued v, if it is a string,
+// and otherwise adds zod's issue about it to issues.
+func stringField(issues *[]string, name string, v any) (string, bool) {
+	s, ok := v.(string)
+	if !ok {
+		*issues = append(*issues, "[body."+name+"] Invalid input: expected string, received "+jsTypeName(v))
+	}
+	return s, ok
 }
 
 func jsTypeName(v any) string {

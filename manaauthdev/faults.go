@@ -2,6 +2,7 @@ package manaauthdev
 
 import (
 	"context"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"net"
@@ -63,6 +64,13 @@ func newFaults() *Faults {
 	return f
 }
 
+// locked runs change under the lock.
+func (f *Faults) locked(change func()) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	change()
+}
+
 // Seed restarts the draws from seed.
 func (f *Faults) Seed(seed uint64) {
 	f.mu.Lock()
@@ -76,33 +84,25 @@ func (f *Faults) Seed(seed uint64) {
 // status (e.g. 503) and the middleware envelope, before anything else
 // happens: nothing is written.
 func (f *Faults) SetErrorRate(rate float64, status int) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.errorRate, f.errorStatus = rate, status
+	f.locked(func() { f.errorRate, f.errorStatus = rate, status })
 }
 
 // SetLostAnswerRate makes the fraction rate of admin requests lose their
 // answer: the request is handled (a write happens) but the client gets a
 // 502 from "the gateway".
 func (f *Faults) SetLostAnswerRate(rate float64) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.lostRate = rate
+	f.locked(func() { f.lostRate = rate })
 }
 
 // SetResetRate resets the connection of the fraction rate of admin requests
 // before they are handled: the client sees a reset and no answer.
 func (f *Faults) SetResetRate(rate float64) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.resetRate = rate
+	f.locked(func() { f.resetRate = rate })
 }
 
 // SetLatency delays every admin request by d before it is handled.
 func (f *Faults) SetLatency(d time.Duration) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.latency = d
+	f.locked(func() { f.latency = d })
 }
 
 // SetLatencyJitter adds to every admin request's latency a delay drawn
@@ -122,9 +122,7 @@ func (f *Faults) SetLatencyJitter(min, max time.Duration) {
 // Retry-After header of retryAfter (in whole seconds, rounded up), before
 // anything is written.
 func (f *Faults) SetThrottleRate(rate float64, retryAfter time.Duration) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.throttleRate, f.throttleWait = rate, retryAfter
+	f.locked(func() { f.throttleRate, f.throttleWait = rate, retryAfter })
 }
 
 // SetRateLimit puts a rate limiter in front of the admin API, as a gateway
@@ -143,9 +141,7 @@ func (f *Faults) SetRateLimit(requestsPerSecond float64, retryAfter time.Duratio
 // SetLoginFaults makes POST /api/v1/auth/login (the runner's login) meet
 // the same faults as the admin API; off, it never fails on purpose.
 func (f *Faults) SetLoginFaults(on bool) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.login = on
+	f.locked(func() { f.login = on })
 }
 
 func (f *Faults) loginFaulted() bool {
@@ -158,9 +154,7 @@ func (f *Faults) loginFaulted() bool {
 // server error, without writing: POST of a persona with it (any letter
 // case) and DELETE of the user who has it.
 func (f *Faults) FailWritesFor(email string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.failing[strings.ToLower(email)] = true
+	f.locked(func() { f.failing[strings.ToLower(email)] = true })
 }
 
 // StopAfterSignUp stops the service, as a crash would, in the middle of
@@ -178,9 +172,7 @@ func (f *Faults) StopAfterSignUp(email string) <-chan struct{} {
 
 // Restart serves requests again after StopAfterSignUp stopped the service.
 func (f *Faults) Restart() {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.down = false
+	f.locked(func() { f.down = false })
 }
 
 // stopsAfterSignUp reports whether the sign-up of email stops the
@@ -219,9 +211,7 @@ func (f *Faults) Reset() {
 
 // ResetCounts zeroes the request counters only.
 func (f *Faults) ResetCounts() {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.counts = map[string]int{}
+	f.locked(func() { f.counts = map[string]int{} })
 }
 
 // Requests returns how many requests the server saw with that method and
@@ -238,11 +228,7 @@ func (f *Faults) Requests(method, pattern string) int {
 func (f *Faults) Counts() map[string]int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	out := make(map[string]int, len(f.counts))
-	for k, v := range f.counts {
-		out[k] = v
-	}
-	return out
+	return maps.Clone(f.counts)
 }
 
 // WriteRequests counts the requests under /api/v1/admin with a method that

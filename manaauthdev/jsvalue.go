@@ -2,12 +2,14 @@ package manaauthdev
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -118,7 +120,8 @@ func jsString(v any) string {
 // space, a sign, then "0x" and hexadecimal digits or decimal digits, up to
 // the first other character; NaN when there are no digits.
 func jsParseInt(s string) float64 {
-	s = strings.TrimLeftFunc(s, func(r rune) bool { return unicode.IsSpace(r) || r == '\uFEFF' })
+	// Lowercase: no other character lowers to a digit or an x.
+	s = strings.ToLower(strings.TrimLeftFunc(s, func(r rune) bool { return unicode.IsSpace(r) || r == '\uFEFF' }))
 	sign := 1.0
 	if s != "" && (s[0] == '+' || s[0] == '-') {
 		if s[0] == '-' {
@@ -127,11 +130,11 @@ func jsParseInt(s string) float64 {
 		s = s[1:]
 	}
 	base, digits := 10.0, "0123456789"
-	if len(s) > 1 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X') {
+	if len(s) > 1 && s[0] == '0' && s[1] == 'x' {
 		base, digits, s = 16, "0123456789abcdef", s[2:]
 	}
 	end := 0
-	for end < len(s) && strings.IndexByte(digits, lowerASCII(s[end])) >= 0 {
+	for end < len(s) && strings.IndexByte(digits, s[end]) >= 0 {
 		end++
 	}
 	if end == 0 {
@@ -143,16 +146,9 @@ func jsParseInt(s string) float64 {
 	}
 	n := 0.0
 	for i := range end {
-		n = n*base + float64(strings.IndexByte(digits, lowerASCII(s[i])))
+		n = n*base + float64(strings.IndexByte(digits, s[i]))
 	}
 	return sign * n
-}
-
-func lowerASCII(b byte) byte {
-	if 'A' <= b && b <= 'Z' {
-		return b + 'a' - 'A'
-	}
-	return b
 }
 
 // jsNumberJSON is JSON.stringify of a JavaScript number: NaN and the
@@ -167,50 +163,54 @@ func jsNumberJSON(f float64) json.RawMessage {
 // errJSONBNull is what PostgreSQL says about a NUL character in jsonb.
 var errJSONBNull = errors.New(`unsupported Unicode escape sequence: \u0000 cannot be converted to text`)
 
-// jsonbText returns the JSON text PostgreSQL's jsonb gives back for raw:
-// object keys sorted shorter first, then bytewise, duplicate keys resolved
-// last-wins, insignificant whitespace dropped. With jsNumbers the numbers
-// are first rewritten as JavaScript would print them.
-func jsonbText(raw []byte, jsNumbers bool) (json.RawMessage, error) {
+// parseJSON is JSON.parse: one JSON value, its numbers as written, and
+// nothing after it.
+func parseJSON(raw []byte) (v any, err error) {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
-	var v any
 	if err := dec.Decode(&v); err != nil {
-		return nil, fmt.Errorf("invalid input syntax for type json: %w", err)
+		return nil, err
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return nil, errors.New("invalid input syntax for type json: trailing data")
+		return nil, errors.New("trailing data")
 	}
-	var buf bytes.Buffer
-	if err := writeJSONB(&buf, v, jsNumbers); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
+	return v, nil
 }
 
-// jsonbFromValue is jsonbText for an already decoded value.
+// jsonbText returns the JSON text PostgreSQL's jsonb gives back for raw:
+// object keys sorted shorter first, then bytewise, duplicate keys resolved
+// last-wins, insignificant whitespace dropped.
+func jsonbText(raw []byte) (json.RawMessage, error) {
+	v, err := parseJSON(raw)
+	if err != nil {
+		return nil, fmt.Errorf("invalid input syntax for type json: %w", err)
+	}
+	var buf bytes.Buffer
+	err = writeJSONB(&buf, v, false)
+	return buf.Bytes(), err
+}
+
+// jsonbFromValue is jsonbText for a value the service decoded, its
+// numbers first rewritten as JavaScript prints them.
 func jsonbFromValue(v any) (json.RawMessage, error) {
 	var buf bytes.Buffer
-	if err := writeJSONB(&buf, v, true); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
+	err := writeJSONB(&buf, v, true)
+	return buf.Bytes(), err
 }
 
+// writeJSONB writes v as jsonb gives it back, its numbers as JavaScript
+// prints them when jsNumbers is set.
 func writeJSONB(buf *bytes.Buffer, v any, jsNumbers bool) error {
 	switch x := v.(type) {
-	case nil:
-		buf.WriteString("null")
-	case bool:
-		buf.WriteString(strconv.FormatBool(x))
 	case json.Number:
 		if jsNumbers {
 			buf.WriteString(jsNumber(x))
-		} else {
-			buf.WriteString(x.String())
+			return nil
 		}
 	case string:
-		return writeJSONString(buf, x)
+		if strings.ContainsRune(x, 0) {
+			return errJSONBNull
+		}
 	case []any:
 		buf.WriteByte('[')
 		for i, e := range x {
@@ -222,23 +222,17 @@ func writeJSONB(buf *bytes.Buffer, v any, jsNumbers bool) error {
 			}
 		}
 		buf.WriteByte(']')
+		return nil
 	case map[string]any:
-		keys := make([]string, 0, len(x))
-		for k := range x {
-			keys = append(keys, k)
-		}
-		sort.Slice(keys, func(i, j int) bool {
-			if len(keys[i]) != len(keys[j]) {
-				return len(keys[i]) < len(keys[j])
-			}
-			return keys[i] < keys[j]
+		keys := slices.SortedFunc(maps.Keys(x), func(a, b string) int {
+			return cmp.Or(cmp.Compare(len(a), len(b)), strings.Compare(a, b))
 		})
 		buf.WriteByte('{')
 		for i, k := range keys {
 			if i > 0 {
 				buf.WriteByte(',')
 			}
-			if err := writeJSONString(buf, k); err != nil {
+			if err := writeJSONB(buf, k, false); err != nil {
 				return err
 			}
 			buf.WriteByte(':')
@@ -247,21 +241,10 @@ func writeJSONB(buf *bytes.Buffer, v any, jsNumbers bool) error {
 			}
 		}
 		buf.WriteByte('}')
-	default:
-		return fmt.Errorf("unexpected JSON value %T", v)
+		return nil
 	}
-	return nil
-}
-
-func writeJSONString(buf *bytes.Buffer, s string) error {
-	if strings.ContainsRune(s, 0) {
-		return errJSONBNull
-	}
-	enc := json.NewEncoder(buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(s); err != nil {
-		return err
-	}
-	buf.Truncate(buf.Len() - 1) // Encode's newline
-	return nil
+	// null, booleans, strings and numbers as written.
+	b, err := marshal(v)
+	buf.Write(b)
+	return err
 }

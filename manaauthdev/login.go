@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
@@ -49,42 +50,34 @@ func (s *Server) loginError(w http.ResponseWriter, r *http.Request, status int, 
 // login body, with the validation issue of each field that is not a
 // string, worded as the service's schema words them.
 func credentialFields(fields map[string]any) (email, password string, issues []string) {
-	email, ok := fields["email"].(string)
-	if !ok {
-		issues = append(issues, "[body.email] "+expectedString(fields["email"]))
-	}
-	password, ok = fields["password"].(string)
-	if !ok {
-		issues = append(issues, "[body.password] "+expectedString(fields["password"]))
-	}
+	email, _ = stringField(&issues, "email", fields["email"])
+	password, _ = stringField(&issues, "password", fields["password"])
 	return email, password, issues
 }
 
 func (s *Server) loginRoute(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	body, ok, err := readJSONBody(r)
-	if err != nil {
-		s.internalError(w, r, err)
-		return
-	}
-	if !ok {
-		s.loginError(w, r, http.StatusBadRequest, "VALIDATION", "Invalid JSON body")
+	if s.failed(w, r, err) {
 		return
 	}
 	fields, isObject := body.(map[string]any)
-	if !isObject {
-		s.loginError(w, r, http.StatusBadRequest, "VALIDATION", "[body] Invalid input: expected object, received "+jsTypeNameOf(body))
-		return
-	}
 	email, password, issues := credentialFields(fields)
-	if len(issues) > 0 {
-		s.loginError(w, r, http.StatusBadRequest, "VALIDATION", strings.Join(issues, "; "))
-		return
+	invalid := ""
+	switch {
+	case !ok:
+		invalid = "Invalid JSON body"
+	case !isObject:
+		invalid = "[body] Invalid input: expected object, received " + jsTypeNameOf(body)
+	case len(issues) > 0:
+		invalid = strings.Join(issues, "; ")
+	case !validEmail(email):
+		// Better Auth's check of the address (spaces around it included),
+		// before any lookup: no attempt is recorded.
+		invalid = "Invalid email"
 	}
-	// Better Auth's check of the address (spaces around it included), before
-	// any lookup: no attempt is recorded.
-	if !validEmail(email) {
-		s.loginError(w, r, http.StatusBadRequest, "VALIDATION", "Invalid email")
+	if invalid != "" {
+		s.loginError(w, r, http.StatusBadRequest, "VALIDATION", invalid)
 		return
 	}
 
@@ -104,30 +97,24 @@ func (s *Server) loginRoute(w http.ResponseWriter, r *http.Request) {
 	}
 
 	u, ok, err := s.checkCredentials(ctx, email, password)
-	if err != nil {
-		s.internalError(w, r, err)
+	if s.failed(w, r, err) {
 		return
 	}
-	if !ok {
-		if s.erasedByClearing(email, now) {
-			s.loginError(w, r, http.StatusUnauthorized, "INVALID_CREDENTIALS", "Invalid email or password")
-			return
-		}
-		if err := s.store.RecordLoginFailure(ctx, email, now); err != nil {
-			s.internalError(w, r, err)
-			return
+	if !ok || !u.EmailVerified {
+		if !s.erasedByClearing(email, now) {
+			if s.failed(w, r, s.store.RecordLoginFailure(ctx, email, now)) {
+				return
+			}
 		}
 		s.loginError(w, r, http.StatusUnauthorized, "INVALID_CREDENTIALS", "Invalid email or password")
 		return
 	}
-	if err := s.store.ClearLoginFailures(ctx, email); err != nil {
-		s.internalError(w, r, err)
+	if s.failed(w, r, s.store.ClearLoginFailures(ctx, email)) {
 		return
 	}
 	s.clearingSent(email, now)
 	sess, err := s.newSession(ctx, r, u)
-	if err != nil {
-		s.internalError(w, r, err)
+	if s.failed(w, r, err) {
 		return
 	}
 	// mana-auth's own login issues role "user" whatever the user's role
@@ -142,28 +129,20 @@ func (s *Server) loginRoute(w http.ResponseWriter, r *http.Request) {
 	}{false, sess.Token, s.userJSON(u), access, sess.Token})
 }
 
-// checkCredentials is Better Auth's sign-in under the route: the address
-// lowercased, the password of the credential account, a verified address.
-// ok=false for any refusal; the route answers them all alike.
+// checkCredentials is Better Auth's check of a sign-in: the address
+// lowercased, the password of the credential account. ok=false for an
+// unknown address or a wrong password; whether the address is verified is
+// the caller's to check.
 func (s *Server) checkCredentials(ctx context.Context, email, password string) (User, bool, error) {
+	var hash string
 	u, err := s.store.UserByEmail(ctx, strings.ToLower(email))
+	if err == nil {
+		hash, err = s.store.PasswordHash(ctx, u.ID)
+	}
 	if errors.Is(err, ErrNotFound) {
 		return User{}, false, nil
 	}
-	if err != nil {
-		return User{}, false, err
-	}
-	hash, err := s.store.PasswordHash(ctx, u.ID)
-	if errors.Is(err, ErrNotFound) {
-		return User{}, false, nil
-	}
-	if err != nil {
-		return User{}, false, err
-	}
-	if !checkPassword(hash, password) || !u.EmailVerified {
-		return User{}, false, nil
-	}
-	return u, true, nil
+	return u, err == nil && checkPassword(hash, password), err
 }
 
 // clearingSent notes that a success's clearing of the failures of the
@@ -171,14 +150,7 @@ func (s *Server) checkCredentials(ctx context.Context, email, password string) (
 func (s *Server) clearingSent(email string, now time.Time) {
 	s.clearMu.Lock()
 	defer s.clearMu.Unlock()
-	for e, sent := range s.clearing {
-		if now.Sub(sent) >= ClearLag {
-			delete(s.clearing, e)
-		}
-	}
-	if s.clearing == nil {
-		s.clearing = map[string]time.Time{}
-	}
+	maps.DeleteFunc(s.clearing, func(_ string, sent time.Time) bool { return now.Sub(sent) >= ClearLag })
 	s.clearing[email] = now
 }
 

@@ -1,14 +1,16 @@
 package manaauthdev
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
 	"time"
-	"unicode"
 	"unicode/utf8"
 )
 
@@ -30,8 +32,7 @@ type MemoryStore struct {
 
 type memUser struct {
 	User
-	passwordHash string // the credential account; "" when it has none
-	hasAccount   bool
+	passwordHash string // of the credential account, which CreateUser makes with the user
 }
 
 type memPersona struct {
@@ -95,16 +96,9 @@ func (m *MemoryStore) UserByID(_ context.Context, id string) (User, error) {
 }
 
 func (m *MemoryStore) CreateUser(_ context.Context, u User, passwordHash string) error {
-	if err := checkText(u.ID, u.Name, u.Email); err != nil {
-		return err
-	}
-	if err := validEnum(u.Role, RoleUser, RoleAdmin, RoleService); err != nil {
-		return err
-	}
-	if err := validEnum(u.AccessTier, TierGuest, TierPublic, TierBeta, TierAlpha, TierFounder); err != nil {
-		return err
-	}
-	if err := validEnum(u.Kind, KindHuman, KindPersona, KindSystem); err != nil {
+	err := cmp.Or(checkText(u.ID, u.Name, u.Email), validEnum(u.Role, RoleUser, RoleAdmin, RoleService),
+		validEnum(u.AccessTier, TierGuest, TierPublic, TierBeta, TierAlpha, TierFounder), validEnum(u.Kind, KindHuman, KindPersona, KindSystem))
+	if err != nil {
 		return err
 	}
 	m.mu.Lock()
@@ -115,7 +109,7 @@ func (m *MemoryStore) CreateUser(_ context.Context, u User, passwordHash string)
 	if _, ok := m.byEmail[u.Email]; ok {
 		return ErrEmailTaken
 	}
-	m.users[u.ID] = &memUser{User: u, passwordHash: passwordHash, hasAccount: true}
+	m.users[u.ID] = &memUser{User: u, passwordHash: passwordHash}
 	m.byEmail[u.Email] = u.ID
 	return nil
 }
@@ -124,7 +118,7 @@ func (m *MemoryStore) PasswordHash(_ context.Context, userID string) (string, er
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	u, ok := m.users[userID]
-	if !ok || !u.hasAccount {
+	if !ok {
 		return "", ErrNotFound
 	}
 	return u.passwordHash, nil
@@ -146,7 +140,7 @@ func (m *MemoryStore) UpsertPersona(_ context.Context, p PersonaRow) error {
 	if err := checkText(p.Archetype, p.SystemPrompt, p.TickCadence); err != nil {
 		return err
 	}
-	mix, err := jsonbText(p.ModuleMix, false)
+	mix, err := jsonbText(p.ModuleMix)
 	if err != nil {
 		return err
 	}
@@ -171,22 +165,14 @@ func (m *MemoryStore) UpsertPersona(_ context.Context, p PersonaRow) error {
 // newestFirst orders personas by created_at descending; the insertion
 // order breaks ties so that the order is stable.
 func newestFirst(a, b *memPersona) int {
-	if c := b.CreatedAt.Compare(a.CreatedAt); c != 0 {
-		return c
-	}
-	return int(b.seq - a.seq)
+	return cmp.Or(b.CreatedAt.Compare(a.CreatedAt), cmp.Compare(b.seq, a.seq))
 }
 
 func (m *MemoryStore) ListPersonas(_ context.Context, actionsSince time.Time) ([]PersonaListing, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	rows := make([]*memPersona, 0, len(m.personas))
-	for _, p := range m.personas {
-		rows = append(rows, p)
-	}
-	slices.SortFunc(rows, newestFirst)
-	out := make([]PersonaListing, 0, len(rows))
-	for _, p := range rows {
+	out := make([]PersonaListing, 0, len(m.personas))
+	for _, p := range slices.SortedFunc(maps.Values(m.personas), newestFirst) {
 		u := m.users[p.UserID]
 		n := 0
 		for _, a := range m.actions {
@@ -228,10 +214,7 @@ func (m *MemoryStore) RecentActions(_ context.Context, personaID string, limit i
 		}
 	}
 	slices.SortFunc(out, func(a, b Action) int {
-		if c := b.CreatedAt.Compare(a.CreatedAt); c != 0 {
-			return c
-		}
-		return strings.Compare(a.ID, b.ID)
+		return cmp.Or(b.CreatedAt.Compare(a.CreatedAt), strings.Compare(a.ID, b.ID))
 	})
 	if len(out) > limit {
 		out = out[:limit]
@@ -249,10 +232,9 @@ func (m *MemoryStore) FeedbackCounts(_ context.Context, personaID string) ([]Mod
 		}
 	}
 	out := make([]ModuleCount, 0, len(counts))
-	for mod, n := range counts {
-		out = append(out, ModuleCount{Module: mod, Count: n})
+	for _, mod := range slices.Sorted(maps.Keys(counts)) {
+		out = append(out, ModuleCount{Module: mod, Count: counts[mod]})
 	}
-	slices.SortFunc(out, func(a, b ModuleCount) int { return strings.Compare(a.Module, b.Module) })
 	return out, nil
 }
 
@@ -287,26 +269,20 @@ func (m *MemoryStore) lastSession(userID string) *time.Time {
 }
 
 func (m *MemoryStore) SearchUsers(_ context.Context, q UserQuery) ([]UserListing, int, error) {
-	var pattern []likeToken
-	if q.Search != "" {
-		var err error
-		if pattern, err = parseLike("%" + q.Search + "%"); err != nil {
-			return nil, 0, err
-		}
+	pattern, err := likePattern("%" + q.Search + "%")
+	if err != nil {
+		return nil, 0, err
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var match []*memUser
 	for _, u := range m.users {
-		if q.Search == "" || ilike(u.Email, pattern) || ilike(u.Name, pattern) {
+		if pattern.MatchString(u.Email) || pattern.MatchString(u.Name) {
 			match = append(match, u)
 		}
 	}
 	slices.SortFunc(match, func(a, b *memUser) int {
-		if c := b.CreatedAt.Compare(a.CreatedAt); c != 0 {
-			return c
-		}
-		return strings.Compare(a.ID, b.ID)
+		return cmp.Or(b.CreatedAt.Compare(a.CreatedAt), strings.Compare(a.ID, b.ID))
 	})
 	total := len(match)
 	lo := min(max(q.Offset, 0), total)
@@ -339,10 +315,7 @@ func (m *MemoryStore) UsersByTier(_ context.Context, tier string) ([]UserListing
 	// No ORDER BY in the real query: PostgreSQL returns rows in the order
 	// they were last written, which is what updated_at gives here.
 	slices.SortFunc(match, func(a, b *memUser) int {
-		if c := a.UpdatedAt.Compare(b.UpdatedAt); c != 0 {
-			return c
-		}
-		return strings.Compare(a.ID, b.ID)
+		return cmp.Or(a.UpdatedAt.Compare(b.UpdatedAt), strings.Compare(a.ID, b.ID))
 	})
 	out := make([]UserListing, 0, len(match))
 	for _, u := range match {
@@ -359,59 +332,25 @@ func copyTime(t *time.Time) *time.Time {
 	return &c
 }
 
-// likeToken is one element of an SQL LIKE pattern.
-type likeToken struct {
-	kind byte // 'c' one literal character, '_' any one character, '%' any run
-	r    rune
-}
-
-// parseLike reads an SQL LIKE pattern with PostgreSQL's default escape
-// character, the backslash.
-func parseLike(pattern string) ([]likeToken, error) {
-	var out []likeToken
-	rs := []rune(pattern)
-	for i := 0; i < len(rs); i++ {
-		switch rs[i] {
+// likePattern compiles an SQL ILIKE pattern, with PostgreSQL's default
+// escape character (the backslash), into a regular expression.
+func likePattern(pattern string) (*regexp.Regexp, error) {
+	var b strings.Builder
+	for rs := []rune(pattern); len(rs) > 0; rs = rs[1:] {
+		switch rs[0] {
 		case '\\':
-			if i+1 == len(rs) {
+			if len(rs) == 1 {
 				return nil, errors.New("LIKE pattern must not end with escape character")
 			}
-			i++
-			out = append(out, likeToken{kind: 'c', r: rs[i]})
+			rs = rs[1:]
+			b.WriteString(regexp.QuoteMeta(string(rs[0])))
 		case '%':
-			out = append(out, likeToken{kind: '%'})
+			b.WriteString(".*")
 		case '_':
-			out = append(out, likeToken{kind: '_'})
+			b.WriteString(".")
 		default:
-			out = append(out, likeToken{kind: 'c', r: rs[i]})
+			b.WriteString(regexp.QuoteMeta(string(rs[0])))
 		}
 	}
-	return out, nil
-}
-
-// ilike matches s against a parsed LIKE pattern, ignoring case.
-func ilike(s string, p []likeToken) bool {
-	rs := []rune(strings.ToLower(s))
-	si, pi := 0, 0
-	star, mark := -1, 0
-	for si < len(rs) {
-		switch {
-		case pi < len(p) && (p[pi].kind == '_' || (p[pi].kind == 'c' && unicode.ToLower(p[pi].r) == rs[si])):
-			si++
-			pi++
-		case pi < len(p) && p[pi].kind == '%':
-			star, mark = pi, si
-			pi++
-		case star >= 0:
-			pi = star + 1
-			mark++
-			si = mark
-		default:
-			return false
-		}
-	}
-	for pi < len(p) && p[pi].kind == '%' {
-		pi++
-	}
-	return pi == len(p)
+	return regexp.Compile("(?is)^" + b.String() + "$")
 }

@@ -46,7 +46,7 @@ func (m *MemoryStore) SetUserRole(_ context.Context, userID, role string) error 
 	if err := validEnum(role, RoleUser, RoleAdmin, RoleService); err != nil {
 		return err
 	}
-	return m.editUser(userID, func(u *memUser) { u.Role = role })
+	return edit(m, m.users, userID, func(u *memUser) { u.Role = role })
 }
 
 func (m *MemoryStore) RecordLoginFailure(_ context.Context, email string, at time.Time) error {

@@ -1,6 +1,7 @@
 package manaauthdev
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"time"
@@ -10,10 +11,7 @@ import (
 // does to the tables outside the admin API, and the counts tests read.
 
 func (m *MemoryStore) AddAction(_ context.Context, a Action) error {
-	if err := checkText(a.ID, a.TickID, a.ToolName); err != nil {
-		return err
-	}
-	if err := validEnum(a.Result, "ok", "error"); err != nil {
+	if err := cmp.Or(checkText(a.ID, a.TickID, a.ToolName), validEnum(a.Result, "ok", "error")); err != nil {
 		return err
 	}
 	m.mu.Lock()
@@ -48,21 +46,14 @@ func (m *MemoryStore) AddFeedback(_ context.Context, f Feedback) error {
 }
 
 func (m *MemoryStore) SetLastActiveAt(_ context.Context, personaID string, at *time.Time) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	p, ok := m.personas[personaID]
-	if !ok {
-		return ErrNotFound
-	}
-	p.lastActiveAt = copyTime(at)
-	return nil
+	return edit(m, m.personas, personaID, func(p *memPersona) { p.lastActiveAt = copyTime(at) })
 }
 
 func (m *MemoryStore) EditPersona(_ context.Context, userID string, e PersonaEdit) error {
 	var mix []byte
 	if e.ModuleMix != nil {
 		var err error
-		if mix, err = jsonbText(e.ModuleMix, false); err != nil {
+		if mix, err = jsonbText(e.ModuleMix); err != nil {
 			return err
 		}
 	}
@@ -73,45 +64,33 @@ func (m *MemoryStore) EditPersona(_ context.Context, userID string, e PersonaEdi
 			}
 		}
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	p, ok := m.personas[userID]
-	if !ok {
-		return ErrNotFound
+	return edit(m, m.personas, userID, func(p *memPersona) {
+		setIf(&m.users[userID].Name, e.Name)
+		setIf(&p.Archetype, e.Archetype)
+		setIf(&p.SystemPrompt, e.SystemPrompt)
+		setIf(&p.TickCadence, e.TickCadence)
+		if mix != nil {
+			p.ModuleMix = mix
+		}
+	})
+}
+
+// setIf sets *field to *value unless value is nil.
+func setIf(field, value *string) {
+	if value != nil {
+		*field = *value
 	}
-	if e.Name != nil {
-		m.users[userID].Name = *e.Name
-	}
-	if e.Archetype != nil {
-		p.Archetype = *e.Archetype
-	}
-	if e.SystemPrompt != nil {
-		p.SystemPrompt = *e.SystemPrompt
-	}
-	if mix != nil {
-		p.ModuleMix = mix
-	}
-	if e.TickCadence != nil {
-		p.TickCadence = *e.TickCadence
-	}
-	return nil
 }
 
 func (m *MemoryStore) SetUserKind(_ context.Context, userID, kind string) error {
 	if err := validEnum(kind, KindHuman, KindPersona, KindSystem); err != nil {
 		return err
 	}
-	return m.editUser(userID, func(u *memUser) { u.Kind = kind })
+	return edit(m, m.users, userID, func(u *memUser) { u.Kind = kind })
 }
 
 func (m *MemoryStore) DeletePersonaRow(_ context.Context, userID string) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if _, ok := m.personas[userID]; !ok {
-		return ErrNotFound
-	}
-	m.dropPersonaRow(userID)
-	return nil
+	return edit(m, m.personas, userID, func(*memPersona) { m.dropPersonaRow(userID) })
 }
 
 // dropPersonaRow deletes the persona row of id and, as the foreign keys
@@ -131,25 +110,15 @@ func (m *MemoryStore) dropPersonaRow(id string) {
 }
 
 func (m *MemoryStore) MarkVerified(_ context.Context, userID string) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	u, ok := m.users[userID]
-	if !ok {
-		return ErrNotFound
-	}
-	u.EmailVerified = true
-	return nil
+	return edit(m, m.users, userID, func(u *memUser) { u.EmailVerified = true })
 }
 
 func (m *MemoryStore) RowCounts(_ context.Context, userID string) (RowCounts, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var c RowCounts
-	if u, ok := m.users[userID]; ok {
-		c.Users = 1
-		if u.hasAccount {
-			c.Accounts = 1
-		}
+	if _, ok := m.users[userID]; ok {
+		c.Users, c.Accounts = 1, 1
 	}
 	if _, ok := m.personas[userID]; ok {
 		c.Personas = 1
@@ -172,14 +141,15 @@ func (m *MemoryStore) RowCounts(_ context.Context, userID string) (RowCounts, er
 	return c, nil
 }
 
-// editUser changes the user with userID under the store's lock.
-func (m *MemoryStore) editUser(userID string, edit func(*memUser)) error {
+// edit changes the row of rows (the store's users or personas) with id
+// under the store's lock; a missing row is ErrNotFound.
+func edit[T any](m *MemoryStore, rows map[string]*T, id string, change func(*T)) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	u, ok := m.users[userID]
+	row, ok := rows[id]
 	if !ok {
 		return ErrNotFound
 	}
-	edit(u)
+	change(row)
 	return nil
 }

@@ -1,7 +1,6 @@
 package manaauthdev
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -30,8 +29,7 @@ type personaListEntry struct {
 
 func (s *Server) listPersonas(w http.ResponseWriter, r *http.Request) {
 	rows, err := s.store.ListPersonas(r.Context(), s.now().Add(-7*24*time.Hour))
-	if err != nil {
-		s.internalError(w, r, err)
+	if s.failed(w, r, err) {
 		return
 	}
 	out := struct {
@@ -77,25 +75,18 @@ type moduleFeedback struct {
 	AvgRating int `json:"avgRating"`
 }
 
-func (s *Server) personaDetail(w http.ResponseWriter, r *http.Request, id string) {
-	ctx := r.Context()
+func (s *Server) personaDetail(w http.ResponseWriter, r *http.Request) {
+	ctx, id := r.Context(), r.PathValue("id")
 	p, err := s.store.Persona(ctx, id)
-	if errors.Is(err, ErrNotFound) {
-		s.writeJSON(w, r, http.StatusNotFound, routeError{Error: "Not found"})
-		return
-	}
-	if err != nil {
-		s.internalError(w, r, err)
+	if s.missing(w, r, err) {
 		return
 	}
 	actions, err := s.store.RecentActions(ctx, id, 20)
-	if err != nil {
-		s.internalError(w, r, err)
+	if s.failed(w, r, err) {
 		return
 	}
 	counts, err := s.store.FeedbackCounts(ctx, id)
-	if err != nil {
-		s.internalError(w, r, err)
+	if s.failed(w, r, err) {
 		return
 	}
 	out := struct {
@@ -134,15 +125,8 @@ func readJSONBody(r *http.Request) (v any, ok bool, err error) {
 	if len(raw) > maxBody {
 		return nil, false, fmt.Errorf("body larger than %d bytes", maxBody)
 	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	if err := dec.Decode(&v); err != nil {
-		return nil, false, nil
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return nil, false, nil // trailing data
-	}
-	return v, true, nil
+	v, err = parseJSON(raw)
+	return v, err == nil, nil
 }
 
 // upsertPersona is POST /api/v1/admin/personas, step by step as the real
@@ -150,8 +134,7 @@ func readJSONBody(r *http.Request) (v any, ok bool, err error) {
 func (s *Server) upsertPersona(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	body, ok, err := readJSONBody(r)
-	if err != nil {
-		s.internalError(w, r, err)
+	if s.failed(w, r, err) {
 		return
 	}
 	if !ok {
@@ -209,8 +192,7 @@ func (s *Server) upsertPersona(w http.ResponseWriter, r *http.Request) {
 		cadence = jsString(tc)
 	}
 	mix, err := jsonbFromValue(fields["moduleMix"])
-	if err != nil {
-		s.internalError(w, r, err)
+	if s.failed(w, r, err) {
 		return
 	}
 	if s.faults.writeFails(email) {
@@ -219,12 +201,8 @@ func (s *Server) upsertPersona(w http.ResponseWriter, r *http.Request) {
 	}
 
 	// 1. The lookup compares the address verbatim.
-	userID := ""
 	u, err := s.store.UserByEmail(ctx, email)
-	switch {
-	case err == nil:
-		userID = u.ID
-	case errors.Is(err, ErrNotFound):
+	if errors.Is(err, ErrNotFound) {
 		// 2. Better Auth's sign-up, which lowercases the address and answers
 		// a made-up id for one that exists.
 		// body.name ?? email.split('@')[0]: only a missing name or null
@@ -234,32 +212,29 @@ func (s *Server) upsertPersona(w http.ResponseWriter, r *http.Request) {
 			name = email[:strings.Index(email, "@")]
 		}
 		created, apiErr, err := s.signUp(ctx, email, fields["password"], name)
-		if err != nil {
-			s.internalError(w, r, err)
+		if s.failed(w, r, err) {
 			return
 		}
 		if apiErr != nil {
 			s.writeJSON(w, r, http.StatusInternalServerError, routeError{Error: "Sign-up failed", Message: apiErr.Message})
 			return
 		}
-		userID = created.ID
+		u = created
 		if s.faults.stopsAfterSignUp(email) {
 			resetConnection(w) // the service stopped: no stamp, no row, no answer
 			return
 		}
-	default:
-		s.internalError(w, r, err)
+	} else if s.failed(w, r, err) {
 		return
 	}
+	userID := u.ID
 	// 3. The stamp, whatever kind of user this was.
-	if err := s.store.StampPersona(ctx, userID, s.now()); err != nil {
-		s.internalError(w, r, err)
+	if s.failed(w, r, s.store.StampPersona(ctx, userID, s.now())) {
 		return
 	}
 	// 4. The persona row; for a made-up id the foreign key refuses it.
 	row := PersonaRow{UserID: userID, Archetype: archetype, SystemPrompt: prompt, ModuleMix: mix, TickCadence: cadence, CreatedAt: s.now()}
-	if err := s.store.UpsertPersona(ctx, row); err != nil {
-		s.internalError(w, r, err)
+	if s.failed(w, r, s.store.UpsertPersona(ctx, row)) {
 		return
 	}
 	s.writeJSON(w, r, http.StatusOK, struct {
@@ -269,15 +244,10 @@ func (s *Server) upsertPersona(w http.ResponseWriter, r *http.Request) {
 	}{true, userID, email})
 }
 
-func (s *Server) deletePersona(w http.ResponseWriter, r *http.Request, id string) {
-	ctx := r.Context()
+func (s *Server) deletePersona(w http.ResponseWriter, r *http.Request) {
+	ctx, id := r.Context(), r.PathValue("id")
 	u, err := s.store.UserByID(ctx, id)
-	if errors.Is(err, ErrNotFound) {
-		s.writeJSON(w, r, http.StatusNotFound, routeError{Error: "Not found"})
-		return
-	}
-	if err != nil {
-		s.internalError(w, r, err)
+	if s.missing(w, r, err) {
 		return
 	}
 	if u.Kind != KindPersona {
@@ -292,12 +262,7 @@ func (s *Server) deletePersona(w http.ResponseWriter, r *http.Request, id string
 		return
 	}
 	err = s.store.DeleteUser(ctx, id)
-	if errors.Is(err, ErrNotFound) {
-		s.writeJSON(w, r, http.StatusNotFound, routeError{Error: "Not found"})
-		return
-	}
-	if err != nil {
-		s.internalError(w, r, err)
+	if s.missing(w, r, err) {
 		return
 	}
 	s.writeJSON(w, r, http.StatusOK, struct {

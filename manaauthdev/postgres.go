@@ -2,15 +2,13 @@ package manaauthdev
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // maxConns bounds the connections a PostgresStore opens.
@@ -21,12 +19,7 @@ const maxConns = 8
 // its own, without a transaction around the steps of an upsert. Safe for
 // concurrent use.
 type PostgresStore struct {
-	config *pgx.ConnConfig
-	slots  chan struct{}  // one per open or opening connection
-	idle   chan *pgx.Conn // connections ready for use
-
-	closeOnce sync.Once
-	closed    atomic.Bool
+	pool *pgxpool.Pool
 }
 
 var _ Store = (*PostgresStore)(nil)
@@ -34,98 +27,42 @@ var _ Store = (*PostgresStore)(nil)
 // OpenPostgres connects to the database at dsn and creates the auth schema's
 // tables there if they are missing.
 func OpenPostgres(ctx context.Context, dsn string) (*PostgresStore, error) {
-	config, err := pgx.ParseConfig(dsn)
+	config, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("parsing the database address: %w", err)
 	}
-	s := &PostgresStore{
-		config: config,
-		slots:  make(chan struct{}, maxConns),
-		idle:   make(chan *pgx.Conn, maxConns),
+	config.MaxConns = maxConns
+	pool, err := pgxpool.NewWithConfig(ctx, config)
+	if err == nil {
+		err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+			// Two servers starting at once on one database must not race on
+			// CREATE TYPE / CREATE TABLE.
+			if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(7247361)`); err != nil {
+				return err
+			}
+			_, err := tx.Exec(ctx, SchemaSQL)
+			return err
+		})
 	}
-	err = s.do(ctx, func(c *pgx.Conn) error {
-		tx, err := c.Begin(ctx)
-		if err != nil {
-			return err
-		}
-		defer tx.Rollback(ctx)
-		// Two servers starting at once on one database must not race on
-		// CREATE TYPE / CREATE TABLE.
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(7247361)`); err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, schemaSQL); err != nil {
-			return err
-		}
-		return tx.Commit(ctx)
-	})
 	if err != nil {
-		s.Close()
-		return nil, fmt.Errorf("preparing the auth schema in %s@%s/%s: %w", config.User, config.Host, config.Database, err)
+		if pool != nil {
+			pool.Close()
+		}
+		cc := config.ConnConfig
+		return nil, fmt.Errorf("preparing the auth schema in %s@%s/%s: %w", cc.User, cc.Host, cc.Database, err)
 	}
-	return s, nil
+	return &PostgresStore{pool: pool}, nil
 }
 
-// Close closes the idle connections; connections in use close when released.
+// Close closes the store's connections, once those in use are released.
 func (s *PostgresStore) Close() error {
-	s.closed.Store(true)
-	s.closeOnce.Do(func() {
-		for {
-			select {
-			case c := <-s.idle:
-				ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-				c.Close(ctx)
-				cancel()
-			default:
-				return
-			}
-		}
-	})
+	s.pool.Close()
 	return nil
 }
 
-// do runs fn on a connection of the store's small pool.
-func (s *PostgresStore) do(ctx context.Context, fn func(*pgx.Conn) error) error {
-	select {
-	case s.slots <- struct{}{}:
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	defer func() { <-s.slots }()
-	var c *pgx.Conn
-	select {
-	case c = <-s.idle:
-	default:
-	}
-	if c == nil || c.IsClosed() {
-		var err error
-		if c, err = pgx.ConnectConfig(ctx, s.config.Copy()); err != nil {
-			return err
-		}
-	}
-	err := fn(c)
-	if s.closed.Load() || c.IsClosed() || c.PgConn().IsBusy() || c.PgConn().TxStatus() != 'I' {
-		closeCtx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		c.Close(closeCtx)
-		cancel()
-		return err
-	}
-	select {
-	case s.idle <- c:
-	default:
-		c.Close(ctx)
-	}
-	return err
-}
-
 func (s *PostgresStore) exec(ctx context.Context, sql string, args ...any) (int64, error) {
-	var n int64
-	err := s.do(ctx, func(c *pgx.Conn) error {
-		tag, err := c.Exec(ctx, sql, args...)
-		n = tag.RowsAffected()
-		return err
-	})
-	return n, translate(err)
+	tag, err := s.pool.Exec(ctx, sql, args...)
+	return tag.RowsAffected(), translate(err)
 }
 
 // translate maps the database's refusals to the Store's errors.
@@ -145,32 +82,38 @@ func translate(err error) error {
 	return err
 }
 
-const userColumns = `id, name, email, email_verified, role::text, access_tier::text, kind::text, created_at, updated_at`
-
-func scanUser(row pgx.Row) (User, error) {
-	var u User
-	err := row.Scan(&u.ID, &u.Name, &u.Email, &u.EmailVerified, &u.Role, &u.AccessTier, &u.Kind, &u.CreatedAt, &u.UpdatedAt)
-	return u, translate(err)
+// update is exec of a statement that must match a row: none is ErrNotFound.
+func (s *PostgresStore) update(ctx context.Context, sql string, args ...any) error {
+	n, err := s.exec(ctx, sql, args...)
+	if err == nil && n == 0 {
+		return ErrNotFound
+	}
+	return err
 }
 
+// query runs sql and returns its rows, each made a T by to. (The rows of
+// a query that failed carry its error, which CollectRows returns.)
+func query[T any](ctx context.Context, s *PostgresStore, to pgx.RowToFunc[T], sql string, args ...any) ([]T, error) {
+	rows, _ := s.pool.Query(ctx, sql, args...)
+	out, err := pgx.CollectRows(rows, to)
+	return out, translate(err)
+}
+
+// queryRow is query of exactly one row: none is ErrNotFound.
+func queryRow[T any](ctx context.Context, s *PostgresStore, sql string, args ...any) (T, error) {
+	rows, _ := s.pool.Query(ctx, sql, args...)
+	out, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByPos[T])
+	return out, translate(err)
+}
+
+const userColumns = `id, name, email, email_verified, role::text, access_tier::text, kind::text, created_at, updated_at`
+
 func (s *PostgresStore) UserByEmail(ctx context.Context, email string) (User, error) {
-	var u User
-	err := s.do(ctx, func(c *pgx.Conn) error {
-		var err error
-		u, err = scanUser(c.QueryRow(ctx, `SELECT `+userColumns+` FROM auth.users WHERE email = $1`, email))
-		return err
-	})
-	return u, err
+	return queryRow[User](ctx, s, `SELECT `+userColumns+` FROM auth.users WHERE email = $1`, email)
 }
 
 func (s *PostgresStore) UserByID(ctx context.Context, id string) (User, error) {
-	var u User
-	err := s.do(ctx, func(c *pgx.Conn) error {
-		var err error
-		u, err = scanUser(c.QueryRow(ctx, `SELECT `+userColumns+` FROM auth.users WHERE id = $1`, id))
-		return err
-	})
-	return u, err
+	return queryRow[User](ctx, s, `SELECT `+userColumns+` FROM auth.users WHERE id = $1`, id)
 }
 
 // CreateUser inserts the user, then its credential account, in two steps
@@ -188,17 +131,10 @@ func (s *PostgresStore) CreateUser(ctx context.Context, u User, passwordHash str
 }
 
 func (s *PostgresStore) PasswordHash(ctx context.Context, userID string) (string, error) {
-	var hash *string
-	err := s.do(ctx, func(c *pgx.Conn) error {
-		return c.QueryRow(ctx, `SELECT password FROM auth.accounts WHERE user_id = $1 AND provider_id = 'credential' LIMIT 1`, userID).Scan(&hash)
-	})
-	if err = translate(err); err != nil {
-		return "", err
-	}
-	if hash == nil {
-		return "", ErrNotFound
-	}
-	return *hash, nil
+	// An account without a password (NULL) has none to check either.
+	hash, err := queryRow[struct{ Hash string }](ctx, s, `SELECT password FROM auth.accounts
+		WHERE user_id = $1 AND provider_id = 'credential' AND password IS NOT NULL LIMIT 1`, userID)
+	return hash.Hash, err
 }
 
 func (s *PostgresStore) StampPersona(ctx context.Context, userID string, at time.Time) error {
@@ -219,131 +155,52 @@ func (s *PostgresStore) UpsertPersona(ctx context.Context, p PersonaRow) error {
 }
 
 func (s *PostgresStore) ListPersonas(ctx context.Context, actionsSince time.Time) ([]PersonaListing, error) {
-	var out []PersonaListing
-	err := s.do(ctx, func(c *pgx.Conn) error {
-		rows, err := c.Query(ctx, `SELECT p.user_id, u.email, u.name, p.archetype, p.tick_cadence, p.last_active_at, p.created_at,
-				(SELECT count(*) FROM auth.persona_actions a WHERE a.persona_id = p.user_id AND a.created_at > $1)
-			FROM auth.personas p JOIN auth.users u ON u.id = p.user_id
-			ORDER BY p.created_at DESC`, actionsSince)
-		if err != nil {
-			return err
-		}
-		out, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (PersonaListing, error) {
-			var p PersonaListing
-			var n int64
-			err := row.Scan(&p.UserID, &p.Email, &p.Name, &p.Archetype, &p.TickCadence, &p.LastActiveAt, &p.CreatedAt, &n)
-			p.Actions7d = int(n)
-			return p, err
-		})
-		return err
-	})
-	return out, translate(err)
+	return query(ctx, s, pgx.RowToStructByPos[PersonaListing], `SELECT p.user_id, u.email, u.name, p.archetype, p.tick_cadence, p.last_active_at, p.created_at,
+			(SELECT count(*) FROM auth.persona_actions a WHERE a.persona_id = p.user_id AND a.created_at > $1)
+		FROM auth.personas p JOIN auth.users u ON u.id = p.user_id
+		ORDER BY p.created_at DESC`, actionsSince)
 }
 
 func (s *PostgresStore) Persona(ctx context.Context, userID string) (Persona, error) {
-	var p Persona
-	err := s.do(ctx, func(c *pgx.Conn) error {
-		var mix string
-		err := c.QueryRow(ctx, `SELECT p.user_id, u.email, u.name, p.archetype, p.system_prompt, p.module_mix::text, p.tick_cadence, p.last_active_at, p.created_at
-			FROM auth.personas p JOIN auth.users u ON u.id = p.user_id WHERE p.user_id = $1`, userID).
-			Scan(&p.UserID, &p.Email, &p.Name, &p.Archetype, &p.SystemPrompt, &mix, &p.TickCadence, &p.LastActiveAt, &p.CreatedAt)
-		p.ModuleMix = json.RawMessage(mix)
-		return err
-	})
-	return p, translate(err)
+	return queryRow[Persona](ctx, s, `SELECT p.user_id, u.email, u.name, p.archetype, p.system_prompt, p.module_mix::text, p.tick_cadence, p.last_active_at, p.created_at
+		FROM auth.personas p JOIN auth.users u ON u.id = p.user_id WHERE p.user_id = $1`, userID)
 }
 
 func (s *PostgresStore) RecentActions(ctx context.Context, personaID string, limit int) ([]Action, error) {
-	var out []Action
-	err := s.do(ctx, func(c *pgx.Conn) error {
-		rows, err := c.Query(ctx, `SELECT id, persona_id, tick_id, tool_name, input_hash, result, error_message, latency_ms, created_at
-			FROM auth.persona_actions WHERE persona_id = $1 ORDER BY created_at DESC, id LIMIT $2`, personaID, limit)
-		if err != nil {
-			return err
-		}
-		out, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (Action, error) {
-			var a Action
-			err := row.Scan(&a.ID, &a.PersonaID, &a.TickID, &a.ToolName, &a.InputHash, &a.Result, &a.ErrorMessage, &a.LatencyMs, &a.CreatedAt)
-			return a, err
-		})
-		return err
-	})
-	return out, translate(err)
+	return query(ctx, s, pgx.RowToStructByPos[Action], `SELECT id, persona_id, tick_id, tool_name, input_hash, result, error_message, latency_ms, created_at
+		FROM auth.persona_actions WHERE persona_id = $1 ORDER BY created_at DESC, id LIMIT $2`, personaID, limit)
 }
 
 func (s *PostgresStore) FeedbackCounts(ctx context.Context, personaID string) ([]ModuleCount, error) {
-	var out []ModuleCount
-	err := s.do(ctx, func(c *pgx.Conn) error {
-		rows, err := c.Query(ctx, `SELECT module, count(*) FROM auth.persona_feedback WHERE persona_id = $1 GROUP BY module ORDER BY module`, personaID)
-		if err != nil {
-			return err
-		}
-		out, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (ModuleCount, error) {
-			var m ModuleCount
-			var n int64
-			err := row.Scan(&m.Module, &n)
-			m.Count = int(n)
-			return m, err
-		})
-		return err
-	})
-	return out, translate(err)
+	return query(ctx, s, pgx.RowToStructByPos[ModuleCount],
+		`SELECT module, count(*) FROM auth.persona_feedback WHERE persona_id = $1 GROUP BY module ORDER BY module`, personaID)
 }
 
 func (s *PostgresStore) DeleteUser(ctx context.Context, id string) error {
-	n, err := s.exec(ctx, `DELETE FROM auth.users WHERE id = $1`, id)
-	if err == nil && n == 0 {
-		return ErrNotFound
-	}
-	return err
+	return s.update(ctx, `DELETE FROM auth.users WHERE id = $1`, id)
 }
 
 const searchWhere = `($1::text = '' OR u.email ILIKE '%' || $1::text || '%' OR u.name ILIKE '%' || $1::text || '%')`
 
 func (s *PostgresStore) SearchUsers(ctx context.Context, q UserQuery) ([]UserListing, int, error) {
-	var out []UserListing
-	var total int64
 	var limit *int // LIMIT NULL: no limit
 	if q.Limit >= 0 {
 		limit = &q.Limit
 	}
-	err := s.do(ctx, func(c *pgx.Conn) error {
-		if err := c.QueryRow(ctx, `SELECT count(*) FROM auth.users u WHERE `+searchWhere, q.Search).Scan(&total); err != nil {
-			return err
-		}
-		rows, err := c.Query(ctx, `SELECT u.id, u.email, u.name, u.role::text, u.access_tier::text, u.created_at,
-				(SELECT max(s.updated_at) FROM auth.sessions s WHERE s.user_id = u.id)
-			FROM auth.users u WHERE `+searchWhere+`
-			ORDER BY u.created_at DESC, u.id LIMIT $2 OFFSET $3`, q.Search, limit, q.Offset)
-		if err != nil {
-			return err
-		}
-		out, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (UserListing, error) {
-			var u UserListing
-			err := row.Scan(&u.ID, &u.Email, &u.Name, &u.Role, &u.AccessTier, &u.CreatedAt, &u.LastActiveAt)
-			return u, err
-		})
-		return err
-	})
-	return out, int(total), translate(err)
+	total, err := queryRow[struct{ N int }](ctx, s, `SELECT count(*) FROM auth.users u WHERE `+searchWhere, q.Search)
+	if err != nil {
+		return nil, 0, err
+	}
+	out, err := query(ctx, s, pgx.RowToStructByPos[UserListing], `SELECT u.id, u.email, u.name, u.role::text, u.access_tier::text, u.created_at,
+			(SELECT max(s.updated_at) FROM auth.sessions s WHERE s.user_id = u.id)
+		FROM auth.users u WHERE `+searchWhere+`
+		ORDER BY u.created_at DESC, u.id LIMIT $2 OFFSET $3`, q.Search, limit, q.Offset)
+	return out, total.N, err
 }
 
 func (s *PostgresStore) UsersByTier(ctx context.Context, tier string) ([]UserListing, error) {
-	var out []UserListing
-	err := s.do(ctx, func(c *pgx.Conn) error {
-		rows, err := c.Query(ctx, `SELECT id, email, name, role::text, access_tier::text, created_at
-			FROM auth.users WHERE access_tier = $1::text::auth.access_tier ORDER BY updated_at, id`, tier)
-		if err != nil {
-			return err
-		}
-		out, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (UserListing, error) {
-			var u UserListing
-			err := row.Scan(&u.ID, &u.Email, &u.Name, &u.Role, &u.AccessTier, &u.CreatedAt)
-			return u, err
-		})
-		return err
-	})
-	return out, translate(err)
+	return query(ctx, s, pgx.RowToStructByPos[UserListing], `SELECT id, email, name, role::text, access_tier::text, created_at, NULL::timestamptz
+		FROM auth.users WHERE access_tier = $1::text::auth.access_tier ORDER BY updated_at, id`, tier)
 }
 
 func (s *PostgresStore) CreateSession(ctx context.Context, sess Session) error {
@@ -354,13 +211,8 @@ func (s *PostgresStore) CreateSession(ctx context.Context, sess Session) error {
 }
 
 func (s *PostgresStore) SessionByToken(ctx context.Context, token string) (Session, error) {
-	var sess Session
-	err := s.do(ctx, func(c *pgx.Conn) error {
-		return c.QueryRow(ctx, `SELECT id, token, user_id, expires_at, created_at, coalesce(ip_address, ''), coalesce(user_agent, '')
-			FROM auth.sessions WHERE token = $1`, token).
-			Scan(&sess.ID, &sess.Token, &sess.UserID, &sess.ExpiresAt, &sess.CreatedAt, &sess.IPAddress, &sess.UserAgent)
-	})
-	return sess, translate(err)
+	return queryRow[Session](ctx, s, `SELECT id, token, user_id, expires_at, created_at, coalesce(ip_address, ''), coalesce(user_agent, '')
+		FROM auth.sessions WHERE token = $1`, token)
 }
 
 func (s *PostgresStore) DeleteSession(ctx context.Context, token string) error {
@@ -374,16 +226,7 @@ func (s *PostgresStore) RecordLoginFailure(ctx context.Context, email string, at
 }
 
 func (s *PostgresStore) LoginFailures(ctx context.Context, email string) ([]time.Time, error) {
-	var out []time.Time
-	err := s.do(ctx, func(c *pgx.Conn) error {
-		rows, err := c.Query(ctx, `SELECT attempted_at FROM auth.login_attempts WHERE email = $1 AND NOT successful ORDER BY attempted_at, id`, email)
-		if err != nil {
-			return err
-		}
-		out, err = pgx.CollectRows(rows, pgx.RowTo[time.Time])
-		return err
-	})
-	return out, translate(err)
+	return query(ctx, s, pgx.RowTo[time.Time], `SELECT attempted_at FROM auth.login_attempts WHERE email = $1 AND NOT successful ORDER BY attempted_at, id`, email)
 }
 
 func (s *PostgresStore) ClearLoginFailures(ctx context.Context, email string) error {
@@ -392,20 +235,7 @@ func (s *PostgresStore) ClearLoginFailures(ctx context.Context, email string) er
 }
 
 func (s *PostgresStore) LoginAttempts(ctx context.Context) ([]LoginAttempt, error) {
-	var out []LoginAttempt
-	err := s.do(ctx, func(c *pgx.Conn) error {
-		rows, err := c.Query(ctx, `SELECT email, attempted_at FROM auth.login_attempts WHERE NOT successful ORDER BY attempted_at, id`)
-		if err != nil {
-			return err
-		}
-		out, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (LoginAttempt, error) {
-			var a LoginAttempt
-			err := row.Scan(&a.Email, &a.AttemptedAt)
-			return a, err
-		})
-		return err
-	})
-	return out, translate(err)
+	return query(ctx, s, pgx.RowToStructByPos[LoginAttempt], `SELECT email, attempted_at FROM auth.login_attempts WHERE NOT successful ORDER BY attempted_at, id`)
 }
 
 func (s *PostgresStore) AddAction(ctx context.Context, a Action) error {
@@ -423,11 +253,7 @@ func (s *PostgresStore) AddFeedback(ctx context.Context, f Feedback) error {
 }
 
 func (s *PostgresStore) SetLastActiveAt(ctx context.Context, personaID string, at *time.Time) error {
-	n, err := s.exec(ctx, `UPDATE auth.personas SET last_active_at = $2 WHERE user_id = $1`, personaID, at)
-	if err == nil && n == 0 {
-		return ErrNotFound
-	}
-	return err
+	return s.update(ctx, `UPDATE auth.personas SET last_active_at = $2 WHERE user_id = $1`, personaID, at)
 }
 
 func (s *PostgresStore) EditPersona(ctx context.Context, userID string, e PersonaEdit) error {
@@ -436,67 +262,40 @@ func (s *PostgresStore) EditPersona(ctx context.Context, userID string, e Person
 		m := string(e.ModuleMix)
 		mix = &m
 	}
-	n, err := s.exec(ctx, `UPDATE auth.personas SET
+	err := s.update(ctx, `UPDATE auth.personas SET
 			archetype = COALESCE($2, archetype),
 			system_prompt = COALESCE($3, system_prompt),
 			module_mix = COALESCE($4::text::jsonb, module_mix),
 			tick_cadence = COALESCE($5, tick_cadence)
 		WHERE user_id = $1`, userID, e.Archetype, e.SystemPrompt, mix, e.TickCadence)
-	if err != nil {
-		return err
-	}
-	if n == 0 {
-		return ErrNotFound
-	}
-	if e.Name != nil {
+	if err == nil && e.Name != nil {
 		_, err = s.exec(ctx, `UPDATE auth.users SET name = $2 WHERE id = $1`, userID, *e.Name)
 	}
 	return err
 }
 
 func (s *PostgresStore) SetUserKind(ctx context.Context, userID, kind string) error {
-	n, err := s.exec(ctx, `UPDATE auth.users SET kind = $2::text::auth.user_kind WHERE id = $1`, userID, kind)
-	if err == nil && n == 0 {
-		return ErrNotFound
-	}
-	return err
+	return s.update(ctx, `UPDATE auth.users SET kind = $2::text::auth.user_kind WHERE id = $1`, userID, kind)
 }
 
 func (s *PostgresStore) DeletePersonaRow(ctx context.Context, userID string) error {
-	n, err := s.exec(ctx, `DELETE FROM auth.personas WHERE user_id = $1`, userID)
-	if err == nil && n == 0 {
-		return ErrNotFound
-	}
-	return err
+	return s.update(ctx, `DELETE FROM auth.personas WHERE user_id = $1`, userID)
 }
 
 func (s *PostgresStore) MarkVerified(ctx context.Context, userID string) error {
-	n, err := s.exec(ctx, `UPDATE auth.users SET email_verified = true WHERE id = $1`, userID)
-	if err == nil && n == 0 {
-		return ErrNotFound
-	}
-	return err
+	return s.update(ctx, `UPDATE auth.users SET email_verified = true WHERE id = $1`, userID)
 }
 
 func (s *PostgresStore) SetUserRole(ctx context.Context, userID, role string) error {
-	n, err := s.exec(ctx, `UPDATE auth.users SET role = $2::text::auth.user_role WHERE id = $1`, userID, role)
-	if err == nil && n == 0 {
-		return ErrNotFound
-	}
-	return err
+	return s.update(ctx, `UPDATE auth.users SET role = $2::text::auth.user_role WHERE id = $1`, userID, role)
 }
 
 func (s *PostgresStore) RowCounts(ctx context.Context, userID string) (RowCounts, error) {
-	var c RowCounts
-	err := s.do(ctx, func(conn *pgx.Conn) error {
-		return conn.QueryRow(ctx, `SELECT
-				(SELECT count(*) FROM auth.users WHERE id = $1),
-				(SELECT count(*) FROM auth.accounts WHERE user_id = $1),
-				(SELECT count(*) FROM auth.sessions WHERE user_id = $1),
-				(SELECT count(*) FROM auth.personas WHERE user_id = $1),
-				(SELECT count(*) FROM auth.persona_actions WHERE persona_id = $1),
-				(SELECT count(*) FROM auth.persona_feedback WHERE persona_id = $1)`, userID).
-			Scan(&c.Users, &c.Accounts, &c.Sessions, &c.Personas, &c.Actions, &c.Feedback)
-	})
-	return c, translate(err)
+	return queryRow[RowCounts](ctx, s, `SELECT
+			(SELECT count(*) FROM auth.users WHERE id = $1),
+			(SELECT count(*) FROM auth.accounts WHERE user_id = $1),
+			(SELECT count(*) FROM auth.sessions WHERE user_id = $1),
+			(SELECT count(*) FROM auth.personas WHERE user_id = $1),
+			(SELECT count(*) FROM auth.persona_actions WHERE persona_id = $1),
+			(SELECT count(*) FROM auth.persona_feedback WHERE persona_id = $1)`, userID)
 }

@@ -1,14 +1,10 @@
 package manaauthdev
 
-// SchemaSQL returns the statements that create, if missing, the auth
-// schema's tables the stand-in uses (OpenPostgres runs them).
-func SchemaSQL() string { return schemaSQL }
-
-// schemaSQL creates, if missing, the tables of mana-auth's auth schema that
+// SchemaSQL creates, if missing, the tables of mana-auth's auth schema that
 // the stand-in uses, with the same enums, keys and on-delete cascades, so
 // that the database refuses and cascades what the real one does. Columns
 // the stand-in never reads are left out.
-const schemaSQL = `
+const SchemaSQL = `
 CREATE SCHEMA IF NOT EXISTS auth;
 
 DO $$ BEGIN

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"strings"
@@ -112,9 +113,10 @@ func New(opts Options) *Server {
 		now:        opts.Now,
 		log:        opts.Log,
 		faults:     newFaults(),
+		clearing:   map[string]time.Time{},
 
 		cookieKey:      []byte(NewID()),
-		tokenTTL:       tokenTTLOrDefault(opts.TokenTTL),
+		tokenTTL:       opts.TokenTTL,
 		fixedRoleClaim: opts.FixedRoleClaim,
 		onIssue:        opts.Issued,
 	}
@@ -123,6 +125,12 @@ func New(opts Options) *Server {
 	}
 	if s.now == nil {
 		s.now = time.Now
+	}
+	if s.tokenTTL <= 0 {
+		s.tokenTTL = AccessTokenTTL
+	}
+	if s.onIssue == nil {
+		s.onIssue = func(string) {}
 	}
 	return s
 }
@@ -175,9 +183,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		case fault.lost:
 			note = "fault: answer lost"
-			buf := &bufferedWriter{header: http.Header{}}
-			s.route(buf, r)
-			note += fmt.Sprintf(" (handler answered %d)", buf.status)
+			answer := httptest.NewRecorder() // thrown away
+			s.route(answer, r)
+			note += fmt.Sprintf(" (handler answered %d)", answer.Code)
 			sw.Header().Set("Content-Type", "text/plain; charset=UTF-8")
 			sw.WriteHeader(http.StatusBadGateway)
 			if r.Method != http.MethodHead {
@@ -193,15 +201,37 @@ func isAdminPath(path string) bool {
 	return path == PathAdmin || strings.HasPrefix(path, PathAdmin+"/")
 }
 
+// handler is one route's answer to one method.
+type handler = func(s *Server, w http.ResponseWriter, r *http.Request)
+
+// routes are the served paths and patterns, each with its handlers by
+// method; GET serves HEAD too.
+var routes = map[string]map[string]handler{
+	PathHealth:         {http.MethodGet: (*Server).health},
+	PathSignUp:         {http.MethodPost: (*Server).signUpRoute},
+	PathSignIn:         {http.MethodPost: (*Server).signInRoute},
+	PathLogin:          {http.MethodPost: (*Server).loginRoute},
+	PathRefresh:        {http.MethodPost: (*Server).fromSession},
+	PathSessionToToken: {http.MethodPost: (*Server).fromSession},
+	PathToken:          {http.MethodGet: (*Server).fromSession},
+	PathGetSession:     {http.MethodGet: (*Server).fromSession},
+	PathSession:        {http.MethodGet: (*Server).fromSession},
+	PathValidate:       {http.MethodPost: (*Server).validate},
+	PathLogout:         {http.MethodPost: (*Server).logout},
+	PathJWKS:           {http.MethodGet: (*Server).jwks},
+	PathAuthJWKS:       {http.MethodGet: (*Server).jwks},
+	PathPersonas:       {http.MethodGet: (*Server).listPersonas, http.MethodPost: (*Server).upsertPersona},
+	PathUsers:          {http.MethodGet: (*Server).searchUsers},
+	PathPersona:        {http.MethodGet: (*Server).personaDetail, http.MethodDelete: (*Server).deletePersona},
+}
+
 // routePattern names the route a path belongs to, for request counts.
 func routePattern(path string) string {
-	switch path {
-	case PathHealth, PathSignUp, PathSignIn, PathPersonas, PathUsers, PathLogin,
-		PathRefresh, PathSessionToToken, PathToken, PathGetSession, PathSession, PathValidate, PathLogout, PathJWKS, PathAuthJWKS:
-		return path
-	}
 	if id, ok := strings.CutPrefix(path, PathPersonas+"/"); ok && id != "" && !strings.Contains(id, "/") {
 		return PathPersona
+	}
+	if _, ok := routes[path]; ok {
+		return path
 	}
 	if isAdminPath(path) {
 		return PathOtherAdmin
@@ -213,77 +243,28 @@ func routePattern(path string) string {
 // runs for everything under /api/v1/admin before any route matches.
 func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	path := r.URL.EscapedPath()
-	get := r.Method == http.MethodGet || r.Method == http.MethodHead
-	switch {
-	case path == PathHealth:
-		if get {
-			s.health(w, r)
-			return
-		}
-	case path == PathSignUp:
-		if r.Method == http.MethodPost {
-			s.signUpRoute(w, r)
-			return
-		}
-	case path == PathSignIn:
-		if r.Method == http.MethodPost {
-			s.signInRoute(w, r)
-			return
-		}
-	case path == PathLogin:
-		if r.Method == http.MethodPost {
-			s.loginRoute(w, r)
-			return
-		}
-	case s.sessionRoute(w, r, path):
+	if isAdminPath(path) && !s.requireAdmin(w, r) {
 		return
-	case isAdminPath(path):
-		if !s.requireAdmin(w, r) {
-			return
-		}
-		if s.adminRoute(w, r, path) {
-			return
-		}
 	}
-	s.notFound(w, r)
-}
-
-func (s *Server) adminRoute(w http.ResponseWriter, r *http.Request, path string) bool {
-	get := r.Method == http.MethodGet || r.Method == http.MethodHead
-	switch {
-	case path == PathPersonas:
-		switch {
-		case get:
-			s.listPersonas(w, r)
-		case r.Method == http.MethodPost:
-			s.upsertPersona(w, r)
-		default:
-			return false
-		}
-		return true
-	case path == PathUsers:
-		if !get {
-			return false
-		}
-		s.searchUsers(w, r)
-		return true
-	case routePattern(path) == PathPersona:
+	method := r.Method
+	if method == http.MethodHead {
+		method = http.MethodGet
+	}
+	pattern := routePattern(path)
+	h := routes[pattern][method]
+	if h == nil {
+		s.notFound(w, r)
+		return
+	}
+	if pattern == PathPersona {
 		raw := strings.TrimPrefix(path, PathPersonas+"/")
 		id, err := url.PathUnescape(raw)
 		if err != nil {
 			id = raw // Hono keeps a parameter it cannot decode as it is
 		}
-		switch {
-		case get:
-			s.personaDetail(w, r, id)
-		case r.Method == http.MethodDelete:
-			s.deletePersona(w, r, id)
-		default:
-			return false
-		}
-		return true
+		r.SetPathValue("id", id)
 	}
-	return false
+	h(s, w, r)
 }
 
 // notFound is Hono's default 404, preceded by its trimTrailingSlash
@@ -292,11 +273,7 @@ func (s *Server) adminRoute(w http.ResponseWriter, r *http.Request, path string)
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
 	path := r.URL.EscapedPath()
 	if (r.Method == http.MethodGet || r.Method == http.MethodHead) && path != "/" && strings.HasSuffix(path, "/") {
-		scheme := "http"
-		if r.TLS != nil {
-			scheme = "https"
-		}
-		loc := scheme + "://" + r.Host + strings.TrimSuffix(path, "/")
+		loc := ownOrigin(r) + strings.TrimSuffix(path, "/")
 		if r.URL.RawQuery != "" {
 			loc += "?" + r.URL.RawQuery
 		}
@@ -310,6 +287,14 @@ func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodHead {
 		io.WriteString(w, "404 Not Found")
 	}
+}
+
+// ownOrigin is the service's origin as the request reached it.
+func ownOrigin(r *http.Request) string {
+	if r.TLS != nil {
+		return "https://" + r.Host
+	}
+	return "http://" + r.Host
 }
 
 // The three error envelopes of the service.
@@ -339,23 +324,45 @@ func (s *Server) internalError(w http.ResponseWriter, r *http.Request, cause err
 	s.writeJSON(w, r, http.StatusInternalServerError, middlewareError{StatusCode: 500, Message: "Internal server error"})
 }
 
+// failed answers the catch-all 500 when err is not nil, and reports
+// whether it did.
+func (s *Server) failed(w http.ResponseWriter, r *http.Request, err error) bool {
+	if err != nil {
+		s.internalError(w, r, err)
+	}
+	return err != nil
+}
+
+// missing is failed, but answers a route's 404 for ErrNotFound.
+func (s *Server) missing(w http.ResponseWriter, r *http.Request, err error) bool {
+	if errors.Is(err, ErrNotFound) {
+		s.writeJSON(w, r, http.StatusNotFound, routeError{Error: "Not found"})
+		return true
+	}
+	return s.failed(w, r, err)
+}
+
 // writeJSON writes v as the service does (no HTML escaping, no newline).
 func (s *Server) writeJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	body := []byte(`{"statusCode":500,"message":"Internal server error"}`)
-	if err := enc.Encode(v); err != nil {
+	body, err := marshal(v)
+	if err != nil {
 		s.logf("encoding the answer to %s %s: %v", r.Method, r.URL.EscapedPath(), err)
-		status = http.StatusInternalServerError
-	} else {
-		body = bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+		status, body = http.StatusInternalServerError, []byte(`{"statusCode":500,"message":"Internal server error"}`)
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	if r.Method != http.MethodHead {
 		w.Write(body)
 	}
+}
+
+// marshal is JSON.stringify: json.Marshal without escaping HTML.
+func marshal(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	err := enc.Encode(v)
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), err
 }
 
 func timestamp(t time.Time) string { return t.UTC().Format(timestampLayout) }
@@ -369,16 +376,10 @@ func nullableTimestamp(t *time.Time) *string {
 }
 
 func (s *Server) logRequest(r *http.Request, status int, d time.Duration, note string) {
-	if s.log == nil {
-		return
-	}
-	line := fmt.Sprintf("%s %s %s %d %s", timestamp(time.Now()), r.Method, r.URL.RequestURI(), status, d.Round(time.Microsecond))
 	if note != "" {
-		line += " " + note
+		note = " " + note
 	}
-	s.logMu.Lock()
-	defer s.logMu.Unlock()
-	fmt.Fprintln(s.log, line)
+	s.logf("%s %s %s %d %s%s", timestamp(time.Now()), r.Method, r.URL.RequestURI(), status, d.Round(time.Microsecond), note)
 }
 
 func (s *Server) logf(format string, args ...any) {
@@ -411,23 +412,3 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 }
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
-// bufferedWriter collects an answer that is then thrown away (a lost answer).
-type bufferedWriter struct {
-	header http.Header
-	status int
-	body   bytes.Buffer
-}
-
-func (b *bufferedWriter) Header() http.Header { return b.header }
-func (b *bufferedWriter) Write(p []byte) (int, error) {
-	if b.status == 0 {
-		b.status = http.StatusOK
-	}
-	return b.body.Write(p)
-}
-func (b *bufferedWriter) WriteHeader(code int) {
-	if b.status == 0 {
-		b.status = code
-	}
-}

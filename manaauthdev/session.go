@@ -1,6 +1,7 @@
 package manaauthdev
 
 import (
+	"cmp"
 	"context"
 	"crypto/ed25519"
 	"crypto/hmac"
@@ -83,13 +84,13 @@ func (s *Server) session(r *http.Request) (Session, User, bool, error) {
 	}
 	ctx := r.Context()
 	sess, err := s.store.SessionByToken(ctx, token)
-	if errors.Is(err, ErrNotFound) || err == nil && !sess.ExpiresAt.After(s.now()) {
-		return Session{}, User{}, false, nil
+	if err == nil && !sess.ExpiresAt.After(s.now()) {
+		err = ErrNotFound // expired
 	}
-	if err != nil {
-		return Session{}, User{}, false, err
+	var u User
+	if err == nil {
+		u, err = s.store.UserByID(ctx, sess.UserID)
 	}
-	u, err := s.store.UserByID(ctx, sess.UserID)
 	if errors.Is(err, ErrNotFound) {
 		return Session{}, User{}, false, nil
 	}
@@ -104,7 +105,7 @@ func (s *Server) newSession(ctx context.Context, r *http.Request, u User) (Sessi
 	if err := s.store.CreateSession(ctx, sess); err != nil {
 		return Session{}, err
 	}
-	s.issued(sess.Token)
+	s.onIssue(sess.Token)
 	return sess, nil
 }
 
@@ -124,43 +125,18 @@ func (s *Server) accessToken(u User, sess Session) string {
 		"iat": now.Unix(), "sub": u.ID, "email": u.Email, "role": s.roleClaim(u), "sid": sess.ID,
 		"tier": u.AccessTier, "exp": now.Add(s.tokenTTL).Unix(), "iss": TokenIssuer, "aud": "mana",
 	})
-	s.issued(token)
+	s.onIssue(token)
 	return token
 }
 
-func (s *Server) issued(secret string) {
-	if s.onIssue != nil {
-		s.onIssue(secret)
-	}
-}
-
-// sessionRoute answers the routes that turn the cookie into an access
-// token; it reports false for a path that is not one of them.
-func (s *Server) sessionRoute(w http.ResponseWriter, r *http.Request, path string) bool {
-	get := r.Method == http.MethodGet || r.Method == http.MethodHead
-	switch {
-	case (path == PathRefresh || path == PathSessionToToken) && r.Method == http.MethodPost,
-		path == PathToken && get,
-		(path == PathGetSession || path == PathSession) && get:
-		// The routes that read the cookie: answered below.
-	case path == PathValidate && r.Method == http.MethodPost:
-		s.validate(w, r)
-		return true
-	case path == PathLogout && r.Method == http.MethodPost:
-		s.logout(w, r)
-		return true
-	case (path == PathJWKS || path == PathAuthJWKS) && get:
-		s.jwks(w, r)
-		return true
-	default:
-		return false
-	}
+// fromSession answers the routes that turn the session cookie into an
+// access token (or, for get-session, the session itself).
+func (s *Server) fromSession(w http.ResponseWriter, r *http.Request) {
+	path := r.URL.EscapedPath()
 	sess, u, ok, err := s.session(r)
-	if err != nil {
-		s.internalError(w, r, err)
-		return true
-	}
 	switch {
+	case err != nil:
+		s.internalError(w, r, err)
 	case !ok && path == PathRefresh:
 		s.loginError(w, r, http.StatusUnauthorized, "TOKEN_EXPIRED", "Session expired")
 	case !ok && path == PathSessionToToken:
@@ -186,7 +162,6 @@ func (s *Server) sessionRoute(w http.ResponseWriter, r *http.Request, path strin
 			RefreshToken string `json:"refreshToken"`
 		}{s.accessToken(u, sess), sess.Token})
 	}
-	return true
 }
 
 // baSession is Better Auth's session object.
@@ -213,8 +188,7 @@ func sessionJSON(s Session) baSession {
 // the route's code gives.
 func (s *Server) validate(w http.ResponseWriter, r *http.Request) {
 	body, _, err := readJSONBody(r)
-	if err != nil {
-		s.internalError(w, r, err)
+	if s.failed(w, r, err) {
 		return
 	}
 	fields, _ := body.(map[string]any)
@@ -238,10 +212,7 @@ func (s *Server) validate(w http.ResponseWriter, r *http.Request) {
 // session; it always clears the cookies, and a Bearer token ends nothing.
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 	if _, err := r.Cookie(sessionCookie(r)); err == nil {
-		origin := r.Header.Get("Origin")
-		if origin == "" {
-			origin = r.Header.Get("Referer")
-		}
+		origin := cmp.Or(r.Header.Get("Origin"), r.Header.Get("Referer"))
 		if origin == "" || origin == "null" {
 			s.writeAPIError(w, r, &apiError{Status: http.StatusForbidden, Message: "Missing or null Origin", Code: "MISSING_OR_NULL_ORIGIN"})
 			return
@@ -254,8 +225,7 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 		if err == nil && ok {
 			err = s.store.DeleteSession(r.Context(), sess.Token)
 		}
-		if err != nil {
-			s.internalError(w, r, err)
+		if s.failed(w, r, err) {
 			return
 		}
 	}
@@ -274,12 +244,8 @@ func (s *Server) trusted(r *http.Request, origin string) bool {
 	if err != nil || u.Host == "" {
 		return false
 	}
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
 	got := u.Scheme + "://" + u.Host
-	return got == WebAppOrigin || got == scheme+"://"+r.Host
+	return got == WebAppOrigin || got == ownOrigin(r)
 }
 
 // jwks publishes the public key that signs the server's tokens.
@@ -323,11 +289,3 @@ func (s *Server) AddAdmin(ctx context.Context, email, password string) (User, er
 // ExpiredTokenRequests counts the admin requests refused because their
 // token had expired, since the server started.
 func (s *Server) ExpiredTokenRequests() int { return int(s.expiredTokens.Load()) }
-
-// tokenTTLOrDefault is Options.TokenTTL, AccessTokenTTL when zero.
-func tokenTTLOrDefault(d time.Duration) time.Duration {
-	if d <= 0 {
-		return AccessTokenTTL
-	}
-	return d
-}

@@ -132,15 +132,11 @@ func (s *Server) verifyToken(token string) (map[string]any, error) {
 		return nil, errBadToken
 	}
 	if v, ok := claims["exp"]; ok {
-		n, isNum := v.(json.Number)
-		if !isNum {
+		n, _ := v.(json.Number) // not a number: "", which Float64 refuses
+		switch exp, err := n.Float64(); {
+		case err != nil || math.IsNaN(exp):
 			return nil, errBadToken
-		}
-		exp, err := n.Float64()
-		if err != nil || math.IsNaN(exp) {
-			return nil, errBadToken
-		}
-		if exp <= float64(s.now().Unix()) {
+		case exp <= float64(s.now().Unix()):
 			return nil, errTokenExpired
 		}
 	}

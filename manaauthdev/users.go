@@ -1,6 +1,7 @@
 package manaauthdev
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,12 +10,11 @@ import (
 )
 
 type userEntry struct {
-	ID           string  `json:"id"`
-	Email        string  `json:"email"`
-	Name         string  `json:"name"`
-	Role         string  `json:"role"`
-	CreatedAt    string  `json:"createdAt"`
-	LastActiveAt *string `json:"lastActiveAt,omitempty"`
+	ID        string `json:"id"`
+	Email     string `json:"email"`
+	Name      string `json:"name"`
+	Role      string `json:"role"`
+	CreatedAt string `json:"createdAt"` // no lastActiveAt: a page with one fails (searchUsers)
 }
 
 type legacyUserEntry struct {
@@ -39,8 +39,8 @@ func (s *Server) searchUsers(w http.ResponseWriter, r *http.Request) {
 	// hands limit and (page - 1) * limit to Drizzle, which writes LIMIT only
 	// for a number >= 0 and OFFSET only for a truthy one (not 0, not NaN);
 	// PostgreSQL then refuses a negative OFFSET and a bigint out of range.
-	page := jsParseInt(orDefault(q.Get("page"), "1"))
-	limit := jsParseInt(orDefault(q.Get("limit"), "20"))
+	page := jsParseInt(cmp.Or(q.Get("page"), "1"))
+	limit := jsParseInt(cmp.Or(q.Get("limit"), "20"))
 	offset := (page - 1) * limit
 	query := UserQuery{Search: search, Limit: -1}
 	if limit >= 0 { // false for NaN
@@ -58,8 +58,7 @@ func (s *Server) searchUsers(w http.ResponseWriter, r *http.Request) {
 		query.Offset = int(offset)
 	}
 	users, total, err := s.store.SearchUsers(r.Context(), query)
-	if err != nil {
-		s.internalError(w, r, err)
+	if s.failed(w, r, err) {
 		return
 	}
 	out := struct {
@@ -82,8 +81,7 @@ func (s *Server) searchUsers(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) usersByTier(w http.ResponseWriter, r *http.Request, tier string) {
 	users, err := s.store.UsersByTier(r.Context(), tier)
-	if err != nil {
-		s.internalError(w, r, err)
+	if s.failed(w, r, err) {
 		return
 	}
 	out := struct {
@@ -94,11 +92,4 @@ func (s *Server) usersByTier(w http.ResponseWriter, r *http.Request, tier string
 		out.Users = append(out.Users, legacyUserEntry{ID: u.ID, Email: u.Email, Name: u.Name, Role: u.Role, AccessTier: u.AccessTier, CreatedAt: timestamp(u.CreatedAt)})
 	}
 	s.writeJSON(w, r, http.StatusOK, out)
-}
-
-func orDefault(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }

@@ -17,10 +17,10 @@ import (
 	"net/url"
 	"os"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/mana/personactl/catalog"
 	"github.com/mana/personactl/state/adminapi"
@@ -39,7 +39,6 @@ func childMain(job string, args []string, stderr io.Writer) int {
 	fs := flag.NewFlagSet(job, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	base := fs.String("url", "", "mana-auth-dev's base URL")
-	parallelism := fs.Int("parallelism", 10, "requests in flight")
 	n := fs.Int("n", 0, "bare-apply: personas to create")
 	dsn := fs.String("dsn", "", "mana-auth's database")
 	pending := fs.String("pending", "", "file of the addresses to check, one a line")
@@ -50,11 +49,11 @@ func childMain(job string, args []string, stderr io.Writer) int {
 	var err error
 	switch job {
 	case "bare-plan":
-		err = newBare(*base, *parallelism).read(ctx, false)
+		err = newBare(*base).read(ctx, false)
 	case "bare-destroy":
-		err = newBare(*base, *parallelism).read(ctx, true)
+		err = newBare(*base).read(ctx, true)
 	case "bare-apply":
-		err = newBare(*base, *parallelism).create(ctx, catalogOf(*n, 0))
+		err = newBare(*base).create(ctx, catalogOf(*n, 0))
 	case "bare-live":
 		err = bareLive(ctx, *dsn, *pending)
 	default:
@@ -72,15 +71,14 @@ func childMain(job string, args []string, stderr io.Writer) int {
 type bare struct {
 	hc          *http.Client
 	base, token string
-	parallelism int
 }
 
-func newBare(base string, parallelism int) *bare {
+func newBare(base string) *bare {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxConnsPerHost = parallelism
 	t.MaxIdleConnsPerHost = parallelism
 	t.MaxIdleConns = parallelism
-	return &bare{hc: &http.Client{Transport: t}, base: base, token: os.Getenv("MANA_ADMIN_JWT"), parallelism: parallelism}
+	return &bare{hc: &http.Client{Transport: t}, base: base, token: os.Getenv("MANA_ADMIN_JWT")}
 }
 
 // call is one request of a bare loop.
@@ -113,27 +111,15 @@ func (b *bare) do(ctx context.Context, c call) ([]byte, error) {
 
 // send sends every call, parallelism at a time, and returns the first failure.
 func (b *bare) send(ctx context.Context, calls []call) error {
-	var (
-		wg    sync.WaitGroup
-		mu    sync.Mutex
-		first error
-	)
-	sem := make(chan struct{}, b.parallelism)
+	var g errgroup.Group
+	g.SetLimit(parallelism)
 	for _, c := range calls {
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			if _, err := b.do(ctx, c); err != nil {
-				mu.Lock()
-				if first == nil {
-					first = err
-				}
-				mu.Unlock()
-			}
+		g.Go(func() error {
+			_, err := b.do(ctx, c)
+			return err
 		})
 	}
-	wg.Wait()
-	return first
+	return g.Wait()
 }
 
 const pathPersonas = "/api/v1/admin/personas"

@@ -5,7 +5,7 @@
 //
 // personactl's side is the real binary (built once, or given with
 // --personactl) run as a child process with --auto-approve, a fresh state
-// per row and the same --parallelism as the lower bound. Each lower bound
+// per row and the same --parallelism (10) as the lower bound. Each lower bound
 // (bare HTTP loops of the same requests with the same keep-alive
 // transport, the bare query through pgx) is this program
 // started again as a child, so that both sides' CPU time and peak resident
@@ -19,6 +19,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -55,12 +56,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	sizes := fs.String("sizes", "10,1000,10000", "personas per row group, comma-separated, ascending")
 	stores := fs.String("stores", "memory,postgres", "mana-auth-dev stores: memory, postgres or both")
-	dbDefault := defaultDB
-	if v := os.Getenv("PERSONACTL_TEST_DATABASE_URL"); v != "" {
-		dbDefault = v
-	}
-	db := fs.String("db", dbDefault, "PostgreSQL server on which a database is created (and dropped) per group (default from PERSONACTL_TEST_DATABASE_URL)")
-	parallelism := fs.Int("parallelism", 10, "personactl's --parallelism and the bare loops'")
+	db := fs.String("db", cmp.Or(os.Getenv("PERSONACTL_TEST_DATABASE_URL"), defaultDB), "PostgreSQL server on which a database is created (and dropped) per group (default from PERSONACTL_TEST_DATABASE_URL)")
 	repeat := fs.Int("repeat", 5, "runs of each read-only row, alternating with its lower bound; the median is shown")
 	writeRepeat := fs.Int("write-repeat", 3, "runs of apply and destroy, each against fresh data and beside its lower bound, alternating which goes first; the median is shown")
 	pending := fs.Int("pending", 3000, "creates pending in the plan --live row of the largest size")
@@ -70,7 +66,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	cfg := config{DB: *db, Parallelism: *parallelism, Repeat: *repeat, WriteRepeat: *writeRepeat, Pending: *pending, Users: *users}
+	cfg := config{DB: *db, Repeat: *repeat, WriteRepeat: *writeRepeat, Pending: *pending, Users: *users}
 	if !*quiet {
 		cfg.Log = stderr
 	}
@@ -85,10 +81,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 		cfg.Stores = append(cfg.Stores, s)
-	}
-	if cfg.Parallelism < 1 {
-		fmt.Fprintf(stderr, "personactl-bench: --parallelism=%d: it must be at least 1\n", cfg.Parallelism)
-		return 2
 	}
 	if cfg.Self, err = os.Executable(); err != nil {
 		fmt.Fprintf(stderr, "personactl-bench: finding this program to start its lower bounds: %v\n", err)

@@ -14,12 +14,15 @@ import (
 	"github.com/mana/personactl/apply"
 )
 
+// parallelism is personactl's --parallelism (its default) and the bare
+// loops' requests in flight.
+const parallelism = 10
+
 // config is one benchmark run.
 type config struct {
 	Sizes       []int    // personas per row group
 	Stores      []string // "memory", "postgres"
 	DB          string   // the PostgreSQL server the postgres store's databases are created on
-	Parallelism int      // personactl's --parallelism and the bare loops'
 	Repeat      int      // runs of each read-only row, the median shown
 	WriteRepeat int      // runs of apply and destroy, each pair against the same data, the median shown
 	Pending     int      // creates pending in the plan --live row of the largest size
@@ -95,20 +98,22 @@ func benchStore(ctx context.Context, cfg config, store string, n int, largest bo
 	if n >= 10_000 {
 		apply.Target, destroy.Target = ratioTarget(1.5), ratioTarget(1.5)
 	}
+	failed := func(r *row, err error) error { // the row's error, and the run's
+		r.Err = err
+		return err
+	}
 	var readOnly []row
 	var applies, applyBounds, destroys, destroyBounds []measure
 	bound := func() error {
 		g.logf("bare apply")
 		m, err := g.bare(ctx, "bare-apply", n, "-n", strconv.Itoa(n))
 		if err != nil {
-			apply.Err = err
-			return err
+			return failed(&apply, err)
 		}
 		applyBounds = append(applyBounds, m)
 		g.logf("bare destroy")
 		if m, err = g.bare(ctx, "bare-destroy", 0); err != nil {
-			destroy.Err = err
-			return err
+			return failed(&destroy, err)
 		}
 		destroyBounds = append(destroyBounds, m)
 		return nil
@@ -118,8 +123,7 @@ func benchStore(ctx context.Context, cfg config, store string, n int, largest bo
 		st := g.freshState("")
 		m, err := g.personactl(ctx, n, []string{"apply", "--auto-approve"}, g.catalog, st, true, "Apply complete!")
 		if err != nil {
-			apply.Err = err
-			return err
+			return failed(&apply, err)
 		}
 		applies, g.state = append(applies, m), st
 		if len(applies) == 1 {
@@ -127,8 +131,7 @@ func benchStore(ctx context.Context, cfg config, store string, n int, largest bo
 		}
 		g.logf("personactl destroy")
 		if m, err = g.personactl(ctx, 0, []string{"destroy", "--auto-approve"}, g.catalog, g.freshState(g.state), true, "Destroy complete!"); err != nil {
-			destroy.Err = err
-			return err
+			return failed(&destroy, err)
 		}
 		destroys = append(destroys, m)
 		return nil
@@ -189,7 +192,7 @@ func (g *group) pending(ctx context.Context) row {
 	r := row{Work: fmt.Sprintf("plan --live, %s creates pending, %s users", apply.Thousands(cfg.Pending), apply.Thousands(cfg.Users)), Store: g.store, N: g.n + cfg.Pending,
 		Bound: "bare personas query + bulk address query", Target: wallTarget(1500 * time.Millisecond)}
 	g.logf("plan --live with %d creates pending", cfg.Pending)
-	if _, err := g.srv.seedUsers(ctx, cfg.Users); err != nil {
+	if err := g.srv.seedUsers(ctx, cfg.Users); err != nil {
 		r.Err = fmt.Errorf("seeding the users table: %w", err)
 		return r
 	}
@@ -285,53 +288,47 @@ func (g *group) freshState(from string) string {
 // succeeded with want in its output and that the server holds wantLive
 // personas afterwards, and returns what it cost.
 func (g *group) personactl(ctx context.Context, wantLive int, args []string, catalogPath, statePath string, token bool, want string) (measure, error) {
-	env := baseEnv()
-	env = append(env, "MANA_AUTH_URL="+g.srv.url, "PERSONACTL_CATALOG="+catalogPath, "PERSONACTL_STATE="+statePath, "NO_COLOR=1")
+	env := append(baseEnv(), "MANA_AUTH_URL="+g.srv.url, "PERSONACTL_CATALOG="+catalogPath, "PERSONACTL_STATE="+statePath, "NO_COLOR=1")
 	if token {
 		env = append(env, "MANA_ADMIN_JWT="+g.srv.token)
 	}
-	args = append(args, "--parallelism="+strconv.Itoa(g.cfg.Parallelism))
-	if err := g.srv.settle(ctx); err != nil {
-		return measure{}, fmt.Errorf("vacuuming the database before personactl %s: %w", args[0], err)
-	}
-	before := g.srv.counts()
-	m, out, err := proc{path: g.cfg.Personactl, args: args, env: env, self: g.cfg.Self}.run(ctx)
-	m.Requests = g.srv.since(before)
-	if err != nil {
-		return m, fmt.Errorf("personactl %s: %w", args[0], err)
-	}
-	if !strings.Contains(string(out), want) {
-		return m, fmt.Errorf("personactl %s did not print %q; it ended with:\n%s", strings.Join(args, " "), want, lastLines(string(out), 5))
-	}
-	return m, g.checkLive(ctx, wantLive, "personactl "+args[0])
+	args = append(args, "--parallelism="+strconv.Itoa(parallelism))
+	return g.measure(ctx, "personactl "+args[0], proc{path: g.cfg.Personactl, args: args, env: env}, wantLive, want)
 }
 
 // bare runs a lower bound in a child process and checks that the server
 // holds wantLive personas afterwards.
 func (g *group) bare(ctx context.Context, job string, wantLive int, args ...string) (measure, error) {
 	env := append(baseEnv(), "MANA_ADMIN_JWT="+g.srv.token)
-	args = append([]string{"-url", g.srv.url, "-parallelism", strconv.Itoa(g.cfg.Parallelism)}, args...)
-	if err := g.srv.settle(ctx); err != nil {
-		return measure{}, fmt.Errorf("vacuuming the database before the lower bound %s: %w", job, err)
-	}
-	before := g.srv.counts()
-	m, _, err := proc{path: g.cfg.Self, args: args, env: env, job: job, self: g.cfg.Self}.run(ctx)
-	m.Requests = g.srv.since(before)
-	if err != nil {
-		return m, fmt.Errorf("the lower bound %s: %w", job, err)
-	}
-	return m, g.checkLive(ctx, wantLive, "the lower bound "+job)
+	p := proc{path: g.cfg.Self, args: append([]string{"-url", g.srv.url}, args...), env: env, job: job}
+	return g.measure(ctx, "the lower bound "+job, p, wantLive, "")
 }
 
-func (g *group) checkLive(ctx context.Context, want int, who string) error {
+// measure runs p (named who) against the settled server, checks that it
+// succeeded with want in its output and left wantLive personas, and
+// returns what it cost.
+func (g *group) measure(ctx context.Context, who string, p proc, wantLive int, want string) (measure, error) {
+	if err := g.srv.settle(ctx); err != nil {
+		return measure{}, fmt.Errorf("vacuuming the database before %s: %w", who, err)
+	}
+	before := g.srv.counts()
+	p.self = g.cfg.Self
+	m, out, err := p.run(ctx)
+	m.Requests = g.srv.since(before)
+	if err != nil {
+		return m, fmt.Errorf("%s: %w", who, err)
+	}
+	if !strings.Contains(string(out), want) {
+		return m, fmt.Errorf("%s did not print %q; it ended with:\n%s", who, want, lastLines(string(out), 5))
+	}
 	got, err := g.srv.personas(ctx)
 	if err != nil {
-		return fmt.Errorf("counting live personas after %s: %w", who, err)
+		return m, fmt.Errorf("counting live personas after %s: %w", who, err)
 	}
-	if got != want {
-		return fmt.Errorf("after %s the server holds %d personas, want %d", who, got, want)
+	if got != wantLive {
+		return m, fmt.Errorf("after %s the server holds %d personas, want %d", who, got, wantLive)
 	}
-	return nil
+	return m, nil
 }
 
 // baseEnv is the environment every child starts from: enough to run, and

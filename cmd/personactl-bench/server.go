@@ -2,19 +2,16 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
-	"net/url"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/mana/personactl/manaauthdev"
-	"github.com/mana/personactl/state/adminapi"
+	"github.com/mana/personactl/manaauthdev/devtest"
 )
 
 // server is mana-auth-dev, served from this process on loopback so that
@@ -39,8 +36,10 @@ func startServer(ctx context.Context, store, baseDSN string) (*server, error) {
 	case "memory":
 		st = manaauthdev.NewMemoryStore()
 	case "postgres":
-		dsn, drop, err := createDatabase(ctx, baseDSN)
-		if err != nil {
+		dsn, drop, err := devtest.CreateDatabase(ctx, baseDSN, "")
+		if errors.Is(err, devtest.ErrNoServer) {
+			return nil, fmt.Errorf("%w; start it, point --db at one, or pass --stores=memory", err)
+		} else if err != nil {
 			return nil, err
 		}
 		s.dsn, s.drop = dsn, drop
@@ -99,89 +98,34 @@ func (s *server) close() {
 	}
 }
 
-// createDatabase creates an empty database on the server at baseDSN and
-// returns its address and a function that drops it.
-func createDatabase(ctx context.Context, baseDSN string) (string, func() error, error) {
-	admin, err := pgx.Connect(ctx, baseDSN)
+// exec runs one statement on the PostgreSQL store's database.
+func (s *server) exec(ctx context.Context, sql string, args ...any) error {
+	conn, err := pgx.Connect(ctx, s.dsn)
 	if err != nil {
-		return "", nil, fmt.Errorf("PostgreSQL is not reachable at %s: %w; start it, point --db at one, or pass --stores=memory", adminapi.Redact(baseDSN), err)
-	}
-	defer admin.Close(context.Background())
-	suffix := make([]byte, 6)
-	rand.Read(suffix)
-	name := "personactl_bench_" + hex.EncodeToString(suffix)
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		return "", nil, fmt.Errorf("creating database %s at %s: %w", name, adminapi.Redact(baseDSN), err)
-	}
-	drop := func() error {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, baseDSN)
-		if err != nil {
-			return err
-		}
-		defer conn.Close(ctx)
-		_, err = conn.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
 		return err
 	}
-	dsn, err := withDatabase(baseDSN, name)
-	if err != nil {
-		drop()
-		return "", nil, err
-	}
-	return dsn, drop, nil
-}
-
-// withDatabase returns dsn pointing at database name instead.
-func withDatabase(dsn, name string) (string, error) {
-	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
-		u, err := url.Parse(dsn)
-		if err != nil {
-			return "", fmt.Errorf("--db is not a valid URL: %v", err)
-		}
-		u.Path = "/" + name
-		return u.String(), nil
-	}
-	return dsn + " dbname=" + name, nil // key=value form: the last one wins
+	defer conn.Close(ctx)
+	_, err = conn.Exec(ctx, sql, args...)
+	return err
 }
 
 // seedUsers adds people (kind human, never signed in) to the users table
 // until it holds total rows, straight in the database as sign-ups would
-// leave them, and returns how many it added.
-func (s *server) seedUsers(ctx context.Context, total int) (int, error) {
-	conn, err := pgx.Connect(ctx, s.dsn)
-	if err != nil {
-		return 0, err
-	}
-	defer conn.Close(ctx)
-	var have int
-	if err := conn.QueryRow(ctx, `SELECT count(*) FROM auth.users`).Scan(&have); err != nil {
-		return 0, err
-	}
-	add := total - have
-	if add <= 0 {
-		return 0, nil
-	}
-	_, err = conn.Exec(ctx, `
+// leave them.
+func (s *server) seedUsers(ctx context.Context, total int) error {
+	err := s.exec(ctx, `
 INSERT INTO auth.users (id, name, email, email_verified, kind, created_at, updated_at)
 SELECT 'human' || g, 'Person ' || g, 'person.' || g || '@example.test', true, 'human', now() - g * interval '1 minute', now()
-FROM generate_series(1, $1) AS g`, add)
+FROM generate_series(1, $1 - (SELECT count(*) FROM auth.users)) AS g`, total)
 	if err != nil {
-		return 0, err
+		return err
 	}
-	_, err = conn.Exec(ctx, `ANALYZE auth.users`)
-	return add, err
+	return s.exec(ctx, `ANALYZE auth.users`)
 }
 
 // dropSeededUsers removes what seedUsers added.
 func (s *server) dropSeededUsers(ctx context.Context) error {
-	conn, err := pgx.Connect(ctx, s.dsn)
-	if err != nil {
-		return err
-	}
-	defer conn.Close(ctx)
-	_, err = conn.Exec(ctx, `DELETE FROM auth.users WHERE id LIKE 'human%' AND kind = 'human'`)
-	return err
+	return s.exec(ctx, `DELETE FROM auth.users WHERE id LIKE 'human%' AND kind = 'human'`)
 }
 
 // settle cleans up a PostgreSQL store (VACUUM ANALYZE) as autovacuum
@@ -194,11 +138,5 @@ func (s *server) settle(ctx context.Context) error {
 	if s.dsn == "" {
 		return nil
 	}
-	conn, err := pgx.Connect(ctx, s.dsn)
-	if err != nil {
-		return err
-	}
-	defer conn.Close(ctx)
-	_, err = conn.Exec(ctx, `VACUUM ANALYZE`)
-	return err
+	return s.exec(ctx, `VACUUM ANALYZE`)
 }

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/mana/personactl/apply"
 )
@@ -111,48 +112,34 @@ func render(w io.Writer, rows []row) {
 	widths := make([]int, len(columns))
 	for _, c := range cells {
 		for i, s := range c {
-			widths[i] = max(widths[i], len([]rune(s)))
+			widths[i] = max(widths[i], utf8.RuneCountInString(s))
 		}
 	}
-	line := func(c []string) {
-		var b strings.Builder
-		b.WriteString("|")
-		for i, s := range c {
-			pad := strings.Repeat(" ", widths[i]-len([]rune(s)))
-			if i >= 2 && i < len(c)-1 { // numbers: right-aligned
-				b.WriteString(" " + pad + s + " |")
-			} else {
-				b.WriteString(" " + s + pad + " |")
+	cells = slices.Insert(cells, 1, nil) // the separator, under the header
+	for _, c := range cells {
+		fmt.Fprint(w, "|")
+		for i, width := range widths {
+			numeric := i >= 2 && i < len(columns)-1 // right-aligned
+			switch {
+			case c == nil && numeric:
+				fmt.Fprint(w, strings.Repeat("-", width+1)+":|")
+			case c == nil:
+				fmt.Fprint(w, strings.Repeat("-", width+2)+"|")
+			case numeric: // fmt pads to a width in characters
+				fmt.Fprintf(w, " %*s |", width, c[i])
+			default:
+				fmt.Fprintf(w, " %-*s |", width, c[i])
 			}
 		}
-		fmt.Fprintln(w, b.String())
+		fmt.Fprintln(w)
 	}
-	line(cells[0])
-	sep := make([]string, len(columns))
-	for i := range sep {
-		sep[i] = strings.Repeat("-", widths[i]+2)
-		if i >= 2 && i < len(columns)-1 {
-			sep[i] = sep[i][1:] + ":"
-		}
-	}
-	fmt.Fprintln(w, "|"+strings.Join(sep, "|")+"|")
-	for _, c := range cells[1:] {
-		line(c)
-	}
-
-	fmt.Fprintln(w)
-	bounds := map[string]string{}
-	var order []string
+	fmt.Fprintln(w, "\nLower bounds (same server process, same keep-alive transport and parallelism, measured in this run):")
+	listed := map[string]bool{}
 	for _, r := range rows {
-		work := strings.SplitN(r.Work, ",", 2)[0]
-		if bounds[work] == "" {
-			bounds[work] = r.Bound
-			order = append(order, work)
+		if work, _, _ := strings.Cut(r.Work, ","); !listed[work] {
+			listed[work] = true
+			fmt.Fprintf(w, "  %s: %s\n", work, r.Bound)
 		}
-	}
-	fmt.Fprintln(w, "Lower bounds (same server process, same keep-alive transport and parallelism, measured in this run):")
-	for _, work := range order {
-		fmt.Fprintf(w, "  %s: %s\n", work, bounds[work])
 	}
 	fmt.Fprintln(w, "wall and CPU (user+sys) and peak RSS are the child process's own, from the OS; requests are counted at the server.")
 	fmt.Fprintln(w, "Each side of a server row is its run of median wall time, its runs alternating with the other side's (--repeat for plans, --write-repeat for apply and destroy).")

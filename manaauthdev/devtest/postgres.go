@@ -1,9 +1,11 @@
 package devtest
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -41,52 +43,71 @@ func FreshDatabase(t testing.TB) string {
 // under which test processes look for the template and create it.
 const templateLock = 7247362
 
-// freshDatabase creates a database, as a copy of template when it is set.
-func freshDatabase(t testing.TB, template string) string {
-	t.Helper()
-	base := os.Getenv("PERSONACTL_TEST_DATABASE_URL")
-	if base == "" {
-		base = DefaultDatabaseURL
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
+// ErrNoServer is CreateDatabase's error when the server cannot be reached.
+var ErrNoServer = errors.New("PostgreSQL is not reachable")
+
+// CreateDatabase creates a database on the PostgreSQL server at base, a
+// copy of template when it is set (the template is made first, holding
+// the auth schema, if it is missing), and returns its address and a
+// function that drops it.
+func CreateDatabase(ctx context.Context, base, template string) (dsn string, drop func() error, err error) {
 	admin, err := pgx.Connect(ctx, base)
 	if err != nil {
-		msg := fmt.Sprintf("PostgreSQL is not reachable at %s: %v", redact(base), err)
-		if os.Getenv("PERSONACTL_REQUIRE_DB") == "1" {
-			t.Fatalf("%s (PERSONACTL_REQUIRE_DB=1)", msg)
-		}
-		t.Skipf("%s; skipping (set PERSONACTL_TEST_DATABASE_URL to a server, or PERSONACTL_REQUIRE_DB=1 to make this a failure)", msg)
+		return "", nil, fmt.Errorf("%w at %s: %v", ErrNoServer, redact(base), err)
 	}
 	defer admin.Close(context.Background())
 	name := "manaauthdev_" + strings.ToLower(manaauthdev.NewID()[:16])
 	create := "CREATE DATABASE " + name
 	if template != "" {
 		if err := ensureTemplate(ctx, admin, base, template); err != nil {
-			t.Fatalf("preparing the template database %s at %s: %v", template, redact(base), err)
+			return "", nil, fmt.Errorf("preparing the template database %s at %s: %w", template, redact(base), err)
 		}
 		create += " TEMPLATE " + template
 	}
 	if _, err := admin.Exec(ctx, create); err != nil {
-		t.Fatalf("creating database %s at %s: %v", name, redact(base), err)
+		return "", nil, fmt.Errorf("creating database %s at %s: %w", name, redact(base), err)
 	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	drop = func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		conn, err := pgx.Connect(ctx, base)
-		if err != nil {
-			t.Errorf("dropping database %s: %v", name, err)
-			return
+		if err == nil {
+			defer conn.Close(ctx)
+			_, err = conn.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
 		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
-			t.Errorf("dropping database %s: %v", name, err)
+		if err != nil {
+			return fmt.Errorf("dropping database %s: %w", name, err)
+		}
+		return nil
+	}
+	if dsn, err = withDatabase(base, name); err != nil {
+		drop()
+		return "", nil, fmt.Errorf("the server's address: %w", err)
+	}
+	return dsn, drop, nil
+}
+
+// freshDatabase creates a database, as a copy of template when it is set,
+// dropped when the test ends.
+func freshDatabase(t testing.TB, template string) string {
+	t.Helper()
+	base := cmp.Or(os.Getenv("PERSONACTL_TEST_DATABASE_URL"), DefaultDatabaseURL)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	dsn, drop, err := CreateDatabase(ctx, base, template)
+	switch {
+	case errors.Is(err, ErrNoServer) && os.Getenv("PERSONACTL_REQUIRE_DB") != "1":
+		t.Skipf("%v; skipping (set PERSONACTL_TEST_DATABASE_URL to a server, or PERSONACTL_REQUIRE_DB=1 to make this a failure)", err)
+	case errors.Is(err, ErrNoServer):
+		t.Fatalf("%v (PERSONACTL_REQUIRE_DB=1)", err)
+	case err != nil:
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := drop(); err != nil {
+			t.Error(err)
 		}
 	})
-	dsn, err := withDatabase(base, name)
-	if err != nil {
-		t.Fatalf("PERSONACTL_TEST_DATABASE_URL: %v", err)
-	}
 	return dsn
 }
 
@@ -107,11 +128,10 @@ func ensureTemplate(ctx context.Context, admin *pgx.Conn, base, template string)
 		return nil
 	}
 	building := template + "_building"
-	if _, err := admin.Exec(ctx, "DROP DATABASE IF EXISTS "+building+" WITH (FORCE)"); err != nil {
-		return err
-	}
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+building); err != nil {
-		return err
+	for _, sql := range []string{"DROP DATABASE IF EXISTS " + building + " WITH (FORCE)", "CREATE DATABASE " + building} {
+		if _, err := admin.Exec(ctx, sql); err != nil {
+			return err
+		}
 	}
 	dsn, err := withDatabase(base, building)
 	if err != nil {
@@ -129,7 +149,7 @@ func ensureTemplate(ctx context.Context, admin *pgx.Conn, base, template string)
 // schemaTemplate names the template database of the current auth schema:
 // a change of the schema gives a new template.
 func schemaTemplate() string {
-	sum := sha256.Sum256([]byte(manaauthdev.SchemaSQL()))
+	sum := sha256.Sum256([]byte(manaauthdev.SchemaSQL))
 	return "manaauthdev_template_" + hex.EncodeToString(sum[:6])
 }
 

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -67,27 +68,26 @@ func HelperProcess(reopen func(ctx context.Context) (state.Backend, error)) {
 }
 
 func playRole(role string, reopen func(ctx context.Context) (state.Backend, error)) error {
+	op := map[string]string{RoleHold: HoldOperation, roleWriteLoop: "statetest write-loop", roleAppendLoop: "statetest append-loop"}[role]
+	if op == "" {
+		return fmt.Errorf("unknown role %q", role)
+	}
 	ctx := context.Background()
 	b, err := reopen(ctx)
 	if err != nil {
 		return err
 	}
+	l, err := b.Lock(ctx, op, 10*time.Second)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("locked %d %s\n", os.Getpid(), l.Info().ID)
 	switch role {
 	case RoleHold:
-		l, err := b.Lock(ctx, HoldOperation, 10*time.Second)
-		if err != nil {
-			return err
-		}
-		fmt.Printf("locked %d %s\n", os.Getpid(), l.Info().ID)
 		for { // until killed, or until stdin closes
 			time.Sleep(time.Hour)
 		}
 	case roleWriteLoop:
-		l, err := b.Lock(ctx, "statetest write-loop", 10*time.Second)
-		if err != nil {
-			return err
-		}
-		fmt.Printf("locked %d %s\n", os.Getpid(), l.Info().ID)
 		for {
 			s, err := b.Read(ctx)
 			if err != nil {
@@ -99,12 +99,7 @@ func playRole(role string, reopen func(ctx context.Context) (state.Backend, erro
 			}
 			fmt.Printf("wrote %d\n", s.Serial)
 		}
-	case roleAppendLoop:
-		l, err := b.Lock(ctx, "statetest append-loop", 10*time.Second)
-		if err != nil {
-			return err
-		}
-		fmt.Printf("locked %d %s\n", os.Getpid(), l.Info().ID)
+	default: // roleAppendLoop
 		round, _ := strconv.Atoi(os.Getenv(appendRoundEnv))
 		e := sampleEntry(appendLoopEntry(round))
 		if err := l.OpenJournal(ctx, e); err != nil {
@@ -122,17 +117,12 @@ func playRole(role string, reopen func(ctx context.Context) (state.Backend, erro
 			}
 			fmt.Printf("appended %d\n", n+appendBatch)
 		}
-	default:
-		return fmt.Errorf("unknown role %q", role)
 	}
 }
 
 // children counts the children started, so that each append-loop child
 // opens an entry of its own.
-var children struct {
-	mu sync.Mutex
-	n  int
-}
+var children atomic.Int64
 
 // Child is a re-executed test binary playing a helper role.
 type Child struct {
@@ -151,10 +141,7 @@ type Child struct {
 // it holds the lock.
 func StartChild(t *testing.T, store Store, role string) *Child {
 	t.Helper()
-	children.mu.Lock()
-	children.n++
-	n := children.n
-	children.mu.Unlock()
+	n := children.Add(1)
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(append(os.Environ(), store.Env()...), roleEnv+"="+role, fmt.Sprintf("%s=%d", appendRoundEnv, n))
 	stdin, err := cmd.StdinPipe()
@@ -208,8 +195,23 @@ func (c *Child) Expect(t *testing.T, word string, timeout time.Duration) []strin
 	}
 }
 
-// Lines returns the channel of the child's output lines, closed when it exits.
-func (c *Child) Lines() <-chan string { return c.lines }
+// killAfter waits for the child to say word n times, lets it run for
+// pause, kills it, and returns the number it said last after word, its
+// output up to its death included.
+func (c *Child) killAfter(t *testing.T, word string, n int, pause time.Duration) int64 {
+	var last int64
+	for range n {
+		fmt.Sscan(c.Expect(t, word, 20*time.Second)[0], &last)
+	}
+	time.Sleep(pause)
+	c.Kill(t)
+	for line := range c.lines {
+		if f := strings.Fields(line); len(f) == 2 && f[0] == word {
+			fmt.Sscan(f[1], &last)
+		}
+	}
+	return last
+}
 
 // Kill ends the child with SIGKILL, as a crash or an OOM kill would, and
 // waits for it to be gone. Killing twice is harmless.

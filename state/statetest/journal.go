@@ -34,6 +34,17 @@ func sampleStep(email string, result state.StepResult) state.JournalStep {
 	return st
 }
 
+// opened opens a handle on s, takes its lock and opens the journal entry
+// id (a sampleEntry) with it.
+func opened(t *testing.T, s Store, id string) (state.Backend, state.Lock, state.JournalEntry) {
+	t.Helper()
+	b := s.Open(t)
+	l := lock(t, b, "apply")
+	e := sampleEntry(id)
+	must(t, l.OpenJournal(context.Background(), e))
+	return b, l, e
+}
+
 func openJournals(t *testing.T, b state.Backend) []state.JournalEntry {
 	t.Helper()
 	open, err := b.OpenJournals(context.Background())
@@ -43,36 +54,20 @@ func openJournals(t *testing.T, b state.Backend) []state.JournalEntry {
 	return open
 }
 
-func sameEntries(t *testing.T, what string, got, want []state.JournalEntry) {
-	t.Helper()
-	if g, w := canonical(t, got), canonical(t, want); g != w {
-		t.Errorf("%s:\n got %s\nwant %s", what, g, w)
-	}
-}
-
 func testJournal(t *testing.T, s Store) {
-	b := s.Open(t)
 	ctx := context.Background()
-	l := lock(t, b, "apply")
-	e := sampleEntry("journal-1")
-	if err := l.OpenJournal(ctx, e); err != nil {
-		t.Fatalf("OpenJournal: %v", err)
-	}
-	sameEntries(t, "just opened", openJournals(t, b), []state.JournalEntry{e})
+	b, l, e := opened(t, s, "journal-1")
+	same(t, "just opened", openJournals(t, b), []state.JournalEntry{e})
 	steps := []state.JournalStep{sampleStep("zoe@personas.mana.test", state.StepDone), sampleStep("anna@personas.mana.test", state.StepFailed)}
 	for _, st := range steps {
-		if err := l.AppendSteps(ctx, e.ID, []state.JournalStep{st}); err != nil {
-			t.Fatalf("AppendSteps: %v", err)
-		}
+		must(t, l.AppendSteps(ctx, e.ID, []state.JournalStep{st}))
 	}
 	e.Steps = steps
-	sameEntries(t, "after two steps", openJournals(t, b), []state.JournalEntry{e})
+	same(t, "after two steps", openJournals(t, b), []state.JournalEntry{e})
 	if err := l.OpenJournal(ctx, e); err == nil {
 		t.Error("a second entry with the same ID was accepted")
 	}
-	if err := l.CloseJournal(ctx, e.ID, state.OutcomeRolledBack); err != nil {
-		t.Fatalf("CloseJournal: %v", err)
-	}
+	must(t, l.CloseJournal(ctx, e.ID, state.OutcomeRolledBack))
 	if open := openJournals(t, b); len(open) != 0 {
 		t.Errorf("closed entry still open: %+v", open)
 	}
@@ -88,12 +83,8 @@ func testJournal(t *testing.T, s Store) {
 	// Many applies later, only open entries are reported.
 	for i := range 15 {
 		id := fmt.Sprintf("journal-many-%d", i)
-		if err := l.OpenJournal(ctx, sampleEntry(id)); err != nil {
-			t.Fatal(err)
-		}
-		if err := l.CloseJournal(ctx, id, state.OutcomeComplete); err != nil {
-			t.Fatal(err)
-		}
+		must(t, l.OpenJournal(ctx, sampleEntry(id)))
+		must(t, l.CloseJournal(ctx, id, state.OutcomeComplete))
 	}
 	if open := openJournals(t, b); len(open) != 0 {
 		t.Errorf("after 15 closed applies, open entries: %+v", open)
@@ -101,22 +92,15 @@ func testJournal(t *testing.T, s Store) {
 }
 
 func testJournalLeftOpen(t *testing.T, s Store) {
-	b := s.Open(t)
 	ctx := context.Background()
-	l := lock(t, b, "apply")
-	e := sampleEntry("interrupted-1")
-	if err := l.OpenJournal(ctx, e); err != nil {
-		t.Fatal(err)
-	}
+	b, l, e := opened(t, s, "interrupted-1")
 	st := sampleStep("zoe@personas.mana.test", state.StepDone)
-	if err := l.AppendSteps(ctx, e.ID, []state.JournalStep{st}); err != nil {
-		t.Fatal(err)
-	}
+	must(t, l.AppendSteps(ctx, e.ID, []state.JournalStep{st}))
 	l.Release() // the run ends without closing its entry
 	e.Steps = []state.JournalStep{st}
 
 	next := s.Open(t)
-	sameEntries(t, "the next run sees the interrupted entry", openJournals(t, next), []state.JournalEntry{e})
+	same(t, "the next run sees the interrupted entry", openJournals(t, next), []state.JournalEntry{e})
 	ln := lock(t, next, "apply")
 	if err := ln.CloseJournal(ctx, e.ID, state.OutcomeInterrupted); err != nil {
 		t.Fatalf("the next run closes the interrupted entry: %v", err)
@@ -147,9 +131,7 @@ func testOpenJournalsByStart(t *testing.T, s Store) {
 	for i, id := range []string{"a-started-last", "b-started-first", "c-started-second"} {
 		e := sampleEntry(id)
 		e.Started = at.Add(time.Duration([]int{3, 1, 2}[i]) * time.Hour)
-		if err := l.OpenJournal(ctx, e); err != nil {
-			t.Fatal(err)
-		}
+		must(t, l.OpenJournal(ctx, e))
 	}
 	var ids []string
 	for _, e := range openJournals(t, s.Open(t)) {
@@ -161,13 +143,8 @@ func testOpenJournalsByStart(t *testing.T, s Store) {
 }
 
 func testJournalParallelSteps(t *testing.T, s Store) {
-	b := s.Open(t)
 	ctx := context.Background()
-	l := lock(t, b, "apply")
-	e := sampleEntry("parallel-1")
-	if err := l.OpenJournal(ctx, e); err != nil {
-		t.Fatal(err)
-	}
+	b, l, e := opened(t, s, "parallel-1")
 	const n = 20
 	var wg sync.WaitGroup
 	errs := make(chan error, n)
@@ -197,13 +174,8 @@ func testJournalParallelSteps(t *testing.T, s Store) {
 }
 
 func testJournalAppendOnly(t *testing.T, s Store) {
-	b := s.Open(t)
 	ctx := context.Background()
-	l := lock(t, b, "apply")
-	e := sampleEntry("append-1")
-	if err := l.OpenJournal(ctx, e); err != nil {
-		t.Fatal(err)
-	}
+	b, l, e := opened(t, s, "append-1")
 	var want []state.JournalStep
 	for batch, n := range []int{1, 0, 7, 30} {
 		var steps []state.JournalStep
@@ -217,14 +189,12 @@ func testJournalAppendOnly(t *testing.T, s Store) {
 		}
 		want = append(want, steps...)
 		e.Steps = want
-		sameEntries(t, fmt.Sprintf("after a batch of %d", n), openJournals(t, s.Open(t)), []state.JournalEntry{e})
+		same(t, fmt.Sprintf("after a batch of %d", n), openJournals(t, s.Open(t)), []state.JournalEntry{e})
 	}
 	if err := l.CloseJournal(ctx, e.ID, "exploded"); err == nil || !strings.Contains(err.Error(), "exploded") {
 		t.Errorf("CloseJournal with an unknown outcome: %v; want a refusal", err)
 	}
-	if err := l.CloseJournal(ctx, e.ID, state.OutcomeComplete); err != nil {
-		t.Fatal(err)
-	}
+	must(t, l.CloseJournal(ctx, e.ID, state.OutcomeComplete))
 	if err := l.AppendSteps(ctx, e.ID, want[:1]); err == nil {
 		t.Error("AppendSteps to a closed entry succeeded")
 	}
@@ -240,13 +210,8 @@ func testJournalAppendOnly(t *testing.T, s Store) {
 }
 
 func testJournalThroughGroupCommit(t *testing.T, s Store) {
-	b := s.Open(t)
 	ctx := context.Background()
-	l := lock(t, b, "apply")
-	e := sampleEntry("group-1")
-	if err := l.OpenJournal(ctx, e); err != nil {
-		t.Fatal(err)
-	}
+	b, l, e := opened(t, s, "group-1")
 	j := state.NewJournal(l, e.ID, state.JournalOptions{})
 	const workers, each = 5, 100
 	var wg sync.WaitGroup
@@ -258,15 +223,11 @@ func testJournalThroughGroupCommit(t *testing.T, s Store) {
 		})
 	}
 	wg.Wait()
-	if err := j.Flush(ctx); err != nil {
-		t.Fatal(err)
-	}
+	must(t, j.Flush(ctx))
 	if open := openJournals(t, s.Open(t)); len(open) != 1 || len(open[0].Steps) != workers*each {
 		t.Fatalf("after Flush another handle sees %d open entries, the first with %d steps; want all %d", len(open), len(open[0].Steps), workers*each)
 	}
-	if err := j.Close(ctx, state.OutcomeFailed); err != nil {
-		t.Fatal(err)
-	}
+	must(t, j.Close(ctx, state.OutcomeFailed))
 	h := history(t, b, 1)
 	if len(h) != 1 || h[0].Outcome != state.OutcomeFailed || len(h[0].Steps) != workers*each || h[0].Closed.IsZero() {
 		t.Errorf("history: %+v; want the run closed as failed with its %d steps", h, workers*each)
@@ -301,18 +262,12 @@ func testHistoryNewestFirst(t *testing.T, s Store) {
 	for i, r := range runs {
 		e := sampleEntry(r.id)
 		e.Operation, e.Who, e.Started = r.op, r.who, at.Add(time.Duration(i)*time.Hour)
-		if err := l.OpenJournal(ctx, e); err != nil {
-			t.Fatal(err)
-		}
+		must(t, l.OpenJournal(ctx, e))
 		for k := range r.steps {
-			if err := l.AppendSteps(ctx, r.id, []state.JournalStep{sampleStep(fmt.Sprintf("%s-%d@personas.mana.test", r.id, k), state.StepDone)}); err != nil {
-				t.Fatal(err)
-			}
+			must(t, l.AppendSteps(ctx, r.id, []state.JournalStep{sampleStep(fmt.Sprintf("%s-%d@personas.mana.test", r.id, k), state.StepDone)}))
 		}
 		if r.outcome != "" {
-			if err := l.CloseJournal(ctx, r.id, r.outcome); err != nil {
-				t.Fatal(err)
-			}
+			must(t, l.CloseJournal(ctx, r.id, r.outcome))
 		}
 	}
 	h := history(t, s.Open(t), 0)
@@ -343,19 +298,13 @@ func testHistoryRetention(t *testing.T, s Store) {
 	b := r.OpenRetaining(t, 3)
 	ctx := context.Background()
 	l := lock(t, b, "apply")
-	if err := l.OpenJournal(ctx, sampleEntry("still-open")); err != nil {
-		t.Fatal(err)
-	}
+	must(t, l.OpenJournal(ctx, sampleEntry("still-open")))
 	for i := range 5 {
 		id := fmt.Sprintf("closed-%d", i)
 		e := sampleEntry(id)
 		e.Started = at.Add(time.Duration(i+1) * time.Minute)
-		if err := l.OpenJournal(ctx, e); err != nil {
-			t.Fatal(err)
-		}
-		if err := l.CloseJournal(ctx, id, state.OutcomeComplete); err != nil {
-			t.Fatal(err)
-		}
+		must(t, l.OpenJournal(ctx, e))
+		must(t, l.CloseJournal(ctx, id, state.OutcomeComplete))
 	}
 	var ids []string
 	for _, e := range history(t, b, 0) {
@@ -373,17 +322,7 @@ func testKilledWhileAppending(t *testing.T, s Store) {
 	for round, after := range []int{1, 5, 20} {
 		child := StartChild(t, s, roleAppendLoop)
 		id := child.Expect(t, "opened", 20*time.Second)[0]
-		var last int
-		for range after {
-			f := child.Expect(t, "appended", 20*time.Second)
-			fmt.Sscan(f[0], &last)
-		}
-		child.Kill(t)
-		for line := range child.Lines() {
-			if f := strings.Fields(line); len(f) == 2 && f[0] == "appended" {
-				fmt.Sscan(f[1], &last)
-			}
-		}
+		last := int(child.killAfter(t, "appended", after, 0))
 		b := s.Open(t)
 		open, err := b.OpenJournals(context.Background())
 		if err != nil {
@@ -456,19 +395,11 @@ func testLogsLockAndJournal(t *testing.T, s Store) {
 		t.FailNow()
 	}
 	e := sampleEntry("logged-1")
-	if err := l.OpenJournal(ctx, e); err != nil {
-		t.Fatal(err)
-	}
+	must(t, l.OpenJournal(ctx, e))
 	steps := []state.JournalStep{sampleStep("zoe@personas.mana.test", state.StepDone), sampleStep("anna@personas.mana.test", state.StepDone)}
-	if err := l.AppendSteps(ctx, e.ID, steps); err != nil {
-		t.Fatal(err)
-	}
-	if err := l.CloseJournal(ctx, e.ID, state.OutcomeComplete); err != nil {
-		t.Fatal(err)
-	}
-	if err := l.Release(); err != nil {
-		t.Fatal(err)
-	}
+	must(t, l.AppendSteps(ctx, e.ID, steps))
+	must(t, l.CloseJournal(ctx, e.ID, state.OutcomeComplete))
+	must(t, l.Release())
 	var got []string
 	for _, r := range records.Records("") {
 		switch r["msg"] {

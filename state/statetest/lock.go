@@ -102,9 +102,7 @@ func testReleasedLockRefusesWrites(t *testing.T, s Store) {
 	ctx := context.Background()
 	l := lock(t, b, "apply")
 	write(t, l, &state.State{Personas: samplePersonas()})
-	if err := l.Release(); err != nil {
-		t.Fatalf("Release: %v", err)
-	}
+	must(t, l.Release())
 	if err := l.Release(); err != nil {
 		t.Errorf("second Release: %v; want it harmless", err)
 	}

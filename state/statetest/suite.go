@@ -78,7 +78,6 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 		{"ForceUnlockAfterHolderDied", testForceUnlockAfterHolderDied},
 		{"KilledWhileWriting", testKilledWhileWriting},
 		{"CredentialsRoundTrip", testCredentialsRoundTrip},
-		{"DuplicateByLetterCaseRefused", testDuplicateByLetterCaseRefused},
 		{"NegativeLockTimeoutRefused", testNegativeLockTimeoutRefused},
 		{"JournalAppendOnly", testJournalAppendOnly},
 		{"JournalThroughGroupCommit", testJournalThroughGroupCommit},
@@ -124,6 +123,14 @@ func crashPersonas(n int64) []state.RecordedPersona {
 	return out
 }
 
+// must stops the test when a step that sets the scene fails.
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
 func lock(t *testing.T, b state.Backend, op string) state.Lock {
 	t.Helper()
 	l, err := b.Lock(context.Background(), op, 0)
@@ -161,7 +168,8 @@ func canonical(t *testing.T, v any) string {
 	return strings.ReplaceAll(string(data), ":null", ":[]")
 }
 
-func sameState(t *testing.T, what string, got, want *state.State) {
+// same fails the test unless got and want read alike (canonical).
+func same(t *testing.T, what string, got, want any) {
 	t.Helper()
 	if g, w := canonical(t, got), canonical(t, want); g != w {
 		t.Errorf("%s:\n got %s\nwant %s", what, g, w)
@@ -194,8 +202,8 @@ func testRoundTrip(t *testing.T, s Store) {
 	l.Release()
 	want := &state.State{Version: state.FormatVersion, Lineage: in.Lineage, Serial: 1, Personas: samplePersonas()}
 	want.Sort()
-	sameState(t, "read back by the writer", read(t, b), want)
-	sameState(t, "read back by another handle", read(t, s.Open(t)), want)
+	same(t, "read back by the writer", read(t, b), want)
+	same(t, "read back by another handle", read(t, s.Open(t)), want)
 	got := read(t, b)
 	if p, ok := got.Find("zoe@personas.mana.test"); !ok || p.Values.ModuleMix["habits"] != 0.25 || !p.AppliedAt.Equal(at) {
 		t.Errorf("Find(zoe) = %+v, %v", p, ok)
@@ -266,20 +274,35 @@ func testStaleSerialRefused(t *testing.T, s Store) {
 	}
 }
 
+// testDuplicatePersonaRefused: a state that lists an address twice, in
+// any letter case, or a persona without one, is refused and changes nothing.
 func testDuplicatePersonaRefused(t *testing.T, s Store) {
 	b := s.Open(t)
 	l := lock(t, b, "apply")
 	write(t, l, &state.State{Personas: samplePersonas()})
-	twice := &state.State{Serial: 1, Personas: append(samplePersonas(), samplePersonas()[1])}
-	if err := l.Write(context.Background(), twice); err == nil || !strings.Contains(err.Error(), "anna@personas.mana.test") {
-		t.Errorf("write with a persona listed twice: %v; want a refusal naming it", err)
-	}
-	noEmail := &state.State{Serial: 1, Personas: []state.RecordedPersona{{UserID: "u-x"}}}
-	if err := l.Write(context.Background(), noEmail); err == nil {
-		t.Error("write with a persona without email succeeded")
-	}
-	if got := read(t, b); got.Serial != 1 || len(got.Personas) != 2 {
-		t.Errorf("after refused writes: serial %d with %d personas; want the state unchanged", got.Serial, len(got.Personas))
+	shouting := samplePersonas()[1]
+	shouting.Email = "Anna@Personas.Mana.Test"
+	for _, tt := range []struct {
+		what     string
+		personas []state.RecordedPersona
+		names    []string // what the refusal must name
+	}{
+		{"a persona listed twice", append(samplePersonas(), samplePersonas()[1]), []string{"anna@personas.mana.test"}},
+		{"one address in two letter cases", append(samplePersonas(), shouting), []string{"anna@personas.mana.test", "Anna@Personas.Mana.Test"}},
+		{"a persona without email", []state.RecordedPersona{{UserID: "u-x"}}, nil},
+	} {
+		err := l.Write(context.Background(), &state.State{Serial: 1, Personas: tt.personas})
+		if err == nil {
+			t.Errorf("write with %s succeeded; want a refusal", tt.what)
+		}
+		for _, name := range tt.names {
+			if err != nil && !strings.Contains(err.Error(), name) {
+				t.Errorf("write with %s: %v; want a refusal naming %s", tt.what, err, name)
+			}
+		}
+		if got := read(t, b); got.Serial != 1 || len(got.Personas) != 2 {
+			t.Errorf("after refusing %s: serial %d with %d personas; want the state unchanged", tt.what, got.Serial, len(got.Personas))
+		}
 	}
 }
 
@@ -304,25 +327,17 @@ func testNoSecretsStored(t *testing.T, s Store) {
 	b := s.Open(t)
 	l := lock(t, b, "apply")
 	e := sampleEntry("scan-1")
-	if err := l.OpenJournal(ctx, e); err != nil {
-		t.Fatal(err)
-	}
+	must(t, l.OpenJournal(ctx, e))
 	for _, result := range []state.StepResult{state.StepDone, state.StepFailed} {
-		if err := l.AppendSteps(ctx, e.ID, []state.JournalStep{sampleStep(personas[0].Email, result)}); err != nil {
-			t.Fatal(err)
-		}
+		must(t, l.AppendSteps(ctx, e.ID, []state.JournalStep{sampleStep(personas[0].Email, result)}))
 	}
 	for range 2 { // two writes, so that a backup exists too
 		cur := read(t, b)
 		cur.Personas = personas
 		write(t, l, cur)
 	}
-	if err := l.OpenJournal(ctx, sampleEntry("scan-2")); err != nil {
-		t.Fatal(err)
-	}
-	if err := l.CloseJournal(ctx, "scan-2", state.OutcomeComplete); err != nil {
-		t.Fatal(err)
-	}
+	must(t, l.OpenJournal(ctx, sampleEntry("scan-2")))
+	must(t, l.CloseJournal(ctx, "scan-2", state.OutcomeComplete))
 
 	raw := s.Raw(t) // with the lock still held and an entry still open
 	// The scan must be looking at the stored bytes: what was given is there.
@@ -351,20 +366,8 @@ func testKilledWhileWriting(t *testing.T, s Store) {
 	write(t, l, first)
 	l.Release()
 	for round, after := range []int{1, 4, 9} {
-		child := StartChild(t, s, roleWriteLoop)
-		var last int64
-		for range after {
-			f := child.Expect(t, "wrote", 20*time.Second)
-			fmt.Sscan(f[0], &last)
-		}
 		// Let it run into the middle of another write, then kill it.
-		time.Sleep(time.Duration(round) * 3 * time.Millisecond)
-		child.Kill(t)
-		for line := range child.Lines() {
-			if f := strings.Fields(line); len(f) == 2 && f[0] == "wrote" {
-				fmt.Sscan(f[1], &last)
-			}
-		}
+		last := StartChild(t, s, roleWriteLoop).killAfter(t, "wrote", after, time.Duration(round)*3*time.Millisecond)
 		// The lock first: a PostgreSQL server may still commit the killed
 		// writer's last transaction until it sees the session end, which
 		// is when the lock comes free.
@@ -410,21 +413,5 @@ func testCredentialsRoundTrip(t *testing.T, s Store) {
 	write(t, l, got)
 	if zoe, _ := read(t, b).Find("zoe@personas.mana.test"); zoe.SecretFingerprint != "pbkdf2-sha256$600000$c2FsdA$b3RoZXI" {
 		t.Errorf("zoe's fingerprint after a second write: %q", zoe.SecretFingerprint)
-	}
-}
-
-func testDuplicateByLetterCaseRefused(t *testing.T, s Store) {
-	b := s.Open(t)
-	l := lock(t, b, "apply")
-	write(t, l, &state.State{Personas: samplePersonas()})
-	shouting := samplePersonas()[1]
-	shouting.Email = "Anna@Personas.Mana.Test"
-	twice := &state.State{Serial: 1, Personas: append(samplePersonas(), shouting)}
-	err := l.Write(context.Background(), twice)
-	if err == nil || !strings.Contains(err.Error(), "anna@personas.mana.test") || !strings.Contains(err.Error(), "Anna@Personas.Mana.Test") {
-		t.Errorf("write listing one address in two letter cases: %v; want a refusal naming both spellings", err)
-	}
-	if got := read(t, b); got.Serial != 1 || len(got.Personas) != 2 {
-		t.Errorf("after the refused write: serial %d with %d personas; want the state unchanged", got.Serial, len(got.Personas))
 	}
 }

@@ -16,6 +16,7 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -110,16 +111,14 @@ func parse(args []string) (Call, error) {
 		name, _, _ := strings.Cut(a, "=")
 		switch name {
 		case "--paginate":
-		case "-X", "--method":
+		case "-X", "--method", "-F", "--field", "-f", "--raw-field":
 			v, err := value()
 			if err != nil {
 				return c, err
 			}
-			c.Method = strings.ToUpper(v)
-		case "-F", "--field", "-f", "--raw-field":
-			v, err := value()
-			if err != nil {
-				return c, err
+			if name == "-X" || name == "--method" {
+				c.Method = strings.ToUpper(v)
+				continue
 			}
 			k, val, ok := strings.Cut(v, "=")
 			if !ok {
@@ -209,12 +208,20 @@ func serve(dir string, c Call) ([]byte, error) {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
 	}
-	save := func() error {
+	// saved writes the comments back and answers with the one changed.
+	saved := func(cm Comment) ([]byte, error) {
 		b, err := json.MarshalIndent(comments, "", "  ")
-		if err != nil {
-			return err
+		if err == nil {
+			err = os.WriteFile(path, b, 0o600)
 		}
-		return os.WriteFile(path, b, 0o600)
+		if err != nil {
+			return nil, err
+		}
+		return json.Marshal(cm)
+	}
+	body, hasBody := c.Fields["body"]
+	if c.Method != "GET" && !hasBody {
+		return nil, &httpError{422, "Validation Failed: body is missing"}
 	}
 	issueURL := func(repo, number string) string {
 		return "https://api.github.com/repos/" + repo + "/issues/" + number
@@ -231,39 +238,21 @@ func serve(dir string, c Call) ([]byte, error) {
 			}
 			return json.Marshal(list)
 		case "POST":
-			body, ok := c.Fields["body"]
-			if !ok {
-				return nil, &httpError{422, "Validation Failed: body is missing"}
-			}
-			login := os.Getenv("GH_STUB_LOGIN")
-			if login == "" {
-				login = "github-actions[bot]"
-			}
 			var id int64 = 1000
 			for _, cm := range comments {
 				id = max(id, cm.ID+1)
 			}
-			cm := Comment{ID: id, Body: body, User: User{Login: login}, IssueURL: issueURL(m[1], m[2])}
-			comments = append(comments, cm)
-			if err := save(); err != nil {
-				return nil, err
-			}
-			return json.Marshal(cm)
+			login := cmp.Or(os.Getenv("GH_STUB_LOGIN"), "github-actions[bot]")
+			comments = append(comments, Comment{ID: id, Body: body, User: User{Login: login}, IssueURL: issueURL(m[1], m[2])})
+			return saved(comments[len(comments)-1])
 		}
 	}
 	if m := oneComment.FindStringSubmatch(u.Path); m != nil && c.Method == "PATCH" {
 		id, _ := strconv.ParseInt(m[2], 10, 64)
 		for i := range comments {
 			if comments[i].ID == id && strings.Contains(comments[i].IssueURL, "/repos/"+m[1]+"/") {
-				body, ok := c.Fields["body"]
-				if !ok {
-					return nil, &httpError{422, "Validation Failed: body is missing"}
-				}
 				comments[i].Body = body
-				if err := save(); err != nil {
-					return nil, err
-				}
-				return json.Marshal(comments[i])
+				return saved(comments[i])
 			}
 		}
 		return nil, &httpError{404, "Not Found"}

@@ -27,18 +27,13 @@ const (
 func WriteAnswer(w io.Writer, cands []Candidate, files bool) error {
 	var b strings.Builder
 	for _, cd := range cands {
-		b.WriteString(cd.Value)
-		if cd.Help != "" {
-			b.WriteString("\t" + cd.Help)
-		}
-		b.WriteByte('\n')
+		b.WriteString(strings.TrimSuffix(cd.Value+"\t"+cd.Help, "\t") + "\n")
 	}
+	last := AnswerDone
 	if files {
-		b.WriteString(AnswerFiles + "\n")
-	} else {
-		b.WriteString(AnswerDone + "\n")
+		last = AnswerFiles
 	}
-	_, err := io.WriteString(w, b.String())
+	_, err := io.WriteString(w, b.String()+last+"\n")
 	return err
 }
 

@@ -1,6 +1,7 @@
 package kongdoc
 
 import (
+	"io"
 	"os"
 	"slices"
 	"strconv"
@@ -76,7 +77,8 @@ func Help(options kong.HelpOptions, ctx *kong.Context) error {
 		}
 	}
 	h.section("Global flags:", h.flagRows(global))
-	return h.flush(ctx)
+	_, err := io.WriteString(ctx.Stdout, h.b.String())
+	return err
 }
 
 // flagRows are flags as the help lists them, each with its help:
@@ -130,11 +132,6 @@ type helpWriter struct {
 func (h *helpWriter) line(s string) { h.b.WriteString(strings.TrimRight(s, " ") + "\n") }
 
 func (h *helpWriter) blank() { h.b.WriteString("\n") }
-
-func (h *helpWriter) flush(ctx *kong.Context) error {
-	_, err := ctx.Stdout.Write([]byte(h.b.String()))
-	return err
-}
 
 func columns(s string) int { return utf8.RuneCountInString(s) }
 

@@ -68,19 +68,15 @@ func WriteManPage(w io.Writer, app *kong.Application, page ManPage) error {
 	}
 
 	m.macro("SH", "ENVIRONMENT")
-	seen := map[string]bool{}
+	var env []ManEntry // the flags' first, each once
 	for _, f := range allFlags(app.Node) {
-		for _, env := range f.Envs {
-			if seen[env] {
-				continue
+		for _, e := range f.Envs {
+			if !slices.ContainsFunc(env, func(have ManEntry) bool { return have.Name == e }) {
+				env = append(env, ManEntry{e, "Sets --" + f.Name + ": " + f.Help})
 			}
-			seen[env] = true
-			m.macro("TP")
-			m.raw(`.B ` + escape(env))
-			m.text("Sets --" + f.Name + ": " + f.Help)
 		}
 	}
-	m.entries(page.Environment)
+	m.entries(append(env, page.Environment...))
 
 	m.macro("SH", "EXIT STATUS")
 	m.entries(page.ExitStatus)
@@ -118,8 +114,8 @@ func (m manWriter) text(s string) {
 // command writes a command's section: synopsis, help, arguments, its own
 // flags and its examples.
 func (m manWriter) command(cmd *kong.Node) {
-	synopsis := cmd.FullPath()
-	if flags := visibleFlags(cmd); len(flags) > 0 {
+	synopsis, flags := cmd.FullPath(), visibleFlags(cmd)
+	if len(flags) > 0 {
 		synopsis += " [flags]"
 	}
 	for _, p := range cmd.Positional {
@@ -139,7 +135,7 @@ func (m manWriter) command(cmd *kong.Node) {
 			m.text(p.Help + valueNotes(p))
 		}
 	}
-	if flags := visibleFlags(cmd); len(flags) > 0 {
+	if len(flags) > 0 {
 		m.macro("PP")
 		m.raw("Flags:")
 		m.flags(flags)
@@ -182,12 +178,7 @@ func (m manWriter) flags(flags []*kong.Flag) {
 func valueNotes(v *kong.Value) string {
 	var notes string
 	if v.Enum != "" {
-		var values []string
-		for _, e := range v.EnumSlice() {
-			if e != "" {
-				values = append(values, e)
-			}
-		}
+		values := slices.DeleteFunc(v.EnumSlice(), func(e string) bool { return e == "" })
 		notes += " One of: " + strings.Join(values, ", ") + "."
 	}
 	if v.HasDefault && v.Default != "" && (v.Flag == nil || !v.IsBool()) {
@@ -251,13 +242,7 @@ func visibleCommands(n *kong.Node) []*kong.Node {
 
 // visibleFlags are n's own flags, hidden ones left out.
 func visibleFlags(n *kong.Node) []*kong.Flag {
-	var out []*kong.Flag
-	for _, f := range n.Flags {
-		if !f.Hidden {
-			out = append(out, f)
-		}
-	}
-	return out
+	return slices.DeleteFunc(slices.Clone(n.Flags), func(f *kong.Flag) bool { return f.Hidden })
 }
 
 // allFlags are the visible flags of n and of every visible command under

@@ -16,15 +16,8 @@ import (
 // command or flag added to the model is then completed with no change to
 // the script, and a script installed once stays right after an upgrade.
 func Script(shell, program string) (string, error) {
-	var script string
-	switch shell {
-	case "bash":
-		script = bashScript
-	case "zsh":
-		script = zshScript
-	case "fish":
-		script = fishScript
-	default:
+	script, ok := map[string]string{"bash": bashScript, "zsh": zshScript, "fish": fishScript}[shell]
+	if !ok {
 		return "", fmt.Errorf("no completion script for the shell %q: choose bash, zsh or fish", shell)
 	}
 	return strings.ReplaceAll(script, "{{name}}", program), nil
