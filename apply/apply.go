@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/mana/personactl/catalog"
+	"github.com/mana/personactl/internal/failure"
 	"github.com/mana/personactl/plan"
 	"github.com/mana/personactl/state"
 )
@@ -180,7 +181,7 @@ func Run(ctx context.Context, in Input, w Writer, rec Recorder, opts Options) (*
 		for i, e := range p.Errors {
 			errs[i] = errors.New(e.Message())
 		}
-		return nil, fmt.Errorf("the plan has errors, nothing was applied: %w", state.Errors(errs...))
+		return nil, fmt.Errorf("the plan has errors, nothing was applied: %w", failure.Join(errs...))
 	}
 	if err := r.checkBodies(); err != nil {
 		return nil, err
@@ -368,7 +369,7 @@ func (r *runner) checkBodies() error {
 			errs = append(errs, fmt.Errorf("%s: %w", c.Email, err))
 		}
 	}
-	if err := state.Errors(errs...); err != nil {
+	if err := failure.Join(errs...); err != nil {
 		return fmt.Errorf("request bodies the server would refuse, nothing was applied: %w", err)
 	}
 	return nil
@@ -421,7 +422,7 @@ func (r *runner) runPhase(ctx, finish context.Context, selected func(plan.Change
 				if v := recover(); v != nil {
 					// The step may have been sent: its result is
 					// unknown, so it counts as started.
-					o.err, o.started = state.NewPanicError(v), true
+					o.err, o.started = failure.Recovered(v), true
 					r.fatal.Store(true)
 				}
 			}()

@@ -5,8 +5,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mana/personactl/internal/failure"
 	"github.com/mana/personactl/internal/neutral"
-	"github.com/mana/personactl/state"
 )
 
 // ActiveWithin is how recently a persona must have been active for a delete
@@ -58,7 +58,7 @@ func (p *Plan) CheckGuards(g Guards) error {
 		errs = append(errs, fmt.Errorf("the plan deletes %s active in the last 24 hours: %s; nothing was changed; pass --allow-delete-active to delete %s anyway",
 			count(len(active), "persona", "personas"), strings.Join(active, ", "), pick(len(active), "it", "them")))
 	}
-	return state.Errors(errs...)
+	return failure.Join(errs...)
 }
 
 // ago says how long ago a moment was, to the minute.

@@ -33,13 +33,16 @@ func (m *memLive) Personas(context.Context) ([]state.LivePersona, error) {
 	return out, nil
 }
 
-func (m *memLive) AddressOwner(_ context.Context, email string) (state.AddressOwner, error) {
+func (m *memLive) AddressHolders(_ context.Context, emails []string) (map[string]state.Holder, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if _, ok := m.personas[email]; ok {
-		return state.AddressPersona, nil
+	out := map[string]state.Holder{}
+	for _, e := range emails {
+		if p, ok := m.personas[e]; ok {
+			out[e] = state.Holder{Owner: state.AddressPersona, UserID: p.UserID}
+		}
 	}
-	return state.AddressFree, nil
+	return out, nil
 }
 
 func (m *memLive) Upsert(_ context.Context, p catalog.Persona, _ string) (string, error) {
@@ -132,7 +135,7 @@ func TestTokenMarginOnTopOfThePace(t *testing.T) {
 	}
 	// 11 reads in 11 s, one at a time: a second a request, so the 60
 	// writes need a minute.
-	s := &Session{ReadRequests: 11, ReadTook: 11 * time.Second}
+	s, snap := &Session{}, &Snapshot{Requests: 11, Took: 11 * time.Second}
 	need := time.Minute
 	for _, tc := range []struct {
 		left time.Duration
@@ -141,7 +144,7 @@ func TestTokenMarginOnTopOfThePace(t *testing.T) {
 		{need + TokenMargin - time.Second, false},
 		{need + TokenMargin + time.Second, true},
 	} {
-		err := s.checkToken(p, now.Add(tc.left), now, 1)
+		err := s.checkToken(p, snap, now.Add(tc.left), now, 1)
 		if tc.ok != (err == nil) || err != nil && !strings.Contains(err.Error(), "at the pace") {
 			t.Errorf("a token with %s left for writes needing %s: %v; want accepted %v", tc.left, need, err, tc.ok)
 		}

@@ -36,31 +36,16 @@ func (r *Reader) PersonasOf(ctx context.Context, emails []string) ([]state.LiveP
 	return r.c.PersonasOf(ctx, emails)
 }
 
-// AddressOwner tells who holds email, using the last read when there was one.
-func (r *Reader) AddressOwner(ctx context.Context, email string) (state.AddressOwner, error) {
+// AddressHolders tells who holds each of emails and which user, using the
+// last read when there was one.
+func (r *Reader) AddressHolders(ctx context.Context, emails []string) (map[string]state.Holder, error) {
 	r.mu.Lock()
 	last := r.last
 	r.mu.Unlock()
-	if last == nil {
-		return r.c.AddressOwner(ctx, email)
-	}
-	return r.c.AddressOwnerAmong(ctx, email, last)
-}
-
-// AddressHolder tells who holds email and which user, using the last read
-// when there was one.
-func (r *Reader) AddressHolder(ctx context.Context, email string) (state.Holder, error) {
-	r.mu.Lock()
-	last := r.last
-	r.mu.Unlock()
-	if last == nil {
-		return r.c.addressHolder(ctx, email, nil)
-	}
-	return r.c.AddressHolderAmong(ctx, email, last)
+	return r.c.addressHolders(ctx, emails, last)
 }
 
 var (
 	_ state.Live        = (*Reader)(nil)
-	_ state.HolderLive  = (*Reader)(nil)
 	_ state.PartialLive = (*Reader)(nil)
 )
