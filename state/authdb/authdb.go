@@ -1,5 +1,5 @@
 // Package authdb reads live personas straight from mana-auth's database (the
-// auth schema of admin-api.md) in one query, instead of the 1 + N requests
+// auth schema: users, personas, sessions) in one query, instead of the 1 + N requests
 // the admin API needs. It is the --live fast path for plans and drift checks.
 //
 // It only ever reads, inside a READ ONLY transaction: every write still goes
