@@ -370,7 +370,7 @@ func (r *runner) checkBodies() error {
 		}
 	}
 	if err := failure.Join(errs...); err != nil {
-		return fmt.Errorf("request bodies the server would refuse, nothing was applied: %w", err)
+		return fmt.Errorf("request bodies the server would refuse, nothing was applied; fix these catalog entries: %w", err)
 	}
 	return nil
 }

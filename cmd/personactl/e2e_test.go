@@ -12,6 +12,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -138,6 +140,9 @@ func (e *e2e) run(args ...string) result {
 	code := run(args, Streams{In: strings.NewReader(""), Out: &out, Err: &errb})
 	r := result{code, out.String(), errb.String()}
 	e.collect(args, r, before) // the secret scan (campaign_secrets_test.go)
+	if again := repeatedSentences(r.err); len(again) > 0 {
+		e.t.Errorf("personactl %v: the error says %q more than once:\n%s", args, again, r.err)
+	}
 	if tok := e.inst.AdminToken; strings.Contains(r.out, tok) || strings.Contains(r.err, tok) {
 		e.t.Fatalf("personactl %v printed the admin JWT:\n%s", args, r)
 	}
@@ -147,6 +152,61 @@ func (e *e2e) run(args ...string) result {
 		}
 	}
 	return r
+}
+
+var (
+	// clause and sentencePiece split an error into the pieces it chains:
+	// clauses between semicolons and lines, then between colons, commas,
+	// parentheses and full stops.
+	clause        = regexp.MustCompile(`[;\n]`)
+	sentencePiece = regexp.MustCompile(`[:,()]|\.\s`)
+	// ownClause says something of one persona ("a@mana.test: planned as a
+	// create, …"), or is a catalog finding ("file:3:5: error: …"): one of a
+	// list, not a link of the chain.
+	ownClause = regexp.MustCompile(`^\S+@\S+: |^\S+:\d+:\d+: (error|warning): `)
+)
+
+// repeatedSentences returns the pieces of three words or more that the
+// error in stderr (from "Error: " on) says more than once: an error chain
+// gives each piece of advice once, at the top.
+func repeatedSentences(stderr string) []string {
+	i := strings.Index(stderr, "Error: ")
+	if i < 0 {
+		return nil
+	}
+	seen := map[string]bool{}
+	var again []string
+	for _, c := range clause.Split(stderr[i+len("Error: "):], -1) {
+		if c = strings.TrimLeft(c, " *"); ownClause.MatchString(c) {
+			continue
+		}
+		for _, piece := range sentencePiece.Split(c, -1) {
+			piece = strings.ToLower(strings.Trim(piece, " *."))
+			if len(strings.Fields(piece)) < 3 {
+				continue
+			}
+			if seen[piece] && !slices.Contains(again, piece) {
+				again = append(again, piece)
+			}
+			seen[piece] = true
+		}
+	}
+	return again
+}
+
+// TestRepeatedSentences: the check finds advice given twice in a chain,
+// and leaves alone what a list says of each persona.
+func TestRepeatedSentences(t *testing.T) {
+	for msg, want := range map[string][]string{
+		"Error: refusing to destroy, nothing was changed: the plan deletes 5 personas: a, b; nothing was changed; pass --max-deletes=5\n":                       {"nothing was changed"},
+		"Error: refusing to destroy, nothing was changed: the plan deletes 5 personas: a, b; pass --max-deletes=5\n":                                            nil,
+		"Error: saved plan is stale, nothing was applied: a@mana.test: planned as a create, but it is live; b@mana.test: planned as a create, but it is live\n": nil,
+		"Error: 2 failures:\n  * a: 500; try again later\n  * b: 503; try again later\n":                                                                        {"try again later"},
+	} {
+		if got := repeatedSentences(msg); !slices.Equal(got, want) {
+			t.Errorf("repeatedSentences(%q) = %q, want %q", msg, got, want)
+		}
+	}
 }
 
 // must runs personactl and fails unless it exits with code.

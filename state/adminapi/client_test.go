@@ -738,6 +738,9 @@ func TestPersonasStopsAtTheFirstFailureAndReportsEveryOne(t *testing.T) {
 		t.Errorf("a failed read returned %d personas", len(got))
 	}
 	wantIn(t, text, "GET /api/v1/admin/personas/", "mana-auth answered 500 (Internal Server Error)")
+	if n := strings.Count(text, "try again"); n != 1 {
+		t.Errorf("the advice is given %d times, want once:\n%s", n, text)
+	}
 	sent := f.Requests("GET", manaauthdev.PathPersona)
 	if sent > 6 {
 		t.Errorf("%d detail requests after the first failure, want the read to stop (at most a few in flight)", sent)

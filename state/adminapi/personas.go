@@ -122,7 +122,8 @@ func (c *Client) personas(ctx context.Context, keep func(listEntry) bool) ([]sta
 	return out, nil
 }
 
-// combine reports errors in list order, each distinct message once.
+// combine reports errors in list order, each distinct message once, and
+// advice that several answers share with the first of them only.
 func combine(errs map[int]error) error {
 	idx := make([]int, 0, len(errs))
 	for i := range errs {
@@ -132,9 +133,17 @@ func combine(errs map[int]error) error {
 	var all []error
 	seen := make(map[string]bool)
 	for _, i := range idx {
-		if msg := errs[i].Error(); !seen[msg] {
+		err := errs[i]
+		if ae, ok := err.(*APIError); ok && ae.advice != "" {
+			if seen[ae.advice] {
+				quiet := *ae
+				quiet.advice, err = "", &quiet
+			}
+			seen[ae.advice] = true
+		}
+		if msg := err.Error(); !seen[msg] {
 			seen[msg] = true
-			all = append(all, errs[i])
+			all = append(all, err)
 		}
 	}
 	return failure.Join(all...)
