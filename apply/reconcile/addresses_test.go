@@ -106,7 +106,7 @@ func TestCheckAddressesSortsAndAsksOnce(t *testing.T) {
 		"person.abe@mana.test":   {Owner: state.AddressUndetermined},
 	}}
 	s := &Session{Live: l}
-	emails := []string{"persona.new@mana.test", "person.dan@mana.test", "Person.Cleo@mana.test", "persona.anna@mana.test", "person.bob@mana.test", "person.abe@mana.test"}
+	emails := []string{"persona.new@mana.test", "person.dan@mana.test", "person.bob@mana.test", "persona.anna@mana.test", "Person.Cleo@mana.test", "person.abe@mana.test"}
 	in, err := s.checkAddresses(context.Background(), &Snapshot{}, emails)
 	if err != nil {
 		t.Fatal(err)
@@ -125,13 +125,41 @@ func TestCheckAddressesSortsAndAsksOnce(t *testing.T) {
 	}
 }
 
-// TestFailedAddressCheckStopsThePlan: a lookup that fails is the plan's
-// error, never a free address.
-func TestFailedAddressCheckStopsThePlan(t *testing.T) {
-	s := &Session{Live: &holdersLive{fail: errors.New("connection reset")}}
-	snap := &Snapshot{Input: plan.Input{Desired: []catalog.Persona{persona("persona.new@mana.test")}}}
-	p, err := s.Plan(context.Background(), snap, plan.Options{})
-	if err == nil || !strings.Contains(err.Error(), "connection reset") || p != nil {
-		t.Fatalf("plan = %v, %v; want the lookup's failure and no plan", p, err)
+// TestPlanChecksTheAddressesItCreates: an address a person holds, or one
+// the check cannot tell, is the plan's error; a lookup that fails is the
+// plan's failure, never a free address.
+func TestPlanChecksTheAddressesItCreates(t *testing.T) {
+	const x = "persona.x@mana.test"
+	for _, tt := range []struct {
+		name   string
+		live   *holdersLive
+		want   plan.Code // the plan's one error; "" for none
+		failed string
+	}{
+		{"free", &holdersLive{}, "", ""},
+		{"a person's", &holdersLive{holders: map[string]state.Holder{x: {Owner: state.AddressTaken}}}, plan.CodeAddressTaken, ""},
+		{"undetermined", &holdersLive{holders: map[string]state.Holder{x: {Owner: state.AddressUndetermined}}}, plan.CodeAddressUndetermined, ""},
+		{"the lookup failed", &holdersLive{fail: errors.New("connection reset")}, "", "connection reset"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s := &Session{Live: tt.live}
+			p, err := s.Plan(context.Background(), &Snapshot{Input: plan.Input{Desired: []catalog.Persona{persona(x)}}}, plan.Options{})
+			if tt.failed != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.failed) || p != nil {
+					t.Fatalf("plan = %v, %v; want the lookup's failure and no plan", p, err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var codes []plan.Code
+			for _, e := range p.Errors {
+				codes = append(codes, e.Code)
+			}
+			if tt.want == "" && len(codes) > 0 || tt.want != "" && (len(codes) != 1 || codes[0] != tt.want) {
+				t.Errorf("errors %v, want %q", codes, tt.want)
+			}
+		})
 	}
 }
