@@ -85,19 +85,6 @@ type Holder struct {
 	NeverSignedIn bool
 }
 
-func (o AddressOwner) String() string {
-	switch o {
-	case AddressFree:
-		return "free"
-	case AddressPersona:
-		return "persona"
-	case AddressUndetermined:
-		return "undetermined"
-	default:
-		return "taken"
-	}
-}
-
 // Live reads the live side. The admin API's reader and mana-auth's
 // database reader satisfy it.
 type Live interface {

@@ -26,30 +26,10 @@ const searchPageSize = 100
 // must not keep a plan asking for ever.
 const maxSearchPages = 1000
 
-// AddressHolders tells, for each of emails, whether it belongs to nobody,
-// to a persona, or to another user (state.Live), so that a create never
-// turns a person into a persona. It asks about at most Parallelism
-// addresses at once; every failed question is reported, and then no
-// answer is returned.
-//
-// It searches mana-auth's users for each address. Because of a bug in that
-// search, a page holding anyone who has ever signed in (has a session)
-// answers 500 Internal server error; such an address is reported as
-// AddressUndetermined (or AddressPersona if the persona list has it),
-// never as free.
-//
-// The admin API shows no user kind, so a persona row whose user has been
-// made a person again in the database still reads as a persona here; only
-// a reader of users.kind can tell.
-func (c *Client) AddressHolders(ctx context.Context, emails []string) (map[string]state.Holder, error) {
-	return c.addressHolders(ctx, emails, nil)
-}
-
-// addressHolders is AddressHolders for a caller that has just read the live
-// personas (live not nil): a user found in live is a persona without
-// another request. One the search shows and live lacks is asked about
-// again (the detail), as its persona may have been created since live was
-// read.
+// addressHolders is Reader.AddressHolders; live, when not nil, are the live
+// personas just read: a user found in live is a persona without another
+// request. One the search shows and live lacks is asked about again (the
+// detail), as its persona may have been created since live was read.
 func (c *Client) addressHolders(ctx context.Context, emails []string, live []state.LivePersona) (map[string]state.Holder, error) {
 	var (
 		mu   sync.Mutex

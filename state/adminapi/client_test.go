@@ -362,7 +362,7 @@ func TestExpiredTokenIsRefusedBeforeAnyRequest(t *testing.T) {
 		"Detail":         func() error { _, err := c.Detail(ctx, "some-id"); return err },
 		"Upsert":         func() error { _, err := c.Upsert(ctx, personaRequest("persona.x@mana.test", 1)); return err },
 		"Delete":         func() error { return c.Delete(ctx, "some-id") },
-		"AddressHolders": func() error { _, err := c.AddressHolders(ctx, []string{"persona.x@mana.test"}); return err },
+		"AddressHolders": func() error { _, err := c.Reader().AddressHolders(ctx, []string{"persona.x@mana.test"}); return err },
 	}
 	for name, call := range calls {
 		err := call()
@@ -631,7 +631,7 @@ func TestAddressOwner(t *testing.T) {
 		f := inst.Server.Faults()
 		f.SetErrorRate(1, http.StatusServiceUnavailable)
 		defer f.Reset()
-		got, err := c.AddressHolders(ctx, []string{"persona.new@mana.test"})
+		got, err := c.Reader().AddressHolders(ctx, []string{"persona.new@mana.test"})
 		wantIn(t, errText(t, err), "GET /api/v1/admin/users?search=persona.new%40mana.test&limit=100: mana-auth answered 503", "after 10 tries")
 		if got != nil {
 			t.Errorf("answered %v after the search failed; want no answer", got)

@@ -76,7 +76,7 @@ func newClient(t *testing.T, opts adminapi.Options) *adminapi.Client {
 // personas just read, as Reader asks after a full read.
 func ownerOf(ctx context.Context, c *adminapi.Client, email string, live []state.LivePersona) (state.AddressOwner, error) {
 	if live == nil {
-		h, err := c.AddressHolders(ctx, []string{email})
+		h, err := c.Reader().AddressHolders(ctx, []string{email})
 		return h[email].Owner, err
 	}
 	h, err := adminapi.AddressHolderAmong(ctx, c, email, live)

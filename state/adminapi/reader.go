@@ -36,8 +36,21 @@ func (r *Reader) PersonasOf(ctx context.Context, emails []string) ([]state.LiveP
 	return r.c.PersonasOf(ctx, emails)
 }
 
-// AddressHolders tells who holds each of emails and which user, using the
-// last read when there was one.
+// AddressHolders tells, for each of emails, whether it belongs to nobody,
+// to a persona, or to another user (state.Live), so that a create never
+// turns a person into a persona; it uses the last full read of live, when
+// there was one. It asks about at most Parallelism addresses at once;
+// every failed question is reported, and then no answer is returned.
+//
+// It searches mana-auth's users for each address. Because of a bug in that
+// search, a page holding anyone who has ever signed in (has a session)
+// answers 500 Internal server error; such an address is reported as
+// AddressUndetermined (or AddressPersona if the persona list has it),
+// never as free.
+//
+// The admin API shows no user kind, so a persona row whose user has been
+// made a person again in the database still reads as a persona here; only
+// a reader of users.kind can tell.
 func (r *Reader) AddressHolders(ctx context.Context, emails []string) (map[string]state.Holder, error) {
 	r.mu.Lock()
 	last := r.last

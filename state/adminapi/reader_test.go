@@ -30,7 +30,7 @@ func TestUsersSearchOfAnotherShapeIsNeverFree(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		holders, err := c.AddressHolders(context.Background(), []string{"person@example.test"})
+		holders, err := c.Reader().AddressHolders(context.Background(), []string{"person@example.test"})
 		if err == nil || holders != nil {
 			t.Errorf("users search answering %s: %v, err %v; want an error, never free", body, holders, err)
 		}
