@@ -248,7 +248,7 @@ func Run(ctx context.Context, in Input, w Writer, rec Recorder, opts Options) (*
 
 // entry is the journal entry this run opens.
 func (r *runner) entry() state.JournalEntry {
-	e := state.JournalEntry{ID: state.NewID(), Operation: r.opts.Operation, Who: r.opts.Who, Host: r.opts.Host, Started: r.opts.Now().UTC(), Plan: r.planJSON()}
+	e := state.NewJournalEntry(r.opts.Operation, r.opts.Who, r.opts.Host, r.opts.Now(), r.planJSON())
 	for _, c := range r.p.Changes {
 		if l, ok := r.live[c.Email]; ok && c.Action.Writes() {
 			e.Before = append(e.Before, l)

@@ -165,7 +165,7 @@ func (s *Session) Apply(ctx context.Context, req Request) (*Applied, error) {
 			// The fingerprint is salted with the lineage, so the first
 			// state gets its lineage now rather than from the backend.
 			next := *base
-			next.Lineage = state.NewID()
+			next.Lineage = state.NewLineage()
 			base = &next
 		}
 		opts.Password = s.Secret.Password

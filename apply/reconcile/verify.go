@@ -320,7 +320,7 @@ func (s *Session) recordCredentials(ctx context.Context, snap *Snapshot, v *Veri
 	}
 	next := *st
 	if next.Lineage == "" {
-		next.Lineage = state.NewID()
+		next.Lineage = state.NewLineage()
 	}
 	fingerprint := s.Secret.Fingerprint(next.Lineage)
 	desired := map[string]catalog.Persona{}

@@ -383,7 +383,7 @@ func (l *lock) Write(ctx context.Context, s *state.State) error {
 		if s.Serial == 0 {
 			lineage = s.Lineage
 			if lineage == "" {
-				lineage = state.NewID()
+				lineage = state.NewLineage()
 			}
 			tag, err := tx.Exec(ctx, `INSERT INTO personactl.states (workspace, version, lineage, serial) VALUES ($1, $2, $3, 1) ON CONFLICT (workspace) DO NOTHING`,
 				ws, state.FormatVersion, lineage)
