@@ -123,11 +123,7 @@ func (e *Error) Error() string {
 	case 1:
 		b.WriteString(e.Failures[0].Error())
 	default:
-		fmt.Fprintf(&b, "%d steps failed:", len(e.Failures))
-		for _, f := range e.Failures {
-			b.WriteString("\n  * ")
-			b.WriteString(strings.ReplaceAll(f.Error(), "\n", "\n    "))
-		}
+		fmt.Fprintf(&b, "%d steps failed:%s", len(e.Failures), failure.List(e.Failures))
 	}
 	if e.Ending != "" {
 		if b.Len() > 0 {

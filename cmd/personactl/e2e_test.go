@@ -155,40 +155,53 @@ func (e *e2e) run(args ...string) result {
 }
 
 var (
-	// clause and sentencePiece split an error into the pieces it chains:
-	// clauses between semicolons and lines, then between colons, commas,
+	// sentencePiece splits a clause into pieces: between colons, commas,
 	// parentheses and full stops.
-	clause        = regexp.MustCompile(`[;\n]`)
 	sentencePiece = regexp.MustCompile(`[:,()]|\.\s`)
 	// ownClause says something of one persona ("a@mana.test: planned as a
-	// create, …"), or is a catalog finding ("file:3:5: error: …"): one of a
-	// list, not a link of the chain.
-	ownClause = regexp.MustCompile(`^\S+@\S+: |^\S+:\d+:\d+: (error|warning): `)
+	// create, …"): one of a list, not a link of the chain.
+	ownClause = regexp.MustCompile(`^\s*\S+@\S+: `)
+	// diagnosticLine is a catalog finding ("file:3:5: error: …"), one a line.
+	diagnosticLine = regexp.MustCompile(`^\S+:\d+:\d+: (error|warning): `)
 )
 
-// repeatedSentences returns the pieces of three words or more that the
-// error in stderr (from "Error: " on) says more than once: an error chain
-// gives each piece of advice once, at the top.
+// repeatedSentences returns what the error in stderr (from "Error: " on)
+// says twice: a piece of three words or more repeated within one line (a
+// chain of wrapped errors), or the same last clause ending two lines (the
+// advice of two failures in a list). Error chains give each piece of
+// advice once, at the top.
 func repeatedSentences(stderr string) []string {
 	i := strings.Index(stderr, "Error: ")
 	if i < 0 {
 		return nil
 	}
-	seen := map[string]bool{}
 	var again []string
-	for _, c := range clause.Split(stderr[i+len("Error: "):], -1) {
-		if c = strings.TrimLeft(c, " *"); ownClause.MatchString(c) {
+	repeat := func(seen map[string]bool, piece string) {
+		piece = strings.ToLower(strings.Trim(piece, " *."))
+		if len(strings.Fields(piece)) < 3 {
+			return
+		}
+		if seen[piece] && !slices.Contains(again, piece) {
+			again = append(again, piece)
+		}
+		seen[piece] = true
+	}
+	ends := map[string]bool{}
+	for _, line := range strings.Split(stderr[i+len("Error: "):], "\n") {
+		if line = strings.TrimLeft(line, " *"); diagnosticLine.MatchString(line) {
 			continue
 		}
-		for _, piece := range sentencePiece.Split(c, -1) {
-			piece = strings.ToLower(strings.Trim(piece, " *."))
-			if len(strings.Fields(piece)) < 3 {
-				continue
+		seen := map[string]bool{}
+		clauses := strings.Split(line, ";")
+		for _, c := range clauses {
+			if !ownClause.MatchString(c) {
+				for _, piece := range sentencePiece.Split(c, -1) {
+					repeat(seen, piece)
+				}
 			}
-			if seen[piece] && !slices.Contains(again, piece) {
-				again = append(again, piece)
-			}
-			seen[piece] = true
+		}
+		if last := clauses[len(clauses)-1]; !ownClause.MatchString(last) {
+			repeat(ends, last)
 		}
 	}
 	return again
@@ -202,6 +215,8 @@ func TestRepeatedSentences(t *testing.T) {
 		"Error: refusing to destroy, nothing was changed: the plan deletes 5 personas: a, b; pass --max-deletes=5\n":                                            nil,
 		"Error: saved plan is stale, nothing was applied: a@mana.test: planned as a create, but it is live; b@mana.test: planned as a create, but it is live\n": nil,
 		"Error: 2 failures:\n  * a: 500; try again later\n  * b: 503; try again later\n":                                                                        {"try again later"},
+		"Error: 2 failures:\n  * a: mana-auth answered 500; try again later\n  * b: mana-auth answered 500\n":                                                   nil,
+		"Error: the catalog has 2 error(s):\nc.json:3:5: error: no name; every persona needs one\nc.json:4:5: error: no name; every persona needs one\n":        nil,
 	} {
 		if got := repeatedSentences(msg); !slices.Equal(got, want) {
 			t.Errorf("repeatedSentences(%q) = %q, want %q", msg, got, want)

@@ -4,6 +4,7 @@
 package failure
 
 import (
+	"errors"
 	"fmt"
 	"runtime/debug"
 	"strconv"
@@ -34,11 +35,29 @@ func (j joined) Error() string {
 	if len(j) == 1 {
 		return j[0].Error()
 	}
+	return strconv.Itoa(len(j)) + " failures:" + List(j)
+}
+
+// Advised is an error whose message ends with advice ("; try again"), which
+// a list of failures gives once.
+type Advised interface{ Advice() string }
+
+// List is errs one a line, each line "\n  * " and the failure (its own
+// lines indented); advice an earlier failure gave (Advised) is left out.
+func List(errs []error) string {
 	var b strings.Builder
-	b.WriteString(strconv.Itoa(len(j)) + " failures:")
-	for _, e := range j {
+	said := map[string]bool{}
+	for _, err := range errs {
+		msg := err.Error()
+		var a Advised
+		if errors.As(err, &a) && a.Advice() != "" {
+			if said[a.Advice()] {
+				msg = strings.Replace(msg, "; "+a.Advice(), "", 1)
+			}
+			said[a.Advice()] = true
+		}
 		b.WriteString("\n  * ")
-		b.WriteString(strings.ReplaceAll(e.Error(), "\n", "\n    "))
+		b.WriteString(strings.ReplaceAll(msg, "\n", "\n    "))
 	}
 	return b.String()
 }

@@ -107,6 +107,9 @@ func (e *APIError) Error() string {
 	return b.String()
 }
 
+// Advice says what to do about the failure, the end of its message.
+func (e *APIError) Advice() string { return e.advice }
+
 // Is lets errors.Is recognise ErrNotFound, ErrNotPersona and ErrTokenRejected.
 func (e *APIError) Is(target error) bool { return e.kind != nil && target == e.kind }
 

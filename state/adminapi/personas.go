@@ -122,8 +122,7 @@ func (c *Client) personas(ctx context.Context, keep func(listEntry) bool) ([]sta
 	return out, nil
 }
 
-// combine reports errors in list order, each distinct message once, and
-// advice that several answers share with the first of them only.
+// combine reports errors in list order, each distinct message once.
 func combine(errs map[int]error) error {
 	idx := make([]int, 0, len(errs))
 	for i := range errs {
@@ -133,17 +132,9 @@ func combine(errs map[int]error) error {
 	var all []error
 	seen := make(map[string]bool)
 	for _, i := range idx {
-		err := errs[i]
-		if ae, ok := err.(*APIError); ok && ae.advice != "" {
-			if seen[ae.advice] {
-				quiet := *ae
-				quiet.advice, err = "", &quiet
-			}
-			seen[ae.advice] = true
-		}
-		if msg := err.Error(); !seen[msg] {
+		if msg := errs[i].Error(); !seen[msg] {
 			seen[msg] = true
-			all = append(all, err)
+			all = append(all, errs[i])
 		}
 	}
 	return failure.Join(all...)
