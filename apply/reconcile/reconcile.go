@@ -40,7 +40,8 @@ type Session struct {
 	Secret *catalog.Secret
 	// Workspace names the recorded state, as plans record it.
 	Workspace string
-	// Parallelism bounds the questions asked of mana-auth at once.
+	// Parallelism bounds the logins verify sends at once; the adapters
+	// bound their own reads.
 	Parallelism int
 	// RequestTimeout bounds one try of one request to mana-auth: a user an
 	// interrupted run's create left half made was created at most that
