@@ -3,7 +3,8 @@ package main
 // The reliability campaign's tools: a handler in front of mana-auth-dev that
 // counts requests and holds them at a chosen point, output buffers a test
 // can wait on, the crashtest build of personactl, and the checks that a
-// world has converged. `make test` runs a fast subset of the campaign;
+// world has converged. `make campaign` runs a fast subset of the campaign
+// (make test skips it: the end-to-end tests cover the same faults once);
 // `make reliability` (PERSONACTL_CAMPAIGN=full) runs all of it and prints
 // its figures.
 

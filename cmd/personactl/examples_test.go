@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os"
+	"regexp"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -49,8 +51,14 @@ func TestEveryHelpHasExamples(t *testing.T) {
 }
 
 // TestExamplesParse parses every example command line of every --help, so
-// that an example cannot show a flag or command that does not exist.
+// that an example cannot show a flag or command that does not exist, nor
+// an address that is not a persona of the example catalog.
 func TestExamplesParse(t *testing.T) {
+	example, err := os.ReadFile("../../examples/catalog.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	address := regexp.MustCompile(`[\w.+-]+@[\w-]+\.[\w.-]+`)
 	app := cliModel(t)
 	var lines []string
 	var walk func(n *kong.Node)
@@ -82,6 +90,11 @@ func TestExamplesParse(t *testing.T) {
 		}
 		if _, err := parser.Parse(args); err != nil {
 			t.Errorf("example %q does not parse: %v", line, err)
+		}
+		for _, a := range address.FindAllString(line, -1) {
+			if !strings.Contains(string(example), `"`+a+`"`) {
+				t.Errorf("example %q names %s, which is no persona of examples/catalog.json", line, a)
+			}
 		}
 	}
 }

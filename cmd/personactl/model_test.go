@@ -89,12 +89,12 @@ func modelHistory(kills bool, max int) *rapid.Generator[[]modelStep] {
 	return rapid.SliceOfN(step, 1, max)
 }
 
-// TestCampaignModel runs random histories on the file and the PostgreSQL
+// TestModelHistories runs random histories on the file and the PostgreSQL
 // state backends; a share of them (an eighth) kill real processes. The
 // fast subset runs 2 histories of at most 8 steps per backend; the full
 // campaign PERSONACTL_MODEL_HISTORIES (default 1,000) of at most 24 per
 // backend, in 3 shards at once (each with a database of its own).
-func TestCampaignModel(t *testing.T) {
+func TestModelHistories(t *testing.T) {
 	histories, maxSteps, shards := 2, 8, 1
 	if campaignFull() {
 		histories, maxSteps, shards = 1000, 24, 3

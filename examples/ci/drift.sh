@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2016 # backquotes in single quotes are Markdown, not commands
 # drift.sh: the scheduled drift check (examples/github-actions/drift.yml).
 #
 # It runs `personactl drift --format=json`: what changed outside personactl

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2016 # backquotes in single quotes are Markdown, not commands
 # plan-pr.sh: a pull request's persona plan as ONE comment on it, updated in
 # place on every push (run by examples/github-actions/plan-pr.yml).
 #

@@ -117,16 +117,11 @@ func TestPlanPRCatalogErrorsFailTheCheck(t *testing.T) {
 		}
 	}
 
-	t.Run("annotations", func(t *testing.T) {
-		// Under GITHUB_ACTIONS=true the errors also show on the diff.
-		if !hasFlag(t, "validate", "github") {
-			t.Skip("personactl has no --format=github annotations yet (validate --help does not mention them); skipping the annotation check")
-		}
-		// The runner reads workflow commands from standard output.
-		if !strings.Contains(r.out, "::error file="+w.catalog+",line=") {
-			t.Errorf("no ::error file=… annotation on the step's standard output under GITHUB_ACTIONS=true:\n%s", r)
-		}
-	})
+	// Under GITHUB_ACTIONS=true the errors also show on the diff: the
+	// runner reads workflow commands from standard output.
+	if !strings.Contains(r.out, "::error file="+w.catalog+",line=") {
+		t.Errorf("no ::error file=… annotation on the step's standard output under GITHUB_ACTIONS=true:\n%s", r)
+	}
 }
 
 // TestPlanPRFailsWhenTheCommentCannotBeWritten: a plan that cannot be shown

@@ -1,9 +1,14 @@
-// Package authdb reads live personas straight from mana-auth's database (the
-// auth schema: users, personas, sessions) in one query, instead of the 1 + N requests
-// the admin API needs. It is the --live fast path for plans and drift checks.
+// Package authdb reads live personas straight from mana-auth's database (its
+// auth schema) in one query, instead of the 1 + N requests the admin API
+// needs. It is the --live fast path for plans and drift checks.
 //
-// It only ever reads, inside a READ ONLY transaction: every write still goes
-// through the admin API, which owns the sign-up and stamping logic.
+// It reads the auth tables, or, when the database has a personactl_live
+// schema, only its view of the persona rows and its function that answers
+// for the addresses asked (what a read-only role of pull-request plans is
+// granted instead of the tables; examples/ci/plan-role.sql creates them).
+// It only ever reads, and the persona rows inside a READ ONLY transaction:
+// every write still goes through the admin API, which owns the sign-up and
+// stamping logic.
 package authdb
 
 import (
@@ -37,6 +42,8 @@ type Reader struct {
 	conn  *pgx.Conn
 	where string
 	now   func() time.Time
+	// narrow: read personactl_live's view and function, not the tables.
+	narrow bool
 }
 
 // Options tune a Reader; the zero value is the default.
@@ -63,7 +70,12 @@ func Open(ctx context.Context, dsn string, opts ...Options) (*Reader, error) {
 	if err != nil {
 		return nil, fmt.Errorf("connecting to the %s: %v; check --live / PERSONACTL_LIVE_DSN, or leave it unset to read through the admin API", where, err)
 	}
-	return &Reader{conn: conn, where: where, now: time.Now}, nil
+	r := &Reader{conn: conn, where: where, now: time.Now}
+	if err := conn.QueryRow(ctx, `SELECT to_regnamespace('personactl_live') IS NOT NULL`).Scan(&r.narrow); err != nil {
+		conn.Close(context.Background())
+		return nil, fmt.Errorf("reading the %s: %w", where, err)
+	}
+	return r, nil
 }
 
 // redactedParseError keeps a DSN's password out of pgx's parse error, whose
@@ -96,6 +108,14 @@ JOIN auth.users u ON u.id = p.user_id
 WHERE u.kind = 'persona'
 ORDER BY u.email COLLATE "C"`
 
+// NarrowPersonasQuery is PersonasQuery through the personactl_live view,
+// which counts the last 7 days' actions by the database's clock.
+const NarrowPersonasQuery = `
+SELECT user_id, email, name, archetype, system_prompt, module_mix, tick_cadence,
+       created_at, last_active_at, actions_7d, actions, feedback
+FROM personactl_live.personas
+ORDER BY email COLLATE "C"`
+
 // Personas returns every persona with its full values, sorted by email. Unlike
 // the admin API's list, a persona row whose user is no longer of kind
 // 'persona' is left out: it is not a persona, and its delete would be refused.
@@ -107,7 +127,11 @@ func (r *Reader) Personas(ctx context.Context) ([]state.LivePersona, error) {
 		return nil, fmt.Errorf("reading personas from the %s: %w", r.where, err)
 	}
 	defer tx.Rollback(ctx) //nolint:errcheck // read-only: nothing to keep
-	rows, err := tx.Query(ctx, PersonasQuery, r.now().Add(-7*24*time.Hour))
+	query, args := PersonasQuery, []any{r.now().Add(-7 * 24 * time.Hour)}
+	if r.narrow {
+		query, args = NarrowPersonasQuery, nil
+	}
+	rows, err := tx.Query(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("reading personas from the %s: %w; is this mana-auth's database with the auth schema?", r.where, err)
 	}
@@ -184,6 +208,11 @@ const AddressHoldersQuery = `SELECT e.email, u.kind::text, u.id, u.created_at,
        EXISTS (SELECT 1 FROM auth.sessions s WHERE s.user_id = u.id)
 FROM unnest($1::text[]) AS e(email) JOIN auth.users u ON lower(u.email) = e.email`
 
+// NarrowAddressHoldersQuery is AddressHoldersQuery through the
+// personactl_live function, which runs the same join.
+const NarrowAddressHoldersQuery = `SELECT email, kind, user_id, created_at, signed_in
+FROM personactl_live.address_holders($1::text[])`
+
 // AddressHolders tells, for each of emails, whether it belongs to nobody, a
 // persona, or a user of another kind, and which user, with one query for
 // all of them. The map is keyed by each address as given; letter case is
@@ -206,7 +235,11 @@ func (r *Reader) AddressHolders(ctx context.Context, emails []string) (map[strin
 	holders := make(map[string]state.Holder, len(lowered))
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	rows, err := r.conn.Query(ctx, AddressHoldersQuery, lowered)
+	query := AddressHoldersQuery
+	if r.narrow {
+		query = NarrowAddressHoldersQuery
+	}
+	rows, err := r.conn.Query(ctx, query, lowered)
 	if err != nil {
 		return nil, fmt.Errorf("looking up %d addresses in the %s: %w", len(lowered), r.where, err)
 	}

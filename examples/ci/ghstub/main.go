@@ -4,8 +4,9 @@
 // test sees what a workflow would have posted without a network or a token.
 //
 // GH_STUB_DIR names a directory holding comments.json (the repository's
-// issue comments as GitHub lists them; missing means none) and calls.jsonl
-// (one Call per line, appended). GH_STUB_LOGIN is the login new comments
+// issue comments as GitHub lists them; missing means none), pulls.json
+// (for each commit, the pull requests GitHub lists for it; missing means
+// none) and calls.jsonl (one Call per line, appended). GH_STUB_LOGIN is the login new comments
 // are posted as (default github-actions[bot]); GH_STUB_FAIL=METHOD makes
 // every call with that method fail as a server error would.
 //
@@ -172,6 +173,7 @@ func record(dir string, c Call) error {
 var (
 	issueComments = regexp.MustCompile(`^repos/([^/]+/[^/]+)/issues/([0-9]+)/comments$`)
 	oneComment    = regexp.MustCompile(`^repos/([^/]+/[^/]+)/issues/comments/([0-9]+)$`)
+	commitPulls   = regexp.MustCompile(`^repos/[^/]+/[^/]+/commits/([0-9a-f]+)/pulls$`)
 )
 
 // serve answers the call from comments.json, writing it back after a change.
@@ -179,6 +181,22 @@ func serve(dir string, c Call) ([]byte, error) {
 	u, err := url.Parse(strings.TrimPrefix(c.Endpoint, "/"))
 	if err != nil {
 		return nil, err
+	}
+	if m := commitPulls.FindStringSubmatch(u.Path); m != nil && c.Method == "GET" {
+		var pulls map[string]json.RawMessage
+		switch b, err := os.ReadFile(filepath.Join(dir, "pulls.json")); {
+		case errors.Is(err, os.ErrNotExist):
+		case err != nil:
+			return nil, err
+		default:
+			if err := json.Unmarshal(b, &pulls); err != nil {
+				return nil, fmt.Errorf("pulls.json: %w", err)
+			}
+		}
+		if list, ok := pulls[m[1]]; ok {
+			return list, nil
+		}
+		return []byte("[]"), nil
 	}
 	path := filepath.Join(dir, "comments.json")
 	var comments []Comment
