@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/mana/personactl/catalog"
+	"github.com/mana/personactl/internal/failure"
 	"github.com/mana/personactl/plan"
 	"github.com/mana/personactl/state"
 )
@@ -122,11 +123,7 @@ func (e *Error) Error() string {
 	case 1:
 		b.WriteString(e.Failures[0].Error())
 	default:
-		fmt.Fprintf(&b, "%d steps failed:", len(e.Failures))
-		for _, f := range e.Failures {
-			b.WriteString("\n  * ")
-			b.WriteString(strings.ReplaceAll(f.Error(), "\n", "\n    "))
-		}
+		fmt.Fprintf(&b, "%d steps failed:%s", len(e.Failures), failure.List(e.Failures))
 	}
 	if e.Ending != "" {
 		if b.Len() > 0 {
@@ -180,7 +177,7 @@ func Run(ctx context.Context, in Input, w Writer, rec Recorder, opts Options) (*
 		for i, e := range p.Errors {
 			errs[i] = errors.New(e.Message())
 		}
-		return nil, fmt.Errorf("the plan has errors, nothing was applied: %w", state.Errors(errs...))
+		return nil, fmt.Errorf("the plan has errors, nothing was applied: %w", failure.Join(errs...))
 	}
 	if err := r.checkBodies(); err != nil {
 		return nil, err
@@ -247,7 +244,7 @@ func Run(ctx context.Context, in Input, w Writer, rec Recorder, opts Options) (*
 
 // entry is the journal entry this run opens.
 func (r *runner) entry() state.JournalEntry {
-	e := state.JournalEntry{ID: state.NewID(), Operation: r.opts.Operation, Who: r.opts.Who, Host: r.opts.Host, Started: r.opts.Now().UTC(), Plan: r.planJSON()}
+	e := state.NewJournalEntry(r.opts.Operation, r.opts.Who, r.opts.Host, r.opts.Now(), r.planJSON())
 	for _, c := range r.p.Changes {
 		if l, ok := r.live[c.Email]; ok && c.Action.Writes() {
 			e.Before = append(e.Before, l)
@@ -368,8 +365,8 @@ func (r *runner) checkBodies() error {
 			errs = append(errs, fmt.Errorf("%s: %w", c.Email, err))
 		}
 	}
-	if err := state.Errors(errs...); err != nil {
-		return fmt.Errorf("request bodies the server would refuse, nothing was applied: %w", err)
+	if err := failure.Join(errs...); err != nil {
+		return fmt.Errorf("request bodies the server would refuse, nothing was applied; fix these catalog entries: %w", err)
 	}
 	return nil
 }
@@ -421,7 +418,7 @@ func (r *runner) runPhase(ctx, finish context.Context, selected func(plan.Change
 				if v := recover(); v != nil {
 					// The step may have been sent: its result is
 					// unknown, so it counts as started.
-					o.err, o.started = state.NewPanicError(v), true
+					o.err, o.started = failure.Recovered(v), true
 					r.fatal.Store(true)
 				}
 			}()

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/mana/personactl/catalog"
+	"github.com/mana/personactl/internal/failure"
 	"github.com/mana/personactl/plan"
 	"github.com/mana/personactl/state"
 )
@@ -111,15 +112,15 @@ func (panicWriter) Upsert(context.Context, catalog.Persona, string) (string, err
 
 // TestPanicInAWorkerIsAnError: a panic in a step's goroutine does not end
 // the process (Go would exit 2, read by CI as drift); it comes back as
-// *state.PanicError and the run halts.
+// *failure.Panic and the run halts.
 func TestPanicInAWorkerIsAnError(t *testing.T) {
 	pl := plan.Compute(plan.Input{Desired: []catalog.Persona{p("persona.a@mana.test", "a"), p("persona.b@mana.test", "a")}}, plan.Options{})
 	o := opts()
 	o.Parallelism = 1
 	res, err := Run(context.Background(), Input{Plan: pl}, panicWriter{newFake()}, newRecorder(), o)
-	var pe *state.PanicError
+	var pe *failure.Panic
 	if !errors.As(err, &pe) || !res.Halted {
-		t.Fatalf("err = %v (halted %v); want a *state.PanicError and a halted run", err, res.Halted)
+		t.Fatalf("err = %v (halted %v); want a *failure.Panic and a halted run", err, res.Halted)
 	}
 	if !strings.Contains(string(pe.Stack), "panicWriter") {
 		t.Errorf("the crash report's stack does not show where it panicked:\n%s", pe.Stack)
@@ -128,7 +129,7 @@ func TestPanicInAWorkerIsAnError(t *testing.T) {
 
 // TestOneFailureReadsAsOne: a failed create and a complete rollback are
 // one failure and, on its own line, the rollback's ending — not
-// go-multierror's "2 errors occurred".
+// a count of "2 failures".
 func TestOneFailureReadsAsOne(t *testing.T) {
 	fake := newFake()
 	fake.failFor["persona.b@mana.test"] = true

@@ -11,7 +11,7 @@ import (
 	"unicode/utf8"
 )
 
-// The limits of the catalog format (catalog.md).
+// The limits of the catalog format.
 const (
 	// emailDomain ends every persona address: the domain does not exist, so no
 	// mail sent to a persona can reach a real person.

@@ -1,5 +1,5 @@
 // Package manaauthdev is mana-auth-dev: a local stand-in for mana-auth's
-// persona admin API (as the project's reference admin-api.md describes it), for demos, tests and
+// persona admin API, for demos, tests and
 // trying a catalog change without the real service. It answers like the
 // real service, quirks included, on loopback only, with its data in memory
 // (MemoryStore) or in PostgreSQL in the tables of mana-auth's auth schema

@@ -160,7 +160,7 @@ func (f *Faults) FailWritesFor(email string) {
 // StopAfterSignUp stops the service, as a crash would, in the middle of
 // the next upsert that signs up email (any letter case): after the sign-up,
 // before the kind stamp and the persona row (the real upsert runs them
-// without a transaction, admin-api.md). That request gets no answer (its
+// without a transaction). That request gets no answer (its
 // connection is reset), nor does any later one, on any path, until
 // Restart. The channel is closed once the service has stopped.
 func (f *Faults) StopAfterSignUp(email string) <-chan struct{} {

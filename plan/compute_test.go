@@ -57,7 +57,7 @@ var (
 	annaHand   = with(anna, func(p *catalog.Persona) { p.TickCadence = "hourly" })
 )
 
-// TestThreeWayTable checks every row of the 3-way table in cli.md.
+// TestThreeWayTable checks every row of the 3-way table of Compute.
 func TestThreeWayTable(t *testing.T) {
 	tests := []struct {
 		name      string

@@ -5,8 +5,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mana/personactl/internal/failure"
 	"github.com/mana/personactl/internal/neutral"
-	"github.com/mana/personactl/state"
 )
 
 // ActiveWithin is how recently a persona must have been active for a delete
@@ -51,14 +51,14 @@ func (p *Plan) CheckGuards(g Guards) error {
 	}
 	var errs []error
 	if g.Limit && len(deletes) > g.MaxDeletes {
-		errs = append(errs, fmt.Errorf("the plan deletes %s (a replace counts as a delete), more than --max-deletes=%d allows: %s; nothing was changed; if every one of them should go, pass --max-deletes=%d, or --target fewer personas",
+		errs = append(errs, fmt.Errorf("the plan deletes %s (a replace counts as a delete), more than --max-deletes=%d allows: %s; if every one of them should go, pass --max-deletes=%d, or --target fewer personas",
 			count(len(deletes), "persona", "personas"), g.MaxDeletes, strings.Join(deletes, ", "), len(deletes)))
 	}
 	if len(active) > 0 && !g.AllowDeleteActive {
-		errs = append(errs, fmt.Errorf("the plan deletes %s active in the last 24 hours: %s; nothing was changed; pass --allow-delete-active to delete %s anyway",
+		errs = append(errs, fmt.Errorf("the plan deletes %s active in the last 24 hours: %s; pass --allow-delete-active to delete %s anyway",
 			count(len(active), "persona", "personas"), strings.Join(active, ", "), pick(len(active), "it", "them")))
 	}
-	return state.Errors(errs...)
+	return failure.Join(errs...)
 }
 
 // ago says how long ago a moment was, to the minute.

@@ -6,7 +6,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/mana/personactl/state"
+	"github.com/mana/personactl/internal/failure"
 )
 
 // Check refuses options that name an empty or blank address in Targets or
@@ -23,7 +23,7 @@ func (o Options) Check() error {
 	case o.All && !o.Destroy:
 		scope = errors.New("--all widens a destroy to every live persona, and this run destroys nothing; add --destroy (or run personactl destroy --all), or drop --all")
 	}
-	return state.Errors(scope, CheckAddresses("target", o.Targets), CheckAddresses("replace", o.Replace))
+	return failure.Join(scope, CheckAddresses("target", o.Targets), CheckAddresses("replace", o.Replace))
 }
 
 // CheckAddresses refuses an empty or blank address among those given to

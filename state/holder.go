@@ -8,9 +8,18 @@ import (
 	"time"
 )
 
-// NewID returns a random (version 4) UUID: a new state's lineage, a lock ID,
-// a journal entry's ID.
-func NewID() string {
+// NewLineage returns the lineage of a new history of states.
+func NewLineage() string { return newID() }
+
+// NewJournalEntry returns the record of a run of operation by who on host,
+// started at started and applying plan (its JSON rendering), with a new ID.
+func NewJournalEntry(operation, who, host string, started time.Time, plan []byte) JournalEntry {
+	return JournalEntry{ID: newID(), Operation: operation, Who: who, Host: host, Started: started.UTC(), Plan: plan}
+}
+
+// newID returns a random (version 4) UUID: a lineage, a lock ID, a journal
+// entry's ID. Only this package mints them.
+func newID() string {
 	var b [16]byte
 	rand.Read(b[:]) // never fails: crypto/rand panics rather than return an error
 	b[6] = b[6]&0x0f | 0x40
@@ -36,7 +45,7 @@ func NewLockInfo(operation string) LockInfo {
 		host = "unknown"
 	}
 	return LockInfo{
-		ID:        NewID(),
+		ID:        newID(),
 		Operation: operation,
 		Who:       who,
 		Host:      host,

@@ -85,30 +85,16 @@ type Holder struct {
 	NeverSignedIn bool
 }
 
-// HolderLive is a Live that can also say which user holds an address.
-type HolderLive interface {
-	AddressHolder(ctx context.Context, email string) (Holder, error)
-}
-
-func (o AddressOwner) String() string {
-	switch o {
-	case AddressFree:
-		return "free"
-	case AddressPersona:
-		return "persona"
-	case AddressUndetermined:
-		return "undetermined"
-	default:
-		return "taken"
-	}
-}
-
-// Live reads the live side. The admin API client satisfies it.
+// Live reads the live side. The admin API's reader and mana-auth's
+// database reader satisfy it.
 type Live interface {
 	// Personas returns every live persona with its full values, sorted by email.
 	Personas(ctx context.Context) ([]LivePersona, error)
-	// AddressOwner tells whether email belongs to nobody, a persona or another user.
-	AddressOwner(ctx context.Context, email string) (AddressOwner, error)
+	// AddressHolders tells, for each of emails, who holds it: nobody, a
+	// persona, or a user who is not one (and which user, when the answer
+	// shows it). The map is keyed by each address as given; letter case
+	// is ignored. A failed question is an error, never a free address.
+	AddressHolders(ctx context.Context, emails []string) (map[string]Holder, error)
 }
 
 // PartialLive is a Live that can read some personas without the others: the

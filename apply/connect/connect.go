@@ -352,7 +352,10 @@ func (s Settings) AuthURL() (*url.URL, error) {
 	return u, nil
 }
 
-// secret resolves PERSONA_SEED_SECRET with every refusal of catalog.md.
+// secret resolves PERSONA_SEED_SECRET, refusing one that is empty, blank or
+// not text, the public development secret (or its fallback when unset)
+// under NODE_ENV=production, and either of those against a server off
+// loopback unless AllowDevSecret.
 func (s Settings) secret(u *url.URL) (catalog.Secret, error) {
 	sec, err := catalog.ResolveSecret(s.lookupEnv)
 	if err != nil {

@@ -7,91 +7,159 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
+	"github.com/mana/personactl/catalog"
+	"github.com/mana/personactl/plan"
 	"github.com/mana/personactl/state"
 )
 
-// ownersLive answers who holds an address from a table; with bulk it also
-// answers many addresses at once, as mana-auth's database does.
-type ownersLive struct {
-	owners      map[string]state.AddressOwner // lowercased address → owner
-	single      atomic.Int32                  // AddressOwner calls
-	bulkCalls   atomic.Int32                  // AddressHolders calls
-	bulkFailure error
+// holdersLive answers who holds an address from a table (lowercased
+// address → holder), all addresses in one question, or fails.
+type holdersLive struct {
+	holders map[string]state.Holder
+	fail    error
+	asked   atomic.Int32
 }
 
-func (l *ownersLive) Personas(context.Context) ([]state.LivePersona, error) { return nil, nil }
+func (l *holdersLive) Personas(context.Context) ([]state.LivePersona, error) { return nil, nil }
 
-func (l *ownersLive) AddressOwner(_ context.Context, email string) (state.AddressOwner, error) {
-	l.single.Add(1)
-	return l.owners[strings.ToLower(email)], nil
-}
-
-type bulkLive struct{ *ownersLive }
-
-func (l bulkLive) AddressHolders(_ context.Context, emails []string) (map[string]state.Holder, error) {
-	l.bulkCalls.Add(1)
-	if l.bulkFailure != nil {
-		return nil, l.bulkFailure
+func (l *holdersLive) AddressHolders(_ context.Context, emails []string) (map[string]state.Holder, error) {
+	l.asked.Add(1)
+	if l.fail != nil {
+		return nil, l.fail
 	}
 	out := map[string]state.Holder{}
 	for _, e := range emails {
-		out[e] = state.Holder{Owner: l.owners[strings.ToLower(e)]}
+		out[e] = l.holders[strings.ToLower(e)]
 	}
 	return out, nil
 }
 
+// TestCheckAddresses: who holds each address a plan would create decides
+// whether the create is refused (taken, undetermined), completes what an
+// interrupted run left (unfinished), or goes ahead; the snapshot read is
+// left as it was.
 func TestCheckAddresses(t *testing.T) {
-	owners := map[string]state.AddressOwner{
-		"persona.anna@mana.test": state.AddressPersona,
-		"person.bob@mana.test":   state.AddressTaken,
-		"person.cleo@mana.test":  state.AddressTaken,
-	}
-	emails := []string{"persona.new@mana.test", "Person.Cleo@mana.test", "persona.anna@mana.test", "person.bob@mana.test"}
-	wantTaken := []string{"Person.Cleo@mana.test", "person.bob@mana.test"}
+	start := time.Date(2026, 4, 22, 10, 0, 0, 0, time.UTC)
+	taken := func(id string) state.Holder { return state.Holder{Owner: state.AddressTaken, UserID: id} }
+	half := state.Holder{Owner: state.AddressTaken, UserID: "ux", CreatedAt: start.Add(time.Second), NeverSignedIn: true}
 	for _, tt := range []struct {
-		name       string
-		bulk       bool
-		wantSingle int32
-		wantBulk   int32
+		name             string
+		holder           state.Holder
+		recordedID       string
+		interrupted      bool
+		taken, undecided bool
+		unfinished       string
 	}{
-		{"one question per address when live has no bulk lookup", false, int32(len(emails)), 0},
-		{"one question for all addresses when live has one", true, 0, 1},
+		{name: "free", holder: state.Holder{}},
+		{name: "a persona", holder: state.Holder{Owner: state.AddressPersona, UserID: "up"}},
+		{name: "a person", holder: taken("uh"), taken: true},
+		{name: "a person nobody names", holder: state.Holder{Owner: state.AddressTaken}, recordedID: "", taken: true},
+		{name: "the recorded persona, its persona row deleted by hand", holder: taken("ur"), recordedID: "ur"},
+		{name: "a person where the state records another user", holder: taken("uh"), recordedID: "ur", taken: true},
+		{name: "undetermined", holder: state.Holder{Owner: state.AddressUndetermined}, undecided: true},
+		{name: "undetermined, even where the state records a user", holder: state.Holder{Owner: state.AddressUndetermined, UserID: "ur"}, recordedID: "ur", undecided: true},
+		{name: "half made by an interrupted create", holder: half, interrupted: true, unfinished: "ux"},
+		{name: "the same user without an interrupted run is a person", holder: half, taken: true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			l := &ownersLive{owners: owners}
-			s := &Session{Parallelism: 2, Live: l}
-			if tt.bulk {
-				s.Live = bulkLive{l}
+			const x = "persona.x@mana.test"
+			snap := &Snapshot{Input: plan.Input{Taken: []string{"left@mana.test"}}}
+			if tt.recordedID != "" {
+				snap.Input.Recorded = []state.RecordedPersona{{Email: x, UserID: tt.recordedID}}
 			}
-			if err := s.checkAddresses(context.Background(), emails); err != nil {
+			if tt.interrupted {
+				snap.Interrupted = []state.JournalEntry{interruptedEntry(t, start, []string{x}, nil)}
+			}
+			l := &holdersLive{holders: map[string]state.Holder{x: tt.holder}}
+			s := &Session{Live: l, RequestTimeout: 30 * time.Second}
+			in, err := s.checkAddresses(context.Background(), snap, []string{x})
+			if err != nil {
 				t.Fatal(err)
 			}
-			if !slices.Equal(s.Input.Taken, wantTaken) {
-				t.Errorf("taken = %q, want %q (the addresses people hold, sorted)", s.Input.Taken, wantTaken)
+			if got := slices.Contains(in.Taken, x); got != tt.taken || len(in.Taken) > 1 {
+				t.Errorf("taken = %q, want %s taken: %v", in.Taken, x, tt.taken)
 			}
-			if got := l.single.Load(); got != tt.wantSingle {
-				t.Errorf("%d single lookups, want %d", got, tt.wantSingle)
+			if got := slices.Contains(in.Undetermined, x); got != tt.undecided || len(in.Undetermined) > 1 {
+				t.Errorf("undetermined = %q, want %s undetermined: %v", in.Undetermined, x, tt.undecided)
 			}
-			if got := l.bulkCalls.Load(); got != tt.wantBulk {
-				t.Errorf("%d bulk lookups, want %d", got, tt.wantBulk)
+			if u := in.Unfinished[x]; u.UserID != tt.unfinished || len(in.Unfinished) > 1 || tt.unfinished != "" && !strings.Contains(u.Run, "journal j1") {
+				t.Errorf("unfinished = %+v, want %q", in.Unfinished, tt.unfinished)
+			}
+			if !slices.Equal(snap.Input.Taken, []string{"left@mana.test"}) || snap.Input.Unfinished != nil {
+				t.Errorf("the snapshot changed: %+v", snap.Input)
+			}
+			if l.asked.Load() != 1 {
+				t.Errorf("asked %d times, want once for every address", l.asked.Load())
 			}
 		})
 	}
+}
 
-	t.Run("a failed bulk lookup is the plan's error, and marks nothing free", func(t *testing.T) {
-		l := &ownersLive{owners: owners, bulkFailure: errors.New("connection reset")}
-		s := &Session{Live: bulkLive{l}}
-		s.Input.Taken = []string{"stale@mana.test"}
-		err := s.checkAddresses(context.Background(), emails)
-		if err == nil || !strings.Contains(err.Error(), "connection reset") {
-			t.Fatalf("err = %v, want the lookup's failure", err)
-		}
-		if s.Input.Taken != nil {
-			t.Errorf("taken = %q after a failed lookup, want none recorded", s.Input.Taken)
-		}
-		if l.single.Load() != 0 {
-			t.Errorf("fell back to %d single lookups after the bulk one failed", l.single.Load())
-		}
-	})
+func TestCheckAddressesSortsAndAsksOnce(t *testing.T) {
+	l := &holdersLive{holders: map[string]state.Holder{
+		"persona.anna@mana.test": {Owner: state.AddressPersona},
+		"person.bob@mana.test":   {Owner: state.AddressTaken},
+		"person.cleo@mana.test":  {Owner: state.AddressTaken},
+		"person.dan@mana.test":   {Owner: state.AddressUndetermined},
+		"person.abe@mana.test":   {Owner: state.AddressUndetermined},
+	}}
+	s := &Session{Live: l}
+	emails := []string{"persona.new@mana.test", "person.dan@mana.test", "person.bob@mana.test", "persona.anna@mana.test", "Person.Cleo@mana.test", "person.abe@mana.test"}
+	in, err := s.checkAddresses(context.Background(), &Snapshot{}, emails)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"Person.Cleo@mana.test", "person.bob@mana.test"}; !slices.Equal(in.Taken, want) {
+		t.Errorf("taken = %q, want %q (sorted)", in.Taken, want)
+	}
+	if want := []string{"person.abe@mana.test", "person.dan@mana.test"}; !slices.Equal(in.Undetermined, want) {
+		t.Errorf("undetermined = %q, want %q (sorted)", in.Undetermined, want)
+	}
+	if n := l.asked.Load(); n != 1 {
+		t.Errorf("%d questions, want one for all addresses", n)
+	}
+	if _, err := s.checkAddresses(context.Background(), &Snapshot{}, nil); err != nil || l.asked.Load() != 1 {
+		t.Errorf("no address: %v, %d questions; want none asked", err, l.asked.Load())
+	}
+}
+
+// TestPlanChecksTheAddressesItCreates: an address a person holds, or one
+// the check cannot tell, is the plan's error; a lookup that fails is the
+// plan's failure, never a free address.
+func TestPlanChecksTheAddressesItCreates(t *testing.T) {
+	const x = "persona.x@mana.test"
+	for _, tt := range []struct {
+		name   string
+		live   *holdersLive
+		want   plan.Code // the plan's one error; "" for none
+		failed string
+	}{
+		{"free", &holdersLive{}, "", ""},
+		{"a person's", &holdersLive{holders: map[string]state.Holder{x: {Owner: state.AddressTaken}}}, plan.CodeAddressTaken, ""},
+		{"undetermined", &holdersLive{holders: map[string]state.Holder{x: {Owner: state.AddressUndetermined}}}, plan.CodeAddressUndetermined, ""},
+		{"the lookup failed", &holdersLive{fail: errors.New("connection reset")}, "", "connection reset"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s := &Session{Live: tt.live}
+			p, err := s.Plan(context.Background(), &Snapshot{Input: plan.Input{Desired: []catalog.Persona{persona(x)}}}, plan.Options{})
+			if tt.failed != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.failed) || p != nil {
+					t.Fatalf("plan = %v, %v; want the lookup's failure and no plan", p, err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var codes []plan.Code
+			for _, e := range p.Errors {
+				codes = append(codes, e.Code)
+			}
+			if tt.want == "" && len(codes) > 0 || tt.want != "" && (len(codes) != 1 || codes[0] != tt.want) {
+				t.Errorf("errors %v, want %q", codes, tt.want)
+			}
+		})
+	}
 }

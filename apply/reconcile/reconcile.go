@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/mana/personactl/catalog"
+	"github.com/mana/personactl/internal/failure"
 	"github.com/mana/personactl/plan"
 	"github.com/mana/personactl/state"
 )
@@ -39,7 +40,8 @@ type Session struct {
 	Secret *catalog.Secret
 	// Workspace names the recorded state, as plans record it.
 	Workspace string
-	// Parallelism bounds the questions asked of mana-auth at once.
+	// Parallelism bounds the logins verify sends at once; the adapters
+	// bound their own reads.
 	Parallelism int
 	// RequestTimeout bounds one try of one request to mana-auth: a user an
 	// interrupted run's create left half made was created at most that
@@ -58,34 +60,39 @@ type Session struct {
 
 	// CountsRequests: Live answers with one request per persona plus one
 	// (the admin API), so the time its reads took measures the server's
-	// pace. Read then sets ReadRequests and ReadTook.
+	// pace (Snapshot.Requests and Took).
 	CountsRequests bool
+}
 
-	// Set by Read.
-	ReadRequests int
-	ReadTook     time.Duration
-	Desired      *catalog.Catalog
-	Recorded     *state.State
+// Snapshot is what one Read saw of the three sides: a plan is computed from
+// it, and an apply carries that plan out against it.
+type Snapshot struct {
+	// Input is the plan's input: the desired, recorded and live personas,
+	// the addresses interrupted runs deleted, the seed secret's fingerprint.
+	Input    plan.Input
+	Recorded *state.State
 	// Interrupted are the journal entries earlier runs left open.
 	Interrupted []state.JournalEntry
-	Input       plan.Input
+	// Requests and Took, when the Session CountsRequests, are how many
+	// requests reading live took and how long: the server's pace.
+	Requests int
+	Took     time.Duration
 }
 
 // Read takes fresh snapshots of the three sides at once: the catalog is
 // loaded and validated while the recorded state and live personas are read.
 // A catalog error wins over the others, as it is what the user must fix.
-func (s *Session) Read(ctx context.Context) error { return s.read(ctx, nil) }
+func (s *Session) Read(ctx context.Context) (*Snapshot, error) { return s.read(ctx, nil) }
 
 // read is Read; with only, a live side that can (state.PartialLive) reads
 // the live personas with those addresses alone, sparing a request for each
 // of the others.
-func (s *Session) read(ctx context.Context, only []string) error {
+func (s *Session) read(ctx context.Context, only []string) (*Snapshot, error) {
 	var (
 		wg                sync.WaitGroup
+		snap              = &Snapshot{}
 		cat               = &catalog.Catalog{}
-		recorded          *state.State
 		live              []state.LivePersona
-		open              []state.JournalEntry
 		fingerprint       string
 		same              map[string]bool
 		catErr, recErr    error
@@ -94,28 +101,28 @@ func (s *Session) read(ctx context.Context, only []string) error {
 	wg.Add(3)
 	go func() {
 		defer wg.Done()
-		defer state.Recover(&catErr)
+		defer failure.Recover(&catErr)
 		if s.Catalog != nil {
 			cat, catErr = s.Catalog()
 		}
 	}()
 	go func() {
 		defer wg.Done()
-		defer state.Recover(&recErr)
-		if recorded, recErr = s.Backend.Read(ctx); recErr == nil {
-			open, journErr = s.Backend.OpenJournals(ctx)
+		defer failure.Recover(&recErr)
+		if snap.Recorded, recErr = s.Backend.Read(ctx); recErr == nil {
+			snap.Interrupted, journErr = s.Backend.OpenJournals(ctx)
 			if s.Secret != nil {
 				// Deliberately slow (a salted PBKDF2): computed while
 				// live is read, salted with the state's lineage as the
 				// recorded fingerprints are.
-				fingerprint = s.Secret.Fingerprint(recorded.Lineage)
-				same = compareFingerprints(recorded, fingerprint, *s.Secret)
+				fingerprint = s.Secret.Fingerprint(snap.Recorded.Lineage)
+				same = compareFingerprints(snap.Recorded, fingerprint, *s.Secret)
 			}
 		}
 	}()
 	go func() {
 		defer wg.Done()
-		defer state.Recover(&liveErr)
+		defer failure.Recover(&liveErr)
 		start := time.Now()
 		if partial, ok := s.Live.(state.PartialLive); ok && len(only) > 0 {
 			live, liveErr = partial.PersonasOf(ctx, only)
@@ -123,34 +130,33 @@ func (s *Session) read(ctx context.Context, only []string) error {
 			live, liveErr = s.Live.Personas(ctx)
 		}
 		if s.CountsRequests {
-			s.ReadRequests, s.ReadTook = 1+len(live), time.Since(start)
+			snap.Requests, snap.Took = 1+len(live), time.Since(start)
 		}
 	}()
 	wg.Wait()
 	for _, err := range []error{catErr, recErr, journErr, liveErr} {
 		if err != nil {
-			return err
+			return nil, err
 		}
 	}
-	s.Desired, s.Recorded, s.Interrupted = cat, recorded, open
-	for _, e := range open {
+	for _, e := range snap.Interrupted {
 		s.notify(interruptedNotice(e))
 	}
-	s.Input = plan.Input{
+	snap.Input = plan.Input{
 		Desired:           cat.Personas,
-		Recorded:          recorded.Personas,
+		Recorded:          snap.Recorded.Personas,
 		Live:              live,
-		Interrupted:       deletedBy(open),
+		Interrupted:       deletedBy(snap.Interrupted),
 		SecretFingerprint: fingerprint,
 		SameSecret:        same,
 		Workspace:         s.Workspace,
-		Lineage:           recorded.Lineage,
-		Serial:            recorded.Serial,
+		Lineage:           snap.Recorded.Lineage,
+		Serial:            snap.Recorded.Serial,
 	}
 	if cat.Missing {
-		s.Input.MissingCatalog = cat.Path
+		snap.Input.MissingCatalog = cat.Path
 	}
-	return nil
+	return snap, nil
 }
 
 // compareFingerprints tells, for each fingerprint the state records other
@@ -251,73 +257,54 @@ func DerivesPasswords(saved *plan.Plan, opts plan.Options, readOnly bool) bool {
 	return !opts.Destroy && !opts.RefreshOnly && !readOnly
 }
 
-// Plan reads afresh and computes the plan. The addresses it would create
-// are checked with mana-auth; when one is taken by a user who is not a
-// persona, or the check cannot tell, the plan is computed again with that
-// error in it (or with a note, for a user an interrupted run's create
-// left half made, which the create completes).
-func (s *Session) Plan(ctx context.Context, opts plan.Options) (*plan.Plan, error) {
-	if err := s.Read(ctx); err != nil {
-		return nil, err
-	}
-	p := plan.Compute(s.Input, opts)
+// Plan computes the plan of snap. The addresses it would create are
+// checked with mana-auth; when one is taken by a user who is not a persona,
+// or the check cannot tell, the plan is computed again with that error in
+// it (or with a note, for a user an interrupted run's create left half
+// made, which the create completes).
+func (s *Session) Plan(ctx context.Context, snap *Snapshot, opts plan.Options) (*plan.Plan, error) {
+	p := plan.Compute(snap.Input, opts)
 	if creates := p.Creates(); len(creates) > 0 {
-		if err := s.checkAddresses(ctx, creates); err != nil {
+		in, err := s.checkAddresses(ctx, snap, creates)
+		if err != nil {
 			return nil, err
 		}
-		if len(s.Input.Taken)+len(s.Input.Undetermined)+len(s.Input.Unfinished) > 0 {
-			p = plan.Compute(s.Input, opts)
+		if len(in.Taken)+len(in.Undetermined)+len(in.Unfinished) > 0 {
+			p = plan.Compute(in, opts)
 		}
 	}
 	return p, nil
 }
 
-// Stale reads afresh and checks a saved plan against it: the recorded
-// state, every live persona it acts on, and the owners of the addresses it
-// creates. It returns why the plan is stale, or nothing.
-func (s *Session) Stale(ctx context.Context, p *plan.Plan) ([]string, error) {
-	if p.Workspace != s.Workspace {
-		return nil, fmt.Errorf("saved plan is for workspace %q, not %q; pass --workspace=%s or make a new plan", p.Workspace, s.Workspace, p.Workspace)
-	}
-	if err := s.Read(ctx); err != nil {
-		return nil, err
-	}
-	if err := s.checkAddresses(ctx, p.Creates()); err != nil {
-		return nil, err
-	}
-	return p.Stale(s.Input), nil
-}
-
-// bulkHolders is a live side that tells who holds many addresses in one
-// question (mana-auth's database: one query, one pass over the users
-// table, instead of one scan per address).
-type bulkHolders interface {
-	AddressHolders(ctx context.Context, emails []string) (map[string]state.Holder, error)
-}
-
-// checkAddresses records who holds each of the addresses a plan would
-// create, in the input the next plan or staleness check reads: taken by a
-// Mana user who is not a persona, or undetermined (the users search cannot
-// tell). A user the state recorded for that address is the persona itself,
-// whose auth.personas row was deleted by hand: its create restores it. So
-// is a user an interrupted run's create left half made (unfinishedBy).
-func (s *Session) checkAddresses(ctx context.Context, emails []string) error {
-	s.Input.Taken, s.Input.Undetermined, s.Input.Unfinished = nil, nil, nil
-	if len(emails) == 0 {
-		return nil
-	}
-	var holders map[string]state.Holder
-	var err error
-	if bulk, ok := s.Live.(bulkHolders); ok {
-		holders, err = bulk.AddressHolders(ctx, emails)
-	} else {
-		holders, err = state.Holders(ctx, s.Live, emails, s.Parallelism)
-	}
+// stale checks a saved plan against snap: the recorded state, every live
+// persona it acts on, and the holders of the addresses it creates. It
+// returns why the plan is stale, or nothing.
+func (s *Session) stale(ctx context.Context, snap *Snapshot, p *plan.Plan) ([]string, error) {
+	in, err := s.checkAddresses(ctx, snap, p.Creates())
 	if err != nil {
-		return err
+		return nil, err
+	}
+	return p.Stale(in), nil
+}
+
+// checkAddresses returns snap's input with who holds each of the addresses
+// a plan would create: taken by a Mana user who is not a persona, or
+// undetermined (the users search cannot tell). A user the state recorded
+// for that address is the persona itself, whose auth.personas row was
+// deleted by hand: its create restores it. So is a user an interrupted
+// run's create left half made (unfinishedBy).
+func (s *Session) checkAddresses(ctx context.Context, snap *Snapshot, emails []string) (plan.Input, error) {
+	in := snap.Input
+	in.Taken, in.Undetermined, in.Unfinished = nil, nil, nil
+	if len(emails) == 0 {
+		return in, nil
+	}
+	holders, err := s.Live.AddressHolders(ctx, emails)
+	if err != nil {
+		return in, err
 	}
 	recorded := map[string]string{}
-	for _, r := range s.Input.Recorded {
+	for _, r := range in.Recorded {
 		recorded[r.Email] = r.UserID
 	}
 	for _, email := range emails {
@@ -326,19 +313,19 @@ func (s *Session) checkAddresses(ctx context.Context, emails []string) error {
 		case h.Owner == state.AddressTaken && h.UserID != "" && h.UserID == recorded[email]:
 			// personactl's own persona, its persona row gone: not a person.
 		case h.Owner == state.AddressTaken:
-			if e, ok := unfinishedBy(s.Interrupted, email, h, s.RequestTimeout); ok {
-				if s.Input.Unfinished == nil {
-					s.Input.Unfinished = map[string]plan.Unfinished{}
+			if e, ok := unfinishedBy(snap.Interrupted, email, h, s.RequestTimeout); ok {
+				if in.Unfinished == nil {
+					in.Unfinished = map[string]plan.Unfinished{}
 				}
-				s.Input.Unfinished[email] = plan.Unfinished{Run: runName(e), UserID: h.UserID}
+				in.Unfinished[email] = plan.Unfinished{Run: runName(e), UserID: h.UserID}
 				break
 			}
-			s.Input.Taken = append(s.Input.Taken, email)
+			in.Taken = append(in.Taken, email)
 		case h.Owner == state.AddressUndetermined:
-			s.Input.Undetermined = append(s.Input.Undetermined, email)
+			in.Undetermined = append(in.Undetermined, email)
 		}
 	}
-	sort.Strings(s.Input.Taken)
-	sort.Strings(s.Input.Undetermined)
-	return nil
+	sort.Strings(in.Taken)
+	sort.Strings(in.Undetermined)
+	return in, nil
 }

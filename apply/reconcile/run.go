@@ -92,15 +92,22 @@ func (s *Session) Apply(ctx context.Context, req Request) (*Applied, error) {
 	defer lock.Release()
 
 	p := req.Saved
+	if p != nil && p.Workspace != s.Workspace {
+		return nil, fmt.Errorf("saved plan is for workspace %q, not %q; pass --workspace=%s or make a new plan", p.Workspace, s.Workspace, p.Workspace)
+	}
+	snap, err := s.Read(ctx)
+	if err != nil {
+		return nil, err
+	}
 	if p != nil {
-		stale, err := s.Stale(ctx, p)
+		stale, err := s.stale(ctx, snap, p)
 		if err != nil {
 			return nil, err
 		}
 		if len(stale) > 0 {
 			return &Applied{Plan: p}, &StaleError{Why: stale}
 		}
-	} else if p, err = s.Plan(ctx, req.Options); err != nil {
+	} else if p, err = s.Plan(ctx, snap, req.Options); err != nil {
 		return nil, err
 	}
 	out := &Applied{Plan: p}
@@ -125,7 +132,7 @@ func (s *Session) Apply(ctx context.Context, req Request) (*Applied, error) {
 	}
 	if !p.NeedsStateWrite() {
 		out.Result = &apply.Result{}
-		return out, s.closeInterrupted(ctx, lock, p)
+		return out, s.closeInterrupted(ctx, lock, snap, p)
 	}
 	guards := req.Guards
 	if guards.Now.IsZero() {
@@ -134,7 +141,7 @@ func (s *Session) Apply(ctx context.Context, req Request) (*Applied, error) {
 	if err := p.CheckGuards(guards); err != nil {
 		return out, fmt.Errorf("refusing to %s, nothing was changed: %w", req.Operation, err)
 	}
-	if err := s.checkToken(p, req.TokenExpiry, guards.Now, req.Run.Parallelism); err != nil {
+	if err := s.checkToken(p, snap, req.TokenExpiry, guards.Now, req.Run.Parallelism); err != nil {
 		return out, err
 	}
 	if req.Approve != nil {
@@ -143,7 +150,7 @@ func (s *Session) Apply(ctx context.Context, req Request) (*Applied, error) {
 		}
 		// Reading the plan took a while: the token may be closer to its
 		// end now than when it was checked.
-		if err := s.checkToken(p, req.TokenExpiry, s.now(), req.Run.Parallelism); err != nil {
+		if err := s.checkToken(p, snap, req.TokenExpiry, s.now(), req.Run.Parallelism); err != nil {
 			return out, err
 		}
 	}
@@ -152,20 +159,20 @@ func (s *Session) Apply(ctx context.Context, req Request) (*Applied, error) {
 	opts.Operation = req.Operation
 	holder := state.NewLockInfo(req.Operation)
 	opts.Who, opts.Host = holder.Who, holder.Host
-	base := s.Recorded
+	base := snap.Recorded
 	if s.Secret != nil {
 		if base.Lineage == "" {
 			// The fingerprint is salted with the lineage, so the first
 			// state gets its lineage now rather than from the backend.
 			next := *base
-			next.Lineage = state.NewID()
+			next.Lineage = state.NewLineage()
 			base = &next
 		}
 		opts.Password = s.Secret.Password
-		if base.Lineage == s.Input.Lineage && s.Input.SecretFingerprint != "" {
+		if base.Lineage == snap.Input.Lineage && snap.Input.SecretFingerprint != "" {
 			// Read computed it for this lineage already, and it is
 			// deliberately slow (a salted PBKDF2).
-			opts.SecretFingerprint = s.Input.SecretFingerprint
+			opts.SecretFingerprint = snap.Input.SecretFingerprint
 		} else {
 			opts.SecretFingerprint = s.Secret.Fingerprint(base.Lineage)
 		}
@@ -174,12 +181,12 @@ func (s *Session) Apply(ctx context.Context, req Request) (*Applied, error) {
 	}
 	rec := newRecorder(lock, base)
 	defer rec.stop()
-	res, runErr := apply.Run(ctx, apply.Input{Plan: p, Recorded: s.Input.Recorded, Live: s.Input.Live}, req.Writer, rec, opts)
+	res, runErr := apply.Run(ctx, apply.Input{Plan: p, Recorded: snap.Input.Recorded, Live: snap.Input.Live}, req.Writer, rec, opts)
 	out.Result = res
 	if runErr != nil {
 		return out, runErr
 	}
-	return out, s.closeInterrupted(ctx, lock, p)
+	return out, s.closeInterrupted(ctx, lock, snap, p)
 }
 
 // TokenMargin is the least time an admin token must still be valid for a
@@ -187,9 +194,9 @@ func (s *Session) Apply(ctx context.Context, req Request) (*Applied, error) {
 const TokenMargin = 2 * time.Minute
 
 // checkToken refuses a run whose admin token expires within TokenMargin, or
-// before the run can end at the pace this run's reads were answered: a run
-// cut short by an expired token halts with its journal open.
-func (s *Session) checkToken(p *plan.Plan, expiry, now time.Time, parallelism int) error {
+// before the run can end at the pace snap's reads were answered: a run cut
+// short by an expired token halts with its journal open.
+func (s *Session) checkToken(p *plan.Plan, snap *Snapshot, expiry, now time.Time, parallelism int) error {
 	if expiry.IsZero() {
 		return nil
 	}
@@ -201,17 +208,17 @@ func (s *Session) checkToken(p *plan.Plan, expiry, now time.Time, parallelism in
 		}
 		return fmt.Errorf("the admin token expires at %s (%s), less than %s from now; nothing was changed; mint a fresh admin token, put it in %s and run again", expiry.UTC().Format(time.RFC3339), untilOrAgo(left), TokenMargin, source)
 	}
-	if s.ReadRequests == 0 || s.ReadTook <= 0 {
+	if snap.Requests == 0 || snap.Took <= 0 {
 		return nil
 	}
 	// The reads ran at the same parallelism as the writes will, so each
-	// request took about ReadTook*slots/requests of a slot's time.
+	// request took about Took*slots/requests of a slot's time.
 	parallelism = max(1, parallelism)
-	slots := min(parallelism, s.ReadRequests)
-	perRequest := s.ReadTook * time.Duration(slots) / time.Duration(s.ReadRequests)
+	slots := min(parallelism, snap.Requests)
+	perRequest := snap.Took * time.Duration(slots) / time.Duration(snap.Requests)
 	need := perRequest * time.Duration(p.Writes()) / time.Duration(parallelism)
 	if need+TokenMargin > left {
-		return fmt.Errorf("the admin token expires at %s (%s), but at the pace this run's reads were answered (%d requests in %s) its %d writes need about %s; nothing was changed; mint a token that lives longer, or split the run with --target", expiry.UTC().Format(time.RFC3339), untilOrAgo(left), s.ReadRequests, s.ReadTook.Round(time.Millisecond), p.Writes(), need.Round(time.Second))
+		return fmt.Errorf("the admin token expires at %s (%s), but at the pace this run's reads were answered (%d requests in %s) its %d writes need about %s; nothing was changed; mint a token that lives longer, or split the run with --target", expiry.UTC().Format(time.RFC3339), untilOrAgo(left), snap.Requests, snap.Took.Round(time.Millisecond), p.Writes(), need.Round(time.Second))
 	}
 	return nil
 }
@@ -227,11 +234,11 @@ func untilOrAgo(d time.Duration) string {
 // has converged live and state. A run limited by --target converged only
 // its targets, so it leaves them open: the next whole run reports and
 // closes them.
-func (s *Session) closeInterrupted(ctx context.Context, lock state.Lock, p *plan.Plan) error {
+func (s *Session) closeInterrupted(ctx context.Context, lock state.Lock, snap *Snapshot, p *plan.Plan) error {
 	if len(p.Options.Targets) > 0 {
 		return nil
 	}
-	for _, e := range s.Interrupted {
+	for _, e := range snap.Interrupted {
 		if err := lock.CloseJournal(ctx, e.ID, state.OutcomeInterrupted); err != nil {
 			return fmt.Errorf("closing the interrupted run's journal entry %s: %w", e.ID, err)
 		}

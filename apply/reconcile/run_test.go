@@ -19,6 +19,7 @@ import (
 type memLive struct {
 	mu       sync.Mutex
 	personas map[string]state.LivePersona
+	people   map[string]bool // addresses held by users who are not personas
 	next     int
 	writes   int
 }
@@ -33,13 +34,18 @@ func (m *memLive) Personas(context.Context) ([]state.LivePersona, error) {
 	return out, nil
 }
 
-func (m *memLive) AddressOwner(_ context.Context, email string) (state.AddressOwner, error) {
+func (m *memLive) AddressHolders(_ context.Context, emails []string) (map[string]state.Holder, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if _, ok := m.personas[email]; ok {
-		return state.AddressPersona, nil
+	out := map[string]state.Holder{}
+	for _, e := range emails {
+		if p, ok := m.personas[e]; ok {
+			out[e] = state.Holder{Owner: state.AddressPersona, UserID: p.UserID}
+		} else if m.people[e] {
+			out[e] = state.Holder{Owner: state.AddressTaken, UserID: "person"}
+		}
 	}
-	return state.AddressFree, nil
+	return out, nil
 }
 
 func (m *memLive) Upsert(_ context.Context, p catalog.Persona, _ string) (string, error) {
@@ -122,9 +128,10 @@ func TestTokenCheckedAgainAfterApproval(t *testing.T) {
 	}
 }
 
-// TestTokenMarginOnTopOfThePace: a token must outlive the writes at the
-// pace the reads were answered by TokenMargin, not merely outlive them.
-func TestTokenMarginOnTopOfThePace(t *testing.T) {
+// TestCheckToken: a token must outlive the writes, at the pace the reads
+// were answered, by TokenMargin; the refusal says when it expires and
+// where a fresh one goes.
+func TestCheckToken(t *testing.T) {
 	now := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
 	p := &plan.Plan{}
 	for i := range 60 {
@@ -132,18 +139,34 @@ func TestTokenMarginOnTopOfThePace(t *testing.T) {
 	}
 	// 11 reads in 11 s, one at a time: a second a request, so the 60
 	// writes need a minute.
-	s := &Session{ReadRequests: 11, ReadTook: 11 * time.Second}
-	need := time.Minute
+	paced := &Snapshot{Requests: 11, Took: 11 * time.Second}
 	for _, tc := range []struct {
-		left time.Duration
-		ok   bool
+		name        string
+		snap        *Snapshot
+		left        time.Duration
+		parallelism int
+		source      string
+		want        string // "" accepts
 	}{
-		{need + TokenMargin - time.Second, false},
-		{need + TokenMargin + time.Second, true},
+		{"no expiry known", &Snapshot{}, 0, 1, "", ""},
+		{"exactly the margin left", &Snapshot{}, TokenMargin, 1, "", ""},
+		{"less than the margin", &Snapshot{}, TokenMargin - time.Second, 1, "", "(in 1m59s), less than 2m0s from now; nothing was changed; mint a fresh admin token, put it in MANA_ADMIN_JWT"},
+		{"expired", &Snapshot{}, -time.Minute, 1, "the file tok.txt", "(expired 1m0s ago), less than 2m0s from now; nothing was changed; mint a fresh admin token, put it in the file tok.txt"},
+		{"the writes' time and the margin", paced, time.Minute + TokenMargin + time.Second, 1, "", ""},
+		{"the writes' time but not the margin", paced, time.Minute + TokenMargin - time.Second, 1, "", "(11 requests in 11s) its 60 writes need about 1m0s"},
+		// The reads ran at the writes' parallelism: each request took
+		// twice as long of one slot's time.
+		{"the reads ran two at a time too", paced, time.Minute + TokenMargin - time.Second, 2, "", "its 60 writes need about 1m0s"},
+		{"fewer requests than slots", &Snapshot{Requests: 2, Took: 2 * time.Second}, 30*time.Second + TokenMargin - time.Second, 4, "", "its 60 writes need about 30s"},
 	} {
-		err := s.checkToken(p, now.Add(tc.left), now, 1)
-		if tc.ok != (err == nil) || err != nil && !strings.Contains(err.Error(), "at the pace") {
-			t.Errorf("a token with %s left for writes needing %s: %v; want accepted %v", tc.left, need, err, tc.ok)
+		s := &Session{TokenSource: tc.source}
+		expiry := now.Add(tc.left)
+		if tc.name == "no expiry known" {
+			expiry = time.Time{}
+		}
+		err := s.checkToken(p, tc.snap, expiry, now, tc.parallelism)
+		if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
+			t.Errorf("%s: %v; want %q", tc.name, err, tc.want)
 		}
 	}
 }

@@ -12,7 +12,7 @@ import (
 // unfinishedBy finds the interrupted run whose create may have left h, a
 // user at email who is not a persona, half made. mana-auth's upsert is
 // three statements without a transaction (the sign-up, the kind stamp, the
-// persona row; admin-api.md): a run killed with its upserts in flight, or
+// persona row): a run killed with its upserts in flight, or
 // a service that stopped between them, leaves a plain user at the address,
 // whom the next plan would otherwise call a person and refuse.
 //

@@ -74,34 +74,25 @@ func TestUnfinishedByWindow(t *testing.T) {
 	}
 }
 
-// holdersLive answers who holds an address from a table, with the user.
-type holdersLive struct{ holders map[string]state.Holder }
-
-func (l holdersLive) Personas(context.Context) ([]state.LivePersona, error) { return nil, nil }
-func (l holdersLive) AddressOwner(_ context.Context, email string) (state.AddressOwner, error) {
-	return l.holders[email].Owner, nil
-}
-func (l holdersLive) AddressHolder(_ context.Context, email string) (state.Holder, error) {
-	return l.holders[email], nil
-}
-
 // TestPlanCompletesWhatAnInterruptedCreateLeft: the plan creates over the
 // half-made user with a note naming the run, and still refuses a person
 // who signed up at another address the run was creating, after it.
 func TestPlanCompletesWhatAnInterruptedCreateLeft(t *testing.T) {
 	start := time.Now().Add(-time.Minute).UTC()
 	x, y := "persona.x@mana.test", "persona.y@mana.test"
-	live := holdersLive{map[string]state.Holder{
+	live := &holdersLive{holders: map[string]state.Holder{
 		x: {Owner: state.AddressTaken, UserID: "ux", CreatedAt: start.Add(time.Second), NeverSignedIn: true},
 		y: {Owner: state.AddressTaken, UserID: "uy", CreatedAt: start.Add(time.Hour), NeverSignedIn: true},
 	}}
 	s := &Session{Live: live, Parallelism: 2, RequestTimeout: 30 * time.Second}
-	s.Interrupted = []state.JournalEntry{interruptedEntry(t, start, []string{x, y}, nil)}
-	s.Input = plan.Input{Desired: []catalog.Persona{persona(x), persona(y)}}
-	if err := s.checkAddresses(context.Background(), []string{x, y}); err != nil {
+	snap := &Snapshot{
+		Interrupted: []state.JournalEntry{interruptedEntry(t, start, []string{x, y}, nil)},
+		Input:       plan.Input{Desired: []catalog.Persona{persona(x), persona(y)}},
+	}
+	p, err := s.Plan(context.Background(), snap, plan.Options{})
+	if err != nil {
 		t.Fatal(err)
 	}
-	p := plan.Compute(s.Input, plan.Options{})
 	if len(p.Errors) != 1 || p.Errors[0].Code != plan.CodeAddressTaken || p.Errors[0].Emails[0] != y {
 		t.Errorf("errors = %+v; want %s taken", p.Errors, y)
 	}

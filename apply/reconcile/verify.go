@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/mana/personactl/apply"
+	"github.com/mana/personactl/internal/failure"
 
 	"github.com/mana/personactl/catalog"
 	"github.com/mana/personactl/plan"
@@ -38,8 +39,8 @@ const (
 	// StatusLocked: mana-auth locked the address after failed logins.
 	StatusLocked Status = "locked"
 	// StatusNotPersona: the user at the address is not a persona, as the
-	// login answered or as mana-auth's database shows (then no login is
-	// sent: it would be a person's).
+	// login answered or as the live side shows for an address no live
+	// persona has (then no login is sent: it would be a person's).
 	StatusNotPersona Status = "not_persona"
 	// StatusNotLive: in the catalog, not live: nothing to log in as.
 	StatusNotLive Status = "not_live"
@@ -174,16 +175,17 @@ func (s *Session) Verify(ctx context.Context, req VerifyRequest) (*Verification,
 	emails := plan.Addresses(req.Emails)
 	// Only the personas verified are read in full: the others' details
 	// would cost a request each for nothing.
-	if err := s.read(ctx, emails); err != nil {
+	snap, err := s.read(ctx, emails)
+	if err != nil {
 		return nil, err
 	}
 	if len(emails) == 0 {
-		for _, p := range s.Input.Desired {
+		for _, p := range snap.Input.Desired {
 			emails = append(emails, p.Email)
 		}
 	}
 	live := map[string]state.LivePersona{}
-	for _, l := range s.Input.Live {
+	for _, l := range snap.Input.Live {
 		live[l.Values.Email] = l
 	}
 	people, err := s.people(ctx, emails, live)
@@ -198,12 +200,12 @@ func (s *Session) Verify(ctx context.Context, req VerifyRequest) (*Verification,
 		l, ok := live[email]
 		switch {
 		case people[email]:
-			out[i].Status, out[i].Detail = StatusNotPersona, "mana-auth's database shows a user here who is not a persona (made a person again by hand?); verify does not log in as a person"
+			out[i].Status, out[i].Detail = StatusNotPersona, "mana-auth shows a user here who is not a persona (made a person again by hand?); verify does not log in as a person"
 			continue
 		case !ok:
 			out[i].Status, out[i].Detail = StatusNotLive, "no live persona has this address; personactl apply creates it"
 			continue
-		case !req.ForceLogin && s.otherSecret(l):
+		case !req.ForceLogin && otherSecret(snap, l):
 			out[i].Status, out[i].Detail = StatusOtherSecret, "the state's fingerprint says its password came from another seed secret; no login was sent, as a failed one counts toward mana-auth's lockout. Restore that secret, or personactl apply --replace="+email+" (which destroys its history); verify --force-login tries anyway"
 			continue
 		}
@@ -214,7 +216,7 @@ func (s *Session) Verify(ctx context.Context, req VerifyRequest) (*Verification,
 			defer func() { <-sem }()
 			defer func() {
 				if v := recover(); v != nil {
-					r.Status, r.Detail = StatusError, state.NewPanicError(v).Error()
+					r.Status, r.Detail = StatusError, failure.Recovered(v).Error()
 				}
 			}()
 			*r = s.login(ctx, req.Auth, r.Email)
@@ -224,7 +226,7 @@ func (s *Session) Verify(ctx context.Context, req VerifyRequest) (*Verification,
 	sort.Slice(out, func(i, j int) bool { return out[i].Email < out[j].Email })
 	v := &Verification{Personas: out}
 	if req.Record {
-		n, err := s.recordCredentials(ctx, v, req.LockTimeout)
+		n, err := s.recordCredentials(ctx, snap, v, req.LockTimeout)
 		v.Recorded = n
 		if err != nil {
 			return v, err
@@ -233,14 +235,9 @@ func (s *Session) Verify(ctx context.Context, req VerifyRequest) (*Verification,
 	return v, nil
 }
 
-// people tells which of emails, not live, mana-auth's database shows held
-// by a user who is not a persona; over the admin API, which cannot tell
-// without a login, none.
+// people tells which of emails, not live, are held by a user who is not a
+// persona.
 func (s *Session) people(ctx context.Context, emails []string, live map[string]state.LivePersona) (map[string]bool, error) {
-	db, ok := s.Live.(bulkHolders)
-	if !ok {
-		return nil, nil
-	}
 	var missing []string
 	for _, e := range emails {
 		if _, isLive := live[e]; !isLive {
@@ -250,7 +247,7 @@ func (s *Session) people(ctx context.Context, emails []string, live map[string]s
 	if len(missing) == 0 {
 		return nil, nil
 	}
-	holders, err := db.AddressHolders(ctx, missing)
+	holders, err := s.Live.AddressHolders(ctx, missing)
 	if err != nil {
 		return nil, err
 	}
@@ -264,12 +261,12 @@ func (s *Session) people(ctx context.Context, emails []string, live map[string]s
 // otherSecret reports whether the state records, for the user l is, the
 // fingerprint of another seed secret than the one in effect. One that
 // cannot be compared is not known to be another's.
-func (s *Session) otherSecret(l state.LivePersona) bool {
-	r, ok := s.Recorded.Find(l.Values.Email)
-	if !ok || r.UserID != l.UserID || r.SecretFingerprint == "" || r.SecretFingerprint == s.Input.SecretFingerprint {
+func otherSecret(snap *Snapshot, l state.LivePersona) bool {
+	r, ok := snap.Recorded.Find(l.Values.Email)
+	if !ok || r.UserID != l.UserID || r.SecretFingerprint == "" || r.SecretFingerprint == snap.Input.SecretFingerprint {
 		return false
 	}
-	same, compared := s.Input.SameSecret[r.SecretFingerprint]
+	same, compared := snap.Input.SameSecret[r.SecretFingerprint]
 	return compared && !same
 }
 
@@ -301,7 +298,8 @@ func (s *Session) login(ctx context.Context, auth Authenticator, email string) R
 // persona in the state, so that a later plan can tell when the secret was
 // rotated. A ready persona the state does not record yet is recorded when
 // its live values match the catalog, as the next apply would record it.
-func (s *Session) recordCredentials(ctx context.Context, v *Verification, timeout time.Duration) (int, error) {
+// snap is the read verify logged in after.
+func (s *Session) recordCredentials(ctx context.Context, snap *Snapshot, v *Verification, timeout time.Duration) (int, error) {
 	ready := map[string]bool{}
 	for _, r := range v.Personas {
 		if r.Ready() {
@@ -322,15 +320,15 @@ func (s *Session) recordCredentials(ctx context.Context, v *Verification, timeou
 	}
 	next := *st
 	if next.Lineage == "" {
-		next.Lineage = state.NewID()
+		next.Lineage = state.NewLineage()
 	}
 	fingerprint := s.Secret.Fingerprint(next.Lineage)
 	desired := map[string]catalog.Persona{}
-	for _, p := range s.Input.Desired {
+	for _, p := range snap.Input.Desired {
 		desired[p.Email] = p
 	}
 	liveID := map[string]string{}
-	for _, l := range s.Input.Live {
+	for _, l := range snap.Input.Live {
 		liveID[l.Values.Email] = l.UserID
 	}
 	next.Personas = append([]state.RecordedPersona(nil), st.Personas...)
@@ -346,8 +344,8 @@ func (s *Session) recordCredentials(ctx context.Context, v *Verification, timeou
 	// A persona not recorded yet is added only while the state is the one
 	// read with live: had another run written it since, live may have
 	// moved too, and the record would describe a persona that is gone.
-	unchanged := st.Lineage == s.Input.Lineage && st.Serial == s.Input.Serial
-	for _, l := range s.Input.Live {
+	unchanged := st.Lineage == snap.Input.Lineage && st.Serial == snap.Input.Serial
+	for _, l := range snap.Input.Live {
 		email := l.Values.Email
 		if _, recorded := st.Find(email); recorded || !ready[email] || !unchanged {
 			continue

@@ -82,7 +82,7 @@ func TestE2EVerifyLiveNeverLogsInAsAPerson(t *testing.T) {
 	if n := e.faults().Requests("POST", manaauthdev.PathLogin); n != len(e.personas)-1 {
 		t.Errorf("verify --live sent %d logins, want one per persona but %s", n, anna)
 	}
-	if !strings.Contains(r.out, anna+": not a persona: mana-auth's database shows a user here who is not a persona") {
+	if !strings.Contains(r.out, anna+": not a persona: mana-auth shows a user here who is not a persona") {
 		t.Errorf("verify --live does not report %s as not a persona\n%s", anna, r)
 	}
 	if n := e.inst.Server.FailedLogins(anna); n != 0 {

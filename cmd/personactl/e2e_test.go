@@ -12,6 +12,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -138,6 +140,9 @@ func (e *e2e) run(args ...string) result {
 	code := run(args, Streams{In: strings.NewReader(""), Out: &out, Err: &errb})
 	r := result{code, out.String(), errb.String()}
 	e.collect(args, r, before) // the secret scan (campaign_secrets_test.go)
+	if again := repeatedSentences(r.err); len(again) > 0 {
+		e.t.Errorf("personactl %v: the error says %q more than once:\n%s", args, again, r.err)
+	}
 	if tok := e.inst.AdminToken; strings.Contains(r.out, tok) || strings.Contains(r.err, tok) {
 		e.t.Fatalf("personactl %v printed the admin JWT:\n%s", args, r)
 	}
@@ -147,6 +152,76 @@ func (e *e2e) run(args ...string) result {
 		}
 	}
 	return r
+}
+
+var (
+	// sentencePiece splits a clause into pieces: between colons, commas,
+	// parentheses and full stops.
+	sentencePiece = regexp.MustCompile(`[:,()]|\.\s`)
+	// ownClause says something of one persona ("a@mana.test: planned as a
+	// create, …"): one of a list, not a link of the chain.
+	ownClause = regexp.MustCompile(`^\s*\S+@\S+: `)
+	// diagnosticLine is a catalog finding ("file:3:5: error: …"), one a line.
+	diagnosticLine = regexp.MustCompile(`^\S+:\d+:\d+: (error|warning): `)
+)
+
+// repeatedSentences returns what the error in stderr (from "Error: " on)
+// says twice: a piece of three words or more repeated within one line (a
+// chain of wrapped errors), or the same last clause ending two lines (the
+// advice of two failures in a list). Error chains give each piece of
+// advice once, at the top.
+func repeatedSentences(stderr string) []string {
+	i := strings.Index(stderr, "Error: ")
+	if i < 0 {
+		return nil
+	}
+	var again []string
+	repeat := func(seen map[string]bool, piece string) {
+		piece = strings.ToLower(strings.Trim(piece, " *."))
+		if len(strings.Fields(piece)) < 3 {
+			return
+		}
+		if seen[piece] && !slices.Contains(again, piece) {
+			again = append(again, piece)
+		}
+		seen[piece] = true
+	}
+	ends := map[string]bool{}
+	for _, line := range strings.Split(stderr[i+len("Error: "):], "\n") {
+		if line = strings.TrimLeft(line, " *"); diagnosticLine.MatchString(line) {
+			continue
+		}
+		seen := map[string]bool{}
+		clauses := strings.Split(line, ";")
+		for _, c := range clauses {
+			if !ownClause.MatchString(c) {
+				for _, piece := range sentencePiece.Split(c, -1) {
+					repeat(seen, piece)
+				}
+			}
+		}
+		if last := clauses[len(clauses)-1]; !ownClause.MatchString(last) {
+			repeat(ends, last)
+		}
+	}
+	return again
+}
+
+// TestRepeatedSentences: the check finds advice given twice in a chain,
+// and leaves alone what a list says of each persona.
+func TestRepeatedSentences(t *testing.T) {
+	for msg, want := range map[string][]string{
+		"Error: refusing to destroy, nothing was changed: the plan deletes 5 personas: a, b; nothing was changed; pass --max-deletes=5\n":                       {"nothing was changed"},
+		"Error: refusing to destroy, nothing was changed: the plan deletes 5 personas: a, b; pass --max-deletes=5\n":                                            nil,
+		"Error: saved plan is stale, nothing was applied: a@mana.test: planned as a create, but it is live; b@mana.test: planned as a create, but it is live\n": nil,
+		"Error: 2 failures:\n  * a: 500; try again later\n  * b: 503; try again later\n":                                                                        {"try again later"},
+		"Error: 2 failures:\n  * a: mana-auth answered 500; try again later\n  * b: mana-auth answered 500\n":                                                   nil,
+		"Error: the catalog has 2 error(s):\nc.json:3:5: error: no name; every persona needs one\nc.json:4:5: error: no name; every persona needs one\n":        nil,
+	} {
+		if got := repeatedSentences(msg); !slices.Equal(got, want) {
+			t.Errorf("repeatedSentences(%q) = %q, want %q", msg, got, want)
+		}
+	}
 }
 
 // must runs personactl and fails unless it exits with code.

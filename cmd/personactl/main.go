@@ -19,8 +19,8 @@ import (
 
 	"github.com/mana/personactl/apply/connect"
 	"github.com/mana/personactl/cmd/personactl/internal/kongdoc"
+	"github.com/mana/personactl/internal/failure"
 	"github.com/mana/personactl/internal/neutral"
-	"github.com/mana/personactl/state"
 )
 
 // Set by the linker (see the Makefile).
@@ -160,7 +160,7 @@ func run(args []string, s Streams) int {
 		defer func() {
 			if r := recover(); r != nil {
 				if _, ok := r.(exitPanic); !ok {
-					code = crash(s.Err, state.NewPanicError(r))
+					code = crash(s.Err, failure.Recovered(r))
 					return
 				}
 				code = exited
@@ -212,7 +212,7 @@ func newParser(cli *CLI, opts ...kong.Option) (*kong.Kong, error) {
 	return p, kongdoc.SetDetails(p.Model.Node, helpText)
 }
 
-// exitStatus prints err (every error of a multierror on its own line) and returns
+// exitStatus prints err (every failure joined in it on its own line) and returns
 // the exit code it stands for. Outside text is neutralised where it enters an
 // error; here, as the last guard, no control character but a line break of
 // personactl's own reaches the terminal.

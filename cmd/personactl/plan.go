@@ -74,7 +74,11 @@ func (c *PlanCmd) Run(g *Globals, s Streams) error {
 		return err
 	}
 	defer sess.Close()
-	p, err := sess.Loop.Plan(ctx, c.options())
+	snap, err := sess.Loop.Read(ctx)
+	if err != nil {
+		return err
+	}
+	p, err := sess.Loop.Plan(ctx, snap, c.options())
 	if err != nil {
 		return err
 	}

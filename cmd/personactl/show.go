@@ -25,7 +25,11 @@ func (c *DriftCmd) Run(g *Globals, s Streams) error {
 		return err
 	}
 	defer sess.Close()
-	p, err := sess.Loop.Plan(ctx, opts)
+	snap, err := sess.Loop.Read(ctx)
+	if err != nil {
+		return err
+	}
+	p, err := sess.Loop.Plan(ctx, snap, opts)
 	if err != nil {
 		return err
 	}

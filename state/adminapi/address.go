@@ -9,10 +9,12 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-json-experiment/json/jsontext"
 
+	"github.com/mana/personactl/internal/failure"
 	"github.com/mana/personactl/state"
 )
 
@@ -24,46 +26,44 @@ const searchPageSize = 100
 // must not keep a plan asking for ever.
 const maxSearchPages = 1000
 
-// AddressOwner tells whether email belongs to nobody, to a persona, or to
-// another user, so that a create never turns a person into a persona.
-//
-// It searches mana-auth's users for the address. Because of a bug in that
-// search (admin-api.md), a page holding anyone who has ever signed in
-// answers 500; such an address is reported as AddressUndetermined (or
-// AddressPersona if the persona list has it), never as free. On error the
-// owner returned is AddressTaken.
-//
-// The admin API shows no user kind, so a persona row whose user has been
-// made a person again in the database still reads as a persona here; only
-// a reader of users.kind can tell.
-func (c *Client) AddressOwner(ctx context.Context, email string) (state.AddressOwner, error) {
-	return c.addressOwner(ctx, email, nil)
-}
-
-// AddressOwnerAmong is AddressOwner for a caller that has just read the
-// live personas: a user found in live is a persona without another
+// addressHolders is Reader.AddressHolders; live, when not nil, are the live
+// personas just read: a user found in live is a persona without another
 // request. One the search shows and live lacks is asked about again (the
 // detail), as its persona may have been created since live was read.
-func (c *Client) AddressOwnerAmong(ctx context.Context, email string, live []state.LivePersona) (state.AddressOwner, error) {
-	if live == nil {
-		live = []state.LivePersona{}
+func (c *Client) addressHolders(ctx context.Context, emails []string, live []state.LivePersona) (map[string]state.Holder, error) {
+	var (
+		mu   sync.Mutex
+		out  = make(map[string]state.Holder, len(emails))
+		errs []error
+		wg   sync.WaitGroup
+		sem  = make(chan struct{}, c.parallelism)
+	)
+	for _, email := range emails {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			var h state.Holder
+			var err error
+			func() {
+				defer failure.Recover(&err)
+				h, err = c.addressHolder(ctx, email, live)
+			}()
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				errs = append(errs, fmt.Errorf("checking who holds %s: %w", email, err))
+				return
+			}
+			out[email] = h
+		}()
 	}
-	return c.addressOwner(ctx, email, live)
-}
-
-func (c *Client) addressOwner(ctx context.Context, email string, live []state.LivePersona) (state.AddressOwner, error) {
-	h, err := c.addressHolder(ctx, email, live)
-	return h.Owner, err
-}
-
-// AddressHolderAmong is AddressOwnerAmong that also names the user the
-// users search found, so that a caller can recognise a user it recorded (a
-// persona whose auth.personas row was deleted by hand keeps its user).
-func (c *Client) AddressHolderAmong(ctx context.Context, email string, live []state.LivePersona) (state.Holder, error) {
-	if live == nil {
-		live = []state.LivePersona{}
+	wg.Wait()
+	if err := failure.Join(errs...); err != nil {
+		return nil, err
 	}
-	return c.addressHolder(ctx, email, live)
+	return out, nil
 }
 
 func (c *Client) addressHolder(ctx context.Context, email string, live []state.LivePersona) (state.Holder, error) {

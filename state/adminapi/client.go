@@ -4,8 +4,11 @@
 // retrying what is safe to retry and turning every refusal into a message a
 // person can act on.
 //
-// It works against the service exactly as it behaves (see admin-api.md),
-// quirks included, and it must never reveal the admin token, a persona's
+// It works against the service exactly as it behaves, quirks included (the
+// users search answers 500 for a page holding anyone who has signed in; an
+// upsert looks the address up as sent but stores it lowercased; it runs
+// the sign-up, the kind stamp and the persona row without a transaction),
+// and it must never reveal the admin token, a persona's
 // password or a URL's secrets: not in an error, not in a panic, not
 // anywhere it writes.
 package adminapi
@@ -168,7 +171,9 @@ type Client struct {
 
 	// caseTwins maps the lowercase form of every live persona address that
 	// has capitals to the address as listed: an upsert of the lowercase form
-	// fails with mana-auth's bare 500 (admin-api.md, step 2).
+	// fails with mana-auth's bare 500 (it finds no user by the address as
+	// sent, Better Auth's sign-up of the taken address returns a made-up
+	// id, and the persona row's insert fails).
 	caseMu    sync.Mutex
 	caseTwins map[string]string
 }

@@ -107,6 +107,9 @@ func (e *APIError) Error() string {
 	return b.String()
 }
 
+// Advice says what to do about the failure, the end of its message.
+func (e *APIError) Advice() string { return e.advice }
+
 // Is lets errors.Is recognise ErrNotFound, ErrNotPersona and ErrTokenRejected.
 func (e *APIError) Is(target error) bool { return e.kind != nil && target == e.kind }
 
@@ -211,7 +214,7 @@ func (c *Client) apiError(r request, try int, resp *http.Response, raw []byte) *
 	case s == http.StatusBadRequest:
 		// Bodies are checked against these rules before sending, so the
 		// service's rules and personactl's have come apart.
-		e.advice = "mana-auth refused a body that passed personactl's check of its rules; this mana-auth may check more than admin-api.md describes"
+		e.advice = "mana-auth refused a body that passed personactl's check of its rules; this mana-auth may check more than personactl knows of; fix what its message names"
 	case s == http.StatusInternalServerError && r.method == http.MethodPost && r.path == pathPersonas && strings.HasPrefix(e.Message, "Sign-up failed"):
 		e.advice = "Better Auth refused to sign the new persona up; its message says why"
 	case s == http.StatusInternalServerError && r.method == http.MethodPost && r.path == pathPersonas:
@@ -436,8 +439,8 @@ func (e *NetworkError) describe(timeout time.Duration, scrub func(string) string
 	}
 }
 
-// DecodeError is a success answer whose body did not have the shape
-// admin-api.md describes.
+// DecodeError is a success answer whose body did not have the shape mana-auth
+// gives that answer.
 type DecodeError struct {
 	Method, Path string
 	// Field is the JSON path of the offending value, e.g. "personas[3].actions7d".

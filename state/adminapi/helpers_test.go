@@ -1,11 +1,13 @@
 package adminapi_test
 
 import (
+	"context"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/mana/personactl/state"
 	"github.com/mana/personactl/state/adminapi"
 )
 
@@ -68,4 +70,15 @@ func newClient(t *testing.T, opts adminapi.Options) *adminapi.Client {
 	}
 	t.Cleanup(func() { c.Close() })
 	return c
+}
+
+// ownerOf asks c who holds one address; live, when not nil, are the live
+// personas just read, as Reader asks after a full read.
+func ownerOf(ctx context.Context, c *adminapi.Client, email string, live []state.LivePersona) (state.AddressOwner, error) {
+	if live == nil {
+		h, err := c.Reader().AddressHolders(ctx, []string{email})
+		return h[email].Owner, err
+	}
+	h, err := adminapi.AddressHolderAmong(ctx, c, email, live)
+	return h.Owner, err
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/mana/personactl/catalog"
+	"github.com/mana/personactl/internal/failure"
 	"github.com/mana/personactl/state"
 )
 
@@ -136,7 +137,7 @@ func combine(errs map[int]error) error {
 			all = append(all, errs[i])
 		}
 	}
-	return state.Errors(all...)
+	return failure.Join(all...)
 }
 
 // Detail reads one persona by user id; an unknown id (or a user who is not a

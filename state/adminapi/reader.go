@@ -36,31 +36,29 @@ func (r *Reader) PersonasOf(ctx context.Context, emails []string) ([]state.LiveP
 	return r.c.PersonasOf(ctx, emails)
 }
 
-// AddressOwner tells who holds email, using the last read when there was one.
-func (r *Reader) AddressOwner(ctx context.Context, email string) (state.AddressOwner, error) {
+// AddressHolders tells, for each of emails, whether it belongs to nobody,
+// to a persona, or to another user (state.Live), so that a create never
+// turns a person into a persona; it uses the last full read of live, when
+// there was one. It asks about at most Parallelism addresses at once;
+// every failed question is reported, and then no answer is returned.
+//
+// It searches mana-auth's users for each address. Because of a bug in that
+// search, a page holding anyone who has ever signed in (has a session)
+// answers 500 Internal server error; such an address is reported as
+// AddressUndetermined (or AddressPersona if the persona list has it),
+// never as free.
+//
+// The admin API shows no user kind, so a persona row whose user has been
+// made a person again in the database still reads as a persona here; only
+// a reader of users.kind can tell.
+func (r *Reader) AddressHolders(ctx context.Context, emails []string) (map[string]state.Holder, error) {
 	r.mu.Lock()
 	last := r.last
 	r.mu.Unlock()
-	if last == nil {
-		return r.c.AddressOwner(ctx, email)
-	}
-	return r.c.AddressOwnerAmong(ctx, email, last)
-}
-
-// AddressHolder tells who holds email and which user, using the last read
-// when there was one.
-func (r *Reader) AddressHolder(ctx context.Context, email string) (state.Holder, error) {
-	r.mu.Lock()
-	last := r.last
-	r.mu.Unlock()
-	if last == nil {
-		return r.c.addressHolder(ctx, email, nil)
-	}
-	return r.c.AddressHolderAmong(ctx, email, last)
+	return r.c.addressHolders(ctx, emails, last)
 }
 
 var (
 	_ state.Live        = (*Reader)(nil)
-	_ state.HolderLive  = (*Reader)(nil)
 	_ state.PartialLive = (*Reader)(nil)
 )

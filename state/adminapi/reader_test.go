@@ -30,16 +30,16 @@ func TestUsersSearchOfAnotherShapeIsNeverFree(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		owner, err := c.AddressOwner(context.Background(), "person@example.test")
-		if err == nil || owner == state.AddressFree {
-			t.Errorf("users search answering %s: owner %v, err %v; want an error, never free", body, owner, err)
+		holders, err := c.Reader().AddressHolders(context.Background(), []string{"person@example.test"})
+		if err == nil || holders != nil {
+			t.Errorf("users search answering %s: %v, err %v; want an error, never free", body, holders, err)
 		}
 		c.Close()
 	}
 	f := &fakeAdmin{bodies: map[string]string{"/api/v1/admin/users": `{"users":[],"total":0,"page":1,"limit":20}`}}
 	c, _ := adminapi.New(adminapi.Options{BaseURL: serve(t, f), Token: "t", Retry: adminapi.RetryBudget{Attempts: 1}})
 	defer c.Close()
-	if owner, err := c.AddressOwner(context.Background(), "nobody@mana.test"); err != nil || owner != state.AddressFree {
+	if owner, err := ownerOf(context.Background(), c, "nobody@mana.test", nil); err != nil || owner != state.AddressFree {
 		t.Errorf("a well-formed empty answer: owner %v, err %v; want free", owner, err)
 	}
 }

@@ -128,7 +128,7 @@ func TestRecordedErrorAnswersShowTheServersWords(t *testing.T) {
 		case req.Method == "GET" && path == "/api/v1/admin/users":
 			call = func(c *adminapi.Client) error {
 				// No personas known: only the search is sent, and replayed.
-				owner, err := c.AddressOwnerAmong(ctx, "persona.anna@mana.test", []state.LivePersona{})
+				owner, err := ownerOf(ctx, c, "persona.anna@mana.test", []state.LivePersona{})
 				if resp.Status == http.StatusInternalServerError {
 					// The search's bug: an answer, not an error.
 					if err != nil || owner != state.AddressUndetermined {

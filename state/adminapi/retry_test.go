@@ -80,7 +80,7 @@ func TestRetryAfterIsHonouredAndCapped(t *testing.T) {
 		"list":   func(c *adminapi.Client) error { _, err := c.Personas(ctx); return err },
 		"detail": func(c *adminapi.Client) error { _, err := c.Detail(ctx, "u1"); return err },
 		"search": func(c *adminapi.Client) error {
-			_, err := c.AddressOwnerAmong(ctx, "persona.a@mana.test", []state.LivePersona{})
+			_, err := ownerOf(ctx, c, "persona.a@mana.test", []state.LivePersona{})
 			return err
 		},
 		"upsert": func(c *adminapi.Client) error {

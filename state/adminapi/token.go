@@ -132,7 +132,8 @@ func (c *Client) TokenClaims() (TokenClaims, bool) {
 // when the admin API takes the token.
 func (c *Client) CheckAdmin(ctx context.Context) error {
 	r := request{method: http.MethodGet, path: pathUsers + "?search=personactl-auth-check&limit=1", auth: true}
-	// The search's own 500 (admin-api.md) comes after the token was taken.
+	// The search's own 500 (its bug: a page holding anyone who has signed
+	// in answers 500) comes after the token was taken.
 	r.answer = func(resp *http.Response, _ []byte) bool { return resp.StatusCode == http.StatusInternalServerError }
 	return c.do(ctx, r)
 }

@@ -47,7 +47,7 @@ type CheckError struct {
 }
 
 func (e *CheckError) Error() string {
-	return fmt.Sprintf("request for %q would be refused by mana-auth: %s; fix the catalog entry",
+	return fmt.Sprintf("request for %q would be refused by mana-auth: %s",
 		e.Email, strings.Join(e.Problems, "; "))
 }
 
@@ -57,10 +57,13 @@ const (
 	maxPassword = 128
 )
 
-// Check validates the body against the rules mana-auth applies (admin-api.md),
-// so that an apply can check every body before its first write. It reports
-// every rule broken, never the password itself. It also refuses capitals in
-// the address, which mana-auth accepts once and then fails on forever.
+// Check validates the body against the rules mana-auth applies (an email
+// with @, a password of 8 to 128 characters as JavaScript counts them, an
+// archetype, a systemPrompt, a moduleMix object, a tickCadence of daily,
+// weekdays or hourly when given), so that an apply can check every body
+// before its first write. It reports every rule broken, never the password
+// itself. It also refuses capitals in the address, which mana-auth accepts
+// once and then fails on forever.
 func (r UpsertRequest) Check() error {
 	var problems []string
 	if !strings.Contains(r.Email, "@") {

@@ -195,23 +195,6 @@ func decodeMix(b []byte) (map[string]float64, error) {
 	return nil, fmt.Errorf("is %s, not an object of numbers", b)
 }
 
-// AddressOwner tells whether email belongs to nobody, a persona, or a user of
-// another kind, from users.kind (see AddressHolders, which a plan should use
-// for all its addresses at once).
-func (r *Reader) AddressOwner(ctx context.Context, email string) (state.AddressOwner, error) {
-	h, err := r.AddressHolder(ctx, email)
-	return h.Owner, err
-}
-
-// AddressHolder is AddressHolders for one address.
-func (r *Reader) AddressHolder(ctx context.Context, email string) (state.Holder, error) {
-	holders, err := r.AddressHolders(ctx, []string{email})
-	if err != nil {
-		return state.Holder{Owner: state.AddressTaken}, err
-	}
-	return holders[email], nil
-}
-
 // AddressHoldersQuery finds every user holding one of a set of lowercased
 // addresses, letter case aside, in one pass over the users table: its
 // kind, id, creation time, and whether it has a session (has signed in).
@@ -294,7 +277,4 @@ func (r *Reader) AddressHolders(ctx context.Context, emails []string) (map[strin
 	return out, nil
 }
 
-var (
-	_ state.Live       = (*Reader)(nil)
-	_ state.HolderLive = (*Reader)(nil)
-)
+var _ state.Live = (*Reader)(nil)

@@ -288,7 +288,7 @@ func (l *lock) Write(ctx context.Context, s *state.State) error {
 		case cur.Lineage != "" && lineage != cur.Lineage:
 			return fmt.Errorf("write state %s: it has lineage %s, the state being written has lineage %s and so belongs to another history; nothing was written; check --state and --workspace", b.path, cur.Lineage, lineage)
 		case lineage == "":
-			lineage = state.NewID()
+			lineage = state.NewLineage()
 		}
 		next := &state.State{Version: state.FormatVersion, Lineage: lineage, Serial: cur.Serial + 1, Personas: s.Personas}
 		data, err := encodeState(next)

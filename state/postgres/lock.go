@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/mana/personactl/internal/failure"
 	"github.com/mana/personactl/state"
 )
 
@@ -362,7 +363,7 @@ func (l *lock) Release() error {
 	if err := conn.Close(ctx); err != nil {
 		errs = append(errs, fmt.Errorf("close the connection: %w", err))
 	}
-	if err := state.Errors(errs...); err != nil {
+	if err := failure.Join(errs...); err != nil {
 		return fmt.Errorf("release lock %s on %s: %w; the lock ended with its connection anyway", l.info.ID, l.b.where, err)
 	}
 	l.b.log.Info("lock released", "lock", l.info)
@@ -382,7 +383,7 @@ func (l *lock) Write(ctx context.Context, s *state.State) error {
 		if s.Serial == 0 {
 			lineage = s.Lineage
 			if lineage == "" {
-				lineage = state.NewID()
+				lineage = state.NewLineage()
 			}
 			tag, err := tx.Exec(ctx, `INSERT INTO personactl.states (workspace, version, lineage, serial) VALUES ($1, $2, $3, 1) ON CONFLICT (workspace) DO NOTHING`,
 				ws, state.FormatVersion, lineage)

@@ -190,22 +190,20 @@ func (l killLive) Personas(ctx context.Context) (ps []state.LivePersona, err err
 	return ps, err
 }
 
-func (l killLive) AddressOwner(ctx context.Context, email string) (o state.AddressOwner, err error) {
-	l.k.call("read", "address owner "+email, func() { o, err = l.Live.AddressOwner(ctx, email) })
-	return o, err
-}
-
-// AddressHolder keeps the reader's answer of which user holds an address
-// (state.HolderLive), so that the wrapped reader plans as the bare one.
-func (l killLive) AddressHolder(ctx context.Context, email string) (h state.Holder, err error) {
-	l.k.call("read", "address holder "+email, func() {
-		if hl, ok := l.Live.(state.HolderLive); ok {
-			h, err = hl.AddressHolder(ctx, email)
-			return
+// AddressHolders asks about one address at a time, each question two
+// events, so that a kill can fall between the questions of one check.
+func (l killLive) AddressHolders(ctx context.Context, emails []string) (map[string]state.Holder, error) {
+	out := make(map[string]state.Holder, len(emails))
+	for _, email := range emails {
+		var one map[string]state.Holder
+		var err error
+		l.k.call("read", "address holder "+email, func() { one, err = l.Live.AddressHolders(ctx, []string{email}) })
+		if err != nil {
+			return nil, err
 		}
-		h.Owner, err = l.Live.AddressOwner(ctx, email)
-	})
-	return h, err
+		out[email] = one[email]
+	}
+	return out, nil
 }
 
 type killBackend struct {
