@@ -9,33 +9,31 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+
+	"github.com/hashicorp/go-multierror"
 )
 
-// Join reports every failure of errs together, nil ones left out: one alone
-// reads as itself, several as a count and one line each. It returns nil
-// when no failure is left; errors.Is and errors.As see each failure.
+// Join reports every failure of errs together (go-multierror), nil ones
+// left out: one alone reads as itself, several as a count and one line
+// each, never go-multierror's "1 error occurred". It returns nil when no
+// failure is left; errors.Is and errors.As see each failure.
 func Join(errs ...error) error {
-	var list joined
+	var all *multierror.Error
 	for _, err := range errs {
 		if err != nil {
-			list = append(list, err)
+			all = multierror.Append(all, err)
 		}
 	}
-	if len(list) == 0 {
+	if all == nil {
 		return nil
 	}
-	return list
-}
-
-type joined []error
-
-func (j joined) Unwrap() []error { return j }
-
-func (j joined) Error() string {
-	if len(j) == 1 {
-		return j[0].Error()
+	all.ErrorFormat = func(list []error) string {
+		if len(list) == 1 {
+			return list[0].Error()
+		}
+		return strconv.Itoa(len(list)) + " failures:" + List(list)
 	}
-	return strconv.Itoa(len(j)) + " failures:" + List(j)
+	return all
 }
 
 // Advised is an error whose message ends with advice ("; try again"), which
