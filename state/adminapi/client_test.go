@@ -747,8 +747,8 @@ func TestPersonasStopsAtTheFirstFailureAndReportsEveryOne(t *testing.T) {
 	}
 	// Every request that failed on its own is reported, not only the
 	// first; those cut short by the stop are not failures of their own.
-	var all interface{ Unwrap() []error }
-	if !errors.As(err, &all) || len(all.Unwrap()) < 1 || len(all.Unwrap()) > sent {
+	var all interface{ WrappedErrors() []error }
+	if !errors.As(err, &all) || len(all.WrappedErrors()) < 1 || len(all.WrappedErrors()) > sent {
 		t.Errorf("%d requests failed, the error reports %v", sent, err)
 	}
 
