@@ -38,8 +38,18 @@ const (
 // two states never share fingerprints. It never reveals the secret, and
 // costs about 50 ms: compute it once per run.
 func (s Secret) Fingerprint(salt string) string {
-	return s.fingerprint(salt, FingerprintIterations)
+	return s.fingerprint(salt, fingerprintRounds)
 }
+
+// fingerprintRounds is the rounds Fingerprint runs: FingerprintIterations,
+// unless a test lowered it.
+var fingerprintRounds = FingerprintIterations
+
+// LowerFingerprintRoundsForTesting makes Fingerprint run n rounds, so that
+// suites running personactl hundreds of times do not spend 50 ms a run on
+// it. A fingerprint names its rounds, so SameSecret still compares it with
+// those of any other count. Never call it outside tests.
+func LowerFingerprintRoundsForTesting(n int) { fingerprintRounds = n }
 
 func (s Secret) fingerprint(salt string, iterations int) string {
 	if s.key == nil {

@@ -90,7 +90,7 @@ func TestSmallRows(t *testing.T) {
 		{"postgres", []string{"apply: creates", "plan (API), converged", "plan --live, converged", "destroy"}},
 	} {
 		t.Run(tt.store, func(t *testing.T) {
-			args := []string{"--sizes=10", "--stores=" + tt.store, "--repeat=1", "--write-repeat=2", "--pending=20", "--users=300", "--quiet", "--personactl=" + binary}
+			args := []string{"--sizes=10", "--stores=" + tt.store, "--repeat=1", "--write-repeat=1", "--pending=20", "--users=300", "--quiet", "--personactl=" + binary}
 			if tt.store == "postgres" {
 				args = append(args, "--db="+databaseURL(t))
 			}

@@ -405,6 +405,9 @@ func crashtestBinary(t *testing.T) string {
 }
 
 func TestMain(m *testing.M) {
+	// The seed secret's fingerprint costs 50 ms a run at its full rounds;
+	// these tests run personactl in-process hundreds of times.
+	catalog.LowerFingerprintRoundsForTesting(1000)
 	code := m.Run()
 	if crashtestBuild.dir != "" {
 		os.RemoveAll(crashtestBuild.dir)
