@@ -7,9 +7,6 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-
-	"github.com/mana/personactl/manaauthdev"
-	"github.com/mana/personactl/manaauthdev/devtest"
 )
 
 // signIn is the deploy job's credential: the admin's address and password,
@@ -117,22 +114,11 @@ func summaryEvent(t *testing.T, es []map[string]any) map[string]any {
 // (workflow_dispatch). The read-only role cannot deploy.
 func TestPipelineAppliesTheReviewedPlan(t *testing.T) {
 	t.Parallel()
-	base := os.Getenv("PERSONACTL_TEST_DATABASE_URL")
-	if base == "" {
-		base = devtest.DefaultDatabaseURL
-	}
-	role := "personactl_plan_" + strings.ToLower(manaauthdev.NewID()[:12])
-	// Registered first, so it runs after the databases are dropped.
-	t.Cleanup(func() { execSQL(t, base, "DROP ROLE IF EXISTS "+role) })
-	liveDB := devtest.FreshDatabase(t) // skips, or fails with PERSONACTL_REQUIRE_DB=1, without a server
-	stateDB := devtest.FreshDatabase(t)
+	role, liveDB, stateDB := roleDatabases(t)
 	w := newWorld(t, liveDB)
 	w.env["PERSONACTL_STATE"] = stateDB
 	w.must(0, "personactl", signIn, "apply", "--auto-approve") // the first apply, by a person
-	sections := roleSQL(t, role)
-	execSQL(t, base, sections["server"])
-	execSQL(t, liveDB, sections["mana-auth database"])
-	execSQL(t, stateDB, sections["state database"])
+	grantPlanRole(t, role, liveDB, stateDB)
 	prJob := []string{
 		"MANA_ADMIN_JWT=", "PERSONA_SEED_SECRET=",
 		"PERSONACTL_LIVE_DSN=" + as(t, liveDB, role),

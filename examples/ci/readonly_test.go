@@ -1,6 +1,7 @@
 package ci
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net/url"
@@ -16,6 +17,29 @@ import (
 	"github.com/mana/personactl/manaauthdev"
 	"github.com/mana/personactl/manaauthdev/devtest"
 )
+
+// roleDatabases names a plan role, dropped when the test ends, and makes
+// a mana-auth database and a state database for it. Without a server it
+// skips, or fails with PERSONACTL_REQUIRE_DB=1.
+func roleDatabases(t *testing.T) (role, liveDB, stateDB string) {
+	role = "personactl_plan_" + strings.ToLower(manaauthdev.NewID()[:12])
+	// Registered first, so it runs after the databases are dropped.
+	t.Cleanup(func() { execSQL(t, serverURL(), "DROP ROLE IF EXISTS "+role) })
+	return role, devtest.FreshDatabase(t), devtest.FreshDatabase(t)
+}
+
+// grantPlanRole runs plan-role.sql as CI would: the role on the server,
+// its grants in each database.
+func grantPlanRole(t *testing.T, role, liveDB, stateDB string) {
+	sections := roleSQL(t, role)
+	execSQL(t, serverURL(), sections["server"])
+	execSQL(t, liveDB, sections["mana-auth database"])
+	execSQL(t, stateDB, sections["state database"])
+}
+
+func serverURL() string {
+	return cmp.Or(os.Getenv("PERSONACTL_TEST_DATABASE_URL"), devtest.DefaultDatabaseURL)
+}
 
 // roleSQL returns the sections of plan-role.sql ("-- [name]" headings),
 // for role instead of personactl_plan.
@@ -78,14 +102,7 @@ func as(t *testing.T, dsn, role string) string {
 // admin API.
 func TestPlanRoleReadsNoOtherUser(t *testing.T) {
 	t.Parallel()
-	base := os.Getenv("PERSONACTL_TEST_DATABASE_URL")
-	if base == "" {
-		base = devtest.DefaultDatabaseURL
-	}
-	role := "personactl_plan_" + strings.ToLower(manaauthdev.NewID()[:12])
-	t.Cleanup(func() { execSQL(t, base, "DROP ROLE IF EXISTS "+role) })
-	liveDB := devtest.FreshDatabase(t)
-	stateDB := devtest.FreshDatabase(t)
+	role, liveDB, stateDB := roleDatabases(t)
 	w := newWorld(t, liveDB)
 	w.env["PERSONACTL_STATE"] = stateDB
 	w.must(0, "personactl", nil, "apply", "--auto-approve")
@@ -102,10 +119,7 @@ INSERT INTO auth.sessions (id, token, user_id, expires_at) VALUES ('s1', 't1', '
 UPDATE auth.users SET kind = 'human', name = 'Former Persona Name' WHERE email = '`+exampleSam+`';`)
 	secrets := []string{person, personName, "u-person", "system.account@example.test", "System Account Name", "u-system", exampleSam, "Former Persona Name"}
 
-	sections := roleSQL(t, role)
-	execSQL(t, base, sections["server"])
-	execSQL(t, liveDB, sections["mana-auth database"])
-	execSQL(t, stateDB, sections["state database"])
+	grantPlanRole(t, role, liveDB, stateDB)
 
 	ctx := context.Background()
 	conn, err := pgx.Connect(ctx, as(t, liveDB, role))
