@@ -46,7 +46,8 @@ const (
 
 // Notes: what the plan did not check or cannot know.
 const (
-	// CodeCredentialsNotChecked: no seed secret is in effect.
+	// CodeCredentialsNotChecked: PERSONA_SEED_SECRET is not set and the run
+	// needed no password, so no fingerprint was computed.
 	CodeCredentialsNotChecked Code = "credentials_not_checked"
 	// CodeCredentialsUnknown: no comparable fingerprint is recorded for Emails.
 	CodeCredentialsUnknown Code = "credentials_unknown"
@@ -145,7 +146,7 @@ func (f Finding) Message() string {
 	case CodeReplaceNotInCatalog:
 		return fmt.Sprintf("--replace=%s: no persona with that address in the catalog; check the spelling, or remove the flag", email)
 	case CodeCredentialsNotChecked:
-		return "credentials were not checked: no seed secret is in effect for this run; set PERSONA_SEED_SECRET to check that the persona runner can log in as the live personas"
+		return "credentials were not checked: PERSONA_SEED_SECRET is not set for this run; set it to check that the persona runner can log in as the live personas"
 	case CodeCredentialsUnknown:
 		return fmt.Sprintf("whether the persona runner can log in as %s is unknown: the state records no seed secret fingerprint that can be compared for %s (%s); run `personactl verify` to check and record %s",
 			count(n, "persona", "personas"), pick(n, "it", "them"), listSome(f.Emails), pick(n, "it", "them"))
