@@ -52,12 +52,12 @@ type History struct {
 	LastActiveAt *time.Time `json:"last_active_at"`
 }
 
-// AddressOwner says who holds an email address in mana-auth.
-type AddressOwner int
+// OwnerKind says what kind of user owns an email address in mana-auth.
+type OwnerKind int
 
 const (
 	// AddressFree: no user has the address.
-	AddressFree AddressOwner = iota
+	AddressFree OwnerKind = iota
 	// AddressPersona: the address belongs to a persona.
 	AddressPersona
 	// AddressTaken: the address is taken by a Mana user who is not a
@@ -71,10 +71,10 @@ const (
 	AddressUndetermined
 )
 
-// Holder says who holds an address, and which user when the answer showed
+// Owner says who owns an address, and which user when the answer showed
 // one (a users search found it).
-type Holder struct {
-	Owner  AddressOwner
+type Owner struct {
+	Kind   OwnerKind
 	UserID string
 	// CreatedAt is when that user was created, by mana-auth's clock; zero
 	// when the answer did not show it.
@@ -90,11 +90,11 @@ type Holder struct {
 type Live interface {
 	// Personas returns every live persona with its full values, sorted by email.
 	Personas(ctx context.Context) ([]LivePersona, error)
-	// AddressHolders tells, for each of emails, who holds it: nobody, a
+	// AddressOwners tells, for each of emails, who owns it: nobody, a
 	// persona, or a user who is not one (and which user, when the answer
 	// shows it). The map is keyed by each address as given; letter case
 	// is ignored. A failed question is an error, never a free address.
-	AddressHolders(ctx context.Context, emails []string) (map[string]Holder, error)
+	AddressOwners(ctx context.Context, emails []string) (map[string]Owner, error)
 }
 
 // PartialLive is a Live that can read some personas without the others: the

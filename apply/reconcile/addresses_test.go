@@ -14,24 +14,24 @@ import (
 	"github.com/mana/personactl/state"
 )
 
-// holdersLive answers who holds an address from a table (lowercased
-// address → holder), all addresses in one question, or fails.
-type holdersLive struct {
-	holders map[string]state.Holder
-	fail    error
-	asked   atomic.Int32
+// ownersLive answers who holds an address from a table (lowercased
+// address → owner), all addresses in one question, or fails.
+type ownersLive struct {
+	owners map[string]state.Owner
+	fail   error
+	asked  atomic.Int32
 }
 
-func (l *holdersLive) Personas(context.Context) ([]state.LivePersona, error) { return nil, nil }
+func (l *ownersLive) Personas(context.Context) ([]state.LivePersona, error) { return nil, nil }
 
-func (l *holdersLive) AddressHolders(_ context.Context, emails []string) (map[string]state.Holder, error) {
+func (l *ownersLive) AddressOwners(_ context.Context, emails []string) (map[string]state.Owner, error) {
 	l.asked.Add(1)
 	if l.fail != nil {
 		return nil, l.fail
 	}
-	out := map[string]state.Holder{}
+	out := map[string]state.Owner{}
 	for _, e := range emails {
-		out[e] = l.holders[strings.ToLower(e)]
+		out[e] = l.owners[strings.ToLower(e)]
 	}
 	return out, nil
 }
@@ -42,26 +42,26 @@ func (l *holdersLive) AddressHolders(_ context.Context, emails []string) (map[st
 // left as it was.
 func TestCheckAddresses(t *testing.T) {
 	start := time.Date(2026, 4, 22, 10, 0, 0, 0, time.UTC)
-	taken := func(id string) state.Holder { return state.Holder{Owner: state.AddressTaken, UserID: id} }
-	half := state.Holder{Owner: state.AddressTaken, UserID: "ux", CreatedAt: start.Add(time.Second), NeverSignedIn: true}
+	taken := func(id string) state.Owner { return state.Owner{Kind: state.AddressTaken, UserID: id} }
+	half := state.Owner{Kind: state.AddressTaken, UserID: "ux", CreatedAt: start.Add(time.Second), NeverSignedIn: true}
 	for _, tt := range []struct {
 		name             string
-		holder           state.Holder
+		owner            state.Owner
 		recordedID       string
 		interrupted      bool
 		taken, undecided bool
 		unfinished       string
 	}{
-		{name: "free", holder: state.Holder{}},
-		{name: "a persona", holder: state.Holder{Owner: state.AddressPersona, UserID: "up"}},
-		{name: "a person", holder: taken("uh"), taken: true},
-		{name: "a person nobody names", holder: state.Holder{Owner: state.AddressTaken}, recordedID: "", taken: true},
-		{name: "the recorded persona, its persona row deleted by hand", holder: taken("ur"), recordedID: "ur"},
-		{name: "a person where the state records another user", holder: taken("uh"), recordedID: "ur", taken: true},
-		{name: "undetermined", holder: state.Holder{Owner: state.AddressUndetermined}, undecided: true},
-		{name: "undetermined, even where the state records a user", holder: state.Holder{Owner: state.AddressUndetermined, UserID: "ur"}, recordedID: "ur", undecided: true},
-		{name: "half made by an interrupted create", holder: half, interrupted: true, unfinished: "ux"},
-		{name: "the same user without an interrupted run is a person", holder: half, taken: true},
+		{name: "free", owner: state.Owner{}},
+		{name: "a persona", owner: state.Owner{Kind: state.AddressPersona, UserID: "up"}},
+		{name: "a person", owner: taken("uh"), taken: true},
+		{name: "a person nobody names", owner: state.Owner{Kind: state.AddressTaken}, recordedID: "", taken: true},
+		{name: "the recorded persona, its persona row deleted by hand", owner: taken("ur"), recordedID: "ur"},
+		{name: "a person where the state records another user", owner: taken("uh"), recordedID: "ur", taken: true},
+		{name: "undetermined", owner: state.Owner{Kind: state.AddressUndetermined}, undecided: true},
+		{name: "undetermined, even where the state records a user", owner: state.Owner{Kind: state.AddressUndetermined, UserID: "ur"}, recordedID: "ur", undecided: true},
+		{name: "half made by an interrupted create", owner: half, interrupted: true, unfinished: "ux"},
+		{name: "the same user without an interrupted run is a person", owner: half, taken: true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			const x = "persona.x@mana.test"
@@ -72,7 +72,7 @@ func TestCheckAddresses(t *testing.T) {
 			if tt.interrupted {
 				snap.Interrupted = []state.JournalEntry{interruptedEntry(t, start, []string{x}, nil)}
 			}
-			l := &holdersLive{holders: map[string]state.Holder{x: tt.holder}}
+			l := &ownersLive{owners: map[string]state.Owner{x: tt.owner}}
 			s := &Session{Live: l, RequestTimeout: 30 * time.Second}
 			in, err := s.checkAddresses(context.Background(), snap, []string{x})
 			if err != nil {
@@ -98,12 +98,12 @@ func TestCheckAddresses(t *testing.T) {
 }
 
 func TestCheckAddressesSortsAndAsksOnce(t *testing.T) {
-	l := &holdersLive{holders: map[string]state.Holder{
-		"persona.anna@mana.test": {Owner: state.AddressPersona},
-		"person.bob@mana.test":   {Owner: state.AddressTaken},
-		"person.cleo@mana.test":  {Owner: state.AddressTaken},
-		"person.dan@mana.test":   {Owner: state.AddressUndetermined},
-		"person.abe@mana.test":   {Owner: state.AddressUndetermined},
+	l := &ownersLive{owners: map[string]state.Owner{
+		"persona.anna@mana.test": {Kind: state.AddressPersona},
+		"person.bob@mana.test":   {Kind: state.AddressTaken},
+		"person.cleo@mana.test":  {Kind: state.AddressTaken},
+		"person.dan@mana.test":   {Kind: state.AddressUndetermined},
+		"person.abe@mana.test":   {Kind: state.AddressUndetermined},
 	}}
 	s := &Session{Live: l}
 	emails := []string{"persona.new@mana.test", "person.dan@mana.test", "person.bob@mana.test", "persona.anna@mana.test", "Person.Cleo@mana.test", "person.abe@mana.test"}
@@ -132,14 +132,14 @@ func TestPlanChecksTheAddressesItCreates(t *testing.T) {
 	const x = "persona.x@mana.test"
 	for _, tt := range []struct {
 		name   string
-		live   *holdersLive
+		live   *ownersLive
 		want   plan.Code // the plan's one error; "" for none
 		failed string
 	}{
-		{"free", &holdersLive{}, "", ""},
-		{"a person's", &holdersLive{holders: map[string]state.Holder{x: {Owner: state.AddressTaken}}}, plan.CodeAddressTaken, ""},
-		{"undetermined", &holdersLive{holders: map[string]state.Holder{x: {Owner: state.AddressUndetermined}}}, plan.CodeAddressUndetermined, ""},
-		{"the lookup failed", &holdersLive{fail: errors.New("connection reset")}, "", "connection reset"},
+		{"free", &ownersLive{}, "", ""},
+		{"a person's", &ownersLive{owners: map[string]state.Owner{x: {Kind: state.AddressTaken}}}, plan.CodeAddressTaken, ""},
+		{"undetermined", &ownersLive{owners: map[string]state.Owner{x: {Kind: state.AddressUndetermined}}}, plan.CodeAddressUndetermined, ""},
+		{"the lookup failed", &ownersLive{fail: errors.New("connection reset")}, "", "connection reset"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			s := &Session{Live: tt.live}

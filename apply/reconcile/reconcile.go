@@ -277,7 +277,7 @@ func (s *Session) Plan(ctx context.Context, snap *Snapshot, opts plan.Options) (
 }
 
 // stale checks a saved plan against snap: the recorded state, every live
-// persona it acts on, and the holders of the addresses it creates. It
+// persona it acts on, and the owners of the addresses it creates. It
 // returns why the plan is stale, or nothing.
 func (s *Session) stale(ctx context.Context, snap *Snapshot, p *plan.Plan) ([]string, error) {
 	in, err := s.checkAddresses(ctx, snap, p.Creates())
@@ -299,7 +299,7 @@ func (s *Session) checkAddresses(ctx context.Context, snap *Snapshot, emails []s
 	if len(emails) == 0 {
 		return in, nil
 	}
-	holders, err := s.Live.AddressHolders(ctx, emails)
+	owners, err := s.Live.AddressOwners(ctx, emails)
 	if err != nil {
 		return in, err
 	}
@@ -308,11 +308,11 @@ func (s *Session) checkAddresses(ctx context.Context, snap *Snapshot, emails []s
 		recorded[r.Email] = r.UserID
 	}
 	for _, email := range emails {
-		h := holders[email]
+		h := owners[email]
 		switch {
-		case h.Owner == state.AddressTaken && h.UserID != "" && h.UserID == recorded[email]:
+		case h.Kind == state.AddressTaken && h.UserID != "" && h.UserID == recorded[email]:
 			// personactl's own persona, its persona row gone: not a person.
-		case h.Owner == state.AddressTaken:
+		case h.Kind == state.AddressTaken:
 			if e, ok := unfinishedBy(snap.Interrupted, email, h, s.RequestTimeout); ok {
 				if in.Unfinished == nil {
 					in.Unfinished = map[string]plan.Unfinished{}
@@ -321,7 +321,7 @@ func (s *Session) checkAddresses(ctx context.Context, snap *Snapshot, emails []s
 				break
 			}
 			in.Taken = append(in.Taken, email)
-		case h.Owner == state.AddressUndetermined:
+		case h.Kind == state.AddressUndetermined:
 			in.Undetermined = append(in.Undetermined, email)
 		}
 	}

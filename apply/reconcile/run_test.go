@@ -34,15 +34,15 @@ func (m *memLive) Personas(context.Context) ([]state.LivePersona, error) {
 	return out, nil
 }
 
-func (m *memLive) AddressHolders(_ context.Context, emails []string) (map[string]state.Holder, error) {
+func (m *memLive) AddressOwners(_ context.Context, emails []string) (map[string]state.Owner, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	out := map[string]state.Holder{}
+	out := map[string]state.Owner{}
 	for _, e := range emails {
 		if p, ok := m.personas[e]; ok {
-			out[e] = state.Holder{Owner: state.AddressPersona, UserID: p.UserID}
+			out[e] = state.Owner{Kind: state.AddressPersona, UserID: p.UserID}
 		} else if m.people[e] {
-			out[e] = state.Holder{Owner: state.AddressTaken, UserID: "person"}
+			out[e] = state.Owner{Kind: state.AddressTaken, UserID: "person"}
 		}
 	}
 	return out, nil

@@ -42,8 +42,8 @@ import (
 // mana-auth stamps createdAt with its own clock, to the millisecond; the
 // journal's times are personactl's. The start is compared to the
 // millisecond; the rule takes the two clocks to agree.
-func unfinishedBy(open []state.JournalEntry, email string, h state.Holder, timeout time.Duration) (state.JournalEntry, bool) {
-	if h.Owner != state.AddressTaken || h.UserID == "" || h.CreatedAt.IsZero() || !h.NeverSignedIn {
+func unfinishedBy(open []state.JournalEntry, email string, h state.Owner, timeout time.Duration) (state.JournalEntry, bool) {
+	if h.Kind != state.AddressTaken || h.UserID == "" || h.CreatedAt.IsZero() || !h.NeverSignedIn {
 		return state.JournalEntry{}, false
 	}
 	for _, e := range open {

@@ -40,16 +40,16 @@ func TestUnfinishedByWindow(t *testing.T) {
 	const timeout = 30 * time.Second
 	start := time.Date(2026, 4, 22, 10, 0, 0, 123456789, time.UTC)
 	done := state.JournalStep{Email: "persona.a@mana.test", Action: "create", UserID: "ua", Result: state.StepDone, Finished: start.Add(40 * time.Second)}
-	half := func(created time.Time) state.Holder {
-		return state.Holder{Owner: state.AddressTaken, UserID: "ux", CreatedAt: created, NeverSignedIn: true}
+	half := func(created time.Time) state.Owner {
+		return state.Owner{Kind: state.AddressTaken, UserID: "ux", CreatedAt: created, NeverSignedIn: true}
 	}
 	x := "persona.x@mana.test"
 	withDone := interruptedEntry(t, start, []string{"persona.a@mana.test", x}, nil, done)
 	for _, tt := range []struct {
-		name   string
-		open   []state.JournalEntry
-		holder state.Holder
-		want   bool
+		name  string
+		open  []state.JournalEntry
+		owner state.Owner
+		want  bool
 	}{
 		{"created while the run's steps ran", []state.JournalEntry{withDone}, half(start.Add(20 * time.Second)), true},
 		{"created within the timeout after the last recorded step (in flight at a kill)", []state.JournalEntry{withDone}, half(done.Finished.Add(timeout)), true},
@@ -58,7 +58,7 @@ func TestUnfinishedByWindow(t *testing.T) {
 		{"created before the run started", []state.JournalEntry{withDone}, half(start.Add(-time.Second)), false},
 		{"created after the window", []state.JournalEntry{withDone}, half(done.Finished.Add(timeout + time.Millisecond)), false},
 		{"no step recorded: created after the timeout", []state.JournalEntry{interruptedEntry(t, start, []string{x}, nil)}, half(start.Add(timeout + time.Second)), false},
-		{"has signed in", []state.JournalEntry{withDone}, state.Holder{Owner: state.AddressTaken, UserID: "ux", CreatedAt: start.Add(time.Second)}, false},
+		{"has signed in", []state.JournalEntry{withDone}, state.Owner{Kind: state.AddressTaken, UserID: "ux", CreatedAt: start.Add(time.Second)}, false},
 		{"creation time unknown", []state.JournalEntry{withDone}, half(time.Time{}), false},
 		{"the run did not create the address", []state.JournalEntry{interruptedEntry(t, start, []string{"persona.a@mana.test"}, []string{x})}, half(start.Add(time.Second)), false},
 		{"the run's step at the address names another user", []state.JournalEntry{interruptedEntry(t, start, []string{x}, nil, state.JournalStep{Email: x, Action: "create", UserID: "uy", Result: state.StepDone, Finished: start.Add(time.Second)})}, half(start.Add(2 * time.Second)), false},
@@ -66,7 +66,7 @@ func TestUnfinishedByWindow(t *testing.T) {
 		{"a journal whose plan does not read", []state.JournalEntry{{ID: "j2", Operation: "apply", Started: start, Plan: []byte("{")}}, half(start.Add(time.Second)), false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			_, got := unfinishedBy(tt.open, x, tt.holder, timeout)
+			_, got := unfinishedBy(tt.open, x, tt.owner, timeout)
 			if got != tt.want {
 				t.Errorf("unfinishedBy = %v, want %v", got, tt.want)
 			}
@@ -80,9 +80,9 @@ func TestUnfinishedByWindow(t *testing.T) {
 func TestPlanCompletesWhatAnInterruptedCreateLeft(t *testing.T) {
 	start := time.Now().Add(-time.Minute).UTC()
 	x, y := "persona.x@mana.test", "persona.y@mana.test"
-	live := &holdersLive{holders: map[string]state.Holder{
-		x: {Owner: state.AddressTaken, UserID: "ux", CreatedAt: start.Add(time.Second), NeverSignedIn: true},
-		y: {Owner: state.AddressTaken, UserID: "uy", CreatedAt: start.Add(time.Hour), NeverSignedIn: true},
+	live := &ownersLive{owners: map[string]state.Owner{
+		x: {Kind: state.AddressTaken, UserID: "ux", CreatedAt: start.Add(time.Second), NeverSignedIn: true},
+		y: {Kind: state.AddressTaken, UserID: "uy", CreatedAt: start.Add(time.Hour), NeverSignedIn: true},
 	}}
 	s := &Session{Live: live, Parallelism: 2, RequestTimeout: 30 * time.Second}
 	snap := &Snapshot{

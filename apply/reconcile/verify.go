@@ -247,13 +247,13 @@ func (s *Session) people(ctx context.Context, emails []string, live map[string]s
 	if len(missing) == 0 {
 		return nil, nil
 	}
-	holders, err := s.Live.AddressHolders(ctx, missing)
+	owners, err := s.Live.AddressOwners(ctx, missing)
 	if err != nil {
 		return nil, err
 	}
 	people := map[string]bool{}
-	for e, h := range holders {
-		people[e] = h.Owner == state.AddressTaken
+	for e, h := range owners {
+		people[e] = h.Kind == state.AddressTaken
 	}
 	return people, nil
 }

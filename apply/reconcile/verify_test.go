@@ -105,11 +105,11 @@ type personLive struct {
 	people map[string]bool
 }
 
-func (l personLive) AddressHolders(_ context.Context, emails []string) (map[string]state.Holder, error) {
-	out := map[string]state.Holder{}
+func (l personLive) AddressOwners(_ context.Context, emails []string) (map[string]state.Owner, error) {
+	out := map[string]state.Owner{}
 	for _, e := range emails {
 		if l.people[e] {
-			out[e] = state.Holder{Owner: state.AddressTaken}
+			out[e] = state.Owner{Kind: state.AddressTaken}
 		}
 	}
 	return out, nil

@@ -26,14 +26,14 @@ const searchPageSize = 100
 // must not keep a plan asking for ever.
 const maxSearchPages = 1000
 
-// addressHolders is Reader.AddressHolders; live, when not nil, are the live
+// addressOwners is Reader.AddressOwners; live, when not nil, are the live
 // personas just read: a user found in live is a persona without another
 // request. One the search shows and live lacks is asked about again (the
 // detail), as its persona may have been created since live was read.
-func (c *Client) addressHolders(ctx context.Context, emails []string, live []state.LivePersona) (map[string]state.Holder, error) {
+func (c *Client) addressOwners(ctx context.Context, emails []string, live []state.LivePersona) (map[string]state.Owner, error) {
 	var (
 		mu   sync.Mutex
-		out  = make(map[string]state.Holder, len(emails))
+		out  = make(map[string]state.Owner, len(emails))
 		errs []error
 		wg   sync.WaitGroup
 		sem  = make(chan struct{}, c.parallelism)
@@ -44,11 +44,11 @@ func (c *Client) addressHolders(ctx context.Context, emails []string, live []sta
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			var h state.Holder
+			var h state.Owner
 			var err error
 			func() {
 				defer failure.Recover(&err)
-				h, err = c.addressHolder(ctx, email, live)
+				h, err = c.addressOwner(ctx, email, live)
 			}()
 			mu.Lock()
 			defer mu.Unlock()
@@ -66,36 +66,36 @@ func (c *Client) addressHolders(ctx context.Context, emails []string, live []sta
 	return out, nil
 }
 
-func (c *Client) addressHolder(ctx context.Context, email string, live []state.LivePersona) (state.Holder, error) {
+func (c *Client) addressOwner(ctx context.Context, email string, live []state.LivePersona) (state.Owner, error) {
 	if email == "" {
-		return state.Holder{Owner: state.AddressTaken}, errors.New("address owner: empty email")
+		return state.Owner{Kind: state.AddressTaken}, errors.New("address owner: empty email")
 	}
 	u, found, signedIn, err := c.searchUser(ctx, email)
 	switch {
 	case err != nil:
-		return state.Holder{Owner: state.AddressTaken}, err
+		return state.Owner{Kind: state.AddressTaken}, err
 	case signedIn:
 		owner, err := c.personaByEmail(ctx, email, live)
-		return state.Holder{Owner: owner}, err
+		return state.Owner{Kind: owner}, err
 	case !found:
-		return state.Holder{Owner: state.AddressFree}, nil
+		return state.Owner{Kind: state.AddressFree}, nil
 	}
 	for _, p := range live {
 		if p.UserID == u.ID {
-			return state.Holder{Owner: state.AddressPersona, UserID: u.ID}, nil
+			return state.Owner{Kind: state.AddressPersona, UserID: u.ID}, nil
 		}
 	}
 	// The search shows no kind, and a list read earlier may miss a persona
 	// whose upsert finished since (one a killed run left in flight): the
 	// detail answers only for a user with a persona row.
-	taken := state.Holder{Owner: state.AddressTaken, UserID: u.ID, CreatedAt: u.createdAt(), NeverSignedIn: u.neverSignedIn()}
+	taken := state.Owner{Kind: state.AddressTaken, UserID: u.ID, CreatedAt: u.createdAt(), NeverSignedIn: u.neverSignedIn()}
 	if _, err := c.detail(ctx, u.ID); err != nil {
 		if errors.Is(err, ErrNotFound) {
 			return taken, nil
 		}
 		return taken, err
 	}
-	return state.Holder{Owner: state.AddressPersona, UserID: u.ID}, nil
+	return state.Owner{Kind: state.AddressPersona, UserID: u.ID}, nil
 }
 
 // searchUser looks for the user whose address is email (letter case aside).
@@ -195,7 +195,7 @@ func readSearchPage(r request, body io.Reader) (searchPage, error) {
 // account that has signed in and is not in the persona list, a person or
 // a persona whose auth.personas row was deleted by hand. Either way it is
 // never free.
-func (c *Client) personaByEmail(ctx context.Context, email string, live []state.LivePersona) (state.AddressOwner, error) {
+func (c *Client) personaByEmail(ctx context.Context, email string, live []state.LivePersona) (state.OwnerKind, error) {
 	if live != nil {
 		for _, p := range live {
 			if strings.EqualFold(p.Values.Email, email) {

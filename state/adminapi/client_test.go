@@ -358,11 +358,11 @@ func TestExpiredTokenIsRefusedBeforeAnyRequest(t *testing.T) {
 	c := adminClient(t, inst, adminapi.Options{Token: expired, Now: func() time.Time { return now }})
 	ctx := context.Background()
 	calls := map[string]func() error{
-		"Personas":       func() error { _, err := c.Personas(ctx); return err },
-		"Detail":         func() error { _, err := c.Detail(ctx, "some-id"); return err },
-		"Upsert":         func() error { _, err := c.Upsert(ctx, personaRequest("persona.x@mana.test", 1)); return err },
-		"Delete":         func() error { return c.Delete(ctx, "some-id") },
-		"AddressHolders": func() error { _, err := c.Reader().AddressHolders(ctx, []string{"persona.x@mana.test"}); return err },
+		"Personas":      func() error { _, err := c.Personas(ctx); return err },
+		"Detail":        func() error { _, err := c.Detail(ctx, "some-id"); return err },
+		"Upsert":        func() error { _, err := c.Upsert(ctx, personaRequest("persona.x@mana.test", 1)); return err },
+		"Delete":        func() error { return c.Delete(ctx, "some-id") },
+		"AddressOwners": func() error { _, err := c.Reader().AddressOwners(ctx, []string{"persona.x@mana.test"}); return err },
 	}
 	for name, call := range calls {
 		err := call()
@@ -546,7 +546,7 @@ func TestAddressOwner(t *testing.T) {
 	}
 	tests := []struct {
 		name, email string
-		want        state.AddressOwner
+		want        state.OwnerKind
 		details     int // detail requests besides the search, given live
 	}{
 		{"nobody has it", "persona.new@mana.test", state.AddressFree, 0},
@@ -567,7 +567,7 @@ func TestAddressOwner(t *testing.T) {
 				t.Fatal(errText(t, err))
 			}
 			if got != tt.want {
-				t.Errorf("AddressHolders(%s) = %v, want %v", tt.email, got, tt.want)
+				t.Errorf("AddressOwners(%s) = %v, want %v", tt.email, got, tt.want)
 			}
 			f := inst.Server.Faults()
 			f.ResetCounts()
@@ -576,17 +576,17 @@ func TestAddressOwner(t *testing.T) {
 				t.Fatal(errText(t, err))
 			}
 			if got != tt.want {
-				t.Errorf("AddressHolders(%s) after a read of live = %v, want %v", tt.email, got, tt.want)
+				t.Errorf("AddressOwners(%s) after a read of live = %v, want %v", tt.email, got, tt.want)
 			}
 			if f.Requests("GET", manaauthdev.PathUsers) != 1 || f.Requests("GET", manaauthdev.PathPersona) != tt.details || len(f.Counts()) != 1+min(tt.details, 1) {
-				t.Errorf("AddressHolders after a read of live sent %v; want the search and %d detail(s)", f.Counts(), tt.details)
+				t.Errorf("AddressOwners after a read of live sent %v; want the search and %d detail(s)", f.Counts(), tt.details)
 			}
 		})
 	}
 
-	t.Run("a person's holder says when they signed up and that they never signed in", func(t *testing.T) {
-		holders, err := c.Reader().AddressHolders(ctx, []string{"newcomer@example.test"})
-		h := holders["newcomer@example.test"]
+	t.Run("a person's owner says when they signed up and that they never signed in", func(t *testing.T) {
+		owners, err := c.Reader().AddressOwners(ctx, []string{"newcomer@example.test"})
+		h := owners["newcomer@example.test"]
 		if err != nil {
 			t.Fatal(errText(t, err))
 		}
@@ -594,9 +594,9 @@ func TestAddressOwner(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := state.Holder{Owner: state.AddressTaken, UserID: u.ID, CreatedAt: u.CreatedAt.UTC().Truncate(time.Millisecond), NeverSignedIn: true}
+		want := state.Owner{Kind: state.AddressTaken, UserID: u.ID, CreatedAt: u.CreatedAt.UTC().Truncate(time.Millisecond), NeverSignedIn: true}
 		if !reflect.DeepEqual(h, want) {
-			t.Errorf("AddressHolders = %+v, want %+v", h, want)
+			t.Errorf("AddressOwners = %+v, want %+v", h, want)
 		}
 	})
 
@@ -620,7 +620,7 @@ func TestAddressOwner(t *testing.T) {
 			t.Fatal(errText(t, err))
 		}
 		if got != state.AddressPersona {
-			t.Errorf("AddressHolders = %v, want persona", got)
+			t.Errorf("AddressOwners = %v, want persona", got)
 		}
 		if n := f.Requests("GET", manaauthdev.PathUsers); n != 2 {
 			t.Errorf("%d search requests, want 2 (two pages)", n)
@@ -631,7 +631,7 @@ func TestAddressOwner(t *testing.T) {
 		f := inst.Server.Faults()
 		f.SetErrorRate(1, http.StatusServiceUnavailable)
 		defer f.Reset()
-		got, err := c.Reader().AddressHolders(ctx, []string{"persona.new@mana.test"})
+		got, err := c.Reader().AddressOwners(ctx, []string{"persona.new@mana.test"})
 		wantIn(t, errText(t, err), "GET /api/v1/admin/users?search=persona.new%40mana.test&limit=100: mana-auth answered 503", "after 10 tries")
 		if got != nil {
 			t.Errorf("answered %v after the search failed; want no answer", got)

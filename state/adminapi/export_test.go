@@ -11,9 +11,9 @@ import (
 // client chose without spending them.
 func SetSleep(c *Client, sleep func(ctx context.Context, d time.Duration) error) { c.sleep = sleep }
 
-// AddressHolderAmong asks who holds email as Reader does after a full read
+// AddressOwnerAmong asks who holds email as Reader does after a full read
 // of live.
-func AddressHolderAmong(ctx context.Context, c *Client, email string, live []state.LivePersona) (state.Holder, error) {
-	h, err := c.addressHolders(ctx, []string{email}, live)
+func AddressOwnerAmong(ctx context.Context, c *Client, email string, live []state.LivePersona) (state.Owner, error) {
+	h, err := c.addressOwners(ctx, []string{email}, live)
 	return h[email], err
 }

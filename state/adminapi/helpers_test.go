@@ -74,11 +74,11 @@ func newClient(t *testing.T, opts adminapi.Options) *adminapi.Client {
 
 // ownerOf asks c who holds one address; live, when not nil, are the live
 // personas just read, as Reader asks after a full read.
-func ownerOf(ctx context.Context, c *adminapi.Client, email string, live []state.LivePersona) (state.AddressOwner, error) {
+func ownerOf(ctx context.Context, c *adminapi.Client, email string, live []state.LivePersona) (state.OwnerKind, error) {
 	if live == nil {
-		h, err := c.Reader().AddressHolders(ctx, []string{email})
-		return h[email].Owner, err
+		h, err := c.Reader().AddressOwners(ctx, []string{email})
+		return h[email].Kind, err
 	}
-	h, err := adminapi.AddressHolderAmong(ctx, c, email, live)
-	return h.Owner, err
+	h, err := adminapi.AddressOwnerAmong(ctx, c, email, live)
+	return h.Kind, err
 }

@@ -40,7 +40,7 @@ func TestDebugLogHasEveryTry(t *testing.T) {
 	if _, err := c.Personas(ctx); err != nil {
 		t.Fatal(errText(t, err))
 	}
-	if _, err := c.Reader().AddressHolders(ctx, []string{"someone.else@mana.test"}); err != nil {
+	if _, err := c.Reader().AddressOwners(ctx, []string{"someone.else@mana.test"}); err != nil {
 		t.Fatal(errText(t, err))
 	}
 	if _, err := c.Login(ctx, req.Email, req.Password); err != nil {

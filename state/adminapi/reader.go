@@ -36,7 +36,7 @@ func (r *Reader) PersonasOf(ctx context.Context, emails []string) ([]state.LiveP
 	return r.c.PersonasOf(ctx, emails)
 }
 
-// AddressHolders tells, for each of emails, whether it belongs to nobody,
+// AddressOwners tells, for each of emails, whether it belongs to nobody,
 // to a persona, or to another user (state.Live), so that a create never
 // turns a person into a persona; it uses the last full read of live, when
 // there was one. It asks about at most Parallelism addresses at once;
@@ -51,11 +51,11 @@ func (r *Reader) PersonasOf(ctx context.Context, emails []string) ([]state.LiveP
 // The admin API shows no user kind, so a persona row whose user has been
 // made a person again in the database still reads as a persona here; only
 // a reader of users.kind can tell.
-func (r *Reader) AddressHolders(ctx context.Context, emails []string) (map[string]state.Holder, error) {
+func (r *Reader) AddressOwners(ctx context.Context, emails []string) (map[string]state.Owner, error) {
 	r.mu.Lock()
 	last := r.last
 	r.mu.Unlock()
-	return r.c.addressHolders(ctx, emails, last)
+	return r.c.addressOwners(ctx, emails, last)
 }
 
 var (

@@ -30,9 +30,9 @@ func TestUsersSearchOfAnotherShapeIsNeverFree(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		holders, err := c.Reader().AddressHolders(context.Background(), []string{"person@example.test"})
-		if err == nil || holders != nil {
-			t.Errorf("users search answering %s: %v, err %v; want an error, never free", body, holders, err)
+		owners, err := c.Reader().AddressOwners(context.Background(), []string{"person@example.test"})
+		if err == nil || owners != nil {
+			t.Errorf("users search answering %s: %v, err %v; want an error, never free", body, owners, err)
 		}
 		c.Close()
 	}

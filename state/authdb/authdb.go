@@ -213,14 +213,14 @@ FROM unnest($1::text[]) AS e(email) JOIN auth.users u ON lower(u.email) = e.emai
 const NarrowAddressHoldersQuery = `SELECT email, kind, user_id, created_at, signed_in
 FROM personactl_live.address_holders($1::text[])`
 
-// AddressHolders tells, for each of emails, whether it belongs to nobody, a
+// AddressOwners tells, for each of emails, whether it belongs to nobody, a
 // persona, or a user of another kind, and which user, with one query for
 // all of them. The map is keyed by each address as given; letter case is
 // ignored, as mana-auth stores addresses lowercased. When users of
 // different kinds hold an address in different letter case, it is taken
 // unless all of them are personas, and no one user is named.
-func (r *Reader) AddressHolders(ctx context.Context, emails []string) (map[string]state.Holder, error) {
-	out := make(map[string]state.Holder, len(emails))
+func (r *Reader) AddressOwners(ctx context.Context, emails []string) (map[string]state.Owner, error) {
+	out := make(map[string]state.Owner, len(emails))
 	if len(emails) == 0 {
 		return out, nil
 	}
@@ -232,7 +232,7 @@ func (r *Reader) AddressHolders(ctx context.Context, emails []string) (map[strin
 			lowered = append(lowered, l)
 		}
 	}
-	holders := make(map[string]state.Holder, len(lowered))
+	owners := make(map[string]state.Owner, len(lowered))
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	query := AddressHoldersQuery
@@ -253,26 +253,26 @@ func (r *Reader) AddressHolders(ctx context.Context, emails []string) (map[strin
 		if err := rows.Scan(&email, &kind, &id, &created, &signedIn); err != nil {
 			return nil, fmt.Errorf("looking up %d addresses in the %s: %w", len(lowered), r.where, err)
 		}
-		h := state.Holder{Owner: state.AddressTaken, UserID: id, CreatedAt: created.UTC(), NeverSignedIn: !signedIn}
+		h := state.Owner{Kind: state.AddressTaken, UserID: id, CreatedAt: created.UTC(), NeverSignedIn: !signedIn}
 		if kind == "persona" {
-			h.Owner = state.AddressPersona
+			h.Kind = state.AddressPersona
 		}
-		if prev, ok := holders[email]; ok {
+		if prev, ok := owners[email]; ok {
 			// Users in other letter case: taken unless all are personas,
 			// and none of them is named.
 			owner := state.AddressTaken
-			if prev.Owner == state.AddressPersona && h.Owner == state.AddressPersona {
+			if prev.Kind == state.AddressPersona && h.Kind == state.AddressPersona {
 				owner = state.AddressPersona
 			}
-			h = state.Holder{Owner: owner}
+			h = state.Owner{Kind: owner}
 		}
-		holders[email] = h
+		owners[email] = h
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("looking up %d addresses in the %s: %w", len(lowered), r.where, err)
 	}
 	for _, e := range emails {
-		out[e] = holders[strings.ToLower(e)] // AddressFree when absent
+		out[e] = owners[strings.ToLower(e)] // AddressFree when absent
 	}
 	return out, nil
 }

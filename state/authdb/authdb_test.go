@@ -138,7 +138,7 @@ func TestAddressOwner(t *testing.T) {
 	if err := w.store.CreateUser(ctx, manaauthdev.User{ID: manaauthdev.NewID(), Name: "Person", Email: "person@example.test", Role: manaauthdev.RoleUser, AccessTier: manaauthdev.TierPublic, Kind: manaauthdev.KindHuman, CreatedAt: time.Now(), UpdatedAt: time.Now()}, "salted-hash"); err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]state.AddressOwner{
+	want := map[string]state.OwnerKind{
 		"persona.anna@mana.test": state.AddressPersona,
 		"Persona.Anna@mana.test": state.AddressPersona,
 		"person@example.test":    state.AddressTaken,
@@ -153,7 +153,7 @@ func TestAddressOwner(t *testing.T) {
 			defer wg.Done()
 			got, err := ownerOf(ctx, w.reader, email)
 			if err != nil || got != want {
-				t.Errorf("AddressOwner(%s) = %v, %v; want %v", email, got, err, want)
+				t.Errorf("OwnerKind(%s) = %v, %v; want %v", email, got, err, want)
 			}
 		}()
 	}
@@ -187,7 +187,7 @@ func TestAddressHoldersAnswersEveryAddressInOneQuery(t *testing.T) {
 	if err := w.store.CreateSession(ctx, manaauthdev.Session{ID: manaauthdev.NewID(), Token: manaauthdev.NewID(), UserID: ids["active@example.test"], ExpiresAt: time.Now().Add(time.Hour), CreatedAt: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]state.AddressOwner{
+	want := map[string]state.OwnerKind{
 		"persona.anna@mana.test": state.AddressPersona,
 		"Persona.Anna@mana.test": state.AddressPersona,
 		"person@example.test":    state.AddressTaken,
@@ -201,34 +201,34 @@ func TestAddressHoldersAnswersEveryAddressInOneQuery(t *testing.T) {
 	for e := range want {
 		emails = append(emails, e, e) // duplicates are answered once each
 	}
-	got, err := w.reader.AddressHolders(ctx, emails)
+	got, err := w.reader.AddressOwners(ctx, emails)
 	if err != nil {
 		t.Fatal(err)
 	}
-	owners := map[string]state.AddressOwner{}
+	owners := map[string]state.OwnerKind{}
 	for e, h := range got {
-		owners[e] = h.Owner
+		owners[e] = h.Kind
 	}
 	if !reflect.DeepEqual(owners, want) {
-		t.Errorf("AddressHolders = %v\nwant %v", owners, want)
+		t.Errorf("AddressOwners = %v\nwant %v", owners, want)
 	}
 	for e, owner := range want {
 		if one, err := ownerOf(ctx, w.reader, e); err != nil || one != owner {
-			t.Errorf("AddressOwner(%s) = %v, %v; want %v", e, one, err, owner)
+			t.Errorf("OwnerKind(%s) = %v, %v; want %v", e, one, err, owner)
 		}
 	}
 	// Who holds it, since when, and whether they have signed in: what
 	// tells a user an interrupted create left from a person.
-	for email, h := range map[string]state.Holder{
-		"PERSON@example.test": {Owner: state.AddressTaken, UserID: ids["person@example.test"], CreatedAt: created, NeverSignedIn: true},
-		"active@example.test": {Owner: state.AddressTaken, UserID: ids["active@example.test"], CreatedAt: created},
-		"twin@mana.test":      {Owner: state.AddressTaken}, // two users: neither is named
+	for email, h := range map[string]state.Owner{
+		"PERSON@example.test": {Kind: state.AddressTaken, UserID: ids["person@example.test"], CreatedAt: created, NeverSignedIn: true},
+		"active@example.test": {Kind: state.AddressTaken, UserID: ids["active@example.test"], CreatedAt: created},
+		"twin@mana.test":      {Kind: state.AddressTaken}, // two users: neither is named
 	} {
 		if !reflect.DeepEqual(got[email], h) {
-			t.Errorf("holder of %s = %+v, want %+v", email, got[email], h)
+			t.Errorf("owner of %s = %+v, want %+v", email, got[email], h)
 		}
 	}
-	if got, err := w.reader.AddressHolders(ctx, nil); err != nil || len(got) != 0 {
+	if got, err := w.reader.AddressOwners(ctx, nil); err != nil || len(got) != 0 {
 		t.Errorf("no addresses: %v, %v", got, err)
 	}
 }
@@ -273,7 +273,7 @@ func TestDebugLogHasEveryStatement(t *testing.T) {
 	if _, err := r.Personas(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := r.AddressHolders(ctx, []string{"Looked.Up@mana.test"}); err != nil {
+	if _, err := r.AddressOwners(ctx, []string{"Looked.Up@mana.test"}); err != nil {
 		t.Fatal(err)
 	}
 	rows := map[string]float64{}
@@ -297,7 +297,7 @@ func TestDebugLogHasEveryStatement(t *testing.T) {
 }
 
 // ownerOf asks r who holds one address.
-func ownerOf(ctx context.Context, r *Reader, email string) (state.AddressOwner, error) {
-	h, err := r.AddressHolders(ctx, []string{email})
-	return h[email].Owner, err
+func ownerOf(ctx context.Context, r *Reader, email string) (state.OwnerKind, error) {
+	h, err := r.AddressOwners(ctx, []string{email})
+	return h[email].Kind, err
 }

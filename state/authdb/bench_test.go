@@ -125,7 +125,7 @@ func BenchmarkLive(b *testing.B) {
 	})
 	b.Run("owners-3000-of-30k/reader", func(b *testing.B) {
 		for b.Loop() {
-			got, err := r.AddressHolders(ctx, emails)
+			got, err := r.AddressOwners(ctx, emails)
 			if err != nil || len(got) != len(emails) {
 				b.Fatalf("%d owners, %v", len(got), err)
 			}

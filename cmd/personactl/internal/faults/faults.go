@@ -190,14 +190,14 @@ func (l killLive) Personas(ctx context.Context) (ps []state.LivePersona, err err
 	return ps, err
 }
 
-// AddressHolders asks about one address at a time, each question two
+// AddressOwners asks about one address at a time, each question two
 // events, so that a kill can fall between the questions of one check.
-func (l killLive) AddressHolders(ctx context.Context, emails []string) (map[string]state.Holder, error) {
-	out := make(map[string]state.Holder, len(emails))
+func (l killLive) AddressOwners(ctx context.Context, emails []string) (map[string]state.Owner, error) {
+	out := make(map[string]state.Owner, len(emails))
 	for _, email := range emails {
-		var one map[string]state.Holder
+		var one map[string]state.Owner
 		var err error
-		l.k.call("read", "address holder "+email, func() { one, err = l.Live.AddressHolders(ctx, []string{email}) })
+		l.k.call("read", "address owner "+email, func() { one, err = l.Live.AddressOwners(ctx, []string{email}) })
 		if err != nil {
 			return nil, err
 		}
