@@ -154,23 +154,32 @@ func decodeFieldValue(field catalog.Field, raw json.RawMessage) (any, error) {
 }
 
 // CreatesIn returns the addresses that a plan's JSON document (RenderJSON's,
-// as an open journal entry keeps it) creates: its creates and replaces,
-// each of which signs a user up. A document that does not read creates
-// nothing.
-func CreatesIn(doc []byte) []string {
+// as an open journal entry keeps it) creates, its creates and replaces,
+// each of which signs a user up, with the name it signs them up with. A
+// document that does not read creates nothing.
+func CreatesIn(doc []byte) map[string]string {
 	var d struct {
 		Changes []struct {
 			Email  string `json:"email"`
 			Action string `json:"action"`
+			Fields []struct {
+				Name  string `json:"name"`
+				After any    `json:"after"`
+			} `json:"fields"`
 		} `json:"changes"`
 	}
 	if json.Unmarshal(doc, &d) != nil {
 		return nil
 	}
-	var out []string
+	out := map[string]string{}
 	for _, c := range d.Changes {
 		if c.Action == Create.String() || c.Action == Replace.String() {
-			out = append(out, c.Email)
+			out[c.Email] = ""
+			for _, f := range c.Fields {
+				if name, ok := f.After.(string); ok && f.Name == "name" {
+					out[c.Email] = name
+				}
+			}
 		}
 	}
 	return out

@@ -79,6 +79,9 @@ type Owner struct {
 	// CreatedAt is when that user was created, by mana-auth's clock; zero
 	// when the answer did not show it.
 	CreatedAt time.Time
+	// Name is the user's name, when the answer showed it (the admin API's
+	// users search does).
+	Name string
 	// NeverSignedIn: the answer showed that the user has never signed in
 	// (the users search's lastActiveAt is absent, or the database holds no
 	// session of theirs). False when it did not show it.

@@ -2,7 +2,6 @@ package reconcile
 
 import (
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/mana/personactl/plan"
@@ -25,6 +24,9 @@ import (
 //   - The run's journal entry is still open and its plan (kept until the
 //     entry is closed) creates or replaces email; no step it journaled at
 //     the address names another user.
+//   - h has the name that create signs the user up with, when the live
+//     side shows a name (the admin API's users search does): a person who
+//     signed up at the address with a name of their own is a person.
 //   - h was created inside the request window of that create: not before
 //     the entry's start (the entry is opened before the first step), and
 //     not later than timeout (one try of a request) after the entry's
@@ -47,7 +49,8 @@ func unfinishedBy(open []state.JournalEntry, email string, h state.Owner, timeou
 		return state.JournalEntry{}, false
 	}
 	for _, e := range open {
-		if !slices.Contains(plan.CreatesIn(e.Plan), email) {
+		name, creates := plan.CreatesIn(e.Plan)[email]
+		if !creates || (h.Name != "" && h.Name != name) {
 			continue
 		}
 		last, other := e.Started, false

@@ -35,7 +35,8 @@ func interruptedEntry(t *testing.T, start time.Time, creates, update []string, s
 
 // TestUnfinishedByWindow: a user who holds an address an interrupted run
 // was creating is that run's half-made user only when created inside the
-// create's request window and never signed in; anyone else is a person.
+// create's request window, never signed in and, when the live side shows
+// a name, named as the create signs the user up; anyone else is a person.
 func TestUnfinishedByWindow(t *testing.T) {
 	const timeout = 30 * time.Second
 	start := time.Date(2026, 4, 22, 10, 0, 0, 123456789, time.UTC)
@@ -44,6 +45,11 @@ func TestUnfinishedByWindow(t *testing.T) {
 		return state.Owner{Kind: state.AddressTaken, UserID: "ux", CreatedAt: created, NeverSignedIn: true}
 	}
 	x := "persona.x@mana.test"
+	named := func(name string) state.Owner {
+		h := half(start.Add(time.Second))
+		h.Name = name
+		return h
+	}
 	withDone := interruptedEntry(t, start, []string{"persona.a@mana.test", x}, nil, done)
 	for _, tt := range []struct {
 		name  string
@@ -63,6 +69,8 @@ func TestUnfinishedByWindow(t *testing.T) {
 		{"the run did not create the address", []state.JournalEntry{interruptedEntry(t, start, []string{"persona.a@mana.test"}, []string{x})}, half(start.Add(time.Second)), false},
 		{"the run's step at the address names another user", []state.JournalEntry{interruptedEntry(t, start, []string{x}, nil, state.JournalStep{Email: x, Action: "create", UserID: "uy", Result: state.StepDone, Finished: start.Add(time.Second)})}, half(start.Add(2 * time.Second)), false},
 		{"no interrupted run", nil, half(start.Add(time.Second)), false},
+		{"named as the create signs the user up", []state.JournalEntry{withDone}, named(persona(x).Name), true},
+		{"a person with a name of their own, inside the window", []state.JournalEntry{withDone}, named("A person"), false},
 		{"a journal whose plan does not read", []state.JournalEntry{{ID: "j2", Operation: "apply", Started: start, Plan: []byte("{")}}, half(start.Add(time.Second)), false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

@@ -88,7 +88,7 @@ func (c *Client) addressOwner(ctx context.Context, email string, live []state.Li
 	// The search shows no kind, and a list read earlier may miss a persona
 	// whose upsert finished since (one a killed run left in flight): the
 	// detail answers only for a user with a persona row.
-	taken := state.Owner{Kind: state.AddressTaken, UserID: u.ID, CreatedAt: u.createdAt(), NeverSignedIn: u.neverSignedIn()}
+	taken := state.Owner{Kind: state.AddressTaken, UserID: u.ID, Name: u.Name, CreatedAt: u.createdAt(), NeverSignedIn: u.neverSignedIn()}
 	if _, err := c.detail(ctx, u.ID); err != nil {
 		if errors.Is(err, ErrNotFound) {
 			return taken, nil
@@ -142,6 +142,7 @@ func (c *Client) searchUser(ctx context.Context, email string) (u searchedUser, 
 type searchedUser struct {
 	ID    string `json:"id"`
 	Email string `json:"email"`
+	Name  string `json:"name"`
 	// CreatedAt and LastActiveAt are kept as sent: a value that does not
 	// read as a time only leaves the user's age unknown.
 	CreatedAt    string         `json:"createdAt"`

@@ -584,7 +584,7 @@ func TestAddressOwner(t *testing.T) {
 		})
 	}
 
-	t.Run("a person's owner says when they signed up and that they never signed in", func(t *testing.T) {
+	t.Run("a person's owner says their name, when they signed up and that they never signed in", func(t *testing.T) {
 		owners, err := c.Reader().AddressOwners(ctx, []string{"newcomer@example.test"})
 		h := owners["newcomer@example.test"]
 		if err != nil {
@@ -594,7 +594,7 @@ func TestAddressOwner(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := state.Owner{Kind: state.AddressTaken, UserID: u.ID, CreatedAt: u.CreatedAt.UTC().Truncate(time.Millisecond), NeverSignedIn: true}
+		want := state.Owner{Kind: state.AddressTaken, UserID: u.ID, Name: u.Name, CreatedAt: u.CreatedAt.UTC().Truncate(time.Millisecond), NeverSignedIn: true}
 		if !reflect.DeepEqual(h, want) {
 			t.Errorf("AddressOwners = %+v, want %+v", h, want)
 		}
