@@ -150,13 +150,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	path := r.URL.EscapedPath()
 	pattern := routePattern(path)
 	s.faults.count(r.Method, pattern)
-	sw := &statusWriter{ResponseWriter: w}
+	sw := &StatusWriter{ResponseWriter: w}
 	note := ""
-	defer func() { s.logRequest(r, sw.status, time.Since(start), note) }()
+	defer func() { s.logRequest(r, sw.Status, time.Since(start), note) }()
 
 	if s.faults.isDown() {
 		note = "fault: the service is stopped"
-		sw.status = 0
+		sw.Status = 0
 		resetConnection(sw)
 		return
 	}
@@ -169,7 +169,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case fault.reset:
 			note = "fault: connection reset"
-			sw.status = 0
+			sw.Status = 0
 			resetConnection(sw)
 			return
 		case fault.tooMany:
@@ -391,24 +391,27 @@ func (s *Server) logf(format string, args ...any) {
 	fmt.Fprintf(s.log, format+"\n", args...)
 }
 
-// statusWriter remembers the status written, for the log.
-type statusWriter struct {
+// StatusWriter remembers the status of an answer, for the log and for
+// tests that count answers; 0 when none was written (the connection was
+// reset).
+type StatusWriter struct {
 	http.ResponseWriter
-	status int
+	Status int
 }
 
-func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
+func (w *StatusWriter) WriteHeader(code int) {
+	if w.Status == 0 {
+		w.Status = code
 	}
 	w.ResponseWriter.WriteHeader(code)
 }
 
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
+func (w *StatusWriter) Write(b []byte) (int, error) {
+	if w.Status == 0 {
+		w.Status = http.StatusOK
 	}
 	return w.ResponseWriter.Write(b)
 }
 
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+// Unwrap lets the fault injection take over the connection to reset it.
+func (w *StatusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

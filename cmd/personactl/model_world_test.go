@@ -240,13 +240,13 @@ func (o *observer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		o.writes = append(o.writes, wr)
 	}
 	o.mu.Unlock()
-	aw := &answerWriter{ResponseWriter: w}
+	aw := &manaauthdev.StatusWriter{ResponseWriter: w}
 	defer o.answered(isWrite)
 	defer func() {
 		o.mu.Lock()
 		defer o.mu.Unlock()
 		if strings.HasPrefix(r.URL.Path, manaauthdev.PathAdmin) {
-			switch aw.status {
+			switch aw.Status {
 			case 0:
 				o.answers["connection resets"]++
 			case http.StatusServiceUnavailable:
@@ -347,30 +347,6 @@ func (o *observer) waitIdle() error {
 		}
 	}
 }
-
-// answerWriter keeps the status of an answer; 0 when none was written (the
-// connection was reset).
-type answerWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (a *answerWriter) WriteHeader(code int) {
-	if a.status == 0 {
-		a.status = code
-	}
-	a.ResponseWriter.WriteHeader(code)
-}
-
-func (a *answerWriter) Write(b []byte) (int, error) {
-	if a.status == 0 {
-		a.status = http.StatusOK
-	}
-	return a.ResponseWriter.Write(b)
-}
-
-// Unwrap lets the fault injection take over the connection to reset it.
-func (a *answerWriter) Unwrap() http.ResponseWriter { return a.ResponseWriter }
 
 // signUp signs a person up at address through Better Auth's route, as the
 // web app does; signedIn: they verified the address and signed in too (the
